@@ -1,0 +1,463 @@
+"""`toto-actions render-workflow`, run as a user runs it: the console script in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import CliRunner, snapshot
+
+MICROSERVICE = Path(".github/workflows/toto-microservice.yml")
+CORE = Path(".github/workflows/toto-core.yml")
+
+
+def load(path: Path) -> dict[Any, Any]:
+    document: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return document
+
+
+def steps_by_uses(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["uses"].split("@")[0]: step for step in job["steps"]}
+
+
+def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"name": "toto-ms-expenses"}', encoding="utf-8")
+    result = cli("render-workflow", "--kind", "microservice", "--aws-region", "eu-west-1")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert f"wrote {MICROSERVICE}" in result.stdout
+
+    workflow = load(tmp_path / MICROSERVICE)
+    # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
+    assert workflow[True] == {"push": {"branches": ["feature/**", "main", "release/**"]}}
+    assert workflow["permissions"] == {}
+    assert list(workflow["jobs"]) == ["deploy-dev", "deploy-prod"]
+    dev = workflow["jobs"]["deploy-dev"]
+    assert dev["environment"] == "dev"
+    assert dev["if"] == (
+        "startsWith(github.ref, 'refs/heads/feature/') || github.ref == 'refs/heads/main'"
+    )
+    assert dev["permissions"] == {"contents": "read", "id-token": "write"}
+    assert dev["concurrency"] == {"group": "toto-ms-expenses-dev", "cancel-in-progress": False}
+    steps = steps_by_uses(dev)
+    assert list(steps) == [
+        "actions/checkout",
+        "aws-actions/configure-aws-credentials",
+        "toto/actions/actions/build-push",
+        "toto/actions/actions/tf-apply",
+    ]
+    assert steps["aws-actions/configure-aws-credentials"]["with"] == {
+        "role-to-assume": "${{ vars.AWS_ROLE_ARN }}",
+        "aws-region": "eu-west-1",
+    }
+    assert steps["toto/actions/actions/build-push"]["uses"].endswith("@v1")
+    assert steps["toto/actions/actions/build-push"]["with"]["repository"] == "toto-ms-expenses"
+    apply = steps["toto/actions/actions/tf-apply"]
+    assert apply["with"]["workspace"] == "toto-ms-expenses-dev"
+    assert apply["with"]["var"] == "image_tag=${{ steps.build.outputs.tag }}"
+    assert apply["env"]["TF_VAR_ecs_subnet_1"] == "${{ secrets.ECS_SUBNET_1 }}"
+    assert apply["env"]["TF_API_TOKEN"] == "${{ secrets.TF_API_TOKEN }}"
+    prod = workflow["jobs"]["deploy-prod"]
+    assert prod["if"] == "startsWith(github.ref, 'refs/heads/release/')"
+    assert steps_by_uses(prod)["toto/actions/actions/tf-apply"]["with"]["workspace"] == (
+        "toto-ms-expenses-prod"
+    )
+
+
+def test_core_workflow_syncs_with_an_app_token_scoped_to_the_services(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    result = cli(
+        "render-workflow",
+        "--kind",
+        "core",
+        "--service",
+        "toto-terra-aws",
+        "--service-repositories",
+        "acme/toto-ms-expenses, acme/toto-ms-games",
+    )
+    assert result.exit_code == 0, result.stderr
+    workflow = load(tmp_path / CORE)
+    assert workflow[True] == {"push": {"branches": ["main", "prod"]}}
+    dev = workflow["jobs"]["apply-dev"]
+    assert dev["if"] == "github.ref == 'refs/heads/main'"
+    assert dev["permissions"] == {"contents": "read"}  # no AWS credentials on the cloud engine
+    steps = steps_by_uses(dev)
+    assert list(steps) == [
+        "actions/checkout",
+        "toto/actions/actions/tf-apply",
+        "actions/create-github-app-token",
+        "toto/actions/actions/sync-secrets",
+    ]
+    token = steps["actions/create-github-app-token"]["with"]
+    assert token["owner"] == "acme"
+    assert token["repositories"] == "toto-ms-expenses\ntoto-ms-games\n"
+    sync = steps["toto/actions/actions/sync-secrets"]["with"]
+    assert sync["environment"] == "dev"
+    assert sync["outputs"] == "${{ steps.apply.outputs.outputs-file }}"
+    assert sync["github-token"] == "${{ steps.app-token.outputs.token }}"
+    assert workflow["jobs"]["apply-prod"]["if"] == "github.ref == 'refs/heads/prod'"
+
+
+def test_core_workflow_with_a_token_secret_and_the_cli_engine(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    result = cli(
+        "render-workflow",
+        "--kind",
+        "core",
+        "--sync-auth",
+        "token",
+        "--terraform-engine",
+        "cli",
+        cwd=_repository(tmp_path, "toto-terra-aws"),
+    )
+    assert result.exit_code == 0, result.stderr
+    dev = load(tmp_path / "toto-terra-aws" / CORE)["jobs"]["apply-dev"]
+    steps = steps_by_uses(dev)
+    assert "actions/create-github-app-token" not in steps
+    assert "hashicorp/setup-terraform" in steps
+    assert dev["permissions"] == {"contents": "read", "id-token": "write"}
+    assert steps["toto/actions/actions/tf-apply"]["with"]["engine"] == "cli"
+    assert steps["toto/actions/actions/sync-secrets"]["with"]["github-token"] == (
+        "${{ secrets.TOTO_SYNC_TOKEN }}"
+    )
+
+
+def _repository(parent: Path, name: str) -> Path:
+    repository = parent / name
+    repository.mkdir()
+    return repository
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"package.json": '{"name": "toto-ms-from-node"}'}, "toto-ms-from-node"),
+        ({"pyproject.toml": '[project]\nname = "toto-ms-from-python"\n'}, "toto-ms-from-python"),
+        ({}, "toto-ms-from-directory"),
+    ],
+)
+def test_the_service_name_is_discovered(
+    cli: CliRunner, tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    repository = _repository(tmp_path, "toto-ms-from-directory")
+    for name, content in files.items():
+        (repository / name).write_text(content, encoding="utf-8")
+    assert cli("render-workflow", "--kind", "microservice", cwd=repository).exit_code == 0
+    assert load(repository / MICROSERVICE)["jobs"]["deploy-dev"]["concurrency"]["group"] == (
+        f"{expected}-dev"
+    )
+
+
+def aws_region(repository: Path) -> str:
+    job = load(repository / MICROSERVICE)["jobs"]["deploy-dev"]
+    region: str = steps_by_uses(job)["aws-actions/configure-aws-credentials"]["with"]["aws-region"]
+    return region
+
+
+def test_a_flag_wins_over_its_input_variable_which_wins_over_toto_yml(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "toto.yml").write_text(
+        "kind: microservice\nservice: toto-ms-x\naws-region: eu-west-1\n", encoding="utf-8"
+    )
+    assert cli("render-workflow").exit_code == 0
+    assert aws_region(tmp_path) == "eu-west-1"
+    assert cli("render-workflow", env={"INPUT_AWS-REGION": "us-east-2"}).exit_code == 0
+    assert aws_region(tmp_path) == "us-east-2"
+    assert (
+        cli(
+            "render-workflow", "--aws-region", "ap-south-1", env={"INPUT_AWS-REGION": "us-east-2"}
+        ).exit_code
+        == 0
+    )
+    assert aws_region(tmp_path) == "ap-south-1"
+
+
+def test_every_setting_can_come_from_input_variables(cli: CliRunner, tmp_path: Path) -> None:
+    repository = _repository(tmp_path, "target")
+    result = cli(
+        "render-workflow",
+        env={
+            "INPUT_KIND": "microservice",
+            "INPUT_OUTPUT-DIR": str(repository),
+            "INPUT_SERVICE": "toto-ms-games",
+            "INPUT_ENVIRONMENTS": "staging=develop",
+            "INPUT_TERRAFORM-ENGINE": "cli",
+            "INPUT_ACTIONS-REPO": "acme/toto-actions-fork",
+            "INPUT_ACTIONS-REF": "0123456789abcdef0123456789abcdef01234567",
+            "INPUT_CORE-SECRETS": "ECS_SUBNET_1,DB_HOST",
+            "INPUT_TERRAFORM-DIR": "infra/service",
+        },
+    )
+    assert result.exit_code == 0, result.stderr
+    job = load(repository / MICROSERVICE)["jobs"]["deploy-staging"]
+    steps = steps_by_uses(job)
+    apply = steps["acme/toto-actions-fork/actions/tf-apply"]
+    assert apply["uses"] == (
+        "acme/toto-actions-fork/actions/tf-apply@0123456789abcdef0123456789abcdef01234567"
+    )
+    assert apply["with"]["working-directory"] == "infra/service"
+    assert apply["with"]["workspace"] == "toto-ms-games-staging"
+    assert apply["env"] == {
+        "TF_VAR_ecs_subnet_1": "${{ secrets.ECS_SUBNET_1 }}",
+        "TF_VAR_db_host": "${{ secrets.DB_HOST }}",
+    }
+
+
+def test_toto_yml_holds_lists_and_mappings(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "toto.yml").write_text(
+        "kind: core\nservice: toto-terra-aws\nservice-repositories: [toto-ms-a, toto-ms-b]\n"
+        "environments:\n  dev: [main]\n  qa: qa\n  prod: [prod, hotfix/**]\n",
+        encoding="utf-8",
+    )
+    assert cli("render-workflow").exit_code == 0
+    workflow = load(tmp_path / CORE)
+    assert list(workflow["jobs"]) == ["apply-dev", "apply-qa", "apply-prod"]
+    assert workflow[True]["push"]["branches"] == ["main", "qa", "prod", "hotfix/**"]
+
+
+BAD_INPUTS = [
+    (
+        ["--kind", "service"],
+        {},
+        "toto-actions render-workflow: argument --kind: invalid choice: 'service' "
+        "(choose from 'microservice', 'core') (see --help)",
+    ),
+    (
+        ["--kind", "microservice", "--bogus"],
+        {},
+        "toto-actions: unrecognized arguments: --bogus (see --help)",
+    ),
+    ([], {}, "--kind is required (or kind in toto.yml): one of microservice, core"),
+    (
+        ["--kind", "microservice", "--service", "Toto MS"],
+        {},
+        "service name 'Toto MS' (from --service) is not a valid repository name; "
+        "pass --service NAME",
+    ),
+    (
+        ["--kind", "microservice", "--service", "Toto-MS"],
+        {},
+        "service name 'Toto-MS' (from --service) is not a valid image repository name: lowercase "
+        "letters and digits, with '.', '_' or '-' between them; pass --service NAME",
+    ),
+    (
+        ["--kind", "microservice"],
+        {"package.json": '{"name": "@acme/toto-ms-x"}'},
+        "service name '@acme/toto-ms-x' (from package.json) is not a valid repository name; "
+        "pass --service NAME",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--environments", "dev:main"],
+        {},
+        "environments 'dev:main': 'dev:main' is not ENV=BRANCH[,BRANCH...] "
+        "(example: dev=main,feature/**;prod=release/**)",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--environments", "dev=main;prod=main"],
+        {},
+        "branch patterns 'main' (dev) and 'main' (prod) can match the same branch: a push must "
+        "deploy to one environment",
+    ),
+    (
+        ["--kind", "microservice", "--output-dir", "missing"],
+        {},
+        "output directory 'missing' does not exist",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--aws-region", "Europe"],
+        {},
+        "aws-region 'Europe' is not an AWS region (eu-west-1)",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--aws-role-arn", "toto-role"],
+        {},
+        "aws-role-arn 'toto-role' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--actions-repo", "toto"],
+        {},
+        "actions-repo 'toto' is not OWNER/REPO",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--actions-ref", "../v1"],
+        {},
+        "actions-ref '../v1' is not a tag, branch or commit",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--core-secrets", "GITHUB_TOKEN"],
+        {},
+        "core secret name 'GITHUB_TOKEN' is not a valid GitHub secret name: letters, digits and "
+        "'_', not starting with a digit or GITHUB_",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--terraform-dir", "../elsewhere"],
+        {},
+        "terraform-dir '../elsewhere' must be a path inside the repository",
+    ),
+    (
+        ["--kind", "core", "--service", "core"],
+        {},
+        "the core workflow needs the service repositories its GitHub App token is scoped to: "
+        "--service-repositories a,b,c (or service-repositories in toto.yml)",
+    ),
+    (
+        ["--kind", "core", "--service", "core", "--service-repositories", "acme/a,other/b"],
+        {},
+        "service repositories belong to several owners (acme, other): one GitHub App token "
+        "serves one owner",
+    ),
+    (
+        ["--service", "ms"],
+        {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
+        "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
+        "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, "
+        "service-repositories, sync-auth, actions-repo, actions-ref)",
+    ),
+    (
+        ["--service", "ms"],
+        {"toto.yml": "- kind\n"},
+        "toto.yml: expected a mapping of settings, found list",
+    ),
+    (["--service", "ms"], {"toto.yml": "kind: [microservice\n"}, None),
+    (["--service", "ms"], {"toto.yml": "kind: 3\n"}, "kind: expected a string, found 3"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "files", "message"), BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    cli: CliRunner, tmp_path: Path, arguments: list[str], files: dict[str, str], message: str | None
+) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    before = snapshot(tmp_path)
+    result = cli("render-workflow", *arguments)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    if message is not None:
+        assert result.stderr == f"error: {message}\n"
+    assert "Traceback" not in result.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_bad_input_under_actions_is_one_error_annotation(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli(
+        "render-workflow",
+        "--kind",
+        "microservice",
+        "--service",
+        "Toto MS",
+        env={"GITHUB_ACTIONS": "true"},
+    )
+    assert result.exit_code == 2
+    assert result.stdout == (
+        "::error title=Bad usage or configuration::service name 'Toto MS' (from --service) is "
+        "not a valid repository name; pass --service NAME\n"
+    )
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(("arguments", "env"), [(["--debug"], {}), ([], {"RUNNER_DEBUG": "1"})])
+def test_debug_shows_the_traceback(
+    cli: CliRunner, arguments: list[str], env: dict[str, str]
+) -> None:
+    result = cli(
+        "render-workflow", *arguments, "--kind", "microservice", "--service", "Bad!", env=env
+    )
+    assert result.exit_code == 2
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.endswith(
+        "error: service name 'Bad!' (from --service) is not a valid "
+        "repository name; pass --service NAME\n"
+    )
+
+
+def test_a_write_that_fails_is_exit_1(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / ".github").write_text("not a folder", encoding="utf-8")
+    result = cli("render-workflow", "--kind", "microservice", "--service", "ms")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: cannot write {MICROSERVICE}: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_outputs_name_the_written_file(cli: CliRunner, tmp_path: Path) -> None:
+    output_file = tmp_path / "github_output"
+    output_file.touch()
+    result = cli(
+        "render-workflow",
+        "--kind",
+        "microservice",
+        "--service",
+        "ms",
+        env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output_file)},
+    )
+    assert result.exit_code == 0
+    assert "workflow-file<<ghadelimiter_" in output_file.read_text(encoding="utf-8")
+    assert f"\n{MICROSERVICE}\n" in output_file.read_text(encoding="utf-8")
+
+
+class TestCheck:
+    ARGUMENTS = ("render-workflow", "--kind", "microservice", "--service", "toto-ms-x")
+
+    def test_a_current_workflow_passes(self, cli: CliRunner, tmp_path: Path) -> None:
+        assert cli(*self.ARGUMENTS).exit_code == 0
+        before = snapshot(tmp_path)
+        result = cli(*self.ARGUMENTS, "--check")
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert result.stdout == f"{MICROSERVICE.as_posix()} is up to date\n"
+        assert snapshot(tmp_path) == before
+
+    def test_a_drifted_workflow_fails_naming_the_file_and_showing_the_difference(
+        self, cli: CliRunner, tmp_path: Path
+    ) -> None:
+        assert cli(*self.ARGUMENTS).exit_code == 0
+        workflow = tmp_path / MICROSERVICE
+        workflow.write_text(
+            workflow.read_text(encoding="utf-8").replace(
+                "timeout-minutes: 60", "timeout-minutes: 5", 1
+            ),
+            encoding="utf-8",
+        )
+        before = snapshot(tmp_path)
+        result = cli(*self.ARGUMENTS, env={"INPUT_CHECK": "true"})
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: {MICROSERVICE.as_posix()} differs from what "
+            "render-workflow writes: run toto-actions render-workflow to "
+            "update it\n"
+        )
+        assert "-    timeout-minutes: 5\n+    timeout-minutes: 60" in result.stdout
+        assert snapshot(tmp_path) == before
+
+    def test_a_missing_workflow_fails(self, cli: CliRunner, tmp_path: Path) -> None:
+        result = cli(*self.ARGUMENTS, "--check")
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: {MICROSERVICE.as_posix()} is missing: run "
+            "toto-actions render-workflow to write it\n"
+        )
+        assert snapshot(tmp_path) == {}
+
+    def test_a_new_setting_is_drift(self, cli: CliRunner) -> None:
+        assert cli(*self.ARGUMENTS).exit_code == 0
+        assert cli(*self.ARGUMENTS, "--aws-region", "eu-west-3", "--check").exit_code == 1
+
+
+def test_rendering_again_leaves_a_current_file_alone(cli: CliRunner, tmp_path: Path) -> None:
+    arguments = ("render-workflow", "--kind", "microservice", "--service", "toto-ms-x")
+    assert cli(*arguments).exit_code == 0
+    workflow = tmp_path / MICROSERVICE
+    first_write = workflow.stat().st_mtime_ns
+    result = cli(*arguments)
+    assert result.exit_code == 0
+    assert f"{MICROSERVICE} is up to date" in result.stdout
+    assert workflow.stat().st_mtime_ns == first_write
+    assert json.dumps(sorted(p.name for p in workflow.parent.iterdir())) == (
+        '["toto-microservice.yml"]'
+    )

@@ -1,0 +1,204 @@
+"""Rendered workflows are clean under the linters people run on workflows.
+
+actionlint (0 findings), zizmor (nothing but `unpinned-uses`: third-party actions are referred to
+by tag, as their own READMEs show) and GitHub's workflow schema (SchemaStore's, as
+check-jsonschema vendors it), on several renders. Each linter is first shown to fail on a broken
+workflow, so a linter that silently checks nothing cannot pass this suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, CliRunner, make_cli_runner
+
+TOOLS_BIN = Path(sys.executable).parent
+NODE_MODULES = REPO_ROOT / ".tools" / "node" / "node_modules"
+PINNED_REF = "0123456789abcdef0123456789abcdef01234567"
+
+RENDERS = {
+    "microservice-cloud": ["--kind", "microservice", "--service", "toto-ms-expenses"],
+    "microservice-cli-custom-environments": [
+        "--kind",
+        "microservice",
+        "--service",
+        "toto-ms-games",
+        "--terraform-engine",
+        "cli",
+        "--aws-region",
+        "eu-central-1",
+        "--aws-role-arn",
+        "arn:aws:iam::123456789012:role/deploy",
+        "--environments",
+        "dev=develop,feature/**;staging=main;prod=release-*,hotfix/**",
+    ],
+    "microservice-pinned-fork": [
+        "--kind",
+        "microservice",
+        "--service",
+        "toto-ms-x",
+        "--actions-repo",
+        "acme/toto-fork",
+        "--actions-ref",
+        PINNED_REF,
+        "--tfc-organization",
+        "acme",
+    ],
+    "core-cloud-app": [
+        "--kind",
+        "core",
+        "--service",
+        "toto-terra-aws",
+        "--tfc-organization",
+        "acme",
+        "--service-repositories",
+        "toto-ms-expenses,toto-ms-games,toto-ms-supermarket",
+    ],
+    "core-cli-token": [
+        "--kind",
+        "core",
+        "--service",
+        "toto-terra-aws",
+        "--terraform-engine",
+        "cli",
+        "--sync-auth",
+        "token",
+        "--environments",
+        "dev=main;qa=qa;prod=prod",
+    ],
+}
+
+BROKEN_WORKFLOW = """\
+on: push
+permissions: write-all
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    bogus-key: 1
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.head_commit.message }}"
+"""
+
+
+def actionlint(path: Path) -> list[dict[str, object]]:
+    if not (NODE_MODULES / "@tktco" / "node-actionlint").is_dir():
+        pytest.fail(f"actionlint is not installed in {NODE_MODULES}: run scripts/test")
+    completed = subprocess.run(
+        ["node", str(REPO_ROOT / "tests" / "tools" / "actionlint.cjs"), str(path)],
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return [json.loads(line) for line in completed.stdout.splitlines()]
+
+
+def zizmor_findings(path: Path) -> list[str]:
+    completed = subprocess.run(
+        [str(TOOLS_BIN / "zizmor"), "--offline", "--no-progress", "--format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert completed.stdout, completed.stderr
+    return [finding["ident"] for finding in json.loads(completed.stdout)]
+
+
+def schema_check(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(TOOLS_BIN / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def broken_workflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("broken") / "broken.yml"
+    path.write_text(BROKEN_WORKFLOW, encoding="utf-8")
+    return path
+
+
+def test_actionlint_catches_a_broken_workflow(broken_workflow: Path) -> None:
+    messages = [str(finding["message"]) for finding in actionlint(broken_workflow)]
+    assert any('unexpected key "bogus-key"' in message for message in messages), messages
+
+
+def test_zizmor_catches_a_broken_workflow(broken_workflow: Path) -> None:
+    findings = zizmor_findings(broken_workflow)
+    assert {"template-injection", "artipacked"} <= set(findings), findings
+
+
+def test_the_schema_catches_a_broken_workflow(broken_workflow: Path) -> None:
+    assert schema_check(broken_workflow).returncode == 1
+
+
+@pytest.fixture(scope="module", params=sorted(RENDERS))
+def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repository = tmp_path_factory.mktemp(request.param)
+    cli: CliRunner = request.getfixturevalue("cli_module")
+    result = cli("render-workflow", "--output-dir", str(repository), *RENDERS[request.param])
+    assert result.exit_code == 0, result.stderr
+    (workflow,) = (repository / ".github" / "workflows").iterdir()
+    return workflow
+
+
+@pytest.fixture(scope="module")
+def cli_module(tmp_path_factory: pytest.TempPathFactory) -> CliRunner:
+    return make_cli_runner(tmp_path_factory.mktemp("cwd"))
+
+
+def test_actionlint_finds_nothing(rendered: Path) -> None:
+    assert actionlint(rendered) == []
+
+
+def test_zizmor_finds_nothing_but_unpinned_third_party_actions(rendered: Path) -> None:
+    findings = zizmor_findings(rendered)
+    assert set(findings) <= {"unpinned-uses"}, findings
+
+
+def test_github_workflow_schema_accepts_it(rendered: Path) -> None:
+    result = schema_check(rendered)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_toto_actions_pinned_to_a_commit_are_not_unpinned(tmp_path: Path, cli: CliRunner) -> None:
+    assert cli("render-workflow", *RENDERS["microservice-pinned-fork"]).exit_code == 0
+    workflow = tmp_path / ".github" / "workflows" / "toto-microservice.yml"
+    completed = subprocess.run(
+        [
+            str(TOOLS_BIN / "zizmor"),
+            "--offline",
+            "--no-progress",
+            "--format",
+            "json",
+            str(workflow),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    flagged = [
+        location["concrete"]["feature"]
+        for finding in json.loads(completed.stdout)
+        for location in finding["locations"]
+    ]
+    assert flagged, "the third-party actions are referred to by tag and should be flagged"
+    assert not any("acme/toto-fork" in feature for feature in flagged)

@@ -1,0 +1,5 @@
+import sys
+
+from toto_actions.cli import main
+
+sys.exit(main())

@@ -1,0 +1,119 @@
+"""The GitHub Actions runtime: outputs, job summary, masks, groups and annotations.
+
+This is the only module that speaks the runner's protocol (workflow commands on stdout, the
+GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files). Outside Actions every call degrades to plain text,
+so the same command runs on a laptop. The escaping and heredoc framing come from
+actions-toolkit's low-level modules; its `core` module is not used because it imports requests
+at start-up and falls back to the deprecated `::set-output` command.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from actions_toolkit.command import issue_command
+from actions_toolkit.file_command import prepare_key_value_message
+
+REDACTED = "***"
+
+# Values registered with mask(); kept so that our own messages are redacted outside Actions too.
+_masked_values: set[str] = set()
+
+
+def in_actions() -> bool:
+    """True when running as a step of a GitHub Actions job (or under act)."""
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def debug_enabled() -> bool:
+    """True when the runner's debug logging is on (RUNNER_DEBUG=1, as a debug re-run sets)."""
+    return os.environ.get("RUNNER_DEBUG") == "1"
+
+
+def mask(value: str) -> None:
+    """Register a sensitive value so the runner replaces it with *** in every later log line.
+
+    Call it before anything could print the value. A multi-line value is masked whole and line by
+    line, because the runner matches masks within single log lines.
+    """
+    pieces = {value, *value.splitlines()}
+    for piece in sorted(pieces, key=len, reverse=True):
+        if not piece.strip() or piece in _masked_values:
+            continue
+        _masked_values.add(piece)
+        if in_actions():
+            issue_command("add-mask", {}, piece)
+    sys.stdout.flush()
+
+
+def redact(text: str) -> str:
+    """Return text with every masked value replaced, longest first."""
+    for value in sorted(_masked_values, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def info(message: str) -> None:
+    """Print a line of the log."""
+    print(redact(message), flush=True)
+
+
+def warning(message: str, title: str | None = None) -> None:
+    """Report a warning: an annotation under Actions, `warning: ...` on stderr elsewhere."""
+    _annotate("warning", redact(message), title)
+
+
+def error(message: str, title: str | None = None) -> None:
+    """Report an error: one `::error title=...::` annotation under Actions, else `error: ...`."""
+    _annotate("error", redact(message), title)
+
+
+def _annotate(level: str, message: str, title: str | None) -> None:
+    if in_actions():
+        properties = {"title": title} if title else {}
+        issue_command(level, properties, message)
+        sys.stdout.flush()
+        return
+    for line in message.splitlines() or [""]:
+        print(f"{level}: {line}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def group(title: str) -> Iterator[None]:
+    """Fold everything printed inside the block under one title in the log."""
+    if in_actions():
+        issue_command("group", {}, redact(title))
+    else:
+        print(f"== {redact(title)}", flush=True)
+    try:
+        yield
+    finally:
+        if in_actions():
+            issue_command("endgroup", {}, "")
+        sys.stdout.flush()
+
+
+def set_output(name: str, value: str) -> None:
+    """Set a step output: into $GITHUB_OUTPUT (heredoc form), or printed as name=value elsewhere."""
+    output_file = os.environ.get("GITHUB_OUTPUT")
+    if output_file:
+        with Path(output_file).open("a", encoding="utf-8", newline="") as handle:
+            handle.write(prepare_key_value_message(name, value) + os.linesep)
+        return
+    if "\n" in value:
+        print(f"{name}<<EOF\n{value}\nEOF", flush=True)
+    else:
+        print(f"{name}={value}", flush=True)
+
+
+def add_summary(markdown: str) -> None:
+    """Append Markdown to the job summary; outside Actions there is no summary to write."""
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary_file:
+        return
+    with Path(summary_file).open("a", encoding="utf-8") as handle:
+        handle.write(markdown.rstrip("\n") + "\n\n")

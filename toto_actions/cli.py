@@ -1,0 +1,106 @@
+"""The `toto-actions` command line: parse the arguments, dispatch, and report errors once.
+
+Each subcommand lives in toto_actions/commands/<name>.py and exposes OPTIONS and
+run(given_options). Only the chosen command's module is imported, so that `toto-actions --help`
+starts about as fast as a bare interpreter whatever the commands import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import NoReturn
+
+from toto_actions import __version__
+from toto_actions.errors import TotoError, UsageError
+from toto_actions.options import resolve
+
+COMMANDS = {
+    "render-workflow": "Render the Toto workflow (microservice or core) into a repository's "
+    ".github/workflows/.",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are a UsageError: one line, exit 2, no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def build_parser(chosen: str | None) -> argparse.ArgumentParser:
+    """The parser of every command; only the chosen command's options are loaded."""
+    parser = _Parser(
+        prog="toto-actions",
+        description=(
+            "Build, push, apply and sync for the Toto flow on AWS. "
+            "Each option --foo-bar may also be given as the environment variable INPUT_FOO-BAR."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"toto-actions {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks [env: RUNNER_DEBUG=1]"
+    )
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    for name, summary in COMMANDS.items():
+        sub = subcommands.add_parser(name, help=summary, description=summary)
+        sub.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks [env: RUNNER_DEBUG=1]",
+        )
+        if name == chosen:
+            command = command_module(name)
+            for option in command.OPTIONS:
+                option.add_to(sub)
+            sub.set_defaults(command=command)
+    return parser
+
+
+def command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"toto_actions.commands.{name.replace('-', '_')}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code: 0 ok, 1 the operation failed, 2 bad usage."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("RUNNER_DEBUG") == "1" or "--debug" in arguments
+    chosen = next((argument for argument in arguments if argument in COMMANDS), None)
+    try:
+        parsed = build_parser(chosen).parse_args(arguments)
+        command: ModuleType | None = getattr(parsed, "command", None)
+        if command is None:
+            raise UsageError(f"no command given: choose one of {', '.join(COMMANDS)} (see --help)")
+        exit_code: int = command.run(resolve(command.OPTIONS, parsed, os.environ))
+        return exit_code
+    except TotoError as problem:
+        _report(problem, problem.title, str(problem), debug)
+        return problem.exit_code
+    except KeyboardInterrupt:
+        _report(None, "Cancelled", "interrupted", debug=False)
+        return 130
+    except Exception as problem:  # an unexpected failure still gets one line, not a traceback
+        message = f"{type(problem).__name__}: {problem}"
+        if not debug:
+            message += " (run with --debug or RUNNER_DEBUG=1 for the traceback)"
+        _report(problem, "Internal error", message, debug)
+        return 1
+
+
+def _report(problem: BaseException | None, title: str, message: str, debug: bool) -> None:
+    import traceback  # only on the way out: start-up does not pay for it
+
+    from toto_actions import actions_runtime
+
+    if debug and problem is not None:
+        print(
+            actions_runtime.redact("".join(traceback.format_exception(problem))),
+            file=sys.stderr,
+            flush=True,
+        )
+    actions_runtime.error(message, title=title)

@@ -1,0 +1,1 @@
+"""One module per subcommand; each orchestrates its command from typed settings."""

@@ -1,0 +1,137 @@
+"""`toto-actions render-workflow`: write (or --check) a repository's Toto workflow."""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from pathlib import Path
+
+from toto_actions import actions_runtime
+from toto_actions.errors import OperationError, UsageError
+from toto_actions.options import GivenOptions, Option
+from toto_actions.workflow_render import render
+from toto_actions.workflow_settings import load_settings
+
+# Every option but output-dir and check may also be set in the target repository's toto.yml.
+SETTING_OPTIONS = (
+    Option(
+        "--kind",
+        "which workflow: a service's build and deploy, or the core infrastructure's",
+        choices=("microservice", "core"),
+    ),
+    Option(
+        "--service",
+        "the repository's name, used for the image repository and the workspaces "
+        "(default: name in package.json or pyproject.toml, else the directory name)",
+    ),
+    Option(
+        "--environments",
+        "environments and their branches "
+        "(default dev=feature/**,main;prod=release/** for a microservice, dev=main;prod=prod "
+        "for core)",
+        metavar="ENV=BRANCH,...;ENV=...",
+    ),
+    Option("--aws-region", "AWS region (default: the AWS_REGION variable)"),
+    Option(
+        "--aws-role-arn",
+        "IAM role assumed through OIDC (default: the AWS_ROLE_ARN variable, "
+        "which can differ per environment)",
+    ),
+    Option(
+        "--terraform-engine",
+        "run Terraform on HCP Terraform or with the CLI (default cloud)",
+        choices=("cloud", "cli"),
+    ),
+    Option(
+        "--tfc-organization",
+        "HCP Terraform organization (default: the TF_CLOUD_ORGANIZATION variable)",
+    ),
+    Option("--terraform-dir", "the Terraform configuration's directory (default terraform)"),
+    Option(
+        "--core-secrets",
+        "secrets a service's Terraform reads as TF_VAR_<name> "
+        "(comma-separated; default the core flow's IDs)",
+    ),
+    Option(
+        "--service-repositories",
+        "core: the service repositories the sync writes to, as "
+        "NAME or OWNER/NAME, comma-separated (scopes the GitHub App token)",
+    ),
+    Option(
+        "--sync-auth",
+        "core: authenticate the sync as a GitHub App or with a fine-grained "
+        "token secret (default app)",
+        choices=("app", "token"),
+    ),
+    Option(
+        "--actions-repo",
+        "repository of the toto actions (default toto/actions)",
+        metavar="OWNER/REPO",
+    ),
+    Option("--actions-ref", "tag, branch or commit of the toto actions (default v1)"),
+)
+OPTIONS = (
+    *SETTING_OPTIONS,
+    Option("--output-dir", "the target repository's root (default .)", metavar="DIR"),
+    Option(
+        "--check",
+        "write nothing; exit 1 when the committed workflow differs from the render",
+        is_switch=True,
+    ),
+)
+
+
+def run(given: GivenOptions) -> int:
+    """Render the workflow, then write it, or compare it with the committed one under --check."""
+    repo_dir = Path(str(given.get("output-dir", ".")))
+    if not repo_dir.is_dir():
+        raise UsageError(f"output directory {str(repo_dir)!r} does not exist")
+    settings = load_settings(given, repo_dir, [option.key for option in SETTING_OPTIONS])
+    rendered = render(settings)
+    target = repo_dir / rendered.path
+    if given.get("check"):
+        return _check(target, rendered.content, rendered.path.as_posix())
+    _write(target, rendered.content)
+    actions_runtime.set_output("workflow-file", str(target))
+    return 0
+
+
+def _check(target: Path, content: str, shown_path: str) -> int:
+    if not target.is_file():
+        raise OperationError(
+            f"{shown_path} is missing: run toto-actions render-workflow to write it"
+        )
+    committed = target.read_text(encoding="utf-8")
+    if committed != content:
+        with actions_runtime.group(f"{shown_path}: difference from the template"):
+            diff = difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                content.splitlines(keepends=True),
+                f"{shown_path} (committed)",
+                f"{shown_path} (rendered)",
+            )
+            actions_runtime.info("".join(diff).rstrip("\n"))
+        raise OperationError(
+            f"{shown_path} differs from what render-workflow writes: "
+            "run toto-actions render-workflow to update it"
+        )
+    actions_runtime.info(f"{shown_path} is up to date")
+    return 0
+
+
+def _write(target: Path, content: str) -> None:
+    if target.is_file() and target.read_text(encoding="utf-8") == content:
+        actions_runtime.info(f"{target} is up to date")
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside the target and renamed, so an interrupted write leaves the old file whole.
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", delete=False
+        ) as handle:
+            handle.write(content)
+        Path(handle.name).chmod(0o644)
+        Path(handle.name).replace(target)
+    except OSError as problem:
+        raise OperationError(f"cannot write {target}: {problem.strerror}") from problem
+    actions_runtime.info(f"wrote {target}")

@@ -1,0 +1,130 @@
+"""Toto environments and the branches that deploy to them: parsing, validation, job conditions.
+
+A workflow is triggered by the union of every environment's branch patterns (GitHub applies its
+own glob rules there), and each environment's job runs when `github.ref` matches one of its
+patterns. GitHub expressions have no glob matching, so a pattern is either an exact branch name
+or a prefix followed by one `*` or `**`; `startsWith` then decides exactly, provided no branch can
+satisfy two environments' conditions, which `parse_environments` refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from toto_actions.errors import UsageError
+
+# Stricter than GitHub's environment names, so the name is also safe in a job id and a group.
+_ENVIRONMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
+_BRANCH_PATTERN = re.compile(r"(?P<prefix>[A-Za-z0-9._/-]*)(?P<wildcard>\*\*|\*)?")
+
+MICROSERVICE_DEFAULT = "dev=feature/**,main;prod=release/**"
+CORE_DEFAULT = "dev=main;prod=prod"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A Toto environment (also the GitHub environment's name) and its branch patterns."""
+
+    name: str
+    branches: tuple[str, ...]
+
+    @property
+    def job_condition(self) -> str:
+        """The `if:` expression true exactly on a push to one of this environment's branches."""
+        return " || ".join(_ref_condition(pattern) for pattern in self.branches)
+
+
+def _ref_condition(pattern: str) -> str:
+    prefix = pattern.rstrip("*")
+    if prefix == pattern:
+        return f"github.ref == 'refs/heads/{pattern}'"
+    return f"startsWith(github.ref, 'refs/heads/{prefix}')"
+
+
+def parse_spec(spec: str) -> dict[str, list[str]]:
+    """Parse `dev=main,feature/**;prod=release/**` into {environment: [patterns]}."""
+    parsed: dict[str, list[str]] = {}
+    for part in filter(None, (piece.strip() for piece in spec.split(";"))):
+        name, equals, branches = part.partition("=")
+        name = name.strip()
+        patterns = [b.strip() for b in branches.split(",") if b.strip()]
+        if not equals or not name or not patterns:
+            raise UsageError(
+                f"environments {spec!r}: {part!r} is not ENV=BRANCH[,BRANCH...] "
+                "(example: dev=main,feature/**;prod=release/**)"
+            )
+        if name in parsed:
+            raise UsageError(f"environments {spec!r}: environment {name!r} is given twice")
+        parsed[name] = patterns
+    if not parsed:
+        raise UsageError(
+            f"environments {spec!r}: no environment given "
+            "(example: dev=main,feature/**;prod=release/**)"
+        )
+    return parsed
+
+
+def parse_environments(mapping: Mapping[str, Sequence[str]]) -> tuple[Environment, ...]:
+    """Validate {environment: [patterns]} and return the environments in the order given."""
+    environments = []
+    for name, patterns in mapping.items():
+        if not _ENVIRONMENT_NAME.fullmatch(name):
+            raise UsageError(
+                f"environment name {name!r} must start with a letter and hold only "
+                "letters, digits, '-' and '_' (at most 63)"
+            )
+        for pattern in patterns:
+            _check_pattern(name, pattern)
+        environments.append(Environment(name, tuple(dict.fromkeys(patterns))))
+    _check_no_overlap(environments)
+    return tuple(environments)
+
+
+def _check_pattern(environment: str, pattern: str) -> None:
+    match = _BRANCH_PATTERN.fullmatch(pattern)
+    valid = (
+        match is not None
+        and pattern != ""
+        and ".." not in pattern
+        and not pattern.startswith(("/", "-", "."))
+        and (match["wildcard"] is not None or not pattern.endswith(("/", ".lock")))
+    )
+    if not valid:
+        raise UsageError(
+            f"branch pattern {pattern!r} of environment {environment!r} is not supported: use a "
+            "branch name, or a prefix followed by a single * or ** (main, feature/**, release-*)"
+        )
+
+
+def _check_no_overlap(environments: Iterable[Environment]) -> None:
+    owners: list[tuple[str, str]] = []
+    for environment in environments:
+        for pattern in environment.branches:
+            for other_pattern, other_environment in owners:
+                if other_environment != environment.name and _overlap(pattern, other_pattern):
+                    raise UsageError(
+                        f"branch patterns {other_pattern!r} ({other_environment}) and {pattern!r} "
+                        f"({environment.name}) can match the same branch: a push must deploy to "
+                        "one environment"
+                    )
+            owners.append((pattern, environment.name))
+
+
+def _overlap(first: str, second: str) -> bool:
+    """Whether one branch can satisfy both patterns' job conditions (prefix semantics)."""
+    first_prefix, second_prefix = first.rstrip("*"), second.rstrip("*")
+    first_is_literal, second_is_literal = first_prefix == first, second_prefix == second
+    if first_is_literal and second_is_literal:
+        return first == second
+    if first_is_literal:
+        return first.startswith(second_prefix)
+    if second_is_literal:
+        return second.startswith(first_prefix)
+    return first_prefix.startswith(second_prefix) or second_prefix.startswith(first_prefix)
+
+
+def trigger_branches(environments: Iterable[Environment]) -> list[str]:
+    """Every pattern of every environment, once, in order: the workflow's push filter."""
+    return list(dict.fromkeys(p for e in environments for p in e.branches))

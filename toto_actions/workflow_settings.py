@@ -1,0 +1,309 @@
+"""The settings of a rendered workflow: from options, the target repository's toto.yml, defaults.
+
+Precedence: a flag, then its INPUT_ variable (both arrive as `given`), then toto.yml, then the
+default. Everything is validated here, before anything is rendered or written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from toto_actions.environments import (
+    CORE_DEFAULT,
+    MICROSERVICE_DEFAULT,
+    Environment,
+    parse_environments,
+    parse_spec,
+)
+from toto_actions.errors import UsageError
+from toto_actions.options import GivenOptions, OptionValue
+
+SETTINGS_FILE = "toto.yml"
+KINDS = ("microservice", "core")
+ENGINES = ("cloud", "cli")
+SYNC_AUTHS = ("app", "token")
+
+# The secrets the core flow writes into each service repository by default (see DESIGN.md); a
+# service's Terraform reads each as TF_VAR_<lower-case name>.
+DEFAULT_CORE_SECRETS = (
+    "VPC_ID",
+    "ECS_SUBNET_1",
+    "ECS_SUBNET_2",
+    "ECS_SECURITY_GROUP",
+    "ECS_CLUSTER_ARN",
+    "ECS_TASK_EXECUTION_ROLE_ARN",
+    "ECS_TASK_ROLE_ARN",
+    "ALB_LISTENER_ARN",
+)
+
+_GITHUB_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
+_ECR_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_WORKSPACE_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+_SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+_TFC_ORGANIZATION = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_GIT_REF = re.compile(r"[A-Za-z0-9._/-]{1,200}")
+_RELATIVE_DIR = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    """Everything a workflow template needs, validated. None means: read a repository variable."""
+
+    kind: str
+    service: str
+    environments: tuple[Environment, ...]
+    terraform_engine: str
+    terraform_dir: str
+    actions_repo: str
+    actions_ref: str
+    aws_region: str | None
+    aws_role_arn: str | None
+    tfc_organization: str | None
+    core_secrets: tuple[str, ...]
+    service_owner: str | None
+    service_repositories: tuple[str, ...]
+    sync_auth: str
+
+
+def load_settings(
+    given: GivenOptions, repo_dir: Path, known_keys: Collection[str]
+) -> WorkflowSettings:
+    """Merge the given options over the repository's toto.yml and the defaults, and validate.
+
+    known_keys are the settings toto.yml may hold: the render options' names.
+    """
+    file_settings = read_settings_file(repo_dir / SETTINGS_FILE, known_keys)
+    merged: dict[str, Any] = {**file_settings, **given}
+
+    kind = _choice(merged, "kind", KINDS, default=None)
+    engine = _choice(merged, "terraform-engine", ENGINES, default="cloud")
+    sync_auth = _choice(merged, "sync-auth", SYNC_AUTHS, default="app")
+    service = _service_name(merged.get("service"), repo_dir, kind, engine)
+    owner, repositories = _service_repositories(merged.get("service-repositories"))
+    if kind == "core" and sync_auth == "app" and not repositories:
+        raise UsageError(
+            "the core workflow needs the service repositories its GitHub App token "
+            "is scoped to: --service-repositories a,b,c (or service-repositories in "
+            "toto.yml)"
+        )
+    default_environments = MICROSERVICE_DEFAULT if kind == "microservice" else CORE_DEFAULT
+    return WorkflowSettings(
+        kind=kind,
+        service=service,
+        environments=_environments(merged.get("environments", default_environments)),
+        terraform_engine=engine,
+        terraform_dir=_relative_dir(merged.get("terraform-dir", "terraform")),
+        actions_repo=_actions_repo(merged.get("actions-repo", "toto/actions")),
+        actions_ref=_git_ref(merged.get("actions-ref", "v1")),
+        aws_region=_matching(merged, "aws-region", _AWS_REGION, None, "an AWS region (eu-west-1)"),
+        aws_role_arn=_matching(
+            merged,
+            "aws-role-arn",
+            _ROLE_ARN,
+            None,
+            "an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
+        ),
+        tfc_organization=_matching(
+            merged,
+            "tfc-organization",
+            _TFC_ORGANIZATION,
+            None,
+            "an HCP Terraform organization name",
+        ),
+        core_secrets=_secret_names(merged.get("core-secrets", DEFAULT_CORE_SECRETS)),
+        service_owner=owner,
+        service_repositories=repositories,
+        sync_auth=sync_auth,
+    )
+
+
+def read_settings_file(path: Path, known_keys: Collection[str]) -> dict[str, Any]:
+    """Read toto.yml (absent: no settings); its keys are the options' names without dashes."""
+    if not path.is_file():
+        return {}
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as problem:
+        raise UsageError(f"{path}: not valid YAML ({problem})".replace("\n", " ")) from problem
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise UsageError(f"{path}: expected a mapping of settings, found {type(content).__name__}")
+    for key in content:
+        if key not in known_keys:
+            raise UsageError(f"{path}: unknown setting {key!r} (known: {', '.join(known_keys)})")
+    return content
+
+
+def _text(merged: Mapping[str, Any], key: str) -> str | None:
+    value = merged.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"{key}: expected a string, found {value!r}")
+    return value
+
+
+def _choice(
+    merged: Mapping[str, Any], key: str, choices: tuple[str, ...], default: str | None
+) -> str:
+    value = _text(merged, key) or default
+    if value is None:
+        raise UsageError(
+            f"--{key} is required (or {key} in {SETTINGS_FILE}): one of {', '.join(choices)}"
+        )
+    if value not in choices:
+        raise UsageError(f"{key} {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _matching(
+    merged: Mapping[str, Any],
+    key: str,
+    pattern: re.Pattern[str],
+    default: str | None,
+    expected: str,
+) -> str | None:
+    value = _text(merged, key) or default
+    if value is not None and not pattern.fullmatch(value):
+        raise UsageError(f"{key} {value!r} is not {expected}")
+    return value
+
+
+def _service_name(given: OptionValue | None, repo_dir: Path, kind: str, engine: str) -> str:
+    name, source = (given, "--service") if given else _discover_service_name(repo_dir)
+    if not isinstance(name, str) or not _GITHUB_NAME.fullmatch(name) or name in {".", ".."}:
+        raise UsageError(
+            f"service name {name!r} (from {source}) is not a valid repository name; "
+            "pass --service NAME"
+        )
+    if kind == "microservice" and not _ECR_NAME.fullmatch(name):
+        raise UsageError(
+            f"service name {name!r} (from {source}) is not a valid image repository "
+            "name: lowercase letters and digits, with '.', '_' or '-' between them; "
+            "pass --service NAME"
+        )
+    if engine == "cloud" and not _WORKSPACE_SAFE.fullmatch(name):
+        raise UsageError(
+            f"service name {name!r} (from {source}) cannot name an HCP Terraform "
+            "workspace: letters, digits, '-' and '_' only; pass --service NAME"
+        )
+    return name
+
+
+def _discover_service_name(repo_dir: Path) -> tuple[object, str]:
+    package_json = repo_dir / "package.json"
+    if package_json.is_file():
+        try:
+            name = json.loads(package_json.read_text(encoding="utf-8")).get("name")
+        except (ValueError, AttributeError) as problem:
+            raise UsageError(f"{package_json}: cannot read its name ({problem})") from problem
+        if name:
+            return name, "package.json"
+    pyproject = repo_dir / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+            name = project.get("name")
+        except tomllib.TOMLDecodeError as problem:
+            raise UsageError(f"{pyproject}: cannot read its name ({problem})") from problem
+        if name:
+            return name, "pyproject.toml"
+    return repo_dir.resolve().name, "the directory name"
+
+
+def _listed(value: object, key: str) -> list[str]:
+    """A list setting: a YAML list of strings or a comma-separated string."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return [item.strip() for item in value]
+    raise UsageError(
+        f"{key}: expected a list of names or a comma-separated string, found {value!r}"
+    )
+
+
+def _environments(value: object) -> tuple[Environment, ...]:
+    if isinstance(value, str):
+        return parse_environments(parse_spec(value))
+    if isinstance(value, dict) and value:
+        mapping = {
+            str(name): _listed(branches, f"environments.{name}") for name, branches in value.items()
+        }
+        return parse_environments(mapping)
+    raise UsageError(
+        f"environments: expected 'dev=main,feature/**;prod=release/**' or a mapping "
+        f"of environment to branches, found {value!r}"
+    )
+
+
+def _secret_names(value: object) -> tuple[str, ...]:
+    names = _listed(value, "core-secrets")
+    for name in names:
+        if not _SECRET_NAME.fullmatch(name) or name.upper().startswith("GITHUB_"):
+            raise UsageError(
+                f"core secret name {name!r} is not a valid GitHub secret name: "
+                "letters, digits and '_', not starting with a digit or GITHUB_"
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def _service_repositories(value: object) -> tuple[str | None, tuple[str, ...]]:
+    """Split `name` and `owner/name` entries; one owner at most, since one app token serves one."""
+    if value is None:
+        return None, ()
+    owners: set[str] = set()
+    names: list[str] = []
+    for entry in _listed(value, "service-repositories"):
+        owner, _, name = entry.rpartition("/")
+        if (owner and not _GITHUB_OWNER.fullmatch(owner)) or not _GITHUB_NAME.fullmatch(name):
+            raise UsageError(f"service repository {entry!r} is not NAME or OWNER/NAME")
+        if owner:
+            owners.add(owner)
+        names.append(name)
+    if len(owners) > 1:
+        raise UsageError(
+            "service repositories belong to several owners "
+            f"({', '.join(sorted(owners))}): one GitHub App token serves one owner"
+        )
+    return (owners.pop() if owners else None), tuple(dict.fromkeys(names))
+
+
+def _actions_repo(value: object) -> str:
+    owner, _, name = value.partition("/") if isinstance(value, str) else ("", "", "")
+    if not _GITHUB_OWNER.fullmatch(owner) or not _GITHUB_NAME.fullmatch(name):
+        raise UsageError(f"actions-repo {value!r} is not OWNER/REPO")
+    return f"{owner}/{name}"
+
+
+def _git_ref(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not _GIT_REF.fullmatch(value)
+        or ".." in value
+        or value.startswith(("-", "/"))
+    ):
+        raise UsageError(f"actions-ref {value!r} is not a tag, branch or commit")
+    return value
+
+
+def _relative_dir(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not _RELATIVE_DIR.fullmatch(value)
+        or value.startswith("/")
+        or ".." in value.split("/")
+    ):
+        raise UsageError(f"terraform-dir {value!r} must be a path inside the repository")
+    return value.rstrip("/") or "."
