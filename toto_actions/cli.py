@@ -13,11 +13,15 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
 
 from toto_actions import __version__
 from toto_actions.errors import TotoError, UsageError
-from toto_actions.options import resolve
+
+# `typing` is not imported at run time: it is a tenth of what `--help` costs. Mypy reads this
+# block as if TYPE_CHECKING were true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 COMMANDS = {
     "render-workflow": "Render the Toto workflow (microservice or core) into a repository's "
@@ -32,10 +36,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    # An explicit width spares argparse its import of shutil (and of bz2 and lzma with it).
+    columns = os.environ.get("COLUMNS", "")
+    try:
+        width = int(columns) if columns.isdigit() else os.get_terminal_size().columns
+    except OSError:  # not a terminal
+        width = 80
+    return argparse.HelpFormatter(prog, width=max(width - 2, 40))
+
+
 def build_parser(chosen: str | None) -> argparse.ArgumentParser:
     """The parser of every command; only the chosen command's options are loaded."""
     parser = _Parser(
         prog="toto-actions",
+        formatter_class=_help_formatter,
         description=(
             "Build, push, apply and sync for the Toto flow on AWS. "
             "Each option --foo-bar may also be given as the environment variable INPUT_FOO-BAR."
@@ -47,7 +62,9 @@ def build_parser(chosen: str | None) -> argparse.ArgumentParser:
     )
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for name, summary in COMMANDS.items():
-        sub = subcommands.add_parser(name, help=summary, description=summary)
+        sub = subcommands.add_parser(
+            name, help=summary, description=summary, formatter_class=_help_formatter
+        )
         sub.add_argument(
             "--debug",
             action="store_true",
@@ -76,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         command: ModuleType | None = getattr(parsed, "command", None)
         if command is None:
             raise UsageError(f"no command given: choose one of {', '.join(COMMANDS)} (see --help)")
+        from toto_actions.options import resolve
+
         exit_code: int = command.run(resolve(command.OPTIONS, parsed, os.environ))
         return exit_code
     except TotoError as problem:

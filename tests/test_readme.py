@@ -1,0 +1,37 @@
+"""The README's quick start works as written."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT, CliRunner
+
+
+def quick_start_commands() -> list[str]:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_the_quick_start_is_install_render_and_the_test_command() -> None:
+    commands = quick_start_commands()
+    assert commands[0] == "python3 -m pip install ."
+    assert commands[1].startswith("toto-actions render-workflow ")
+    assert commands[2] == "scripts/test"
+    assert "scripts/test" in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_quick_start_render_writes_the_service_workflow(cli: CliRunner, tmp_path: Path) -> None:
+    render_command = shlex.split(quick_start_commands()[1])
+    service = tmp_path / "toto-ms-expenses"
+    service.mkdir()
+    clone = tmp_path / "actions"
+    clone.mkdir()
+    result = cli(*render_command[1:], cwd=clone)
+    assert result.exit_code == 0, result.stderr
+    workflow = (service / ".github/workflows/toto-microservice.yml").read_text(encoding="utf-8")
+    assert "group: toto-ms-expenses-dev" in workflow
+    assert "uses: toto/actions/actions/build-push@v1" in workflow
