@@ -387,17 +387,25 @@ def test_a_write_that_fails_is_exit_1(cli: CliRunner, tmp_path: Path) -> None:
 
 
 def test_outputs_name_the_written_file(cli: CliRunner, tmp_path: Path) -> None:
-    output_file = tmp_path / "github_output"
+    output_file, summary_file = tmp_path / "github_output", tmp_path / "step_summary"
     output_file.touch()
+    summary_file.touch()
     result = cli(
         "render-workflow",
         "--kind",
         "microservice",
         "--service",
         "ms",
-        env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output_file)},
+        env={
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(output_file),
+            "GITHUB_STEP_SUMMARY": str(summary_file),
+        },
     )
     assert result.exit_code == 0
+    assert summary_file.read_text(encoding="utf-8") == (
+        f"Rendered `{MICROSERVICE}` (microservice, environments dev, prod).\n\n"
+    )
     assert "workflow-file<<ghadelimiter_" in output_file.read_text(encoding="utf-8")
     assert f"\n{MICROSERVICE}\n" in output_file.read_text(encoding="utf-8")
 

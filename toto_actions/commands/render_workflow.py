@@ -93,6 +93,10 @@ def run(given: GivenOptions) -> int:
         return _check(target, rendered.content, rendered.path.as_posix())
     _write(target, rendered.content)
     actions_runtime.set_output("workflow-file", str(target))
+    actions_runtime.add_summary(
+        f"Rendered `{rendered.path}` ({settings.kind}, environments "
+        f"{', '.join(e.name for e in settings.environments)})."
+    )
     return 0
 
 
