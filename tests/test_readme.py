@@ -18,8 +18,8 @@ def quick_start_commands() -> list[str]:
 
 def test_the_quick_start_is_install_render_and_the_test_command() -> None:
     commands = quick_start_commands()
-    assert commands[0] == "python3 -m pip install ."
-    assert commands[1].startswith("toto-actions render-workflow ")
+    assert commands[0] == "python3 -m venv .venv && .venv/bin/pip install ."
+    assert commands[1].startswith(".venv/bin/toto-actions render-workflow ")
     assert commands[2] == "scripts/test"
     assert "scripts/test" in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
 

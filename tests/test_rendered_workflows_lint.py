@@ -60,6 +60,16 @@ RENDERS = {
         "--service-repositories",
         "toto-ms-expenses,toto-ms-games,toto-ms-supermarket",
     ],
+    "odd-environment-names-no-core-secrets": [
+        "--kind",
+        "microservice",
+        "--service",
+        "toto-ms-y",
+        "--terraform-engine",
+        "cli",
+        "--environments",
+        "null=main;True=release/**;on=hotfix-*",
+    ],
     "core-cli-token": [
         "--kind",
         "core",
@@ -152,10 +162,12 @@ def test_the_schema_catches_a_broken_workflow(broken_workflow: Path) -> None:
 @pytest.fixture(scope="module", params=sorted(RENDERS))
 def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     repository = tmp_path_factory.mktemp(request.param)
+    if request.param == "odd-environment-names-no-core-secrets":
+        (repository / "toto.yml").write_text("core-secrets: []\n", encoding="utf-8")
     cli: CliRunner = request.getfixturevalue("cli_module")
     result = cli("render-workflow", "--output-dir", str(repository), *RENDERS[request.param])
     assert result.exit_code == 0, result.stderr
-    (workflow,) = (repository / ".github" / "workflows").iterdir()
+    (workflow,) = (repository / ".github" / "workflows").glob("*.yml")
     return workflow
 
 

@@ -86,7 +86,11 @@ def command_module(name: str) -> ModuleType:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code: 0 ok, 1 the operation failed, 2 bad usage."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    debug = os.environ.get("RUNNER_DEBUG") == "1" or "--debug" in arguments
+    debug = (
+        "--debug" in arguments
+        or os.environ.get("RUNNER_DEBUG") == "1"
+        or os.environ.get("INPUT_DEBUG", "").lower() == "true"
+    )
     chosen = next((argument for argument in arguments if argument in COMMANDS), None)
     try:
         parsed = build_parser(chosen).parse_args(arguments)

@@ -55,7 +55,7 @@ def parse_spec(spec: str) -> dict[str, list[str]]:
                 f"environments {spec!r}: {part!r} is not ENV=BRANCH[,BRANCH...] "
                 "(example: dev=main,feature/**;prod=release/**)"
             )
-        if name in parsed:
+        if name.casefold() in (known.casefold() for known in parsed):
             raise UsageError(f"environments {spec!r}: environment {name!r} is given twice")
         parsed[name] = patterns
     if not parsed:
@@ -68,13 +68,17 @@ def parse_spec(spec: str) -> dict[str, list[str]]:
 
 def parse_environments(mapping: Mapping[str, Sequence[str]]) -> tuple[Environment, ...]:
     """Validate {environment: [patterns]} and return the environments in the order given."""
-    environments = []
+    environments: list[Environment] = []
     for name, patterns in mapping.items():
         if not _ENVIRONMENT_NAME.fullmatch(name):
             raise UsageError(
                 f"environment name {name!r} must start with a letter and hold only "
                 "letters, digits, '-' and '_' (at most 63)"
             )
+        if name.casefold() in (e.name.casefold() for e in environments):
+            raise UsageError(f"environment {name!r} is given twice (names are case-insensitive)")
+        if not patterns:
+            raise UsageError(f"environment {name!r} has no branch")
         for pattern in patterns:
             _check_pattern(name, pattern)
         environments.append(Environment(name, tuple(dict.fromkeys(patterns))))
@@ -88,8 +92,9 @@ def _check_pattern(environment: str, pattern: str) -> None:
         match is not None
         and pattern != ""
         and ".." not in pattern
+        and "//" not in pattern
         and not pattern.startswith(("/", "-", "."))
-        and (match["wildcard"] is not None or not pattern.endswith(("/", ".lock")))
+        and (match["wildcard"] is not None or not pattern.endswith(("/", ".", ".lock")))
     )
     if not valid:
         raise UsageError(

@@ -29,6 +29,7 @@ class Option(NamedTuple):
     choices: tuple[str, ...] = ()
     is_switch: bool = False
     metavar: str | None = None
+    fallback_variable: str | None = None  # read when neither flag nor input is given
 
     @property
     def key(self) -> str:
@@ -55,8 +56,11 @@ class Option(NamedTuple):
             default=None,
             metavar=self.metavar,
             choices=self.choices or None,
-            help=f"{self.help} [env: {self.input_variable}]",
+            help=f"{self.help} [env: {' or '.join(self._variables())}]",
         )
+
+    def _variables(self) -> list[str]:
+        return [self.input_variable, *filter(None, [self.fallback_variable])]
 
 
 def resolve(
@@ -70,17 +74,21 @@ def resolve(
     given: dict[str, OptionValue] = {}
     for option in options:
         from_flag = getattr(parsed, option.key)
+        if isinstance(from_flag, str) and not from_flag.strip():
+            raise UsageError(f"{option.flag}: an empty value; leave the option out instead")
         if from_flag is not None:
             given[option.key] = from_flag
             continue
-        from_env = environ.get(option.input_variable, "").strip()
-        if from_env:
-            given[option.key] = _from_environment(option, from_env)
+        for variable in (option.input_variable, option.fallback_variable):
+            from_env = environ.get(variable, "").strip() if variable else ""
+            if from_env:
+                given[option.key] = _from_environment(option, variable or "", from_env)
+                break
     return given
 
 
-def _from_environment(option: Option, raw: str) -> OptionValue:
-    source = f"{option.input_variable}={raw!r}"
+def _from_environment(option: Option, variable: str, raw: str) -> OptionValue:
+    source = f"{variable}={raw!r}"
     if option.is_switch:
         if raw in _TRUE_WORDS:
             return True

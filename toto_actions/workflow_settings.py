@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,8 @@ DEFAULT_CORE_SECRETS = (
 
 _GITHUB_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
-_ECR_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_ECR_NAME = re.compile(r"(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_WORKSPACE_MAX = 90  # HCP Terraform's limit for a workspace name
 _WORKSPACE_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 _SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
@@ -98,10 +99,17 @@ def load_settings(
             "toto.yml)"
         )
     default_environments = MICROSERVICE_DEFAULT if kind == "microservice" else CORE_DEFAULT
+    environments = _environments(merged.get("environments", default_environments))
+    longest = max(environments, key=lambda e: len(e.name)).name
+    if len(f"{service}-{longest}") > _WORKSPACE_MAX:
+        raise UsageError(
+            f"workspace name {service}-{longest!s} is longer than "
+            f"{_WORKSPACE_MAX} characters: pass a shorter --service"
+        )
     return WorkflowSettings(
         kind=kind,
         service=service,
-        environments=_environments(merged.get("environments", default_environments)),
+        environments=environments,
         terraform_engine=engine,
         terraform_dir=_relative_dir(merged.get("terraform-dir", "terraform")),
         actions_repo=_actions_repo(merged.get("actions-repo", "toto/actions")),
@@ -134,7 +142,7 @@ def read_settings_file(path: Path, known_keys: Collection[str]) -> dict[str, Any
         return {}
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as problem:
+    except (yaml.YAMLError, UnicodeDecodeError) as problem:
         raise UsageError(f"{path}: not valid YAML ({problem})".replace("\n", " ")) from problem
     if content is None:
         return {}
@@ -183,7 +191,7 @@ def _matching(
 
 def _service_name(given: OptionValue | None, repo_dir: Path, kind: str, engine: str) -> str:
     name, source = (given, "--service") if given else _discover_service_name(repo_dir)
-    if not isinstance(name, str) or not _GITHUB_NAME.fullmatch(name) or name in {".", ".."}:
+    if not isinstance(name, str) or not _is_repository_name(name):
         raise UsageError(
             f"service name {name!r} (from {source}) is not a valid repository name; "
             "pass --service NAME"
@@ -205,22 +213,26 @@ def _service_name(given: OptionValue | None, repo_dir: Path, kind: str, engine: 
 def _discover_service_name(repo_dir: Path) -> tuple[object, str]:
     package_json = repo_dir / "package.json"
     if package_json.is_file():
-        try:
-            name = json.loads(package_json.read_text(encoding="utf-8")).get("name")
-        except (ValueError, AttributeError) as problem:
-            raise UsageError(f"{package_json}: cannot read its name ({problem})") from problem
+        name = _name_in(package_json, json.loads)
+        if isinstance(name, str) and name.startswith("@"):
+            name = name.partition("/")[2]  # an npm scope is no part of the repository's name
         if name:
             return name, "package.json"
     pyproject = repo_dir / "pyproject.toml"
     if pyproject.is_file():
-        try:
-            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
-            name = project.get("name")
-        except tomllib.TOMLDecodeError as problem:
-            raise UsageError(f"{pyproject}: cannot read its name ({problem})") from problem
+        name = _name_in(pyproject, lambda text: tomllib.loads(text).get("project"))
         if name:
             return name, "pyproject.toml"
     return repo_dir.resolve().name, "the directory name"
+
+
+def _name_in(path: Path, table: Callable[[str], object]) -> object:
+    """The `name` in the table that `table` finds in the file's text (None when it has none)."""
+    try:
+        found = table(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as problem:  # JSON and TOML errors are ValueErrors
+        raise UsageError(f"{path}: cannot read its name ({problem})") from problem
+    return found.get("name") if isinstance(found, dict) else None
 
 
 def _listed(value: object, key: str) -> list[str]:
@@ -249,14 +261,19 @@ def _environments(value: object) -> tuple[Environment, ...]:
 
 
 def _secret_names(value: object) -> tuple[str, ...]:
-    names = _listed(value, "core-secrets")
-    for name in names:
+    names: list[str] = []
+    for name in _listed(value, "core-secrets"):
         if not _SECRET_NAME.fullmatch(name) or name.upper().startswith("GITHUB_"):
             raise UsageError(
                 f"core secret name {name!r} is not a valid GitHub secret name: "
                 "letters, digits and '_', not starting with a digit or GITHUB_"
             )
-    return tuple(dict.fromkeys(names))
+        if name.upper() in (known.upper() for known in names):
+            raise UsageError(
+                f"core secret {name!r} is given twice (secret names are case-insensitive)"
+            )
+        names.append(name)
+    return tuple(names)
 
 
 def _service_repositories(value: object) -> tuple[str | None, tuple[str, ...]]:
@@ -267,7 +284,7 @@ def _service_repositories(value: object) -> tuple[str | None, tuple[str, ...]]:
     names: list[str] = []
     for entry in _listed(value, "service-repositories"):
         owner, _, name = entry.rpartition("/")
-        if (owner and not _GITHUB_OWNER.fullmatch(owner)) or not _GITHUB_NAME.fullmatch(name):
+        if (owner and not _GITHUB_OWNER.fullmatch(owner)) or not _is_repository_name(name):
             raise UsageError(f"service repository {entry!r} is not NAME or OWNER/NAME")
         if owner:
             owners.add(owner)
@@ -282,9 +299,13 @@ def _service_repositories(value: object) -> tuple[str | None, tuple[str, ...]]:
 
 def _actions_repo(value: object) -> str:
     owner, _, name = value.partition("/") if isinstance(value, str) else ("", "", "")
-    if not _GITHUB_OWNER.fullmatch(owner) or not _GITHUB_NAME.fullmatch(name):
+    if not _GITHUB_OWNER.fullmatch(owner) or not _is_repository_name(name):
         raise UsageError(f"actions-repo {value!r} is not OWNER/REPO")
     return f"{owner}/{name}"
+
+
+def _is_repository_name(name: str) -> bool:
+    return bool(_GITHUB_NAME.fullmatch(name)) and name not in {".", ".."}
 
 
 def _git_ref(value: object) -> str:
@@ -292,7 +313,9 @@ def _git_ref(value: object) -> str:
         not isinstance(value, str)
         or not _GIT_REF.fullmatch(value)
         or ".." in value
+        or "//" in value
         or value.startswith(("-", "/"))
+        or value.endswith(("/", ".", ".lock"))
     ):
         raise UsageError(f"actions-ref {value!r} is not a tag, branch or commit")
     return value

@@ -32,7 +32,10 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
 
     workflow = load(tmp_path / MICROSERVICE)
     # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
-    assert workflow[True] == {"push": {"branches": ["feature/**", "main", "release/**"]}}
+    assert workflow[True] == {
+        "push": {"branches": ["feature/**", "main", "release/**"]},
+        "workflow_dispatch": None,
+    }
     assert workflow["permissions"] == {}
     assert list(workflow["jobs"]) == ["deploy-dev", "deploy-prod"]
     dev = workflow["jobs"]["deploy-dev"]
@@ -223,6 +226,59 @@ def test_toto_yml_holds_lists_and_mappings(cli: CliRunner, tmp_path: Path) -> No
 
 BAD_INPUTS = [
     (
+        ["--kind", "microservice", "--service", "ms", "--environments", "Dev=main;dev=release/**"],
+        {},
+        "environments 'Dev=main;dev=release/**': environment 'dev' is given twice",
+    ),
+    (
+        ["--service", "ms"],
+        {"toto.yml": "kind: microservice\nenvironments: {dev: [], prod: p}\n"},
+        "environment 'dev' has no branch",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--core-secrets", "VPC_ID,vpc_id"],
+        {},
+        "core secret 'vpc_id' is given twice (secret names are case-insensitive)",
+    ),
+    (["--kind", "microservice"], {"package.json": '{"name": 3}'}, None),
+    (
+        ["--kind", "microservice", "--service", ""],
+        {},
+        "--service: an empty value; leave the option out instead",
+    ),
+    (
+        ["--kind", "microservice", "--service", "a"],
+        {},
+        "service name 'a' (from --service) is not a valid image repository name: lowercase letters "
+        "and digits, with '.', '_' or '-' between them; pass --service NAME",
+    ),
+    (
+        ["--kind", "core", "--sync-auth", "token", "--service", "c" * 87],
+        {},
+        f"workspace name {'c' * 87}-prod is longer than 90 characters: pass a shorter --service",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--actions-repo", "toto/.."],
+        {},
+        "actions-repo 'toto/..' is not OWNER/REPO",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--actions-ref", "release/"],
+        {},
+        "actions-ref 'release/' is not a tag, branch or commit",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--environments", "dev=main//x"],
+        {},
+        "branch pattern 'main//x' of environment 'dev' is not supported: use a branch name, or a "
+        "prefix followed by a single * or ** (main, feature/**, release-*)",
+    ),
+    (
+        ["--kind", "microservice", "--output-dir", "toto.yml"],
+        {"toto.yml": ""},
+        "output directory 'toto.yml' is not a directory",
+    ),
+    (
         ["--kind", "service"],
         {},
         "toto-actions render-workflow: argument --kind: invalid choice: 'service' "
@@ -245,12 +301,6 @@ BAD_INPUTS = [
         {},
         "service name 'Toto-MS' (from --service) is not a valid image repository name: lowercase "
         "letters and digits, with '.', '_' or '-' between them; pass --service NAME",
-    ),
-    (
-        ["--kind", "microservice"],
-        {"package.json": '{"name": "@acme/toto-ms-x"}'},
-        "service name '@acme/toto-ms-x' (from package.json) is not a valid repository name; "
-        "pass --service NAME",
     ),
     (
         ["--kind", "microservice", "--service", "ms", "--environments", "dev:main"],
@@ -376,6 +426,36 @@ def test_debug_shows_the_traceback(
         "error: service name 'Bad!' (from --service) is not a valid "
         "repository name; pass --service NAME\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("toto.yml", "error: toto.yml: not valid YAML"),
+        ("pyproject.toml", "error: pyproject.toml: cannot read its name"),
+    ],
+)
+def test_undecodable_settings_files_are_usage_errors(
+    cli: CliRunner, tmp_path: Path, name: str, message: str
+) -> None:
+    (tmp_path / name).write_bytes(b"kind = \xff\xfe\n")
+    result = cli("render-workflow", "--kind", "microservice")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+    assert "Traceback" not in result.stderr
+
+
+def test_an_npm_scope_is_no_part_of_the_service_name(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"name": "@acme/toto-ms-x"}', encoding="utf-8")
+    assert cli("render-workflow", "--kind", "microservice").exit_code == 0
+    assert "group: toto-ms-x-dev" in (tmp_path / MICROSERVICE).read_text(encoding="utf-8")
+
+
+def test_a_failed_write_leaves_no_temporary_file(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / MICROSERVICE).mkdir(parents=True)
+    result = cli("render-workflow", "--kind", "microservice", "--service", "ms")
+    assert result.exit_code == 1
+    assert sorted(p.name for p in (tmp_path / MICROSERVICE).parent.iterdir()) == [MICROSERVICE.name]
 
 
 def test_a_write_that_fails_is_exit_1(cli: CliRunner, tmp_path: Path) -> None:

@@ -85,7 +85,8 @@ def run(given: GivenOptions) -> int:
     """Render the workflow, then write it, or compare it with the committed one under --check."""
     repo_dir = Path(str(given.get("output-dir", ".")))
     if not repo_dir.is_dir():
-        raise UsageError(f"output directory {str(repo_dir)!r} does not exist")
+        problem = "is not a directory" if repo_dir.exists() else "does not exist"
+        raise UsageError(f"output directory {str(repo_dir)!r} {problem}")
     settings = load_settings(given, repo_dir, [option.key for option in SETTING_OPTIONS])
     rendered = render(settings)
     target = repo_dir / rendered.path
@@ -127,15 +128,19 @@ def _write(target: Path, content: str) -> None:
     if target.is_file() and target.read_text(encoding="utf-8") == content:
         actions_runtime.info(f"{target} is up to date")
         return
+    temporary: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         # Written beside the target and renamed, so an interrupted write leaves the old file whole.
         with tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", delete=False
         ) as handle:
+            temporary = Path(handle.name)
             handle.write(content)
-        Path(handle.name).chmod(0o644)
-        Path(handle.name).replace(target)
+        temporary.chmod(0o644)
+        temporary.replace(target)
     except OSError as problem:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
         raise OperationError(f"cannot write {target}: {problem.strerror}") from problem
     actions_runtime.info(f"wrote {target}")
