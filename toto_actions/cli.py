@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 COMMANDS = {
     "render-workflow": "Render the Toto workflow (microservice or core) into a repository's "
     ".github/workflows/.",
+    "sync-secrets": "Write Terraform outputs as secrets and variables of the service repositories, "
+    "changed values only.",
 }
 
 

@@ -1,0 +1,471 @@
+"""`toto-actions sync-secrets` against the stand-in GitHub server: what arrived at the other end."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CliResult, CliRunner, snapshot
+from tests.github_server import GitHubServer, LoggedRequest
+
+TOKEN = "ghs_sync-token-0123456789"
+KEY = "fingerprint-key-of-the-core-repo"
+REPOSITORIES = ("acme/toto-ms-expenses", "acme/toto-ms-games", "acme/toto-ms-supermarket")
+DB_PASSWORD = "s3cr3t-db-password-never-logged"
+CONFIG = """\
+version: 1
+owner: acme
+repositories:
+  - toto-ms-expenses
+  - toto-ms-games
+  - name: acme/toto-ms-supermarket
+    secrets:
+      SUPERMARKET_BUCKET: supermarket_bucket
+secrets:
+  ECS_SUBNET_1: ecs_subnet_1
+  ECS_SUBNET_2: ecs_subnet_2
+  ECS_SUBNETS: ecs_subnets
+  DB_PASSWORD: db_password
+variables:
+  AWS_REGION: aws_region
+"""
+OUTPUTS: dict[str, dict[str, Any]] = {
+    "ecs_subnet_1": {"value": "subnet-0aaa", "type": "string", "sensitive": False},
+    "ecs_subnet_2": {"value": "subnet-0bbb", "type": "string", "sensitive": False},
+    "ecs_subnets": {
+        "value": ["subnet-0aaa", "subnet-0bbb"],
+        "type": ["list", "string"],
+        "sensitive": False,
+    },
+    "db_password": {"value": DB_PASSWORD, "type": "string", "sensitive": True},
+    "aws_region": {"value": "eu-west-1", "type": "string", "sensitive": False},
+    "supermarket_bucket": {"value": "toto-supermarket-dev", "type": "string", "sensitive": False},
+    "unused": {"value": 42, "type": "number", "sensitive": False},
+}
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubServer]:
+    with GitHubServer() as server:
+        for repository in REPOSITORIES:
+            server.add_repository(repository)
+        server.add_token(TOKEN)
+        yield server
+        assert server.errors == []
+
+
+class Sync:
+    """Runs sync-secrets in tmp_path with the config and outputs it holds."""
+
+    def __init__(self, cli: CliRunner, tmp_path: Path, github: GitHubServer) -> None:
+        self.cli, self.tmp_path, self.github = cli, tmp_path, github
+        self.outputs = json.loads(json.dumps(OUTPUTS))
+        self.write_config(CONFIG)
+
+    def write_outputs(self) -> None:
+        (self.tmp_path / "outputs.json").write_text(json.dumps(self.outputs), encoding="utf-8")
+
+    def write_config(self, content: str) -> None:
+        (self.tmp_path / "toto-secrets.yml").write_text(content, encoding="utf-8")
+
+    def __call__(
+        self, *arguments: str, key: str | None = KEY, env: dict[str, str] | None = None
+    ) -> CliResult:
+        self.write_outputs()
+        options = [
+            "--environment",
+            "dev",
+            "--outputs",
+            "outputs.json",
+            "--github-api-url",
+            self.github.url,
+            "--write-interval",
+            "0",
+            "--retry-base-delay",
+            "0.01",
+        ]
+        if key:
+            options += ["--fingerprint-key", key]
+        return self.cli(
+            "sync-secrets", *options, *arguments, env={"GITHUB_TOKEN": TOKEN, **(env or {})}
+        )
+
+
+@pytest.fixture
+def sync(cli: CliRunner, tmp_path: Path, github: GitHubServer) -> Sync:
+    return Sync(cli, tmp_path, github)
+
+
+def secret_puts(requests: list[LoggedRequest]) -> list[str]:
+    return [r.path for r in requests if r.method == "PUT" and "/secrets/" in r.path]
+
+
+def outputs_of(result: CliResult) -> dict[str, str]:
+    pairs = (line.partition("=") for line in result.stdout.splitlines() if "=" in line)
+    return {
+        name: value
+        for name, _, value in pairs
+        if name in {"created", "updated", "unchanged", "deleted", "changed-repositories"}
+    }
+
+
+EXPECTED_DEV_SECRETS = {
+    "DB_PASSWORD": DB_PASSWORD,
+    "ECS_SUBNETS": '["subnet-0aaa","subnet-0bbb"]',
+    "ECS_SUBNET_1": "subnet-0aaa",
+    "ECS_SUBNET_2": "subnet-0bbb",
+}
+
+
+def test_a_first_sync_writes_every_secret_into_each_environment(
+    sync: Sync, github: GitHubServer
+) -> None:
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    for repository in REPOSITORIES:
+        extra = (
+            {"SUPERMARKET_BUCKET": "toto-supermarket-dev"}
+            if repository.endswith("supermarket")
+            else {}
+        )
+        assert github.secrets(repository, "dev") == {**EXPECTED_DEV_SECRETS, **extra}
+        variables = github.variables(repository, "dev")
+        assert variables["AWS_REGION"] == "eu-west-1"
+        assert set(json.loads(variables["TOTO_SYNC_STATE"])["secrets"]) == set(
+            EXPECTED_DEV_SECRETS
+        ) | set(extra)
+        assert github.secrets(repository) == {}  # nothing at repository level
+    public_keys = [r for r in github.requests if r.path.endswith("/secrets/public-key")]
+    assert len(public_keys) == len(REPOSITORIES)  # one per target, not one per secret
+    assert len(secret_puts(github.requests)) == 4 + 4 + 5
+    assert outputs_of(result) == {
+        "created": str(13 + 3),
+        "updated": "0",
+        "unchanged": "0",
+        "deleted": "0",
+        "changed-repositories": ",".join(REPOSITORIES),
+    }
+
+
+def test_a_sync_with_nothing_to_change_writes_nothing(sync: Sync, github: GitHubServer) -> None:
+    assert sync().exit_code == 0
+    github.clear_requests()
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    assert github.writes() == []
+    assert not any(r.path.endswith("/public-key") for r in github.requests)
+    assert outputs_of(result)["unchanged"] == str(13 + 3)
+    assert outputs_of(result)["changed-repositories"] == ""
+
+
+def test_one_changed_output_is_one_secret_write_per_target(
+    sync: Sync, github: GitHubServer
+) -> None:
+    assert sync().exit_code == 0
+    github.clear_requests()
+    sync.outputs["ecs_subnet_1"]["value"] = "subnet-0ccc"
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    puts = secret_puts(github.requests)
+    assert sorted(puts) == sorted(
+        f"/repos/{r}/environments/dev/secrets/ECS_SUBNET_1" for r in REPOSITORIES
+    )
+    manifest_writes = [w for w in github.writes() if w.path.endswith("/TOTO_SYNC_STATE")]
+    assert len(github.writes()) == len(puts) + len(manifest_writes) == 2 * len(REPOSITORIES)
+    for repository in REPOSITORIES:
+        assert github.secrets(repository, "dev")["ECS_SUBNET_1"] == "subnet-0ccc"
+    assert outputs_of(result)["updated"] == "3"
+
+
+def test_a_secret_changed_out_of_band_is_rewritten(sync: Sync, github: GitHubServer) -> None:
+    assert sync().exit_code == 0
+    github.set_secret("acme/toto-ms-games", "ECS_SUBNET_2", "tampered", "dev")
+    github.delete_secret("acme/toto-ms-expenses", "ECS_SUBNET_1", "dev")
+    github.clear_requests()
+    assert sync().exit_code == 0
+    assert sorted(secret_puts(github.requests)) == [
+        "/repos/acme/toto-ms-expenses/environments/dev/secrets/ECS_SUBNET_1",
+        "/repos/acme/toto-ms-games/environments/dev/secrets/ECS_SUBNET_2",
+    ]
+    assert github.secrets("acme/toto-ms-games", "dev")["ECS_SUBNET_2"] == "subnet-0bbb"
+    assert github.secrets("acme/toto-ms-expenses", "dev")["ECS_SUBNET_1"] == "subnet-0aaa"
+
+
+def test_an_existing_environment_keeps_its_protection(sync: Sync, github: GitHubServer) -> None:
+    reviewers = [{"type": "Team", "id": 7}]
+    for repository in REPOSITORIES:
+        github.add_environment(repository, "prod", reviewers=reviewers, wait_timer=30)
+    result = sync("--environment", "prod")
+    assert result.exit_code == 0, result.stderr
+    assert not [r for r in github.requests if r.method == "PUT" and r.path.endswith("/prod")]
+    for repository in REPOSITORIES:
+        environment = github.environment(repository, "prod")
+        assert environment is not None
+        assert (environment["reviewers"], environment["wait_timer"]) == (reviewers, 30)
+        assert github.secrets(repository, "prod")["ECS_SUBNET_1"] == "subnet-0aaa"
+
+
+def test_without_a_fingerprint_key_every_secret_is_written_and_the_log_says_so(
+    sync: Sync, github: GitHubServer
+) -> None:
+    assert sync(key=None).exit_code == 0
+    github.clear_requests()
+    result = sync(key=None)
+    assert result.exit_code == 0
+    assert len(secret_puts(github.requests)) == 13
+    assert "no --fingerprint-key: every secret is written" in result.stderr
+    assert not [w for w in github.writes() if w.path.endswith("/TOTO_SYNC_STATE")]
+
+
+def test_prune_deletes_what_is_no_longer_mapped_and_never_what_it_did_not_write(
+    sync: Sync, github: GitHubServer
+) -> None:
+    github.add_environment("acme/toto-ms-games", "dev")
+    github.set_secret("acme/toto-ms-games", "HAND_MADE", "keep me", "dev")
+    assert sync().exit_code == 0
+    sync.write_config(
+        CONFIG.replace("  ECS_SUBNET_2: ecs_subnet_2\n", "").replace(
+            "variables:\n  AWS_REGION: aws_region\n", ""
+        )
+    )
+    assert sync().exit_code == 0  # without --prune nothing goes
+    assert "ECS_SUBNET_2" in github.secrets("acme/toto-ms-games", "dev")
+    result = sync("--prune")
+    assert result.exit_code == 0, result.stderr
+    games = github.secrets("acme/toto-ms-games", "dev")
+    assert "ECS_SUBNET_2" not in games and games["HAND_MADE"] == "keep me"
+    assert "AWS_REGION" not in github.variables("acme/toto-ms-games", "dev")
+    assert outputs_of(result)["deleted"] == str(2 * len(REPOSITORIES))
+
+
+def test_dry_run_writes_nothing_and_prints_the_plan(sync: Sync, github: GitHubServer) -> None:
+    result = sync("--dry-run", "--detailed-exitcode")
+    assert result.exit_code == 3, result.stderr
+    assert github.writes() == []
+    assert re.search(r"acme/toto-ms-games \(dev\) +secret +ECS_SUBNET_1 +create", result.stdout)
+    assert sync("--dry-run", "--detailed-exitcode").exit_code == 3
+    assert sync().exit_code == 0
+    github.clear_requests()
+    result = sync("--dry-run", "--detailed-exitcode")
+    assert result.exit_code == 0
+    assert github.writes() == []
+
+
+def test_dispatch_goes_to_the_repositories_that_changed(sync: Sync, github: GitHubServer) -> None:
+    assert sync().exit_code == 0
+    sync.outputs["supermarket_bucket"]["value"] = "toto-supermarket-dev-2"
+    result = sync("--dispatch", "toto-core-changed")
+    assert result.exit_code == 0, result.stderr
+    assert github.dispatches("acme/toto-ms-supermarket") == [
+        {
+            "event_type": "toto-core-changed",
+            "client_payload": {"environment": "dev", "changed": ["SUPERMARKET_BUCKET"]},
+        }
+    ]
+    assert github.dispatches("acme/toto-ms-games") == []
+    assert outputs_of(result)["changed-repositories"] == "acme/toto-ms-supermarket"
+
+
+def test_repository_scope_writes_repository_secrets(sync: Sync, github: GitHubServer) -> None:
+    sync.write_config(
+        "version: 1\nscope: repository\nrepositories: [acme/toto-ms-games]\n"
+        "secrets: {ECS_SUBNET_1: ecs_subnet_1}\n"
+    )
+    result = sync("--environment", "")
+    assert result.exit_code == 2  # an empty flag is refused...
+    result = sync.cli(
+        "sync-secrets",
+        "--outputs",
+        "outputs.json",
+        "--github-api-url",
+        github.url,
+        "--fingerprint-key",
+        KEY,
+        "--write-interval",
+        "0",
+        env={"GITHUB_TOKEN": TOKEN},
+    )  # ...and no environment is needed
+    assert result.exit_code == 0, result.stderr
+    assert github.secrets("acme/toto-ms-games") == {"ECS_SUBNET_1": "subnet-0aaa"}
+    assert github.environment_names("acme/toto-ms-games") == []
+
+
+def test_names_are_url_encoded_in_paths(sync: Sync, github: GitHubServer) -> None:
+    result = sync("--environment", "qa eu/1")
+    assert result.exit_code == 0, result.stderr
+    assert github.secrets("acme/toto-ms-games", "qa eu/1")["ECS_SUBNET_1"] == "subnet-0aaa"
+    assert any(
+        r.path.startswith("/repos/acme/toto-ms-games/environments/qa%20eu%2F1/secrets/")
+        for r in github.requests
+    )
+
+
+def test_it_converges_when_a_fifth_of_requests_fail(sync: Sync, github: GitHubServer) -> None:
+    github.inject_faults(0.2, seed=8, retry_after="0")
+    result = sync("--max-concurrency", "3")
+    assert result.exit_code == 0, result.stderr
+    failed = [r for r in github.requests if r.status >= 400]
+    assert len(failed) >= 5
+    github.clear_faults()
+    for repository in REPOSITORIES:
+        assert github.secrets(repository, "dev")["DB_PASSWORD"] == DB_PASSWORD
+    github.clear_requests()
+    assert sync().exit_code == 0
+    assert github.writes() == []
+
+
+def test_a_failing_target_does_not_stop_the_others_and_a_rerun_finishes_it(
+    sync: Sync, github: GitHubServer
+) -> None:
+    github.fail_path(
+        r"/toto-ms-games/environments/dev/secrets/DB_PASSWORD$", 502, times=None, method="PUT"
+    )
+    result = sync()
+    assert result.exit_code == 1
+    assert (
+        "acme/toto-ms-games (dev): write secret DB_PASSWORD of acme/toto-ms-games (dev): "
+        "502" in result.stderr
+    )
+    assert github.secrets("acme/toto-ms-expenses", "dev")["DB_PASSWORD"] == DB_PASSWORD
+    assert "DB_PASSWORD" not in github.secrets("acme/toto-ms-games", "dev")
+    github.clear_faults()
+    github.clear_requests()
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    assert secret_puts(github.requests) == [
+        "/repos/acme/toto-ms-games/environments/dev/secrets/DB_PASSWORD"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("config", "problems"),
+    [
+        (
+            CONFIG.replace("ecs_subnet_2\n", "ecs_subnet_9\n"),
+            [
+                f"{r} (dev): secret ECS_SUBNET_2: output 'ecs_subnet_9' is not in the "
+                "Terraform outputs"
+                for r in REPOSITORIES
+            ],
+        ),
+        (
+            CONFIG.replace("AWS_REGION: aws_region", "DB: db_password"),
+            [
+                f"{r} (dev): variable DB: output 'db_password' is sensitive and may not "
+                "become a plain variable; map it under `secrets`"
+                for r in REPOSITORIES
+            ],
+        ),
+        (
+            CONFIG.replace("  - toto-ms-games\n", "  - toto-ms-hidden\n"),
+            [
+                "acme/toto-ms-hidden: not found, or the token cannot see it "
+                "(GET acme/toto-ms-hidden: 404 Not Found)"
+            ],
+        ),
+        (
+            CONFIG.replace("version: 1", "version: 1\nbogus: 1"),
+            [
+                "toto-secrets.yml: (top level): Additional properties are not allowed ('bogus' was "
+                "unexpected)"
+            ],
+        ),
+    ],
+)
+def test_bad_input_is_a_line_per_problem_exit_2_and_nothing_written(
+    sync: Sync, github: GitHubServer, tmp_path: Path, config: str, problems: list[str]
+) -> None:
+    sync.write_config(config)
+    sync.write_outputs()
+    before = snapshot(tmp_path)
+    result = sync()
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"error: {problem}" for problem in problems]
+    assert github.writes() == []
+    assert snapshot(tmp_path) == before
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_need_no_network(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli("sync-secrets", "--outputs", "outputs.json", env={"GITHUB_TOKEN": TOKEN})
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --outputs outputs.json: cannot read it (No such file or directory)\n",
+    )
+    result = cli("sync-secrets", "--outputs", "-")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: no GitHub token: pass --github-token or set GITHUB_TOKEN\n",
+    )
+    result = cli(
+        "sync-secrets", "--outputs", "-", "--max-concurrency", "0", env={"GITHUB_TOKEN": TOKEN}
+    )
+    assert result.stderr == "error: --max-concurrency '0': expected a number from 1 to 32\n"
+
+
+def test_no_secret_reaches_the_logs_or_the_summary(
+    sync: Sync, github: GitHubServer, tmp_path: Path
+) -> None:
+    summary = tmp_path / "summary.md"
+    summary.touch()
+    result = sync(env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.exit_code == 0, result.stderr
+    masked = {
+        line.removeprefix("::add-mask::")
+        for line in result.stdout.splitlines()
+        if line.startswith("::add-mask::")
+    }
+    assert {TOKEN, KEY, DB_PASSWORD, "subnet-0aaa"} <= masked
+    logged = (
+        "\n".join(
+            line for line in result.stdout.splitlines() if not line.startswith("::add-mask::")
+        )
+        + result.stderr
+    )
+    for value in (TOKEN, KEY, DB_PASSWORD, "subnet-0aaa", "subnet-0bbb", "toto-supermarket-dev"):
+        assert value not in logged
+        assert value not in summary.read_text(encoding="utf-8")
+    assert "| acme/toto-ms-games (dev) | secret | `DB_PASSWORD` | create |" in summary.read_text(
+        encoding="utf-8"
+    )
+
+
+def test_outputs_can_come_from_standard_input(
+    cli: CliRunner, tmp_path: Path, github: GitHubServer
+) -> None:
+    import subprocess
+
+    from tests.conftest import CLI, clean_environment
+
+    (tmp_path / "toto-secrets.yml").write_text(
+        "version: 1\nrepositories: [acme/toto-ms-games]\nsecrets: {A: ecs_subnet_1}\n",
+        encoding="utf-8",
+    )
+    completed = subprocess.run(
+        [
+            str(CLI),
+            "sync-secrets",
+            "--outputs",
+            "-",
+            "--environment",
+            "dev",
+            "--github-api-url",
+            github.url,
+            "--write-interval",
+            "0",
+        ],
+        input=json.dumps(OUTPUTS),
+        cwd=tmp_path,
+        env=clean_environment({"GITHUB_TOKEN": TOKEN}),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert github.secrets("acme/toto-ms-games", "dev") == {"A": "subnet-0aaa"}

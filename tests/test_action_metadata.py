@@ -1,0 +1,74 @@
+"""Each composite action passes every input of its command on, and is clean under the linters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+from toto_actions.cli import command_module
+
+TOOLS_BIN = Path(sys.executable).parent
+ACTIONS = sorted(p.parent.name for p in (REPO_ROOT / "actions").glob("*/action.yml"))
+
+
+def metadata(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(
+        (REPO_ROOT / "actions" / name / "action.yml").read_text(encoding="utf-8")
+    )
+    return document
+
+
+def test_there_are_actions() -> None:
+    assert "sync-secrets" in ACTIONS
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_inputs_are_the_command_options_passed_as_input_variables(name: str) -> None:
+    action = metadata(name)
+    options = {option.key for option in command_module(name).OPTIONS}
+    assert set(action["inputs"]) == options
+    (step,) = [s for s in action["runs"]["steps"] if s.get("run", "").rstrip().endswith(f" {name}")]
+    assert step["env"] == {f"INPUT_{key.upper()}": f"${{{{ inputs.{key} }}}}" for key in options}
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_the_action_metadata_schema_accepts_it(name: str) -> None:
+    result = subprocess.run(
+        [
+            str(TOOLS_BIN / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-actions",
+            str(REPO_ROOT / "actions" / name / "action.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_zizmor_finds_nothing(name: str) -> None:
+    result = subprocess.run(
+        [
+            str(TOOLS_BIN / "zizmor"),
+            "--offline",
+            "--no-progress",
+            "--format",
+            "json",
+            str(REPO_ROOT / "actions" / name / "action.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert json.loads(result.stdout) == []

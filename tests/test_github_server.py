@@ -1,0 +1,706 @@
+"""The GitHub stand-in (tests/github_server.py), over real sockets.
+
+1. Conformance with GitHub's OpenAPI description (npm @octokit/openapi, installed by
+   scripts/test): every route is an operation of the description, every status a route can
+   answer is documented (or is one GitHub answers without documenting it, listed below with why),
+   and the JSON of a representative call of every route and status validates against the
+   documented schema.
+2. PyGithub against it: secrets arrive decrypted, pagination is followed, variables and
+   dispatches land.
+3. Faults, latency, visibility and credentials behave as told.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs
+
+import jsonschema
+import pytest
+from github import Auth, Github, GithubException
+from github.GithubException import RateLimitExceededException
+from nacl.public import PrivateKey, PublicKey, SealedBox
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
+
+from tests.conftest import REPO_ROOT
+from tests.github_server import (
+    COMMON_STATUSES,
+    SECONDARY_RATE_LIMIT_MESSAGE,
+    GitHubServer,
+    RouteSpec,
+)
+
+OPENAPI_FILE = REPO_ROOT / ".tools/node/node_modules/@octokit/openapi/generated/api.github.com.json"
+OPENAPI_URI = "urn:github-openapi"
+TOKEN = "ghs_stand-in-token"
+REPOSITORY = "acme/toto-ms-x"
+REPOSITORY_PATH = f"/repos/{REPOSITORY}"
+
+# Error statuses GitHub answers on these operations that its description leaves out: it documents
+# only the success responses of every secrets and variables operation, and no 404 on
+# GET .../environments/{environment_name}. Each is what GitHub is known to answer; 2xx statuses
+# never appear here, so a success code is always checked against the description.
+UNDOCUMENTED_BUT_ANSWERED_BY_GITHUB = {
+    400: "a body that is not JSON: 'Problems parsing JSON', on every route",
+    401: "'Bad credentials', on every route (the description lists 401 on few operations)",
+    404: "a repository the token cannot see, or a missing environment, secret or variable",
+    409: "creating a variable that exists: 'Already exists - Variable already exists' "
+    "(gh variable set switches to an update on it)",
+    422: "a secret not sealed with the target's current key: 'Bad request - validation failed "
+    "due to an improperly encrypted secret'; a missing field: 'Invalid request'",
+}
+# Injected faults (5xx, and 403/429 as the secondary rate limit) are left out of the status check:
+# they are GitHub failing, which no operation documents.
+
+
+# -- a plain HTTP client ------------------------------------------------------------------------
+
+
+class Answer(NamedTuple):
+    status: int
+    headers: http.client.HTTPMessage
+    body: Any
+    raw: bytes
+
+
+class RawClient:
+    """One keep-alive connection to the server; requests go out exactly as written here."""
+
+    def __init__(self, server: GitHubServer, token: str | None = TOKEN) -> None:
+        self._connection = http.client.HTTPConnection(
+            server.url.removeprefix("http://"), timeout=10
+        )
+        self._token = token
+
+    def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None) -> Answer:
+        headers = {"Authorization": f"token {self._token}"} if self._token else {}
+        payload = raw if raw is not None else None if body is None else json.dumps(body).encode()
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        self._connection.request(method, path, body=payload, headers=headers)
+        response = self._connection.getresponse()
+        data = response.read()
+        return Answer(response.status, response.headers, json.loads(data) if data else None, data)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def call(
+    server: GitHubServer, method: str, path: str, body: Any = None, token: str | None = TOKEN
+) -> Answer:
+    client = RawClient(server, token)
+    try:
+        return client.call(method, path, body)
+    finally:
+        client.close()
+
+
+def sealed(public_key: dict[str, str], plaintext: str) -> dict[str, str]:
+    """The PUT body of a secret, sealed as GitHub asks: libsodium sealed box, base64."""
+    box = SealedBox(PublicKey(base64.b64decode(public_key["key"])))
+    encrypted = base64.b64encode(box.encrypt(plaintext.encode())).decode()
+    return {"encrypted_value": encrypted, "key_id": public_key["key_id"]}
+
+
+@pytest.fixture
+def server() -> Iterator[GitHubServer]:
+    with GitHubServer() as running:
+        running.add_repository(REPOSITORY)
+        running.add_token(TOKEN)
+        yield running
+
+
+def pygithub(server: GitHubServer, token: str = TOKEN, per_page: int = 30) -> Github:
+    """PyGithub as the sync configures it: no retries or pacing of its own."""
+    return Github(
+        base_url=server.url,
+        auth=Auth.Token(token),
+        retry=None,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        per_page=per_page,
+        timeout=10,
+    )
+
+
+# -- 1. conformance with the OpenAPI description ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A call of the representative run and what the server answered."""
+
+    method: str
+    route: str | None
+    request_body: Any
+    status: int
+    body: Any
+    raw: bytes
+
+
+class OpenApi(NamedTuple):
+    document: dict[str, Any]  # as published
+    registry: Registry[Any]  # the same, as JSON Schema (OpenAPI 3.0 `nullable` converted)
+
+    def operation(self, spec: RouteSpec) -> dict[str, Any]:
+        operation: dict[str, Any] = self.document["paths"][spec.template][spec.method.lower()]
+        return operation
+
+    def validate(self, instance: Any, pointer: str) -> None:
+        validator = jsonschema.Draft4Validator(
+            {"$ref": f"{OPENAPI_URI}#{pointer}"},
+            registry=self.registry,
+            format_checker=GITHUB_FORMATS,
+        )
+        validator.validate(instance)
+
+
+GITHUB_FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@GITHUB_FORMATS.checks("date-time", raises=ValueError)
+def is_github_timestamp(value: object) -> bool:
+    """GitHub's own form of date-time, which the sync compares as text."""
+    if isinstance(value, str):
+        datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+    return True
+
+
+@pytest.fixture(scope="module")
+def openapi() -> OpenApi:
+    if not OPENAPI_FILE.is_file():
+        pytest.fail(
+            f"GitHub's OpenAPI description is missing ({OPENAPI_FILE}): run scripts/test, which "
+            "installs @octokit/openapi into .tools/node"
+        )
+    document = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    as_json_schema = {
+        "paths": _json_schema(document["paths"]),
+        "components": _json_schema(document["components"]),
+    }
+    registry: Registry[Any] = Registry().with_resource(
+        OPENAPI_URI, DRAFT4.create_resource(as_json_schema)
+    )
+    return OpenApi(document, registry)
+
+
+def _json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 schemas as JSON Schema: `nullable: true` becomes an alternative null (3.0 has
+    no null type; draft 4, like OpenAPI 3.0, ignores what sits beside a $ref)."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {
+        key: _json_schema(value)
+        for key, value in node.items()
+        if not (key == "nullable" and isinstance(value, bool))
+    }
+    if node.get("nullable") is True:
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+def _pointer(*segments: str) -> str:
+    return "".join("/" + s.replace("~", "~0").replace("/", "~1") for s in segments)
+
+
+def _response_schema(openapi: OpenApi, spec: RouteSpec, status: int) -> str | None:
+    """The pointer of the documented JSON schema of that response; None if it has no body."""
+    pointer = _pointer("paths", spec.template, spec.method.lower(), "responses", str(status))
+    response = openapi.operation(spec)["responses"][str(status)]
+    if "$ref" in response:  # a shared response of #/components/responses
+        pointer = response["$ref"].removeprefix("#")
+        response = openapi.document["components"]["responses"][pointer.rsplit("/", 1)[1]]
+    if "application/json" not in response.get("content", {}):
+        return None
+    return pointer + _pointer("content", "application/json", "schema")
+
+
+class RepresentativeRun:
+    """Calls the server, checks that each call got the status it expects, keeps the exchanges."""
+
+    def __init__(self, server: GitHubServer) -> None:
+        self.server = server
+        self.exchanges: list[Exchange] = []
+        self._client = RawClient(server)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        expect: int,
+        token: str = TOKEN,
+        raw: bytes | None = None,
+    ) -> Answer:
+        client = self._client if token == TOKEN else RawClient(self.server, token)
+        try:
+            answer = client.call(method, path, body, raw=raw)
+        finally:
+            if client is not self._client:
+                client.close()
+        assert answer.status == expect, (method, path, answer.status, answer.body)
+        route = self.server.requests[-1].route
+        self.exchanges.append(Exchange(method, route, body, answer.status, answer.body, answer.raw))
+        return answer
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@pytest.fixture(scope="module")
+def exchanges() -> Iterator[list[Exchange]]:
+    """A representative call of every route, for each status it can answer."""
+    with GitHubServer() as server:
+        server.add_repository(REPOSITORY)
+        server.add_token(TOKEN)
+        run = RepresentativeRun(server)
+        _drive_repository_routes(run)
+        _drive_environment_routes(run)
+        for scope, environment in [
+            (f"{REPOSITORY_PATH}/actions", None),
+            (f"{REPOSITORY_PATH}/environments/qa%20east", "qa east"),
+        ]:
+            if environment:
+                server.add_environment(REPOSITORY, environment)
+            server.set_variable(REPOSITORY, "OTHER", "x", environment)  # for a rename to meet
+            _drive_secret_routes(run, scope)
+            _drive_variable_routes(run, scope)
+        run.close()
+        assert server.errors == []
+        yield run.exchanges
+
+
+def _drive_repository_routes(run: RepresentativeRun) -> None:
+    run.send("GET", REPOSITORY_PATH, expect=200)
+    run.send("GET", "/repos/acme/unknown", expect=404)
+    run.send("GET", REPOSITORY_PATH, expect=401, token="not-a-token")
+    dispatch = {"event_type": "toto-core-updated", "client_payload": {"environment": "dev"}}
+    run.send("POST", f"{REPOSITORY_PATH}/dispatches", dispatch, expect=204)
+    run.send("POST", f"{REPOSITORY_PATH}/dispatches", {"client_payload": {}}, expect=422)
+    run.send("POST", f"{REPOSITORY_PATH}/dispatches", expect=400, raw=b"{not json")
+
+
+def _drive_environment_routes(run: RepresentativeRun) -> None:
+    prod = f"{REPOSITORY_PATH}/environments/prod"
+    protection = {
+        "wait_timer": 30,
+        "prevent_self_review": True,
+        "reviewers": [{"type": "User", "id": 7}, {"type": "Team", "id": 8}],
+        "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
+    }
+    run.send("PUT", prod, protection, expect=200)
+    both = {"protected_branches": True, "custom_branch_policies": True}
+    run.send("PUT", prod, {"deployment_branch_policy": both}, expect=422)
+    run.send("GET", prod, expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/environments/missing", expect=404)
+    run.send("GET", f"{REPOSITORY_PATH}/environments", expect=200)
+
+
+def _drive_secret_routes(run: RepresentativeRun, scope: str) -> None:
+    secret = f"{scope}/secrets/NEW_SECRET"
+    public_key = run.send("GET", f"{scope}/secrets/public-key", expect=200).body
+    run.send("PUT", secret, sealed(public_key, "first"), expect=201)
+    run.send("PUT", secret, sealed(public_key, "second"), expect=204)
+    run.send("PUT", secret, sealed({**public_key, "key_id": "1"}, "third"), expect=422)
+    run.send("GET", f"{scope}/secrets", expect=200)
+    run.send("GET", secret, expect=200)
+    run.send("DELETE", secret, expect=204)
+    run.send("GET", secret, expect=404)
+    run.send("DELETE", secret, expect=404)
+
+
+def _drive_variable_routes(run: RepresentativeRun, scope: str) -> None:
+    variable = f"{scope}/variables/NEW_VARIABLE"
+    run.send("POST", f"{scope}/variables", {"name": "NEW_VARIABLE", "value": "1"}, expect=201)
+    run.send("POST", f"{scope}/variables", {"name": "NEW_VARIABLE", "value": "1"}, expect=409)
+    run.send("POST", f"{scope}/variables", {"name": "NO_VALUE"}, expect=422)
+    run.send("GET", f"{scope}/variables", expect=200)
+    run.send("GET", variable, expect=200)
+    run.send("GET", f"{scope}/variables/MISSING", expect=404)
+    run.send("PATCH", variable, {"name": "NEW_VARIABLE", "value": "2"}, expect=204)
+    run.send("PATCH", variable, {"name": "OTHER"}, expect=409)
+    run.send("PATCH", variable, {"value": 2}, expect=422)
+    run.send("PATCH", f"{scope}/variables/MISSING", {"value": "2"}, expect=404)
+    run.send("DELETE", variable, expect=204)
+    run.send("DELETE", variable, expect=404)
+
+
+def _spec(method: str, template: str | None) -> RouteSpec:
+    return next(s for s in GitHubServer.routes() if (s.method, s.template) == (method, template))
+
+
+def test_every_route_is_an_operation_of_the_description(openapi: OpenApi) -> None:
+    missing = [
+        f"{spec.method} {spec.template}"
+        for spec in GitHubServer.routes()
+        if spec.method.lower() not in openapi.document["paths"].get(spec.template, {})
+    ]
+    assert missing == []
+
+
+def test_every_status_a_route_can_answer_is_documented_or_known(openapi: OpenApi) -> None:
+    unexplained = []
+    for spec in GitHubServer.routes():
+        documented = {int(status) for status in openapi.operation(spec)["responses"]}
+        for status in sorted(spec.statuses | COMMON_STATUSES):
+            if status not in documented and status not in UNDOCUMENTED_BUT_ANSWERED_BY_GITHUB:
+                unexplained.append(f"{spec.method} {spec.template}: {status}")
+    assert unexplained == []
+
+
+def test_every_success_status_is_documented(openapi: OpenApi) -> None:
+    """The allowance above is for errors only: 201 against 200, 204 against 200 are checked."""
+    for spec in GitHubServer.routes():
+        documented = {int(status) for status in openapi.operation(spec)["responses"]}
+        assert {s for s in spec.statuses if s < 300} <= documented, spec
+
+
+def test_the_representative_calls_produce_every_status_of_every_route(
+    exchanges: list[Exchange],
+) -> None:
+    produced = {(e.method, e.route, e.status) for e in exchanges}
+    declared = {
+        (s.method, s.template, status) for s in GitHubServer.routes() for status in s.statuses
+    }
+    assert declared - produced == set()
+    for exchange in exchanges:
+        spec = _spec(exchange.method, exchange.route)
+        assert exchange.status in spec.statuses | COMMON_STATUSES
+
+
+def test_response_bodies_validate_against_the_documented_schemas(
+    openapi: OpenApi, exchanges: list[Exchange]
+) -> None:
+    for exchange in exchanges:
+        spec = _spec(exchange.method, exchange.route)
+        if str(exchange.status) not in openapi.operation(spec)["responses"]:
+            # An undocumented error: GitHub's error document, with a message.
+            openapi.validate(exchange.body, "/components/schemas/basic-error")
+            assert exchange.body["message"]
+            continue
+        schema = _response_schema(openapi, spec, exchange.status)
+        if schema is None:
+            assert exchange.raw == b"", exchange
+        else:
+            openapi.validate(exchange.body, schema)
+
+
+def test_the_representative_requests_are_valid_requests(
+    openapi: OpenApi, exchanges: list[Exchange]
+) -> None:
+    """So that the bodies validated above answer requests GitHub would accept."""
+    for exchange in exchanges:
+        spec = _spec(exchange.method, exchange.route)
+        if exchange.status < 300 and "requestBody" in openapi.operation(spec):
+            pointer = _pointer("paths", spec.template, spec.method.lower(), "requestBody")
+            openapi.validate(exchange.request_body, pointer + "/content/application~1json/schema")
+
+
+def test_validation_catches_a_wrong_document(openapi: OpenApi) -> None:
+    """The schema check checks: a secret without timestamps or with another form fails."""
+    secret = _response_schema(
+        openapi, _spec("GET", "/repos/{owner}/{repo}/actions/secrets/{secret_name}"), 200
+    )
+    assert secret is not None
+    openapi.validate(
+        {"name": "A", "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"},
+        secret,
+    )
+    with pytest.raises(jsonschema.ValidationError):
+        openapi.validate({"name": "A"}, secret)
+    with pytest.raises(jsonschema.ValidationError):
+        openapi.validate({"name": "A", "created_at": "yesterday", "updated_at": "today"}, secret)
+    repository = _response_schema(openapi, _spec("GET", "/repos/{owner}/{repo}"), 200)
+    assert repository is not None
+    with pytest.raises(jsonschema.ValidationError):
+        openapi.validate({"id": 1}, repository)
+
+
+# -- 2. PyGithub against the server -------------------------------------------------------------
+
+
+def test_pygithub_repository_secret_arrives_decrypted_under_an_upper_case_name(
+    server: GitHubServer,
+) -> None:
+    with pygithub(server) as github:
+        repository = github.get_repo(REPOSITORY)
+        repository.create_secret("db_password", "s3cret value")
+        repository.create_secret("DB_Password", "rotated")
+    assert server.secrets(REPOSITORY) == {"DB_PASSWORD": "rotated"}
+    puts = [r.status for r in server.requests if r.method == "PUT"]
+    assert puts == [201, 204]
+
+
+def test_pygithub_environment_secret_with_percent_encoded_names(server: GitHubServer) -> None:
+    for environment in ("qa east", "release/v1"):
+        server.add_environment(REPOSITORY, environment)
+    with pygithub(server) as github:
+        repository = github.get_repo(REPOSITORY)
+        for environment in ("qa east", "release/v1"):
+            repository.get_environment(environment).create_secret("ECS_SUBNET_1", environment)
+    assert server.secrets(REPOSITORY, "qa east") == {"ECS_SUBNET_1": "qa east"}
+    assert server.secrets(REPOSITORY, "release/v1") == {"ECS_SUBNET_1": "release/v1"}
+    assert server.secrets(REPOSITORY) == {}
+
+
+def test_pygithub_follows_the_pages_of_more_than_a_hundred_secrets(server: GitHubServer) -> None:
+    names = [f"SECRET_{number:03}" for number in range(130)]
+    for name in names:
+        server.set_secret(REPOSITORY, name, "value")
+    with pygithub(server, per_page=100) as github:
+        listed = github.get_repo(REPOSITORY).get_secrets()
+        assert [secret.name for secret in listed] == names
+    pages = [parse_qs(r.query) for r in server.requests if r.path.endswith("/actions/secrets")]
+    assert pages == [{"per_page": ["100"]}, {"per_page": ["100"], "page": ["2"]}]
+
+
+def test_variables_come_ten_to_a_page_unless_asked(server: GitHubServer) -> None:
+    """The description's `variables-per-page`: default 10, at most 30."""
+    for number in range(35):
+        server.set_variable(REPOSITORY, f"VARIABLE_{number:02}", str(number))
+    with pygithub(server) as github:  # PyGithub sends no per_page when it is its default, 30
+        listed = [v.name for v in github.get_repo(REPOSITORY).get_variables()]
+    assert len(listed) == 35
+    assert len([r for r in server.requests if r.path.endswith("/variables")]) == 4
+    answer = call(server, "GET", f"{REPOSITORY_PATH}/actions/variables?per_page=100")
+    assert (answer.body["total_count"], len(answer.body["variables"])) == (35, 30)
+    assert 'rel="next"' in answer.headers["Link"]
+
+
+def test_pygithub_creates_and_edits_variables(server: GitHubServer) -> None:
+    server.add_environment(REPOSITORY, "dev")
+    with pygithub(server) as github:
+        repository = github.get_repo(REPOSITORY)
+        repository.create_variable("toto_manifest", "v1")
+        assert repository.get_variable("TOTO_MANIFEST").edit("v2")
+        environment = repository.get_environment("dev")
+        environment.create_variable("AWS_ROLE_ARN", "arn:aws:iam::1:role/dev")
+        assert environment.get_variable("aws_role_arn").value == "arn:aws:iam::1:role/dev"
+    assert server.variables(REPOSITORY) == {"TOTO_MANIFEST": "v2"}
+    assert server.variables(REPOSITORY, "dev") == {"AWS_ROLE_ARN": "arn:aws:iam::1:role/dev"}
+
+
+def test_pygithub_repository_dispatch_is_recorded(server: GitHubServer) -> None:
+    with pygithub(server) as github:
+        sent = github.get_repo(REPOSITORY).create_repository_dispatch(
+            "toto-core-updated", {"environment": "prod"}
+        )
+    assert sent
+    assert server.dispatches(REPOSITORY) == [
+        {"event_type": "toto-core-updated", "client_payload": {"environment": "prod"}}
+    ]
+
+
+def test_an_environment_put_keeps_the_protection_its_body_leaves_out(server: GitHubServer) -> None:
+    """An empty PUT keeps a prod environment's reviewers; PyGithub's create_environment, which
+    sends `reviewers: []`, wipes them (the hazard the sync avoids)."""
+    reviewers = [{"type": "User", "id": 7}]
+    server.add_environment(REPOSITORY, "prod", reviewers=reviewers)
+    assert call(server, "PUT", f"{REPOSITORY_PATH}/environments/prod").status == 200
+    assert (
+        call(server, "PUT", f"{REPOSITORY_PATH}/environments/prod", {"wait_timer": 5}).status == 200
+    )
+    kept = server.environment(REPOSITORY, "prod")
+    assert kept is not None
+    assert (kept["reviewers"], kept["wait_timer"]) == (reviewers, 5)
+    with pygithub(server) as github:
+        github.get_repo(REPOSITORY).create_environment("prod")
+    wiped = server.environment(REPOSITORY, "prod")
+    assert wiped is not None
+    assert wiped["reviewers"] == []
+    assert server.environment(REPOSITORY, "staging") is None
+
+
+# -- 3. behaviour: timestamps, keys, visibility, faults, latency ---------------------------------
+
+
+def test_every_write_gets_a_distinct_timestamp(server: GitHubServer) -> None:
+    server.set_secret(REPOSITORY, "A", "1")
+    first = server.secret_updated_at(REPOSITORY, "A")
+    server.set_secret(REPOSITORY, "A", "1")  # the same value, changed out of band: a new time
+    second = server.secret_updated_at(REPOSITORY, "A")
+    assert first < second
+    assert datetime.strptime(second, "%Y-%m-%dT%H:%M:%SZ")
+    listed = call(server, "GET", f"{REPOSITORY_PATH}/actions/secrets").body["secrets"]
+    assert listed == [{"name": "A", "created_at": first, "updated_at": second}]
+
+
+def test_a_secret_sealed_with_a_rotated_key_is_refused(server: GitHubServer) -> None:
+    path = f"{REPOSITORY_PATH}/actions/secrets"
+    old_key = call(server, "GET", f"{path}/public-key").body
+    server.rotate_public_key(REPOSITORY)
+    answer = call(server, "PUT", f"{path}/TOKEN", sealed(old_key, "x"))
+    assert answer.status == 422
+    assert "improperly encrypted" in answer.body["message"]
+    new_key = call(server, "GET", f"{path}/public-key").body
+    garbage = {
+        "encrypted_value": base64.b64encode(b"not sealed").decode(),
+        "key_id": new_key["key_id"],
+    }
+    assert call(server, "PUT", f"{path}/TOKEN", garbage).status == 422
+    assert server.secrets(REPOSITORY) == {}
+
+
+def test_a_token_sees_only_its_repositories(server: GitHubServer) -> None:
+    server.add_repository("acme/toto-ms-y")
+    server.add_token("narrow", repositories=["acme/toto-ms-y"])
+    assert call(server, "GET", "/repos/acme/toto-ms-y", token="narrow").status == 200
+    hidden = call(server, "GET", f"{REPOSITORY_PATH}/actions/secrets", token="narrow")
+    assert (hidden.status, hidden.body["message"]) == (404, "Not Found")
+    with pygithub(server, token="narrow") as github, pytest.raises(GithubException) as raised:
+        github.get_repo(REPOSITORY).create_secret("A", "1")
+    assert raised.value.status == 404
+    assert server.secrets(REPOSITORY) == {}
+
+
+@pytest.mark.parametrize("token", ["wrong", None])
+def test_a_missing_or_unknown_token_is_bad_credentials(
+    server: GitHubServer, token: str | None
+) -> None:
+    answer = call(server, "GET", REPOSITORY_PATH, token=token)
+    assert (answer.status, answer.body["message"]) == (401, "Bad credentials")
+
+
+def test_an_unknown_route_is_not_found(server: GitHubServer) -> None:
+    answer = call(server, "GET", f"{REPOSITORY_PATH}/actions/runners")
+    assert (answer.status, answer.body["message"]) == (404, "Not Found")
+
+
+def test_rate_limit_headers_count_requests(server: GitHubServer) -> None:
+    first = call(server, "GET", REPOSITORY_PATH).headers
+    second = call(server, "GET", REPOSITORY_PATH).headers
+    assert first["X-RateLimit-Limit"] == "5000"
+    assert int(second["X-RateLimit-Used"]) == int(first["X-RateLimit-Used"]) + 1
+    assert int(second["X-RateLimit-Remaining"]) == 5000 - int(second["X-RateLimit-Used"])
+    assert int(second["X-RateLimit-Reset"]) > time.time()
+
+
+def _statuses_under_faults(seed: int, count: int) -> list[int]:
+    with GitHubServer() as server:
+        server.add_repository(REPOSITORY)
+        server.add_token(TOKEN)
+        server.inject_faults(0.25, seed=seed)
+        client = RawClient(server)
+        statuses = [client.call("GET", REPOSITORY_PATH).status for _ in range(count)]
+        client.close()
+    return statuses
+
+
+def test_faults_come_at_the_rate_told_and_repeat_with_the_seed() -> None:
+    statuses = _statuses_under_faults(seed=11, count=400)
+    faults = [status for status in statuses if status != 200]
+    assert 0.18 <= len(faults) / len(statuses) <= 0.32
+    assert set(faults) == {502, 503, 429, 403}
+    assert _statuses_under_faults(seed=11, count=400) == statuses
+    assert _statuses_under_faults(seed=12, count=400) != statuses
+
+
+def test_a_fault_answers_before_anything_is_written(server: GitHubServer) -> None:
+    server.inject_faults(1.0, seed=1, statuses=(503,))
+    key = {"key": base64.b64encode(bytes(PrivateKey.generate().public_key)).decode(), "key_id": "1"}
+    assert (
+        call(server, "PUT", f"{REPOSITORY_PATH}/actions/secrets/A", sealed(key, "x")).status == 503
+    )
+    body = {"name": "A", "value": "1"}
+    assert call(server, "POST", f"{REPOSITORY_PATH}/actions/variables", body).status == 503
+    assert (server.secrets(REPOSITORY), server.variables(REPOSITORY)) == ({}, {})
+    assert server.writes() == []
+    assert [(r.method, r.status, r.body) for r in server.requests][-1] == ("POST", 503, body)
+    server.clear_faults()
+    assert call(server, "POST", f"{REPOSITORY_PATH}/actions/variables", body).status == 201
+    assert [r.method for r in server.writes()] == ["POST"]
+
+
+def test_rate_limit_faults_say_so_and_say_when_to_retry(server: GitHubServer) -> None:
+    server.inject_faults(1.0, seed=1, statuses=(403,))
+    forbidden = call(server, "GET", REPOSITORY_PATH)
+    assert forbidden.status == 403
+    assert forbidden.body["message"] == SECONDARY_RATE_LIMIT_MESSAGE
+    assert forbidden.headers["Retry-After"] == "1"
+    with pygithub(server) as github, pytest.raises(RateLimitExceededException):
+        github.get_repo(REPOSITORY)  # PyGithub reads the message as GitHub's rate limit
+
+    server.inject_faults(1.0, seed=1, statuses=(429,), retry_after="7")
+    assert call(server, "GET", REPOSITORY_PATH).headers["Retry-After"] == "7"
+    server.inject_faults(1.0, seed=1, statuses=(429,), retry_after=None)
+    assert call(server, "GET", REPOSITORY_PATH).headers["Retry-After"] is None
+    server.inject_faults(1.0, seed=1, statuses=(502,))
+    bad_gateway = call(server, "GET", REPOSITORY_PATH)
+    assert (bad_gateway.status, bad_gateway.body["message"]) == (502, "Bad Gateway")
+    assert bad_gateway.headers["Retry-After"] is None
+
+
+def test_a_path_fails_as_many_times_as_told(server: GitHubServer) -> None:
+    server.add_environment(REPOSITORY, "prod")
+    server.add_environment(REPOSITORY, "dev")
+    server.fail_path(r"/environments/prod/", status=502, times=2)
+    server.fail_path(r"/environments/dev/variables", status=500, times=None, method="POST")
+    prod = f"{REPOSITORY_PATH}/environments/prod/secrets/public-key"
+    assert [call(server, "GET", prod).status for _ in range(3)] == [502, 502, 200]
+    dev = f"{REPOSITORY_PATH}/environments/dev/variables"
+    body = {"name": "A", "value": "1"}
+    assert [call(server, "POST", dev, body).status for _ in range(3)] == [500, 500, 500]
+    assert call(server, "GET", dev).status == 200
+    server.clear_faults()
+    assert call(server, "POST", dev, body).status == 201
+
+
+def test_concurrent_writers_all_land(server: GitHubServer) -> None:
+    """The sync writes from several threads: every write lands."""
+
+    def write_ten(worker: int) -> list[tuple[int, int]]:
+        client = RawClient(server)
+        try:
+            return [
+                (
+                    client.call("PUT", f"{REPOSITORY_PATH}/environments/env-{worker}").status,
+                    client.call(
+                        "POST",
+                        f"{REPOSITORY_PATH}/actions/variables",
+                        {"name": f"W{worker}_{number}", "value": str(number)},
+                    ).status,
+                )
+                for number in range(10)
+            ]
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = [status for result in pool.map(write_ten, range(8)) for status in result]
+    assert statuses == [(200, 201)] * 80
+    assert len(server.variables(REPOSITORY)) == 80
+    assert len(server.environment_names(REPOSITORY)) == 8
+    created = [r for r in server.writes() if r.method == "POST"]
+    assert len(created) == 80
+
+
+def test_latency_delays_every_answer(server: GitHubServer) -> None:
+    server.latency_seconds = 0.2
+    started = time.monotonic()
+    assert call(server, "GET", REPOSITORY_PATH).status == 200
+    assert time.monotonic() - started >= 0.2
+
+
+def test_the_request_log_keeps_order_bodies_and_clears(server: GitHubServer) -> None:
+    call(server, "GET", REPOSITORY_PATH)
+    call(server, "POST", f"{REPOSITORY_PATH}/dispatches", {"event_type": "e"})
+    assert [(r.method, r.path, r.status, r.body) for r in server.requests] == [
+        ("GET", REPOSITORY_PATH, 200, None),
+        ("POST", f"{REPOSITORY_PATH}/dispatches", 204, {"event_type": "e"}),
+    ]
+    assert [r.route for r in server.writes()] == ["/repos/{owner}/{repo}/dispatches"]
+    server.clear_requests()
+    assert server.requests == []

@@ -1,0 +1,246 @@
+"""The sync plan: desired values from outputs, and the least set of writes that reaches them."""
+
+from __future__ import annotations
+
+import pytest
+
+from toto_actions.errors import UsageError
+from toto_actions.sync_config import RepositoryMapping, SyncConfig
+from toto_actions.sync_plan import (
+    CREATE,
+    DELETE,
+    EMPTY_MANIFEST,
+    ENVIRONMENT,
+    SECRET,
+    UNCHANGED,
+    UPDATE,
+    VARIABLE,
+    Change,
+    DesiredTarget,
+    ManagedSecret,
+    Manifest,
+    Target,
+    TargetState,
+    desired_targets,
+    fingerprint,
+    limit_problems,
+    manifest_after,
+    plan_target,
+)
+from toto_actions.terraform_outputs import TerraformOutput, as_text, parse_outputs
+
+KEY = "fingerprint-key"
+TARGET = Target("acme/toto-ms-a", "dev")
+OUTPUTS = {
+    "ecs_subnet_1": TerraformOutput("subnet-1", False),
+    "db_password": TerraformOutput("hunter2", True),
+    "aws_region": TerraformOutput("eu-west-1", False),
+    "nothing": TerraformOutput(None, False),
+}
+
+
+def test_outputs_turn_into_text() -> None:
+    outputs = parse_outputs(
+        '{"a": {"value": "x", "type": "string", "sensitive": false},'
+        ' "b": {"value": ["s1", "s2"], "type": ["list", "string"], "sensitive": true},'
+        ' "c": {"value": 3, "type": "number"}, "d": {"value": {"k": true}}}',
+        "outputs.json",
+    )
+    assert outputs == {
+        "a": TerraformOutput("x", False),
+        "b": TerraformOutput('["s1","s2"]', True),
+        "c": TerraformOutput("3", False),
+        "d": TerraformOutput('{"k":true}', False),
+    }
+    assert as_text(None) is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "outputs.json: not JSON"),
+        ("[]", "outputs.json: expected the object `terraform output -json` writes"),
+        ('{"a": 1}', "outputs.json: output 'a' has no value"),
+    ],
+)
+def test_bad_outputs_files(content: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_outputs(content, "outputs.json")
+
+
+def config(secrets: dict[str, str], variables: dict[str, str] | None = None) -> SyncConfig:
+    return SyncConfig(
+        "environment", (RepositoryMapping("acme/toto-ms-a", secrets, variables or {}),)
+    )
+
+
+def test_desired_values_come_from_the_outputs() -> None:
+    (desired,) = desired_targets(
+        config(
+            {"ECS_SUBNET_1": "ecs_subnet_1", "DB_PASSWORD": "db_password"},
+            {"AWS_REGION": "aws_region"},
+        ),
+        OUTPUTS,
+        "dev",
+    )
+    assert desired == DesiredTarget(
+        TARGET, {"ECS_SUBNET_1": "subnet-1", "DB_PASSWORD": "hunter2"}, {"AWS_REGION": "eu-west-1"}
+    )
+
+
+def test_every_mapping_problem_is_reported_at_once() -> None:
+    with pytest.raises(UsageError) as raised:
+        desired_targets(
+            config(
+                {"A": "missing", "B": "nothing"},
+                {"PASSWORD": "db_password", "TOTO_SYNC_STATE": "aws_region"},
+            ),
+            OUTPUTS,
+            "dev",
+        )
+    assert str(raised.value).splitlines() == [
+        "acme/toto-ms-a (dev): secret A: output 'missing' is not in the Terraform outputs",
+        "acme/toto-ms-a (dev): secret B: output 'nothing' is null",
+        "acme/toto-ms-a (dev): variable PASSWORD: output 'db_password' is sensitive and may not "
+        "become a plain variable; map it under `secrets`",
+        "acme/toto-ms-a (dev): variable TOTO_SYNC_STATE: TOTO_SYNC_STATE is the sync's own "
+        "manifest",
+    ]
+
+
+def test_values_over_48_kb_are_refused() -> None:
+    outputs = {"big": TerraformOutput("x" * (48 * 1024 + 1), False)}
+    with pytest.raises(UsageError, match="larger than GitHub's 48 KB"):
+        desired_targets(config({"BIG": "big"}), outputs, "dev")
+
+
+def test_more_than_100_secrets_are_refused() -> None:
+    outputs = {f"o{i}": TerraformOutput("v", False) for i in range(101)}
+    with pytest.raises(UsageError, match="101 secrets, more than GitHub's 100"):
+        desired_targets(config({f"S{i}": f"o{i}" for i in range(101)}), outputs, "dev")
+
+
+def managed(value: str, updated_at: str, name: str = "ECS_SUBNET_1") -> ManagedSecret:
+    return ManagedSecret(fingerprint(KEY, name, value), updated_at)
+
+
+DESIRED = DesiredTarget(TARGET, {"ECS_SUBNET_1": "subnet-1"}, {"AWS_REGION": "eu-west-1"})
+
+
+def state(
+    secrets: dict[str, str],
+    manifest: Manifest = EMPTY_MANIFEST,
+    exists: bool = True,
+    variables: dict[str, str] | None = None,
+) -> TargetState:
+    return TargetState(exists, secrets, variables or {}, manifest, manifest.encode())
+
+
+def actions(plan_changes: tuple[Change, ...]) -> list[tuple[str, str, str]]:
+    return [(c.kind, c.name, c.action) for c in plan_changes]
+
+
+def test_a_new_environment_gets_everything_created() -> None:
+    plan = plan_target(DESIRED, state({}, exists=False), KEY, prune=False)
+    assert actions(plan.changes) == [
+        (ENVIRONMENT, "dev", CREATE),
+        (SECRET, "ECS_SUBNET_1", CREATE),
+        (VARIABLE, "AWS_REGION", CREATE),
+    ]
+
+
+def test_a_secret_whose_fingerprint_and_timestamp_match_is_left_alone() -> None:
+    manifest = Manifest({"ECS_SUBNET_1": managed("subnet-1", "t1")}, frozenset({"AWS_REGION"}))
+    current = state({"ECS_SUBNET_1": "t1"}, manifest, variables={"AWS_REGION": "eu-west-1"})
+    plan = plan_target(DESIRED, current, KEY, prune=False)
+    assert actions(plan.changes) == [
+        (SECRET, "ECS_SUBNET_1", UNCHANGED),
+        (VARIABLE, "AWS_REGION", UNCHANGED),
+    ]
+    assert plan.pending() == []
+
+
+@pytest.mark.parametrize(
+    ("manifest_entry", "current_updated_at", "key"),
+    [
+        (managed("subnet-old", "t1"), "t1", KEY),  # the output changed
+        (managed("subnet-1", "t1"), "t2", KEY),  # someone rewrote it out of band
+        (None, "t1", KEY),  # not ours yet
+        (managed("subnet-1", "t1"), "t1", None),  # no key: nothing can be proved unchanged
+        (managed("subnet-1", "t1"), "t1", "another-key"),  # the key was rotated
+    ],
+)
+def test_a_secret_that_may_differ_is_rewritten(
+    manifest_entry: ManagedSecret | None, current_updated_at: str, key: str | None
+) -> None:
+    entries = {"ECS_SUBNET_1": manifest_entry} if manifest_entry else {}
+    current = state({"ECS_SUBNET_1": current_updated_at}, Manifest(entries, frozenset()))
+    plan = plan_target(
+        DesiredTarget(TARGET, {"ECS_SUBNET_1": "subnet-1"}, {}), current, key, prune=False
+    )
+    assert actions(plan.changes) == [(SECRET, "ECS_SUBNET_1", UPDATE)]
+
+
+def test_prune_deletes_only_what_the_manifest_says_is_ours() -> None:
+    manifest = Manifest(
+        {"OLD": managed("x", "t0", "OLD"), "GONE": managed("y", "t0", "GONE")},
+        frozenset({"OLD_VAR"}),
+    )
+    current = state(
+        {"ECS_SUBNET_1": "t1", "OLD": "t0", "THEIRS": "t0"},
+        manifest,
+        variables={"OLD_VAR": "v", "THEIR_VAR": "w"},
+    )
+    desired = DesiredTarget(TARGET, {"ECS_SUBNET_1": "subnet-1"}, {})
+    assert actions(plan_target(desired, current, KEY, prune=False).changes) == [
+        (SECRET, "ECS_SUBNET_1", UPDATE)
+    ]
+    assert actions(plan_target(desired, current, KEY, prune=True).changes) == [
+        (SECRET, "ECS_SUBNET_1", UPDATE),
+        (SECRET, "OLD", DELETE),
+        (VARIABLE, "OLD_VAR", DELETE),
+    ]
+
+
+def test_the_manifest_after_a_sync_records_what_landed() -> None:
+    old = Manifest(
+        {"KEEP": managed("k", "t0", "KEEP"), "ECS_SUBNET_1": managed("old", "t0")}, frozenset()
+    )
+    desired = DesiredTarget(
+        TARGET, {"ECS_SUBNET_1": "subnet-1", "KEEP": "k", "NEW": "n"}, {"AWS_REGION": "eu-west-1"}
+    )
+    plan = plan_target(desired, state({"ECS_SUBNET_1": "t0", "KEEP": "t0"}, old), KEY, False)
+    failed = Change(TARGET, SECRET, "NEW", CREATE)
+    landed = [c for c in plan.changes if c != failed]
+    after = manifest_after(plan, landed, {"ECS_SUBNET_1": "t5", "KEEP": "t0"}, KEY)
+    assert after == Manifest(
+        {"KEEP": managed("k", "t0", "KEEP"), "ECS_SUBNET_1": managed("subnet-1", "t5")},
+        frozenset({"AWS_REGION"}),
+    )
+    assert Manifest.decode(after.encode()) == after
+
+
+def test_without_a_key_the_manifest_holds_names_only_and_stays_the_same() -> None:
+    plan = plan_target(DesiredTarget(TARGET, {"A": "1"}, {}), state({"A": "t1"}), None, False)
+    first = manifest_after(plan, plan.changes, {"A": "t2"}, None)
+    second = manifest_after(plan, plan.changes, {"A": "t3"}, None)
+    assert first == second == Manifest({"A": ManagedSecret(None, None)}, frozenset())
+
+
+@pytest.mark.parametrize("text", [None, "", "not json", "[1]", '{"secrets": 3}'])
+def test_an_unreadable_manifest_manages_nothing(text: str | None) -> None:
+    assert Manifest.decode(text) == EMPTY_MANIFEST
+
+
+def test_the_fingerprint_is_keyed_and_bound_to_the_name() -> None:
+    assert fingerprint(KEY, "A", "v") != fingerprint("other", "A", "v")
+    assert fingerprint(KEY, "A", "v") != fingerprint(KEY, "B", "v")
+    assert "v" not in fingerprint(KEY, "A", "v")
+
+
+def test_limits_count_what_the_target_will_hold() -> None:
+    current = state({f"THEIRS_{i}": "t" for i in range(100)})
+    plan = plan_target(DesiredTarget(TARGET, {"ECS_SUBNET_1": "x"}, {}), current, KEY, False)
+    assert limit_problems(plan, "environment") == [
+        "acme/toto-ms-a (dev): would hold 101 secrets, more than GitHub's 100"
+    ]

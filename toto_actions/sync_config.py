@@ -1,0 +1,123 @@
+"""toto-secrets.yml: which Terraform outputs become secrets and variables of which repositories.
+
+Checked against schemas/toto-secrets.schema.json (errors name the key path), then turned into
+plain mappings per repository. Names are checked here with GitHub's rules; the outputs they refer
+to are checked by the sync plan, which sees both.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from toto_actions.errors import UsageError
+
+SCHEMA_FILE = "toto-secrets.schema.json"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class RepositoryMapping(NamedTuple):
+    """One repository and the NAME -> output mappings it receives (shared ones included)."""
+
+    full_name: str  # owner/name
+    secrets: Mapping[str, str]
+    variables: Mapping[str, str]
+
+
+class SyncConfig(NamedTuple):
+    scope: str  # "environment" or "repository"
+    repositories: tuple[RepositoryMapping, ...]
+
+
+def load_config(path: Path, default_owner: str | None) -> SyncConfig:
+    """Read and check the config; default_owner serves names without one when `owner` is unset."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as problem:
+        raise UsageError(f"{path}: cannot read it ({problem.strerror})") from problem
+    except (yaml.YAMLError, UnicodeDecodeError) as problem:
+        raise UsageError(f"{path}: not valid YAML ({problem})".replace("\n", " ")) from problem
+    problems = schema_problems(document)
+    if problems:
+        raise UsageError("\n".join(f"{path}: {problem}" for problem in problems))
+    config = _build(document, default_owner, str(path))
+    return config
+
+
+def schema_problems(document: object) -> list[str]:
+    """Every way the document breaks the schema, each as `key.path: what is wrong`."""
+    import jsonschema
+
+    schema = json.loads(resources.files("toto_actions.schemas").joinpath(SCHEMA_FILE).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{_key_path(error.absolute_path)}: {error.message}" for error in errors]
+
+
+def _key_path(parts: Any) -> str:
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _build(document: dict[str, Any], default_owner: str | None, source: str) -> SyncConfig:
+    owner = document.get("owner", default_owner)
+    problems: list[str] = []
+    shared_secrets = _names(problems, "secrets", document.get("secrets", {}))
+    shared_variables = _names(problems, "variables", document.get("variables", {}))
+    repositories: dict[str, RepositoryMapping] = {}
+    for index, entry in enumerate(document["repositories"]):
+        key = f"repositories[{index}]"
+        name = entry if isinstance(entry, str) else entry["name"]
+        if "/" not in name and owner is None:
+            problems.append(f"{key}: {name!r} names no owner and the config has no `owner`")
+            continue
+        full_name = name if "/" in name else f"{owner}/{name}"
+        if full_name.lower() in (existing.lower() for existing in repositories):
+            problems.append(f"{key}: {full_name} is listed twice")
+            continue
+        extra = {} if isinstance(entry, str) else entry
+        repositories[full_name] = RepositoryMapping(
+            full_name,
+            {**shared_secrets, **_names(problems, f"{key}.secrets", extra.get("secrets", {}))},
+            {
+                **shared_variables,
+                **_names(problems, f"{key}.variables", extra.get("variables", {})),
+            },
+        )
+    if problems:
+        raise UsageError("\n".join(f"{source}: {problem}" for problem in problems))
+    return SyncConfig(document.get("scope", "environment"), tuple(repositories.values()))
+
+
+def _names(problems: list[str], key: str, mapping: Mapping[str, str]) -> dict[str, str]:
+    """Upper-case the names (GitHub's are case-insensitive) and check them against its rules."""
+    checked: dict[str, str] = {}
+    for name, output in mapping.items():
+        problem = name_problem(name)
+        if problem:
+            problems.append(f"{key}: {problem}")
+        elif name.upper() in checked:
+            problems.append(f"{key}: {name!r} is given twice (names are case-insensitive)")
+        else:
+            checked[name.upper()] = output
+    return checked
+
+
+def name_problem(name: str) -> str | None:
+    """Why GitHub would refuse name as a secret or variable name, or None."""
+    if not _NAME.fullmatch(name):
+        return (
+            f"{name!r} is not a valid secret or variable name: letters, digits and '_', "
+            "not starting with a digit"
+        )
+    if name.upper().startswith("GITHUB_"):
+        return f"{name!r} starts with GITHUB_, which GitHub reserves"
+    return None

@@ -1,0 +1,270 @@
+"""Planning a secret sync: what each target must hold, what it holds, and the changes between.
+
+Plain values in and out; no GitHub client here. A target is a repository, or one GitHub
+environment of it. The manifest (an Actions variable of the target) records the secrets and
+variables this tool manages; for a secret, an HMAC of its value and its `updated_at` after our
+write. A secret whose fingerprint and `updated_at` both still match needs no write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Collection, Mapping
+from typing import NamedTuple
+
+from toto_actions.errors import UsageError
+from toto_actions.sync_config import SyncConfig
+from toto_actions.terraform_outputs import TerraformOutput
+
+MANIFEST_VARIABLE = "TOTO_SYNC_STATE"
+MAX_VALUE_BYTES = 48 * 1024  # GitHub's limit for one secret or variable
+MAX_SECRETS = 100  # per repository, and per environment
+MAX_VARIABLES = {"repository": 500, "environment": 100}
+
+CREATE, UPDATE, UNCHANGED, DELETE = "create", "update", "unchanged", "delete"
+SECRET, VARIABLE, ENVIRONMENT = "secret", "variable", "environment"
+
+
+class Target(NamedTuple):
+    repository: str  # owner/name
+    environment: str | None  # None: the repository's own secrets and variables
+
+    def __str__(self) -> str:
+        return (
+            self.repository
+            if self.environment is None
+            else (f"{self.repository} ({self.environment})")
+        )
+
+
+class DesiredTarget(NamedTuple):
+    """What one target must hold: NAME -> value for its secrets and for its variables."""
+
+    target: Target
+    secrets: Mapping[str, str]
+    variables: Mapping[str, str]
+
+
+class ManagedSecret(NamedTuple):
+    fingerprint: str | None  # None when synced without a fingerprint key
+    updated_at: str | None
+
+
+class Manifest(NamedTuple):
+    """The secrets and variables this tool manages in a target."""
+
+    secrets: Mapping[str, ManagedSecret]
+    variables: frozenset[str]
+
+    def encode(self) -> str:
+        document = {
+            "version": 1,
+            "secrets": {
+                name: {"hmac": s.fingerprint, "updated_at": s.updated_at}
+                for name, s in sorted(self.secrets.items())
+            },
+            "variables": sorted(self.variables),
+        }
+        return json.dumps(document, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str | None) -> Manifest:
+        """The manifest in text; an absent or unreadable one manages nothing: all is rewritten."""
+        try:
+            document = json.loads(text) if text else {}
+            secrets = {
+                str(name): ManagedSecret(entry.get("hmac"), entry.get("updated_at"))
+                for name, entry in document.get("secrets", {}).items()
+            }
+            return cls(secrets, frozenset(map(str, document.get("variables", []))))
+        except (ValueError, AttributeError, TypeError):
+            return EMPTY_MANIFEST
+
+
+EMPTY_MANIFEST = Manifest({}, frozenset())
+
+
+class TargetState(NamedTuple):
+    """What a target holds now, as read from GitHub."""
+
+    exists: bool  # False: the GitHub environment is missing
+    secrets: Mapping[str, str]  # NAME -> updated_at (values cannot be read)
+    variables: Mapping[str, str]  # NAME -> value, the manifest excluded
+    manifest: Manifest
+    manifest_text: str | None  # the manifest variable as stored, None when absent
+
+
+class Change(NamedTuple):
+    target: Target
+    kind: str  # SECRET, VARIABLE or ENVIRONMENT
+    name: str
+    action: str  # CREATE, UPDATE, UNCHANGED or DELETE
+
+
+class TargetPlan(NamedTuple):
+    desired: DesiredTarget
+    state: TargetState
+    changes: tuple[Change, ...]
+
+    @property
+    def target(self) -> Target:
+        return self.desired.target
+
+    def pending(self) -> list[Change]:
+        return [change for change in self.changes if change.action != UNCHANGED]
+
+
+def desired_targets(
+    config: SyncConfig, outputs: Mapping[str, TerraformOutput], environment: str
+) -> tuple[DesiredTarget, ...]:
+    """Resolve every repository's mappings against the outputs, or raise with every problem."""
+    problems: list[str] = []
+    targets = []
+    for repository in config.repositories:
+        target = Target(
+            repository.full_name, environment if config.scope == "environment" else None
+        )
+        secrets = _resolve(problems, target, SECRET, repository.secrets, outputs)
+        variables = _resolve(problems, target, VARIABLE, repository.variables, outputs)
+        if len(secrets) > MAX_SECRETS:
+            problems.append(
+                f"{target}: {len(secrets)} secrets, more than GitHub's "
+                f"{MAX_SECRETS} per repository or environment"
+            )
+        targets.append(DesiredTarget(target, secrets, variables))
+    if problems:
+        raise UsageError("\n".join(dict.fromkeys(problems)))
+    return tuple(targets)
+
+
+def _resolve(
+    problems: list[str],
+    target: Target,
+    kind: str,
+    mapping: Mapping[str, str],
+    outputs: Mapping[str, TerraformOutput],
+) -> dict[str, str]:
+    values = {}
+    for name, output_name in mapping.items():
+        where = f"{target}: {kind} {name}"
+        output = outputs.get(output_name)
+        if output is None:
+            problems.append(f"{where}: output {output_name!r} is not in the Terraform outputs")
+        elif output.text is None:
+            problems.append(f"{where}: output {output_name!r} is null")
+        elif kind == VARIABLE and output.sensitive:
+            problems.append(
+                f"{where}: output {output_name!r} is sensitive and may not become a "
+                "plain variable; map it under `secrets`"
+            )
+        elif kind == VARIABLE and name == MANIFEST_VARIABLE:
+            problems.append(f"{where}: {MANIFEST_VARIABLE} is the sync's own manifest")
+        elif len(output.text.encode("utf-8")) > MAX_VALUE_BYTES:
+            problems.append(f"{where}: output {output_name!r} is larger than GitHub's 48 KB")
+        else:
+            values[name] = output.text
+    return values
+
+
+def fingerprint(key: str, name: str, value: str) -> str:
+    """HMAC-SHA256 of the value, keyed, so the manifest reveals nothing about low-entropy IDs."""
+    return hmac.new(key.encode("utf-8"), f"{name}\n{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def plan_target(
+    desired: DesiredTarget, state: TargetState, fingerprint_key: str | None, prune: bool
+) -> TargetPlan:
+    """The changes that bring a target from state to desired; unmanaged names are never touched."""
+    target = desired.target
+    changes = []
+    if not state.exists:
+        changes.append(Change(target, ENVIRONMENT, target.environment or "", CREATE))
+    for name, value in desired.secrets.items():
+        changes.append(
+            Change(target, SECRET, name, _secret_action(name, value, state, fingerprint_key))
+        )
+    for name, value in desired.variables.items():
+        current = state.variables.get(name)
+        action = CREATE if current is None else UNCHANGED if current == value else UPDATE
+        changes.append(Change(target, VARIABLE, name, action))
+    if prune:
+        changes += [
+            Change(target, SECRET, name, DELETE)
+            for name in sorted(state.manifest.secrets)
+            if name not in desired.secrets and name in state.secrets
+        ]
+        changes += [
+            Change(target, VARIABLE, name, DELETE)
+            for name in sorted(state.manifest.variables)
+            if name not in desired.variables and name in state.variables
+        ]
+    return TargetPlan(desired, state, tuple(changes))
+
+
+def _secret_action(name: str, value: str, state: TargetState, key: str | None) -> str:
+    if name not in state.secrets:
+        return CREATE
+    managed = state.manifest.secrets.get(name)
+    if (
+        key is not None
+        and managed is not None
+        and managed.fingerprint == fingerprint(key, name, value)
+        and managed.updated_at == state.secrets[name]
+    ):
+        return UNCHANGED
+    return UPDATE
+
+
+def limit_problems(plan: TargetPlan, scope: str) -> list[str]:
+    """GitHub's count limits, as the target will be after the plan is applied."""
+    deleted = {(c.kind, c.name) for c in plan.changes if c.action == DELETE}
+    secrets = {*plan.state.secrets, *plan.desired.secrets} - {n for k, n in deleted if k == SECRET}
+    variables = {*plan.state.variables, *plan.desired.variables, MANIFEST_VARIABLE} - {
+        n for k, n in deleted if k == VARIABLE
+    }
+    problems = []
+    if len(secrets) > MAX_SECRETS:
+        problems.append(
+            f"{plan.target}: would hold {len(secrets)} secrets, more than GitHub's {MAX_SECRETS}"
+        )
+    if len(variables) > MAX_VARIABLES[scope]:
+        problems.append(
+            f"{plan.target}: would hold {len(variables)} variables, more than "
+            f"GitHub's {MAX_VARIABLES[scope]}"
+        )
+    return problems
+
+
+def manifest_after(
+    plan: TargetPlan,
+    landed: Collection[Change],
+    updated_at: Mapping[str, str],
+    fingerprint_key: str | None,
+) -> Manifest:
+    """The manifest once `landed` (the changes that succeeded, and the unchanged ones) applied.
+
+    A change that failed keeps its old entry, so the next run rewrites what did not land.
+    """
+    secrets = dict(plan.state.manifest.secrets)
+    variables = set(plan.state.manifest.variables)
+    for change in landed:
+        if change.kind == SECRET and change.action == UNCHANGED:
+            continue  # its entry matched, and still does
+        if change.kind == SECRET and change.action == DELETE:
+            secrets.pop(change.name, None)
+        elif change.kind == SECRET:
+            value = plan.desired.secrets[change.name]
+            secrets[change.name] = (
+                ManagedSecret(
+                    fingerprint(fingerprint_key, change.name, value), updated_at.get(change.name)
+                )
+                if fingerprint_key is not None
+                else ManagedSecret(None, None)
+            )
+        elif change.kind == VARIABLE and change.action == DELETE:
+            variables.discard(change.name)
+        elif change.kind == VARIABLE:
+            variables.add(change.name)
+    return Manifest(secrets, frozenset(variables))
