@@ -11,7 +11,7 @@ import pytest
 
 from toto_actions.http_retry import RetryPolicy, WritePacer, is_transient, retry_delay
 
-POLICY = RetryPolicy(attempts=5, base_delay=1.0, max_delay=30.0)
+POLICY = RetryPolicy(attempts=5, base_delay=1.0, max_wait=300.0)
 
 
 @pytest.mark.parametrize(
@@ -33,41 +33,57 @@ def test_what_is_transient(
     assert is_transient(status, headers, message) is expected
 
 
+def delay(
+    attempt: int, status: int | None, headers: dict[str, str], now: float = 0
+) -> float | None:
+    return retry_delay(attempt, status, headers, policy=POLICY, now=now, jitter=random.Random(1))
+
+
 def test_retry_after_wins() -> None:
-    delay = retry_delay(
-        1, {"Retry-After": "7", "X-RateLimit-Reset": "999"}, POLICY, 0, random.Random(1)
-    )
-    assert 7 <= delay <= 7.1
+    assert 7 <= (delay(1, 403, {"Retry-After": "7", "X-RateLimit-Reset": "999"}) or 0) <= 7.1
 
 
 def test_the_reset_time_is_waited_for_when_the_quota_is_spent() -> None:
     headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1012"}
-    assert 12 <= retry_delay(1, headers, POLICY, 1000, random.Random(1)) <= 13
+    assert 12 <= (delay(1, 403, headers, now=1000) or 0) <= 13
 
 
-def test_backoff_doubles_with_jitter_and_is_capped() -> None:
-    jitter = random.Random(1)
-    delays = [retry_delay(attempt, {}, POLICY, 0, jitter) for attempt in range(1, 8)]
-    for attempt, delay in enumerate(delays, start=1):
-        ceiling = min(POLICY.base_delay * 2 ** (attempt - 1), POLICY.max_delay)
-        assert ceiling / 2 <= delay <= ceiling
+def test_a_secondary_limit_without_headers_waits_a_minute_and_more_each_time() -> None:
+    first, second = delay(1, 403, {}), delay(2, 403, {})
+    assert first is not None and second is not None
+    assert 60 <= first <= 72 and 120 <= second <= 144
 
 
-def test_the_pacer_spaces_writes_across_threads() -> None:
-    pacer = WritePacer(0.05)
-    moments: list[float] = []
+def test_a_wait_longer_than_the_policy_allows_gives_up_at_once() -> None:
+    assert delay(1, 403, {"Retry-After": "3600"}) is None
+    assert delay(1, 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "5000"}) is None
+
+
+def test_server_errors_back_off_exponentially_with_jitter() -> None:
+    for attempt in range(1, 6):
+        wait = delay(attempt, 502, {})
+        ceiling = POLICY.base_delay * 2 ** (attempt - 1)
+        assert wait is not None and ceiling / 2 <= wait <= ceiling
+
+
+def test_the_pacer_makes_writes_serial_and_spaced() -> None:
+    pacer = WritePacer(0.03)
+    spans: list[tuple[float, float]] = []
     lock = threading.Lock()
 
     def write() -> None:
-        pacer.wait_turn()
+        with pacer.turn():
+            started = time.monotonic()
+            time.sleep(0.01)  # the request itself
+            ended = time.monotonic()
         with lock:
-            moments.append(time.monotonic())
+            spans.append((started, ended))
 
     threads = [threading.Thread(target=write) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    moments.sort()
-    gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
-    assert min(gaps) >= 0.045
+    spans.sort()
+    for (_, previous_end), (next_start, _) in itertools.pairwise(spans):
+        assert next_start - previous_end >= 0.028

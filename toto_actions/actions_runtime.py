@@ -116,4 +116,4 @@ def add_summary(markdown: str) -> None:
     if not summary_file:
         return
     with Path(summary_file).open("a", encoding="utf-8") as handle:
-        handle.write(markdown.rstrip("\n") + "\n\n")
+        handle.write(redact(markdown).rstrip("\n") + "\n\n")

@@ -4,12 +4,15 @@ Reads use PyGithub's objects. Writes go through its requester with a public key 
 target (PyGithub's own `create_secret` fetches it again for every secret), and never send what
 the sync did not mean to change: environments are created with an empty body, because PyGithub's
 `create_environment` sends empty protection rules that would wipe a prod environment's reviewers.
-Every write waits its turn at one pacer shared by all threads.
+Every write holds the one turn of a pacer shared by all threads. Each thread has its own PyGithub
+client: one client shares one HTTP connection object between threads, and two threads' requests
+can then cross (one is never sent, and receives the other's answer).
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -25,10 +28,11 @@ from toto_actions.sync_plan import EMPTY_MANIFEST, MANIFEST_VARIABLE, Manifest, 
 
 if TYPE_CHECKING:
     from github.PublicKey import PublicKey
-    from github.Repository import Repository
 
 T = TypeVar("T")
 DEFAULT_API_URL = "https://api.github.com"
+# Answers that say the token may not do this: retrying cannot help, and the sync must not start.
+PERMISSION_STATUSES = frozenset({401, 403, 404})
 
 
 class GitHubSettings(NamedTuple):
@@ -48,29 +52,23 @@ class GitHubError(OperationError):
 
 
 class GitHubClient:
-    """One authenticated client; safe to share between the sync's worker threads."""
+    """The sync's GitHub calls; safe to share between its worker threads."""
 
     def __init__(self, settings: GitHubSettings) -> None:
-        self._github = Github(
-            base_url=settings.api_url.rstrip("/"),
-            auth=Auth.Token(settings.token),
-            retry=None,  # retries and pacing are ours, so that they follow GitHub's guidance
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            pool_size=settings.max_concurrency,
-            per_page=100,
-            timeout=30,
-        )
+        self._settings = settings
+        self._per_thread = threading.local()
         self._pacer = WritePacer(settings.write_interval)
-        self._retry = settings.retry
         self._jitter = random.Random()  # noqa: S311 - spreads retries; no secret
 
     def visibility_problem(self, repository: str) -> str | None:
         """None when the token can see the repository, else why not."""
         try:
-            self._read(f"GET {repository}", lambda: self._github.get_repo(repository).id)
+            self._read(
+                f"GET {repository}",
+                lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repository}"),
+            )
         except GitHubError as problem:
-            if problem.status in {401, 403, 404}:
+            if problem.status in PERMISSION_STATUSES:
                 return f"{repository}: not found, or the token cannot see it ({problem})"
             raise
         return None
@@ -129,20 +127,23 @@ class GitHubClient:
         )
 
     def set_variable(self, target: Target, name: str, value: str, exists: bool) -> None:
-        """Create or update a variable; a create that meets one (or an update that meets none)
-        switches, so a retried or raced write still lands."""
-        url = f"{self._base_url(target)}/variables"
-        named_url = f"{url}/{quote(name, safe='')}"
-        what = f"write variable {name} of {target}"
+        """Create or update a variable. A create that meets one (or an update that meets none)
+        switches once, so a retried or raced write still lands."""
         try:
-            if exists:
-                self._write(what, "PATCH", named_url, {"name": name, "value": value})
-            else:
-                self._write(what, "POST", url, {"name": name, "value": value})
+            self._write_variable(target, name, value, exists)
         except GitHubError as problem:
-            if problem.status not in {404, 409}:
+            if problem.status != (404 if exists else 409):
                 raise
-            self.set_variable(target, name, value, exists=problem.status == 409)
+            self._write_variable(target, name, value, not exists)
+
+    def _write_variable(self, target: Target, name: str, value: str, exists: bool) -> None:
+        url = f"{self._base_url(target)}/variables"
+        body = {"name": name, "value": value}
+        what = f"write variable {name} of {target}"
+        if exists:
+            self._write(what, "PATCH", f"{url}/{quote(name, safe='')}", body)
+        else:
+            self._write(what, "POST", url, body)
 
     def delete_variable(self, target: Target, name: str) -> None:
         self._write(
@@ -156,17 +157,34 @@ class GitHubClient:
         self._write(
             f"dispatch {event_type} to {repository}",
             "POST",
-            f"{self._repository(repository).url}/dispatches",
+            f"/repos/{repository}/dispatches",
             {"event_type": event_type, "client_payload": payload},
         )
+
+    def _github(self) -> Github:
+        client: Github | None = getattr(self._per_thread, "github", None)
+        if client is None:
+            client = Github(
+                base_url=self._settings.api_url.rstrip("/"),
+                auth=Auth.Token(self._settings.token),
+                lazy=True,  # objects are addresses; only the calls made here reach GitHub
+                retry=None,  # retries and pacing are ours, so that they follow GitHub's guidance
+                seconds_between_requests=None,
+                seconds_between_writes=None,
+                per_page=100,
+                timeout=30,
+            )
+            self._per_thread.github = client
+        return client
+
+    def _requester(self) -> Any:
+        return self._github().requester
 
     def _environment_exists(self, target: Target) -> bool:
         try:
             self._read(
                 f"get environment {target}",
-                lambda: self._github.requester.requestJsonAndCheck(
-                    "GET", self._environment_url(target)
-                ),
+                lambda: self._requester().requestJsonAndCheck("GET", self._environment_url(target)),
             )
         except GitHubError as problem:
             if problem.status == 404:
@@ -174,25 +192,19 @@ class GitHubClient:
             raise
         return True
 
-    def _repository(self, repository: str) -> Repository:
-        return self._github.get_repo(repository, lazy=True)
-
     def _scope(self, target: Target) -> Any:
         """The PyGithub object whose secrets are the target's: a Repository or an Environment."""
-        repository = self._repository(target.repository)
+        repository = self._github().get_repo(target.repository)
         if target.environment is None:
             return repository
         return repository.get_environment(target.environment)
 
     def _environment_url(self, target: Target) -> str:
-        return (
-            f"{self._repository(target.repository).url}/environments/"
-            f"{quote(target.environment or '', safe='')}"
-        )
+        return f"/repos/{target.repository}/environments/{quote(target.environment or '', safe='')}"
 
     def _base_url(self, target: Target) -> str:
         if target.environment is None:
-            return f"{self._repository(target.repository).url}/actions"
+            return f"/repos/{target.repository}/actions"
         return self._environment_url(target)
 
     def _read(self, what: str, operation: Callable[[], T]) -> T:
@@ -207,7 +219,7 @@ class GitHubClient:
         missing_ok: bool = False,
     ) -> None:
         def request() -> None:
-            self._github.requester.requestJsonAndCheck(method, url, input=body)
+            self._requester().requestJsonAndCheck(method, url, input=body)
 
         try:
             self._with_retries(what, request, write=True)
@@ -216,23 +228,27 @@ class GitHubClient:
                 raise
 
     def _with_retries(self, what: str, operation: Callable[[], T], write: bool) -> T:
-        for attempt in range(1, self._retry.attempts + 1):
-            if write:
-                self._pacer.wait_turn()
+        policy = self._settings.retry
+        for attempt in range(1, policy.attempts + 1):
             try:
+                if write:
+                    with self._pacer.turn():
+                        return operation()
                 return operation()
             except GithubException as failure:
-                message = _message(failure)
+                status, message = failure.status, _message(failure)
                 headers = dict(failure.headers or {})
-                if attempt == self._retry.attempts or not is_transient(
-                    failure.status, headers, message
-                ):
-                    raise GitHubError(what, failure.status, message) from failure
+                if not is_transient(status, headers, message):
+                    raise GitHubError(what, status, message) from failure
             except requests.RequestException as failure:
-                if attempt == self._retry.attempts:
-                    raise GitHubError(what, None, type(failure).__name__) from failure
-                headers = {}
-            time.sleep(retry_delay(attempt, headers, self._retry, time.time(), self._jitter))
+                status, message, headers = None, type(failure).__name__, {}
+            wait = retry_delay(
+                attempt, status, headers, policy=policy, now=time.time(), jitter=self._jitter
+            )
+            if attempt == policy.attempts or wait is None:
+                suffix = "" if wait is not None else " (GitHub asks to wait longer than we may)"
+                raise GitHubError(what, status, message + suffix)
+            time.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 

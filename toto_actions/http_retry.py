@@ -1,9 +1,10 @@
 """Retrying transient HTTP failures and pacing writes: the rules, free of any HTTP client.
 
 GitHub's REST guidance: retry 5xx, 429 and 403 secondary rate limits; wait `Retry-After` seconds
-when given, else until `X-RateLimit-Reset` when the quota is spent, else back off exponentially;
-and make content-creating requests one at a time, about a second apart. HCP Terraform's API
-follows the same conventions, so its adapter uses these rules too.
+when given, else until `X-RateLimit-Reset` when the quota is spent, else (a secondary limit) at
+least a minute, growing exponentially; and make content-creating requests one at a time, about
+a second apart. HCP Terraform's API follows the same conventions, so its adapter uses these
+rules too.
 """
 
 from __future__ import annotations
@@ -11,16 +12,23 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import NamedTuple
+
+SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "wait for at least one minute before retrying"
 
 
 class RetryPolicy(NamedTuple):
-    """How often and how long to retry: delays double from base_delay, capped at max_delay."""
+    """How often and how long to retry.
+
+    Server errors back off from base_delay, doubling. A rate limit is waited out as the server
+    says, unless that is longer than max_wait: then retrying cannot help this run.
+    """
 
     attempts: int = 6
     base_delay: float = 1.0
-    max_delay: float = 60.0
+    max_wait: float = 300.0
 
 
 def is_transient(status: int, headers: Mapping[str, str], message: str) -> bool:
@@ -28,7 +36,7 @@ def is_transient(status: int, headers: Mapping[str, str], message: str) -> bool:
     if status >= 500 or status == 429:
         return True
     if status == 403:
-        lowered = {name.lower(): value for name, value in headers.items()}
+        lowered = _lower(headers)
         return (
             "rate limit" in message.lower()
             or "retry-after" in lowered
@@ -39,25 +47,35 @@ def is_transient(status: int, headers: Mapping[str, str], message: str) -> bool:
 
 def retry_delay(
     attempt: int,
+    status: int | None,
     headers: Mapping[str, str],
+    *,
     policy: RetryPolicy,
     now: float,
     jitter: random.Random,
-) -> float:
-    """Seconds to wait before retry number `attempt` (1 for the first retry).
+) -> float | None:
+    """Seconds to wait before retry number `attempt` (1 for the first), or None: give up now.
 
-    `Retry-After` wins; then `X-RateLimit-Reset` (an epoch time) when the quota is spent; else
-    exponential backoff. Jitter spreads the retries of concurrent workers apart.
+    `Retry-After` wins; then `X-RateLimit-Reset` (an epoch time) when the quota is spent; then,
+    for a rate limit that says neither, a minute doubling per attempt; else (a server error or
+    no answer) exponential backoff from base_delay. Jitter spreads concurrent workers apart.
     """
-    lowered = {name.lower(): value for name, value in headers.items()}
+    lowered = _lower(headers)
     retry_after = _number(lowered.get("retry-after"))
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), policy.max_delay) + jitter.uniform(0, 0.1)
     reset = _number(lowered.get("x-ratelimit-reset"))
-    if reset is not None and lowered.get("x-ratelimit-remaining") == "0":
-        return min(max(reset - now, 0.0), policy.max_delay) + jitter.uniform(0, 1.0)
-    backoff = min(policy.base_delay * 2.0 ** (attempt - 1), policy.max_delay)
-    return backoff * jitter.uniform(0.5, 1.0)
+    if retry_after is not None:
+        wait = max(retry_after, 0.0) + jitter.uniform(0, 0.1)
+    elif reset is not None and lowered.get("x-ratelimit-remaining") == "0":
+        wait = max(reset - now, 0.0) + jitter.uniform(0, 1.0)
+    elif status in {403, 429}:
+        wait = SECONDARY_LIMIT_WAIT * 2.0 ** (attempt - 1) * jitter.uniform(1.0, 1.2)
+    else:
+        wait = policy.base_delay * 2.0 ** (attempt - 1) * jitter.uniform(0.5, 1.0)
+    return wait if wait <= policy.max_wait else None
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
 
 
 def _number(value: str | None) -> float | None:
@@ -68,17 +86,22 @@ def _number(value: str | None) -> float | None:
 
 
 class WritePacer:
-    """Spaces writes at least `interval` seconds apart, across every thread that shares it."""
+    """Makes writes one at a time, each starting `interval` seconds after the previous ended,
+    across every thread that shares it."""
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
         self._lock = threading.Lock()
         self._next_write = 0.0
 
-    def wait_turn(self) -> None:
-        """Block until this caller may write; callers are served one at a time."""
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the only turn to write for the duration of the block."""
         with self._lock:
-            now = time.monotonic()
-            if now < self._next_write:
-                time.sleep(self._next_write - now)
-            self._next_write = time.monotonic() + self._interval
+            delay = self._next_write - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                yield
+            finally:
+                self._next_write = time.monotonic() + self._interval

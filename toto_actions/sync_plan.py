@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Collection, Mapping
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from toto_actions.errors import UsageError
 from toto_actions.sync_config import SyncConfig
@@ -23,8 +23,15 @@ MAX_VALUE_BYTES = 48 * 1024  # GitHub's limit for one secret or variable
 MAX_SECRETS = 100  # per repository, and per environment
 MAX_VARIABLES = {"repository": 500, "environment": 100}
 
-CREATE, UPDATE, UNCHANGED, DELETE = "create", "update", "unchanged", "delete"
-SECRET, VARIABLE, ENVIRONMENT = "secret", "variable", "environment"
+Kind = Literal["secret", "variable", "environment"]
+Action = Literal["create", "update", "unchanged", "delete"]
+SECRET: Kind = "secret"  # noqa: S105 - a kind of change, not a password
+VARIABLE: Kind = "variable"
+ENVIRONMENT: Kind = "environment"
+CREATE: Action = "create"
+UPDATE: Action = "update"
+UNCHANGED: Action = "unchanged"
+DELETE: Action = "delete"
 
 
 class Target(NamedTuple):
@@ -98,9 +105,9 @@ class TargetState(NamedTuple):
 
 class Change(NamedTuple):
     target: Target
-    kind: str  # SECRET, VARIABLE or ENVIRONMENT
+    kind: Kind
     name: str
-    action: str  # CREATE, UPDATE, UNCHANGED or DELETE
+    action: Action
 
 
 class TargetPlan(NamedTuple):
@@ -142,7 +149,7 @@ def desired_targets(
 def _resolve(
     problems: list[str],
     target: Target,
-    kind: str,
+    kind: Kind,
     mapping: Mapping[str, str],
     outputs: Mapping[str, TerraformOutput],
 ) -> dict[str, str]:
@@ -203,7 +210,7 @@ def plan_target(
     return TargetPlan(desired, state, tuple(changes))
 
 
-def _secret_action(name: str, value: str, state: TargetState, key: str | None) -> str:
+def _secret_action(name: str, value: str, state: TargetState, key: str | None) -> Action:
     if name not in state.secrets:
         return CREATE
     managed = state.manifest.secrets.get(name)

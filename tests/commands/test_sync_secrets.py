@@ -469,3 +469,57 @@ def test_outputs_can_come_from_standard_input(
     )
     assert completed.returncode == 0, completed.stderr
     assert github.secrets("acme/toto-ms-games", "dev") == {"A": "subnet-0aaa"}
+
+
+def test_a_token_that_may_not_read_a_target_stops_the_sync_before_any_write(
+    sync: Sync, github: GitHubServer
+) -> None:
+    github.fail_path(
+        r"/toto-ms-games/environments/dev$",
+        403,
+        times=None,
+        method="GET",
+        message="Resource not accessible by integration",
+        retry_after=None,
+    )
+    result = sync()
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: acme/toto-ms-games (dev): the token may not read it (get environment "
+        "acme/toto-ms-games (dev): 403 Resource not accessible by integration)\n"
+    )
+    assert github.writes() == []
+
+
+def test_a_rotated_public_key_is_fetched_again_once(sync: Sync, github: GitHubServer) -> None:
+    github.fail_path(
+        r"/toto-ms-games/environments/dev/secrets/ECS_SUBNET_1$", 422, times=1, method="PUT"
+    )
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    games_keys = [
+        r
+        for r in github.requests
+        if r.path.endswith("toto-ms-games/environments/dev/secrets/public-key")
+    ]
+    assert len(games_keys) == 2
+    assert github.secrets("acme/toto-ms-games", "dev")["ECS_SUBNET_1"] == "subnet-0aaa"
+
+
+def test_a_write_that_did_not_land_is_not_vouched_for(sync: Sync, github: GitHubServer) -> None:
+    assert sync().exit_code == 0
+    sync.outputs["db_password"]["value"] = "rotated-db-password"
+    # The server answers 204 without storing anything: a write lost on the way.
+    github.fail_path(
+        r"/toto-ms-games/environments/dev/secrets/DB_PASSWORD$", 204, times=1, method="PUT"
+    )
+    result = sync()
+    assert result.exit_code == 1
+    assert "write secret DB_PASSWORD of acme/toto-ms-games (dev): not confirmed" in result.stderr
+    assert github.secrets("acme/toto-ms-games", "dev")["DB_PASSWORD"] == DB_PASSWORD
+    github.clear_requests()
+    assert sync().exit_code == 0
+    assert secret_puts(github.requests) == [
+        "/repos/acme/toto-ms-games/environments/dev/secrets/DB_PASSWORD"
+    ]
+    assert github.secrets("acme/toto-ms-games", "dev")["DB_PASSWORD"] == "rotated-db-password"

@@ -7,14 +7,20 @@ Validate everything, read every target, plan, then apply: only the secrets whose
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from toto_actions import actions_runtime
 from toto_actions.errors import UsageError
-from toto_actions.github_api import DEFAULT_API_URL, GitHubClient, GitHubError, GitHubSettings
+from toto_actions.github_api import (
+    DEFAULT_API_URL,
+    PERMISSION_STATUSES,
+    GitHubClient,
+    GitHubError,
+    GitHubSettings,
+)
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.options import GivenOptions, Option
 from toto_actions.sync_config import load_config
@@ -119,9 +125,14 @@ class SyncSettings(NamedTuple):
     github: GitHubSettings
 
 
+class TargetFailure(NamedTuple):
+    target: Target
+    message: str
+
+
 class TargetResult(NamedTuple):
     plan: TargetPlan
-    landed: tuple[Change, ...]  # changes that took effect, and the unchanged ones
+    in_effect: tuple[Change, ...]  # the changes that took effect, and the unchanged ones
     failures: tuple[str, ...]
 
 
@@ -132,34 +143,37 @@ def run(given: GivenOptions) -> int:
     if settings.fingerprint_key:
         actions_runtime.mask(settings.fingerprint_key)
     outputs = _read_outputs(settings.outputs)
-    for output in outputs.values():
-        if output.text:
-            actions_runtime.mask(output.text)
-
+    _mask_values(outputs, lambda name, output: output.sensitive)
     config = load_config(settings.config, settings.default_owner)
+    secret_outputs = {o for repository in config.repositories for o in repository.secrets.values()}
+    _mask_values(outputs, lambda name, output: name in secret_outputs)
     if config.scope == "environment" and not settings.environment:
         raise UsageError(f"{settings.config} syncs into GitHub environments: pass --environment")
     desired = desired_targets(config, outputs, settings.environment or "")
 
     client = GitHubClient(settings.github)
     workers = settings.github.max_concurrency
-    plans = _read_and_plan(client, desired, settings, config.scope, workers)
-    _print_changes("Plan", [c for p in plans if isinstance(p, TargetPlan) for c in p.changes])
+    plans, read_failures = _read_and_plan(client, desired, settings, config.scope, workers)
+    _print_changes("Plan", [c for plan in plans for c in plan.changes])
     if not settings.fingerprint_key:
         actions_runtime.warning("no --fingerprint-key: every secret is written, changed or not")
-    read_failures = [p for p in plans if isinstance(p, TargetFailure)]
-    ready = [p for p in plans if isinstance(p, TargetPlan)]
     if settings.dry_run:
-        return _finish_dry_run(ready, read_failures, settings)
+        return _finish_dry_run(plans, read_failures, settings)
 
-    results = _parallel(workers, ready, lambda plan: _apply(client, plan, settings))
+    results = _parallel(workers, plans, lambda plan: _apply_isolated(client, plan, settings))
     dispatch_failures = _dispatch(client, results, settings) if settings.dispatch else []
-    return _report(results, read_failures, dispatch_failures, settings)
+    return _report(results, [*read_failures, *dispatch_failures], settings)
 
 
-class TargetFailure(NamedTuple):
-    target: Target
-    message: str
+def _mask_values(
+    outputs: Mapping[str, TerraformOutput], chosen: Callable[[str, TerraformOutput], bool]
+) -> None:
+    """Mask the chosen outputs' values. Only secrets and sensitive outputs are masked: a public
+    value such as a region or a count, masked, would garble the log and make the runner drop
+    every step output that contains it."""
+    for name, output in outputs.items():
+        if output.text and chosen(name, output):
+            actions_runtime.mask(output.text)
 
 
 def _settings(given: GivenOptions) -> SyncSettings:
@@ -187,7 +201,7 @@ def _settings(given: GivenOptions) -> SyncSettings:
         github=GitHubSettings(
             token=token,
             api_url=str(given.get("github-api-url", DEFAULT_API_URL)),
-            max_concurrency=int(_number(given, "max-concurrency", 4, 1, 32)),
+            max_concurrency=_integer(given, "max-concurrency", 4, 1, 32),
             write_interval=_number(given, "write-interval", DEFAULT_WRITE_INTERVAL, 0, 60),
             retry=RetryPolicy(base_delay=_number(given, "retry-base-delay", 1.0, 0, 60)),
         ),
@@ -202,9 +216,16 @@ def _number(given: GivenOptions, key: str, default: float, low: float, high: flo
         value = float(str(raw))
     except ValueError:
         value = float("nan")
-    if not low <= value <= high or (key == "max-concurrency" and not value.is_integer()):
+    if not low <= value <= high:
         raise UsageError(f"--{key} {raw!r}: expected a number from {low:g} to {high:g}")
     return value
+
+
+def _integer(given: GivenOptions, key: str, default: int, low: int, high: int) -> int:
+    value = _number(given, key, float(default), low, high)
+    if not value.is_integer():
+        raise UsageError(f"--{key} {given[key]!r}: expected a whole number")
+    return int(value)
 
 
 def _read_outputs(source: str) -> dict[str, TerraformOutput]:
@@ -228,71 +249,109 @@ def _read_and_plan(
     settings: SyncSettings,
     scope: str,
     workers: int,
-) -> list[TargetPlan | TargetFailure]:
-    """Read every target; refuse (exit 2, nothing written) what GitHub's rules or the token's
-    reach forbid. A target that cannot be read after retries fails alone."""
+) -> tuple[list[TargetPlan], list[TargetFailure]]:
+    """Read every target and plan it. What the token may not do, or GitHub's limits forbid, is a
+    usage error (exit 2, nothing written); a target that cannot be read after retries fails
+    alone."""
     repositories = list(dict.fromkeys(d.target.repository for d in desired))
     problems = [p for p in _parallel(workers, repositories, client.visibility_problem) if p]
     if problems:
         raise UsageError("\n".join(problems))
 
-    def read(target_desired: DesiredTarget) -> TargetPlan | TargetFailure:
+    def read(target_desired: DesiredTarget) -> TargetPlan | TargetFailure | str:
+        target = target_desired.target
         try:
-            state = client.read_target(target_desired.target)
+            state = client.read_target(target)
         except GitHubError as failure:
-            return TargetFailure(target_desired.target, str(failure))
+            if failure.status in PERMISSION_STATUSES:
+                return f"{target}: the token may not read it ({failure})"
+            return TargetFailure(target, str(failure))
+        except Exception as failure:  # an unexpected answer fails this target, not the run
+            return TargetFailure(target, f"{type(failure).__name__}: {failure}")
         return plan_target(target_desired, state, settings.fingerprint_key, settings.prune)
 
-    plans = _parallel(workers, desired, read)
-    limits = [
-        p for plan in plans if isinstance(plan, TargetPlan) for p in limit_problems(plan, scope)
-    ]
-    if limits:
-        raise UsageError("\n".join(limits))
-    return plans
+    outcomes = _parallel(workers, desired, read)
+    plans = [outcome for outcome in outcomes if isinstance(outcome, TargetPlan)]
+    problems = [outcome for outcome in outcomes if isinstance(outcome, str)]
+    problems += [p for plan in plans for p in limit_problems(plan, scope)]
+    if problems:
+        raise UsageError("\n".join(problems))
+    return plans, [outcome for outcome in outcomes if isinstance(outcome, TargetFailure)]
+
+
+def _apply_isolated(client: GitHubClient, plan: TargetPlan, settings: SyncSettings) -> TargetResult:
+    try:
+        return _apply(client, plan, settings)
+    except Exception as failure:  # an unexpected answer fails this target, not the run
+        unchanged = tuple(c for c in plan.changes if c.action == UNCHANGED)
+        return TargetResult(plan, unchanged, (f"{type(failure).__name__}: {failure}",))
 
 
 def _apply(client: GitHubClient, plan: TargetPlan, settings: SyncSettings) -> TargetResult:
-    """Apply one target's changes; a failed change is recorded and the others still go ahead."""
+    """Apply one target's changes; a failed change is recorded and the others still go ahead.
+
+    Every secret write is confirmed by its new `updated_at` before the manifest vouches for it,
+    so a write that did not land is written again by the next run.
+    """
     target = plan.target
-    landed = [c for c in plan.changes if c.action == UNCHANGED]
+    in_effect = [c for c in plan.changes if c.action == UNCHANGED]
     failures: list[str] = []
     pending = plan.pending()
     try:
         if any(c.kind == ENVIRONMENT for c in pending):
             client.create_environment(target)
-        key = None
-        if any(c.kind == SECRET and c.action != DELETE for c in pending):
-            key = client.public_key(target)
+        writer = _SecretWriter(client, target)
         for change in pending:
-            if change.kind == ENVIRONMENT:
-                landed.append(change)
-                continue
             try:
-                _apply_change(client, plan, change, key)
-                landed.append(change)
+                _apply_change(client, writer, plan, change)
+                in_effect.append(change)
             except GitHubError as failure:
                 failures.append(str(failure))
-        secrets_written = any(c.kind == SECRET for c in landed if c.action != UNCHANGED)
-        timestamps = client.secret_timestamps(target) if secrets_written else plan.state.secrets
-        manifest = manifest_after(plan, landed, timestamps, settings.fingerprint_key).encode()
+        timestamps = plan.state.secrets
+        if any(c.kind == SECRET and c.action != UNCHANGED for c in in_effect):
+            timestamps, unconfirmed = _confirm_secret_writes(client, plan, in_effect)
+            in_effect = [c for c in in_effect if c not in unconfirmed]
+            failures += [f"write secret {c.name} of {target}: not confirmed" for c in unconfirmed]
+        manifest = manifest_after(plan, in_effect, timestamps, settings.fingerprint_key).encode()
         if manifest != plan.state.manifest_text:
             client.set_variable(
                 target, MANIFEST_VARIABLE, manifest, exists=plan.state.manifest_text is not None
             )
     except GitHubError as failure:
         failures.append(str(failure))
-    return TargetResult(plan, tuple(landed), tuple(failures))
+    return TargetResult(plan, tuple(in_effect), tuple(failures))
+
+
+class _SecretWriter:
+    """Writes a target's secrets with one public key, fetched at the first write; fetched again
+    once if GitHub rotated it meanwhile (its key_id then answers 422)."""
+
+    def __init__(self, client: GitHubClient, target: Target) -> None:
+        self._client, self._target = client, target
+        self._key: PublicKey | None = None
+
+    def write(self, name: str, value: str) -> None:
+        if self._key is None:
+            self._key = self._client.public_key(self._target)
+        try:
+            self._client.put_secret(self._target, self._key, name, value)
+        except GitHubError as failure:
+            if failure.status != 422:
+                raise
+            self._key = self._client.public_key(self._target)
+            self._client.put_secret(self._target, self._key, name, value)
 
 
 def _apply_change(
-    client: GitHubClient, plan: TargetPlan, change: Change, key: PublicKey | None
+    client: GitHubClient, writer: _SecretWriter, plan: TargetPlan, change: Change
 ) -> None:
     target = plan.target
+    if change.kind == ENVIRONMENT:
+        return  # created before any other change
     if change.kind == SECRET and change.action == DELETE:
         client.delete_secret(target, change.name)
-    elif change.kind == SECRET and key is not None:
-        client.put_secret(target, key, change.name, plan.desired.secrets[change.name])
+    elif change.kind == SECRET:
+        writer.write(change.name, plan.desired.secrets[change.name])
     elif change.action == DELETE:
         client.delete_variable(target, change.name)
     else:
@@ -301,8 +360,27 @@ def _apply_change(
         )
 
 
+def _confirm_secret_writes(
+    client: GitHubClient, plan: TargetPlan, in_effect: Sequence[Change]
+) -> tuple[dict[str, str], list[Change]]:
+    """Read the target's secrets again: their new `updated_at`, and the writes that did not show
+    (a created secret that is missing, an updated one whose `updated_at` did not move)."""
+    written = [c for c in in_effect if c.kind == SECRET and c.action in {CREATE, UPDATE}]
+    try:
+        timestamps = client.secret_timestamps(plan.target)
+    except GitHubError:
+        return {}, written  # nothing can be vouched for: the next run writes them again
+    unconfirmed = [
+        c
+        for c in written
+        if c.name not in timestamps
+        or (c.action == UPDATE and timestamps[c.name] == plan.state.secrets.get(c.name))
+    ]
+    return timestamps, unconfirmed
+
+
 def _changed(result: TargetResult) -> list[Change]:
-    return [c for c in result.landed if c.action != UNCHANGED and c.kind != ENVIRONMENT]
+    return [c for c in result.in_effect if c.action != UNCHANGED and c.kind != ENVIRONMENT]
 
 
 def _dispatch(
@@ -336,21 +414,15 @@ def _print_changes(
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     with actions_runtime.group(title):
         for row in [header, *rows]:
-            actions_runtime.info(
-                "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True))
-            )
+            cells = (str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+            actions_runtime.info("  ".join(cells).rstrip())
 
 
-def _summary_table(
-    title: str, changes: Sequence[Change], failures: Sequence[TargetFailure | str]
-) -> str:
+def _summary_table(title: str, changes: Sequence[Change], failures: Sequence[TargetFailure]) -> str:
     lines = [f"### {title}", "", "| target | kind | name | action |", "| --- | --- | --- | --- |"]
     lines += [f"| {c.target} | {c.kind} | `{c.name}` | {c.action} |" for c in changes]
     if failures:
-        lines += ["", "**Failed:**", ""] + [
-            f"- {f.target}: {f.message}" if isinstance(f, TargetFailure) else f"- {f}"
-            for f in failures
-        ]
+        lines += ["", "**Failed:**", ""] + [f"- {f.target}: {f.message}" for f in failures]
     return "\n".join(lines)
 
 
@@ -387,24 +459,21 @@ def _finish_dry_run(
 
 
 def _report(
-    results: Sequence[TargetResult],
-    read_failures: Sequence[TargetFailure],
-    dispatch_failures: Sequence[TargetFailure],
-    settings: SyncSettings,
+    results: Sequence[TargetResult], other_failures: Sequence[TargetFailure], settings: SyncSettings
 ) -> int:
-    landed = {c for result in results for c in result.landed}
+    in_effect = {c for result in results for c in result.in_effect}
     changes = [c for result in results for c in result.plan.changes]
-    _print_changes("Result", changes, lambda c: "done" if c in landed else "FAILED")
-    failures: list[TargetFailure] = [*read_failures, *dispatch_failures]
+    _print_changes("Result", changes, lambda c: "done" if c in in_effect else "FAILED")
+    failures = [*other_failures]
     failures += [TargetFailure(r.plan.target, message) for r in results for message in r.failures]
     for failure in failures:
         actions_runtime.error(f"{failure.target}: {failure.message}", title="Sync failed")
     actions_runtime.add_summary(
         _summary_table(
             f"sync-secrets ({settings.environment or 'repository'})",
-            [c for c in changes if c in landed],
+            [c for c in changes if c in in_effect],
             failures,
         )
     )
-    _set_outputs(_counts(landed), (r.plan.target.repository for r in results if _changed(r)))
+    _set_outputs(_counts(in_effect), (r.plan.target.repository for r in results if _changed(r)))
     return 1 if failures else 0
