@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.local_stack"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "toto-actions"
 
