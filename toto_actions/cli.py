@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 COMMANDS = {
+    "build-push": "Build the service image and push it to ECR or a v2 registry, building nothing "
+    "twice.",
     "render-workflow": "Render the Toto workflow (microservice or core) into a repository's "
     ".github/workflows/.",
     "sync-secrets": "Write Terraform outputs as secrets and variables of the service repositories, "

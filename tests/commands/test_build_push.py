@@ -1,0 +1,364 @@
+"""`toto-actions build-push` against a real dockerd, a distribution registry and moto's ECR."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped, unused-ignore]
+import docker  # type: ignore[import-untyped, unused-ignore]
+import pytest
+import requests
+
+from tests.conftest import CliResult, CliRunner
+from tests.local_stack import BASE_IMAGE_TAG, BaseImage, DockerEngine, MotoServer, Registry
+
+MANIFEST_ACCEPT = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+    ]
+)
+PASSWORD = "registry-password-never-logged"
+
+
+def outputs_of(result: CliResult) -> dict[str, str]:
+    names = {"image", "digest", "tags", "tag", "registry", "skipped"}
+    pairs = (line.partition("=") for line in result.stdout.splitlines())
+    return {name: value for name, _, value in pairs if name in names}
+
+
+class Service:
+    """A service's build context, and the command run on it as a workflow step would."""
+
+    def __init__(self, root: Path, cli: CliRunner, engine: DockerEngine) -> None:
+        self.root, self.cli, self.engine = root, cli, engine
+        (root / "Dockerfile").write_text("FROM scratch\nCOPY app.txt /app.txt\n", encoding="utf-8")
+        (root / "app.txt").write_text("version one\n", encoding="utf-8")
+        (root / "package.json").write_text(
+            '{"name": "toto-ms-x", "version": "1.4.0"}', encoding="utf-8"
+        )
+        (root / ".dockerignore").write_text("notes/\n", encoding="utf-8")
+        (root / "notes").mkdir()
+        (root / "notes" / "todo.md").write_text("nothing\n", encoding="utf-8")
+
+    def __call__(self, *arguments: str, env: dict[str, str] | None = None) -> CliResult:
+        return self.cli(
+            "build-push",
+            "--context",
+            str(self.root),
+            "--revision",
+            "0123456789abcdef",
+            *arguments,
+            env={**self.engine.env, **(env or {})},
+        )
+
+
+@pytest.fixture
+def service(tmp_path: Path, cli: CliRunner, docker_engine: DockerEngine) -> Service:
+    root = tmp_path / "service"
+    root.mkdir()
+    return Service(root, cli, docker_engine)
+
+
+def registry_tags(registry: Registry, repository: str) -> list[str]:
+    answer = requests.get(f"{registry.url}/v2/{repository}/tags/list", timeout=10)
+    if answer.status_code == 404:
+        return []
+    tags: list[str] = answer.json()["tags"] or []
+    return sorted(tags)
+
+
+def registry_digest(registry: Registry, repository: str, tag: str) -> str:
+    answer = requests.head(
+        f"{registry.url}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert answer.status_code == 200, (repository, tag, answer.status_code)
+    return answer.headers["Docker-Content-Digest"]
+
+
+def registry_labels(registry: Registry, repository: str, tag: str) -> dict[str, str]:
+    manifest = requests.get(
+        f"{registry.url}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    ).json()
+    config = requests.get(
+        f"{registry.url}/v2/{repository}/blobs/{manifest['config']['digest']}", timeout=10
+    ).json()
+    labels: dict[str, str] = config["config"]["Labels"]
+    return labels
+
+
+@pytest.fixture
+def engine_client(docker_engine: DockerEngine) -> Iterator[Any]:
+    client = docker.DockerClient(base_url=docker_engine.base_url)
+    yield client
+    client.close()
+
+
+def forget_every_image(client: Any) -> set[str]:
+    """What a fresh runner has: an empty engine cache, but for the session's base image (which
+    the tests' FROM lines name and no build here pulls). Returns the ids left."""
+    for image in client.images.list():
+        if BASE_IMAGE_TAG not in image.tags:
+            client.images.remove(image.id, force=True)
+    return {image.id for image in client.images.list(all=True)}
+
+
+def test_a_first_build_pushes_tags_labels_and_a_confirmed_digest(
+    service: Service, registry: Registry
+) -> None:
+    result = service(
+        "--repository", "toto/first", "--registry", registry.host, "--labels", "team=games"
+    )
+    assert result.exit_code == 0, result.stderr
+    outputs = outputs_of(result)
+    assert outputs["skipped"] == "false"
+    assert outputs["tags"] == "0123456,1.4.0"
+    assert outputs["tag"] == "0123456"
+    digest = outputs["digest"]
+    assert outputs["image"] == f"{registry.host}/toto/first@{digest}"
+    tags = registry_tags(registry, "toto/first")
+    assert "0123456" in tags and "1.4.0" in tags
+    assert any(tag.startswith("toto-inputs-") for tag in tags)
+    assert {registry_digest(registry, "toto/first", tag) for tag in tags} == {digest}
+    labels = registry_labels(registry, "toto/first", "0123456")
+    assert labels["org.opencontainers.image.revision"] == "0123456789abcdef"
+    assert labels["org.opencontainers.image.version"] == "1.4.0"
+    assert labels["team"] == "games"
+    assert "org.opencontainers.image.created" in labels
+    assert re.search(r"Step \d/\d : COPY app.txt /app.txt", result.stdout)  # streamed to the log
+
+
+def test_an_unchanged_source_on_a_fresh_runner_builds_nothing(
+    service: Service, registry: Registry, engine_client: Any
+) -> None:
+    first = service("--repository", "toto/reuse", "--registry", registry.host)
+    assert first.exit_code == 0, first.stderr
+    left = forget_every_image(engine_client)
+    (service.root / "notes" / "todo.md").write_text("ignored by .dockerignore\n", encoding="utf-8")
+    again = service(
+        "--repository", "toto/reuse", "--registry", registry.host, "--tags", "0123456,release-7"
+    )
+    assert again.exit_code == 0, again.stderr
+    outputs = outputs_of(again)
+    assert outputs["skipped"] == "true"
+    assert outputs["digest"] == outputs_of(first)["digest"]
+    assert "Step 1/" not in again.stdout
+    assert {i.id for i in engine_client.images.list(all=True)} == left  # nothing built or pulled
+    assert registry_digest(registry, "toto/reuse", "release-7") == outputs["digest"]
+
+
+def test_a_changed_source_is_built_again(service: Service, registry: Registry) -> None:
+    first = service("--repository", "toto/changed", "--registry", registry.host)
+    (service.root / "app.txt").write_text("version two\n", encoding="utf-8")
+    second = service("--repository", "toto/changed", "--registry", registry.host)
+    assert second.exit_code == 0, second.stderr
+    assert outputs_of(second)["skipped"] == "false"
+    assert outputs_of(second)["digest"] != outputs_of(first)["digest"]
+    assert registry_digest(registry, "toto/changed", "0123456") == outputs_of(second)["digest"]
+
+
+def test_a_run_step_builds_on_a_local_base_image(
+    service: Service, registry: Registry, base_image: BaseImage
+) -> None:
+    (service.root / "Dockerfile").write_text(
+        f'FROM {base_image.tag}\nARG GREETING\nRUN echo "$GREETING" > /greeting\n', encoding="utf-8"
+    )
+    result = service(
+        "--repository",
+        "toto/run",
+        "--registry",
+        registry.host,
+        "--build-args",
+        "GREETING=hello",
+        "--tags",
+        "t1",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert registry_tags(registry, "toto/run")[0] == "t1"
+
+
+def test_a_failing_build_step_fails_with_the_engine_message_and_pushes_nothing(
+    service: Service, registry: Registry, base_image: BaseImage
+) -> None:
+    (service.root / "Dockerfile").write_text(
+        f"FROM {base_image.tag}\nRUN exit 3\n", encoding="utf-8"
+    )
+    result = service("--repository", "toto/broken", "--registry", registry.host)
+    assert result.exit_code == 1
+    assert "returned a non-zero code: 3" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert registry_tags(registry, "toto/broken") == []
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "line", "feature"),
+    [
+        ("# syntax=docker/dockerfile:1\nFROM scratch\n", 1, "a `# syntax=` directive"),
+        ("FROM scratch\nRUN --mount=type=cache,target=/c true\n", 2, "RUN --mount"),
+        ("FROM scratch\nRUN <<EOF\ntrue\nEOF\n", 2, "a heredoc"),
+    ],
+)
+def test_a_dockerfile_that_needs_buildkit_is_refused_before_anything_is_built(
+    service: Service, registry: Registry, dockerfile: str, line: int, feature: str
+) -> None:
+    (service.root / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+    result = service("--repository", "toto/buildkit", "--registry", registry.host)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {service.root / 'Dockerfile'}:{line}: {feature} needs BuildKit, which the "
+        "classic builder that the docker SDK drives lacks; rewrite the line without it\n"
+    )
+    assert registry_tags(registry, "toto/buildkit") == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--repository", "Toto/Upper"],
+            "repository 'Toto/Upper' is not a valid image repository name: lower-case "
+            "letters and digits, with '.', '_', '-' or '/' between them",
+        ),
+        (
+            ["--repository", "toto/x", "--tags", "ok,-bad"],
+            "tag '-bad' is not a valid tag: up to "
+            "128 letters, digits, '_', '.' and '-', not starting with '.' or '-'",
+        ),
+        (
+            ["--repository", "toto/x", "--dockerfile", "nowhere/Dockerfile"],
+            "Dockerfile 'nowhere/Dockerfile' does not exist",
+        ),
+        (
+            ["--repository", "toto/x", "--build-args", "NOEQUALS"],
+            "--build-args: 'NOEQUALS' is not NAME=VALUE",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    service: Service, registry: Registry, arguments: list[str], message: str
+) -> None:
+    result = service(*arguments, "--registry", registry.host)
+    assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+
+
+def test_a_missing_context_is_one_line(cli: CliRunner, registry: Registry) -> None:
+    result = cli(
+        "build-push",
+        "--repository",
+        "toto/x",
+        "--context",
+        "absent",
+        "--registry",
+        registry.host,
+        "--tags",
+        "t",
+    )
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: build context 'absent' is not a directory\n",
+    )
+
+
+def test_no_docker_engine_is_one_line_and_nothing_is_pushed(
+    service: Service, registry: Registry, tmp_path: Path
+) -> None:
+    result = service(
+        "--repository",
+        "toto/noengine",
+        "--registry",
+        registry.host,
+        env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: no Docker engine at unix://{tmp_path}/no-such.sock")
+    assert result.stderr.count("\n") == 1
+    assert registry_tags(registry, "toto/noengine") == []
+
+
+def test_no_aws_credentials_is_one_line(service: Service, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-aws-file"
+    empty.touch()
+    result = service(
+        "--repository",
+        "toto/ecr",
+        "--aws-region",
+        "eu-west-1",
+        env={
+            "AWS_CONFIG_FILE": str(empty),
+            "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+    )
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "AWS credentials" in result.stderr
+
+
+def test_the_registry_password_never_reaches_the_log(service: Service, registry: Registry) -> None:
+    result = service(
+        "--repository",
+        "toto/secret",
+        "--registry",
+        registry.host,
+        "--registry-username",
+        "ci",
+        "--registry-password",
+        PASSWORD,
+        env={"GITHUB_ACTIONS": "true"},
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert f"::add-mask::{PASSWORD}" in result.stdout
+    logged = result.stdout.replace(f"::add-mask::{PASSWORD}", "") + result.stderr
+    assert PASSWORD not in logged
+
+
+def test_on_ecr_an_image_from_the_same_inputs_gets_the_tags_through_the_api(
+    service: Service, registry: Registry, moto_server: MotoServer, engine_client: Any
+) -> None:
+    """moto's ECR serves no v2 registry, so the layers go to the local registry and the ECR
+    side (find by the inputs tag, PutImage, DescribeImages) runs against moto."""
+    built = service("--repository", "toto/ecr-reuse", "--registry", registry.host)
+    assert built.exit_code == 0, built.stderr
+    (marker,) = [t for t in registry_tags(registry, "toto/ecr-reuse") if t.startswith("toto-")]
+    manifest = requests.get(
+        f"{registry.url}/v2/toto/ecr-reuse/manifests/{marker}",
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    ecr = boto3.client(
+        "ecr",
+        endpoint_url=moto_server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    ecr.create_repository(repositoryName="toto/ecr-reuse", imageTagMutability="IMMUTABLE")
+    ecr.put_image(
+        repositoryName="toto/ecr-reuse",
+        imageManifest=manifest.text,
+        imageManifestMediaType=manifest.headers["Content-Type"],
+        imageTag=marker,
+        imageDigest=manifest.headers["Docker-Content-Digest"],
+    )
+    forget_every_image(engine_client)
+    for _ in range(2):  # a re-run on an IMMUTABLE repository succeeds too
+        result = service("--repository", "toto/ecr-reuse", env=moto_server.env)
+        assert result.exit_code == 0, result.stderr
+        outputs = outputs_of(result)
+        assert outputs["skipped"] == "true"
+        assert outputs["digest"] == manifest.headers["Docker-Content-Digest"]
+        assert outputs["registry"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    described = ecr.describe_images(repositoryName="toto/ecr-reuse")["imageDetails"]
+    assert {tag for image in described for tag in image.get("imageTags", [])} >= {
+        marker,
+        "0123456",
+        "1.4.0",
+    }
+    assert json.loads(manifest.text)["config"]

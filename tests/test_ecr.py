@@ -1,0 +1,522 @@
+"""toto_actions.ecr against moto in server mode, reached only through the variables boto3 reads.
+
+Each test works in repositories of its own (moto is shared by the session and never reset here).
+A second boto3 client, `ecr_client`, arranges state and reads the result at the other end.
+Where moto differs from ECR, the test says so: its token expired in 2015, it scans nothing on
+push (a scan exists only after StartImageScan), and it answers ImageAlreadyExistsException where
+ECR answers ImageTagAlreadyExistsException.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3  # type: ignore[import-untyped, unused-ignore]
+import pytest
+import requests
+
+from tests.local_stack import MotoServer, free_port
+from toto_actions import actions_runtime
+from toto_actions.ecr import NO_CREDENTIALS, NO_REGION, EcrRegistry
+from toto_actions.errors import OperationError, UsageError
+from toto_actions.images import ImageManifest
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+
+DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+MOTO_TOKEN_EXPIRY = datetime(2015, 1, 1, tzinfo=UTC).timestamp()  # what moto always answers
+
+
+@pytest.fixture
+def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoServer:
+    """The moto fixture's variables and nothing of the machine's AWS configuration."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+        "AWS_SESSION_TOKEN",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "GITHUB_ACTIONS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in moto_server.env.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "aws-config").write_text("")
+    (tmp_path / "aws-credentials").write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no wait for an instance's role
+    return moto_server
+
+
+@pytest.fixture
+def ecr_client(aws_env: MotoServer) -> ECRClient:
+    """A plain boto3 ECR client on moto, to arrange state and to look at the result."""
+    client: ECRClient = boto3.client("ecr")
+    return client
+
+
+@pytest.fixture
+def registry(aws_env: MotoServer) -> EcrRegistry:
+    return EcrRegistry(None)
+
+
+@pytest.fixture
+def repository() -> str:
+    """A repository name no other test uses."""
+    return f"toto-ms-{uuid.uuid4().hex[:10]}"
+
+
+def manifest_json(layer: bytes) -> str:
+    """A Docker v2 image manifest as `docker push` sends it (the blobs need not exist)."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST_V2,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1469,
+                "digest": sha256(b"config-" + layer),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 2811,
+                    "digest": sha256(layer),
+                }
+            ],
+        },
+        indent=3,
+    )
+
+
+def sha256(data: bytes) -> str:
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
+
+
+def put_image(client: ECRClient, repository: str, tag: str, layer: bytes) -> ImageManifest:
+    """Push a manifest as the engine would; its digest is ECR's (sha256 of its bytes), passed
+    explicitly because moto would otherwise compute one of its own."""
+    manifest = manifest_json(layer)
+    digest = sha256(manifest.encode())
+    client.put_image(
+        repositoryName=repository,
+        imageManifest=manifest,
+        imageManifestMediaType=DOCKER_MANIFEST_V2,
+        imageTag=tag,
+        imageDigest=digest,
+    )
+    return ImageManifest(manifest, DOCKER_MANIFEST_V2, digest)
+
+
+def tags_of(client: ECRClient, repository: str, digest: str) -> list[str]:
+    details = client.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
+    return sorted(details["imageDetails"][0].get("imageTags", []))
+
+
+def count_token_requests(registry: EcrRegistry) -> list[str]:
+    """A list that grows by one at every GetAuthorizationToken the registry's client sends
+    (botocore's own event hook: the call still goes to moto)."""
+    calls: list[str] = []
+
+    def count(**_: Any) -> None:
+        calls.append("GetAuthorizationToken")
+
+    registry._client.meta.events.register("before-call.ecr.GetAuthorizationToken", count)
+    return calls
+
+
+# ------------------------------------------------------------------------------------------------
+# Credentials
+
+
+def test_credentials_decode_the_token_and_redact_the_password(
+    registry: EcrRegistry, aws_env: MotoServer
+) -> None:
+    host = f"{aws_env.account_id}.dkr.ecr.{aws_env.region}.amazonaws.com"
+
+    credentials = registry.credentials()
+
+    assert credentials.username == "AWS"
+    assert credentials.password == f"{aws_env.account_id}-auth-token"
+    assert credentials.registry == host
+    assert credentials.expires_at == MOTO_TOKEN_EXPIRY
+    assert registry.registry == host
+    assert actions_runtime.redact(f"login {credentials.password}") == "login ***"
+
+
+def test_credentials_are_masked_under_actions_before_anything_else_prints(
+    aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a process of its own: masks are registered once per process.
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    script = "from toto_actions.ecr import EcrRegistry; EcrRegistry(None).credentials()"
+
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    password = f"{aws_env.account_id}-auth-token"
+    lines = completed.stdout.splitlines()
+    assert lines[0] == f"::add-mask::{password}"
+    assert all(line.startswith("::add-mask::") for line in lines)
+    assert len(lines) == 2  # the password, and the base64 token that holds it
+
+
+def test_credentials_are_cached_until_ten_minutes_before_they_expire(
+    aws_env: MotoServer,
+) -> None:
+    now = [MOTO_TOKEN_EXPIRY - 3600]
+    registry = EcrRegistry(None, clock=lambda: now[0])
+    requests_sent = count_token_requests(registry)
+
+    first = registry.credentials()
+    assert registry.credentials() is first
+    now[0] = MOTO_TOKEN_EXPIRY - 601
+    assert registry.registry == first.registry
+    assert len(requests_sent) == 1
+
+    now[0] = MOTO_TOKEN_EXPIRY - 599
+    registry.credentials()
+    registry.credentials()
+    assert len(requests_sent) == 3  # within the margin: every call fetches a fresh token
+
+
+def test_credentials_past_their_expiry_are_fetched_again(registry: EcrRegistry) -> None:
+    # Real time: moto's token expired in 2015.
+    requests_sent = count_token_requests(registry)
+
+    registry.credentials()
+    registry.credentials()
+
+    assert len(requests_sent) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# Client set-up
+
+
+def test_no_credentials_is_a_usage_error(
+    aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    with pytest.raises(UsageError) as raised:
+        EcrRegistry("eu-west-1")
+
+    assert str(raised.value) == NO_CREDENTIALS
+
+
+def test_no_region_is_a_usage_error(aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+
+    with pytest.raises(UsageError) as raised:
+        EcrRegistry(None)
+
+    assert str(raised.value) == NO_REGION == "no AWS region: pass --aws-region or set AWS_REGION"
+
+
+def test_region_from_the_argument_then_aws_region_then_boto3(
+    aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = aws_env.account_id
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # AWS_DEFAULT_REGION stays us-east-1
+
+    assert EcrRegistry(None).registry == f"{account}.dkr.ecr.eu-west-1.amazonaws.com"
+    assert EcrRegistry("eu-central-1").registry == f"{account}.dkr.ecr.eu-central-1.amazonaws.com"
+
+
+def test_a_missing_profile_is_a_usage_error(
+    aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+
+    with pytest.raises(UsageError, match=r"^AWS configuration: .*no-such-profile"):
+        EcrRegistry(None)
+
+
+def test_an_unreachable_endpoint_is_one_line_naming_the_call(
+    aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed_port = free_port()  # nothing listens there
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port}")
+    registry = EcrRegistry(None)
+
+    with pytest.raises(OperationError) as raised:
+        registry.credentials()
+
+    message = str(raised.value)
+    assert message.startswith("ECR GetAuthorizationToken failed: Could not connect")
+    assert f"127.0.0.1:{closed_port}" in message
+    assert "\n" not in message
+
+
+# ------------------------------------------------------------------------------------------------
+# Repositories
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("MUTABLE", "MUTABLE"), ("IMMUTABLE", "IMMUTABLE"), ("immutable", "IMMUTABLE")],
+)
+def test_ensure_repository_creates_it_with_scan_on_push_and_mutability(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str, given: str, expected: str
+) -> None:
+    assert registry.ensure_repository(repository, given, create=True) is True
+
+    described = ecr_client.describe_repositories(repositoryNames=[repository])["repositories"]
+    assert described[0].get("imageScanningConfiguration") == {"scanOnPush": True}
+    assert described[0].get("imageTagMutability") == expected
+
+
+def test_ensure_repository_leaves_an_existing_one_untouched(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    ecr_client.create_repository(repositoryName=repository, imageTagMutability="MUTABLE")
+
+    assert registry.ensure_repository(repository, "IMMUTABLE", create=True) is False
+    assert registry.ensure_repository(repository, "IMMUTABLE", create=False) is False
+
+    described = ecr_client.describe_repositories(repositoryNames=[repository])["repositories"]
+    assert described[0].get("imageScanningConfiguration") == {"scanOnPush": False}
+    assert described[0].get("imageTagMutability") == "MUTABLE"
+
+
+def test_a_missing_repository_without_create_is_a_usage_error(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        registry.ensure_repository(repository, "MUTABLE", create=False)
+
+    assert str(raised.value) == (
+        f"ECR repository {repository} does not exist: create it, or pass --create-repository true"
+    )
+    names = [r.get("repositoryName") for r in ecr_client.describe_repositories()["repositories"]]
+    assert repository not in names
+
+
+def test_an_unknown_tag_mutability_is_a_usage_error(registry: EcrRegistry, repository: str) -> None:
+    with pytest.raises(
+        UsageError, match=r"^--tag-mutability must be MUTABLE or IMMUTABLE, not 'x'$"
+    ):
+        registry.ensure_repository(repository, "x", create=True)
+
+
+def test_a_refused_creation_names_the_call_and_ecr_s_error(registry: EcrRegistry) -> None:
+    with pytest.raises(OperationError) as raised:
+        registry.ensure_repository("Not_A_Name!", "MUTABLE", create=True)
+
+    assert str(raised.value).startswith(
+        "ECR CreateRepository Not_A_Name! failed: InvalidParameterException: Invalid parameter"
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Images and tags
+
+
+def test_find_image_then_put_tags_retags_the_same_manifest(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    registry.ensure_repository(repository, "MUTABLE", create=True)
+    pushed = put_image(ecr_client, repository, "inputs-0123abcd", b"layer")
+
+    found = registry.find_image(repository, "inputs-0123abcd")
+    assert found == pushed  # the manifest byte for byte, its media type and its digest
+
+    assert found is not None
+    registry.put_tags(repository, found, ["1a2b3c4", "1.4.0"])
+
+    assert tags_of(ecr_client, repository, pushed.digest) == ["1.4.0", "1a2b3c4", "inputs-0123abcd"]
+    assert registry.find_image(repository, "1.4.0") == pushed
+    assert registry.digest_of(repository, "1a2b3c4") == pushed.digest
+
+
+def test_find_image_of_a_missing_tag_or_repository_is_none(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    assert registry.find_image(repository, "v1") is None  # no repository
+    registry.ensure_repository(repository, "MUTABLE", create=True)
+    put_image(ecr_client, repository, "v1", b"layer")
+
+    assert registry.find_image(repository, "v2") is None
+
+
+def test_put_tags_twice_on_an_immutable_repository_succeeds(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    registry.ensure_repository(repository, "IMMUTABLE", create=True)
+    image = put_image(ecr_client, repository, "inputs-1", b"layer")
+
+    registry.put_tags(repository, image, ["v1", "abc1234"])
+    registry.put_tags(repository, image, ["v1", "abc1234", "inputs-1"])  # a re-run
+
+    assert tags_of(ecr_client, repository, image.digest) == ["abc1234", "inputs-1", "v1"]
+
+
+def test_a_tag_on_another_image_of_an_immutable_repository_is_an_operation_error(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    registry.ensure_repository(repository, "IMMUTABLE", create=True)
+    old = put_image(ecr_client, repository, "v1", b"old layer")
+    new = put_image(ecr_client, repository, "inputs-2", b"new layer")
+
+    with pytest.raises(OperationError) as raised:
+        registry.put_tags(repository, new, ["v1"])
+
+    assert f"{repository}:v1 already points to another image" in str(raised.value)
+    assert registry.digest_of(repository, "v1") == old.digest
+
+
+def test_put_tags_moves_a_tag_of_a_mutable_repository(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    registry.ensure_repository(repository, "MUTABLE", create=True)
+    put_image(ecr_client, repository, "latest", b"old layer")
+    new = put_image(ecr_client, repository, "inputs-3", b"new layer")
+
+    registry.put_tags(repository, new, ["latest"])
+
+    assert registry.digest_of(repository, "latest") == new.digest
+
+
+def test_digest_of_and_image_size(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    assert registry.digest_of(repository, "v1") is None  # no repository
+    registry.ensure_repository(repository, "MUTABLE", create=True)
+    image = put_image(ecr_client, repository, "v1", b"layer")
+
+    assert registry.digest_of(repository, "v1") == image.digest
+    assert registry.digest_of(repository, "v2") is None
+    # ECR sums the layers; moto reports the config's size. The adapter passes on what it is told.
+    described = ecr_client.describe_images(repositoryName=repository)["imageDetails"][0]
+    assert registry.image_size(repository, image.digest) == described.get("imageSizeInBytes")
+    assert registry.image_size(repository, sha256(b"nothing")) is None
+
+
+# ------------------------------------------------------------------------------------------------
+# Scan findings (moto scans nothing on push: a scan exists once StartImageScan is called, and
+# its result is the one configured through moto's API, or moto's fixed default)
+
+
+class ScannedImage:
+    """An image in a repository of its own, whose scan the test starts and whose result it sets."""
+
+    def __init__(self, server: MotoServer, client: ECRClient, repository: str) -> None:
+        self.server = server
+        self.client = client
+        self.repository = repository
+        self.image = put_image(client, repository, "v1", b"layer")
+        self.digest = self.image.digest
+        self._timers: list[threading.Timer] = []
+
+    def answer(self, status: str, counts: dict[str, int]) -> None:
+        """What moto will answer to DescribeImageScanFindings once the scan started."""
+        result = {
+            "registryId": self.server.account_id,
+            "repositoryName": self.repository,
+            "imageId": {"imageDigest": self.digest},
+            "imageScanStatus": {"status": status, "description": f"moto says {status}"},
+            "imageScanFindings": {"findingSeverityCounts": counts, "findings": []},
+        }
+        response = requests.post(
+            f"{self.server.endpoint_url}/moto-api/static/ecr/scan-finding-results",
+            json={
+                "results": [result],
+                "region": self.server.region,
+                "account_id": self.server.account_id,
+            },
+            timeout=10,
+        )
+        assert response.status_code == 201
+
+    def start_scan(self, delay: float = 0.0) -> None:
+        """StartImageScan now, or from another thread after delay seconds."""
+        if not delay:
+            self._start()
+            return
+        timer = threading.Timer(delay, self._start)
+        self._timers.append(timer)
+        timer.start()
+
+    def _start(self) -> None:
+        self.client.start_image_scan(
+            repositoryName=self.repository, imageId={"imageDigest": self.digest}
+        )
+
+    def join(self) -> None:
+        for timer in self._timers:
+            timer.join()
+
+
+@pytest.fixture
+def scanned(
+    registry: EcrRegistry, ecr_client: ECRClient, aws_env: MotoServer, repository: str
+) -> Iterator[ScannedImage]:
+    registry.ensure_repository(repository, "MUTABLE", create=True)
+    image = ScannedImage(aws_env, ecr_client, repository)
+    yield image
+    image.join()
+
+
+def test_scan_findings_wait_for_the_scan_then_count_per_severity(
+    registry: EcrRegistry, scanned: ScannedImage
+) -> None:
+    counts = {"CRITICAL": 1, "HIGH": 2, "LOW": 5}
+    scanned.answer("COMPLETE", counts)
+    scanned.start_scan(delay=0.3)  # ScanNotFoundException until then
+    started = time.monotonic()
+
+    assert registry.scan_findings(scanned.repository, scanned.digest, 10, 0.05) == counts
+    assert time.monotonic() - started >= 0.3
+
+
+@pytest.mark.parametrize("status", ["FAILED", "UNSUPPORTED_IMAGE"])
+def test_a_failed_scan_is_an_operation_error_with_its_description(
+    registry: EcrRegistry, scanned: ScannedImage, status: str
+) -> None:
+    scanned.answer(status, {})
+    scanned.start_scan()
+
+    with pytest.raises(OperationError) as raised:
+        registry.scan_findings(scanned.repository, scanned.digest, 10, 0.05)
+
+    image = f"{scanned.repository}@{scanned.digest}"
+    assert str(raised.value) == f"ECR scan of {image}: {status}: moto says {status}"
+
+
+def test_a_scan_still_in_progress_at_the_timeout_is_an_operation_error(
+    registry: EcrRegistry, scanned: ScannedImage
+) -> None:
+    scanned.answer("IN_PROGRESS", {})
+    scanned.start_scan()
+
+    with pytest.raises(OperationError) as raised:
+        registry.scan_findings(scanned.repository, scanned.digest, 0.3, 0.05)
+
+    assert str(raised.value).endswith("did not complete within 0.3 s (last status: IN_PROGRESS)")
+
+
+def test_a_scan_that_never_starts_times_out(registry: EcrRegistry, scanned: ScannedImage) -> None:
+    with pytest.raises(OperationError) as raised:
+        registry.scan_findings(scanned.repository, scanned.digest, 0.2, 0.05)
+
+    assert str(raised.value) == (
+        f"ECR scan of {scanned.repository}@{scanned.digest} did not complete within 0.2 s "
+        "(last status: not started)"
+    )

@@ -1,0 +1,432 @@
+"""`toto-actions build-push`: build the service image and push it, building nothing twice.
+
+The digest of the build's inputs names the image: when the registry already holds an image
+tagged with it, the requested tags are added to that manifest through the registry's API and
+nothing is built or pushed. Otherwise the engine's classic builder builds it (streamed live), the
+tags are pushed with credentials handed to the engine per push, and the digest is confirmed
+against the registry before it is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from toto_actions import actions_runtime, git
+from toto_actions.build_inputs import BuildInputs, buildkit_problems, inputs_digest, inputs_tag
+from toto_actions.docker_engine import DockerEngine
+from toto_actions.ecr import EcrRegistry
+from toto_actions.errors import OperationError, UsageError
+from toto_actions.images import ImageManifest, ecr_region, is_repository_name, is_tag
+from toto_actions.options import GivenOptions, Option
+from toto_actions.registry_v2 import RegistryClient
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+MUTABILITIES = ("MUTABLE", "IMMUTABLE")
+_TRUE_WORDS, _FALSE_WORDS = {"true", "True", "TRUE"}, {"false", "False", "FALSE"}
+
+OPTIONS = (
+    Option("--repository", "the image repository (on ECR, created when missing)"),
+    Option("--context", "the build context (default .)", metavar="DIR"),
+    Option("--dockerfile", "the Dockerfile (default CONTEXT/Dockerfile)", metavar="PATH"),
+    Option(
+        "--tags",
+        "comma-separated tags (default: the short commit, and the service version "
+        "from package.json or pyproject.toml in the context)",
+    ),
+    Option("--build-args", "comma-separated build arguments", metavar="K=V,..."),
+    Option("--target", "the stage to build"),
+    Option(
+        "--labels", "comma-separated labels, over the OCI ones set by default", metavar="K=V,..."
+    ),
+    Option(
+        "--registry",
+        "push to this v2 registry host instead of the account's ECR registry",
+        metavar="HOST",
+    ),
+    Option("--registry-username", "user name for --registry"),
+    Option("--registry-password", "password or token for --registry"),
+    Option(
+        "--aws-region",
+        "region of the ECR registry (default: the AWS environment's)",
+        fallback_variable="AWS_REGION",
+    ),
+    Option(
+        "--create-repository",
+        "create a missing ECR repository, with scan on push (default true)",
+        choices=("true", "false"),
+    ),
+    Option(
+        "--tag-mutability",
+        "tag mutability of a created ECR repository (default MUTABLE)",
+        choices=MUTABILITIES,
+    ),
+    Option(
+        "--skip-if-exists",
+        "reuse an image built from the same inputs instead of building (default true)",
+        choices=("true", "false"),
+    ),
+    Option(
+        "--scan-severity-threshold",
+        "ECR: wait for the scan on push and fail on a finding at or above this severity",
+        choices=SEVERITIES,
+    ),
+    Option("--scan-timeout", "ECR: seconds to wait for the scan (default 300)", metavar="S"),
+    Option(
+        "--revision",
+        "the commit the image is built from (default: GITHUB_SHA, else git rev-parse HEAD)",
+        fallback_variable="GITHUB_SHA",
+    ),
+    Option(
+        "--source",
+        "the source repository's URL for the OCI source label (default: the origin remote)",
+    ),
+)
+
+
+class BuildSettings(NamedTuple):
+    repository: str
+    context: Path
+    dockerfile: Path
+    tags: tuple[str, ...]
+    build_args: dict[str, str]
+    target: str | None
+    labels: dict[str, str]
+    registry: str | None
+    registry_username: str | None
+    registry_password: str | None
+    aws_region: str | None
+    create_repository: bool
+    tag_mutability: str
+    skip_if_exists: bool
+    scan_threshold: str | None
+    scan_timeout: float
+
+
+class Registry(Protocol):
+    """What build-push needs of a registry, whichever it is (ECR or any v2 registry)."""
+
+    def find_image(self, repository: str, tag: str) -> ImageManifest | None: ...
+    def put_tags(self, repository: str, image: ImageManifest, tags: Sequence[str]) -> None: ...
+    def digest_of(self, repository: str, tag: str) -> str | None: ...
+
+
+class Published(NamedTuple):
+    digest: str
+    skipped: bool
+    size: int | None
+
+
+def run(given: GivenOptions) -> int:
+    """Build and push, or reuse; exit 0, 1 when the build, push or scan failed, 2 on bad input."""
+    settings = _settings(given)
+    if settings.registry_password:
+        actions_runtime.mask(settings.registry_password)
+    engine = DockerEngine()
+    inputs = BuildInputs(
+        settings.context,
+        tuple(engine.context_files(settings.context, settings.dockerfile)),
+        settings.dockerfile,
+        settings.build_args,
+        settings.target,
+    )
+    marker = inputs_tag(inputs_digest(inputs))
+    registry, host, ecr = _registry(settings)
+    if ecr is not None:
+        ecr.ensure_repository(
+            settings.repository, settings.tag_mutability, settings.create_repository
+        )
+    published = None
+    if settings.skip_if_exists:
+        published = _reuse(registry, settings, marker)
+    if published is None:
+        published = _build_and_push(engine, registry, settings, host=host, ecr=ecr, marker=marker)
+    counts = _scan(ecr, settings, published.digest)
+    _report(settings, host, published, counts)
+    return 0
+
+
+def _settings(given: GivenOptions) -> BuildSettings:
+    problems: list[str] = []
+    repository = str(given.get("repository", ""))
+    if not repository:
+        problems.append("--repository is required")
+    elif not is_repository_name(repository):
+        problems.append(
+            f"repository {repository!r} is not a valid image repository name: "
+            "lower-case letters and digits, with '.', '_', '-' or '/' between them"
+        )
+    context = Path(str(given.get("context", ".")))
+    dockerfile = (
+        Path(str(given["dockerfile"])) if given.get("dockerfile") else context / "Dockerfile"
+    )
+    if not context.is_dir():
+        problems.append(f"build context {str(context)!r} is not a directory")
+    elif not dockerfile.is_file():
+        problems.append(f"Dockerfile {str(dockerfile)!r} does not exist")
+    else:
+        problems += buildkit_problems(dockerfile, _lines(dockerfile))
+    build_args = _pairs(problems, "build-args", given.get("build-args"))
+    labels = _pairs(problems, "labels", given.get("labels"))
+    revision = (
+        str(given["revision"])
+        if given.get("revision")
+        else (git.head_commit(context) if context.is_dir() else None)
+    )
+    version = _service_version(context) if context.is_dir() else None
+    tags = _tags(problems, given.get("tags"), revision, version)
+    scan_timeout = _seconds(problems, "scan-timeout", given.get("scan-timeout"), 300.0)
+    registry = str(given["registry"]) if given.get("registry") else None
+    if problems:
+        raise UsageError("\n".join(problems))
+    return BuildSettings(
+        repository=repository,
+        context=context,
+        dockerfile=dockerfile,
+        tags=tags,
+        build_args=build_args,
+        target=str(given["target"]) if given.get("target") else None,
+        labels={**_oci_labels(given, context, revision, version), **labels},
+        registry=registry,
+        registry_username=_text(given, "registry-username"),
+        registry_password=_text(given, "registry-password"),
+        aws_region=_text(given, "aws-region"),
+        create_repository=given.get("create-repository", "true") == "true",
+        tag_mutability=str(given.get("tag-mutability", "MUTABLE")),
+        skip_if_exists=given.get("skip-if-exists", "true") == "true",
+        scan_threshold=_text(given, "scan-severity-threshold"),
+        scan_timeout=scan_timeout,
+    )
+
+
+def _text(given: GivenOptions, key: str) -> str | None:
+    value = given.get(key)
+    return str(value) if value else None
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as problem:
+        raise UsageError(f"Dockerfile {str(path)!r}: cannot read it ({problem})") from problem
+
+
+def _pairs(problems: list[str], key: str, raw: object) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in str(raw or "").split(","))):
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            problems.append(f"--{key}: {item!r} is not NAME=VALUE")
+        else:
+            pairs[name] = value
+    return pairs
+
+
+def _seconds(problems: list[str], key: str, raw: object, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(str(raw))
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        problems.append(f"--{key} {raw!r}: expected seconds, from 1 to 3600")
+    return value
+
+
+def _tags(
+    problems: list[str], raw: object, revision: str | None, version: str | None
+) -> tuple[str, ...]:
+    if raw:
+        tags = [tag.strip() for tag in str(raw).split(",") if tag.strip()]
+    else:
+        tags = [t for t in (revision[:7] if revision else None, version) if t]
+    if not tags:
+        problems.append("no tags: pass --tags, or build in a git checkout (or with GITHUB_SHA)")
+    for tag in tags:
+        if not is_tag(tag):
+            problems.append(
+                f"tag {tag!r} is not a valid tag: up to 128 letters, digits, '_', "
+                "'.' and '-', not starting with '.' or '-'"
+            )
+    return tuple(dict.fromkeys(tags))
+
+
+def _service_version(context: Path) -> str | None:
+    """The version in package.json or pyproject.toml, made a valid tag (`+` becomes `-`)."""
+    try:
+        package = context / "package.json"
+        if package.is_file():
+            version = json.loads(package.read_text(encoding="utf-8")).get("version")
+        elif (context / "pyproject.toml").is_file():
+            document = tomllib.loads((context / "pyproject.toml").read_text(encoding="utf-8"))
+            version = document.get("project", {}).get("version")
+        else:
+            return None
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None  # a project file we cannot read names no version; tags say what is missing
+    return str(version).replace("+", "-") if isinstance(version, str) and version else None
+
+
+def _oci_labels(
+    given: GivenOptions, context: Path, revision: str | None, version: str | None
+) -> dict[str, str]:
+    source = _text(given, "source") or (git.origin_url(context) if context.is_dir() else None)
+    labels = {"org.opencontainers.image.created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if source:
+        labels["org.opencontainers.image.source"] = _without_credentials(source)
+    if revision:
+        labels["org.opencontainers.image.revision"] = revision
+    if version:
+        labels["org.opencontainers.image.version"] = version
+    return labels
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.netloc or "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _registry(settings: BuildSettings) -> tuple[Registry, str, EcrRegistry | None]:
+    """The registry to use, its host, and the ECR client when it is an ECR registry."""
+    if settings.registry and ecr_region(settings.registry) is None:
+        client = RegistryClient(
+            settings.registry, settings.registry_username, settings.registry_password
+        )
+        return client, settings.registry, None
+    region = settings.aws_region or (ecr_region(settings.registry) if settings.registry else None)
+    ecr = EcrRegistry(region)
+    return ecr, settings.registry or ecr.registry, ecr
+
+
+def _auth_config(settings: BuildSettings, ecr: EcrRegistry | None) -> dict[str, str] | None:
+    """Credentials for one push, handed to the engine and never written to disk; ECR's token is
+    fetched again when it nears its expiry."""
+    if ecr is not None:
+        credentials = ecr.credentials()
+        return {
+            "username": credentials.username,
+            "password": credentials.password,
+            "serveraddress": credentials.registry,
+        }
+    if settings.registry_username and settings.registry_password:
+        return {"username": settings.registry_username, "password": settings.registry_password}
+    return None
+
+
+def _reuse(registry: Registry, settings: BuildSettings, marker: str) -> Published | None:
+    """Tag the image built from the same inputs, if the registry holds one; no build, no layer."""
+    existing = registry.find_image(settings.repository, marker)
+    if existing is None:
+        actions_runtime.info(f"no image built from these inputs yet ({marker}): building")
+        return None
+    actions_runtime.info(f"{settings.repository}:{marker} exists: reusing {existing.digest}")
+    registry.put_tags(settings.repository, existing, settings.tags)
+    _confirm(registry, settings, existing.digest)
+    return Published(existing.digest, skipped=True, size=None)
+
+
+def _build_and_push(
+    engine: DockerEngine,
+    registry: Registry,
+    settings: BuildSettings,
+    *,
+    host: str,
+    ecr: EcrRegistry | None,
+    marker: str,
+) -> Published:
+    engine.ping()
+    reference = f"{host}/{settings.repository}"
+    with actions_runtime.group(f"Build {reference}"):
+        image_id = engine.build(
+            settings.context,
+            settings.dockerfile,
+            settings.build_args,
+            settings.target,
+            settings.labels,
+            f"{reference}:{marker}",
+            actions_runtime.info,
+        )
+    digests = set()
+    # The marker tag goes last: it exists only once every requested tag is in the registry.
+    for tag in (*settings.tags, marker):
+        engine.tag(image_id, reference, tag)
+        with actions_runtime.group(f"Push {reference}:{tag}"):
+            digests.add(
+                engine.push(reference, tag, _auth_config(settings, ecr), actions_runtime.info)
+            )
+    if len(digests) != 1:
+        raise OperationError(f"the pushes of {reference} reported several digests: {digests}")
+    (digest,) = digests
+    _confirm(registry, settings, digest)
+    return Published(digest, skipped=False, size=engine.image_size(image_id))
+
+
+def _confirm(registry: Registry, settings: BuildSettings, digest: str) -> None:
+    """The registry must serve every tag at the digest that will be reported."""
+    for tag in settings.tags:
+        served = registry.digest_of(settings.repository, tag)
+        if served != digest:
+            raise OperationError(
+                f"{settings.repository}:{tag} is served at {served or 'no digest'}, "
+                f"not the pushed {digest}"
+            )
+
+
+def _scan(ecr: EcrRegistry | None, settings: BuildSettings, digest: str) -> dict[str, int] | None:
+    """ECR's scan-on-push counts; a finding at or above the threshold fails the step."""
+    if settings.scan_threshold is None:
+        return None
+    if ecr is None:
+        actions_runtime.warning("--scan-severity-threshold applies to ECR only: no scan here")
+        return None
+    with actions_runtime.group(f"Scan of {settings.repository}@{digest}"):
+        counts = ecr.scan_findings(settings.repository, digest, settings.scan_timeout, 5.0)
+    blocking = SEVERITIES[: SEVERITIES.index(settings.scan_threshold) + 1]
+    found = {severity: counts.get(severity, 0) for severity in SEVERITIES}
+    listed = ", ".join(f"{severity} {count}" for severity, count in found.items() if count)
+    if any(found[severity] for severity in blocking):
+        raise OperationError(
+            f"the scan of {settings.repository}@{digest} found {listed}: at or above "
+            f"{settings.scan_threshold}"
+        )
+    actions_runtime.info(f"scan: {listed or 'no findings'}")
+    return found
+
+
+def _report(
+    settings: BuildSettings, host: str, published: Published, counts: Mapping[str, int] | None
+) -> None:
+    image = f"{host}/{settings.repository}@{published.digest}"
+    outputs = {
+        "image": image,
+        "digest": published.digest,
+        "tags": ",".join(settings.tags),
+        "tag": settings.tags[0],
+        "registry": host,
+        "skipped": "true" if published.skipped else "false",
+    }
+    for name, value in outputs.items():
+        actions_runtime.set_output(name, value)
+    rows = [
+        ("image", f"`{image}`"),
+        ("tags", ", ".join(f"`{tag}`" for tag in settings.tags)),
+        ("size", f"{published.size / 1e6:.1f} MB" if published.size else "unchanged"),
+        (
+            "build",
+            "reused: an image from the same inputs existed"
+            if published.skipped
+            else "built and pushed",
+        ),
+    ]
+    if counts is not None:
+        rows.append(("scan", ", ".join(f"{s} {n}" for s, n in counts.items() if n) or "clean"))
+    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
+    actions_runtime.add_summary(f"### build-push\n\n| | |\n| --- | --- |\n{table}")

@@ -1,0 +1,358 @@
+"""Amazon ECR through boto3: every ECR call of build-push, and nothing else talks to ECR.
+
+The registry's login (GetAuthorizationToken, masked, fetched again when it nears its expiry), the
+repository (found, or created with scan-on-push), manifests read and tagged through the API
+(BatchGetImage, PutImage: a retag pushes no layer), digests and sizes (DescribeImages) and the
+scan-on-push result. boto3 finds the endpoint (AWS_ENDPOINT_URL), the credentials and the profile
+as it always does; retries are botocore's standard mode. Every failure of boto3 or of ECR becomes
+a UsageError or an OperationError of one line, with ECR's error code and message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from urllib.parse import urlsplit
+
+import boto3  # type: ignore[import-untyped, unused-ignore]
+from botocore.config import Config  # type: ignore[import-untyped, unused-ignore]
+from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+)
+
+from toto_actions import actions_runtime
+from toto_actions.errors import OperationError, UsageError
+from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecr.literals import ImageTagMutabilityType
+    from mypy_boto3_ecr.type_defs import ImageDetailTypeDef, ImageIdentifierTypeDef
+
+# Fetch the login again this long before ECR says it expires (tokens last 12 hours), so that a
+# long build never pushes with a token that runs out halfway.
+TOKEN_REFRESH_MARGIN = 600.0
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 6},
+    connect_timeout=10,
+    read_timeout=60,
+)
+TAG_MUTABILITIES: tuple[ImageTagMutabilityType, ...] = ("MUTABLE", "IMMUTABLE")
+NO_REGION = "no AWS region: pass --aws-region or set AWS_REGION"
+NO_CREDENTIALS = (
+    "no AWS credentials: in a workflow, take them with aws-actions/configure-aws-credentials "
+    "before this step; elsewhere set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+)
+# Error codes that mean the credentials themselves are wrong, not the operation.
+_CREDENTIAL_ERROR_CODES = frozenset(
+    {
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "UnrecognizedClientException",
+    }
+)
+# BatchGetImage failures that only say the image is not there.
+_ABSENT_IMAGE_CODES = frozenset({"ImageNotFound", "ImageTagDoesNotMatchDigest"})
+# Scan statuses: basic scanning ends in COMPLETE, enhanced scanning (Inspector) in ACTIVE.
+_SCAN_DONE = frozenset({"COMPLETE", "ACTIVE"})
+_SCAN_FAILED = frozenset(
+    {
+        "FAILED",
+        "UNSUPPORTED_IMAGE",
+        "FINDINGS_UNAVAILABLE",
+        "SCAN_ELIGIBILITY_EXPIRED",
+        "LIMIT_EXCEEDED",
+        "IMAGE_ARCHIVED",
+    }
+)
+
+
+class RegistryCredentials(NamedTuple):
+    """The login of an ECR registry, as `docker login` (or the engine's auth_config) takes it."""
+
+    username: str
+    password: str  # masked before it is returned
+    registry: str  # host, no scheme: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
+    expires_at: float  # epoch seconds
+
+
+class EcrRegistry:
+    """The account's ECR registry in one region, through one boto3 client."""
+
+    def __init__(self, region: str | None, *, clock: Callable[[], float] = time.time) -> None:
+        """Make the client; UsageError when boto3 finds no region or no credentials.
+
+        The region is the argument, else AWS_REGION, else what boto3 finds (AWS_DEFAULT_REGION,
+        the profile): the precedence of the AWS CLI v2. `clock` tells the time the token's expiry is
+        compared with.
+        """
+        self._clock = clock
+        self._credentials: RegistryCredentials | None = None
+        try:
+            # botocore reads only AWS_DEFAULT_REGION; AWS_REGION, which configure-aws-credentials
+            # sets and the AWS CLI v2 and the other SDKs honour, is read here so that it counts.
+            session = boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+            if not session.region_name:
+                raise UsageError(NO_REGION)
+            if session.get_credentials() is None:
+                raise UsageError(NO_CREDENTIALS)
+            self._client: ECRClient = session.client("ecr", config=RETRY_CONFIG)
+        except BotoCoreError as failure:  # a missing profile, an unreadable config file
+            raise UsageError(f"AWS configuration: {_one_line(str(failure))}") from failure
+
+    def credentials(self) -> RegistryCredentials:
+        """The registry's login (GetAuthorizationToken), cached until it is within
+        TOKEN_REFRESH_MARGIN of its expiry; its password is masked before it is returned."""
+        cached = self._credentials
+        if cached is not None and self._clock() < cached.expires_at - TOKEN_REFRESH_MARGIN:
+            return cached
+        with _aws_errors("ECR GetAuthorizationToken"):
+            answer = self._client.get_authorization_token()
+        data = answer.get("authorizationData") or [{}]
+        token = data[0].get("authorizationToken", "")
+        username, password = _decode_token(token)
+        # Masked before anything else happens with them: the password, and the token that holds it.
+        actions_runtime.mask(password)
+        actions_runtime.mask(token)
+        expires_at = data[0].get("expiresAt")
+        endpoint = data[0].get("proxyEndpoint", "")
+        self._credentials = RegistryCredentials(
+            username=username,
+            password=password,
+            registry=urlsplit(endpoint).netloc or endpoint,
+            expires_at=expires_at.timestamp() if expires_at else self._clock(),
+        )
+        return self._credentials
+
+    @property
+    def registry(self) -> str:
+        """The registry host, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com."""
+        return self.credentials().registry
+
+    def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
+        """Make sure the repository exists; True when this call created it (with scan-on-push
+        and tag_mutability). A missing repository without `create` is a UsageError."""
+        mutability = _tag_mutability(tag_mutability)
+        with _aws_errors(f"ECR DescribeRepositories {repository}"):
+            try:
+                self._client.describe_repositories(repositoryNames=[repository])
+            except ClientError as failure:
+                if _error_code(failure) != "RepositoryNotFoundException":
+                    raise
+            else:
+                return False
+        if not create:
+            raise UsageError(
+                f"ECR repository {repository} does not exist: create it, "
+                "or pass --create-repository true"
+            )
+        with _aws_errors(f"ECR CreateRepository {repository}"):
+            try:
+                self._client.create_repository(
+                    repositoryName=repository,
+                    imageTagMutability=mutability,
+                    imageScanningConfiguration={"scanOnPush": True},
+                )
+            except ClientError as failure:
+                # Another job (the same service's other environment) created it meanwhile.
+                if _error_code(failure) != "RepositoryAlreadyExistsException":
+                    raise
+                return False
+        return True
+
+    def find_image(self, repository: str, tag: str) -> ImageManifest | None:
+        """The manifest repository:tag points to, exactly as stored; None when there is none."""
+        what = f"ECR BatchGetImage {repository}:{tag}"
+        with _aws_errors(what):
+            try:
+                answer = self._client.batch_get_image(
+                    repositoryName=repository,
+                    imageIds=[{"imageTag": tag}],
+                    acceptedMediaTypes=list(MANIFEST_MEDIA_TYPES),
+                )
+            except ClientError as failure:
+                if _error_code(failure) != "RepositoryNotFoundException":
+                    raise
+                return None
+        for missing in answer.get("failures", []):
+            code = missing.get("failureCode", "")
+            if code not in _ABSENT_IMAGE_CODES:
+                raise OperationError(f"{what} failed: {code}: {missing.get('failureReason', '')}")
+        images = answer.get("images", [])
+        if not images:
+            return None
+        image = images[0]
+        manifest = image.get("imageManifest", "")
+        media_type = image.get("imageManifestMediaType") or _declared_media_type(manifest)
+        digest = image.get("imageId", {}).get("imageDigest", "")
+        if not (manifest and media_type and digest):
+            raise OperationError(f"{what}: ECR answered without a manifest, media type or digest")
+        return ImageManifest(manifest=manifest, media_type=media_type, digest=digest)
+
+    def put_tags(self, repository: str, image: ImageManifest, tags: Sequence[str]) -> None:
+        """Point each tag at image (PutImage, no layer moves). A tag that already points there
+        is fine, so a re-run on an IMMUTABLE repository succeeds; one on another image of an
+        IMMUTABLE repository is an OperationError."""
+        for tag in tags:
+            with _aws_errors(f"ECR PutImage {repository}:{tag}"):
+                try:
+                    self._client.put_image(
+                        repositoryName=repository,
+                        imageManifest=image.manifest,
+                        imageManifestMediaType=image.media_type,
+                        imageTag=tag,
+                        imageDigest=image.digest,
+                    )
+                except ClientError as failure:
+                    code = _error_code(failure)
+                    if code == "ImageTagAlreadyExistsException":
+                        _tag_taken(repository, tag)
+                    if code != "ImageAlreadyExistsException":
+                        raise
+                    # ECR means "this tag already names this manifest"; make sure of it, since
+                    # an emulator (moto) answers the same when the tag names another image.
+                    if self.digest_of(repository, tag) != image.digest:
+                        _tag_taken(repository, tag)
+
+    def digest_of(self, repository: str, tag: str) -> str | None:
+        """The digest repository:tag points to (DescribeImages), or None when it points nowhere."""
+        details = self._describe_image(repository, {"imageTag": tag}, f"{repository}:{tag}")
+        return details.get("imageDigest") if details else None
+
+    def image_size(self, repository: str, digest: str) -> int | None:
+        """The image's size in bytes as ECR reports it, or None when there is no such image."""
+        details = self._describe_image(
+            repository, {"imageDigest": digest}, f"{repository}@{digest}"
+        )
+        return details.get("imageSizeInBytes") if details else None
+
+    def scan_findings(
+        self, repository: str, digest: str, timeout: float, poll_interval: float
+    ) -> dict[str, int]:
+        """The image's scan result as counts per severity, once the scan is complete.
+
+        Waits up to `timeout` seconds, asking every `poll_interval`, while the scan has not
+        started or is in progress; a scan that failed, or that took too long, is an OperationError.
+        """
+        image = f"{repository}@{digest}"
+        what = f"ECR DescribeImageScanFindings {image}"
+        deadline = time.monotonic() + timeout
+        status = "not started"
+        while True:
+            with _aws_errors(what):
+                try:
+                    answer = self._client.describe_image_scan_findings(
+                        repositoryName=repository, imageId={"imageDigest": digest}
+                    )
+                except ClientError as failure:
+                    if _error_code(failure) != "ScanNotFoundException":
+                        raise
+                    answer = None
+            if answer is not None:
+                scan_status = answer.get("imageScanStatus", {})
+                status = scan_status.get("status", "unknown")
+                if status in _SCAN_DONE:
+                    counts = answer.get("imageScanFindings", {}).get("findingSeverityCounts", {})
+                    return {str(severity): int(count) for severity, count in counts.items()}
+                if status in _SCAN_FAILED:
+                    description = scan_status.get("description", "no description")
+                    raise OperationError(f"ECR scan of {image}: {status}: {_one_line(description)}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise OperationError(
+                    f"ECR scan of {image} did not complete within {timeout:g} s "
+                    f"(last status: {status})"
+                )
+            time.sleep(min(poll_interval, remaining))
+
+    def _describe_image(
+        self, repository: str, image_id: ImageIdentifierTypeDef, image: str
+    ) -> ImageDetailTypeDef | None:
+        """DescribeImages of one image, or None when the image or the repository is missing."""
+        with _aws_errors(f"ECR DescribeImages {image}"):
+            try:
+                answer = self._client.describe_images(
+                    repositoryName=repository,
+                    imageIds=[image_id],
+                )
+            except ClientError as failure:
+                if _error_code(failure) not in {
+                    "ImageNotFoundException",
+                    "RepositoryNotFoundException",
+                }:
+                    raise
+                return None
+        details = answer.get("imageDetails", [])
+        return details[0] if details else None
+
+
+@contextmanager
+def _aws_errors(what: str) -> Iterator[None]:
+    """Turn what boto3 raises inside the block into the one-line error a user sees."""
+    try:
+        yield
+    except NoCredentialsError as failure:
+        raise UsageError(NO_CREDENTIALS) from failure
+    except ClientError as failure:
+        code = _error_code(failure)
+        message = _one_line(str(failure.response.get("Error", {}).get("Message", "")))
+        line = f"{what} failed: {code}: {message}".rstrip(": ")
+        if code in _CREDENTIAL_ERROR_CODES:
+            raise UsageError(f"{line} (check the AWS credentials)") from failure
+        raise OperationError(line) from failure
+    except BotoCoreError as failure:  # EndpointConnectionError, timeouts, bad parameters
+        raise OperationError(f"{what} failed: {_one_line(str(failure))}") from failure
+
+
+def _error_code(failure: Any) -> str:
+    return str(failure.response.get("Error", {}).get("Code", "unknown"))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _tag_taken(repository: str, tag: str) -> NoReturn:
+    raise OperationError(
+        f"ECR repository {repository} has IMMUTABLE tags and {repository}:{tag} already points "
+        "to another image: use a new tag"
+    )
+
+
+def _tag_mutability(value: str) -> ImageTagMutabilityType:
+    for mutability in TAG_MUTABILITIES:
+        if value.upper() == mutability:
+            return mutability
+    raise UsageError(f"--tag-mutability must be MUTABLE or IMMUTABLE, not {value!r}")
+
+
+def _decode_token(token: str) -> tuple[str, str]:
+    """(username, password) of an ECR authorization token: base64 of `user:password`."""
+    try:
+        username, separator, password = (
+            base64.b64decode(token, validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError):
+        separator = ""
+    if not separator:
+        raise OperationError("ECR GetAuthorizationToken answered a token that is not user:password")
+    return username, password
+
+
+def _declared_media_type(manifest: str) -> str:
+    """The mediaType a manifest declares in its JSON, or "" when it declares none."""
+    try:
+        document = json.loads(manifest)
+    except ValueError:
+        return ""
+    media_type = document.get("mediaType") if isinstance(document, dict) else None
+    return media_type if isinstance(media_type, str) else ""

@@ -1,0 +1,49 @@
+"""Image names, tags and manifests: the rules of registries, as plain values.
+
+Shared by the registry adapters (ecr.py, registry_v2.py) and the build-push command.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# The distribution spec's rules (ECR's are the same): a repository is lower-case path
+# components; a tag is up to 128 word characters, dots and dashes, not starting with either.
+_REPOSITORY = re.compile(
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+)
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_ECR_HOST = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+)
+
+# Manifest media types a registry may answer with, the single-image ones first.
+MANIFEST_MEDIA_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+)
+
+
+class ImageManifest(NamedTuple):
+    """A manifest exactly as the registry stores it, its media type and its digest."""
+
+    manifest: str
+    media_type: str
+    digest: str  # sha256:<hex>
+
+
+def is_repository_name(name: str) -> bool:
+    return len(name) <= 256 and bool(_REPOSITORY.fullmatch(name))
+
+
+def is_tag(tag: str) -> bool:
+    return bool(_TAG.fullmatch(tag))
+
+
+def ecr_region(host: str) -> str | None:
+    """The AWS region of an ECR registry host, or None when host is not an ECR registry."""
+    match = _ECR_HOST.fullmatch(host)
+    return match["region"] if match else None
