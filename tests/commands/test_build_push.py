@@ -104,10 +104,21 @@ def engine_client(docker_engine: DockerEngine) -> Iterator[Any]:
 
 def forget_every_image(client: Any) -> set[str]:
     """What a fresh runner has: an empty engine cache, but for the session's base image (which
-    the tests' FROM lines name and no build here pulls). Returns the ids left."""
-    for image in client.images.list():
-        if BASE_IMAGE_TAG not in image.tags:
-            client.images.remove(image.id, force=True)
+    the tests' FROM lines name and no build here pulls). Returns the ids left.
+
+    Images that share parents are removed children first: a pass removes what it can and the
+    next pass the parents that became free.
+    """
+    for _ in range(20):
+        removable = [i for i in client.images.list(all=True) if BASE_IMAGE_TAG not in i.tags]
+        if not removable:
+            break
+        for image in removable:
+            try:
+                client.images.remove(image.id, force=True)
+            except docker.errors.APIError as problem:
+                if problem.status_code not in {404, 409}:  # gone already, or still a parent
+                    raise
     return {image.id for image in client.images.list(all=True)}
 
 
