@@ -20,7 +20,9 @@ def context(tmp_path: Path) -> Path:
 
 
 def digest(context: Path, **changes: Any) -> str:
-    inputs = BuildInputs(context, ("app", "lib/util"), context / "Dockerfile", {"A": "1"}, None)
+    inputs = BuildInputs(
+        context, ("app", "lib/util"), context / "Dockerfile", {"A": "1"}, None, {"team": "a"}
+    )
     return inputs_digest(inputs._replace(**changes))
 
 
@@ -56,6 +58,7 @@ def test_arguments_target_and_the_file_list_count(context: Path) -> None:
     assert digest(context, build_args={"A": "2"}) != before
     assert digest(context, target="prod") != before
     assert digest(context, files=("app",)) != before
+    assert digest(context, labels={"team": "b"}) != before
 
 
 @pytest.mark.parametrize(
@@ -75,6 +78,12 @@ def test_arguments_target_and_the_file_list_count(context: Path) -> None:
         ),
         (["FROM alpine", "RUN <<EOF", "echo hi", "EOF"], 2, "a heredoc"),
         (["FROM alpine", "COPY <<-'EOT' /etc/conf", "x", "EOT"], 2, "a heredoc"),
+        (
+            ["FROM alpine", "RUN \\", "    --mount=type=secret,id=a cat /run/secrets/a"],
+            2,
+            "RUN --mount",
+        ),
+        (["FROM alpine", "ADD --checksum=sha256:abc https://x/y /y"], 2, "ADD --checksum"),
     ],
 )
 def test_buildkit_features_are_found_with_their_line(

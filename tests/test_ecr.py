@@ -230,13 +230,9 @@ def test_no_region_is_a_usage_error(aws_env: MotoServer, monkeypatch: pytest.Mon
     assert str(raised.value) == NO_REGION == "no AWS region: pass --aws-region or set AWS_REGION"
 
 
-def test_region_from_the_argument_then_aws_region_then_boto3(
-    aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    account = aws_env.account_id
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # AWS_DEFAULT_REGION stays us-east-1
-
-    assert EcrRegistry(None).registry == f"{account}.dkr.ecr.eu-west-1.amazonaws.com"
+def test_region_from_the_argument_then_boto3(aws_env: MotoServer) -> None:
+    account = aws_env.account_id  # AWS_DEFAULT_REGION is us-east-1
+    assert EcrRegistry(None).registry == f"{account}.dkr.ecr.us-east-1.amazonaws.com"
     assert EcrRegistry("eu-central-1").registry == f"{account}.dkr.ecr.eu-central-1.amazonaws.com"
 
 
@@ -520,3 +516,10 @@ def test_a_scan_that_never_starts_times_out(registry: EcrRegistry, scanned: Scan
         f"ECR scan of {scanned.repository}@{scanned.digest} did not complete within 0.2 s "
         "(last status: not started)"
     )
+
+
+def test_the_mutability_of_a_repository_is_read(aws_env: MotoServer) -> None:
+    registry = EcrRegistry(None)
+    assert registry.repository_mutability("toto/absent") is None
+    registry.ensure_repository("toto/locked", "IMMUTABLE", create=True)
+    assert registry.repository_mutability("toto/locked") == "IMMUTABLE"

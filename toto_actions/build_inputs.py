@@ -29,7 +29,8 @@ _BUILDKIT_FEATURES = (
         ),
         "COPY/ADD --chmod, --link, --parents or --exclude",
     ),
-    (re.compile(r"^\s*(?:RUN|COPY)\s.*<<-?['\"]?[A-Za-z_]\w*", re.IGNORECASE), "a heredoc"),
+    (re.compile(r"^\s*ADD\s+(?:--\S+\s+)*--checksum[=\s]", re.IGNORECASE), "ADD --checksum"),
+    (re.compile(r"^\s*(?:RUN|COPY)\s.*(?<!<)<<-?['\"]?[A-Za-z_]\w*", re.IGNORECASE), "a heredoc"),
 )
 
 
@@ -39,11 +40,17 @@ class BuildInputs(NamedTuple):
     dockerfile: Path
     build_args: Mapping[str, str]
     target: str | None
+    labels: Mapping[str, str]  # the user's; not the OCI created/revision ones, which vary per run
 
 
 def inputs_digest(inputs: BuildInputs) -> str:
     """sha256 hex over every input that shapes the image: each file's path, kind, executable
-    bit and content (a symlink's target), the Dockerfile, the build arguments and the target."""
+    bit and content (a symlink's target), the Dockerfile, the build arguments, the target and
+    the user's labels.
+
+    Not in it, so an image is reused across them: the base image a FROM line names resolves to
+    (a moved tag), and the OCI created/revision labels (a reused image keeps its first build's).
+    """
     digest = hashlib.sha256(b"toto-build-inputs/1\n")
     for relative in sorted(inputs.files):
         _add(digest, "file", relative)
@@ -52,6 +59,8 @@ def inputs_digest(inputs: BuildInputs) -> str:
     for name, value in sorted(inputs.build_args.items()):
         _add(digest, "arg", f"{name}={value}")
     _add(digest, "target", inputs.target or "")
+    for name, value in sorted(inputs.labels.items()):
+        _add(digest, "label", f"{name}={value}")
     return digest.hexdigest()
 
 
@@ -83,7 +92,7 @@ def buildkit_problems(dockerfile: Path, lines: Sequence[str]) -> list[str]:
     """One line per Dockerfile line that needs BuildKit, naming the line and the feature."""
     problems = []
     in_directives = True  # parser directives (# syntax=) count only above the first instruction
-    for number, line in enumerate(lines, start=1):
+    for number, line in _instructions(lines):
         stripped = line.strip()
         if in_directives and _SYNTAX_DIRECTIVE.match(stripped):
             problems.append(_problem(dockerfile, number, "a `# syntax=` directive"))
@@ -93,6 +102,28 @@ def buildkit_problems(dockerfile: Path, lines: Sequence[str]) -> list[str]:
         if feature:
             problems.append(_problem(dockerfile, number, feature))
     return problems
+
+
+def _instructions(lines: Sequence[str]) -> list[tuple[int, str]]:
+    """Each instruction with its continuation lines (ending in `\\`) joined, numbered by its
+    first line."""
+    joined: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, line in enumerate(lines, start=1):
+        if pending is not None:
+            if line.lstrip().startswith("#"):
+                continue  # a comment inside a continued instruction
+            pending = (pending[0], pending[1] + " " + line.strip())
+        else:
+            pending = (number, line)
+        if pending[1].rstrip().endswith("\\"):
+            pending = (pending[0], pending[1].rstrip()[:-1])
+            continue
+        joined.append(pending)
+        pending = None
+    if pending is not None:
+        joined.append(pending)
+    return joined
 
 
 def _problem(dockerfile: Path, number: int, feature: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -91,16 +90,14 @@ class EcrRegistry:
     def __init__(self, region: str | None, *, clock: Callable[[], float] = time.time) -> None:
         """Make the client; UsageError when boto3 finds no region or no credentials.
 
-        The region is the argument, else AWS_REGION, else what boto3 finds (AWS_DEFAULT_REGION,
-        the profile): the precedence of the AWS CLI v2. `clock` tells the time the token's expiry is
-        compared with.
+        The region is the argument (the command's --aws-region, which falls back on AWS_REGION),
+        else what boto3 finds (AWS_DEFAULT_REGION, the profile). `clock` tells the time the token's
+        expiry is compared with.
         """
         self._clock = clock
         self._credentials: RegistryCredentials | None = None
         try:
-            # botocore reads only AWS_DEFAULT_REGION; AWS_REGION, which configure-aws-credentials
-            # sets and the AWS CLI v2 and the other SDKs honour, is read here so that it counts.
-            session = boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+            session = boto3.Session(region_name=region or None)
             if not session.region_name:
                 raise UsageError(NO_REGION)
             if session.get_credentials() is None:
@@ -138,18 +135,24 @@ class EcrRegistry:
         """The registry host, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com."""
         return self.credentials().registry
 
+    def repository_mutability(self, repository: str) -> str | None:
+        """The repository's tag mutability (MUTABLE or IMMUTABLE), or None when it is missing."""
+        with _aws_errors(f"ECR DescribeRepositories {repository}"):
+            try:
+                answer = self._client.describe_repositories(repositoryNames=[repository])
+            except ClientError as failure:
+                if _error_code(failure) != "RepositoryNotFoundException":
+                    raise
+                return None
+        found = answer.get("repositories") or [{}]
+        return str(found[0].get("imageTagMutability", "MUTABLE"))
+
     def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
         """Make sure the repository exists; True when this call created it (with scan-on-push
         and tag_mutability). A missing repository without `create` is a UsageError."""
         mutability = _tag_mutability(tag_mutability)
-        with _aws_errors(f"ECR DescribeRepositories {repository}"):
-            try:
-                self._client.describe_repositories(repositoryNames=[repository])
-            except ClientError as failure:
-                if _error_code(failure) != "RepositoryNotFoundException":
-                    raise
-            else:
-                return False
+        if self.repository_mutability(repository) is not None:
+            return False
         if not create:
             raise UsageError(
                 f"ECR repository {repository} does not exist: create it, "

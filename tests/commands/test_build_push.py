@@ -373,3 +373,81 @@ def test_on_ecr_an_image_from_the_same_inputs_gets_the_tags_through_the_api(
         "1.4.0",
     }
     assert json.loads(manifest.text)["config"]
+
+
+def test_changed_labels_are_a_new_build(service: Service, registry: Registry) -> None:
+    first = service("--repository", "toto/labels", "--registry", registry.host, "--labels", "t=a")
+    second = service("--repository", "toto/labels", "--registry", registry.host, "--labels", "t=b")
+    assert (first.exit_code, second.exit_code) == (0, 0), second.stderr
+    assert outputs_of(second)["skipped"] == "false"
+    assert registry_labels(registry, "toto/labels", "0123456")["t"] == "b"
+
+
+def ecr_client(moto_server: MotoServer) -> Any:
+    return boto3.client(
+        "ecr",
+        endpoint_url=moto_server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def test_on_ecr_nothing_is_created_before_the_build_can_happen(
+    service: Service, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    result = service(
+        "--repository",
+        "toto/noengine-ecr",
+        env={**moto_server.env, "DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: no Docker engine at")
+    names = [
+        r["repositoryName"] for r in ecr_client(moto_server).describe_repositories()["repositories"]
+    ]
+    assert "toto/noengine-ecr" not in names
+
+
+def test_on_an_immutable_repository_a_taken_tag_is_refused_before_any_write(
+    service: Service, registry: Registry, moto_server: MotoServer
+) -> None:
+    built = service("--repository", "toto/immutable", "--registry", registry.host)
+    (marker,) = [t for t in registry_tags(registry, "toto/immutable") if t.startswith("toto-")]
+    manifest = requests.get(
+        f"{registry.url}/v2/toto/immutable/manifests/{marker}",
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    ecr = ecr_client(moto_server)
+    ecr.create_repository(repositoryName="toto/immutable", imageTagMutability="IMMUTABLE")
+    ecr.put_image(
+        repositoryName="toto/immutable",
+        imageManifest=manifest.text,
+        imageManifestMediaType=manifest.headers["Content-Type"],
+        imageTag=marker,
+        imageDigest=manifest.headers["Docker-Content-Digest"],
+    )
+    other = json.loads(manifest.text)
+    other["annotations"] = {"other": "image"}
+    ecr.put_image(
+        repositoryName="toto/immutable",
+        imageManifest=json.dumps(other),
+        imageManifestMediaType=manifest.headers["Content-Type"],
+        imageTag="release",
+    )
+    assert built.exit_code == 0
+    result = service(
+        "--repository", "toto/immutable", "--tags", "aaa,release,zzz", env=moto_server.env
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: toto/immutable is IMMUTABLE and already has release on another image: pass "
+        "tags that are free (the default short-commit tag changes per commit)\n"
+    )
+    tags = {
+        t
+        for image in ecr.describe_images(repositoryName="toto/immutable")["imageDetails"]
+        for t in image.get("imageTags", [])
+    }
+    assert tags == {marker, "release"}

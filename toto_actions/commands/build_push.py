@@ -28,7 +28,6 @@ from toto_actions.registry_v2 import RegistryClient
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 MUTABILITIES = ("MUTABLE", "IMMUTABLE")
-_TRUE_WORDS, _FALSE_WORDS = {"true", "True", "TRUE"}, {"false", "False", "FALSE"}
 
 OPTIONS = (
     Option("--repository", "the image repository (on ECR, created when missing)"),
@@ -96,7 +95,8 @@ class BuildSettings(NamedTuple):
     tags: tuple[str, ...]
     build_args: dict[str, str]
     target: str | None
-    labels: dict[str, str]
+    labels: dict[str, str]  # the user's, which are build inputs
+    oci_labels: dict[str, str]  # created, revision, source, version: not inputs
     registry: str | None
     registry_username: str | None
     registry_password: str | None
@@ -123,7 +123,12 @@ class Published(NamedTuple):
 
 
 def run(given: GivenOptions) -> int:
-    """Build and push, or reuse; exit 0, 1 when the build, push or scan failed, 2 on bad input."""
+    """Build and push, or reuse; exit 0, 1 when the build, push or scan failed, 2 on bad input.
+
+    Everything is read and checked before the first write: the registry's repository and tags,
+    then either the requested tags go onto the image built from the same inputs, or the engine
+    builds, the repository is created if need be, and the image is pushed.
+    """
     settings = _settings(given)
     if settings.registry_password:
         actions_runtime.mask(settings.registry_password)
@@ -134,20 +139,23 @@ def run(given: GivenOptions) -> int:
         settings.dockerfile,
         settings.build_args,
         settings.target,
+        settings.labels,
     )
     marker = inputs_tag(inputs_digest(inputs))
     registry, host, ecr = _registry(settings)
-    if ecr is not None:
-        ecr.ensure_repository(
-            settings.repository, settings.tag_mutability, settings.create_repository
-        )
-    published = None
-    if settings.skip_if_exists:
-        published = _reuse(registry, settings, marker)
-    if published is None:
-        published = _build_and_push(engine, registry, settings, host=host, ecr=ecr, marker=marker)
-    counts = _scan(ecr, settings, published.digest)
-    _report(settings, host, published, counts)
+    immutable = _immutable_repository(ecr, settings)
+    existing = registry.find_image(settings.repository, marker) if settings.skip_if_exists else None
+    _check_tags_can_move(registry, settings, immutable, existing)
+    if existing is not None:
+        actions_runtime.info(f"{settings.repository}:{marker} exists: reusing {existing.digest}")
+        image = existing
+    else:
+        image = _build_and_push(engine, registry, settings, host=host, ecr=ecr, marker=marker)
+    registry.put_tags(settings.repository, image, settings.tags)
+    _confirm(registry, settings, image.digest)
+    size = _image_size(registry, ecr, settings.repository, image)
+    counts = _scan(ecr, settings, image.digest)
+    _report(settings, host, Published(image.digest, existing is not None, size), counts)
     return 0
 
 
@@ -182,6 +190,8 @@ def _settings(given: GivenOptions) -> BuildSettings:
     tags = _tags(problems, given.get("tags"), revision, version)
     scan_timeout = _seconds(problems, "scan-timeout", given.get("scan-timeout"), 300.0)
     registry = str(given["registry"]) if given.get("registry") else None
+    if given.get("registry-username") and not given.get("registry-password"):
+        problems.append("--registry-username needs --registry-password")
     if problems:
         raise UsageError("\n".join(problems))
     return BuildSettings(
@@ -191,7 +201,8 @@ def _settings(given: GivenOptions) -> BuildSettings:
         tags=tags,
         build_args=build_args,
         target=str(given["target"]) if given.get("target") else None,
-        labels={**_oci_labels(given, context, revision, version), **labels},
+        labels=labels,
+        oci_labels=_oci_labels(given, context, revision, version),
         registry=registry,
         registry_username=_text(given, "registry-username"),
         registry_password=_text(given, "registry-password"),
@@ -321,16 +332,46 @@ def _auth_config(settings: BuildSettings, ecr: EcrRegistry | None) -> dict[str, 
     return None
 
 
-def _reuse(registry: Registry, settings: BuildSettings, marker: str) -> Published | None:
-    """Tag the image built from the same inputs, if the registry holds one; no build, no layer."""
-    existing = registry.find_image(settings.repository, marker)
-    if existing is None:
-        actions_runtime.info(f"no image built from these inputs yet ({marker}): building")
-        return None
-    actions_runtime.info(f"{settings.repository}:{marker} exists: reusing {existing.digest}")
-    registry.put_tags(settings.repository, existing, settings.tags)
-    _confirm(registry, settings, existing.digest)
-    return Published(existing.digest, skipped=True, size=None)
+def _image_size(
+    registry: Registry, ecr: EcrRegistry | None, repository: str, image: ImageManifest
+) -> int | None:
+    """The pushed size (compressed layers and config), as the registry reports it."""
+    if ecr is not None:
+        return ecr.image_size(repository, image.digest)
+    return registry.image_size(image) if isinstance(registry, RegistryClient) else None
+
+
+def _immutable_repository(ecr: EcrRegistry | None, settings: BuildSettings) -> bool:
+    """Whether the ECR repository refuses to move tags; a missing one must be creatable."""
+    if ecr is None:
+        return False  # a v2 registry's tags move
+    mutability = ecr.repository_mutability(settings.repository)
+    if mutability is None and not settings.create_repository:
+        raise UsageError(
+            f"ECR repository {settings.repository} does not exist: create it, "
+            "or pass --create-repository true"
+        )
+    return (mutability or settings.tag_mutability) == "IMMUTABLE"
+
+
+def _check_tags_can_move(
+    registry: Registry, settings: BuildSettings, immutable: bool, existing: ImageManifest | None
+) -> None:
+    """On an IMMUTABLE repository, a requested tag already on another image would fail half-way:
+    refuse before any build or write."""
+    if not immutable:
+        return
+    target = existing.digest if existing else None
+    taken = [
+        tag
+        for tag in settings.tags
+        if (digest := registry.digest_of(settings.repository, tag)) and digest != target
+    ]
+    if taken:
+        raise UsageError(
+            f"{settings.repository} is IMMUTABLE and already has {', '.join(taken)} on another "
+            "image: pass tags that are free (the default short-commit tag changes per commit)"
+        )
 
 
 def _build_and_push(
@@ -341,32 +382,36 @@ def _build_and_push(
     host: str,
     ecr: EcrRegistry | None,
     marker: str,
-) -> Published:
+) -> ImageManifest:
+    """Build, then push one tag through the engine (the layers go with it); the other tags are
+    added through the registry's API, as on reuse. The pushed tag is the inputs marker, so that
+    a run that fails after the push finds the image the next time and only adds the tags."""
     engine.ping()
     reference = f"{host}/{settings.repository}"
+    pushed_tag = marker if settings.skip_if_exists else settings.tags[0]
     with actions_runtime.group(f"Build {reference}"):
-        image_id = engine.build(
+        engine.build(
             settings.context,
             settings.dockerfile,
             settings.build_args,
             settings.target,
-            settings.labels,
-            f"{reference}:{marker}",
+            {**settings.oci_labels, **settings.labels},
+            f"{reference}:{pushed_tag}",
             actions_runtime.info,
         )
-    digests = set()
-    # The marker tag goes last: it exists only once every requested tag is in the registry.
-    for tag in (*settings.tags, marker):
-        engine.tag(image_id, reference, tag)
-        with actions_runtime.group(f"Push {reference}:{tag}"):
-            digests.add(
-                engine.push(reference, tag, _auth_config(settings, ecr), actions_runtime.info)
-            )
-    if len(digests) != 1:
-        raise OperationError(f"the pushes of {reference} reported several digests: {digests}")
-    (digest,) = digests
-    _confirm(registry, settings, digest)
-    return Published(digest, skipped=False, size=engine.image_size(image_id))
+    if ecr is not None:
+        ecr.ensure_repository(settings.repository, settings.tag_mutability, create=True)
+    with actions_runtime.group(f"Push {reference}:{pushed_tag}"):
+        digest = engine.push(
+            reference, pushed_tag, _auth_config(settings, ecr), actions_runtime.info
+        )
+    image = registry.find_image(settings.repository, pushed_tag)
+    if image is None or image.digest != digest:
+        raise OperationError(
+            f"{reference}:{pushed_tag} is not served at the pushed {digest} "
+            f"({image.digest if image else 'not found'})"
+        )
+    return image
 
 
 def _confirm(registry: Registry, settings: BuildSettings, digest: str) -> None:
@@ -417,8 +462,9 @@ def _report(
         actions_runtime.set_output(name, value)
     rows = [
         ("image", f"`{image}`"),
+        ("digest", f"`{published.digest}`"),
         ("tags", ", ".join(f"`{tag}`" for tag in settings.tags)),
-        ("size", f"{published.size / 1e6:.1f} MB" if published.size else "unchanged"),
+        ("size", f"{published.size / 1e6:.1f} MB" if published.size is not None else "unknown"),
         (
             "build",
             "reused: an image from the same inputs existed"
