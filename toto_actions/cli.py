@@ -28,6 +28,8 @@ COMMANDS = {
     "twice.",
     "render-workflow": "Render the Toto workflow (microservice or core) into a repository's "
     ".github/workflows/.",
+    "tf-apply": "Plan and apply one Terraform workspace on HCP Terraform or with the CLI, "
+    "refusing destructive plans unless allowed.",
     "sync-secrets": "Write Terraform outputs as secrets and variables of the service repositories, "
     "changed values only.",
 }

@@ -30,6 +30,7 @@ class Option(NamedTuple):
     is_switch: bool = False
     metavar: str | None = None
     fallback_variable: str | None = None  # read when neither flag nor input is given
+    repeated: bool = False  # a flag given several times; one value per line in the input
 
     @property
     def key(self) -> str:
@@ -54,6 +55,7 @@ class Option(NamedTuple):
             self.flag,
             dest=self.key,
             default=None,
+            action="append" if self.repeated else "store",
             metavar=self.metavar,
             choices=self.choices or None,
             help=f"{self.help} [env: {' or '.join(self._variables())}]",
@@ -74,6 +76,8 @@ def resolve(
     given: dict[str, OptionValue] = {}
     for option in options:
         from_flag = getattr(parsed, option.key)
+        if isinstance(from_flag, list):
+            from_flag = "\n".join(from_flag)
         if isinstance(from_flag, str) and not from_flag.strip():
             raise UsageError(f"{option.flag}: an empty value; leave the option out instead")
         if from_flag is not None:

@@ -1,0 +1,172 @@
+"""`toto-actions tf-apply --engine cli` with the real terraform binary, S3 state on moto."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped, unused-ignore]
+import pytest
+
+from tests.conftest import CliResult, CliRunner
+from tests.local_stack import MotoServer
+from tests.test_terraform_cli import BACKEND, CONFIG
+
+SECRET = "pw-1"
+
+
+class Core:
+    """A configuration with an S3 backend on moto, and tf-apply run on it as a step would."""
+
+    def __init__(self, root: Path, cli: CliRunner, moto_server: MotoServer) -> None:
+        self.root, self.cli = root, cli
+        bucket = f"toto-state-{uuid.uuid4().hex[:12]}"
+        boto3.client(
+            "s3",
+            endpoint_url=moto_server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).create_bucket(Bucket=bucket)
+        (root / "main.tf").write_text(CONFIG, encoding="utf-8")
+        (root / "backend.hcl").write_text(
+            BACKEND.format(bucket=bucket, key="core/terraform.tfstate"), encoding="utf-8"
+        )
+        (root / "terraformrc").write_text("", encoding="utf-8")
+        self.outputs_file = root.parent / "outputs.json"
+        self.env = {
+            **moto_server.env,
+            "TF_CLI_CONFIG_FILE": str(root / "terraformrc"),
+            "CHECKPOINT_DISABLE": "1",
+        }
+
+    def __call__(self, *arguments: str, env: dict[str, str] | None = None) -> CliResult:
+        return self.cli(
+            "tf-apply",
+            "--engine",
+            "cli",
+            "--working-directory",
+            str(self.root),
+            "--backend-config",
+            str(self.root / "backend.hcl"),
+            "--workspace",
+            "core-dev",
+            "--outputs-file",
+            str(self.outputs_file),
+            *arguments,
+            env={**self.env, **(env or {})},
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.outputs_file.read_text(encoding="utf-8"))
+        return document
+
+
+@pytest.fixture
+def core(tmp_path: Path, cli: CliRunner, moto_server: MotoServer) -> Core:
+    root = tmp_path / "core"
+    root.mkdir()
+    return Core(root, cli, moto_server)
+
+
+def outputs_of(result: CliResult) -> dict[str, str]:
+    names = {"status", "add", "change", "destroy", "outputs-file", "run-id", "run-url"}
+    pairs = (line.partition("=") for line in result.stdout.splitlines())
+    return {name: value for name, _, value in pairs if name in names}
+
+
+def test_an_apply_writes_the_outputs_in_terraform_output_json_form(core: Core) -> None:
+    result = core("--var", "image_tag=abc1234")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert outputs_of(result) | {"outputs-file": ""} == {
+        "status": "applied",
+        "add": "2",
+        "change": "0",
+        "destroy": "0",
+        "run-id": "",
+        "run-url": "",
+        "outputs-file": "",
+    }
+    outputs = core.outputs()
+    assert outputs["image_tag"] == {"sensitive": False, "type": "string", "value": "abc1234"}
+    assert outputs["db_password"]["sensitive"] is True
+    assert outputs["db_password"]["value"] == SECRET
+    assert outputs["subnets"]["value"] == ["subnet-1", "subnet-2"]
+    assert oct(core.outputs_file.stat().st_mode & 0o777) == "0o600"
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_second_apply_without_changes_says_so(core: Core) -> None:
+    assert core().exit_code == 0
+    result = core()
+    assert result.exit_code == 0, result.stderr
+    assert outputs_of(result)["status"] == "no-changes"
+    assert core.outputs()["image_tag"]["value"] == "v1"
+
+
+def test_a_changed_variable_is_an_update(core: Core) -> None:
+    assert core().exit_code == 0
+    result = core("--var", "image_tag=v2")
+    assert result.exit_code == 0, result.stderr
+    assert (outputs_of(result)["status"], outputs_of(result)["change"]) == ("applied", "1")
+    assert core.outputs()["image_tag"]["value"] == "v2"
+
+
+def test_a_plan_that_replaces_a_resource_is_refused_and_nothing_changes(core: Core) -> None:
+    assert core().exit_code == 0
+    result = core("--var", "generation=2")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: the plan destroys or replaces terraform_data.generation (replace): not applied; "
+        "pass --allow-destroy true to apply it\n"
+    )
+    assert outputs_of(result)["status"] == "refused"
+    again = core()
+    assert outputs_of(again)["status"] == "no-changes"  # generation 1 still stands
+    allowed = core("--var", "generation=2", "--allow-destroy", "true")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert core.outputs()["db_password"]["value"] == "pw-2"
+
+
+def test_plan_only_reports_and_applies_nothing(core: Core, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    summary.touch()
+    result = core("--plan-only", "true", env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.exit_code == 0, result.stderr
+    assert outputs_of(result)["status"] == "planned"
+    markdown = summary.read_text(encoding="utf-8")
+    assert "**2 to add, 0 to change, 0 to destroy.**" in markdown
+    assert "| create | `terraform_data.image` |" in markdown
+    assert outputs_of(core())["status"] == "applied"  # the plan-only run applied nothing
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--var", "novalue"], "variable 'novalue' is not NAME=VALUE"),
+        (["--var-file", "absent.tfvars"], "--var-file 'absent.tfvars' does not exist"),
+        (["--plan-timeout", "soon"], "--plan-timeout 'soon': expected a number of seconds"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(core: Core, arguments: list[str], message: str) -> None:
+    result = core(*arguments)
+    assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+
+
+def test_a_configuration_error_is_one_line_and_the_log_tail(core: Core) -> None:
+    (core.root / "broken.tf").write_text(
+        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
+    )
+    result = core()
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ")
+    assert "Reference to undeclared input variable" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_no_terraform_binary_is_one_line(core: Core) -> None:
+    result = core(env={"PATH": "/nonexistent"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: no terraform binary")

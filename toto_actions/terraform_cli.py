@@ -1,0 +1,311 @@
+"""The terraform CLI: init, workspace, plan, show, apply and output, one child process at a time.
+
+This is the only module that runs the terraform binary. Every run is non-interactive
+(TF_IN_AUTOMATION=1, TF_INPUT=0, -input=false, stdin closed), uncoloured (-no-color), and streams
+its output line by line as it comes, keeping the last lines for the error message.
+
+Each child runs in a session of its own, so a Ctrl-C on a terminal does not reach terraform
+directly: terraform treats a first interrupt as "stop cleanly and release the state lock" and a
+second one as "exit at once", leaving the lock held. cancel() sends that one interrupt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from toto_actions.errors import OperationError, UsageError
+
+LineSink = Callable[[str], None]
+
+# Lines of a failed run's output that its error carries.
+TAIL_LINES = 20
+# Seconds terraform gets after the interrupt to stop cleanly (finish the calls in flight, write
+# the state, release the lock) before SIGTERM, its second interrupt, makes it exit at once.
+CANCEL_GRACE = 20.0
+# Exit codes of `plan -detailed-exitcode`.
+PLAN_NO_CHANGES = 0
+PLAN_HAS_CHANGES = 2
+# A Go duration, as -lock-timeout takes it: 0, 30s, 5m, 1h30m, 1.5h...
+_GO_DURATION = re.compile(r"0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+class TerraformError(OperationError):
+    """A terraform run that failed; output_tail holds the last lines it printed."""
+
+    def __init__(self, message: str, output_tail: Sequence[str]) -> None:
+        text = "\n".join([message, *output_tail]) if output_tail else message
+        super().__init__(text)
+        self.output_tail = tuple(output_tail)
+
+
+class _Outcome(NamedTuple):
+    """How a run ended: its exit code, its last non-blank lines and its first `Error:` line."""
+
+    verb: str
+    code: int
+    tail: tuple[str, ...]
+    first_error: str | None
+
+
+class _Child:
+    """A running terraform process, and the SIGTERM scheduled once it has been interrupted."""
+
+    def __init__(self, process: subprocess.Popen[str], verb: str) -> None:
+        self.process = process
+        self.verb = verb
+        self.escalation: threading.Timer | None = None
+
+    def interrupt(self, grace: float) -> None:
+        """SIGINT now, SIGTERM after grace seconds if it is still running. Only the first call
+        signals: a second SIGINT would make terraform exit at once."""
+        if self.escalation is not None or self.process.poll() is not None:
+            return
+        self.escalation = threading.Timer(grace, self._terminate)
+        self.escalation.daemon = True
+        self.process.send_signal(signal.SIGINT)
+        self.escalation.start()
+
+    def _terminate(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop_escalation(self) -> None:
+        if self.escalation is not None:
+            self.escalation.cancel()
+
+
+class TerraformCli:
+    """The terraform binary, run in one configuration directory."""
+
+    def __init__(
+        self,
+        working_directory: Path,
+        *,
+        binary: str = "terraform",
+        environment: Mapping[str, str] | None = None,
+        cancel_grace: float = CANCEL_GRACE,
+    ) -> None:
+        """binary: a name looked up on PATH, or a path. environment: variables added to this
+        process's environment for every run (AWS_*, TF_VAR_*...). cancel_grace: seconds between
+        cancel()'s SIGINT and SIGTERM.
+
+        Raises UsageError when the binary or the directory is missing.
+        """
+        self._environment = {
+            **os.environ,
+            **(environment or {}),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+        }
+        found = shutil.which(binary, path=self._environment.get("PATH"))
+        if found is None:
+            where = f"at {binary}" if os.sep in binary else f"{binary!r} on PATH"
+            raise UsageError(
+                f"no terraform binary {where}: install terraform "
+                "(hashicorp/setup-terraform in a workflow) or give the binary's path"
+            )
+        if not working_directory.is_dir():
+            raise UsageError(f"no Terraform configuration directory at {working_directory}")
+        self._binary = found
+        self._directory = working_directory.resolve()
+        self._cancel_grace = cancel_grace
+        self._child: _Child | None = None
+        self._cancelled = False
+
+    def init(self, backend_config: Path | None, on_line: LineSink) -> None:
+        """`terraform init`, with the backend settings of backend_config when given. The
+        directory is re-pointed at that backend (-reconfigure): state is never migrated."""
+        arguments = ["init", "-input=false", "-no-color", "-reconfigure"]
+        if backend_config is not None:
+            arguments.append(f"-backend-config={_existing_file(backend_config, 'backend config')}")
+        outcome = self._stream(arguments, on_line)
+        if outcome.code != 0:
+            raise self._failure(outcome)
+
+    def select_workspace(self, name: str, on_line: LineSink) -> None:
+        """Select the workspace, creating it (with an empty state) when it does not exist."""
+        outcome = self._stream(
+            ["workspace", "select", "-no-color", "-or-create=true", name], on_line
+        )
+        if outcome.code != 0:
+            raise self._failure(outcome)
+
+    def plan(  # noqa: PLR0917 - the signature tf-apply is written against
+        self,
+        plan_file: Path,
+        variables: Mapping[str, str],
+        var_file: Path | None,
+        lock_timeout: str | None,
+        destroy: bool,
+        on_line: LineSink,
+    ) -> bool:
+        """Plan into plan_file; True when the plan changes anything, False when it does not.
+
+        Each variable goes to terraform as one `-var NAME=VALUE` argument, the value as given.
+        lock_timeout is a Go duration (`30s`, `5m`). Raises TerraformError when the plan fails.
+        """
+        arguments = [
+            "plan",
+            "-input=false",
+            "-no-color",
+            f"-out={plan_file.resolve()}",
+            "-detailed-exitcode",
+        ]
+        if destroy:
+            arguments.append("-destroy")
+        for name, value in variables.items():
+            if not _VARIABLE_NAME.fullmatch(name):
+                raise UsageError(f"{name!r} is not a Terraform variable name")
+            arguments += ["-var", f"{name}={value}"]
+        if var_file is not None:
+            arguments.append(f"-var-file={_existing_file(var_file, 'variables file')}")
+        if lock_timeout is not None:
+            if not _GO_DURATION.fullmatch(lock_timeout):
+                raise UsageError(
+                    f"lock timeout {lock_timeout!r} is not a duration such as 30s, 5m or 1h"
+                )
+            arguments.append(f"-lock-timeout={lock_timeout}")
+        outcome = self._stream(arguments, on_line)
+        if outcome.code == PLAN_HAS_CHANGES:
+            return True
+        if outcome.code == PLAN_NO_CHANGES:
+            return False
+        raise self._failure(outcome)
+
+    def show_plan(self, plan_file: Path) -> dict[str, Any]:
+        """The saved plan as terraform's JSON plan representation (`show -json`)."""
+        return self._json(["show", "-json", "-no-color", str(plan_file.resolve())])
+
+    def apply(self, plan_file: Path, on_line: LineSink) -> None:
+        """Apply exactly the saved plan (a plan that is stale, because the state moved on since,
+        is refused by terraform)."""
+        outcome = self._stream(
+            ["apply", "-input=false", "-no-color", str(plan_file.resolve())], on_line
+        )
+        if outcome.code != 0:
+            raise self._failure(outcome)
+
+    def outputs(self) -> dict[str, Any]:
+        """The workspace's outputs as `terraform output -json` gives them: {name: {"value",
+        "type", "sensitive"}}, sensitive values included."""
+        return self._json(["output", "-json", "-no-color"])
+
+    def cancel(self) -> None:
+        """Interrupt the running terraform (SIGINT, then SIGTERM after the grace period), so that
+        it stops cleanly and releases its state lock; no later run starts. Safe to call from a
+        signal handler, and more than once; it returns at once."""
+        self._cancelled = True
+        child = self._child
+        if child is not None:
+            child.interrupt(self._cancel_grace)
+
+    def _start(self, arguments: Sequence[str], *, stderr: int) -> _Child:
+        verb = f"terraform {arguments[0]}"
+        if self._cancelled:
+            raise OperationError(f"cancelled: {verb} was not started")
+        process = subprocess.Popen(
+            [self._binary, *arguments],
+            cwd=self._directory,
+            env=self._environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=True,
+        )
+        child = _Child(process, verb)
+        self._child = child
+        if self._cancelled:  # cancel() came between the check above and now
+            child.interrupt(self._cancel_grace)
+        return child
+
+    def _stream(self, arguments: Sequence[str], on_line: LineSink) -> _Outcome:
+        """Run terraform, each line of its output (stdout and stderr) to on_line as it comes."""
+        child = self._start(arguments, stderr=subprocess.STDOUT)
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        first_error: str | None = None
+        try:
+            stdout = child.process.stdout
+            if stdout is None:
+                raise AssertionError("unreachable: stdout is a pipe")
+            for raw_line in stdout:
+                line = raw_line.rstrip("\r\n")
+                if line.strip():
+                    tail.append(line)
+                if first_error is None and line.startswith("Error: "):
+                    first_error = line.removeprefix("Error: ").strip()
+                on_line(line)
+            code = child.process.wait()
+        finally:
+            self._finish(child)
+        return _Outcome(child.verb, code, tuple(tail), first_error)
+
+    def _json(self, arguments: Sequence[str]) -> dict[str, Any]:
+        """Run terraform and parse what it prints on stdout as a JSON object; its stderr (warnings,
+        errors) goes into the error when it fails."""
+        child = self._start(arguments, stderr=subprocess.PIPE)
+        try:
+            stdout, stderr = child.process.communicate()
+        finally:
+            self._finish(child)
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        if child.process.returncode != 0:
+            first_error = next(
+                (line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")),
+                None,
+            )
+            outcome = _Outcome(
+                child.verb, child.process.returncode, tuple(lines[-TAIL_LINES:]), first_error
+            )
+            raise self._failure(outcome)
+        try:
+            document = json.loads(stdout)
+        except ValueError as problem:
+            raise TerraformError(f"{child.verb} printed no JSON ({problem})", lines) from problem
+        if not isinstance(document, dict):
+            raise TerraformError(f"{child.verb} printed JSON that is not an object", lines)
+        return document
+
+    def _failure(self, outcome: _Outcome) -> TerraformError:
+        """The error of a failed run: one line (terraform's first error, else the exit code), then
+        the tail of its output."""
+        reason = outcome.first_error or f"exit code {outcome.code}"
+        if self._cancelled:
+            return TerraformError(f"{outcome.verb} was cancelled: {reason}", outcome.tail)
+        return TerraformError(f"{outcome.verb} failed: {reason}", outcome.tail)
+
+    def _finish(self, child: _Child) -> None:
+        """Forget the child; one still running (the caller is leaving on an exception) is stopped
+        the way cancel() stops it, then killed if it outlasts twice the grace period."""
+        try:
+            if child.process.poll() is None:
+                child.interrupt(self._cancel_grace)
+                try:
+                    child.process.wait(timeout=2 * self._cancel_grace)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+                    child.process.wait()
+        finally:
+            child.stop_escalation()
+            if child.process.stdout is not None:
+                child.process.stdout.close()
+            self._child = None
+
+
+def _existing_file(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise UsageError(f"no {what} file at {path}")
+    return path.resolve()

@@ -1,0 +1,113 @@
+"""What a Terraform plan does, as plain values: counts, resources by action, the destroy guard,
+and run variables as HCL literals.
+
+Read from the JSON plan (`terraform show -json`, or HCP Terraform's `/plans/:id/json-output`),
+which both engines produce, so both engines are guarded by the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, NamedTuple
+
+from toto_actions.errors import UsageError
+
+ResourceAction = Literal["create", "update", "delete", "replace", "read", "no-op"]
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+class ResourceChange(NamedTuple):
+    address: str
+    action: ResourceAction
+
+
+class PlanSummary(NamedTuple):
+    """The counts Terraform prints (a replacement is one to add and one to destroy)."""
+
+    add: int
+    change: int
+    destroy: int
+    resources: tuple[ResourceChange, ...]  # those that change, in plan order
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.destroy)
+
+    def destroyed(self) -> list[ResourceChange]:
+        """The resources the plan deletes or replaces: what the destroy guard stops."""
+        return [r for r in self.resources if r.action in {"delete", "replace"}]
+
+
+def summarize(json_plan: Mapping[str, Any]) -> PlanSummary:
+    """Summarize a JSON plan (format_version 1.x)."""
+    resources = []
+    for change in json_plan.get("resource_changes", []):
+        action = _action(change.get("change", {}).get("actions", []))
+        if action not in {"no-op", "read"}:
+            resources.append(ResourceChange(str(change.get("address")), action))
+    add = sum(1 for r in resources if r.action in {"create", "replace"})
+    destroy = sum(1 for r in resources if r.action in {"delete", "replace"})
+    change = sum(1 for r in resources if r.action == "update")
+    return PlanSummary(add, change, destroy, tuple(resources))
+
+
+def _action(actions: Sequence[str]) -> ResourceAction:
+    if sorted(actions) == ["create", "delete"]:
+        return "replace"
+    if len(actions) == 1 and actions[0] in {"create", "update", "delete", "read", "no-op"}:
+        return actions[0]  # type: ignore[return-value]
+    return "no-op"
+
+
+def parse_variables(lines: Iterable[str]) -> dict[str, str]:
+    """`NAME=VALUE` lines (one per --var, or per line of the action's multi-line input)."""
+    variables: dict[str, str] = {}
+    problems = []
+    for line in (item.strip() for item in lines):
+        if not line:
+            continue
+        name, equals, value = line.partition("=")
+        name = name.strip()
+        if not equals or not _IDENTIFIER.fullmatch(name):
+            problems.append(f"variable {line!r} is not NAME=VALUE")
+        else:
+            variables[name] = value
+    if problems:
+        raise UsageError("\n".join(problems))
+    return variables
+
+
+def hcl_literal(value: object) -> str:
+    """A run variable's value as HCP Terraform wants it: an HCL literal (a string quoted)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        # JSON string escapes are HCL's, but for template sequences, which HCL would interpolate.
+        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{json.dumps(str(k))} = {hcl_literal(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(hcl_literal(item) for item in value) + "]"
+    if value is None:
+        return "null"
+    raise UsageError(f"cannot pass {value!r} as a Terraform variable")
+
+
+def plan_markdown(summary: PlanSummary, run_url: str | None = None) -> str:
+    """The job summary of a plan: counts, then every changing resource by action."""
+    lines = [
+        "### Terraform plan",
+        "",
+        f"**{summary.add} to add, {summary.change} to change, {summary.destroy} to destroy.**",
+    ]
+    if run_url:
+        lines += ["", f"[The run on HCP Terraform]({run_url})"]
+    if summary.resources:
+        lines += ["", "| action | resource |", "| --- | --- |"]
+        lines += [f"| {r.action} | `{r.address}` |" for r in summary.resources]
+    return "\n".join(lines)

@@ -1,0 +1,348 @@
+"""The HCP Terraform (Terraform Cloud / Enterprise) API v2: the one module that talks to it.
+
+JSON:API documents over requests. Every request waits its turn at a pacer that keeps under the
+API's 30 requests a second; 429 and 5xx are retried, honouring Retry-After and HashiCorp's
+X-RateLimit-Reset (seconds until the reset, not an epoch time).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+import requests
+
+from toto_actions.errors import OperationError, UsageError
+from toto_actions.http_retry import RetryPolicy, WritePacer, retry_delay
+from toto_actions.tfc_runs import RunView
+
+DEFAULT_ADDRESS = "https://app.terraform.io"
+JSON_API = "application/vnd.api+json"
+REQUESTS_PER_SECOND = 30  # HashiCorp's documented limit per token
+
+
+class Workspace(NamedTuple):
+    id: str
+    name: str
+    locked: bool
+    auto_apply: bool
+    html_url: str
+
+
+class PlanCounts(NamedTuple):
+    additions: int
+    changes: int
+    destructions: int
+    has_changes: bool
+    log_url: str | None
+
+
+class TfcError(OperationError):
+    def __init__(self, what: str, status: int | None, detail: str) -> None:
+        super().__init__(f"{what}: {status or 'no answer'} {detail}".rstrip())
+        self.status = status
+
+
+class TfcClient:
+    def __init__(
+        self, address: str, token: str, organization: str, retry: RetryPolicy | None = None
+    ) -> None:
+        self.address = address.rstrip("/")
+        self.organization = organization
+        self._session = requests.Session()
+        self._session.headers.update(
+            {"Authorization": f"Bearer {token}", "Content-Type": JSON_API, "Accept": JSON_API}
+        )
+        self._pacer = WritePacer(1 / REQUESTS_PER_SECOND)
+        self._retry = retry or RetryPolicy()
+        self._jitter = random.Random()  # noqa: S311 - spreads retries; no secret
+        self.request_count = 0
+
+    # -- workspaces and configurations ---------------------------------------------------------
+
+    def workspace(self, name: str) -> Workspace:
+        what = f"workspace {self.organization}/{name}"
+        try:
+            data = self._get(
+                f"/api/v2/organizations/{quote(self.organization)}/workspaces/{quote(name)}", what
+            )["data"]
+        except TfcError as problem:
+            if problem.status == 404:
+                raise UsageError(f"{what} not found, or the token cannot see it") from problem
+            if problem.status == 401:
+                raise UsageError(f"{what}: the HCP Terraform token was refused (401)") from problem
+            raise
+        attributes = data["attributes"]
+        return Workspace(
+            id=data["id"],
+            name=attributes.get("name", name),
+            locked=bool(attributes.get("locked")),
+            auto_apply=bool(attributes.get("auto-apply")),
+            html_url=f"{self.address}/app/{self.organization}/workspaces/{name}",
+        )
+
+    def upload_configuration(self, workspace: Workspace, archive: bytes, timeout: float) -> str:
+        """Create a configuration version that queues no run, upload the tar.gz (the upload URL
+        takes no token), and wait until it is uploaded; returns its id."""
+        body = {
+            "data": {"type": "configuration-versions", "attributes": {"auto-queue-runs": False}}
+        }
+        data = self._send(
+            "POST",
+            f"/api/v2/workspaces/{workspace.id}/configuration-versions",
+            "create a configuration version",
+            body,
+        )["data"]
+        upload_url = data["attributes"]["upload-url"]
+        self._with_retries(
+            "upload the configuration",
+            lambda: requests.put(
+                upload_url,
+                data=archive,
+                headers={"Content-Type": "application/octet-stream"},
+                timeout=120,
+            ),
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self._get(
+                f"/api/v2/configuration-versions/{data['id']}", "configuration version"
+            )["data"]["attributes"]["status"]
+            if status == "uploaded":
+                return str(data["id"])
+            if status in {"errored", "archived"} or time.monotonic() > deadline:
+                raise OperationError(f"configuration version {data['id']} is {status}")
+            time.sleep(0.5)
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        workspace: Workspace,
+        configuration_version: str | None,
+        variables: Mapping[str, str],
+        message: str,
+        plan_only: bool,
+    ) -> RunView:
+        relationships: dict[str, Any] = {
+            "workspace": {"data": {"type": "workspaces", "id": workspace.id}}
+        }
+        if configuration_version:
+            relationships["configuration-version"] = {
+                "data": {"type": "configuration-versions", "id": configuration_version}
+            }
+        body = {
+            "data": {
+                "type": "runs",
+                "attributes": {
+                    "message": message,
+                    "plan-only": plan_only,
+                    "auto-apply": False,
+                    "variables": [{"key": k, "value": v} for k, v in variables.items()],
+                },
+                "relationships": relationships,
+            }
+        }
+        try:
+            data = self._send("POST", "/api/v2/runs", "create a run", body)["data"]
+        except TfcError as problem:
+            if problem.status in {401, 403}:
+                raise UsageError(
+                    f"create a run on {self.organization}/{workspace.name}: refused "
+                    f"({problem.status}); runs need a user or team token, not an organization "
+                    "token"
+                ) from problem
+            raise
+        return run_view(data)
+
+    def run(self, run_id: str) -> RunView:
+        return run_view(self._get(f"/api/v2/runs/{run_id}", f"run {run_id}")["data"])
+
+    def latest_run(self, workspace: Workspace, commit: str) -> RunView | None:
+        """The newest run of the workspace whose configuration came from that commit (VCS)."""
+        runs = self._get(
+            f"/api/v2/workspaces/{workspace.id}/runs?page[size]=20&include="
+            "configuration_version.ingress_attributes",
+            "runs",
+        )
+        commits = {
+            item["id"]: item.get("attributes", {}).get("commit-sha")
+            for item in runs.get("included", [])
+            if item.get("type") == "ingress-attributes"
+        }
+        for item in runs.get("data", []):
+            ingress = (
+                item.get("relationships", {}).get("configuration-version", {}).get("data") or {}
+            ).get("id")
+            if ingress and commits.get(ingress) == commit:
+                return run_view(item)
+        return None
+
+    def act(self, run: RunView, action: str, comment: str) -> bool:
+        """apply, discard or cancel; False when the run moved on (409) and the action no longer
+        applies to it."""
+        try:
+            self._send(
+                "POST",
+                f"/api/v2/runs/{run.id}/actions/{action}",
+                f"{action} {run.id}",
+                {"comment": comment},
+            )
+        except TfcError as problem:
+            if problem.status == 409:
+                return False
+            raise
+        return True
+
+    def plan(self, plan_id: str) -> PlanCounts:
+        attributes = self._get(f"/api/v2/plans/{plan_id}", f"plan {plan_id}")["data"]["attributes"]
+        return PlanCounts(
+            additions=int(attributes.get("resource-additions") or 0),
+            changes=int(attributes.get("resource-changes") or 0),
+            destructions=int(attributes.get("resource-destructions") or 0),
+            has_changes=bool(attributes.get("has-changes")),
+            log_url=attributes.get("log-read-url"),
+        )
+
+    def plan_json(self, plan_id: str) -> dict[str, Any]:
+        """The JSON plan (HashiCorp answers with a redirect to a temporary URL)."""
+        return self._get(f"/api/v2/plans/{plan_id}/json-output", f"JSON plan {plan_id}")
+
+    def apply_log_url(self, apply_id: str) -> str | None:
+        attributes = self._get(f"/api/v2/applies/{apply_id}", f"apply {apply_id}")["data"][
+            "attributes"
+        ]
+        url = attributes.get("log-read-url")
+        return str(url) if url else None
+
+    def log_tail(self, url: str | None, lines: int = 20) -> str:
+        if not url:
+            return ""
+        answer = self._with_retries("read a log", lambda: requests.get(url, timeout=60))
+        return "\n".join(answer.text.rstrip().splitlines()[-lines:])
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def outputs(self, workspace: Workspace, timeout: float) -> dict[str, dict[str, Any]]:
+        """The current state's outputs as `terraform output -json` has them, sensitive values
+        included (each read from its own state-version-output, the list carrying none). The list
+        answers 503 while the new state is processed: wait for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                listing = self._get(
+                    f"/api/v2/workspaces/{workspace.id}/current-state-version-outputs",
+                    "state outputs",
+                )
+                break
+            except TfcError as problem:
+                if problem.status != 503 or time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+        outputs = {}
+        for item in listing.get("data", []):
+            attributes = item["attributes"]
+            value = attributes.get("value")
+            if attributes.get("sensitive"):
+                value = self._get(
+                    f"/api/v2/state-version-outputs/{item['id']}", f"output {attributes['name']}"
+                )["data"]["attributes"]["value"]
+            outputs[attributes["name"]] = {
+                "sensitive": bool(attributes.get("sensitive")),
+                "type": attributes.get("detailed-type", attributes.get("type")),
+                "value": value,
+            }
+        return outputs
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _get(self, path: str, what: str) -> dict[str, Any]:
+        return self._send("GET", path, what)
+
+    def _send(
+        self, method: str, path: str, what: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        def request() -> requests.Response:
+            return self._session.request(method, self.address + path, json=body, timeout=60)
+
+        answer = self._with_retries(what, request)
+        if answer.status_code >= 400:
+            raise TfcError(what, answer.status_code, _error_detail(answer))
+        if not answer.content:
+            return {}
+        document: dict[str, Any] = answer.json()
+        return document
+
+    def _with_retries(
+        self, what: str, request: Callable[[], requests.Response]
+    ) -> requests.Response:
+        for attempt in range(1, self._retry.attempts + 1):
+            with self._pacer.turn():
+                self.request_count += 1
+                try:
+                    answer = request()
+                except requests.RequestException as failure:
+                    answer, problem = None, type(failure).__name__
+            if answer is not None and answer.status_code != 429 and answer.status_code < 500:
+                return answer
+            status = answer.status_code if answer is not None else None
+            headers = _absolute_reset(dict(answer.headers) if answer is not None else {})
+            wait = retry_delay(
+                attempt,
+                None if status == 429 else status,
+                headers,
+                policy=self._retry,
+                now=time.time(),
+                jitter=self._jitter,
+            )
+            if attempt == self._retry.attempts or wait is None:
+                detail = _error_detail(answer) if answer is not None else problem
+                raise TfcError(what, status, detail)
+            time.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _absolute_reset(headers: dict[str, str]) -> dict[str, str]:
+    """HashiCorp's X-RateLimit-Reset counts seconds from now; the retry rules take an epoch."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    reset = lowered.get("x-ratelimit-reset")
+    try:
+        if reset is not None:
+            lowered["x-ratelimit-reset"] = str(time.time() + float(reset))
+            lowered.setdefault("x-ratelimit-remaining", "0")
+    except ValueError:
+        lowered.pop("x-ratelimit-reset")
+    return lowered
+
+
+def _error_detail(answer: requests.Response) -> str:
+    try:
+        errors = answer.json().get("errors") or []
+    except ValueError:
+        return answer.reason or ""
+    parts = [str(e.get("detail") or e.get("title") or "") for e in errors if isinstance(e, dict)]
+    return "; ".join(p for p in parts if p) or (answer.reason or "")
+
+
+def run_view(data: Mapping[str, Any]) -> RunView:
+    attributes = data.get("attributes", {})
+    actions = attributes.get("actions", {})
+    relationships = data.get("relationships", {})
+
+    def related(name: str) -> str | None:
+        related_data = relationships.get(name, {}).get("data") or {}
+        return related_data.get("id")
+
+    return RunView(
+        id=str(data["id"]),
+        status=str(attributes.get("status", "")),
+        is_confirmable=bool(actions.get("is-confirmable")),
+        is_discardable=bool(actions.get("is-discardable")),
+        is_cancelable=bool(actions.get("is-cancelable")),
+        position_in_queue=attributes.get("position-in-queue"),
+        plan_id=related("plan"),
+        apply_id=related("apply"),
+    )

@@ -1,0 +1,106 @@
+"""Following an HCP Terraform run: its documented statuses, in the phases tf-apply times out
+separately, and what to do at each.
+
+Plain values only; toto_actions/tfc_api.py fetches the runs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+Phase = Literal["queue", "plan", "decide", "apply", "done", "failed"]
+
+# Every status HashiCorp documents for a run, by the phase it belongs to. An unknown status (a
+# newer one) counts as the phase the run was in, so the step keeps following rather than failing.
+QUEUE_STATUSES = frozenset(
+    {
+        "pending",
+        "fetching",
+        "fetching_completed",
+        "pre_plan_running",
+        "pre_plan_completed",
+        "queuing",
+        "plan_queued",
+    }
+)
+PLAN_STATUSES = frozenset(
+    {
+        "planning",
+        "planned",
+        "cost_estimating",
+        "cost_estimated",
+        "policy_checking",
+        "policy_checked",
+        "post_plan_running",
+        "post_plan_completed",
+    }
+)
+APPLY_STATUSES = frozenset(
+    {
+        "confirmed",
+        "pre_apply_running",
+        "pre_apply_completed",
+        "queuing_apply",
+        "apply_queued",
+        "applying",
+        "post_apply_running",
+        "post_apply_completed",
+    }
+)
+DONE_STATUSES = frozenset({"applied", "planned_and_finished", "planned_and_saved"})
+FAILED_STATUSES = frozenset({"errored", "discarded", "canceled", "force_canceled"})
+# A policy or run task that a person must decide on: the step cannot, and says so.
+NEEDS_A_PERSON = frozenset({"policy_override", "policy_soft_failed", "post_plan_awaiting_decision"})
+
+
+class RunView(NamedTuple):
+    """What the step needs of a run document."""
+
+    id: str
+    status: str
+    is_confirmable: bool
+    is_discardable: bool
+    is_cancelable: bool
+    position_in_queue: int | None
+    plan_id: str | None
+    apply_id: str | None
+
+
+_PHASES: dict[str, Phase] = {
+    **dict.fromkeys(QUEUE_STATUSES, "queue"),
+    **dict.fromkeys(PLAN_STATUSES, "plan"),
+    **dict.fromkeys(APPLY_STATUSES, "apply"),
+    **dict.fromkeys(DONE_STATUSES, "done"),
+    **dict.fromkeys(FAILED_STATUSES | NEEDS_A_PERSON, "failed"),
+}
+
+
+def phase_of(run: RunView, previous: Phase = "queue") -> Phase:
+    """The phase a run is in. A confirmable run waits for the step's decision."""
+    phase = _PHASES.get(run.status, previous)
+    if phase in {"done", "failed"}:
+        return phase
+    return "decide" if run.is_confirmable else phase
+
+
+def interruption(run: RunView) -> Literal["discard", "cancel"] | None:
+    """How to release the workspace from a run this step created, when the job is cancelled:
+    discard what waits (for a decision, or in the queue), cancel what plans or applies."""
+    if run.status in DONE_STATUSES or run.status in FAILED_STATUSES:
+        return None
+    if run.is_discardable:
+        return "discard"
+    if run.is_cancelable:
+        return "cancel"
+    return None
+
+
+class PollPolicy(NamedTuple):
+    """Polling backs off while nothing changes and starts quick again when something does."""
+
+    first: float = 0.5
+    factor: float = 1.5
+    longest: float = 5.0
+
+    def next_delay(self, delay: float, changed: bool) -> float:
+        return self.first if changed else min(delay * self.factor, self.longest)
