@@ -146,17 +146,7 @@ class TfcClient:
                 "relationships": relationships,
             }
         }
-        try:
-            data = self._send("POST", "/api/v2/runs", "create a run", body)["data"]
-        except TfcError as problem:
-            if problem.status in {401, 403}:
-                raise UsageError(
-                    f"create a run on {self.organization}/{workspace.name}: refused "
-                    f"({problem.status}); runs need a user or team token, not an organization "
-                    "token"
-                ) from problem
-            raise
-        return run_view(data)
+        return run_view(self._send("POST", "/api/v2/runs", "create a run", body)["data"])
 
     def run(self, run_id: str) -> RunView:
         return run_view(self._get(f"/api/v2/runs/{run_id}", f"run {run_id}")["data"])
@@ -269,6 +259,10 @@ class TfcClient:
             return self._session.request(method, self.address + path, json=body, timeout=60)
 
         answer = self._with_retries(what, request)
+        if answer.status_code == 403 and "organization token" in _error_detail(answer):
+            raise UsageError(
+                f"{what}: refused (403): runs need a user or team token, not an organization token"
+            )
         if answer.status_code >= 400:
             raise TfcError(what, answer.status_code, _error_detail(answer))
         if not answer.content:

@@ -468,6 +468,8 @@ class _RunFollower:
             log = self._client.log_tail(self._log_url(run))
             raise OperationError(f"run {run.id} errored" + (f":\n{log}" if log else ""))
         if run.status in NEEDS_A_PERSON:
+            if run.is_discardable:
+                self._client.act(run, "discard", "tf-apply does not override policies")
             raise OperationError(
                 f"run {run.id} stopped at {run.status}: a policy or run task "
                 "needs a person's decision in HCP Terraform"

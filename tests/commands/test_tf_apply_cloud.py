@@ -1,0 +1,249 @@
+"""`toto-actions tf-apply --engine cloud` against the stand-in HCP Terraform server, whose runs
+are planned and applied by the real terraform binary."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CLI, CliResult, CliRunner, clean_environment
+from tests.tfc_server import TfcServer
+
+TOKEN = "team-token-0123456789.atlasv1.abcdef"
+ORG = "acme"
+CONFIG = """\
+variable "image_tag" {
+  type    = string
+  default = "v1"
+}
+variable "ecs_subnet_1" {
+  type    = string
+  default = "subnet-default"
+}
+variable "generation" {
+  type    = string
+  default = "1"
+}
+resource "terraform_data" "image" {
+  input = var.image_tag
+}
+resource "terraform_data" "generation" {
+  triggers_replace = [var.generation]
+}
+output "image_tag" {
+  value = terraform_data.image.output
+}
+output "subnet" {
+  value = var.ecs_subnet_1
+}
+output "db_password" {
+  value     = "pw-${var.generation}"
+  sensitive = true
+}
+"""
+
+
+@pytest.fixture
+def tfc() -> Iterator[TfcServer]:
+    with TfcServer(step_seconds=0.02, state_processing_seconds=0.3) as server:
+        server.add_organization(ORG)
+        server.add_token(TOKEN, "team")
+        yield server
+        assert server.errors == []
+
+
+class Service:
+    def __init__(self, root: Path, cli: CliRunner, tfc: TfcServer, workspace: str) -> None:
+        self.root, self.cli, self.tfc, self.workspace = root, cli, tfc, workspace
+        (root / "main.tf").write_text(CONFIG, encoding="utf-8")
+        self.outputs_file = root.parent / "outputs.json"
+
+    def __call__(self, *arguments: str, env: dict[str, str] | None = None) -> CliResult:
+        return self.cli(
+            "tf-apply",
+            "--engine",
+            "cloud",
+            "--working-directory",
+            str(self.root),
+            "--workspace",
+            self.workspace,
+            "--outputs-file",
+            str(self.outputs_file),
+            *arguments,
+            env={
+                "TF_API_TOKEN": TOKEN,
+                "TF_CLOUD_ORGANIZATION": ORG,
+                "TF_CLOUD_ADDRESS": self.tfc.url,
+                **(env or {}),
+            },
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.outputs_file.read_text(encoding="utf-8"))
+        return document
+
+
+@pytest.fixture
+def service(tmp_path: Path, cli: CliRunner, tfc: TfcServer) -> Service:
+    tfc.add_workspace(ORG, "toto-ms-x-dev")
+    root = tmp_path / "terraform"
+    root.mkdir()
+    return Service(root, cli, tfc, "toto-ms-x-dev")
+
+
+def outputs_of(result: CliResult) -> dict[str, str]:
+    names = {"status", "add", "change", "destroy", "outputs-file", "run-id", "run-url"}
+    pairs = (line.partition("=") for line in result.stdout.splitlines())
+    return {name: value for name, _, value in pairs if name in names}
+
+
+def test_an_api_driven_run_is_applied_and_its_outputs_read(
+    service: Service, tfc: TfcServer
+) -> None:
+    result = service(
+        "--var",
+        "image_tag=abc1234",
+        env={"TF_VAR_ecs_subnet_1": "subnet-0aaa", "TF_VAR_undeclared": "ignored"},
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    outputs = outputs_of(result)
+    assert (outputs["status"], outputs["add"], outputs["destroy"]) == ("applied", "2", "0")
+    assert outputs["run-url"].endswith(
+        f"/app/{ORG}/workspaces/toto-ms-x-dev/runs/{outputs['run-id']}"
+    )
+    assert tfc.run_status(outputs["run-id"]) == "applied"
+    written = service.outputs()
+    assert written["image_tag"]["value"] == "abc1234"
+    assert written["subnet"]["value"] == "subnet-0aaa"  # a declared TF_VAR_ became a run variable
+    assert written["db_password"] == {"sensitive": True, "type": "string", "value": "pw-1"}
+    assert "pw-1" not in result.stdout + result.stderr
+
+
+def test_a_run_without_changes_ends_planned_and_finished(service: Service) -> None:
+    assert service().exit_code == 0
+    result = service()
+    assert result.exit_code == 0, result.stderr
+    assert outputs_of(result)["status"] == "no-changes"
+    assert service.outputs()["image_tag"]["value"] == "v1"
+
+
+def test_a_destroying_plan_is_discarded(service: Service, tfc: TfcServer) -> None:
+    assert service().exit_code == 0
+    result = service("--var", "generation=2")
+    assert result.exit_code == 1
+    assert "terraform_data.generation (replace): not applied" in result.stderr
+    run_id = outputs_of(result)["run-id"]
+    assert tfc.run_status(run_id) == "discarded"
+    assert tfc.workspace_state_outputs(ORG, "toto-ms-x-dev")["db_password"]["value"] == "pw-1"
+
+
+def test_plan_only_plans_and_applies_nothing(service: Service, tfc: TfcServer) -> None:
+    result = service("--plan-only", "true")
+    assert result.exit_code == 0, result.stderr
+    assert (outputs_of(result)["status"], outputs_of(result)["add"]) == ("planned", "2")
+    assert tfc.run_status(outputs_of(result)["run-id"]) in {"planned_and_finished", "discarded"}
+    assert tfc.workspace_state_outputs(ORG, "toto-ms-x-dev") == {}
+
+
+def test_an_errored_plan_says_why_with_its_log(service: Service) -> None:
+    (service.root / "broken.tf").write_text(
+        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
+    )
+    result = service()
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: run ")
+    assert "errored" in result.stderr
+    assert "undeclared input variable" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "workspace", "message"),
+    [
+        (
+            {"TF_API_TOKEN": "wrong"},
+            "toto-ms-x-dev",
+            "workspace acme/toto-ms-x-dev: the HCP Terraform token was refused (401)",
+        ),
+        ({}, "absent", "workspace acme/absent not found, or the token cannot see it"),
+        (
+            {"TF_API_TOKEN": ""},
+            "toto-ms-x-dev",
+            "no HCP Terraform token: set TF_API_TOKEN (a user or team token)",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    service: Service, env: dict[str, str], workspace: str, message: str
+) -> None:
+    service.workspace = workspace
+    result = service(env=env)
+    assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+
+
+def test_an_organization_token_cannot_run(service: Service, tfc: TfcServer) -> None:
+    tfc.add_token("org-token", "organization")
+    result = service(env={"TF_API_TOKEN": "org-token"})
+    assert result.exit_code == 2
+    assert "not an organization token" in result.stderr
+
+
+def test_a_rate_limited_server_is_waited_out(service: Service, tfc: TfcServer) -> None:
+    tfc.rate_limit(8)
+    result = service()
+    assert result.exit_code == 0, result.stderr
+    assert any(r.status == 429 for r in tfc.requests)
+
+
+def test_a_soft_failed_policy_fails_the_step_and_frees_the_workspace(
+    tmp_path: Path, cli: CliRunner, tfc: TfcServer
+) -> None:
+    tfc.add_workspace(ORG, "guarded", policies="soft_fail")
+    root = tmp_path / "guarded"
+    root.mkdir()
+    result = Service(root, cli, tfc, "guarded")()
+    assert result.exit_code == 1
+    assert "stopped at policy_override: a policy or run task needs a person's decision" in (
+        result.stderr
+    )
+    (run,) = tfc.runs(ORG, "guarded")
+    assert tfc.run_status(run.id) == "discarded"
+
+
+def test_a_cancelled_job_discards_the_run_it_started(service: Service, tfc: TfcServer) -> None:
+    tfc.lock_workspace(ORG, "toto-ms-x-dev")  # the run stays pending
+    process = subprocess.Popen(
+        [
+            str(CLI),
+            "tf-apply",
+            "--engine",
+            "cloud",
+            "--working-directory",
+            str(service.root),
+            "--workspace",
+            "toto-ms-x-dev",
+        ],
+        env=clean_environment(
+            {"TF_API_TOKEN": TOKEN, "TF_CLOUD_ORGANIZATION": ORG, "TF_CLOUD_ADDRESS": tfc.url}
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not tfc.runs(ORG, "toto-ms-x-dev") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # following it now
+    os.kill(process.pid, signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    (run,) = tfc.runs(ORG, "toto-ms-x-dev")
+    assert tfc.run_status(run.id) == "discarded", stdout + stderr
+    assert "discarded, so it does not hold the workspace" in stdout + stderr
