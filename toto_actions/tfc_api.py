@@ -151,25 +151,37 @@ class TfcClient:
     def run(self, run_id: str) -> RunView:
         return run_view(self._get(f"/api/v2/runs/{run_id}", f"run {run_id}")["data"])
 
-    def latest_run(self, workspace: Workspace, commit: str) -> RunView | None:
-        """The newest run of the workspace whose configuration came from that commit (VCS)."""
+    def run_for_commit(self, workspace: Workspace, commit: str) -> RunView | None:
+        """The newest run of the workspace for that commit (a VCS-driven run), if any."""
         runs = self._get(
-            f"/api/v2/workspaces/{workspace.id}/runs?page[size]=20&include="
-            "configuration_version.ingress_attributes",
-            "runs",
+            f"/api/v2/workspaces/{workspace.id}/runs?search[commit]={quote(commit)}&page[size]=1",
+            f"runs of {workspace.name} for {commit}",
         )
-        commits = {
-            item["id"]: item.get("attributes", {}).get("commit-sha")
-            for item in runs.get("included", [])
-            if item.get("type") == "ingress-attributes"
-        }
-        for item in runs.get("data", []):
-            ingress = (
-                item.get("relationships", {}).get("configuration-version", {}).get("data") or {}
-            ).get("id")
-            if ingress and commits.get(ingress) == commit:
-                return run_view(item)
-        return None
+        found = runs.get("data") or []
+        return run_view(found[0]) if found else None
+
+    def lock_holder(self, workspace: Workspace) -> str | None:
+        """Who holds the workspace locked, when a person or team does (a run holding it is the
+        normal queue, not a lock): `users ...: reason`, else None."""
+        data = self._get(
+            f"/api/v2/organizations/{quote(self.organization)}/workspaces/{quote(workspace.name)}",
+            f"workspace {workspace.name}",
+        )["data"]
+        holder = (data.get("relationships", {}).get("locked-by", {}) or {}).get("data") or {}
+        if not data["attributes"].get("locked") or holder.get("type") in {None, "runs"}:
+            return None
+        reason = data["attributes"].get("locked-reason") or "no reason given"
+        return f"{holder.get('type')} {holder.get('id')}: {reason}"
+
+    def policy_failures(self, run_id: str) -> list[str]:
+        """The run's policy checks that failed, as `<status> (<id>)`."""
+        checks = self._get(f"/api/v2/runs/{run_id}/policy-checks", f"policy checks of {run_id}")
+        return [
+            f"{check['attributes']['status']} ({check['id']})"
+            for check in checks.get("data", [])
+            if check.get("attributes", {}).get("status")
+            in {"hard_failed", "soft_failed", "errored"}
+        ]
 
     def act(self, run: RunView, action: str, comment: str) -> bool:
         """apply, discard or cancel; False when the run moved on (409) and the action no longer

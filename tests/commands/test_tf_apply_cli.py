@@ -170,3 +170,24 @@ def test_no_terraform_binary_is_one_line(core: Core) -> None:
     result = core(env={"PATH": "/nonexistent"})
     assert result.exit_code == 2
     assert result.stderr.startswith("error: no terraform binary")
+
+
+def test_a_new_output_alone_is_applied(core: Core) -> None:
+    assert core().exit_code == 0
+    with (core.root / "main.tf").open("a", encoding="utf-8") as handle:
+        handle.write('\noutput "cluster_arn" {\n  value = "arn:aws:ecs:us-east-1:1:cluster/t"\n}\n')
+    result = core()
+    assert result.exit_code == 0, result.stderr
+    assert outputs_of(result)["status"] == "applied"
+    assert core.outputs()["cluster_arn"]["value"] == "arn:aws:ecs:us-east-1:1:cluster/t"
+    assert "arn:aws:ecs:us-east-1:1:cluster/t" not in result.stdout.replace(
+        "::add-mask::arn:aws:ecs:us-east-1:1:cluster/t", ""
+    )
+
+
+def test_an_option_of_the_other_engine_is_refused(core: Core) -> None:
+    result = core("--tfc-organization", "acme")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --tfc-organization applies to the cloud engine only\n",
+    )

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import CLI, CliResult, CliRunner, clean_environment
 from tests.tfc_server import TfcServer
+from toto_actions.terraform_archive import config_archive
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
 ORG = "acme"
@@ -247,3 +248,52 @@ def test_a_cancelled_job_discards_the_run_it_started(service: Service, tfc: TfcS
     (run,) = tfc.runs(ORG, "toto-ms-x-dev")
     assert tfc.run_status(run.id) == "discarded", stdout + stderr
     assert "discarded, so it does not hold the workspace" in stdout + stderr
+
+
+def test_a_locked_workspace_is_named_not_a_timeout(service: Service, tfc: TfcServer) -> None:
+    tfc.lock_workspace(ORG, "toto-ms-x-dev", reason="maintenance window")
+    result = service("--queue-timeout", "60")
+    assert result.exit_code == 1
+    assert "workspace toto-ms-x-dev is locked by users" in result.stderr
+    assert "maintenance window" in result.stderr
+    (run,) = tfc.runs(ORG, "toto-ms-x-dev")
+    assert tfc.run_status(run.id) == "discarded"  # the step does not leave its run queued
+
+
+def test_a_list_variable_reaches_the_run_as_hcl(service: Service) -> None:
+    with (service.root / "main.tf").open("a", encoding="utf-8") as handle:
+        handle.write(
+            '\nvariable "subnets" {\n  type    = list(string)\n  default = []\n}\n'
+            'output "subnets" {\n  value = var.subnets\n}\n'
+        )
+    result = service("--var", 'subnets=["subnet-a","subnet-b"]')
+    assert result.exit_code == 0, result.stderr
+    assert service.outputs()["subnets"]["value"] == ["subnet-a", "subnet-b"]
+
+
+def test_a_vcs_run_for_the_commit_is_followed(service: Service, tfc: TfcServer) -> None:
+    run_id = tfc.queue_vcs_run(
+        ORG, "toto-ms-x-dev", config_archive(service.root), commit_sha="abc1234"
+    )
+    result = service("--run-source", "vcs", "--commit", "abc1234")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert outputs_of(result)["run-id"] == run_id
+    assert tfc.run_status(run_id) == "applied"
+
+
+def test_a_hard_failed_policy_is_named(tmp_path: Path, cli: CliRunner, tfc: TfcServer) -> None:
+    tfc.add_workspace(ORG, "strict", policies="hard_fail")
+    root = tmp_path / "strict"
+    root.mkdir()
+    result = Service(root, cli, tfc, "strict")()
+    assert result.exit_code == 1
+    assert "policy checks failed: hard_failed" in result.stderr
+
+
+def test_without_the_json_plan_the_counts_still_guard(service: Service, tfc: TfcServer) -> None:
+    assert service().exit_code == 0
+    tfc.fail_path(r"json-output", 403, times=None)
+    result = service("--var", "generation=2")
+    assert result.exit_code == 1
+    assert "not applied" in result.stderr
+    assert tfc.run_status(outputs_of(result)["run-id"]) == "discarded"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import tempfile
 import time
@@ -26,11 +25,12 @@ from toto_actions.terraform_archive import config_archive
 from toto_actions.terraform_cli import TerraformCli
 from toto_actions.terraform_plan import (
     PlanSummary,
-    hcl_literal,
+    ResourceChange,
     parse_variables,
     plan_markdown,
     summarize,
 )
+from toto_actions.terraform_variables import declared_variables, run_variable
 from toto_actions.tfc_api import DEFAULT_ADDRESS, TfcClient, Workspace
 from toto_actions.tfc_runs import NEEDS_A_PERSON, PollPolicy, RunView, interruption, phase_of
 
@@ -126,8 +126,6 @@ class Outcome(NamedTuple):
 def run(given: GivenOptions) -> int:
     """Plan and apply; exit 0, 1 when the run failed or was refused, 2 on bad input."""
     settings = _settings(given)
-    for value in settings.variables.values():
-        _mask(value)
     outcome = _run_cli(settings) if settings.engine == "cli" else _run_cloud(settings, given)
     return _report(settings, outcome)
 
@@ -144,6 +142,19 @@ def _settings(given: GivenOptions) -> ApplySettings:
     workspace = str(given["workspace"]) if given.get("workspace") else None
     if engine == "cloud" and not workspace:
         problems.append("--workspace is required with the cloud engine")
+    only = {
+        "cli": ("var-file", "backend-config", "lock-timeout"),
+        "cloud": ("tfc-organization", "tfc-token", "run-source", "message"),
+    }
+    for other_engine, keys in only.items():
+        if engine != other_engine:
+            problems += [
+                f"--{key} applies to the {other_engine} engine only"
+                for key in keys
+                if given.get(key) and key != "message"
+            ]
+    if given.get("run-source") == "vcs" and (variables or var_file):
+        problems.append("--var and --var-file cannot reach a run the VCS connection started")
     timeouts = {
         key: _seconds(problems, given, key, default)
         for key, default in (
@@ -198,7 +209,8 @@ def _seconds(problems: list[str], given: GivenOptions, key: str, default: float)
 
 def _default_outputs_file(workspace: str | None) -> Path:
     directory = Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir())
-    return directory / f"terraform-outputs-{workspace or 'default'}.json"
+    # Not named after the workspace: a step output holding a masked text (`prod`) is dropped.
+    return directory / "terraform-outputs.json"
 
 
 def _mask(value: str) -> None:
@@ -208,24 +220,37 @@ def _mask(value: str) -> None:
 
 def _run_cli(settings: ApplySettings) -> Outcome:
     terraform = TerraformCli(settings.directory)
-    with _cancelled_by_signals(terraform.cancel):
+
+    def stop(number: int) -> None:
+        terraform.cancel()  # interrupts the child; terraform then releases its state lock
+        raise KeyboardInterrupt
+
+    with _on_signals(stop):
         with actions_runtime.group("terraform init"):
             terraform.init(settings.backend_config, actions_runtime.info)
             if settings.workspace:
                 terraform.select_workspace(settings.workspace, actions_runtime.info)
         plan_file = settings.directory.resolve() / ".toto-tf-apply.tfplan"
         try:
+            # The plan's text shows the outputs' new values: it is printed once they are masked.
+            plan_text: list[str] = []
             with actions_runtime.group("terraform plan"):
-                changes = terraform.plan(
-                    plan_file,
-                    settings.variables,
-                    settings.var_file,
-                    settings.lock_timeout,
-                    False,
-                    actions_runtime.info,
-                )
-            summary = summarize(terraform.show_plan(plan_file))
-            if not changes or not summary.has_changes:
+                try:
+                    changes = terraform.plan(
+                        plan_file,
+                        settings.variables,
+                        settings.var_file,
+                        settings.lock_timeout,
+                        destroy=False,
+                        on_line=plan_text.append,
+                    )
+                    json_plan = terraform.show_plan(plan_file)
+                    _mask_planned_outputs(json_plan)
+                finally:
+                    for line in plan_text:
+                        actions_runtime.info(line)
+            summary = summarize(json_plan)
+            if not changes:  # nothing, not even an output, would change
                 return Outcome("no-changes", summary, _cli_outputs(terraform, settings))
             if settings.plan_only:
                 return Outcome("planned", summary, None)
@@ -238,6 +263,14 @@ def _run_cli(settings: ApplySettings) -> Outcome:
             plan_file.unlink(missing_ok=True)
 
 
+def _mask_planned_outputs(json_plan: Mapping[str, Any]) -> None:
+    """Mask the outputs' new values before the plan's text or the apply prints them."""
+    for change in json_plan.get("output_changes", {}).values():
+        after = change.get("after")
+        if after is not None:
+            _mask(after if isinstance(after, str) else json.dumps(after, separators=(",", ":")))
+
+
 def _cli_outputs(terraform: TerraformCli, settings: ApplySettings) -> dict[str, Any] | None:
     if settings.plan_only:
         return None
@@ -246,14 +279,12 @@ def _cli_outputs(terraform: TerraformCli, settings: ApplySettings) -> dict[str, 
 
 
 @contextmanager
-def _cancelled_by_signals(cancel: Callable[[], None]) -> Iterator[None]:
-    """While the block runs, SIGTERM and SIGINT (a cancelled job) call cancel() first, then end
-    the step: the run this step started must not hold the workspace."""
+def _on_signals(handle: Callable[[int], None]) -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGINT (a cancelled job) call handle(signal number)."""
 
     def handler(number: int, frame: FrameType | None) -> None:
-        actions_runtime.warning(f"received {signal.Signals(number).name}: stopping Terraform")
-        cancel()
-        raise KeyboardInterrupt
+        actions_runtime.warning(f"received {signal.Signals(number).name}: stopping")
+        handle(number)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -261,6 +292,12 @@ def _cancelled_by_signals(cancel: Callable[[], None]) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _interrupt(number: int) -> None:
+    """Only unwind: the code that unwinds releases what it holds (a run), outside the handler,
+    whose thread may hold a lock the release needs."""
+    raise KeyboardInterrupt
 
 
 def _report(settings: ApplySettings, outcome: Outcome) -> int:
@@ -322,47 +359,54 @@ def _run_cloud(settings: ApplySettings, given: GivenOptions) -> Outcome:
     actions_runtime.mask(token)
     client = TfcClient(str(given.get("tfc-address", DEFAULT_ADDRESS)), token, organization)
     workspace = client.workspace(settings.workspace or "")
-    variables = {**_declared_tf_vars(settings.directory), **settings.variables}
-    if given.get("run-source") == "vcs":
-        run = _vcs_run(client, workspace, str(given.get("commit", "")), settings.queue_timeout)
-    else:
-        version = client.upload_configuration(
-            workspace, config_archive(settings.directory), settings.queue_timeout
+    if workspace.auto_apply and not settings.allow_destroy:
+        actions_runtime.warning(
+            f"{workspace.name} applies its runs by itself: a destroying "
+            "plan can be applied before this step can discard it"
         )
-        literals = {name: hcl_literal(value) for name, value in variables.items()}
-        run = client.create_run(workspace, version, literals, settings.message, settings.plan_only)
-    run_url = f"{workspace.html_url}/runs/{run.id}"
-    actions_runtime.info(f"run {run.id}: {run_url}")
-    follower = _RunFollower(client, settings)
-    with _cancelled_by_signals(lambda: follower.release(run.id)):
-        return follower.to_the_end(run, run_url, workspace)
+    follower = _RunFollower(client, settings, workspace)
+    run: RunView | None = None
+    with _on_signals(_interrupt):
+        try:
+            run = _start_run(client, workspace, settings, given)
+            actions_runtime.info(f"run {run.id}: {workspace.html_url}/runs/{run.id}")
+            return follower.to_the_end(run)
+        except BaseException:
+            if run is not None:
+                follower.release(run.id)  # a run this step started must not hold the workspace
+            raise
 
 
-def _declared_tf_vars(directory: Path) -> dict[str, str]:
+def _start_run(
+    client: TfcClient, workspace: Workspace, settings: ApplySettings, given: GivenOptions
+) -> RunView:
+    if given.get("run-source") == "vcs":
+        return _vcs_run(client, workspace, str(given.get("commit", "")), settings.queue_timeout)
+    declared = declared_variables(settings.directory)
+    values = {**_tf_vars_from_environment(declared), **settings.variables}
+    literals = {name: run_variable(value, declared.get(name)) for name, value in values.items()}
+    version = client.upload_configuration(
+        workspace, config_archive(settings.directory), settings.queue_timeout
+    )
+    return client.create_run(workspace, version, literals, settings.message, settings.plan_only)
+
+
+def _tf_vars_from_environment(declared: Mapping[str, str | None]) -> dict[str, str]:
     """TF_VAR_<name> of this step's environment, for the variables the configuration declares.
 
     On HCP Terraform, Terraform runs on HashiCorp's servers, where the runner's environment is not:
     such variables go as run variables instead (the rendered workflows pass the core secrets this
     way). Undeclared ones are left out, as the CLI ignores them: HCP Terraform would refuse them.
     """
-    declared = set()
-    for path in directory.glob("*.tf"):
-        declared |= set(
-            re.findall(
-                r'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"',
-                path.read_text(encoding="utf-8"),
-                flags=re.MULTILINE,
-            )
-        )
-    # The Actions layer and the CLI read the environment; this is the one exception: the
-    # variables are many, named by the configuration, and come from the job's env.
+    # The one read of the environment outside the CLI and Actions layers: these variables are
+    # named by the configuration, not by an option.
     found = {
         name.removeprefix("TF_VAR_"): value
         for name, value in os.environ.items()
         if name.startswith("TF_VAR_") and name.removeprefix("TF_VAR_") in declared
     }
     for value in found.values():
-        _mask(value)
+        _mask(value)  # secrets, already masked by the runner; masked here for laptops too
     return found
 
 
@@ -371,7 +415,7 @@ def _vcs_run(client: TfcClient, workspace: Workspace, commit: str, timeout: floa
         raise UsageError("--run-source vcs needs --commit (or GITHUB_SHA)")
     deadline = time.monotonic() + timeout
     while True:
-        run = client.latest_run(workspace, commit)
+        run = client.run_for_commit(workspace, commit)
         if run is not None:
             return run
         if time.monotonic() > deadline:
@@ -384,51 +428,65 @@ def _vcs_run(client: TfcClient, workspace: Workspace, commit: str, timeout: floa
 class _RunFollower:
     """Follows one run through its phases, deciding when it waits for a decision."""
 
-    def __init__(self, client: TfcClient, settings: ApplySettings) -> None:
+    def __init__(self, client: TfcClient, settings: ApplySettings, workspace: Workspace) -> None:
         self._client = client
         self._settings = settings
+        self._workspace = workspace
         self._poll = PollPolicy()
 
-    def to_the_end(self, run: RunView, run_url: str, workspace: Workspace) -> Outcome:
+    def to_the_end(self, run: RunView) -> Outcome:
+        run_url = f"{self._workspace.html_url}/runs/{run.id}"
         run = self._follow(run, stop_at={"decide", "done", "failed"})
         self._fail_if_failed(run)
         summary = self._summary(run)
         if run.status in {"planned_and_finished", "planned_and_saved"}:
-            status = (
-                "planned" if self._settings.plan_only and summary.has_changes else ("no-changes")
+            planned = self._settings.plan_only and summary.has_changes
+            outputs = None if self._settings.plan_only else self._outputs()
+            return Outcome(
+                "planned" if planned else "no-changes", summary, outputs, run.id, run_url
             )
-            outputs = (
-                None
-                if self._settings.plan_only
-                else self._client.outputs(workspace, self._settings.apply_timeout)
-            )
-            return Outcome(status, summary, outputs, run.id, run_url)
         if self._settings.plan_only:
             self._client.act(run, "discard", "plan only")
             return Outcome("planned", summary, None, run.id, run_url)
         if summary.destroyed() and not self._settings.allow_destroy:
-            self._client.act(run, "discard", "the plan destroys resources: refused by tf-apply")
-            return Outcome("refused", summary, None, run.id, run_url)
+            if self._client.act(run, "discard", "the plan destroys resources: refused"):
+                return Outcome("refused", summary, None, run.id, run_url)
+            raise OperationError(
+                f"run {run.id} destroys {', '.join(r.address for r in summary.destroyed())} "
+                "and could not be discarded (the workspace applies by itself?): see " + run_url
+            )
         if not self._client.act(run, "apply", "applied by toto-actions tf-apply"):
             actions_runtime.info(f"run {run.id} moved on before the apply: following it")
         run = self._follow(self._client.run(run.id), stop_at={"done", "failed"})
         self._fail_if_failed(run)
-        outputs = self._client.outputs(workspace, self._settings.apply_timeout)
-        return Outcome("applied", summary, outputs, run.id, run_url)
+        return Outcome("applied", summary, self._outputs(), run.id, run_url)
+
+    def _outputs(self) -> dict[str, Any]:
+        return self._client.outputs(self._workspace, self._settings.apply_timeout)
 
     def release(self, run_id: str) -> None:
         """On cancellation: discard the run if it waits, cancel it if it plans or applies."""
-        run = self._client.run(run_id)
-        action = interruption(run)
-        if action:
-            self._client.act(run, action, "the GitHub Actions job was cancelled")
-            actions_runtime.warning(f"run {run_id}: {action}ed, so it does not hold the workspace")
+        try:
+            run = self._client.run(run_id)
+            action = interruption(run)
+            if action and self._client.act(run, action, "the step ended before the run did"):
+                actions_runtime.warning(
+                    f"run {run_id}: {action}ed, so it does not hold the workspace"
+                )
+        except (OperationError, UsageError) as problem:  # reported; the first error stands
+            actions_runtime.warning(f"run {run_id} could not be released: {problem}")
 
     def _follow(self, run: RunView, stop_at: set[str]) -> RunView:
         phase = phase_of(run)
-        phase_started = time.monotonic()
+        phase_started = last_lock_check = time.monotonic()
         delay = self._poll.first
+        actions_runtime.info(f"run {run.id}: {run.status}{_queue_position(run)}")
         while phase not in stop_at:
+            if run.status == "pending" and time.monotonic() - last_lock_check > 2 * delay:
+                last_lock_check = time.monotonic()
+                holder = self._client.lock_holder(self._workspace)
+                if holder:
+                    raise OperationError(f"workspace {self._workspace.name} is locked by {holder}")
             limit = {
                 "queue": self._settings.queue_timeout,
                 "plan": self._settings.plan_timeout,
@@ -446,12 +504,7 @@ class _RunFollower:
                 latest.position_in_queue != run.position_in_queue
             )
             if changed:
-                queue = (
-                    f", position {latest.position_in_queue} in the queue"
-                    if latest.position_in_queue
-                    else ""
-                )
-                actions_runtime.info(f"run {latest.id}: {latest.status}{queue}")
+                actions_runtime.info(f"run {latest.id}: {latest.status}{_queue_position(latest)}")
             new_phase = phase_of(latest, phase)
             if new_phase != phase:
                 phase, phase_started = new_phase, time.monotonic()
@@ -465,7 +518,12 @@ class _RunFollower:
         ):
             return
         if run.status == "errored":
-            log = self._client.log_tail(self._log_url(run))
+            failed_policies = self._client.policy_failures(run.id)
+            if failed_policies:
+                raise OperationError(
+                    f"run {run.id}: policy checks failed: {', '.join(failed_policies)}"
+                )
+            log = self._log_tail(run)
             raise OperationError(f"run {run.id} errored" + (f":\n{log}" if log else ""))
         if run.status in NEEDS_A_PERSON:
             if run.is_discardable:
@@ -476,14 +534,35 @@ class _RunFollower:
             )
         raise OperationError(f"run {run.id} ended {run.status}")
 
-    def _log_url(self, run: RunView) -> str | None:
-        if run.apply_id and run.status == "errored":
-            url = self._client.apply_log_url(run.apply_id)
-            if url and self._client.log_tail(url):
-                return str(url)
-        return self._client.plan(run.plan_id).log_url if run.plan_id else None
+    def _log_tail(self, run: RunView) -> str:
+        """The tail of the apply's log when the apply had begun, else of the plan's."""
+        tail = (
+            self._client.log_tail(self._client.apply_log_url(run.apply_id))
+            if (run.apply_id)
+            else ""
+        )
+        if not tail and run.plan_id:
+            tail = self._client.log_tail(self._client.plan(run.plan_id).log_url)
+        return tail
 
     def _summary(self, run: RunView) -> PlanSummary:
+        """From the JSON plan; without it (a token that may not read it), from the plan's counts,
+        a destroying plan then standing for one unnamed resource, so the guard still holds."""
         if not run.plan_id:
             return PlanSummary(0, 0, 0, ())
-        return summarize(self._client.plan_json(run.plan_id))
+        try:
+            return summarize(self._client.plan_json(run.plan_id))
+        except OperationError as problem:
+            actions_runtime.warning(f"no JSON plan ({problem}): using the plan's counts")
+        counts = self._client.plan(run.plan_id)
+        unnamed = (ResourceChange("(resources the JSON plan would name)", "delete"),)
+        return PlanSummary(
+            counts.additions,
+            counts.changes,
+            counts.destructions,
+            unnamed if counts.destructions else (),
+        )
+
+
+def _queue_position(run: RunView) -> str:
+    return f", position {run.position_in_queue} in the queue" if run.position_in_queue else ""

@@ -1,0 +1,47 @@
+"""The variables a Terraform configuration declares, and their values as HCP Terraform run
+variables.
+
+A run variable's value is an HCL expression: a string must be quoted, a list or map is written
+as HCL. On the CLI, `-var name=value` takes the value as a string for a string variable and as
+an HCL expression otherwise; run variables follow the same rule, from the declared type.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from toto_actions.terraform_plan import hcl_literal
+
+_DECLARATION = re.compile(r'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"\s*\{', re.MULTILINE)
+_TYPE = re.compile(r"^\s*type\s*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def declared_variables(directory: Path) -> dict[str, str | None]:
+    """Each variable the *.tf files of directory declare, with its type expression (None when
+    the declaration gives no type)."""
+    declared: dict[str, str | None] = {}
+    for path in sorted(directory.glob("*.tf")):
+        text = path.read_text(encoding="utf-8")
+        for match in _DECLARATION.finditer(text):
+            found = _TYPE.search(_block_body(text, match.end()))
+            declared[match.group(1)] = found.group(1) if found else None
+    return declared
+
+
+def run_variable(value: str, declared_type: str | None) -> str:
+    """The HCL a run variable carries: the string quoted for a string (or untyped) variable,
+    the value as written (HCL: a list, a map, a number) for any other type."""
+    if declared_type is None or declared_type.startswith("string"):
+        return hcl_literal(value)
+    return value
+
+
+def _block_body(text: str, start: int) -> str:
+    """The text from start (just after a `{`) to its matching `}`."""
+    depth = 1
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[start:index]
+    return text[start:]
