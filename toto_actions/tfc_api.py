@@ -146,7 +146,9 @@ class TfcClient:
                 "relationships": relationships,
             }
         }
-        return run_view(self._send("POST", "/api/v2/runs", "create a run", body)["data"])
+        return run_view(
+            self._send("POST", "/api/v2/runs", "create a run", body, creates=True)["data"]
+        )
 
     def run(self, run_id: str) -> RunView:
         return run_view(self._get(f"/api/v2/runs/{run_id}", f"run {run_id}")["data"])
@@ -265,12 +267,18 @@ class TfcClient:
         return self._send("GET", path, what)
 
     def _send(
-        self, method: str, path: str, what: str, body: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        what: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        creates: bool = False,
     ) -> dict[str, Any]:
         def request() -> requests.Response:
             return self._session.request(method, self.address + path, json=body, timeout=60)
 
-        answer = self._with_retries(what, request)
+        answer = self._with_retries(what, request, creates=creates)
         if answer.status_code == 403 and "organization token" in _error_detail(answer):
             raise UsageError(
                 f"{what}: refused (403): runs need a user or team token, not an organization token"
@@ -283,8 +291,10 @@ class TfcClient:
         return document
 
     def _with_retries(
-        self, what: str, request: Callable[[], requests.Response]
+        self, what: str, request: Callable[[], requests.Response], *, creates: bool = False
     ) -> requests.Response:
+        """Send, retrying 429s and, unless the request creates something (a second POST of a
+        run could make a second run), server errors and lost connections."""
         for attempt in range(1, self._retry.attempts + 1):
             with self._pacer.turn():
                 self.request_count += 1
@@ -294,6 +304,9 @@ class TfcClient:
                     answer, problem = None, type(failure).__name__
             if answer is not None and answer.status_code != 429 and answer.status_code < 500:
                 return answer
+            if creates and (answer is None or answer.status_code != 429):
+                detail = _error_detail(answer) if answer is not None else problem
+                raise TfcError(what, answer.status_code if answer is not None else None, detail)
             status = answer.status_code if answer is not None else None
             headers = _absolute_reset(dict(answer.headers) if answer is not None else {})
             wait = retry_delay(
