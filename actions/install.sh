@@ -1,13 +1,276 @@
 #!/usr/bin/env bash
-# Installs the toto-actions package from this checkout of the actions (so the Python code is
-# exactly the version the workflow pinned) into a virtual environment of its own, once per job,
-# and prints the path of its `toto-actions` command. Progress goes to stderr.
+# Installs the toto-actions package from this checkout of the actions (the directory above
+# actions/, so the Python code and templates are exactly the version the workflow pinned) into a
+# virtual environment of its own, and prints the path of its `toto-actions` command on stdout.
+# Progress goes to stderr, in a log group under GitHub Actions.
+#
+# The environment is kept in a cache directory that outlives the job on a self-hosted or cached
+# runner, under a key that hashes what decides the install: pyproject.toml, every file of
+# toto_actions/ and workflows-templates/, and the interpreter with its version. A warm start
+# computes the key, finds the marker of a complete environment and prints its path: no installer,
+# no network. A cold start builds a new environment in a temporary directory beside the others,
+# with uv (on PATH, or `python -m uv`) or else pip, a non-editable install of the checkout, then
+# renames it into place: two jobs at once, or an interrupted install, never leave a half
+# environment. Old environments beyond the last few used are then removed. The download cache of
+# uv or pip sits in the same cache directory, so a new version reuses the wheels already fetched.
+#
+#   $TOTO_ACTIONS_CACHE/envs/<pyX.Y>-<key>/   complete environments (marker .toto-actions-env)
+#   $TOTO_ACTIONS_CACHE/envs/.build-*         installs in progress (or interrupted: pruned later)
+#   $TOTO_ACTIONS_CACHE/uv, .../pip           the installers' download caches
+#
+# Settings, all optional:
+#   TOTO_ACTIONS_CACHE      the cache directory (default $RUNNER_TOOL_CACHE/toto-actions, else
+#                           ${XDG_CACHE_HOME:-$HOME/.cache}/toto-actions)
+#   TOTO_ACTIONS_PYTHON     the interpreter (default: the first of python3, python3.14 ...
+#                           python3.11, python that is Python 3.11 or newer)
+#   TOTO_ACTIONS_INSTALLER  auto (default: uv when available, else pip), uv or pip
+#   TOTO_ACTIONS_KEEP       how many environments to keep, most recently used first (default 5)
 set -euo pipefail
-checkout="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/toto-actions-$(printf '%s' "$checkout" | sha256sum | cut -c1-12)"
-if [ ! -x "$venv/bin/toto-actions" ]; then
-    echo "Installing toto-actions from $checkout" >&2
-    python3 -m venv "$venv" >&2
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$checkout" >&2
+
+script_dir="${BASH_SOURCE[0]%/*}"
+[ "$script_dir" = "${BASH_SOURCE[0]}" ] && script_dir=.
+checkout="$(cd "$script_dir/.." && pwd -P)"
+cache="${TOTO_ACTIONS_CACHE:-${RUNNER_TOOL_CACHE:-${XDG_CACHE_HOME:-${HOME:-}/.cache}}/toto-actions}"
+marker=.toto-actions-env
+in_actions=false
+[ "${GITHUB_ACTIONS:-}" = true ] && in_actions=true
+group_open=false
+installing=false
+build=""
+
+say() { printf 'toto-actions: %s\n' "$*" >&2; }
+
+report_error() {
+    if $group_open; then
+        echo "::endgroup::" >&2
+        group_open=false
+    fi
+    if $in_actions; then
+        echo "::error::$*" >&2
+    else
+        echo "error: $*" >&2
+    fi
+}
+
+fail() {
+    installing=false
+    report_error "toto-actions install: $*"
+    exit 1
+}
+
+on_exit() {
+    local status=$?
+    if [ -n "$build" ] && [ -e "$build" ]; then
+        rm -rf -- "$build"
+    fi
+    if [ "$status" -ne 0 ] && $installing; then
+        report_error "toto-actions could not be installed from $checkout (exit $status, see above)"
+    fi
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Prints the environment's name: the Python version and a hash of what decides the install.
+# On a Python older than 3.11 prints its version and exits 3; on an error, prints it and exits 4.
+# shellcheck disable=SC2016
+key_script='
+import sys
+if sys.version_info < (3, 11):
+    print(sys.version.split()[0])
+    sys.exit(3)
+try:
+    import hashlib
+    import os
+
+    root = sys.argv[1]
+    digest = hashlib.sha256(b"toto-actions environment, layout 1\0")
+    digest.update(("%s\0%s\0" % (sys.version, os.path.realpath(sys.executable))).encode())
+    paths = ["pyproject.toml"]
+    for top in ("toto_actions", "workflows-templates"):
+        for directory, subdirectories, files in os.walk(os.path.join(root, top)):
+            subdirectories[:] = [name for name in subdirectories if name != "__pycache__"]
+            for name in files:
+                if not name.endswith((".pyc", ".pyo")):
+                    paths.append(os.path.relpath(os.path.join(directory, name), root))
+    for path in sorted(paths):
+        with open(os.path.join(root, path), "rb") as file:
+            data = file.read()
+        digest.update(b"%s\0%d\0" % (path.encode(), len(data)))
+        digest.update(data)
+    print("py%d.%d-%s" % (sys.version_info[0], sys.version_info[1], digest.hexdigest()[:16]))
+except Exception as error:
+    print("%s: %s" % (type(error).__name__, error))
+    sys.exit(4)
+'
+
+# Rewrites the build directory's path into the final one in bin/ (script shebangs, activate
+# scripts) and pyvenv.cfg, writes the marker, renames the environment into place (or keeps the one
+# a concurrent job renamed first), then removes environments beyond the last few used.
+# shellcheck disable=SC2016
+finish_script='
+import os
+import shutil
+import sys
+import time
+
+build, final, marker, keep, installer = sys.argv[1:6]
+envs = os.path.dirname(final)
+old, new = build.encode(), final.encode()
+paths = [os.path.join(build, "pyvenv.cfg")]
+paths += [os.path.join(build, "bin", name) for name in os.listdir(os.path.join(build, "bin"))]
+for path in paths:
+    if os.path.islink(path) or not os.path.isfile(path):
+        continue
+    with open(path, "rb") as file:
+        data = file.read()
+    if old in data:
+        with open(path + ".new", "wb") as file:
+            file.write(data.replace(old, new))
+        shutil.copymode(path, path + ".new")
+        os.replace(path + ".new", path)
+with open(os.path.join(build, marker), "w") as file:
+    file.write("python %s\ninstaller %s\ninstalled %s\n" % (
+        sys.version.split()[0], installer, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+
+
+def remove(path):
+    trash = os.path.join(envs, ".trash-%s-%d" % (os.path.basename(path), os.getpid()))
+    try:
+        os.rename(path, trash)  # out of sight at once, then deleted
+    except OSError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+try:
+    os.rename(build, final)
+except OSError:
+    if os.path.exists(os.path.join(final, marker)):
+        print("toto-actions: another job installed it first, using theirs", file=sys.stderr)
+        shutil.rmtree(build, ignore_errors=True)
+    else:  # something that is no complete environment holds the name
+        remove(final)
+        os.rename(build, final)
+
+now = time.time()
+used = []
+for name in os.listdir(envs):
+    path = os.path.join(envs, name)
+    try:
+        if name.startswith((".build-", ".trash-")):
+            if now - os.lstat(path).st_mtime > 86400:  # interrupted a day ago or more
+                remove(path)
+        elif path != final:
+            used.append((os.stat(os.path.join(path, marker)).st_mtime, path))
+    except OSError:
+        continue
+used.sort(reverse=True)
+for last_used, path in used[max(int(keep) - 1, 0):]:
+    if now - last_used > 3600:  # never one that a running job may have just started
+        print("toto-actions: removing the old environment %s" % path, file=sys.stderr)
+        remove(path)
+'
+
+python=""
+key=""
+if [ -n "${TOTO_ACTIONS_PYTHON:-}" ]; then
+    candidates=("$TOTO_ACTIONS_PYTHON")
+else
+    candidates=(python3 python3.14 python3.13 python3.12 python3.11 python)
 fi
-echo "$venv/bin/toto-actions"
+tried=""
+for candidate in "${candidates[@]}"; do
+    command -v "$candidate" >/dev/null 2>&1 || continue
+    status=0
+    key="$("$candidate" -I -S -c "$key_script" "$checkout" 2>/dev/null)" || status=$?
+    if [ "$status" -eq 0 ]; then
+        python="$(command -v "$candidate")"
+        [[ "$python" = /* ]] || python="$PWD/$python"
+        break
+    fi
+    case "$status" in
+    3) tried="$tried, $candidate is Python $key" ;;
+    4) tried="$tried, $candidate failed: $key" ;;
+    *) tried="$tried, $candidate does not run (exit $status)" ;;
+    esac
+done
+if [ -z "$python" ]; then
+    [ -n "$tried" ] || tried=", none of ${candidates[*]} is on PATH"
+    fail "no Python 3.11 or newer found (${tried#, }); install one (e.g. with actions/setup-python) or set TOTO_ACTIONS_PYTHON"
+fi
+[ "$cache" != /toto-actions ] || fail "no cache directory: set TOTO_ACTIONS_CACHE or HOME"
+case "$cache" in
+/*) ;;
+*) cache="$PWD/$cache" ;;
+esac
+
+env_dir="$cache/envs/$key"
+if [ -f "$env_dir/$marker" ] && [ -x "$env_dir/bin/toto-actions" ]; then
+    touch "$env_dir/$marker" 2>/dev/null || true # last used: pruning keeps the recent ones
+    say "reusing the cached environment $env_dir"
+    echo "$env_dir/bin/toto-actions"
+    exit 0
+fi
+
+installing=true
+if $in_actions; then
+    echo "::group::Installing toto-actions from $checkout" >&2
+    group_open=true
+fi
+
+keep="${TOTO_ACTIONS_KEEP:-5}"
+[[ "$keep" =~ ^[0-9]+$ ]] || fail "TOTO_ACTIONS_KEEP must be a number of environments, not '$keep'"
+installer="${TOTO_ACTIONS_INSTALLER:-auto}"
+uv=()
+case "$installer" in
+auto | uv)
+    if command -v uv >/dev/null 2>&1; then
+        uv=(uv)
+    elif "$python" -m uv --version >/dev/null 2>&1; then
+        uv=("$python" -m uv)
+    elif [ "$installer" = uv ]; then
+        fail "TOTO_ACTIONS_INSTALLER=uv but uv is neither on PATH nor a module of $python"
+    fi
+    if ((${#uv[@]})); then
+        installer=uv
+    else
+        installer=pip
+        say "uv is not available (neither on PATH nor a module of $python): installing with pip, slower"
+    fi
+    ;;
+pip) ;;
+*) fail "TOTO_ACTIONS_INSTALLER must be auto, uv or pip, not '$installer'" ;;
+esac
+
+mkdir -p "$cache/envs"
+build="$cache/envs/.build-$key-$$"
+rm -rf -- "$build"
+# Installers run from the cache directory: no project configuration of the caller's working
+# directory applies, and `python -m` cannot pick up the checkout instead of the install.
+cd "$cache/envs"
+started=$SECONDS
+if [ "$installer" = uv ]; then
+    say "installing into $env_dir with $("${uv[@]}" --version) and $python ($("$python" -I -S -c 'import sys; print(sys.version.split()[0])'))"
+    export UV_PYTHON_DOWNLOADS=never # only the interpreter found above
+    "${uv[@]}" venv --quiet --cache-dir "$cache/uv" --python "$python" "$build" >&2
+    # --reinstall-package: the checkout is always built afresh, never taken from uv's wheel
+    # cache. --compile-bytecode: half a second here saves a second on each first import.
+    "${uv[@]}" pip install --cache-dir "$cache/uv" --python "$build/bin/python" \
+        --reinstall-package toto-actions --compile-bytecode "$checkout" >&2
+else
+    say "installing into $env_dir with pip and $python"
+    "$python" -m venv "$build" >&2
+    "$build/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
+        --cache-dir "$cache/pip" "$checkout" >&2
+fi
+"$build/bin/python" -I -m toto_actions --version >&2
+"$python" -I -S -c "$finish_script" "$build" "$env_dir" "$marker" "$keep" \
+    "$installer"
+build=""
+installing=false
+say "installed in $((SECONDS - started)) s"
+if $group_open; then
+    echo "::endgroup::" >&2
+fi
+echo "$env_dir/bin/toto-actions"

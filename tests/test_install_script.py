@@ -1,0 +1,371 @@
+"""actions/install.sh, run as the composite actions run it, from a copy of this repository.
+
+Real subprocesses and real installs from PyPI: the module shares one cold install (the fixture
+`first_install`), and every later cold install builds a changed copy of the checkout with the
+download cache that first install filled, so only the first (and the pip one) download wheels.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, clean_environment
+from toto_actions import __version__
+
+VENV_BIN = Path(sys.executable).parent
+BASH = shutil.which("bash") or "/bin/bash"
+UV_ON_PATH = (VENV_BIN / "uv").exists() or shutil.which("uv") is not None
+
+
+@dataclass(frozen=True)
+class Install:
+    exit_code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def command(self) -> Path:
+        """The one line the script prints on stdout: the installed `toto-actions`."""
+        (line,) = self.stdout.splitlines()
+        return Path(line)
+
+    @property
+    def environment(self) -> Path:
+        return self.command.parent.parent
+
+
+def install_environment(cache: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without Actions or TOTO_ACTIONS_ variables, the test venv
+    first on PATH (its python3, and uv when the test extras installed it), plus extra."""
+    environment = {
+        key: value
+        for key, value in clean_environment().items()
+        if not key.startswith("TOTO_ACTIONS_")
+    }
+    environment["PATH"] = f"{VENV_BIN}{os.pathsep}{environment.get('PATH', '')}"
+    environment["TOTO_ACTIONS_CACHE"] = str(cache)
+    environment.update(extra or {})
+    return environment
+
+
+def run_install(checkout: Path, cache: Path, **extra: str) -> Install:
+    """Run CHECKOUT/actions/install.sh as an action step does, from another directory."""
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [BASH, str(checkout / "actions" / "install.sh")],
+        cwd=cache.parent,
+        env=install_environment(cache, extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    return Install(completed.returncode, completed.stdout, completed.stderr, seconds)
+
+
+def copy_tracked_files(destination: Path) -> Path:
+    """A copy of the repository's tracked files as they are in the work tree."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():  # a file deleted but not yet committed is skipped
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def changed_copy(checkout: Path, destination: Path, change: str) -> Path:
+    """A copy of checkout whose toto_actions/errors.py ends with the comment `# change`."""
+    shutil.copytree(checkout, destination, symlinks=True)
+    with (destination / "toto_actions" / "errors.py").open("a", encoding="utf-8") as file:
+        file.write(f"# {change}\n")
+    return destination
+
+
+def installed_errors_module(install: Install) -> str:
+    (path,) = install.environment.glob("lib/python3*/site-packages/toto_actions/errors.py")
+    return path.read_text(encoding="utf-8")
+
+
+def version_of(command: Path) -> str:
+    completed = subprocess.run(
+        [str(command), "--version"], capture_output=True, text=True, check=True, timeout=60
+    )
+    return completed.stdout.strip()
+
+
+def leftovers(cache: Path) -> list[str]:
+    """Temporary directories of installs (finished or interrupted) still in the cache."""
+    return sorted(p.name for p in (cache / "envs").glob(".*"))
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_tracked_files(tmp_path_factory.mktemp("checkout"))
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("install-cache") / "toto-actions"
+
+
+@pytest.fixture(scope="module")
+def first_install(checkout: Path, cache: Path) -> Install:
+    """The module's one cold install from PyPI, as under GitHub Actions."""
+    install = run_install(checkout, cache, GITHUB_ACTIONS="true")
+    assert install.exit_code == 0, install.stderr
+    return install
+
+
+def test_a_first_install_prints_only_the_path_of_a_working_command(
+    first_install: Install, cache: Path
+) -> None:
+    assert first_install.command.name == "toto-actions"
+    assert first_install.environment.parent == cache / "envs"
+    assert first_install.environment.name.startswith(f"py{sys.version_info[0]}.")
+    assert version_of(first_install.command) == f"toto-actions {__version__}"
+    assert leftovers(cache) == []
+
+
+def test_under_github_actions_the_install_progress_is_one_log_group(
+    first_install: Install, checkout: Path
+) -> None:
+    lines = first_install.stderr.splitlines()
+    assert lines[0] == f"::group::Installing toto-actions from {checkout.resolve()}"
+    assert lines[-1] == "::endgroup::"
+    assert [line for line in lines if line.startswith("::")] == [lines[0], lines[-1]]
+    assert f"toto-actions {__version__}" in lines  # the check of the install, inside the group
+
+
+@pytest.mark.skipif(not UV_ON_PATH, reason="uv is not installed (pip install -e '.[test]')")
+def test_uv_installs_when_it_is_on_path(first_install: Install) -> None:
+    assert " with uv " in first_install.stderr
+
+
+def test_the_install_is_a_copy_of_the_checkout_templates_included(
+    first_install: Install, checkout: Path
+) -> None:
+    located = subprocess.run(
+        [
+            str(first_install.command.with_name("python")),
+            "-I",
+            "-c",
+            "import toto_actions, pathlib; print(pathlib.Path(toto_actions.__file__).parent)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    package = Path(located.stdout.strip())
+    assert package.is_relative_to(first_install.environment)  # not an editable link
+    for source, installed in (
+        (checkout / "toto_actions", package),
+        (checkout / "workflows-templates", package / "workflows_templates"),
+    ):
+        expected = sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file())
+        for relative in expected:
+            assert (installed / relative).read_bytes() == (source / relative).read_bytes()
+    assert (package / "workflows_templates" / "microservice.yml.j2").is_file()
+
+
+def test_a_second_run_reuses_the_environment_without_any_installer(
+    first_install: Install, checkout: Path, cache: Path
+) -> None:
+    # An installer that does not exist: the script fails if it gets as far as choosing one.
+    again = run_install(
+        checkout, cache, GITHUB_ACTIONS="true", TOTO_ACTIONS_INSTALLER="not-an-installer"
+    )
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == first_install.stdout
+    assert again.stderr == (
+        f"toto-actions: reusing the cached environment {first_install.environment}\n"
+    )
+    assert again.seconds < 1.0
+
+
+def test_a_changed_file_of_the_package_gives_a_new_environment(
+    first_install: Install, checkout: Path, cache: Path, tmp_path: Path
+) -> None:
+    changed = changed_copy(checkout, tmp_path / "changed", "a new version")
+    # Outside GitHub Actions, with the interpreter named and no uv on PATH: `python -m uv`.
+    install = run_install(
+        changed, cache, TOTO_ACTIONS_PYTHON=sys.executable, PATH=f"{tmp_path}{os.pathsep}/bin"
+    )
+    assert install.exit_code == 0, install.stderr
+    assert install.environment != first_install.environment
+    assert installed_errors_module(install).endswith("# a new version\n")
+    assert not installed_errors_module(first_install).endswith("# a new version\n")
+    assert "::" not in install.stderr
+    lines = install.stderr.splitlines()
+    assert lines[0].startswith(f"toto-actions: installing into {install.environment} with ")
+    assert lines[-1].startswith("toto-actions: installed in ")
+    if UV_ON_PATH:  # the test extras install uv as a module of the test venv too
+        assert " with uv " in install.stderr
+    assert version_of(install.command) == f"toto-actions {__version__}"
+    assert version_of(first_install.command) == f"toto-actions {__version__}"
+    assert leftovers(cache) == []
+
+
+def test_old_environments_beyond_the_last_few_are_pruned(
+    first_install: Install, checkout: Path, cache: Path, tmp_path: Path
+) -> None:
+    envs = cache / "envs"
+    two_hours_ago = time.time() - 7200
+    unused = envs / "py3.11-0123456789abcdef"  # complete, unused for two hours
+    (unused / "bin").mkdir(parents=True)
+    (unused / "bin" / "toto-actions").touch(mode=0o755)
+    (unused / ".toto-actions-env").touch()
+    os.utime(unused / ".toto-actions-env", (two_hours_ago, two_hours_ago))
+    interrupted, running = envs / ".build-py3.11-interrupted-1", envs / ".build-py3.11-running-2"
+    interrupted.mkdir()
+    running.mkdir()
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(interrupted, (two_days_ago, two_days_ago))
+
+    changed = changed_copy(checkout, tmp_path / "changed", "pruning")
+    install = run_install(changed, cache, TOTO_ACTIONS_KEEP="1")
+
+    assert install.exit_code == 0, install.stderr
+    assert f"removing the old environment {unused}" in install.stderr
+    assert not unused.exists()
+    assert not interrupted.exists()
+    assert running.exists()  # another job's install in progress, for all we know
+    # Beyond the one to keep but used within the hour: a running job may be using it.
+    assert first_install.command.exists()
+    running.rmdir()
+
+
+def test_two_installs_at_once_leave_one_complete_environment(
+    first_install: Install, checkout: Path, cache: Path, tmp_path: Path
+) -> None:
+    changed = changed_copy(checkout, tmp_path / "changed", "two at once")
+    script = str(changed / "actions" / "install.sh")
+    environment = install_environment(cache)
+    processes = [
+        subprocess.Popen(
+            [BASH, script],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [process.communicate(timeout=300) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], results
+    (path,) = {stdout for stdout, _ in results}
+    command = Path(path.strip())
+    assert version_of(command) == f"toto-actions {__version__}"
+    assert leftovers(cache) == []
+
+
+def test_an_interrupted_install_leaves_no_half_environment(
+    first_install: Install, checkout: Path, cache: Path, tmp_path: Path
+) -> None:
+    changed = changed_copy(checkout, tmp_path / "changed", "interrupted")
+    before = set((cache / "envs").iterdir())
+    process = subprocess.Popen(
+        [BASH, str(changed / "actions" / "install.sh")],
+        env=install_environment(cache),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as the runner signals a step's
+    )
+    deadline = time.monotonic() + 120
+    while not leftovers(cache) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    interrupted = process.poll() is None
+    if interrupted:
+        os.killpg(process.pid, signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+
+    assert leftovers(cache) == []
+    for environment in set((cache / "envs").iterdir()) - before:  # none, or a complete one
+        assert (environment / ".toto-actions-env").is_file()
+        assert version_of(environment / "bin" / "toto-actions") == f"toto-actions {__version__}"
+    if interrupted and process.returncode != 0:
+        assert stdout == ""
+        assert stderr.splitlines()[-1].startswith("error: toto-actions could not be installed")
+
+    again = run_install(changed, cache)
+    assert again.exit_code == 0, again.stderr
+    assert version_of(again.command) == f"toto-actions {__version__}"
+
+
+def test_pip_installs_when_uv_is_not_wanted(
+    first_install: Install, checkout: Path, cache: Path, tmp_path: Path
+) -> None:
+    changed = changed_copy(checkout, tmp_path / "changed", "with pip")
+    install = run_install(changed, cache, TOTO_ACTIONS_INSTALLER="pip")
+    assert install.exit_code == 0, install.stderr
+    assert " with pip " in install.stderr
+    assert installed_errors_module(install).endswith("# with pip\n")
+    assert version_of(install.command) == f"toto-actions {__version__}"
+    (shebang, *_) = install.command.read_text(encoding="utf-8").splitlines()
+    assert shebang == f"#!{install.environment}/bin/python"  # renamed into place, not the build's
+    assert leftovers(cache) == []
+
+
+@pytest.mark.parametrize(
+    ("github_actions", "prefix"), [("true", "::error::"), ("false", "error: ")]
+)
+def test_without_python_3_11_it_fails_with_one_error_line(
+    checkout: Path, tmp_path: Path, github_actions: str, prefix: str
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    install = run_install(
+        checkout, tmp_path / "cache", PATH=str(empty), GITHUB_ACTIONS=github_actions
+    )
+    assert install.exit_code == 1
+    assert install.stdout == ""
+    (line,) = install.stderr.splitlines()
+    assert line.startswith(f"{prefix}toto-actions install: no Python 3.11 or newer found")
+    assert "TOTO_ACTIONS_PYTHON" in line
+    assert not (tmp_path / "cache").exists()
+
+
+def older_python() -> str | None:
+    """An interpreter older than 3.11 on this machine (pyenv keeps several), if any."""
+    candidates = [shutil.which(f"python3.{minor}") for minor in (10, 9, 8)]
+    candidates += [str(p) for p in Path.home().glob(".pyenv/versions/3.*/bin/python3")]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; sys.exit(sys.version_info >= (3, 11))"],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+def test_an_older_python_is_named_in_the_error(checkout: Path, tmp_path: Path) -> None:
+    python = older_python()
+    if python is None:
+        pytest.skip("no Python older than 3.11 on this machine")
+    install = run_install(checkout, tmp_path / "cache", TOTO_ACTIONS_PYTHON=python)
+    assert install.exit_code == 1
+    (line,) = install.stderr.splitlines()
+    assert f"{python} is Python 3." in line
