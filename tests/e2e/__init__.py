@@ -1,0 +1,1 @@
+"""End-to-end tests: the rendered workflows run unchanged by act against the local stack."""

