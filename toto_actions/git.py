@@ -8,26 +8,19 @@ from pathlib import Path
 
 def head_commit(directory: Path) -> str | None:
     """The commit checked out in directory, or None outside a git work tree (or without git)."""
-    try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    commit = completed.stdout.strip()
-    return commit if completed.returncode == 0 and commit else None
+    return _git(directory, "rev-parse", "HEAD")
 
 
 def origin_url(directory: Path) -> str | None:
     """The fetch URL of the `origin` remote, or None."""
+    return _git(directory, "remote", "get-url", "origin")
+
+
+def _git(directory: Path, *arguments: str) -> str | None:
+    """git's one-line answer, or None when git fails or is missing."""
     try:
         completed = subprocess.run(
-            ["git", "remote", "get-url", "origin"],
+            ["git", *arguments],
             cwd=directory,
             capture_output=True,
             text=True,
@@ -36,5 +29,5 @@ def origin_url(directory: Path) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    url = completed.stdout.strip()
-    return url if completed.returncode == 0 and url else None
+    answer = completed.stdout.strip()
+    return answer if completed.returncode == 0 and answer else None
