@@ -28,10 +28,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,7 @@ THIRD_PARTY_STAND_INS = {
     "hashicorp/setup-terraform@v3": STAND_INS / "setup-terraform",
 }
 ACT_TIMEOUT = 600.0
+ACT_STOP_TIMEOUT = 10.0  # how long act may take to cancel its job when interrupted
 # What act logs when a `uses:` line is not one of the --local-repository mappings: it then
 # fetches the action from GitHub.
 UNMAPPED_ACTION = "LocalRepositoryCache not matched"
@@ -81,13 +84,37 @@ class ActRun:
         {name: "Success" or "Failure"}. A step that did not run is absent."""
         found: dict[str, str] = {}
         for line in self.output.splitlines():
-            match = _OUTCOME.search(line)
+            outcome = step_outcome(line)
+            if outcome:
+                found[outcome[0]] = outcome[1]
+        return found
+
+    def outputs(self) -> dict[str, str]:
+        """Every step output act logged (`⚙  ::set-output:: <name>=<value>`), by name; act logs
+        them without the step, so a name two steps set holds the last value."""
+        found: dict[str, str] = {}
+        for line in self.output.splitlines():
+            match = _SET_OUTPUT.search(line)
             if match:
-                found[match["step"]] = match["verdict"]
+                found[match["name"]] = match["value"]
         return found
 
 
 _OUTCOME = re.compile(r"  (?P<verdict>Success|Failure) - Main (?P<step>.+?)(?: \[[^\]]*\])?$")
+_STARTED = re.compile(r"\] ⭐ Run Main (?P<step>.+)$")
+_SET_OUTPUT = re.compile(r"  ⚙  ::set-output:: (?P<name>[^=\s]+)=(?P<value>.*)$")
+
+
+def step_started(line: str) -> str | None:
+    """The main step a line of act's output starts (`⭐ Run Main <name>`), if it starts one."""
+    match = _STARTED.search(line.rstrip("\n"))
+    return match["step"] if match else None
+
+
+def step_outcome(line: str) -> tuple[str, str] | None:
+    """(step, "Success" or "Failure") when a line of act's output ends a main step."""
+    match = _OUTCOME.search(line.rstrip("\n"))
+    return (match["step"], match["verdict"]) if match else None
 
 
 def copy_checkout(destination: Path) -> Path:
@@ -160,8 +187,10 @@ class Act:
         event_name: str = "push",
         secrets: Mapping[str, str] | None = None,
         variables: Mapping[str, str] | None = None,
+        on_line: Callable[[str], None] | None = None,
     ) -> ActRun:
-        """Run one job of repository's workflow file (a path relative to repository)."""
+        """Run one job of repository's workflow file (a path relative to repository); on_line,
+        if given, is handed each line of act's output as act prints it."""
         files = self.cache / "run-files"
         files.mkdir(parents=True, exist_ok=True)
         event_file = files / "event.json"
@@ -194,25 +223,12 @@ class Act:
         ]
         started = time.monotonic()
         try:
-            completed = subprocess.run(
-                arguments,
-                cwd=repository,
-                env=runner_environment(self.machine),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=ACT_TIMEOUT,
-                check=False,
+            exit_code, output = _run_act(
+                arguments, repository, runner_environment(self.machine), on_line
             )
         finally:
             secret_file.unlink(missing_ok=True)
-        run = ActRun(
-            completed.returncode,
-            completed.stdout,
-            time.monotonic() - started,
-            tuple(arguments),
-        )
+        run = ActRun(exit_code, output, time.monotonic() - started, tuple(arguments))
         if UNMAPPED_ACTION in run.output:
             raise AssertionError(f"act went to GitHub for an action:\n{run.output}")
         return run
@@ -222,6 +238,62 @@ class Act:
             "toto/actions@v1": str(self.actions_checkout),
             **{action: str(directory) for action, directory in THIRD_PARTY_STAND_INS.items()},
         }
+
+
+def _run_act(
+    arguments: list[str],
+    cwd: Path,
+    environment: Mapping[str, str],
+    on_line: Callable[[str], None] | None,
+) -> tuple[int, str]:
+    """act's exit code and whole output (stdout and stderr), each line handed to on_line as it
+    comes. act is killed, and TimeoutExpired raised, after ACT_TIMEOUT seconds; when anything (a
+    Ctrl-C) interrupts the wait, act is stopped (see _stop) before the exception goes on."""
+    lines: list[str] = []
+    timed_out = threading.Event()
+    with subprocess.Popen(
+        arguments,
+        cwd=cwd,
+        env=dict(environment),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+
+        def expire() -> None:
+            timed_out.set()
+            process.kill()
+
+        timer = threading.Timer(ACT_TIMEOUT, expire)
+        timer.start()
+        try:
+            if process.stdout is None:
+                raise AssertionError("act's output is a pipe")
+            for line in process.stdout:
+                lines.append(line)
+                if on_line is not None:
+                    on_line(line)
+            exit_code = process.wait()
+        except BaseException:
+            _stop(process)
+            raise
+        finally:
+            timer.cancel()
+    if timed_out.is_set():
+        raise subprocess.TimeoutExpired(arguments, ACT_TIMEOUT, output="".join(lines))
+    return exit_code, "".join(lines)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Ask act to cancel its job as a Ctrl-C does (SIGINT: it stops the steps it runs, which a
+    SIGKILL of act would leave running), and kill it if it has not exited after
+    ACT_STOP_TIMEOUT seconds or another interruption comes first."""
+    try:
+        process.send_signal(signal.SIGINT)
+        process.wait(ACT_STOP_TIMEOUT)
+    except BaseException:  # the timeout, or a second Ctrl-C
+        process.kill()
 
 
 def _pairs(flag: str, values: Mapping[str, str]) -> list[str]:
