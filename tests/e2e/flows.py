@@ -202,8 +202,11 @@ def log(run: ActRun) -> str:
     return "\n".join(run.output.splitlines()[-80:])
 
 
-def run_core_cli(stack: Stack, repository: Path, on_line: OnLine | None = None) -> Flow:
-    """A push to main of the core repository (cli engine): the job apply-dev under act."""
+def run_core_cli(
+    stack: Stack, repository: Path, on_line: OnLine | None = None, dispatch: str | None = None
+) -> Flow:
+    """A push to main of the core repository (cli engine): the job apply-dev under act; with
+    dispatch, the repository variable TOTO_SYNC_DISPATCH set to that event type."""
     secrets = {
         "TOTO_SYNC_TOKEN": SYNC_TOKEN,
         "TOTO_FINGERPRINT_KEY": FINGERPRINT_KEY,
@@ -220,6 +223,7 @@ def run_core_cli(stack: Stack, repository: Path, on_line: OnLine | None = None) 
             "AWS_REGION": MOTO_REGION,
             "TOTO_BACKEND_CONFIG": BACKEND_CONFIG,
             "TOTO_GITHUB_API_URL": stack.github.url,
+            **({"TOTO_SYNC_DISPATCH": dispatch} if dispatch else {}),
         },
         on_line=on_line,
     )

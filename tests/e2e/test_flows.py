@@ -123,7 +123,7 @@ def test_a_second_core_apply_that_moves_a_subnet_rewrites_one_secret_per_reposit
         "Move the second ECS subnet",
     )
     stack.github.clear_requests()
-    flow = run_core_cli(stack, repository)
+    flow = run_core_cli(stack, repository, dispatch="toto-core-changed")
     assert flow.run.exit_code == 0, log(flow.run)
     assert stack.secret_puts() == sorted(
         f"/repos/{service}/environments/dev/secrets/ECS_SUBNET_2"
@@ -134,8 +134,13 @@ def test_a_second_core_apply_that_moves_a_subnet_rewrites_one_secret_per_reposit
             **EXPECTED_SECRETS,
             "ECS_SUBNET_2": MOVED_SUBNET,
         }
-        # The rendered workflow offers no knob for sync-secrets' `dispatch`: no event is sent.
-        assert stack.github.dispatches(service) == []
+        # TOTO_SYNC_DISPATCH set: each repository that changed hears of it, names only.
+        assert stack.github.dispatches(service) == [
+            {
+                "event_type": "toto-core-changed",
+                "client_payload": {"environment": "dev", "changed": ["ECS_SUBNET_2"]},
+            }
+        ]
     assert state_outputs(stack.core_state())["ecs_subnet_2"] == MOVED_SUBNET
     assert_nothing_leaked(flow.run, flow.sensitive)
 
