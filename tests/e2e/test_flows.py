@@ -108,6 +108,7 @@ def test_the_core_flow_applies_then_writes_the_ids_into_every_service_repository
     for repository in SERVICE_REPOSITORIES:
         assert stack.github.secrets(repository, "dev") == EXPECTED_SECRETS, repository
         assert stack.github.secrets(repository) == {}  # the environment's, not the repository's
+        assert stack.github.dispatches(repository) == []  # TOTO_SYNC_DISPATCH unset: no event
     assert_nothing_leaked(run, core_dev.sensitive)
 
 
