@@ -62,15 +62,8 @@ class RegistryClient:
 
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
         """The manifest repository:tag names, exactly as stored, or None when there is none."""
-        response = self._request(
-            f"get manifest {repository}:{tag}",
-            "GET",
-            f"/v2/{repository}/manifests/{tag}",
-            repository,
-            headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)},
-            missing_ok=True,
-        )
-        if response.status_code == 404:
+        response = self._manifest("GET", f"get manifest {repository}:{tag}", repository, tag)
+        if response is None:
             return None
         body = response.content
         digest = _sha256(body)
@@ -103,21 +96,28 @@ class RegistryClient:
 
     def digest_of(self, repository: str, tag: str) -> str | None:
         """The digest repository:tag names (a HEAD request), or None when there is none."""
-        response = self._request(
-            f"look up {repository}:{tag}",
-            "HEAD",
-            f"/v2/{repository}/manifests/{tag}",
-            repository,
-            headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)},
-            missing_ok=True,
-        )
-        if response.status_code == 404:
+        response = self._manifest("HEAD", f"look up {repository}:{tag}", repository, tag)
+        if response is None:
             return None
         served = response.headers.get("Docker-Content-Digest")
         if served:
             return served
         found = self.find_image(repository, tag)  # a registry that leaves the header out
         return found.digest if found else None
+
+    def _manifest(
+        self, method: str, what: str, repository: str, tag: str
+    ) -> requests.Response | None:
+        """GET or HEAD of repository:tag's manifest in any media type; None when it is missing."""
+        response = self._request(
+            what,
+            method,
+            f"/v2/{repository}/manifests/{tag}",
+            repository,
+            headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)},
+            missing_ok=True,
+        )
+        return None if response.status_code == 404 else response
 
     def config_labels(self, repository: str, image: ImageManifest) -> dict[str, str]:
         """The Labels of the image's configuration blob ({} when it has none)."""
