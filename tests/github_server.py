@@ -20,6 +20,7 @@ import copy
 import json
 import random
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -34,6 +35,17 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
+from tests import github_permissions
+from tests.github_apps import (
+    App,
+    claimed_app_id,
+    installation_document,
+    jwt_problem,
+    new_app,
+    token_document,
+)
+from tests.github_openapi import load_openapi
+
 # Every timestamp comes from a logical clock: deterministic, and distinct for every write.
 CLOCK_START = datetime(2024, 1, 1, tzinfo=UTC)
 RATE_LIMIT = 5000
@@ -45,8 +57,13 @@ SECONDARY_RATE_LIMIT_MESSAGE = (
 )
 DOCUMENTATION_URL = "https://docs.github.com/rest"
 # Statuses any route may answer before its own handler runs: 400 for a body that is not JSON,
-# 401 for a missing or unknown token, 404 for a repository (or environment) the token cannot see.
-COMMON_STATUSES = frozenset({400, 401, 404})
+# 401 for a missing or unknown token, 403 for a token without the permission the route needs,
+# 404 for a repository (or environment) the token cannot see, 422 for a body the description
+# does not allow.
+COMMON_STATUSES = frozenset({400, 401, 403, 404, 422})
+FORBIDDEN_MESSAGE = "Resource not accessible by integration"
+ACCEPTED_PERMISSIONS_HEADER = "X-Accepted-GitHub-Permissions"
+INSTALLATION_TOKEN_SECONDS = 3600
 
 # Secret and variable names: letters, digits and underscores, not starting with a digit.
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -116,6 +133,15 @@ class _Target:
     variables: dict[str, _Entry] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Token:
+    """What a token may reach: its repositories (None: all) and its permissions (None: a classic
+    token with the `repo` scope, which every route accepts)."""
+
+    repositories: frozenset[str] | None
+    permissions: dict[str, str] | None
+
+
 @dataclass
 class _Environment:
     id: int
@@ -144,7 +170,8 @@ class _State:
     def __init__(self) -> None:
         self.clock = _Clock()
         self.repositories: dict[str, _Repository] = {}  # by lower-cased full name
-        self.tokens: dict[str, frozenset[str] | None] = {}  # None: sees every repository
+        self.tokens: dict[str, _Token] = {}
+        self.apps: dict[int, App] = {}  # by app ID
         self._last_id = 0
 
     def next_id(self) -> int:
@@ -173,7 +200,7 @@ class _State:
 
     def visible_repository(self, token: str, full_name: str) -> _Repository | None:
         repository = self.repositories.get(full_name.lower())
-        allowed = self.tokens[token]
+        allowed = self.tokens[token].repositories
         if repository is None or (allowed is not None and full_name.lower() not in allowed):
             return None
         return repository
@@ -752,11 +779,83 @@ def _delete_variable(call: _Call) -> _Reply:
     return _Reply(204)
 
 
+def _permission_problem(token: _Token, spec: RouteSpec) -> _Reply | None:
+    """403 when a fine-grained token lacks a permission GitHub's data says the route needs, with
+    the header GitHub sends to say which."""
+    if token.permissions is None:
+        return None
+    needs = github_permissions.required(spec.method, spec.template)
+    if not github_permissions.missing(token.permissions, needs):
+        return None
+    accepted = ",".join(sorted(str(need) for need in needs))
+    forbidden = _error(403, FORBIDDEN_MESSAGE).reply
+    return _Reply(403, forbidden.body, ((ACCEPTED_PERMISSIONS_HEADER, accepted),))
+
+
+@dataclass(frozen=True)
+class _AppCall:
+    """A call an app makes as itself (JWT): its installation and what it asks."""
+
+    state: _State
+    app: App
+    params: dict[str, str]
+    body: Any
+    api_url: str
+
+
+def _get_repository_installation(call: _AppCall) -> _Reply:
+    full_name = f"{call.params['owner']}/{call.params['repo']}"
+    if full_name.lower() not in call.app.repositories:
+        raise _error(404, "Not Found")
+    account = _account_document(
+        call.app.owner, call.app.installation_id + 2_000_000, "Organization"
+    )
+    return _Reply(200, installation_document(call.app, call.api_url, account))
+
+
+def _create_installation_token(call: _AppCall) -> _Reply:
+    """A token for some of the installation's repositories, with some of its permissions: a key
+    GitHub does not know is dropped, a permission the installation lacks is refused."""
+    if call.params["installation_id"] != str(call.app.installation_id):
+        raise _error(404, "Not Found")
+    body = call.body or {}
+    names = body.get("repositories")
+    repositories = (
+        call.app.repositories
+        if names is None
+        else frozenset(f"{call.app.owner}/{name}".lower() for name in names)
+    )
+    if not repositories <= call.app.repositories:
+        raise _error(
+            422,
+            "There is at least one repository that does not exist or is not accessible to the "
+            "parent installation.",
+        )
+    requested = body.get("permissions")
+    permissions = (
+        dict(call.app.permissions) if requested is None else github_permissions.granted(requested)
+    )
+    if github_permissions.missing(
+        call.app.permissions,
+        [github_permissions.Requirement(key, level) for key, level in permissions.items()],
+    ):
+        raise _error(422, "The permissions requested are not granted to this installation.")
+    token = f"ghs_{secrets.token_hex(18)}"
+    call.state.tokens[token] = _Token(repositories, permissions)
+    expires_at = _iso(datetime.now(UTC) + timedelta(seconds=INSTALLATION_TOKEN_SECONDS))
+    return _Reply(201, token_document(token, expires_at, permissions))
+
+
 @dataclass(frozen=True)
 class _Route:
     spec: RouteSpec
     pattern: re.Pattern[str]
-    handler: Callable[[_Call], _Reply]
+    handler: Callable[[_Call], _Reply] | None  # a route called with a token
+    app_handler: Callable[[_AppCall], _Reply] | None = None  # one an app calls with its JWT
+
+    @property
+    def app_auth(self) -> bool:
+        return self.app_handler is not None
 
 
 def _route(
@@ -765,6 +864,13 @@ def _route(
     # A parameter is one path segment: a slash inside a name arrives as %2F.
     pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
     return _Route(RouteSpec(method, template, frozenset(statuses)), re.compile(pattern), handler)
+
+
+def _app_route(
+    method: str, template: str, handler: Callable[[_AppCall], _Reply], statuses: Collection[int]
+) -> _Route:
+    plain = _route(method, template, _get_repository, statuses)
+    return _Route(plain.spec, plain.pattern, None, handler)
 
 
 def _target_routes(scope: str) -> list[_Route]:
@@ -795,6 +901,13 @@ _ROUTES: tuple[_Route, ...] = (
     _route("PUT", _ENVIRONMENT, _put_environment, {200, 422}),
     *_target_routes(f"{_REPOSITORY}/actions"),
     *_target_routes(_ENVIRONMENT),
+    _app_route("GET", f"{_REPOSITORY}/installation", _get_repository_installation, {200, 404}),
+    _app_route(
+        "POST",
+        "/app/installations/{installation_id}/access_tokens",
+        _create_installation_token,
+        {201, 404, 422},
+    ),
 )
 
 
@@ -916,12 +1029,49 @@ class GitHubServer:
                 target=self._state.new_target(),
             )
 
-    def add_token(self, token: str, repositories: Collection[str] | None = None) -> None:
-        """A token that sees every repository (None) or only those; others answer 404."""
+    def add_token(
+        self,
+        token: str,
+        repositories: Collection[str] | None = None,
+        permissions: Mapping[str, str] | None = None,
+    ) -> None:
+        """A token that sees every repository (None) or only those (others answer 404), with
+        these permissions (a fine-grained token: what they do not cover answers 403) or, None, a
+        classic token that may do anything on what it sees. Unknown permission keys are dropped,
+        as GitHub drops them."""
         with self._lock:
-            self._state.tokens[token] = (
-                None if repositories is None else frozenset(r.lower() for r in repositories)
+            self._state.tokens[token] = _Token(
+                None if repositories is None else frozenset(r.lower() for r in repositories),
+                None if permissions is None else github_permissions.granted(permissions),
             )
+
+    def token_permissions(self, token: str) -> dict[str, str] | None:
+        """The permissions a token holds (None: a classic token)."""
+        with self._lock:
+            permissions = self._state.tokens[token].permissions
+            return None if permissions is None else dict(permissions)
+
+    def add_app(
+        self, app_id: int, repositories: Collection[str], permissions: Mapping[str, str]
+    ) -> str:
+        """A GitHub App installed on these repositories (of one owner) with these permissions;
+        returns its private key (PEM), with which a client signs the JWT that gets it tokens."""
+        owners = {repository.split("/")[0].lower() for repository in repositories}
+        if len(owners) != 1:
+            raise ValueError(f"an installation belongs to one owner: {sorted(repositories)}")
+        with self._lock:
+            for repository in repositories:
+                self._state.repository(repository)  # KeyError for an unknown one
+            app = new_app(
+                app_id,
+                installation_id=self._state.next_id(),
+                owner=next(iter(repositories)).split("/")[0],
+                repositories=frozenset(r.lower() for r in repositories),
+                permissions=github_permissions.granted(permissions),
+                created_at=self._state.clock.tick(),
+            )
+            self._state.apps[app_id] = app
+            return app.private_key_pem
 
     def add_environment(
         self,
@@ -1113,25 +1263,73 @@ class GitHubServer:
         return None
 
     def _serve(self, incoming: _Incoming) -> _Reply:
-        """GitHub's checks in its order: credentials, route, body, visibility; then the route."""
+        """GitHub's checks in its order: credentials, route, body, visibility, permissions, the
+        body against the description; then the route."""
+        route = incoming.route
+        if route is not None and route.app_auth:
+            return self._serve_app(route, incoming)
         token = incoming.token
         if token is None or token not in self._state.tokens:
             return _error(401, "Bad credentials").reply
-        if incoming.route is None:
+        if route is None:
             return _error(404, "Not Found").reply
-        if incoming.body is _NOT_JSON:
-            return _error(400, "Problems parsing JSON").reply
         params = incoming.params
         repository = self._state.visible_repository(token, f"{params['owner']}/{params['repo']}")
-        if repository is None:
-            return _error(404, "Not Found").reply
+        refusal = (
+            self._unparsable(route, incoming)
+            or (_error(404, "Not Found").reply if repository is None else None)
+            or _permission_problem(self._state.tokens[token], route.spec)
+            or self._body_problem(route.spec, incoming.body)
+        )
+        if refusal is not None or repository is None:
+            return refusal or _error(404, "Not Found").reply
         query = dict(parse_qsl(incoming.query))
         call = _Call(self._state, repository, params, query, incoming.body, incoming.path, self.url)
-        return self._run(incoming.route, call)
+        return self._run(route, call)
+
+    def _unparsable(self, route: _Route, incoming: _Incoming) -> _Reply | None:
+        if incoming.body is not _NOT_JSON:
+            return None
+        self._errors.append(f"{route.spec.method} {incoming.path}: a body that is not JSON")
+        return _error(400, "Problems parsing JSON").reply
+
+    def _body_problem(self, spec: RouteSpec, body: Any) -> _Reply | None:
+        """422 for a body GitHub's OpenAPI description does not allow; the request is also kept
+        in errors, since the toolkit must never send one."""
+        problem = load_openapi().request_body_problem(spec.method, spec.template, body)
+        if problem is None:
+            return None
+        self._errors.append(
+            f"{spec.method} {spec.template}: the body breaks the description: {problem}"
+        )
+        return _error(422, f"Invalid request.\n\n{problem}").reply
+
+    def _serve_app(self, route: _Route, incoming: _Incoming) -> _Reply:
+        """A route an app calls as itself, with a JWT it signed."""
+        app = self._state.apps.get(claimed_app_id(incoming.token or "") or -1)
+        if app is None:
+            return _error(401, "A JSON web token could not be decoded").reply
+        problem = jwt_problem(app, incoming.token or "", time.time())
+        if problem is not None:
+            return _error(401, problem).reply
+        refusal = self._unparsable(route, incoming) or self._body_problem(route.spec, incoming.body)
+        if refusal is not None:
+            return refusal
+        call = _AppCall(self._state, app, incoming.params, incoming.body, self.url)
+        handler = route.app_handler
+        assert handler is not None
+        return self._checked(route, lambda: handler(call))
 
     def _run(self, route: _Route, call: _Call) -> _Reply:
+        handler = route.handler
+        assert handler is not None
+        return self._checked(route, lambda: handler(call))
+
+    def _checked(self, route: _Route, handle: Callable[[], _Reply]) -> _Reply:
+        """The handler's reply; 500, kept in errors, when it crashed or answered a status its
+        route does not declare."""
         try:
-            reply = route.handler(call)
+            reply = handle()
         except _Answer as answer:
             reply = answer.reply
         except Exception as crash:  # a bug of the stand-in: answered 500 and kept for the tests

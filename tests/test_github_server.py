@@ -24,14 +24,13 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
 import jsonschema
+import jwt
 import pytest
 from github import Auth, Github, GithubException
 from github.GithubException import RateLimitExceededException
 from nacl.public import PrivateKey, PublicKey, SealedBox
-from referencing import Registry
-from referencing.jsonschema import DRAFT4
 
-from tests.conftest import REPO_ROOT
+from tests.github_openapi import OpenApi, load_openapi, pointer_of
 from tests.github_server import (
     COMMON_STATUSES,
     SECONDARY_RATE_LIMIT_MESSAGE,
@@ -39,8 +38,6 @@ from tests.github_server import (
     RouteSpec,
 )
 
-OPENAPI_FILE = REPO_ROOT / ".tools/node/node_modules/@octokit/openapi/generated/api.github.com.json"
-OPENAPI_URI = "urn:github-openapi"
 TOKEN = "ghs_stand-in-token"
 REPOSITORY = "acme/toto-ms-x"
 REPOSITORY_PATH = f"/repos/{REPOSITORY}"
@@ -52,11 +49,14 @@ REPOSITORY_PATH = f"/repos/{REPOSITORY}"
 UNDOCUMENTED_BUT_ANSWERED_BY_GITHUB = {
     400: "a body that is not JSON: 'Problems parsing JSON', on every route",
     401: "'Bad credentials', on every route (the description lists 401 on few operations)",
+    403: "a fine-grained or app token without a permission the operation needs: 'Resource not "
+    "accessible by integration', naming the permissions in X-Accepted-GitHub-Permissions",
     404: "a repository the token cannot see, or a missing environment, secret or variable",
     409: "creating a variable that exists: 'Already exists - Variable already exists' "
     "(gh variable set switches to an update on it)",
     422: "a secret not sealed with the target's current key: 'Bad request - validation failed "
-    "due to an improperly encrypted secret'; a missing field: 'Invalid request'",
+    "due to an improperly encrypted secret'; a body the description does not allow: 'Invalid "
+    "request'",
 }
 # Injected faults (5xx, and 403/429 as the secondary rate limit) are left out of the status check:
 # they are GitHub failing, which no operation documents.
@@ -148,83 +148,26 @@ class Exchange:
     raw: bytes
 
 
-class OpenApi(NamedTuple):
-    document: dict[str, Any]  # as published
-    registry: Registry[Any]  # the same, as JSON Schema (OpenAPI 3.0 `nullable` converted)
-
-    def operation(self, spec: RouteSpec) -> dict[str, Any]:
-        operation: dict[str, Any] = self.document["paths"][spec.template][spec.method.lower()]
-        return operation
-
-    def validate(self, instance: Any, pointer: str) -> None:
-        validator = jsonschema.Draft4Validator(
-            {"$ref": f"{OPENAPI_URI}#{pointer}"},
-            registry=self.registry,
-            format_checker=GITHUB_FORMATS,
-        )
-        validator.validate(instance)
-
-
-GITHUB_FORMATS = jsonschema.FormatChecker(formats=())
-
-
-@GITHUB_FORMATS.checks("date-time", raises=ValueError)
-def is_github_timestamp(value: object) -> bool:
-    """GitHub's own form of date-time, which the sync compares as text."""
-    if isinstance(value, str):
-        datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
-    return True
-
-
 @pytest.fixture(scope="module")
 def openapi() -> OpenApi:
-    if not OPENAPI_FILE.is_file():
-        pytest.fail(
-            f"GitHub's OpenAPI description is missing ({OPENAPI_FILE}): run scripts/test, which "
-            "installs @octokit/openapi into .tools/node"
-        )
-    document = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
-    as_json_schema = {
-        "paths": _json_schema(document["paths"]),
-        "components": _json_schema(document["components"]),
-    }
-    registry: Registry[Any] = Registry().with_resource(
-        OPENAPI_URI, DRAFT4.create_resource(as_json_schema)
-    )
-    return OpenApi(document, registry)
+    return load_openapi()
 
 
-def _json_schema(node: Any) -> Any:
-    """OpenAPI 3.0 schemas as JSON Schema: `nullable: true` becomes an alternative null (3.0 has
-    no null type; draft 4, like OpenAPI 3.0, ignores what sits beside a $ref)."""
-    if isinstance(node, list):
-        return [_json_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    converted = {
-        key: _json_schema(value)
-        for key, value in node.items()
-        if not (key == "nullable" and isinstance(value, bool))
-    }
-    if node.get("nullable") is True:
-        return {"anyOf": [converted, {"type": "null"}]}
-    return converted
-
-
-def _pointer(*segments: str) -> str:
-    return "".join("/" + s.replace("~", "~0").replace("/", "~1") for s in segments)
+def _responses(openapi: OpenApi, spec: RouteSpec) -> dict[str, Any]:
+    responses: dict[str, Any] = openapi.operation(spec.method, spec.template)["responses"]
+    return responses
 
 
 def _response_schema(openapi: OpenApi, spec: RouteSpec, status: int) -> str | None:
     """The pointer of the documented JSON schema of that response; None if it has no body."""
-    pointer = _pointer("paths", spec.template, spec.method.lower(), "responses", str(status))
-    response = openapi.operation(spec)["responses"][str(status)]
+    pointer = pointer_of("paths", spec.template, spec.method.lower(), "responses", str(status))
+    response = _responses(openapi, spec)[str(status)]
     if "$ref" in response:  # a shared response of #/components/responses
         pointer = response["$ref"].removeprefix("#")
         response = openapi.document["components"]["responses"][pointer.rsplit("/", 1)[1]]
     if "application/json" not in response.get("content", {}):
         return None
-    return pointer + _pointer("content", "application/json", "schema")
+    return pointer + pointer_of("content", "application/json", "schema")
 
 
 class RepresentativeRun:
@@ -278,9 +221,52 @@ def exchanges() -> Iterator[list[Exchange]]:
             server.set_variable(REPOSITORY, "OTHER", "x", environment)  # for a rename to meet
             _drive_secret_routes(run, scope)
             _drive_variable_routes(run, scope)
+        _drive_app_routes(run)
         run.close()
-        assert server.errors == []
+        # What the run sent on purpose against the description, and nothing else.
+        assert len(server.errors) == len(DELIBERATE_VIOLATIONS), server.errors
+        for error, expected in zip(server.errors, DELIBERATE_VIOLATIONS, strict=True):
+            assert expected in error
         yield run.exchanges
+
+
+DELIBERATE_VIOLATIONS = (
+    "POST /repos/{owner}/{repo}/dispatches: the body breaks the description: $: 'event_type'",
+    "a body that is not JSON",
+    *[
+        f"{method} /repos/{{owner}}/{{repo}}{scope}/variables{suffix}: the body breaks the "
+        f"description: {problem}"
+        for scope in ("/actions", "/environments/{environment_name}")
+        for method, suffix, problem in [
+            ("POST", "", "$: 'value' is a required property"),
+            ("PATCH", "/{name}", "$.value: 2 is not of type 'string'"),
+        ]
+    ],
+)
+APP_ID = 4242
+
+
+def app_jwt(private_key: str, app_id: int = APP_ID, lifetime: int = 540) -> str:
+    """The JWT an app signs to call GitHub as itself, as GitHub's documentation makes it."""
+    now = int(time.time())
+    return jwt.encode(
+        {"iat": now - 60, "exp": now + lifetime, "iss": str(app_id)}, private_key, "RS256"
+    )
+
+
+def _drive_app_routes(run: RepresentativeRun) -> None:
+    key = run.server.add_app(APP_ID, [REPOSITORY], {"secrets": "write", "actions": "read"})
+    signed = app_jwt(key)
+    installation = run.send("GET", f"{REPOSITORY_PATH}/installation", expect=200, token=signed)
+    run.send("GET", "/repos/acme/elsewhere/installation", expect=404, token=signed)
+    tokens = f"/app/installations/{installation.body['id']}/access_tokens"
+    asked = {"repositories": ["toto-ms-x"], "permissions": {"secrets": "write"}}
+    made = run.send("POST", tokens, asked, expect=201, token=signed).body
+    run.send("POST", tokens, {"permissions": {"contents": "write"}}, expect=422, token=signed)
+    run.send("POST", "/app/installations/1/access_tokens", expect=404, token=signed)
+    run.send("GET", f"{REPOSITORY_PATH}/installation", expect=401, token=app_jwt(key, 1))
+    # The token made above may write secrets, not variables.
+    run.send("GET", f"{REPOSITORY_PATH}/actions/variables", expect=403, token=made["token"])
 
 
 def _drive_repository_routes(run: RepresentativeRun) -> None:
@@ -354,7 +340,7 @@ def test_every_route_is_an_operation_of_the_description(openapi: OpenApi) -> Non
 def test_every_status_a_route_can_answer_is_documented_or_known(openapi: OpenApi) -> None:
     unexplained = []
     for spec in GitHubServer.routes():
-        documented = {int(status) for status in openapi.operation(spec)["responses"]}
+        documented = {int(status) for status in _responses(openapi, spec)}
         for status in sorted(spec.statuses | COMMON_STATUSES):
             if status not in documented and status not in UNDOCUMENTED_BUT_ANSWERED_BY_GITHUB:
                 unexplained.append(f"{spec.method} {spec.template}: {status}")
@@ -364,7 +350,7 @@ def test_every_status_a_route_can_answer_is_documented_or_known(openapi: OpenApi
 def test_every_success_status_is_documented(openapi: OpenApi) -> None:
     """The allowance above is for errors only: 201 against 200, 204 against 200 are checked."""
     for spec in GitHubServer.routes():
-        documented = {int(status) for status in openapi.operation(spec)["responses"]}
+        documented = {int(status) for status in _responses(openapi, spec)}
         assert {s for s in spec.statuses if s < 300} <= documented, spec
 
 
@@ -386,7 +372,7 @@ def test_response_bodies_validate_against_the_documented_schemas(
 ) -> None:
     for exchange in exchanges:
         spec = _spec(exchange.method, exchange.route)
-        if str(exchange.status) not in openapi.operation(spec)["responses"]:
+        if str(exchange.status) not in _responses(openapi, spec):
             # An undocumented error: GitHub's error document, with a message.
             openapi.validate(exchange.body, "/components/schemas/basic-error")
             assert exchange.body["message"]
@@ -404,8 +390,8 @@ def test_the_representative_requests_are_valid_requests(
     """So that the bodies validated above answer requests GitHub would accept."""
     for exchange in exchanges:
         spec = _spec(exchange.method, exchange.route)
-        if exchange.status < 300 and "requestBody" in openapi.operation(spec):
-            pointer = _pointer("paths", spec.template, spec.method.lower(), "requestBody")
+        if exchange.status < 300 and "requestBody" in openapi.operation(spec.method, spec.template):
+            pointer = pointer_of("paths", spec.template, spec.method.lower(), "requestBody")
             openapi.validate(exchange.request_body, pointer + "/content/application~1json/schema")
 
 
@@ -704,3 +690,101 @@ def test_the_request_log_keeps_order_bodies_and_clears(server: GitHubServer) -> 
     assert [r.route for r in server.writes()] == ["/repos/{owner}/{repo}/dispatches"]
     server.clear_requests()
     assert server.requests == []
+
+
+# -- 4. token permissions, from GitHub's permission data -----------------------------------------
+
+
+def test_an_environment_secret_needs_both_secrets_and_environments(server: GitHubServer) -> None:
+    server.add_environment(REPOSITORY, "dev")
+    server.add_token("ghs_secrets_only", [REPOSITORY], {"secrets": "write"})
+    key_path = f"{REPOSITORY_PATH}/environments/dev/secrets/public-key"
+    answer = call(server, "GET", key_path, token="ghs_secrets_only")
+    assert answer.status == 403
+    assert answer.body["message"] == "Resource not accessible by integration"
+    assert answer.headers["X-Accepted-GitHub-Permissions"] == "environments=read,secrets=read"
+    server.add_token("ghs_both", [REPOSITORY], {"secrets": "write", "environments": "read"})
+    assert call(server, "GET", key_path, token="ghs_both").status == 200
+
+
+def test_reading_an_environment_needs_actions_read(server: GitHubServer) -> None:
+    """GitHub files GET .../environments/{name} under Actions, not Environments."""
+    server.add_environment(REPOSITORY, "dev")
+    server.add_token("ghs_environments", [REPOSITORY], {"environments": "write"})
+    environment = f"{REPOSITORY_PATH}/environments/dev"
+    answer = call(server, "GET", environment, token="ghs_environments")
+    assert (answer.status, answer.headers["X-Accepted-GitHub-Permissions"]) == (403, "actions=read")
+    server.add_token("ghs_actions", [REPOSITORY], {"actions": "read"})
+    assert call(server, "GET", environment, token="ghs_actions").status == 200
+    assert call(server, "PUT", environment, token="ghs_actions").status == 403  # administration
+
+
+def test_a_permission_key_github_does_not_know_is_dropped(server: GitHubServer) -> None:
+    """`variables` is not GitHub's key for the Variables permission: `actions_variables` is."""
+    server.add_token("ghs_misspelt", [REPOSITORY], {"variables": "write"})
+    server.add_token("ghs_right", [REPOSITORY], {"actions_variables": "write"})
+    assert server.token_permissions("ghs_misspelt") == {}
+    body = {"name": "REGION", "value": "eu-west-1"}
+    variables = f"{REPOSITORY_PATH}/actions/variables"
+    assert call(server, "POST", variables, body, token="ghs_misspelt").status == 403
+    assert call(server, "POST", variables, body, token="ghs_right").status == 201
+
+
+def test_write_includes_read_and_metadata_comes_with_every_token(server: GitHubServer) -> None:
+    server.add_token("ghs_writer", [REPOSITORY], {"secrets": "write"})
+    assert (
+        call(server, "GET", f"{REPOSITORY_PATH}/actions/secrets", token="ghs_writer").status == 200
+    )
+    assert call(server, "GET", REPOSITORY_PATH, token="ghs_writer").status == 200
+
+
+def test_a_classic_token_may_do_anything_on_what_it_sees(server: GitHubServer) -> None:
+    assert server.token_permissions(TOKEN) is None
+    assert call(server, "PUT", f"{REPOSITORY_PATH}/environments/dev").status == 200
+
+
+def test_an_app_token_gets_exactly_what_it_asked_for(server: GitHubServer) -> None:
+    key = server.add_app(APP_ID, [REPOSITORY], {"secrets": "write", "actions_variables": "write"})
+    signed = app_jwt(key)
+    installation = call(server, "GET", f"{REPOSITORY_PATH}/installation", token=signed).body
+    asked = {
+        "repositories": ["toto-ms-x"],
+        "permissions": {"secrets": "read", "variables": "write"},
+    }
+    made = call(
+        server,
+        "POST",
+        installation["access_tokens_url"].removeprefix(server.url),
+        asked,
+        token=signed,
+    )
+    assert made.status == 201
+    assert made.body["permissions"] == {"secrets": "read"}
+    assert server.token_permissions(made.body["token"]) == {"secrets": "read"}
+    put = call(
+        server,
+        "POST",
+        f"{REPOSITORY_PATH}/actions/variables",
+        {"name": "A", "value": "1"},
+        token=made.body["token"],
+    )
+    assert put.status == 403
+
+
+def test_an_app_jwt_must_be_signed_by_the_app_and_short_lived(server: GitHubServer) -> None:
+    key = server.add_app(APP_ID, [REPOSITORY], {"secrets": "write"})
+    other_key = server.add_app(APP_ID + 1, [REPOSITORY], {"secrets": "write"})
+    installation = f"{REPOSITORY_PATH}/installation"
+    assert call(server, "GET", installation, token=app_jwt(other_key, APP_ID)).status == 401
+    assert call(server, "GET", installation, token=app_jwt(key, lifetime=3600)).status == 401
+    assert call(server, "GET", installation, token=app_jwt(key)).status == 200
+
+
+def test_a_body_the_description_does_not_allow_is_refused_and_kept(server: GitHubServer) -> None:
+    answer = call(server, "POST", f"{REPOSITORY_PATH}/actions/variables", {"name": "A", "value": 1})
+    assert answer.status == 422
+    assert server.errors == [
+        "POST /repos/{owner}/{repo}/actions/variables: the body breaks the description: "
+        "$.value: 1 is not of type 'string'"
+    ]
+    assert server.variables(REPOSITORY) == {}

@@ -33,6 +33,8 @@ T = TypeVar("T")
 DEFAULT_API_URL = "https://api.github.com"
 # Answers that say the token may not do this: retrying cannot help, and the sync must not start.
 PERMISSION_STATUSES = frozenset({401, 403, 404})
+# Sent with a 403 to a GitHub App or fine-grained token: the permissions the endpoint accepts.
+ACCEPTED_PERMISSIONS = "x-accepted-github-permissions"
 
 
 class GitHubSettings(NamedTuple):
@@ -239,7 +241,7 @@ class GitHubClient:
                 status, message = failure.status, _message(failure)
                 headers = dict(failure.headers or {})
                 if not is_transient(status, headers, message):
-                    raise GitHubError(what, status, message) from failure
+                    raise GitHubError(what, status, _with_needed(message, headers)) from failure
             except requests.RequestException as failure:
                 status, message, headers = None, type(failure).__name__, {}
             wait = retry_delay(
@@ -257,6 +259,14 @@ def _message(failure: GithubException) -> str:
     if isinstance(data, dict) and data.get("message"):
         return str(data["message"])
     return str(data or "")
+
+
+def _with_needed(message: str, headers: dict[str, str]) -> str:
+    """The message, with the permissions GitHub says the call needs when it refused a token."""
+    needed = next(
+        (value for name, value in headers.items() if name.lower() == ACCEPTED_PERMISSIONS), None
+    )
+    return f"{message} (the token needs {needed})" if needed else message
 
 
 def _timestamp(moment: datetime | None) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import CliResult, CliRunner, snapshot
 from tests.github_server import GitHubServer, LoggedRequest
+from toto_actions.sync_permissions import sync_endpoints, token_permissions
 
 TOKEN = "ghs_sync-token-0123456789"
 KEY = "fingerprint-key-of-the-core-repo"
@@ -54,7 +55,11 @@ def github() -> Iterator[GitHubServer]:
     with GitHubServer() as server:
         for repository in REPOSITORIES:
             server.add_repository(repository)
-        server.add_token(TOKEN)
+            server.add_environment(repository, "dev")
+        # Exactly what the rendered core workflow asks for, when it creates environments and
+        # dispatches: the stand-in refuses what these do not cover.
+        permissions = token_permissions("environment", create_environments=True, dispatch=True)
+        server.add_token(TOKEN, permissions=permissions)
         yield server
         assert server.errors == []
 
@@ -292,12 +297,13 @@ def test_repository_scope_writes_repository_secrets(sync: Sync, github: GitHubSe
     )  # ...and no environment is needed
     assert result.exit_code == 0, result.stderr
     assert github.secrets("acme/toto-ms-games") == {"ECS_SUBNET_1": "subnet-0aaa"}
-    assert github.environment_names("acme/toto-ms-games") == []
+    assert github.secrets("acme/toto-ms-games", "dev") == {}
 
 
 def test_names_are_url_encoded_in_paths(sync: Sync, github: GitHubServer) -> None:
-    result = sync("--environment", "qa eu/1")
+    result = sync("--environment", "qa eu/1", "--create-environments")
     assert result.exit_code == 0, result.stderr
+    assert "qa eu/1" in github.environment_names("acme/toto-ms-games")
     assert github.secrets("acme/toto-ms-games", "qa eu/1")["ECS_SUBNET_1"] == "subnet-0aaa"
     assert any(
         r.path.startswith("/repos/acme/toto-ms-games/environments/qa%20eu%2F1/secrets/")
@@ -523,3 +529,53 @@ def test_a_write_that_did_not_land_is_not_vouched_for(sync: Sync, github: GitHub
         "/repos/acme/toto-ms-games/environments/dev/secrets/DB_PASSWORD"
     ]
     assert github.secrets("acme/toto-ms-games", "dev")["DB_PASSWORD"] == "rotated-db-password"
+
+
+def test_a_missing_environment_is_refused_before_anything_is_written(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """Creating an environment needs Administration: write, which the token has only when the
+    workflow was rendered with create-environments."""
+    github.add_environment("acme/toto-ms-games", "staging")
+    result = sync("--environment", "staging")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: create environment staging in {repository} (or pass --create-environments, "
+        "whose token needs Administration: write)"
+        for repository in ("acme/toto-ms-expenses", "acme/toto-ms-supermarket")
+    ]
+    assert github.writes() == []
+    assert github.environment_names("acme/toto-ms-expenses") == ["dev"]
+
+
+def test_a_permission_the_token_lacks_is_named(sync: Sync, github: GitHubServer) -> None:
+    without_actions = token_permissions("environment", create_environments=False, dispatch=False)
+    del without_actions["actions"]
+    github.add_token(TOKEN, permissions=without_actions)
+    result = sync()
+    assert result.exit_code == 2
+    assert "403 Resource not accessible by integration (the token needs actions=read)" in (
+        result.stderr
+    )
+    assert github.writes() == []
+
+
+def test_every_call_of_the_sync_is_one_its_permissions_cover(
+    sync: Sync, github: GitHubServer
+) -> None:
+    assert sync("--environment", "qa", "--create-environments", "--dispatch", "core").exit_code == 0
+    sync.outputs["ecs_subnet_1"]["value"] = "subnet-0ccc"
+    sync.write_config(CONFIG.replace("  ECS_SUBNET_2: ecs_subnet_2\n", ""))
+    result = sync("--environment", "qa", "--prune", "--dispatch", "core")
+    assert result.exit_code == 0, result.stderr
+    covered = {
+        (endpoint.method, endpoint.template)
+        for endpoint in sync_endpoints("environment", create_environments=True, dispatch=True)
+    }
+    called = {(r.method, r.route) for r in github.requests}
+    assert called <= covered
+    assert {
+        ("PUT", "/repos/{owner}/{repo}/environments/{environment_name}"),
+        ("POST", "/repos/{owner}/{repo}/dispatches"),
+        ("DELETE", "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"),
+    } <= called

@@ -82,6 +82,12 @@ OPTIONS = (
         "key of the HMAC fingerprints that let unchanged secrets be "
         "skipped; without it every secret is written",
     ),
+    Option(
+        "--create-environments",
+        "create a missing GitHub environment (the token then needs Administration: write); "
+        "without it a missing environment is refused before anything is written",
+        is_switch=True,
+    ),
     Option("--dry-run", "read and plan, write nothing", is_switch=True),
     Option(
         "--prune",
@@ -117,6 +123,7 @@ class SyncSettings(NamedTuple):
     environment: str | None
     outputs: str
     fingerprint_key: str | None
+    create_environments: bool
     dry_run: bool
     prune: bool
     dispatch: str | None
@@ -193,6 +200,7 @@ def _settings(given: GivenOptions) -> SyncSettings:
         environment=str(environment) if environment else None,
         outputs=str(outputs),
         fingerprint_key=str(given["fingerprint-key"]) if given.get("fingerprint-key") else None,
+        create_environments=bool(given.get("create-environments")),
         dry_run=bool(given.get("dry-run")),
         prune=bool(given.get("prune")),
         dispatch=str(given["dispatch"]) if given.get("dispatch") else None,
@@ -274,9 +282,18 @@ def _read_and_plan(
     plans = [outcome for outcome in outcomes if isinstance(outcome, TargetPlan)]
     problems = [outcome for outcome in outcomes if isinstance(outcome, str)]
     problems += [p for plan in plans for p in limit_problems(plan, scope)]
+    if not settings.create_environments:
+        problems += [_missing_environment(plan.target) for plan in plans if not plan.state.exists]
     if problems:
         raise UsageError("\n".join(problems))
     return plans, [outcome for outcome in outcomes if isinstance(outcome, TargetFailure)]
+
+
+def _missing_environment(target: Target) -> str:
+    return (
+        f"create environment {target.environment} in {target.repository} (or pass "
+        "--create-environments, whose token needs Administration: write)"
+    )
 
 
 def _apply_isolated(client: GitHubClient, plan: TargetPlan, settings: SyncSettings) -> TargetResult:

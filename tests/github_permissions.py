@@ -1,0 +1,81 @@
+"""What a GitHub token may do, from GitHub's own endpoint -> permission data.
+
+tests/vendor/github-permissions.json is the part of github/docs' server-to-server permission data
+that covers the endpoints this project calls or serves (scripts/refresh-github-permissions
+refreshes it; the file names its commit). An endpoint is listed under every permission it needs:
+environment secrets under both `environments` and `secrets`, as GitHub's REST reference states
+("Secrets: write" and "Environments: write"), so a request needs all of its entries. `write`
+includes `read`, and every installation token has `metadata: read`.
+
+Token permission keys are the data's keys (GitHub's own: the Variables permission is
+`actions_variables`). A key GitHub does not know is ignored when a token is made, as GitHub does:
+a token asked for `variables` silently lacks the Variables permission and then answers 403
+(fullsend-ai/fullsend#997).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+VENDORED = Path(__file__).resolve().parent / "vendor" / "github-permissions.json"
+ACCESS_LEVELS = ("read", "write")
+IMPLICIT = {"metadata": "read"}
+
+
+class Requirement(NamedTuple):
+    """One permission an endpoint needs, at an access level."""
+
+    permission: str
+    access: str
+
+    def __str__(self) -> str:
+        return f"{self.permission}={self.access}"
+
+
+@functools.cache
+def _endpoints() -> dict[tuple[str, str], frozenset[Requirement]]:
+    data = json.loads(VENDORED.read_text(encoding="utf-8"))
+    endpoints: dict[tuple[str, str], set[Requirement]] = {}
+    for key, permission in data["permissions"].items():
+        for entry in permission["permissions"]:
+            if not entry["server-to-server"]:
+                continue
+            endpoint = (entry["verb"].upper(), entry["requestPath"])
+            endpoints.setdefault(endpoint, set()).add(Requirement(key, entry["access"]))
+    return {endpoint: frozenset(needs) for endpoint, needs in endpoints.items()}
+
+
+def known_permissions() -> frozenset[str]:
+    """The permission keys of the data (a token asked for another key does not get it)."""
+    return frozenset(need.permission for needs in _endpoints().values() for need in needs)
+
+
+def required(method: str, template: str) -> frozenset[Requirement]:
+    """What a token needs to call the endpoint; KeyError when the data does not list it."""
+    return _endpoints()[(method.upper(), template)]
+
+
+def is_listed(method: str, template: str) -> bool:
+    return (method.upper(), template) in _endpoints()
+
+
+def missing(granted: Mapping[str, str], needs: Iterable[Requirement]) -> list[Requirement]:
+    """The requirements a token with these permissions does not meet."""
+    held = {**IMPLICIT, **granted}
+    return [need for need in needs if not _meets(held.get(need.permission), need.access)]
+
+
+def _meets(level: str | None, access: str) -> bool:
+    return level in ACCESS_LEVELS and ACCESS_LEVELS.index(level) >= ACCESS_LEVELS.index(access)
+
+
+def granted(requested: Mapping[str, str]) -> dict[str, str]:
+    """The permissions a token asked for these gets: unknown keys and levels dropped."""
+    known = known_permissions()
+    return {
+        key: level for key, level in requested.items() if key in known and level in ACCESS_LEVELS
+    }

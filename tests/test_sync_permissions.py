@@ -1,0 +1,72 @@
+"""The permissions the sync's token asks for, pinned against GitHub's own permission data."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import github_permissions
+from tests.github_openapi import load_openapi
+from toto_actions.sync_permissions import ALL_ENDPOINTS, Endpoint, token_permissions
+
+
+@pytest.mark.parametrize("endpoint", ALL_ENDPOINTS, ids=lambda e: f"{e.method} {e.template}")
+def test_each_endpoint_needs_what_githubs_data_says(endpoint: Endpoint) -> None:
+    expected = github_permissions.required(endpoint.method, endpoint.template)
+    assert {github_permissions.Requirement(*p) for p in endpoint.permissions} == expected
+
+
+@pytest.mark.parametrize("endpoint", ALL_ENDPOINTS, ids=lambda e: f"{e.method} {e.template}")
+def test_each_endpoint_is_an_operation_of_the_description(endpoint: Endpoint) -> None:
+    assert load_openapi().has_operation(endpoint.method, endpoint.template)
+
+
+def test_every_key_is_one_github_knows() -> None:
+    every = token_permissions("environment", create_environments=True, dispatch=True)
+    assert set(every) <= github_permissions.known_permissions()
+    assert "variables" not in every  # GitHub's key is actions_variables
+
+
+@pytest.mark.parametrize(
+    ("scope", "create_environments", "dispatch", "expected"),
+    [
+        (
+            "environment",
+            False,
+            False,
+            {
+                "actions": "read",
+                "actions_variables": "write",
+                "environments": "write",
+                "metadata": "read",
+                "secrets": "write",
+            },
+        ),
+        (
+            "environment",
+            True,
+            True,
+            {
+                "actions": "read",
+                "actions_variables": "write",
+                "administration": "write",
+                "contents": "write",
+                "environments": "write",
+                "metadata": "read",
+                "secrets": "write",
+            },
+        ),
+        (
+            "repository",
+            True,  # no environment to create in repository scope
+            False,
+            {"actions_variables": "write", "metadata": "read", "secrets": "write"},
+        ),
+    ],
+)
+def test_the_token_asks_for_exactly_what_its_calls_need(
+    scope: str, create_environments: bool, dispatch: bool, expected: dict[str, str]
+) -> None:
+    assert (
+        token_permissions(scope, create_environments=create_environments, dispatch=dispatch)
+        == expected
+    )

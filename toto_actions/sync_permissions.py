@@ -1,0 +1,86 @@
+"""The GitHub permissions the sync's token needs: the endpoints sync-secrets calls, each with the
+permissions GitHub's permission data files it under (tests/test_sync_permissions.py pins every
+entry against the vendored data).
+
+Keys are GitHub's own: the Variables permission is `actions_variables` (a token asked for
+`variables` silently lacks it); reading an environment is Actions: read; creating one is
+Administration: write, a repository-admin permission asked for only with create-environments.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+ENVIRONMENT_SCOPE = "environment"
+REPOSITORY_SCOPE = "repository"
+_REPOSITORY = "/repos/{owner}/{repo}"
+_ENVIRONMENT = f"{_REPOSITORY}/environments/{{environment_name}}"
+_BOTH = {"environments": "write"}  # environment secrets and variables need it besides their own
+
+
+class Endpoint(NamedTuple):
+    """A call of the sync and the permissions it needs (all of them)."""
+
+    method: str
+    template: str
+    permissions: tuple[tuple[str, str], ...]
+
+
+def _endpoint(method: str, template: str, **permissions: str) -> Endpoint:
+    return Endpoint(method, template, tuple(sorted(permissions.items())))
+
+
+def _secrets_and_variables(scope: str, **extra: str) -> tuple[Endpoint, ...]:
+    secrets, variables = f"{scope}/secrets", f"{scope}/variables"
+    read = {key: "read" for key in extra}
+    return (
+        _endpoint("GET", secrets, secrets="read", **read),
+        _endpoint("GET", f"{secrets}/public-key", secrets="read", **read),
+        _endpoint("PUT", f"{secrets}/{{secret_name}}", secrets="write", **extra),
+        _endpoint("DELETE", f"{secrets}/{{secret_name}}", secrets="write", **extra),
+        _endpoint("GET", variables, actions_variables="read", **read),
+        _endpoint("POST", variables, actions_variables="write", **extra),
+        _endpoint("PATCH", f"{variables}/{{name}}", actions_variables="write", **extra),
+        _endpoint("DELETE", f"{variables}/{{name}}", actions_variables="write", **extra),
+    )
+
+
+READ_REPOSITORY = _endpoint("GET", _REPOSITORY, metadata="read")
+READ_ENVIRONMENT = _endpoint("GET", _ENVIRONMENT, actions="read")
+CREATE_ENVIRONMENT = _endpoint("PUT", _ENVIRONMENT, administration="write")
+DISPATCH = _endpoint("POST", f"{_REPOSITORY}/dispatches", contents="write")
+REPOSITORY_TARGET = _secrets_and_variables(f"{_REPOSITORY}/actions")
+ENVIRONMENT_TARGET = _secrets_and_variables(_ENVIRONMENT, **_BOTH)
+ALL_ENDPOINTS = (
+    READ_REPOSITORY,
+    READ_ENVIRONMENT,
+    CREATE_ENVIRONMENT,
+    DISPATCH,
+    *REPOSITORY_TARGET,
+    *ENVIRONMENT_TARGET,
+)
+
+
+def sync_endpoints(scope: str, *, create_environments: bool, dispatch: bool) -> list[Endpoint]:
+    """Every endpoint a sync with these settings may call."""
+    endpoints = [READ_REPOSITORY]
+    if scope == ENVIRONMENT_SCOPE:
+        endpoints += [READ_ENVIRONMENT, *ENVIRONMENT_TARGET]
+        if create_environments:
+            endpoints.append(CREATE_ENVIRONMENT)
+    else:
+        endpoints += REPOSITORY_TARGET
+    if dispatch:
+        endpoints.append(DISPATCH)
+    return endpoints
+
+
+def token_permissions(scope: str, *, create_environments: bool, dispatch: bool) -> dict[str, str]:
+    """permission -> read or write: exactly what the sync's token needs, nothing more."""
+    needed: dict[str, str] = {}
+    endpoints = sync_endpoints(scope, create_environments=create_environments, dispatch=dispatch)
+    for endpoint in endpoints:
+        for permission, access in endpoint.permissions:
+            if needed.get(permission) != "write":
+                needed[permission] = access
+    return dict(sorted(needed.items()))
