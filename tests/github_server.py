@@ -1045,6 +1045,10 @@ class GitHubServer:
                 None if permissions is None else github_permissions.granted(permissions),
             )
 
+    def app_private_key(self, app_id: int) -> str:
+        with self._lock:
+            return self._state.apps[app_id].private_key_pem
+
     def token_permissions(self, token: str) -> dict[str, str] | None:
         """The permissions a token holds (None: a classic token)."""
         with self._lock:

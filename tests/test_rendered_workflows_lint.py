@@ -60,6 +60,17 @@ RENDERS = {
         "--service-repositories",
         "toto-ms-expenses,toto-ms-games,toto-ms-supermarket",
     ],
+    "core-app-dispatch-create-environments": [
+        "--kind",
+        "core",
+        "--service",
+        "toto-terra-aws",
+        "--service-repositories",
+        "acme/toto-ms-expenses",
+        "--sync-dispatch",
+        "toto-core: changed",
+        "--create-environments",
+    ],
     "odd-environment-names-no-core-secrets": [
         "--kind",
         "microservice",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests import github_permissions
 from tests.github_openapi import load_openapi
-from toto_actions.sync_permissions import ALL_ENDPOINTS, Endpoint, token_permissions
+from toto_actions.sync_permissions import ALL_ENDPOINTS, TITLES, Endpoint, token_permissions
 
 
 @pytest.mark.parametrize("endpoint", ALL_ENDPOINTS, ids=lambda e: f"{e.method} {e.template}")
@@ -70,3 +72,8 @@ def test_the_token_asks_for_exactly_what_its_calls_need(
         token_permissions(scope, create_environments=create_environments, dispatch=dispatch)
         == expected
     )
+
+
+def test_titles_are_githubs() -> None:
+    data = json.loads(github_permissions.VENDORED.read_text(encoding="utf-8"))["permissions"]
+    assert {key: data[key]["title"] for key in TITLES} == TITLES

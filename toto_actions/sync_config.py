@@ -50,6 +50,21 @@ def load_config(path: Path, default_owner: str | None) -> SyncConfig:
     return config
 
 
+def read_scope(path: Path) -> str:
+    """The scope the config syncs into: environment when the file is absent (render-workflow
+    reads it to ask for exactly the permissions the sync needs)."""
+    if not path.is_file():
+        return "environment"
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as problem:
+        raise UsageError(f"{path}: not valid YAML ({problem})".replace("\n", " ")) from problem
+    problems = schema_problems(document)
+    if problems:
+        raise UsageError("\n".join(f"{path}: {problem}" for problem in problems))
+    return str(document.get("scope", "environment"))
+
+
 def schema_problems(document: object) -> list[str]:
     """Every way the document breaks the schema, each as `key.path: what is wrong`."""
     import jsonschema

@@ -15,6 +15,16 @@ ENVIRONMENT_SCOPE = "environment"
 REPOSITORY_SCOPE = "repository"
 _REPOSITORY = "/repos/{owner}/{repo}"
 _ENVIRONMENT = f"{_REPOSITORY}/environments/{{environment_name}}"
+# How GitHub's settings pages title each permission (the data's `title`), for people.
+TITLES = {
+    "actions": "Actions",
+    "actions_variables": "Variables",
+    "administration": "Administration",
+    "contents": "Contents",
+    "environments": "Environments",
+    "metadata": "Metadata",
+    "secrets": "Secrets",
+}
 _BOTH = {"environments": "write"}  # environment secrets and variables need it besides their own
 
 
@@ -84,3 +94,8 @@ def token_permissions(scope: str, *, create_environments: bool, dispatch: bool) 
             if needed.get(permission) != "write":
                 needed[permission] = access
     return dict(sorted(needed.items()))
+
+
+def describe(permissions: dict[str, str]) -> str:
+    """The permissions as GitHub's settings pages name them: `Secrets: write, Metadata: read`."""
+    return ", ".join(f"{TITLES[key]}: {access}" for key, access in permissions.items())

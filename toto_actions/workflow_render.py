@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 import jinja2
 
 from toto_actions.environments import trigger_branches
+from toto_actions.sync_permissions import describe
 from toto_actions.workflow_settings import WorkflowSettings
 
 WORKFLOWS_DIR = PurePosixPath(".github/workflows")
@@ -68,6 +69,7 @@ def render(settings: WorkflowSettings) -> RenderedWorkflow:
         trigger_branches=trigger_branches(settings.environments),
         action=lambda name: f"{settings.actions_repo}/actions/{name}@{settings.actions_ref}",
         tf_variable=lambda secret: f"TF_VAR_{secret.lower()}",
+        describe=describe,
     )
     return RenderedWorkflow(workflow_path(settings.kind), content)
 

@@ -25,6 +25,11 @@ from toto_actions.environments import (
 )
 from toto_actions.errors import UsageError
 from toto_actions.options import GivenOptions, OptionValue
+from toto_actions.sync_config import read_scope
+from toto_actions.sync_permissions import token_permissions
+
+SYNC_CONFIG_FILE = "toto-secrets.yml"  # the mapping the core workflow passes to sync-secrets
+_MAX_EVENT_TYPE = 100  # GitHub's limit for a repository_dispatch event type
 
 SETTINGS_FILE = "toto.yml"
 KINDS = ("microservice", "core")
@@ -75,6 +80,9 @@ class WorkflowSettings:
     service_owner: str | None
     service_repositories: tuple[str, ...]
     sync_auth: str
+    sync_dispatch: str | None  # core: the repository_dispatch event sent after a sync
+    create_environments: bool  # core: the sync may create a missing GitHub environment
+    sync_permissions: dict[str, str]  # core: what the sync's token needs, GitHub's keys
 
 
 def load_settings(
@@ -100,6 +108,19 @@ def load_settings(
         )
     default_environments = MICROSERVICE_DEFAULT if kind == "microservice" else CORE_DEFAULT
     environments = _environments(merged.get("environments", default_environments))
+    sync_dispatch = _event_type(merged.get("sync-dispatch"))
+    create_environments = _switch(merged, "create-environments")
+    if kind != "core" and (sync_dispatch or create_environments):
+        raise UsageError("sync-dispatch and create-environments are settings of the core workflow")
+    permissions = (
+        token_permissions(
+            read_scope(repo_dir / SYNC_CONFIG_FILE),
+            create_environments=create_environments,
+            dispatch=sync_dispatch is not None,
+        )
+        if kind == "core"
+        else {}
+    )
     longest = max(environments, key=lambda e: len(e.name)).name
     if len(f"{service}-{longest}") > _WORKSPACE_MAX:
         raise UsageError(
@@ -133,6 +154,9 @@ def load_settings(
         service_owner=owner,
         service_repositories=repositories,
         sync_auth=sync_auth,
+        sync_dispatch=sync_dispatch,
+        create_environments=create_environments,
+        sync_permissions=permissions,
     )
 
 
@@ -160,6 +184,29 @@ def _text(merged: Mapping[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise UsageError(f"{key}: expected a string, found {value!r}")
+    return value
+
+
+def _switch(merged: Mapping[str, Any], key: str) -> bool:
+    value = merged.get(key, False)
+    if not isinstance(value, bool):
+        raise UsageError(f"{key}: expected true or false, found {value!r}")
+    return value
+
+
+def _event_type(value: object) -> str | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= _MAX_EVENT_TYPE
+        or not value.isprintable()
+        or value != value.strip()
+    ):
+        raise UsageError(
+            f"sync-dispatch {value!r} is not a repository_dispatch event type: "
+            f"1 to {_MAX_EVENT_TYPE} printable characters"
+        )
     return value
 
 

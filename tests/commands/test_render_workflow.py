@@ -102,7 +102,51 @@ def test_core_workflow_syncs_with_an_app_token_scoped_to_the_services(
     assert sync["environment"] == "dev"
     assert sync["outputs"] == "${{ steps.apply.outputs.outputs-file }}"
     assert sync["github-token"] == "${{ steps.app-token.outputs.token }}"
+    assert "dispatch" not in sync and "create-environments" not in sync
     assert workflow["jobs"]["apply-prod"]["if"] == "github.ref == 'refs/heads/prod'"
+    # Exactly what the sync into environments needs, under GitHub's keys.
+    assert {key: value for key, value in token.items() if key.startswith("permission-")} == {
+        "permission-actions": "read",
+        "permission-actions-variables": "write",
+        "permission-environments": "write",
+        "permission-metadata": "read",
+        "permission-secrets": "write",
+    }
+
+
+def test_dispatch_and_environment_creation_ask_for_their_permissions(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "toto.yml").write_text(
+        "kind: core\nservice: toto-terra-aws\nservice-repositories: [acme/toto-ms-games]\n"
+        "sync-dispatch: toto-core-changed\ncreate-environments: true\n",
+        encoding="utf-8",
+    )
+    assert cli("render-workflow").exit_code == 0
+    steps = steps_by_uses(load(tmp_path / CORE)["jobs"]["apply-dev"])
+    sync = steps["toto/actions/actions/sync-secrets"]["with"]
+    assert (sync["dispatch"], sync["create-environments"]) == ("toto-core-changed", True)
+    token = steps["actions/create-github-app-token"]["with"]
+    assert (token["permission-contents"], token["permission-administration"]) == ("write", "write")
+
+
+def test_a_repository_scope_sync_asks_for_no_environment_permission(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "toto-secrets.yml").write_text(
+        "version: 1\nscope: repository\nrepositories: [acme/toto-ms-games]\nsecrets: {A: a}\n",
+        encoding="utf-8",
+    )
+    result = cli("render-workflow", "--kind=core", "--service-repositories=acme/toto-ms-games")
+    assert result.exit_code == 0, result.stderr
+    token = steps_by_uses(load(tmp_path / CORE)["jobs"]["apply-dev"])[
+        "actions/create-github-app-token"
+    ]["with"]
+    assert {key for key in token if key.startswith("permission-")} == {
+        "permission-actions-variables",
+        "permission-metadata",
+        "permission-secrets",
+    }
 
 
 def test_core_workflow_with_a_token_secret_and_the_cli_engine(
@@ -367,7 +411,8 @@ BAD_INPUTS = [
         {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
         "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
         "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, "
-        "service-repositories, sync-auth, actions-repo, actions-ref)",
+        "service-repositories, sync-auth, sync-dispatch, create-environments, actions-repo, "
+        "actions-ref)",
     ),
     (
         ["--service", "ms"],
@@ -376,6 +421,27 @@ BAD_INPUTS = [
     ),
     (["--service", "ms"], {"toto.yml": "kind: [microservice\n"}, None),
     (["--service", "ms"], {"toto.yml": "kind: 3\n"}, "kind: expected a string, found 3"),
+    (
+        ["--kind", "core", "--service-repositories", "x", "--sync-dispatch", " padded"],
+        {},
+        "sync-dispatch ' padded' is not a repository_dispatch event type: 1 to 100 printable "
+        "characters",
+    ),
+    (
+        ["--kind", "microservice", "--service", "ms", "--sync-dispatch", "core-changed"],
+        {},
+        "sync-dispatch and create-environments are settings of the core workflow",
+    ),
+    (
+        ["--kind", "core", "--service-repositories", "x"],
+        {"toto.yml": "create-environments: yes please\n"},
+        "create-environments: expected true or false, found 'yes please'",
+    ),
+    (
+        ["--kind", "core", "--service-repositories", "x"],
+        {"toto-secrets.yml": "version: 1\nscope: everywhere\nrepositories: [a/b]\n"},
+        None,
+    ),
 ]
 
 

@@ -45,6 +45,7 @@ STAND_INS = Path(__file__).resolve().parent / "stand-ins"
 THIRD_PARTY_STAND_INS = {
     "aws-actions/configure-aws-credentials@v4": STAND_INS / "configure-aws-credentials",
     "hashicorp/setup-terraform@v3": STAND_INS / "setup-terraform",
+    "actions/create-github-app-token@v2": STAND_INS / "create-github-app-token",
 }
 ACT_TIMEOUT = 600.0
 ACT_STOP_TIMEOUT = 10.0  # how long act may take to cancel its job when interrupted

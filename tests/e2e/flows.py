@@ -46,7 +46,18 @@ SERVICE_STATE_KEY = f"{SERVICE}/terraform.tfstate"
 MAIN = {"ref": "refs/heads/main"}  # the push event's payload: what act needs of it
 OnLine = Callable[[str], None]  # handed each line of act's output as it comes
 
-SYNC_TOKEN = "github_pat_e2e_sync_token_8c2b7d41"
+# The GitHub App that writes the services' secrets, installed with every permission the README
+# tells users to grant it; the workflow asks for a token with only the ones it renders.
+APP_ID = 31337
+APP_PERMISSIONS = {
+    "actions": "read",
+    "actions_variables": "write",
+    "administration": "write",
+    "contents": "write",
+    "environments": "write",
+    "metadata": "read",
+    "secrets": "write",
+}
 FINGERPRINT_KEY = "e2e-fingerprint-key-5d1f0c93"
 TF_API_TOKEN = "e2e-team-token.atlasv1.c4f2a7e1"
 JOB_TOKEN = "ghs_e2e_job_token_not_used_0a9e"  # github.token; no step of the flows uses it
@@ -202,16 +213,19 @@ def log(run: ActRun) -> str:
     return "\n".join(run.output.splitlines()[-80:])
 
 
-def run_core_cli(
-    stack: Stack, repository: Path, on_line: OnLine | None = None, dispatch: str | None = None
-) -> Flow:
-    """A push to main of the core repository (cli engine): the job apply-dev under act; with
-    dispatch, the repository variable TOTO_SYNC_DISPATCH set to that event type."""
-    secrets = {
-        "TOTO_SYNC_TOKEN": SYNC_TOKEN,
+def app_secrets(github: GitHubServer) -> dict[str, str]:
+    """The app's private key as a secret holds it on one line (escaped newlines, which the
+    action accepts), and the other secrets of the core repository's sync."""
+    return {
+        "TOTO_APP_PRIVATE_KEY": github.app_private_key(APP_ID).replace("\n", "\\n"),
         "TOTO_FINGERPRINT_KEY": FINGERPRINT_KEY,
         "GITHUB_TOKEN": JOB_TOKEN,
     }
+
+
+def run_core_cli(stack: Stack, repository: Path, on_line: OnLine | None = None) -> Flow:
+    """A push to main of the core repository (cli engine): the job apply-dev under act."""
+    secrets = app_secrets(stack.github)
     run = stack.act.run(
         repository,
         CORE_WORKFLOW,
@@ -223,7 +237,7 @@ def run_core_cli(
             "AWS_REGION": MOTO_REGION,
             "TOTO_BACKEND_CONFIG": BACKEND_CONFIG,
             "TOTO_GITHUB_API_URL": stack.github.url,
-            **({"TOTO_SYNC_DISPATCH": dispatch} if dispatch else {}),
+            "TOTO_APP_ID": str(APP_ID),
         },
         on_line=on_line,
     )
@@ -235,10 +249,12 @@ def run_core_cli(
 
 
 def serve_service_repositories(github: GitHubServer, repositories: tuple[str, ...]) -> None:
-    """The service repositories on the stand-in GitHub, and the sync's token that can see them."""
+    """The service repositories on the stand-in GitHub, each with its `dev` environment (which
+    the sync needs, not being asked to create environments), and the app installed on them."""
     for repository in repositories:
         github.add_repository(repository)
-    github.add_token(SYNC_TOKEN, repositories)
+        github.add_environment(repository, "dev")
+    github.add_app(APP_ID, repositories, APP_PERMISSIONS)
 
 
 def serve_core_workspace(tfc: TfcServer) -> None:
@@ -257,7 +273,7 @@ def new_core_repository(
     bucket: str | None = None,
 ) -> Path:
     """The core repository at root, its workflow rendered for engine (cli: the S3 backend in
-    bucket) with a token for the sync into repositories, and committed."""
+    bucket) with the GitHub App's token for the sync into repositories, and committed."""
     files = {
         "terraform/main.tf": core_configuration(CORE_IDS, s3_backend=engine == "cli"),
         "toto-secrets.yml": secrets_mapping(repositories),
@@ -267,27 +283,31 @@ def new_core_repository(
             raise ValueError("the cli engine keeps the state in a bucket")
         files[BACKEND_CONFIG] = backend_config(bucket, CORE_STATE_KEY)
     repository = new_repository(root, CORE_REPOSITORY, files)
+    render_core_workflow(repository, engine, repositories)
+    return repository
+
+
+def render_core_workflow(
+    repository: Path, engine: str, repositories: tuple[str, ...], *options: str
+) -> None:
+    """Render the core workflow into the repository and commit it."""
     workflow = render_workflow(
         repository,
         "--kind=core",
         f"--service={CORE_SERVICE}",
         f"--terraform-engine={engine}",
-        "--sync-auth=token",
+        "--sync-auth=app",
+        f"--service-repositories={','.join(repositories)}",
+        *options,
     )
     assert workflow == Path(CORE_WORKFLOW)
-    return repository
 
 
 def run_core_cloud(
     act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, on_line: OnLine | None = None
 ) -> Flow:
     """A push to main of the core repository (cloud engine): the job apply-dev under act."""
-    secrets = {
-        "TF_API_TOKEN": TF_API_TOKEN,
-        "TOTO_SYNC_TOKEN": SYNC_TOKEN,
-        "TOTO_FINGERPRINT_KEY": FINGERPRINT_KEY,
-        "GITHUB_TOKEN": JOB_TOKEN,
-    }
+    secrets = {"TF_API_TOKEN": TF_API_TOKEN, **app_secrets(github)}
     run = act.run(
         repository,
         CORE_WORKFLOW,
@@ -298,6 +318,7 @@ def run_core_cloud(
             "TF_CLOUD_ORGANIZATION": ORG,
             "TF_CLOUD_ADDRESS": tfc.url,
             "TOTO_GITHUB_API_URL": github.url,
+            "TOTO_APP_ID": str(APP_ID),
         },
         on_line=on_line,
     )

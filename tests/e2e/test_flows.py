@@ -19,10 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.e2e.act import Act, assert_nothing_leaked
 from tests.e2e.flows import (
     CORE_IDS,
+    CORE_WORKFLOW,
     CORE_WORKSPACE,
     DB_PASSWORD,
     EXPECTED_SECRETS,
@@ -39,6 +41,7 @@ from tests.e2e.flows import (
     new_core_repository,
     new_service_repository,
     registry_tags,
+    render_core_workflow,
     run_core_cli,
     run_core_cloud,
     run_service_cli,
@@ -51,6 +54,31 @@ from tests.e2e.repositories import commit, copy_repository, head
 from tests.github_server import GitHubServer
 from tests.local_stack import MotoServer, Registry
 from tests.tfc_server import TfcServer
+from toto_actions.sync_permissions import token_permissions
+
+ACCESS_TOKENS = "/app/installations/{installation_id}/access_tokens"
+
+
+def rendered_token_permissions(repository: Path) -> dict[str, str]:
+    """The permission-* inputs the rendered core workflow gives create-github-app-token, as the
+    action turns them into GitHub's keys."""
+    workflow = yaml.safe_load((repository / CORE_WORKFLOW).read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["apply-dev"]["steps"]
+    inputs = next(s["with"] for s in steps if "create-github-app-token" in s.get("uses", ""))
+    return {
+        key.removeprefix("permission-").replace("-", "_"): value
+        for key, value in inputs.items()
+        if key.startswith("permission-")
+    }
+
+
+def minted_permissions(github: GitHubServer) -> list[dict[str, str]]:
+    """The permissions of each installation token the app was given, as GitHub granted them."""
+    return [
+        dict(r.body["permissions"])
+        for r in github.requests
+        if r.route == ACCESS_TOKENS and r.status == 201
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +136,12 @@ def test_the_core_flow_applies_then_writes_the_ids_into_every_service_repository
     for repository in SERVICE_REPOSITORIES:
         assert stack.github.secrets(repository, "dev") == EXPECTED_SECRETS, repository
         assert stack.github.secrets(repository) == {}  # the environment's, not the repository's
-        assert stack.github.dispatches(repository) == []  # TOTO_SYNC_DISPATCH unset: no event
+        assert stack.github.dispatches(repository) == []  # rendered without a dispatch
+    # The sync ran on a token with exactly the permissions the workflow asks for, and the
+    # stand-in refused nothing it did (errors are checked when the module ends).
+    rendered = rendered_token_permissions(core_dev.repository)
+    assert rendered == token_permissions("environment", create_environments=False, dispatch=False)
+    assert minted_permissions(stack.github) == [rendered]
     assert_nothing_leaked(run, core_dev.sensitive)
 
 
@@ -123,9 +156,14 @@ def test_a_second_core_apply_that_moves_a_subnet_rewrites_one_secret_per_reposit
         {"terraform/main.tf": core_configuration(moved, s3_backend=True)},
         "Move the second ECS subnet",
     )
+    render_core_workflow(
+        repository, "cli", SERVICE_REPOSITORIES, "--sync-dispatch=toto-core-changed"
+    )
     stack.github.clear_requests()
-    flow = run_core_cli(stack, repository, dispatch="toto-core-changed")
+    flow = run_core_cli(stack, repository)
     assert flow.run.exit_code == 0, log(flow.run)
+    assert minted_permissions(stack.github) == [rendered_token_permissions(repository)]
+    assert minted_permissions(stack.github)[0]["contents"] == "write"  # for the dispatch
     assert stack.secret_puts() == sorted(
         f"/repos/{service}/environments/dev/secrets/ECS_SUBNET_2"
         for service in SERVICE_REPOSITORIES
@@ -135,7 +173,7 @@ def test_a_second_core_apply_that_moves_a_subnet_rewrites_one_secret_per_reposit
             **EXPECTED_SECRETS,
             "ECS_SUBNET_2": MOVED_SUBNET,
         }
-        # TOTO_SYNC_DISPATCH set: each repository that changed hears of it, names only.
+        # Rendered with --sync-dispatch: each repository that changed hears of it, names only.
         assert stack.github.dispatches(service) == [
             {
                 "event_type": "toto-core-changed",

@@ -64,6 +64,18 @@ SETTING_OPTIONS = (
         choices=("app", "token"),
     ),
     Option(
+        "--sync-dispatch",
+        "core: after a sync, send this repository_dispatch event type to each service "
+        "repository where something changed (the token then asks for Contents: write)",
+        metavar="EVENT_TYPE",
+    ),
+    Option(
+        "--create-environments",
+        "core: let the sync create a missing GitHub environment (the token then asks for "
+        "Administration: write, a repository-admin permission)",
+        is_switch=True,
+    ),
+    Option(
         "--actions-repo",
         "repository of the toto actions (default toto/actions)",
         metavar="OWNER/REPO",
