@@ -191,3 +191,27 @@ def test_an_option_of_the_other_engine_is_refused(core: Core) -> None:
         2,
         "error: --tfc-organization applies to the cloud engine only\n",
     )
+
+
+def test_a_forgotten_resource_is_shown_as_forget_and_applied(core: Core, tmp_path: Path) -> None:
+    """A `removed` block with `destroy = false`: terraform plans ["forget"], destroys nothing,
+    and counts it in none of its numbers; the summary still names it, and it is applied."""
+    assert core().exit_code == 0
+    config = (core.root / "main.tf").read_text(encoding="utf-8")
+    kept = 'resource "terraform_data" "generation" {\n  triggers_replace = [var.generation]\n}\n'
+    assert kept in config
+    forgetting = "removed {\n  from = terraform_data.generation\n  lifecycle {\n    destroy = false\n  }\n}\n"
+    (core.root / "main.tf").write_text(
+        config.replace(kept, forgetting).replace("pw-${var.generation}", "pw-1"), encoding="utf-8"
+    )
+    summary = tmp_path / "summary.md"
+    summary.touch()
+
+    result = core(env={"GITHUB_STEP_SUMMARY": str(summary)})
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    outputs = outputs_of(result)
+    assert (outputs["status"], outputs["add"], outputs["destroy"]) == ("applied", "0", "0")
+    markdown = summary.read_text(encoding="utf-8")
+    assert "| forget | `terraform_data.generation` |" in markdown
+    assert outputs_of(core())["status"] == "no-changes"  # it left the state
