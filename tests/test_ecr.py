@@ -22,12 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
+import botocore.session  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
 
 from tests.local_stack import MotoServer, free_port
 from toto_actions import actions_runtime
-from toto_actions.ecr import NO_CREDENTIALS, NO_REGION, EcrRegistry
+from toto_actions.ecr import (
+    NO_CREDENTIALS,
+    NO_REGION,
+    SCAN_DONE,
+    SCAN_FAILED,
+    SCAN_WAITING,
+    EcrRegistry,
+)
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.images import ImageManifest
 
@@ -482,7 +490,7 @@ def test_scan_findings_wait_for_the_scan_then_count_per_severity(
     assert time.monotonic() - started >= 0.3
 
 
-@pytest.mark.parametrize("status", ["FAILED", "UNSUPPORTED_IMAGE"])
+@pytest.mark.parametrize("status", ["FAILED", "UNSUPPORTED_IMAGE", "IMAGE_SIZE_EXCEEDED"])
 def test_a_failed_scan_is_an_operation_error_with_its_description(
     registry: EcrRegistry, scanned: ScannedImage, status: str
 ) -> None:
@@ -494,6 +502,16 @@ def test_a_failed_scan_is_an_operation_error_with_its_description(
 
     image = f"{scanned.repository}@{scanned.digest}"
     assert str(raised.value) == f"ECR scan of {image}: {status}: moto says {status}"
+
+
+def test_every_scan_status_of_botocores_model_is_known() -> None:
+    """Each ScanStatus the SDK's ECR model lists either ends the wait (with the counts, or as a
+    failure) or is one to wait through: none is waited out to the timeout by mistake."""
+    model = botocore.session.get_session().get_service_model("ecr")
+    statuses = set(model.shape_for("ScanStatus").enum)
+
+    assert statuses == SCAN_DONE | SCAN_FAILED | SCAN_WAITING
+    assert "IMAGE_SIZE_EXCEEDED" in SCAN_FAILED
 
 
 def test_a_scan_still_in_progress_at_the_timeout_is_an_operation_error(

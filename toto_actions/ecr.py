@@ -61,9 +61,11 @@ _CREDENTIAL_ERROR_CODES = frozenset(
 )
 # BatchGetImage failures that only say the image is not there.
 _ABSENT_IMAGE_CODES = frozenset({"ImageNotFound", "ImageTagDoesNotMatchDigest"})
-# Scan statuses: basic scanning ends in COMPLETE, enhanced scanning (Inspector) in ACTIVE.
-_SCAN_DONE = frozenset({"COMPLETE", "ACTIVE"})
-_SCAN_FAILED = frozenset(
+# Scan statuses (botocore's ScanStatus): basic scanning ends in COMPLETE, enhanced scanning
+# (Inspector) in ACTIVE; a scan that cannot give findings ends in one of SCAN_FAILED; the wait
+# goes on through SCAN_WAITING (and through a status this list does not know yet).
+SCAN_DONE = frozenset({"COMPLETE", "ACTIVE"})
+SCAN_FAILED = frozenset(
     {
         "FAILED",
         "UNSUPPORTED_IMAGE",
@@ -71,8 +73,10 @@ _SCAN_FAILED = frozenset(
         "SCAN_ELIGIBILITY_EXPIRED",
         "LIMIT_EXCEEDED",
         "IMAGE_ARCHIVED",
+        "IMAGE_SIZE_EXCEEDED",
     }
 )
+SCAN_WAITING = frozenset({"IN_PROGRESS", "PENDING"})
 
 
 class RegistryCredentials(NamedTuple):
@@ -263,10 +267,10 @@ class EcrRegistry:
             if answer is not None:
                 scan_status = answer.get("imageScanStatus", {})
                 status = scan_status.get("status", "unknown")
-                if status in _SCAN_DONE:
+                if status in SCAN_DONE:
                     counts = answer.get("imageScanFindings", {}).get("findingSeverityCounts", {})
                     return {str(severity): int(count) for severity, count in counts.items()}
-                if status in _SCAN_FAILED:
+                if status in SCAN_FAILED:
                     description = scan_status.get("description", "no description")
                     raise OperationError(f"ECR scan of {image}: {status}: {_one_line(description)}")
             remaining = deadline - time.monotonic()
