@@ -27,12 +27,26 @@ MANIFEST_MEDIA_TYPES = (
 )
 
 
+# An OCI image index or a Docker manifest list: a manifest of manifests (one per platform).
+INDEX_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+    }
+)
+
+
 class ImageManifest(NamedTuple):
     """A manifest exactly as the registry stores it, its media type and its digest."""
 
     manifest: str
     media_type: str
     digest: str  # sha256:<hex>
+
+
+def is_index(image: ImageManifest) -> bool:
+    """Whether the manifest is an index of images (OCI image index, Docker manifest list)."""
+    return image.media_type in INDEX_MEDIA_TYPES
 
 
 def is_repository_name(name: str) -> bool:

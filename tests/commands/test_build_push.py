@@ -15,6 +15,7 @@ import requests
 
 from tests.conftest import CliResult, CliRunner
 from tests.local_stack import BASE_IMAGE_TAG, BaseImage, DockerEngine, MotoServer, Registry
+from tests.test_registry_v2 import push_index
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -451,3 +452,39 @@ def test_on_an_immutable_repository_a_taken_tag_is_refused_before_any_write(
         for t in image.get("imageTags", [])
     }
     assert tags == {marker, "release"}
+
+
+def test_an_index_from_the_same_inputs_gets_the_tags_and_an_unknown_size(
+    service: Service, registry: Registry, tmp_path: Path
+) -> None:
+    """The inputs tag names an image index (a multi-platform push made elsewhere): the tags go
+    onto the index, and its size, which no one number describes, is reported as unknown."""
+    first = service("--repository", "toto/index", "--registry", registry.host)
+    assert first.exit_code == 0, first.stderr
+    (marker,) = [t for t in registry_tags(registry, "toto/index") if t.startswith("toto-")]
+    index_digest = push_index(
+        registry, "toto/index", marker, "application/vnd.oci.image.index.v1+json", marker
+    )
+    summary = tmp_path / "summary.md"
+    summary.touch()
+
+    result = service(
+        "--repository",
+        "toto/index",
+        "--registry",
+        registry.host,
+        "--tags",
+        "0123456,multi",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    outputs = outputs_of(result)
+    assert (outputs["skipped"], outputs["digest"]) == ("true", index_digest)
+    multi = requests.head(
+        f"{registry.url}/v2/toto/index/manifests/multi",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        timeout=10,
+    )
+    assert multi.headers["Docker-Content-Digest"] == index_digest
+    assert "| size | unknown |" in summary.read_text(encoding="utf-8")

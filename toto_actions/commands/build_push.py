@@ -335,7 +335,9 @@ def _auth_config(settings: BuildSettings, ecr: EcrRegistry | None) -> dict[str, 
 def _image_size(
     registry: Registry, ecr: EcrRegistry | None, repository: str, image: ImageManifest
 ) -> int | None:
-    """The pushed size (compressed layers and config), as the registry reports it."""
+    """The pushed size (compressed layers and config), as the registry reports it; None when
+    it is unknown (an image index on a v2 registry: reported as unknown, never an error, since
+    the tags have moved by then)."""
     if ecr is not None:
         return ecr.image_size(repository, image.digest)
     return registry.image_size(image) if isinstance(registry, RegistryClient) else None
