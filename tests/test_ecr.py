@@ -37,10 +37,11 @@ from toto_actions.ecr import (
     EcrRegistry,
 )
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import ImageManifest
+from toto_actions.images import ImageManifest, TagMutability
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecr.literals import ImageTagMutabilityType
 
 DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 MOTO_TOKEN_EXPIRY = datetime(2015, 1, 1, tzinfo=UTC).timestamp()  # what moto always answers
@@ -540,4 +541,41 @@ def test_the_mutability_of_a_repository_is_read(aws_env: MotoServer) -> None:
     registry = EcrRegistry(None)
     assert registry.repository_mutability("toto/absent") is None
     registry.ensure_repository("toto/locked", "IMMUTABLE", create=True)
-    assert registry.repository_mutability("toto/locked") == "IMMUTABLE"
+    assert registry.repository_mutability("toto/locked") == TagMutability("IMMUTABLE")
+
+
+@pytest.mark.parametrize("setting", ["IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"])
+def test_the_exclusion_filters_of_a_repository_are_read(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str, setting: ImageTagMutabilityType
+) -> None:
+    ecr_client.create_repository(
+        repositoryName=repository,
+        imageTagMutability=setting,
+        imageTagMutabilityExclusionFilters=[
+            {"filterType": "WILDCARD", "filter": "latest"},
+            {"filterType": "WILDCARD", "filter": "dev-*"},
+        ],
+    )
+
+    assert registry.repository_mutability(repository) == TagMutability(setting, ("latest", "dev-*"))
+
+
+def test_a_tag_kept_immutable_by_an_exclusion_filter_is_an_operation_error(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    ecr_client.create_repository(
+        repositoryName=repository,
+        imageTagMutability="MUTABLE_WITH_EXCLUSION",
+        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": "prod"}],
+    )
+    old = put_image(ecr_client, repository, "prod", b"old layer")
+    new = put_image(ecr_client, repository, "inputs-4", b"new layer")
+
+    with pytest.raises(OperationError) as raised:
+        registry.put_tags(repository, new, ["prod"])
+
+    assert str(raised.value) == (
+        f"ECR repository {repository} keeps the tag prod immutable and {repository}:prod "
+        "already points to another image: use a new tag"
+    )
+    assert registry.digest_of(repository, "prod") == old.digest

@@ -29,7 +29,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest
+from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest, TagMutability
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -139,8 +139,9 @@ class EcrRegistry:
         """The registry host, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com."""
         return self.credentials().registry
 
-    def repository_mutability(self, repository: str) -> str | None:
-        """The repository's tag mutability (MUTABLE or IMMUTABLE), or None when it is missing."""
+    def repository_mutability(self, repository: str) -> TagMutability | None:
+        """The repository's tag mutability with its WILDCARD exclusion filters
+        (DescribeRepositories), or None when the repository is missing."""
         with _aws_errors(f"ECR DescribeRepositories {repository}"):
             try:
                 answer = self._client.describe_repositories(repositoryNames=[repository])
@@ -148,8 +149,12 @@ class EcrRegistry:
                 if _error_code(failure) != "RepositoryNotFoundException":
                     raise
                 return None
-        found = answer.get("repositories") or [{}]
-        return str(found[0].get("imageTagMutability", "MUTABLE"))
+        found: dict[str, Any] = dict((answer.get("repositories") or [{}])[0])
+        filters = found.get("imageTagMutabilityExclusionFilters") or []
+        return TagMutability(
+            str(found.get("imageTagMutability", "MUTABLE")),
+            tuple(str(f["filter"]) for f in filters if f.get("filterType") == "WILDCARD"),
+        )
 
     def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
         """Make sure the repository exists; True when this call created it (with scan-on-push
@@ -207,8 +212,8 @@ class EcrRegistry:
 
     def put_tags(self, repository: str, image: ImageManifest, tags: Sequence[str]) -> None:
         """Point each tag at image (PutImage, no layer moves). A tag that already points there
-        is fine, so a re-run on an IMMUTABLE repository succeeds; one on another image of an
-        IMMUTABLE repository is an OperationError."""
+        is fine, so a re-run on an IMMUTABLE repository succeeds; an immutable tag (IMMUTABLE,
+        or kept so by the exclusion filters) on another image is an OperationError."""
         for tag in tags:
             with _aws_errors(f"ECR PutImage {repository}:{tag}"):
                 try:
@@ -330,8 +335,8 @@ def _one_line(text: str) -> str:
 
 def _tag_taken(repository: str, tag: str) -> NoReturn:
     raise OperationError(
-        f"ECR repository {repository} has IMMUTABLE tags and {repository}:{tag} already points "
-        "to another image: use a new tag"
+        f"ECR repository {repository} keeps the tag {tag} immutable and {repository}:{tag} "
+        "already points to another image: use a new tag"
     )
 
 
