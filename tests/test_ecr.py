@@ -22,17 +22,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
+import botocore.session  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
 
 from tests.local_stack import MotoServer, free_port
 from toto_actions import actions_runtime
-from toto_actions.ecr import NO_CREDENTIALS, NO_REGION, EcrRegistry
+from toto_actions.ecr import (
+    NO_CREDENTIALS,
+    NO_REGION,
+    SCAN_DONE,
+    SCAN_FAILED,
+    SCAN_WAITING,
+    EcrRegistry,
+)
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import ImageManifest
+from toto_actions.images import ImageManifest, TagMutability
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecr.literals import ImageTagMutabilityType
 
 DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 MOTO_TOKEN_EXPIRY = datetime(2015, 1, 1, tzinfo=UTC).timestamp()  # what moto always answers
@@ -482,7 +491,7 @@ def test_scan_findings_wait_for_the_scan_then_count_per_severity(
     assert time.monotonic() - started >= 0.3
 
 
-@pytest.mark.parametrize("status", ["FAILED", "UNSUPPORTED_IMAGE"])
+@pytest.mark.parametrize("status", ["FAILED", "UNSUPPORTED_IMAGE", "IMAGE_SIZE_EXCEEDED"])
 def test_a_failed_scan_is_an_operation_error_with_its_description(
     registry: EcrRegistry, scanned: ScannedImage, status: str
 ) -> None:
@@ -494,6 +503,16 @@ def test_a_failed_scan_is_an_operation_error_with_its_description(
 
     image = f"{scanned.repository}@{scanned.digest}"
     assert str(raised.value) == f"ECR scan of {image}: {status}: moto says {status}"
+
+
+def test_every_scan_status_of_botocores_model_is_known() -> None:
+    """Each ScanStatus the SDK's ECR model lists either ends the wait (with the counts, or as a
+    failure) or is one to wait through: none is waited out to the timeout by mistake."""
+    model = botocore.session.get_session().get_service_model("ecr")
+    statuses = set(model.shape_for("ScanStatus").enum)
+
+    assert statuses == SCAN_DONE | SCAN_FAILED | SCAN_WAITING
+    assert "IMAGE_SIZE_EXCEEDED" in SCAN_FAILED
 
 
 def test_a_scan_still_in_progress_at_the_timeout_is_an_operation_error(
@@ -522,4 +541,41 @@ def test_the_mutability_of_a_repository_is_read(aws_env: MotoServer) -> None:
     registry = EcrRegistry(None)
     assert registry.repository_mutability("toto/absent") is None
     registry.ensure_repository("toto/locked", "IMMUTABLE", create=True)
-    assert registry.repository_mutability("toto/locked") == "IMMUTABLE"
+    assert registry.repository_mutability("toto/locked") == TagMutability("IMMUTABLE")
+
+
+@pytest.mark.parametrize("setting", ["IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"])
+def test_the_exclusion_filters_of_a_repository_are_read(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str, setting: ImageTagMutabilityType
+) -> None:
+    ecr_client.create_repository(
+        repositoryName=repository,
+        imageTagMutability=setting,
+        imageTagMutabilityExclusionFilters=[
+            {"filterType": "WILDCARD", "filter": "latest"},
+            {"filterType": "WILDCARD", "filter": "dev-*"},
+        ],
+    )
+
+    assert registry.repository_mutability(repository) == TagMutability(setting, ("latest", "dev-*"))
+
+
+def test_a_tag_kept_immutable_by_an_exclusion_filter_is_an_operation_error(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    ecr_client.create_repository(
+        repositoryName=repository,
+        imageTagMutability="MUTABLE_WITH_EXCLUSION",
+        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": "prod"}],
+    )
+    old = put_image(ecr_client, repository, "prod", b"old layer")
+    new = put_image(ecr_client, repository, "inputs-4", b"new layer")
+
+    with pytest.raises(OperationError) as raised:
+        registry.put_tags(repository, new, ["prod"])
+
+    assert str(raised.value) == (
+        f"ECR repository {repository} keeps the tag prod immutable and {repository}:prod "
+        "already points to another image: use a new tag"
+    )
+    assert registry.digest_of(repository, "prod") == old.digest

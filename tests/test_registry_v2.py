@@ -26,7 +26,7 @@ from tests.local_stack import Registry, free_port
 from toto_actions.docker_engine import DockerEngine
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy
-from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest
+from toto_actions.images import MANIFEST_MEDIA_TYPES
 from toto_actions.registry_v2 import RegistryClient
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_wait=1.0)
@@ -166,14 +166,54 @@ def test_config_labels_and_size(client: RegistryClient, registry: Registry, push
     assert client.image_size(image) == sum(blob_sizes)
 
 
-def test_an_index_has_no_single_size(client: RegistryClient) -> None:
-    index = ImageManifest(
-        '{"schemaVersion": 2, "manifests": []}',
-        "application/vnd.oci.image.index.v1+json",
-        "sha256:" + "1" * 64,
+INDEX_MEDIA_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+
+
+def push_index(registry: Registry, repository: str, tag: str, media_type: str, image: str) -> str:
+    """PUT an image index (OCI) or manifest list (Docker) of one image already in repository,
+    for linux/amd64, as repository:tag; return its digest."""
+    manifest = requests.get(
+        f"{registry.url}/v2/{repository}/manifests/{image}",
+        headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)},
+        timeout=10,
     )
-    with pytest.raises(OperationError, match="is an index of images"):
-        client.image_size(index)
+    manifest.raise_for_status()
+    index = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "manifests": [
+            {
+                "mediaType": manifest.headers["Content-Type"],
+                "digest": manifest.headers["Docker-Content-Digest"],
+                "size": len(manifest.content),
+                "platform": {"architecture": "amd64", "os": "linux"},
+            }
+        ],
+    }
+    answer = requests.put(
+        f"{registry.url}/v2/{repository}/manifests/{tag}",
+        data=json.dumps(index).encode(),
+        headers={"Content-Type": media_type},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.headers["Docker-Content-Digest"]
+
+
+@pytest.mark.parametrize("media_type", INDEX_MEDIA_TYPES)
+def test_an_index_has_no_single_size(
+    client: RegistryClient, registry: Registry, pushed: Pushed, media_type: str
+) -> None:
+    digest = push_index(registry, pushed.repository, "multi-arch", media_type, pushed.tag)
+
+    index = client.find_image(pushed.repository, "multi-arch")
+
+    assert index is not None
+    assert (index.media_type, index.digest) == (media_type, digest)
+    assert client.image_size(index) is None  # unknown: its images may share layers, or not
 
 
 def test_a_registry_that_is_down_fails_after_retries() -> None:

@@ -723,3 +723,32 @@ def test_cancel_sends_sigterm_when_the_interrupt_is_not_enough(tmp_path: Path) -
     assert lines.lines == ["running", "interrupt ignored"]
     [failure] = failures
     assert str(failure).splitlines()[0] == "terraform apply was cancelled: exit code -15"
+
+
+def test_the_apply_waits_up_to_the_lock_timeout_for_the_lock(
+    stack: Stack, tmp_path: Path, s3: Any
+) -> None:
+    """The apply takes the lock again: a run that took it between the plan and the apply."""
+    terraform = ready(stack)
+    plan_file = tmp_path / "saved.tfplan"
+    assert plan(terraform, plan_file) is True
+    hold_lock(s3, stack)
+    release = threading.Timer(
+        2, lambda: s3.delete_object(Bucket=stack.bucket, Key=f"{stack.state_key()}.tflock")
+    )
+    release.start()
+    try:
+        started = time.monotonic()
+        terraform.apply(plan_file, Lines(), lock_timeout="30s")
+        assert time.monotonic() - started >= 2
+    finally:
+        release.cancel()
+    assert object_keys(s3, stack.bucket) == [stack.state_key()]  # applied, lock released
+
+
+def test_the_apply_checks_its_lock_timeout_before_terraform_runs(
+    stack: Stack, tmp_path: Path
+) -> None:
+    terraform = stack.terraform()
+    with pytest.raises(UsageError, match="lock timeout '5 minutes' is not a duration"):
+        terraform.apply(tmp_path / "p", Lines(), lock_timeout="5 minutes")

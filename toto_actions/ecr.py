@@ -29,7 +29,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest
+from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest, TagMutability
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -61,9 +61,11 @@ _CREDENTIAL_ERROR_CODES = frozenset(
 )
 # BatchGetImage failures that only say the image is not there.
 _ABSENT_IMAGE_CODES = frozenset({"ImageNotFound", "ImageTagDoesNotMatchDigest"})
-# Scan statuses: basic scanning ends in COMPLETE, enhanced scanning (Inspector) in ACTIVE.
-_SCAN_DONE = frozenset({"COMPLETE", "ACTIVE"})
-_SCAN_FAILED = frozenset(
+# Scan statuses (botocore's ScanStatus): basic scanning ends in COMPLETE, enhanced scanning
+# (Inspector) in ACTIVE; a scan that cannot give findings ends in one of SCAN_FAILED; the wait
+# goes on through SCAN_WAITING (and through a status this list does not know yet).
+SCAN_DONE = frozenset({"COMPLETE", "ACTIVE"})
+SCAN_FAILED = frozenset(
     {
         "FAILED",
         "UNSUPPORTED_IMAGE",
@@ -71,8 +73,10 @@ _SCAN_FAILED = frozenset(
         "SCAN_ELIGIBILITY_EXPIRED",
         "LIMIT_EXCEEDED",
         "IMAGE_ARCHIVED",
+        "IMAGE_SIZE_EXCEEDED",
     }
 )
+SCAN_WAITING = frozenset({"IN_PROGRESS", "PENDING"})
 
 
 class RegistryCredentials(NamedTuple):
@@ -135,8 +139,9 @@ class EcrRegistry:
         """The registry host, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com."""
         return self.credentials().registry
 
-    def repository_mutability(self, repository: str) -> str | None:
-        """The repository's tag mutability (MUTABLE or IMMUTABLE), or None when it is missing."""
+    def repository_mutability(self, repository: str) -> TagMutability | None:
+        """The repository's tag mutability with its WILDCARD exclusion filters
+        (DescribeRepositories), or None when the repository is missing."""
         with _aws_errors(f"ECR DescribeRepositories {repository}"):
             try:
                 answer = self._client.describe_repositories(repositoryNames=[repository])
@@ -144,8 +149,12 @@ class EcrRegistry:
                 if _error_code(failure) != "RepositoryNotFoundException":
                     raise
                 return None
-        found = answer.get("repositories") or [{}]
-        return str(found[0].get("imageTagMutability", "MUTABLE"))
+        found: dict[str, Any] = dict((answer.get("repositories") or [{}])[0])
+        filters = found.get("imageTagMutabilityExclusionFilters") or []
+        return TagMutability(
+            str(found.get("imageTagMutability", "MUTABLE")),
+            tuple(str(f["filter"]) for f in filters if f.get("filterType") == "WILDCARD"),
+        )
 
     def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
         """Make sure the repository exists; True when this call created it (with scan-on-push
@@ -203,8 +212,8 @@ class EcrRegistry:
 
     def put_tags(self, repository: str, image: ImageManifest, tags: Sequence[str]) -> None:
         """Point each tag at image (PutImage, no layer moves). A tag that already points there
-        is fine, so a re-run on an IMMUTABLE repository succeeds; one on another image of an
-        IMMUTABLE repository is an OperationError."""
+        is fine, so a re-run on an IMMUTABLE repository succeeds; an immutable tag (IMMUTABLE,
+        or kept so by the exclusion filters) on another image is an OperationError."""
         for tag in tags:
             with _aws_errors(f"ECR PutImage {repository}:{tag}"):
                 try:
@@ -263,10 +272,10 @@ class EcrRegistry:
             if answer is not None:
                 scan_status = answer.get("imageScanStatus", {})
                 status = scan_status.get("status", "unknown")
-                if status in _SCAN_DONE:
+                if status in SCAN_DONE:
                     counts = answer.get("imageScanFindings", {}).get("findingSeverityCounts", {})
                     return {str(severity): int(count) for severity, count in counts.items()}
-                if status in _SCAN_FAILED:
+                if status in SCAN_FAILED:
                     description = scan_status.get("description", "no description")
                     raise OperationError(f"ECR scan of {image}: {status}: {_one_line(description)}")
             remaining = deadline - time.monotonic()
@@ -326,8 +335,8 @@ def _one_line(text: str) -> str:
 
 def _tag_taken(repository: str, tag: str) -> NoReturn:
     raise OperationError(
-        f"ECR repository {repository} has IMMUTABLE tags and {repository}:{tag} already points "
-        "to another image: use a new tag"
+        f"ECR repository {repository} keeps the tag {tag} immutable and {repository}:{tag} "
+        "already points to another image: use a new tag"
     )
 
 

@@ -27,12 +27,60 @@ MANIFEST_MEDIA_TYPES = (
 )
 
 
+# An OCI image index or a Docker manifest list: a manifest of manifests (one per platform).
+INDEX_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+    }
+)
+
+
+class TagMutability(NamedTuple):
+    """An ECR repository's tag mutability (botocore's ImageTagMutability) and the WILDCARD
+    filters of its imageTagMutabilityExclusionFilters: which tags may not move to another image.
+
+    IMMUTABLE_WITH_EXCLUSION: every tag is immutable but those a filter matches;
+    MUTABLE_WITH_EXCLUSION: every tag moves but those a filter matches. A filter is a tag in
+    which `*` stands for any run of characters, none included (ECR's wildcard); everything else
+    is literal and the whole tag must match, case included.
+    """
+
+    setting: str  # MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION
+    exclusions: tuple[str, ...] = ()
+
+    def is_immutable(self, tag: str) -> bool:
+        """Whether ECR refuses to move tag once it names an image (False for a setting this
+        toolkit does not know: ECR itself then refuses the write, which fails the step)."""
+        excluded = any(wildcard_matches(pattern, tag) for pattern in self.exclusions)
+        if self.setting == "IMMUTABLE_WITH_EXCLUSION":
+            return not excluded
+        if self.setting == "MUTABLE_WITH_EXCLUSION":
+            return excluded
+        return self.setting == "IMMUTABLE"
+
+    def __str__(self) -> str:
+        if not self.exclusions:
+            return self.setting
+        return f"{self.setting} (exclusion filters {', '.join(self.exclusions)})"
+
+
+def wildcard_matches(pattern: str, tag: str) -> bool:
+    """Whether tag matches an ECR WILDCARD filter: `*` is any run of characters."""
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), tag) is not None
+
+
 class ImageManifest(NamedTuple):
     """A manifest exactly as the registry stores it, its media type and its digest."""
 
     manifest: str
     media_type: str
     digest: str  # sha256:<hex>
+
+
+def is_index(image: ImageManifest) -> bool:
+    """Whether the manifest is an index of images (OCI image index, Docker manifest list)."""
+    return image.media_type in INDEX_MEDIA_TYPES
 
 
 def is_repository_name(name: str) -> bool:

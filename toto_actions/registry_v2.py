@@ -21,18 +21,12 @@ import requests
 
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy, is_transient, retry_delay
-from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest
+from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest, is_index
 
 # Registries on this machine speak plain http, as the Docker engine assumes for them.
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 # Docker Hub's name in image references is not where its API answers.
 _API_HOSTS = {"docker.io": "registry-1.docker.io", "index.docker.io": "registry-1.docker.io"}
-_INDEX_MEDIA_TYPES = frozenset(
-    {
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.oci.image.index.v1+json",
-    }
-)
 _TIMEOUT = (10.0, 60.0)  # connect, read
 _CHALLENGE_PARAMETER = re.compile(r'(\w+)="([^"]*)"')
 
@@ -136,8 +130,11 @@ class RegistryClient:
         labels = (json.loads(response.content).get("config") or {}).get("Labels") or {}
         return {str(name): str(value) for name, value in labels.items()}
 
-    def image_size(self, image: ImageManifest) -> int:
-        """Bytes the image takes in the registry: its (compressed) layers and its configuration."""
+    def image_size(self, image: ImageManifest) -> int | None:
+        """Bytes the image takes in the registry: its (compressed) layers and its configuration;
+        None (unknown) for an image index or manifest list, whose images may share layers."""
+        if is_index(image):
+            return None
         manifest = _image_manifest(image)
         layers = sum(int(layer["size"]) for layer in manifest.get("layers", []))
         return layers + int(manifest["config"]["size"])
@@ -266,7 +263,7 @@ def _media_type(response: requests.Response, manifest: str) -> str:
 def _image_manifest(image: ImageManifest) -> dict[str, Any]:
     """The manifest as JSON, when it describes one image (not an index of several)."""
     document: dict[str, Any] = json.loads(image.manifest)
-    if image.media_type in _INDEX_MEDIA_TYPES or "config" not in document:
+    if is_index(image) or "config" not in document:
         raise OperationError(
             f"{image.digest} is an index of images ({image.media_type}), not one image"
         )

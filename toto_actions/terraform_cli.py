@@ -170,12 +170,7 @@ class TerraformCli:
             arguments += ["-var", f"{name}={value}"]
         if var_file is not None:
             arguments.append(f"-var-file={_existing_file(var_file, 'variables file')}")
-        if lock_timeout is not None:
-            if not _GO_DURATION.fullmatch(lock_timeout):
-                raise UsageError(
-                    f"lock timeout {lock_timeout!r} is not a duration such as 30s, 5m or 1h"
-                )
-            arguments.append(f"-lock-timeout={lock_timeout}")
+        arguments += _lock_timeout_arguments(lock_timeout)
         outcome = self._stream(arguments, on_line)
         if outcome.code == PLAN_HAS_CHANGES:
             return True
@@ -187,12 +182,12 @@ class TerraformCli:
         """The saved plan as terraform's JSON plan representation (`show -json`)."""
         return self._json(["show", "-json", "-no-color", str(plan_file.resolve())])
 
-    def apply(self, plan_file: Path, on_line: LineSink) -> None:
+    def apply(self, plan_file: Path, on_line: LineSink, *, lock_timeout: str | None = None) -> None:
         """Apply exactly the saved plan (a plan that is stale, because the state moved on since,
-        is refused by terraform)."""
-        outcome = self._stream(
-            ["apply", "-input=false", "-no-color", str(plan_file.resolve())], on_line
-        )
+        is refused by terraform). The apply takes the state lock again: lock_timeout, a Go
+        duration as for plan(), is how long it waits for it."""
+        arguments = ["apply", "-input=false", "-no-color", *_lock_timeout_arguments(lock_timeout)]
+        outcome = self._stream([*arguments, str(plan_file.resolve())], on_line)
         if outcome.code != 0:
             raise self._failure(outcome)
 
@@ -303,6 +298,15 @@ class TerraformCli:
             if child.process.stdout is not None:
                 child.process.stdout.close()
             self._child = None
+
+
+def _lock_timeout_arguments(lock_timeout: str | None) -> list[str]:
+    """`-lock-timeout=DURATION`, or nothing; UsageError when it is not a Go duration."""
+    if lock_timeout is None:
+        return []
+    if not _GO_DURATION.fullmatch(lock_timeout):
+        raise UsageError(f"lock timeout {lock_timeout!r} is not a duration such as 30s, 5m or 1h")
+    return [f"-lock-timeout={lock_timeout}"]
 
 
 def _existing_file(path: Path, what: str) -> Path:

@@ -14,7 +14,13 @@ from typing import Any, Literal, NamedTuple
 
 from toto_actions.errors import UsageError
 
-ResourceAction = Literal["create", "update", "delete", "replace", "read", "no-op"]
+# "forget": the object leaves the state and is not destroyed (a `removed` block with
+# `lifecycle { destroy = false }`); "create-forget": a replacement whose old object is forgotten
+# rather than destroyed, so it adds one resource and destroys none.
+ResourceAction = Literal[
+    "create", "update", "delete", "replace", "forget", "create-forget", "read", "no-op"
+]
+_SINGLE_ACTIONS = frozenset({"create", "update", "delete", "forget", "read", "no-op"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
@@ -33,7 +39,9 @@ class PlanSummary(NamedTuple):
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.add or self.change or self.destroy)
+        """Whether applying the plan changes anything: a forget alone counts in none of the
+        numbers, but it changes the state."""
+        return bool(self.add or self.change or self.destroy or self.resources)
 
     def destroyed(self) -> list[ResourceChange]:
         """The resources the plan deletes or replaces: what the destroy guard stops."""
@@ -47,16 +55,20 @@ def summarize(json_plan: Mapping[str, Any]) -> PlanSummary:
         action = _action(change.get("change", {}).get("actions", []))
         if action not in {"no-op", "read"}:
             resources.append(ResourceChange(str(change.get("address")), action))
-    add = sum(1 for r in resources if r.action in {"create", "replace"})
+    add = sum(1 for r in resources if r.action in {"create", "replace", "create-forget"})
     destroy = sum(1 for r in resources if r.action in {"delete", "replace"})
     change = sum(1 for r in resources if r.action == "update")
     return PlanSummary(add, change, destroy, tuple(resources))
 
 
 def _action(actions: Sequence[str]) -> ResourceAction:
+    """One action for Terraform's list: its two replace orders are one replace, and a create
+    paired with a forget (either order) is a create whose old object is forgotten."""
     if sorted(actions) == ["create", "delete"]:
         return "replace"
-    if len(actions) == 1 and actions[0] in {"create", "update", "delete", "read", "no-op"}:
+    if sorted(actions) == ["create", "forget"]:
+        return "create-forget"
+    if len(actions) == 1 and actions[0] in _SINGLE_ACTIONS:
         return actions[0]  # type: ignore[return-value]
     return "no-op"
 

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import docker  # type: ignore[import-untyped, unused-ignore]
@@ -15,6 +15,7 @@ import requests
 
 from tests.conftest import CliResult, CliRunner
 from tests.local_stack import BASE_IMAGE_TAG, BaseImage, DockerEngine, MotoServer, Registry
+from tests.test_registry_v2 import push_index
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -451,3 +452,148 @@ def test_on_an_immutable_repository_a_taken_tag_is_refused_before_any_write(
         for t in image.get("imageTags", [])
     }
     assert tags == {marker, "release"}
+
+
+def test_an_index_from_the_same_inputs_gets_the_tags_and_an_unknown_size(
+    service: Service, registry: Registry, tmp_path: Path
+) -> None:
+    """The inputs tag names an image index (a multi-platform push made elsewhere): the tags go
+    onto the index, and its size, which no one number describes, is reported as unknown."""
+    first = service("--repository", "toto/index", "--registry", registry.host)
+    assert first.exit_code == 0, first.stderr
+    (marker,) = [t for t in registry_tags(registry, "toto/index") if t.startswith("toto-")]
+    index_digest = push_index(
+        registry, "toto/index", marker, "application/vnd.oci.image.index.v1+json", marker
+    )
+    summary = tmp_path / "summary.md"
+    summary.touch()
+
+    result = service(
+        "--repository",
+        "toto/index",
+        "--registry",
+        registry.host,
+        "--tags",
+        "0123456,multi",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    outputs = outputs_of(result)
+    assert (outputs["skipped"], outputs["digest"]) == ("true", index_digest)
+    multi = requests.head(
+        f"{registry.url}/v2/toto/index/manifests/multi",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        timeout=10,
+    )
+    assert multi.headers["Docker-Content-Digest"] == index_digest
+    assert "| size | unknown |" in summary.read_text(encoding="utf-8")
+
+
+class ExclusionCase(NamedTuple):
+    setting: str  # the repository's imageTagMutability
+    exclusion: str  # its one WILDCARD exclusion filter
+    other_tags: list[str]  # the tags of another image in it
+    requested: str  # --tags
+    refused: str  # the tag the check refuses
+
+
+# moto reads an exclusion filter as a regular expression matched at the start of the tag, where
+# ECR reads `*` as any run of characters over the whole tag: these filters mean the same to both
+# (toto_actions.images' own tests cover the rest of the wildcard).
+EXCLUSION_CASES = [
+    # Immutable but for dev-*: release may not move, dev-1 may.
+    ExclusionCase(
+        "IMMUTABLE_WITH_EXCLUSION", "dev-*", ["release", "dev-1"], "aaa,dev-1,release", "release"
+    ),
+    # Mutable but for stable-*: latest may move, stable-1.4 may not.
+    ExclusionCase(
+        "MUTABLE_WITH_EXCLUSION",
+        "stable-*",
+        ["latest", "stable-1.4"],
+        "latest,stable-1.4",
+        "stable-1.4",
+    ),
+]
+
+
+def ecr_repository_with_exclusions(
+    service: Service, registry: Registry, moto_server: MotoServer, case: ExclusionCase
+) -> tuple[Any, str, str, str]:
+    """An ECR repository (moto) with the case's tag mutability and exclusion filter, holding the
+    image built from the service's inputs (under its inputs tag) and another image under the
+    case's other tags. Returns the client, the repository, the inputs tag and the other image's
+    digest."""
+    repository = f"toto/{case.setting.lower().replace('_', '-')}-{len(case.other_tags)}"
+    built = service("--repository", repository, "--registry", registry.host)
+    assert built.exit_code == 0, built.stderr
+    (marker,) = [t for t in registry_tags(registry, repository) if t.startswith("toto-")]
+    manifest = requests.get(
+        f"{registry.url}/v2/{repository}/manifests/{marker}",
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    ecr = ecr_client(moto_server)
+    ecr.create_repository(
+        repositoryName=repository,
+        imageTagMutability=case.setting,
+        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": case.exclusion}],
+    )
+    media_type = manifest.headers["Content-Type"]
+    ecr.put_image(
+        repositoryName=repository,
+        imageManifest=manifest.text,
+        imageManifestMediaType=media_type,
+        imageTag=marker,
+        imageDigest=manifest.headers["Docker-Content-Digest"],
+    )
+    other = json.dumps({**json.loads(manifest.text), "annotations": {"other": "image"}})
+    for tag in case.other_tags:
+        ecr.put_image(
+            repositoryName=repository,
+            imageManifest=other,
+            imageManifestMediaType=media_type,
+            imageTag=tag,
+        )
+    other_digest = ecr_tags(ecr, repository)[case.other_tags[0]]
+    return ecr, repository, marker, other_digest
+
+
+def ecr_tags(ecr: Any, repository: str) -> dict[str, str]:
+    described = ecr.describe_images(repositoryName=repository)["imageDetails"]
+    return {tag: image["imageDigest"] for image in described for tag in image.get("imageTags", [])}
+
+
+@pytest.mark.parametrize("case", EXCLUSION_CASES, ids=lambda case: case.setting)
+def test_with_exclusion_filters_a_taken_immutable_tag_is_refused_before_any_write(
+    service: Service, registry: Registry, moto_server: MotoServer, case: ExclusionCase
+) -> None:
+    ecr, repository, marker, other = ecr_repository_with_exclusions(
+        service, registry, moto_server, case
+    )
+    before = ecr_tags(ecr, repository)
+
+    result = service("--repository", repository, "--tags", case.requested, env=moto_server.env)
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: {repository} is {case.setting} (exclusion filters {case.exclusion}) and "
+        f"already has {case.refused} on another image: pass tags that are free (the default "
+        "short-commit tag changes per commit)\n",
+    )
+    assert ecr_tags(ecr, repository) == before  # nothing moved, nothing added
+    assert set(before) == {marker, *case.other_tags} and before[case.refused] == other
+
+
+def test_a_tag_an_exclusion_filter_lets_move_is_moved(
+    service: Service, registry: Registry, moto_server: MotoServer
+) -> None:
+    case = ExclusionCase("IMMUTABLE_WITH_EXCLUSION", "dev-*", ["dev-1"], "aaa,dev-1", "")
+    ecr, repository, _, other = ecr_repository_with_exclusions(service, registry, moto_server, case)
+
+    result = service("--repository", repository, "--tags", case.requested, env=moto_server.env)
+
+    assert result.exit_code == 0, result.stderr
+    digest = outputs_of(result)["digest"]
+    assert digest != other
+    assert {ecr_tags(ecr, repository)[tag] for tag in ("aaa", "dev-1")} == {digest}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ import pytest
 
 from tests.conftest import CliResult, CliRunner
 from tests.local_stack import MotoServer
-from tests.test_terraform_cli import BACKEND, CONFIG
+from tests.test_terraform_cli import BACKEND, CONFIG, TERRAFORM
 
 SECRET = "pw-1"
 
@@ -22,7 +25,7 @@ class Core:
 
     def __init__(self, root: Path, cli: CliRunner, moto_server: MotoServer) -> None:
         self.root, self.cli = root, cli
-        bucket = f"toto-state-{uuid.uuid4().hex[:12]}"
+        self.bucket = bucket = f"toto-state-{uuid.uuid4().hex[:12]}"
         boto3.client(
             "s3",
             endpoint_url=moto_server.endpoint_url,
@@ -191,3 +194,74 @@ def test_an_option_of_the_other_engine_is_refused(core: Core) -> None:
         2,
         "error: --tfc-organization applies to the cloud engine only\n",
     )
+
+
+def test_a_forgotten_resource_is_shown_as_forget_and_applied(core: Core, tmp_path: Path) -> None:
+    """A `removed` block with `destroy = false`: terraform plans ["forget"], destroys nothing,
+    and counts it in none of its numbers; the summary still names it, and it is applied."""
+    assert core().exit_code == 0
+    config = (core.root / "main.tf").read_text(encoding="utf-8")
+    kept = 'resource "terraform_data" "generation" {\n  triggers_replace = [var.generation]\n}\n'
+    assert kept in config
+    forgetting = (
+        "removed {\n  from = terraform_data.generation\n"
+        "  lifecycle {\n    destroy = false\n  }\n}\n"
+    )
+    (core.root / "main.tf").write_text(
+        config.replace(kept, forgetting).replace("pw-${var.generation}", "pw-1"), encoding="utf-8"
+    )
+    summary = tmp_path / "summary.md"
+    summary.touch()
+
+    result = core(env={"GITHUB_STEP_SUMMARY": str(summary)})
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    outputs = outputs_of(result)
+    assert (outputs["status"], outputs["add"], outputs["destroy"]) == ("applied", "0", "0")
+    markdown = summary.read_text(encoding="utf-8")
+    assert "| forget | `terraform_data.generation` |" in markdown
+    assert outputs_of(core())["status"] == "no-changes"  # it left the state
+
+
+# Stands in front of the real terraform binary: just before `terraform apply` runs, another run
+# takes the state lock (S3 native locking: the `.tflock` object) and holds it for two seconds.
+LOCK_TAKING_TERRAFORM = """\
+#!{python}
+import json, os, subprocess, sys
+import boto3
+if sys.argv[1:2] == ["apply"]:
+    boto3.client("s3").put_object(Bucket={bucket!r}, Key={lock_key!r}, Body={lock_info!r})
+    release = "import time, boto3; time.sleep(2); boto3.client('s3').delete_object(" + (
+        "Bucket={bucket!r}, Key={lock_key!r})"
+    )
+    subprocess.Popen([sys.executable, "-c", release], start_new_session=True)
+os.execv({terraform!r}, [{terraform!r}, *sys.argv[1:]])
+"""
+
+
+def test_the_apply_waits_up_to_the_lock_timeout_for_a_lock_taken_after_the_plan(
+    core: Core, tmp_path: Path
+) -> None:
+    lock_key = "env:/core-dev/core/terraform.tfstate.tflock"
+    lock_info = {"ID": str(uuid.uuid4()), "Operation": "OperationTypeApply", "Who": "other@ci"}
+    wrapper = tmp_path / "bin" / "terraform"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        LOCK_TAKING_TERRAFORM.format(
+            python=sys.executable,
+            bucket=core.bucket,
+            lock_key=lock_key,
+            lock_info=json.dumps(lock_info),
+            terraform=TERRAFORM,
+        ),
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    path = f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"
+
+    started = time.monotonic()
+    result = core("--lock-timeout", "30s", env={"PATH": path})
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert outputs_of(result)["status"] == "applied"
+    assert time.monotonic() - started >= 2  # it waited for the other run's lock

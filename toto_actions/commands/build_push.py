@@ -22,7 +22,13 @@ from toto_actions.build_inputs import BuildInputs, buildkit_problems, inputs_dig
 from toto_actions.docker_engine import DockerEngine
 from toto_actions.ecr import EcrRegistry
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import ImageManifest, ecr_region, is_repository_name, is_tag
+from toto_actions.images import (
+    ImageManifest,
+    TagMutability,
+    ecr_region,
+    is_repository_name,
+    is_tag,
+)
 from toto_actions.options import GivenOptions, Option
 from toto_actions.registry_v2 import RegistryClient
 
@@ -143,9 +149,9 @@ def run(given: GivenOptions) -> int:
     )
     marker = inputs_tag(inputs_digest(inputs))
     registry, host, ecr = _registry(settings)
-    immutable = _immutable_repository(ecr, settings)
+    mutability = _tag_mutability(ecr, settings)
     existing = registry.find_image(settings.repository, marker) if settings.skip_if_exists else None
-    _check_tags_can_move(registry, settings, immutable, existing)
+    _check_tags_can_move(registry, settings, mutability, existing)
     if existing is not None:
         actions_runtime.info(f"{settings.repository}:{marker} exists: reusing {existing.digest}")
         image = existing
@@ -335,42 +341,49 @@ def _auth_config(settings: BuildSettings, ecr: EcrRegistry | None) -> dict[str, 
 def _image_size(
     registry: Registry, ecr: EcrRegistry | None, repository: str, image: ImageManifest
 ) -> int | None:
-    """The pushed size (compressed layers and config), as the registry reports it."""
+    """The pushed size (compressed layers and config), as the registry reports it; None when
+    it is unknown (an image index on a v2 registry: reported as unknown, never an error, since
+    the tags have moved by then)."""
     if ecr is not None:
         return ecr.image_size(repository, image.digest)
     return registry.image_size(image) if isinstance(registry, RegistryClient) else None
 
 
-def _immutable_repository(ecr: EcrRegistry | None, settings: BuildSettings) -> bool:
-    """Whether the ECR repository refuses to move tags; a missing one must be creatable."""
+def _tag_mutability(ecr: EcrRegistry | None, settings: BuildSettings) -> TagMutability:
+    """Which tags the repository refuses to move (with ECR's exclusion filters applied); a
+    missing ECR repository must be creatable, and is created with --tag-mutability."""
     if ecr is None:
-        return False  # a v2 registry's tags move
+        return TagMutability("MUTABLE")  # a v2 registry's tags move
     mutability = ecr.repository_mutability(settings.repository)
     if mutability is None and not settings.create_repository:
         raise UsageError(
             f"ECR repository {settings.repository} does not exist: create it, "
             "or pass --create-repository true"
         )
-    return (mutability or settings.tag_mutability) == "IMMUTABLE"
+    return mutability or TagMutability(settings.tag_mutability.upper())
 
 
 def _check_tags_can_move(
-    registry: Registry, settings: BuildSettings, immutable: bool, existing: ImageManifest | None
+    registry: Registry,
+    settings: BuildSettings,
+    mutability: TagMutability,
+    existing: ImageManifest | None,
 ) -> None:
-    """On an IMMUTABLE repository, a requested tag already on another image would fail half-way:
-    refuse before any build or write."""
-    if not immutable:
-        return
+    """A requested tag that the repository keeps immutable and that is already on another image
+    would fail half-way: refuse before any build or write."""
     target = existing.digest if existing else None
     taken = [
         tag
         for tag in settings.tags
-        if (digest := registry.digest_of(settings.repository, tag)) and digest != target
+        if mutability.is_immutable(tag)
+        and (digest := registry.digest_of(settings.repository, tag))
+        and digest != target
     ]
     if taken:
         raise UsageError(
-            f"{settings.repository} is IMMUTABLE and already has {', '.join(taken)} on another "
-            "image: pass tags that are free (the default short-commit tag changes per commit)"
+            f"{settings.repository} is {mutability} and already has {', '.join(taken)} on "
+            "another image: pass tags that are free (the default short-commit tag changes per "
+            "commit)"
         )
 
 

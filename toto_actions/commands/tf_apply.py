@@ -257,7 +257,7 @@ def _run_cli(settings: ApplySettings) -> Outcome:
             if summary.destroyed() and not settings.allow_destroy:
                 return Outcome("refused", summary, None)
             with actions_runtime.group("terraform apply"):
-                terraform.apply(plan_file, actions_runtime.info)
+                terraform.apply(plan_file, actions_runtime.info, lock_timeout=settings.lock_timeout)
             return Outcome("applied", summary, _cli_outputs(terraform, settings))
         finally:
             plan_file.unlink(missing_ok=True)

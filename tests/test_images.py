@@ -1,0 +1,61 @@
+"""Image names, tags and manifests as plain values: ECR's tag mutability with its exclusions."""
+
+from __future__ import annotations
+
+import pytest
+
+from toto_actions.images import TagMutability, wildcard_matches
+
+
+@pytest.mark.parametrize(
+    ("pattern", "tag", "matches"),
+    [
+        ("latest", "latest", True),
+        ("latest", "latest-1", False),  # the whole tag must match
+        ("latest", "a-latest", False),
+        ("dev-*", "dev-feature.x", True),
+        ("dev-*", "dev-", True),  # `*` may stand for nothing
+        ("dev-*", "dev", False),
+        ("dev-*", "Dev-1", False),  # tags are case-sensitive
+        ("*-stable", "1.4-stable", True),
+        ("*-stable", "1.4-stable2", False),
+        ("v*.*", "v1.4", True),
+        ("v*.*", "v14", False),  # `.` is literal, not any character
+        ("release.1", "releasex1", False),
+        ("*", "anything_at-all.1", True),
+        ("a*b*c", "a-bb-c", True),
+    ],
+)
+def test_wildcard_filters_match_as_ecr_documents(pattern: str, tag: str, matches: bool) -> None:
+    assert wildcard_matches(pattern, tag) is matches
+
+
+@pytest.mark.parametrize(
+    ("mutability", "immutable", "moving"),
+    [
+        (TagMutability("MUTABLE"), [], ["v1", "latest", "dev-1"]),
+        (TagMutability("IMMUTABLE"), ["v1", "latest", "dev-1"], []),
+        (
+            TagMutability("IMMUTABLE_WITH_EXCLUSION", ("latest", "dev-*")),
+            ["v1", "1.4.0"],
+            ["latest", "dev-1"],
+        ),
+        (
+            TagMutability("MUTABLE_WITH_EXCLUSION", ("*-stable", "prod")),
+            ["1.4-stable", "prod"],
+            ["latest", "prod-1", "v1"],
+        ),
+        (TagMutability("A_FUTURE_SETTING", ("x",)), [], ["x", "y"]),
+    ],
+)
+def test_which_tags_are_immutable(
+    mutability: TagMutability, immutable: list[str], moving: list[str]
+) -> None:
+    assert [tag for tag in immutable + moving if mutability.is_immutable(tag)] == immutable
+
+
+def test_a_mutability_names_its_setting_and_filters() -> None:
+    assert str(TagMutability("IMMUTABLE")) == "IMMUTABLE"
+    assert str(TagMutability("IMMUTABLE_WITH_EXCLUSION", ("latest", "dev-*"))) == (
+        "IMMUTABLE_WITH_EXCLUSION (exclusion filters latest, dev-*)"
+    )
