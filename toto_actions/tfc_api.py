@@ -84,12 +84,21 @@ class TfcClient:
             html_url=f"{self.address}/app/{self.organization}/workspaces/{name}",
         )
 
-    def upload_configuration(self, workspace: Workspace, archive: bytes, timeout: float) -> str:
+    def upload_configuration(
+        self, workspace: Workspace, archive: bytes, timeout: float, *, speculative: bool
+    ) -> str:
         """Create a configuration version that queues no run, upload the tar.gz (the upload URL
-        takes no token), and wait until it is uploaded; returns its id."""
-        body = {
-            "data": {"type": "configuration-versions", "attributes": {"auto-queue-runs": False}}
+        takes no token), and wait until it is uploaded; returns its id.
+
+        A plain version becomes the workspace's current configuration at once, which UI runs
+        and run triggers then plan. So a plan-only upload is speculative (it can only plan) and
+        any other provisional (current once its run is applied), as tfci's upload offers."""
+        attributes = {
+            "auto-queue-runs": False,
+            "speculative": speculative,
+            "provisional": not speculative,
         }
+        body = {"data": {"type": "configuration-versions", "attributes": attributes}}
         data = self._send(
             "POST",
             f"/api/v2/workspaces/{workspace.id}/configuration-versions",

@@ -297,3 +297,30 @@ def test_without_the_json_plan_the_counts_still_guard(service: Service, tfc: Tfc
     assert result.exit_code == 1
     assert "not applied" in result.stderr
     assert tfc.run_status(outputs_of(result)["run-id"]) == "discarded"
+
+
+def test_a_plan_only_run_leaves_the_workspace_s_configuration_alone(
+    service: Service, tfc: TfcServer
+) -> None:
+    """A pull request's plan must not become what UI runs and run triggers plan: plan-only
+    uploads are speculative (configuration-versions API, `speculative`)."""
+    assert service().exit_code == 0
+    applied = tfc.current_configuration_version(ORG, "toto-ms-x-dev")
+    assert applied is not None
+    result = service("--plan-only", "true", "--var", "image_tag=pr-42")
+    assert result.exit_code == 0, result.stderr
+    assert outputs_of(result)["status"] == "planned"
+    assert tfc.current_configuration_version(ORG, "toto-ms-x-dev") == applied
+
+
+def test_an_upload_becomes_the_workspace_s_configuration_only_once_applied(
+    service: Service, tfc: TfcServer
+) -> None:
+    """Apply uploads are provisional (configuration-versions API, `provisional`): a refused
+    plan leaves the applied configuration current."""
+    assert service().exit_code == 0
+    applied = tfc.current_configuration_version(ORG, "toto-ms-x-dev")
+    assert service("--var", "generation=2").exit_code == 1  # destroys: refused, discarded
+    assert tfc.current_configuration_version(ORG, "toto-ms-x-dev") == applied
+    assert service("--var", "image_tag=v2").exit_code == 0
+    assert tfc.current_configuration_version(ORG, "toto-ms-x-dev") not in {None, applied}

@@ -386,7 +386,10 @@ def _start_run(
     values = {**_tf_vars_from_environment(declared), **settings.variables}
     literals = {name: run_variable(value, declared.get(name)) for name, value in values.items()}
     version = client.upload_configuration(
-        workspace, config_archive(settings.directory), settings.queue_timeout
+        workspace,
+        config_archive(settings.directory),
+        settings.queue_timeout,
+        speculative=settings.plan_only,
     )
     return client.create_run(workspace, version, literals, settings.message, settings.plan_only)
 
