@@ -22,6 +22,7 @@ from toto_actions.tfc_runs import RunView
 DEFAULT_ADDRESS = "https://app.terraform.io"
 JSON_API = "application/vnd.api+json"
 REQUESTS_PER_SECOND = 30  # HashiCorp's documented limit per token
+JSON_PLAN_WAIT = 10.0  # seconds a finished plan's JSON plan is waited for
 
 
 class Workspace(NamedTuple):
@@ -220,9 +221,21 @@ class TfcClient:
             log_url=attributes.get("log-read-url"),
         )
 
-    def plan_json(self, plan_id: str) -> dict[str, Any]:
-        """The JSON plan (HashiCorp answers with a redirect to a temporary URL)."""
-        return self._get(f"/api/v2/plans/{plan_id}/json-output", f"JSON plan {plan_id}")
+    def plan_json(self, plan_id: str, wait: float = JSON_PLAN_WAIT) -> dict[str, Any] | None:
+        """The JSON plan (HashiCorp answers with a redirect to a temporary URL), asked again for
+        up to `wait` seconds while it is not ready: 204 No Content, which the API answers until
+        it exists (even once the run has moved on), or a body that is no JSON plan. None when it
+        never came: an empty answer must not read as a plan that changes nothing."""
+        deadline = time.monotonic() + wait
+        delay = 0.5
+        while True:
+            document = self._get(f"/api/v2/plans/{plan_id}/json-output", f"JSON plan {plan_id}")
+            if "format_version" in document:
+                return document
+            if time.monotonic() + delay > deadline:
+                return None
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
 
     def apply_log_url(self, apply_id: str) -> str | None:
         attributes = self._get(f"/api/v2/applies/{apply_id}", f"apply {apply_id}")["data"][

@@ -324,3 +324,25 @@ def test_an_upload_becomes_the_workspace_s_configuration_only_once_applied(
     assert tfc.current_configuration_version(ORG, "toto-ms-x-dev") == applied
     assert service("--var", "image_tag=v2").exit_code == 0
     assert tfc.current_configuration_version(ORG, "toto-ms-x-dev") not in {None, applied}
+
+
+def test_a_json_plan_not_ready_yet_is_waited_for(service: Service, tfc: TfcServer) -> None:
+    """json-output answers 204 No Content until the JSON plan exists (plans API, "Retrieve the
+    JSON execution plan"): an empty answer is not a plan that changes nothing."""
+    assert service().exit_code == 0
+    tfc.json_plan_delay_seconds = 1.5
+    result = service("--var", "generation=2")
+    assert result.exit_code == 1
+    assert "terraform_data.generation (replace): not applied" in result.stderr
+    assert tfc.run_status(outputs_of(result)["run-id"]) == "discarded"
+
+
+def test_a_json_plan_never_ready_falls_back_to_the_counts(service: Service, tfc: TfcServer) -> None:
+    assert service().exit_code == 0
+    tfc.json_plan_delay_seconds = 3600
+    result = service("--var", "generation=2")
+    assert result.exit_code == 1
+    assert "warning: the JSON plan is not ready: using the plan's counts" in result.stderr
+    assert "not applied" in result.stderr
+    assert outputs_of(result)["destroy"] == "1"
+    assert tfc.run_status(outputs_of(result)["run-id"]) == "discarded"

@@ -549,12 +549,16 @@ class _RunFollower:
         return tail
 
     def _summary(self, run: RunView) -> PlanSummary:
-        """From the JSON plan; without it (a token that may not read it), from the plan's counts,
-        a destroying plan then standing for one unnamed resource, so the guard still holds."""
+        """From the JSON plan; without it (a token that may not read it, or not ready in time),
+        from the plan's counts, a destroying plan then standing for one unnamed resource, so the
+        guard still holds: never from an empty answer."""
         if not run.plan_id:
             return PlanSummary(0, 0, 0, ())
         try:
-            return summarize(self._client.plan_json(run.plan_id))
+            json_plan = self._client.plan_json(run.plan_id)
+            if json_plan is not None:
+                return summarize(json_plan)
+            actions_runtime.warning("the JSON plan is not ready: using the plan's counts")
         except OperationError as problem:
             actions_runtime.warning(f"no JSON plan ({problem}): using the plan's counts")
         counts = self._client.plan(run.plan_id)
