@@ -185,8 +185,8 @@ class TfcClient:
         reason = data["attributes"].get("locked-reason") or "no reason given"
         return f"{holder.get('type')} {holder.get('id')}: {reason}"
 
-    def policy_failures(self, run_id: str) -> list[str]:
-        """The run's policy checks that failed, as `<status> (<id>)`."""
+    def policy_check_failures(self, run_id: str) -> list[str]:
+        """The run's policy checks that failed (Sentinel up to 0.40), as `<status> (<id>)`."""
         checks = self._get(f"/api/v2/runs/{run_id}/policy-checks", f"policy checks of {run_id}")
         return [
             f"{check['attributes']['status']} ({check['id']})"
@@ -194,6 +194,42 @@ class TfcClient:
             if check.get("attributes", {}).get("status")
             in {"hard_failed", "soft_failed", "errored"}
         ]
+
+    def policy_evaluation_failures(self, run_id: str) -> list[str]:
+        """The policies that failed in the policy evaluations of the run's task stages (what
+        policy checks do not report: Sentinel after 0.40, OPA), as `<policy set>/<policy>
+        (<enforcement level>)`; a failed evaluation that names none as `<status> (<id>)`."""
+        stages = self._get(
+            f"/api/v2/runs/{run_id}/task-stages?page[size]=100", f"task stages of {run_id}"
+        )
+        failed: list[str] = []
+        for stage in stages.get("data", []):
+            evaluations = self._get(
+                f"/api/v2/task-stages/{stage['id']}/policy-evaluations?page[size]=100",
+                f"policy evaluations of {stage['id']}",
+            )
+            for evaluation in evaluations.get("data", []):
+                status = evaluation.get("attributes", {}).get("status")
+                if status in {"failed", "errored"}:
+                    named = self._failed_policies(str(evaluation["id"]))
+                    failed += named or [f"{status} ({evaluation['id']})"]
+        return failed
+
+    def _failed_policies(self, evaluation_id: str) -> list[str]:
+        outcomes = self._get(
+            f"/api/v2/policy-evaluations/{evaluation_id}/policy-set-outcomes?page[size]=100",
+            f"policy set outcomes of {evaluation_id}",
+        )
+        named = []
+        for policy_set in outcomes.get("data", []):
+            attributes = policy_set.get("attributes", {})
+            for outcome in attributes.get("outcomes") or []:
+                if outcome.get("status") in {"failed", "errored"}:
+                    # An errored outcome has no enforcement level.
+                    level = outcome.get("enforcement_level") or outcome["status"]
+                    name = f"{attributes.get('policy-set-name')}/{outcome.get('policy_name')}"
+                    named.append(f"{name} ({level})")
+        return named
 
     def act(self, run: RunView, action: str, comment: str) -> bool:
         """apply, discard or cancel; False when the run moved on (409) and the action no longer

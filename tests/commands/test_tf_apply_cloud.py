@@ -287,7 +287,7 @@ def test_a_hard_failed_policy_is_named(tmp_path: Path, cli: CliRunner, tfc: TfcS
     root.mkdir()
     result = Service(root, cli, tfc, "strict")()
     assert result.exit_code == 1
-    assert "policy checks failed: hard_failed" in result.stderr
+    assert "policies failed: hard_failed" in result.stderr
 
 
 def test_without_the_json_plan_the_counts_still_guard(service: Service, tfc: TfcServer) -> None:
@@ -346,3 +346,29 @@ def test_a_json_plan_never_ready_falls_back_to_the_counts(service: Service, tfc:
     assert "not applied" in result.stderr
     assert outputs_of(result)["destroy"] == "1"
     assert tfc.run_status(outputs_of(result)["run-id"]) == "discarded"
+
+
+def test_a_failed_policy_evaluation_is_named(
+    tmp_path: Path, cli: CliRunner, tfc: TfcServer
+) -> None:
+    """Policies that policy checks do not report (Sentinel after 0.40, OPA) are read from the
+    run's task stages (policy-evaluations API), down to the policy that failed."""
+    tfc.add_workspace(ORG, "governed", policy_evaluations="mandatory_fail")
+    root = tmp_path / "governed"
+    root.mkdir()
+    result = Service(root, cli, tfc, "governed")()
+    assert result.exit_code == 1
+    assert "policies failed: toto-guardrails/restrict-destroy (mandatory)" in result.stderr
+
+
+def test_policies_that_cannot_be_read_leave_the_run_s_own_error(
+    service: Service, tfc: TfcServer
+) -> None:
+    (service.root / "broken.tf").write_text(
+        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
+    )
+    tfc.fail_path(r"/(policy-checks|task-stages)$", 404, times=None)
+    result = service()
+    assert result.exit_code == 1
+    assert "undeclared input variable" in result.stderr
+    assert "policy results could not be read" in result.stderr

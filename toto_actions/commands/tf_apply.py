@@ -521,11 +521,9 @@ class _RunFollower:
         ):
             return
         if run.status == "errored":
-            failed_policies = self._client.policy_failures(run.id)
+            failed_policies = self._failed_policies(run.id)
             if failed_policies:
-                raise OperationError(
-                    f"run {run.id}: policy checks failed: {', '.join(failed_policies)}"
-                )
+                raise OperationError(f"run {run.id}: policies failed: {', '.join(failed_policies)}")
             log = self._log_tail(run)
             raise OperationError(f"run {run.id} errored" + (f":\n{log}" if log else ""))
         if run.status in NEEDS_A_PERSON:
@@ -536,6 +534,19 @@ class _RunFollower:
                 "needs a person's decision in HCP Terraform"
             )
         raise OperationError(f"run {run.id} ended {run.status}")
+
+    def _failed_policies(self, run_id: str) -> list[str]:
+        """From policy checks and from policy evaluations; what cannot be read is a warning,
+        never in place of the run's own error."""
+        failed: list[str] = []
+        for read in (self._client.policy_check_failures, self._client.policy_evaluation_failures):
+            try:
+                failed += read(run_id)
+            except (OperationError, UsageError) as problem:
+                actions_runtime.warning(
+                    f"run {run_id}: policy results could not be read: {problem}"
+                )
+        return failed
 
     def _log_tail(self, run: RunView) -> str:
         """The tail of the apply's log when the apply had begun, else of the plan's."""
