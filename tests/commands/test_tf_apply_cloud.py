@@ -372,3 +372,21 @@ def test_policies_that_cannot_be_read_leave_the_run_s_own_error(
     assert result.exit_code == 1
     assert "undeclared input variable" in result.stderr
     assert "policy results could not be read" in result.stderr
+
+
+def test_only_a_vcs_run_is_said_to_apply_by_itself(
+    tmp_path: Path, cli: CliRunner, tfc: TfcServer
+) -> None:
+    """The run's own auto-apply (runs API: it defaults to the workspace's) is false on the runs
+    this step creates, so only a run the VCS connection started applies by itself."""
+    tfc.add_workspace(ORG, "automatic", auto_apply=True)
+    root = tmp_path / "automatic"
+    root.mkdir()
+    service = Service(root, cli, tfc, "automatic")
+    uploaded = service()
+    assert uploaded.exit_code == 0, uploaded.stderr
+    assert "applies its runs by itself" not in uploaded.stderr
+    tfc.queue_vcs_run(ORG, "automatic", config_archive(root), commit_sha="abc1234")
+    followed = service("--run-source", "vcs", "--commit", "abc1234")
+    assert followed.exit_code == 0, followed.stderr
+    assert "automatic applies its runs by itself" in followed.stderr

@@ -359,7 +359,9 @@ def _run_cloud(settings: ApplySettings, given: GivenOptions) -> Outcome:
     actions_runtime.mask(token)
     client = TfcClient(str(given.get("tfc-address", DEFAULT_ADDRESS)), token, organization)
     workspace = client.workspace(settings.workspace or "")
-    if workspace.auto_apply and not settings.allow_destroy:
+    # The runs this step creates say auto-apply: false, which overrides the workspace's setting;
+    # a run the VCS connection started follows the workspace.
+    if workspace.auto_apply and given.get("run-source") == "vcs" and not settings.allow_destroy:
         actions_runtime.warning(
             f"{workspace.name} applies its runs by itself: a destroying "
             "plan can be applied before this step can discard it"
@@ -442,7 +444,7 @@ class _RunFollower:
         run = self._follow(run, stop_at={"decide", "done", "failed"})
         self._fail_if_failed(run)
         summary = self._summary(run)
-        if run.status in {"planned_and_finished", "planned_and_saved"}:
+        if run.status == "planned_and_finished":
             planned = self._settings.plan_only and summary.has_changes
             outputs = None if self._settings.plan_only else self._outputs()
             return Outcome(
@@ -516,9 +518,7 @@ class _RunFollower:
         return run
 
     def _fail_if_failed(self, run: RunView) -> None:
-        if run.status in {"applied", "planned_and_finished", "planned_and_saved"} or (
-            run.is_confirmable
-        ):
+        if run.status in {"applied", "planned_and_finished"} or (run.is_confirmable):
             return
         if run.status == "errored":
             failed_policies = self._failed_policies(run.id)
