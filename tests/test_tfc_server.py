@@ -726,3 +726,142 @@ def test_routes_declare_503_only_where_hashicorp_documents_it() -> None:
         extra = documented_extra.get((route.method, route.template), set())
         assert 503 not in route.statuses - extra, route
         assert not route.statuses & COMMON_STATUSES, route
+
+
+# -- what a run leaves as the workspace's configuration, its JSON plan, its policy evaluations ----
+# Pages: developer.hashicorp.com/terraform/cloud-docs/api-docs/configuration-versions ("Create a
+# Configuration Version": `speculative`, `provisional`), .../api-docs/run, .../api-docs/plans
+# ("Retrieve the JSON execution plan"), .../api-docs/policy-evaluations and
+# .../api-docs/tasks/task-stages-and-results.
+
+
+def current_version(client: Client, workspace_id: str) -> str | None:
+    """The workspace's current-configuration-version relationship, as the API shows it."""
+    workspace = client.get(f"{API}/workspaces/{workspace_id}").json()["data"]
+    data = workspace["relationships"]["current-configuration-version"]["data"]
+    return None if data is None else str(data["id"])
+
+
+def test_a_speculative_version_plans_only_and_never_becomes_current(
+    server: TfcServer, client: Client
+) -> None:
+    """ "When true, this configuration version may only be used to create runs which are
+    speculative, that is, can neither be confirmed nor applied." Whether it becomes the
+    workspace's current version the page does not say; the stand-in keeps it non-current."""
+    workspace_id = server.add_workspace(ORGANIZATION, "svc-dev")
+    current = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG})
+    speculative = client.upload(workspace_id, {"main.tf": SLOW_APPLY_CONFIG}, speculative=True)
+    attributes = client.get(f"{API}/configuration-versions/{speculative}").json()["data"][
+        "attributes"
+    ]
+    assert (attributes["speculative"], attributes["provisional"]) == (True, False)
+    assert current_version(client, workspace_id) == current
+
+    created = client.create_run(workspace_id, speculative, None, **{"plan-only": False})
+    assert created.status_code == 201
+    run = created.json()["data"]
+    assert run["attributes"]["plan-only"] is True  # the version decides
+    run = client.follow(run["id"], {"planned_and_finished"})
+    assert run["attributes"]["actions"]["is-confirmable"] is False
+    assert client.post(f"{API}/runs/{run['id']}/actions/apply").status_code == 409
+    assert current_version(client, workspace_id) == current
+    assert server.current_configuration_version(ORGANIZATION, "svc-dev") == current
+
+
+def test_a_provisional_version_becomes_current_once_its_run_applies(
+    server: TfcServer, client: Client
+) -> None:
+    """ "When true, this configuration version does not immediately become the workspace
+    current configuration version. If the associated run is applied, it then becomes the
+    current configuration version unless a newer one exists." """
+    workspace_id = server.add_workspace(ORGANIZATION, "svc-dev")
+    plain = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG})
+    assert current_version(client, workspace_id) == plain
+
+    discarded = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG}, provisional=True)
+    run = client.create_run(workspace_id, discarded, {"image_tag": string_literal("v1")})
+    run_id = run.json()["data"]["id"]
+    client.follow(run_id, {"planned"})
+    assert client.post(f"{API}/runs/{run_id}/actions/discard").status_code == 202
+    client.follow(run_id, {"discarded"})
+    assert current_version(client, workspace_id) == plain
+
+    applied = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG}, provisional=True)
+    run_id = client.create_run(workspace_id, applied, {"image_tag": string_literal("v1")}).json()[
+        "data"
+    ]["id"]
+    client.follow(run_id, {"planned"})
+    assert current_version(client, workspace_id) == plain
+    client.post(f"{API}/runs/{run_id}/actions/apply")
+    client.follow(run_id, {"applied"})
+    assert current_version(client, workspace_id) == applied
+
+    overtaken = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG}, provisional=True)
+    run_id = client.create_run(workspace_id, overtaken, {"image_tag": string_literal("v2")}).json()[
+        "data"
+    ]["id"]
+    client.follow(run_id, {"planned"})
+    newer = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG})
+    client.post(f"{API}/runs/{run_id}/actions/apply")
+    client.follow(run_id, {"applied"})
+    assert current_version(client, workspace_id) == newer
+
+
+def test_the_json_plan_answers_204_with_no_body_until_it_is_ready(
+    server: TfcServer, client: Client
+) -> None:
+    """204 "Plan JSON supported, but plan has not yet completed"; HCP Terraform writes the JSON
+    plan after the plan, so a client can meet a 204 after the run left planning too."""
+    server.json_plan_delay_seconds = 1.0
+    workspace_id = server.add_workspace(ORGANIZATION, "svc-dev")
+    run = client.follow(client.start_run(workspace_id, {"main.tf": SERVICE_CONFIG}), {"planned"})
+    plan_id = run["relationships"]["plan"]["data"]["id"]
+    assert client.plan(run)["attributes"]["status"] == "finished"
+    for path in (f"{API}/plans/{plan_id}/json-output", f"{API}/runs/{run['id']}/plan/json-output"):
+        early = client.get(path, allow_redirects=False)
+        assert (early.status_code, early.content) == (204, b"")
+    time.sleep(1.0)
+    ready = client.get(f"{API}/plans/{plan_id}/json-output", allow_redirects=False)
+    assert ready.status_code == 307
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        ("pass", ("post_plan_completed", "passed", 1, 0)),
+        ("mandatory_fail", ("errored", "failed", 0, 1)),
+    ],
+)
+def test_policy_evaluations_come_from_the_run_s_task_stage(
+    server: TfcServer, client: Client, outcome: Any, expected: tuple[str, str, int, int]
+) -> None:
+    """runs/:id/task-stages → task-stages/:id/policy-evaluations (or include=
+    policy_evaluations) → policy-evaluations/:id/policy-set-outcomes."""
+    run_status, stage_status, *counts = expected
+    workspace_id = server.add_workspace(ORGANIZATION, "svc-dev", policy_evaluations=outcome)
+    run = client.follow(client.start_run(workspace_id, {"main.tf": SERVICE_CONFIG}), {run_status})
+    assert client.get(f"{API}/runs/{run['id']}/policy-checks").json()["data"] == []
+    [stage] = client.get(f"{API}/runs/{run['id']}/task-stages").json()["data"]
+    assert run["relationships"]["task-stages"]["data"] == [
+        {"id": stage["id"], "type": "task-stages"}
+    ]
+    assert (stage["attributes"]["stage"], stage["attributes"]["status"]) == (
+        "post_plan",
+        stage_status,
+    )
+    [evaluation] = client.get(f"{API}/task-stages/{stage['id']}/policy-evaluations").json()["data"]
+    assert stage["relationships"]["policy-evaluations"]["data"] == [
+        {"id": evaluation["id"], "type": "policy-evaluations"}
+    ]
+    shown = client.get(f"{API}/task-stages/{stage['id']}", params={"include": "policy_evaluations"})
+    assert shown.json()["included"] == [evaluation]
+    assert evaluation["attributes"]["status"] == stage_status
+    result = evaluation["attributes"]["result-count"]
+    assert [result["passed"], result["mandatory-failed"]] == counts
+    assert evaluation["relationships"]["policy-attachable"]["data"]["id"] == stage["id"]
+    outcomes_path = evaluation["relationships"]["policy-set-outcomes"]["links"]["related"]
+    [policy_set] = client.get(outcomes_path).json()["data"]
+    [policy] = policy_set["attributes"]["outcomes"]
+    assert policy["status"] == ("failed" if counts[1] else "passed")
+    assert (policy["policy_name"], policy["enforcement_level"]) == ("restrict-destroy", "mandatory")
+    assert policy_set["attributes"]["policy-set-name"] == "toto-guardrails"

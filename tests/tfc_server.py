@@ -17,7 +17,10 @@ with its time.
         requests.get(f"{server.url}/api/v2/organizations/acme/workspaces/toto-ms-x-dev",
                      headers={"Authorization": "Bearer t0ken"})
 
-Where the stand-in differs from HCP Terraform, the docstring of the thing says so.
+Where the stand-in differs from HCP Terraform, the docstring of the thing says so. The pages it
+follows (developer.hashicorp.com/terraform/cloud-docs/api-docs/...): configuration-versions (the
+`speculative` and `provisional` attributes), run, plans ("Retrieve the JSON execution plan"),
+policy-checks, policy-evaluations and tasks/task-stages-and-results.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ DEFAULT_STATE_PROCESSING_SECONDS = 0.3
 JSON_PLAN_URL_SECONDS = 60.0  # "This temporary URL ... has a life of 1 minute"
 TokenKind = Literal["user", "team", "organization"]
 PolicyOutcome = Literal["pass", "soft_fail", "hard_fail"]
+EvaluationOutcome = Literal["pass", "mandatory_fail"]
 ObjectKind = Literal["upload", "log", "json-plan", "state"]
 
 # The run statuses of the API documentation, grouped by what a client may do in them.
@@ -198,6 +202,7 @@ class _Phase:
     destructions: int = 0
     has_changes: bool = False
     json_plan: bytes | None = None  # plans only: `terraform show -json` of the saved plan
+    json_plan_ready_at: float = 0.0  # plans only: time.monotonic() from which it is served
     state_version_ids: list[str] = field(default_factory=list)
 
     def move(self, status: str, stamp: str) -> None:
@@ -210,6 +215,20 @@ class _PolicyCheck:
     id: str
     outcome: PolicyOutcome
     status: str = "queued"
+    timestamps: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _PolicyEvaluation:
+    """The post-plan task stage of a run and its one policy evaluation (one policy set, one
+    policy): how HashiCorp reports policies that policy checks do not (Sentinel after 0.40)."""
+
+    stage_id: str
+    id: str
+    outcome_id: str
+    outcome: EvaluationOutcome
+    stage_status: str = "pending"
+    status: str = "pending"
     timestamps: dict[str, str] = field(default_factory=dict)
 
 
@@ -228,13 +247,14 @@ class _Workspace:
     auto_apply: bool
     cost_estimation: bool
     policies: PolicyOutcome | None
+    policy_evaluations: EvaluationOutcome | None
     run_tasks: bool
     state_path: Path
     locked_reason: str | None = None  # set by lock_workspace()
     queue: list[_Run] = field(default_factory=list)  # non-speculative, unfinished runs, in order
     runs: list[_Run] = field(default_factory=list)
     state_versions: list[_StateVersion] = field(default_factory=list)
-    configuration_version_id: str | None = None  # the latest one created
+    configuration_version_id: str | None = None  # the current one (what UI runs would use)
     finished_run_id: str | None = None  # the latest non-speculative run that finished
 
     def active_run(self) -> _Run | None:
@@ -252,6 +272,7 @@ class _ConfigurationVersion:
     speculative: bool
     provisional: bool
     upload_key: str
+    number: int  # creation order: a provisional version does not replace a newer current one
     status: str = "pending"
     source: str = "tfe-api"
     archive: bytes | None = None
@@ -275,6 +296,7 @@ class _Run:
     plan: _Phase
     apply: _Phase
     policy_check: _PolicyCheck | None
+    policy_evaluation: _PolicyEvaluation | None
     cost_estimate_id: str | None
     status: str = "pending"
     timestamps: dict[str, str] = field(default_factory=dict)
@@ -362,6 +384,9 @@ class _State:
         self.plans: dict[str, _Run] = {}  # plan id -> run
         self.applies: dict[str, _Run] = {}  # apply id -> run
         self.policy_checks: dict[str, _Run] = {}
+        self.task_stages: dict[str, _Run] = {}  # task stage id -> run
+        self.policy_evaluations: dict[str, _Run] = {}  # policy evaluation id -> run
+        self.json_plan_delay_seconds = 0.0
         self.state_versions: dict[str, _StateVersion] = {}
         self.outputs: dict[str, _StateOutput] = {}
         self.objects: dict[str, _Object] = {}
@@ -437,11 +462,21 @@ class _State:
             speculative=speculative,
             provisional=provisional,
             upload_key=self.new_object("upload", cv_id, None),
+            number=len(self.configuration_versions),
         )
         self.configuration_versions[cv_id] = version
-        if not provisional:
+        # "When true [provisional], this configuration version does not immediately become the
+        # workspace current configuration version": a plain one does. A speculative one can
+        # never be applied; the page does not say, and the stand-in keeps it non-current too.
+        if not provisional and not speculative:
             workspace.configuration_version_id = cv_id
         return version
+
+    def make_current(self, workspace: _Workspace, version: _ConfigurationVersion) -> None:
+        """A provisional version whose run applied: current, "unless a newer one exists"."""
+        current = self.configuration_versions.get(workspace.configuration_version_id or "")
+        if current is None or current.number < version.number:
+            workspace.configuration_version_id = version.id
 
     def create_run(
         self,
@@ -459,6 +494,14 @@ class _State:
         policy_check = None
         if workspace.policies is not None:
             policy_check = _PolicyCheck(self.new_id("polchk"), workspace.policies)
+        evaluation = None
+        if workspace.policy_evaluations is not None:
+            evaluation = _PolicyEvaluation(
+                self.new_id("ts"),
+                self.new_id("poleval"),
+                self.new_id("psout"),
+                workspace.policy_evaluations,
+            )
         run = _Run(
             id=run_id,
             workspace=workspace,
@@ -473,6 +516,7 @@ class _State:
             plan=_Phase(plan_id, self.new_object("log", plan_id, None)),
             apply=_Phase(apply_id, self.new_object("log", apply_id, None)),
             policy_check=policy_check,
+            policy_evaluation=evaluation,
             cost_estimate_id=self.new_id("ce") if workspace.cost_estimation else None,
         )
         run.plan.timestamps["pending-at"] = _iso()
@@ -481,6 +525,9 @@ class _State:
         self.applies[apply_id] = run
         if policy_check is not None:
             self.policy_checks[policy_check.id] = run
+        if evaluation is not None:
+            self.task_stages[evaluation.stage_id] = run
+            self.policy_evaluations[evaluation.id] = run
         workspace.runs.append(run)
         if not run.plan_only:  # speculative plans do not queue: they never hold the workspace
             workspace.queue.append(run)
@@ -682,6 +729,7 @@ class _RunWorker:
                 raise _Ended("errored")
             run.plan.move("finished", "finished-at")
             run.plan.log.finished = True
+            run.plan.json_plan_ready_at = time.monotonic() + self.state.json_plan_delay_seconds
 
     def _terraform_plan(self) -> bool:
         run = self.run
@@ -773,13 +821,17 @@ class _RunWorker:
             stages += ["cost_estimating", "cost_estimated"]
         if run.policy_check is not None:
             stages += ["policy_checking", "policy_checked"]
-        if run.workspace.run_tasks:
+        if run.workspace.run_tasks or run.policy_evaluation is not None:
             stages += ["post_plan_running", "post_plan_completed"]
         will_apply = not run.plan_only and run.plan.has_changes
         for index, status in enumerate(stages):
             last = index == len(stages) - 1
             if status == "policy_checked":
                 self._policy_outcome()
+            if status == "post_plan_running":
+                self._evaluation_moves("running")
+            if status == "post_plan_completed":
+                self._evaluation_outcome()
             if last and will_apply:
                 self._confirm(status)
                 return
@@ -809,6 +861,25 @@ class _RunWorker:
         with self.cond:
             check.status = "overridden"
             check.timestamps["overridden-at"] = _iso()
+
+    def _evaluation_moves(self, status: str) -> None:
+        evaluation = self.run.policy_evaluation
+        if evaluation is not None:
+            with self.cond:
+                evaluation.stage_status = evaluation.status = status
+                evaluation.timestamps[f"{status}-at"] = _iso()
+
+    def _evaluation_outcome(self) -> None:
+        """After post_plan_running: the evaluation passes, or a mandatory policy fails and the
+        run errors. (An overridable failure would wait in post_plan_awaiting_decision, its stage
+        awaiting_override: not modelled; the policy set here is not overridable.)"""
+        evaluation = self.run.policy_evaluation
+        if evaluation is None:
+            return
+        failed = evaluation.outcome == "mandatory_fail"
+        self._evaluation_moves("failed" if failed else "passed")
+        if failed:
+            raise _Ended("errored")
 
     def _confirm(self, status: str) -> None:
         if self.run.auto_apply:
@@ -846,6 +917,8 @@ class _RunWorker:
                 )
             if exit_code == 0:  # a cancel that came too late changes nothing
                 run.apply.move("finished", "finished-at")
+                if run.configuration_version.provisional:
+                    self.state.make_current(run.workspace, run.configuration_version)
                 raise _Ended("applied")
             self._interruption()  # canceled (or stopped) rather than errored
             run.apply.move("errored", "errored-at")
@@ -1049,6 +1122,7 @@ def _configuration_version_document(
 def _run_resource(state: _State, run: _Run) -> dict[str, Any]:
     path = f"{API}/runs/{run.id}"
     checks = [run.policy_check.id] if run.policy_check else []
+    stages = [run.policy_evaluation.stage_id] if run.policy_evaluation else []
     return {
         "id": run.id,
         "type": "runs",
@@ -1102,6 +1176,10 @@ def _run_resource(state: _State, run: _Run) -> dict[str, Any]:
             "policy-checks": {
                 "data": [{"id": check, "type": "policy-checks"} for check in checks],
                 "links": {"related": f"{path}/policy-checks"},
+            },
+            "task-stages": {
+                "data": [{"id": stage, "type": "task-stages"} for stage in stages],
+                "links": {"related": f"{path}/task-stages"},
             },
             "created-by": _reference("users", "user-tfcStandInUser01"),
         },
@@ -1165,6 +1243,90 @@ def _policy_check_resource(run: _Run, check: _PolicyCheck) -> dict[str, Any]:
         },
         "relationships": {"run": _reference("runs", run.id)},
         "links": {"output": f"{API}/policy-checks/{check.id}/output"},
+    }
+
+
+def _task_stage_resource(run: _Run, evaluation: _PolicyEvaluation) -> dict[str, Any]:
+    """A task stage as tasks/task-stages-and-results shows it, with the policy-evaluations
+    relationship go-tfe's TaskStage reads."""
+    return {
+        "id": evaluation.stage_id,
+        "type": "task-stages",
+        "attributes": {
+            "status": evaluation.stage_status,
+            "stage": "post_plan",
+            "status-timestamps": dict(evaluation.timestamps),
+            "created-at": run.created_at,
+            "updated-at": run.created_at,
+            "actions": {"is-overridable": False},
+            "permissions": {"can-override-policy": True, "can-override-tasks": False},
+        },
+        "relationships": {
+            "run": _reference("runs", run.id),
+            "task-results": {"data": []},
+            "policy-evaluations": {
+                "data": [{"id": evaluation.id, "type": "policy-evaluations"}],
+            },
+        },
+        "links": {"self": f"{API}/task-stages/{evaluation.stage_id}"},
+    }
+
+
+def _result_count(evaluation: _PolicyEvaluation) -> dict[str, int]:
+    decided = evaluation.status in {"passed", "failed"}
+    failed = evaluation.outcome == "mandatory_fail"
+    return {
+        "advisory-failed": 0,
+        "errored": 0,
+        "mandatory-failed": int(decided and failed),
+        "passed": int(decided and not failed),
+    }
+
+
+def _policy_evaluation_resource(evaluation: _PolicyEvaluation) -> dict[str, Any]:
+    path = f"{API}/policy-evaluations/{evaluation.id}"
+    return {
+        "id": evaluation.id,
+        "type": "policy-evaluations",
+        "attributes": {
+            "status": evaluation.status,
+            "policy-kind": "sentinel",
+            "policy-tool-version": "0.40.0",
+            "result-count": _result_count(evaluation),
+            "status-timestamps": dict(evaluation.timestamps),
+        },
+        "relationships": {
+            "policy-attachable": _reference("task-stages", evaluation.stage_id),
+            "policy-set-outcomes": {"links": {"related": f"{path}/policy-set-outcomes"}},
+        },
+        "links": {"self": path},
+    }
+
+
+def _policy_set_outcome_resource(evaluation: _PolicyEvaluation) -> dict[str, Any]:
+    """The one policy set's outcome (only once the evaluation is decided)."""
+    failed = evaluation.outcome == "mandatory_fail"
+    return {
+        "id": evaluation.outcome_id,
+        "type": "policy-set-outcomes",
+        "attributes": {
+            "outcomes": [
+                {
+                    "enforcement_level": "mandatory",
+                    "query": "main",
+                    "status": "failed" if failed else "passed",
+                    "policy_name": "restrict-destroy",
+                    "description": "",
+                }
+            ],
+            "error": "",
+            "overridable": False,
+            "policy-set-name": "toto-guardrails",
+            "policy-set-description": None,
+            "result-count": _result_count(evaluation),
+            "policy-tool-version": "0.40.0",
+        },
+        "relationships": {"policy-evaluation": _reference("policy-evaluations", evaluation.id)},
     }
 
 
@@ -1552,6 +1714,41 @@ def _override_policy_check(call: _Call) -> _Reply:
     return _Reply(200, {"data": _policy_check_resource(run, check)})
 
 
+def _evaluation_of(call: _Call, key: str) -> tuple[_Run, _PolicyEvaluation]:
+    found = call.state.task_stages if key == "task_stage_id" else call.state.policy_evaluations
+    run = found.get(call.params[key])
+    if run is None or run.policy_evaluation is None:
+        raise _not_found()
+    return run, run.policy_evaluation
+
+
+def _list_task_stages(call: _Call) -> _Reply:
+    run = call.run()
+    evaluation = run.policy_evaluation
+    return _paginated(call, [_task_stage_resource(run, evaluation)] if evaluation else [])
+
+
+def _show_task_stage(call: _Call) -> _Reply:
+    """With include=policy_evaluations (go-tfe's PolicyEvaluationsTaskResults), the
+    evaluations come along in `included`."""
+    run, evaluation = _evaluation_of(call, "task_stage_id")
+    document: dict[str, Any] = {"data": _task_stage_resource(run, evaluation)}
+    if "policy_evaluations" in call.query.get("include", "").split(","):
+        document["included"] = [_policy_evaluation_resource(evaluation)]
+    return _Reply(200, document)
+
+
+def _list_policy_evaluations(call: _Call) -> _Reply:
+    _, evaluation = _evaluation_of(call, "task_stage_id")
+    return _paginated(call, [_policy_evaluation_resource(evaluation)])
+
+
+def _list_policy_set_outcomes(call: _Call) -> _Reply:
+    _, evaluation = _evaluation_of(call, "policy_evaluation_id")
+    decided = evaluation.status in {"passed", "failed"}
+    return _paginated(call, [_policy_set_outcome_resource(evaluation)] if decided else [])
+
+
 def _show_plan(call: _Call) -> _Reply:
     run = call.state.plans.get(call.params["plan_id"])
     if run is None:
@@ -1560,10 +1757,15 @@ def _show_plan(call: _Call) -> _Reply:
 
 
 def _json_output(call: _Call, run: _Run | None) -> _Reply:
-    """307 to a temporary unauthenticated URL; 204 while the plan has not finished."""
+    """307 to a temporary unauthenticated URL; 204 No Content, with no body, while the plan has
+    not finished (plans page: "Plan JSON supported, but plan has not yet completed") and, after
+    it, for json_plan_delay_seconds, as HCP Terraform writes the JSON plan after the plan."""
     if run is None:
         raise _not_found()
-    if run.plan.json_plan is None or run.plan.status != "finished":
+    plan = run.plan
+    if plan.json_plan is None or plan.status != "finished":
+        return _Reply(204)
+    if time.monotonic() < plan.json_plan_ready_at:
         return _Reply(204)
     key = call.state.new_object("json-plan", run.plan.id, JSON_PLAN_URL_SECONDS)
     location = f"{call.base_url}{ARCHIVIST}/{key}"
@@ -1771,6 +1973,20 @@ _ROUTES: tuple[_Route, ...] = (
         {200, 404, 409},
         organization_token=False,
     ),
+    _route("GET", f"{API}/runs/:run_id/task-stages", _list_task_stages, {200, 404}),
+    _route("GET", f"{API}/task-stages/:task_stage_id", _show_task_stage, {200, 404}),
+    _route(
+        "GET",
+        f"{API}/task-stages/:task_stage_id/policy-evaluations",
+        _list_policy_evaluations,
+        {200, 404},
+    ),
+    _route(
+        "GET",
+        f"{API}/policy-evaluations/:policy_evaluation_id/policy-set-outcomes",
+        _list_policy_set_outcomes,
+        {200, 404},
+    ),
     _route("GET", f"{API}/plans/:plan_id", _show_plan, {200, 404}),
     _route(
         "GET",
@@ -1964,6 +2180,16 @@ class TfcServer:
             self._state.step_seconds = seconds
 
     @property
+    def json_plan_delay_seconds(self) -> float:
+        """How long after its plan finishes a run's JSON plan is still answered 204."""
+        return self._state.json_plan_delay_seconds
+
+    @json_plan_delay_seconds.setter
+    def json_plan_delay_seconds(self, seconds: float) -> None:
+        with self._state.cond:
+            self._state.json_plan_delay_seconds = seconds
+
+    @property
     def state_processing_seconds(self) -> float:
         return self._state.state_processing_seconds
 
@@ -1985,11 +2211,13 @@ class TfcServer:
         *,
         cost_estimation: bool = False,
         policies: PolicyOutcome | None = None,
+        policy_evaluations: EvaluationOutcome | None = None,
         auto_apply: bool = False,
         run_tasks: bool = False,
     ) -> str:
         """A workspace (API-driven, remote execution) and its id. Its optional stages:
-        cost estimation, Sentinel policies that pass, soft-fail or hard-fail, and run tasks
+        cost estimation, policy checks that pass, soft-fail or hard-fail, a policy evaluation
+        in the post-plan task stage that passes or fails a mandatory policy, and run tasks
         (pre-plan, post-plan and pre-apply stages that pass)."""
         with self._state.cond:
             found = self._state.organizations.get(organization)
@@ -2007,6 +2235,7 @@ class TfcServer:
                 auto_apply=auto_apply,
                 cost_estimation=cost_estimation,
                 policies=policies,
+                policy_evaluations=policy_evaluations,
                 run_tasks=run_tasks,
                 state_path=self._root / "states" / f"{workspace_id}.tfstate",
             )
@@ -2091,6 +2320,12 @@ class TfcServer:
     def workspace_id(self, organization: str, name: str) -> str:
         with self._state.cond:
             return self._state.workspace(organization, name).id
+
+    def current_configuration_version(self, organization: str, name: str) -> str | None:
+        """The workspace's current configuration version: what a run started in the UI or by a
+        run trigger would plan."""
+        with self._state.cond:
+            return self._state.workspace(organization, name).configuration_version_id
 
     def workspace_state_outputs(self, organization: str, name: str) -> dict[str, Any]:
         """The outputs of the workspace's state, as `terraform output -json` prints them

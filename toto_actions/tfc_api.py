@@ -22,6 +22,7 @@ from toto_actions.tfc_runs import RunView
 DEFAULT_ADDRESS = "https://app.terraform.io"
 JSON_API = "application/vnd.api+json"
 REQUESTS_PER_SECOND = 30  # HashiCorp's documented limit per token
+JSON_PLAN_WAIT = 10.0  # seconds a finished plan's JSON plan is waited for
 
 
 class Workspace(NamedTuple):
@@ -84,12 +85,21 @@ class TfcClient:
             html_url=f"{self.address}/app/{self.organization}/workspaces/{name}",
         )
 
-    def upload_configuration(self, workspace: Workspace, archive: bytes, timeout: float) -> str:
+    def upload_configuration(
+        self, workspace: Workspace, archive: bytes, timeout: float, *, speculative: bool
+    ) -> str:
         """Create a configuration version that queues no run, upload the tar.gz (the upload URL
-        takes no token), and wait until it is uploaded; returns its id."""
-        body = {
-            "data": {"type": "configuration-versions", "attributes": {"auto-queue-runs": False}}
+        takes no token), and wait until it is uploaded; returns its id.
+
+        A plain version becomes the workspace's current configuration at once, which UI runs
+        and run triggers then plan. So a plan-only upload is speculative (it can only plan) and
+        any other provisional (current once its run is applied), as tfci's upload offers."""
+        attributes = {
+            "auto-queue-runs": False,
+            "speculative": speculative,
+            "provisional": not speculative,
         }
+        body = {"data": {"type": "configuration-versions", "attributes": attributes}}
         data = self._send(
             "POST",
             f"/api/v2/workspaces/{workspace.id}/configuration-versions",
@@ -175,8 +185,8 @@ class TfcClient:
         reason = data["attributes"].get("locked-reason") or "no reason given"
         return f"{holder.get('type')} {holder.get('id')}: {reason}"
 
-    def policy_failures(self, run_id: str) -> list[str]:
-        """The run's policy checks that failed, as `<status> (<id>)`."""
+    def policy_check_failures(self, run_id: str) -> list[str]:
+        """The run's policy checks that failed (Sentinel up to 0.40), as `<status> (<id>)`."""
         checks = self._get(f"/api/v2/runs/{run_id}/policy-checks", f"policy checks of {run_id}")
         return [
             f"{check['attributes']['status']} ({check['id']})"
@@ -184,6 +194,42 @@ class TfcClient:
             if check.get("attributes", {}).get("status")
             in {"hard_failed", "soft_failed", "errored"}
         ]
+
+    def policy_evaluation_failures(self, run_id: str) -> list[str]:
+        """The policies that failed in the policy evaluations of the run's task stages (what
+        policy checks do not report: Sentinel after 0.40, OPA), as `<policy set>/<policy>
+        (<enforcement level>)`; a failed evaluation that names none as `<status> (<id>)`."""
+        stages = self._get(
+            f"/api/v2/runs/{run_id}/task-stages?page[size]=100", f"task stages of {run_id}"
+        )
+        failed: list[str] = []
+        for stage in stages.get("data", []):
+            evaluations = self._get(
+                f"/api/v2/task-stages/{stage['id']}/policy-evaluations?page[size]=100",
+                f"policy evaluations of {stage['id']}",
+            )
+            for evaluation in evaluations.get("data", []):
+                status = evaluation.get("attributes", {}).get("status")
+                if status in {"failed", "errored"}:
+                    named = self._failed_policies(str(evaluation["id"]))
+                    failed += named or [f"{status} ({evaluation['id']})"]
+        return failed
+
+    def _failed_policies(self, evaluation_id: str) -> list[str]:
+        outcomes = self._get(
+            f"/api/v2/policy-evaluations/{evaluation_id}/policy-set-outcomes?page[size]=100",
+            f"policy set outcomes of {evaluation_id}",
+        )
+        named = []
+        for policy_set in outcomes.get("data", []):
+            attributes = policy_set.get("attributes", {})
+            for outcome in attributes.get("outcomes") or []:
+                if outcome.get("status") in {"failed", "errored"}:
+                    # An errored outcome has no enforcement level.
+                    level = outcome.get("enforcement_level") or outcome["status"]
+                    name = f"{attributes.get('policy-set-name')}/{outcome.get('policy_name')}"
+                    named.append(f"{name} ({level})")
+        return named
 
     def act(self, run: RunView, action: str, comment: str) -> bool:
         """apply, discard or cancel; False when the run moved on (409) and the action no longer
@@ -211,9 +257,21 @@ class TfcClient:
             log_url=attributes.get("log-read-url"),
         )
 
-    def plan_json(self, plan_id: str) -> dict[str, Any]:
-        """The JSON plan (HashiCorp answers with a redirect to a temporary URL)."""
-        return self._get(f"/api/v2/plans/{plan_id}/json-output", f"JSON plan {plan_id}")
+    def plan_json(self, plan_id: str, wait: float = JSON_PLAN_WAIT) -> dict[str, Any] | None:
+        """The JSON plan (HashiCorp answers with a redirect to a temporary URL), asked again for
+        up to `wait` seconds while it is not ready: 204 No Content, which the API answers until
+        it exists (even once the run has moved on), or a body that is no JSON plan. None when it
+        never came: an empty answer must not read as a plan that changes nothing."""
+        deadline = time.monotonic() + wait
+        delay = 0.5
+        while True:
+            document = self._get(f"/api/v2/plans/{plan_id}/json-output", f"JSON plan {plan_id}")
+            if "format_version" in document:
+                return document
+            if time.monotonic() + delay > deadline:
+                return None
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
 
     def apply_log_url(self, apply_id: str) -> str | None:
         attributes = self._get(f"/api/v2/applies/{apply_id}", f"apply {apply_id}")["data"][

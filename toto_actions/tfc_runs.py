@@ -33,6 +33,8 @@ PLAN_STATUSES = frozenset(
         "policy_checked",
         "post_plan_running",
         "post_plan_completed",
+        # "Saved plan run is ready to be confirmed for apply": confirmable, not final.
+        "planned_and_saved",
     }
 )
 APPLY_STATUSES = frozenset(
@@ -47,7 +49,7 @@ APPLY_STATUSES = frozenset(
         "post_apply_completed",
     }
 )
-DONE_STATUSES = frozenset({"applied", "planned_and_finished", "planned_and_saved"})
+DONE_STATUSES = frozenset({"applied", "planned_and_finished"})
 FAILED_STATUSES = frozenset({"errored", "discarded", "canceled", "force_canceled"})
 # A policy or run task that a person must decide on: the step cannot, and says so.
 NEEDS_A_PERSON = frozenset({"policy_override", "policy_soft_failed", "post_plan_awaiting_decision"})

@@ -287,7 +287,7 @@ def test_a_hard_failed_policy_is_named(tmp_path: Path, cli: CliRunner, tfc: TfcS
     root.mkdir()
     result = Service(root, cli, tfc, "strict")()
     assert result.exit_code == 1
-    assert "policy checks failed: hard_failed" in result.stderr
+    assert "policies failed: hard_failed" in result.stderr
 
 
 def test_without_the_json_plan_the_counts_still_guard(service: Service, tfc: TfcServer) -> None:
@@ -297,3 +297,96 @@ def test_without_the_json_plan_the_counts_still_guard(service: Service, tfc: Tfc
     assert result.exit_code == 1
     assert "not applied" in result.stderr
     assert tfc.run_status(outputs_of(result)["run-id"]) == "discarded"
+
+
+def test_a_plan_only_run_leaves_the_workspace_s_configuration_alone(
+    service: Service, tfc: TfcServer
+) -> None:
+    """A pull request's plan must not become what UI runs and run triggers plan: plan-only
+    uploads are speculative (configuration-versions API, `speculative`)."""
+    assert service().exit_code == 0
+    applied = tfc.current_configuration_version(ORG, "toto-ms-x-dev")
+    assert applied is not None
+    result = service("--plan-only", "true", "--var", "image_tag=pr-42")
+    assert result.exit_code == 0, result.stderr
+    assert outputs_of(result)["status"] == "planned"
+    assert tfc.current_configuration_version(ORG, "toto-ms-x-dev") == applied
+
+
+def test_an_upload_becomes_the_workspace_s_configuration_only_once_applied(
+    service: Service, tfc: TfcServer
+) -> None:
+    """Apply uploads are provisional (configuration-versions API, `provisional`): a refused
+    plan leaves the applied configuration current."""
+    assert service().exit_code == 0
+    applied = tfc.current_configuration_version(ORG, "toto-ms-x-dev")
+    assert service("--var", "generation=2").exit_code == 1  # destroys: refused, discarded
+    assert tfc.current_configuration_version(ORG, "toto-ms-x-dev") == applied
+    assert service("--var", "image_tag=v2").exit_code == 0
+    assert tfc.current_configuration_version(ORG, "toto-ms-x-dev") not in {None, applied}
+
+
+def test_a_json_plan_not_ready_yet_is_waited_for(service: Service, tfc: TfcServer) -> None:
+    """json-output answers 204 No Content until the JSON plan exists (plans API, "Retrieve the
+    JSON execution plan"): an empty answer is not a plan that changes nothing."""
+    assert service().exit_code == 0
+    tfc.json_plan_delay_seconds = 1.5
+    result = service("--var", "generation=2")
+    assert result.exit_code == 1
+    assert "terraform_data.generation (replace): not applied" in result.stderr
+    assert tfc.run_status(outputs_of(result)["run-id"]) == "discarded"
+
+
+def test_a_json_plan_never_ready_falls_back_to_the_counts(service: Service, tfc: TfcServer) -> None:
+    assert service().exit_code == 0
+    tfc.json_plan_delay_seconds = 3600
+    result = service("--var", "generation=2")
+    assert result.exit_code == 1
+    assert "warning: the JSON plan is not ready: using the plan's counts" in result.stderr
+    assert "not applied" in result.stderr
+    assert outputs_of(result)["destroy"] == "1"
+    assert tfc.run_status(outputs_of(result)["run-id"]) == "discarded"
+
+
+def test_a_failed_policy_evaluation_is_named(
+    tmp_path: Path, cli: CliRunner, tfc: TfcServer
+) -> None:
+    """Policies that policy checks do not report (Sentinel after 0.40, OPA) are read from the
+    run's task stages (policy-evaluations API), down to the policy that failed."""
+    tfc.add_workspace(ORG, "governed", policy_evaluations="mandatory_fail")
+    root = tmp_path / "governed"
+    root.mkdir()
+    result = Service(root, cli, tfc, "governed")()
+    assert result.exit_code == 1
+    assert "policies failed: toto-guardrails/restrict-destroy (mandatory)" in result.stderr
+
+
+def test_policies_that_cannot_be_read_leave_the_run_s_own_error(
+    service: Service, tfc: TfcServer
+) -> None:
+    (service.root / "broken.tf").write_text(
+        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
+    )
+    tfc.fail_path(r"/(policy-checks|task-stages)$", 404, times=None)
+    result = service()
+    assert result.exit_code == 1
+    assert "undeclared input variable" in result.stderr
+    assert "policy results could not be read" in result.stderr
+
+
+def test_only_a_vcs_run_is_said_to_apply_by_itself(
+    tmp_path: Path, cli: CliRunner, tfc: TfcServer
+) -> None:
+    """The run's own auto-apply (runs API: it defaults to the workspace's) is false on the runs
+    this step creates, so only a run the VCS connection started applies by itself."""
+    tfc.add_workspace(ORG, "automatic", auto_apply=True)
+    root = tmp_path / "automatic"
+    root.mkdir()
+    service = Service(root, cli, tfc, "automatic")
+    uploaded = service()
+    assert uploaded.exit_code == 0, uploaded.stderr
+    assert "applies its runs by itself" not in uploaded.stderr
+    tfc.queue_vcs_run(ORG, "automatic", config_archive(root), commit_sha="abc1234")
+    followed = service("--run-source", "vcs", "--commit", "abc1234")
+    assert followed.exit_code == 0, followed.stderr
+    assert "automatic applies its runs by itself" in followed.stderr

@@ -359,7 +359,9 @@ def _run_cloud(settings: ApplySettings, given: GivenOptions) -> Outcome:
     actions_runtime.mask(token)
     client = TfcClient(str(given.get("tfc-address", DEFAULT_ADDRESS)), token, organization)
     workspace = client.workspace(settings.workspace or "")
-    if workspace.auto_apply and not settings.allow_destroy:
+    # The runs this step creates say auto-apply: false, which overrides the workspace's setting;
+    # a run the VCS connection started follows the workspace.
+    if workspace.auto_apply and given.get("run-source") == "vcs" and not settings.allow_destroy:
         actions_runtime.warning(
             f"{workspace.name} applies its runs by itself: a destroying "
             "plan can be applied before this step can discard it"
@@ -386,7 +388,10 @@ def _start_run(
     values = {**_tf_vars_from_environment(declared), **settings.variables}
     literals = {name: run_variable(value, declared.get(name)) for name, value in values.items()}
     version = client.upload_configuration(
-        workspace, config_archive(settings.directory), settings.queue_timeout
+        workspace,
+        config_archive(settings.directory),
+        settings.queue_timeout,
+        speculative=settings.plan_only,
     )
     return client.create_run(workspace, version, literals, settings.message, settings.plan_only)
 
@@ -439,7 +444,7 @@ class _RunFollower:
         run = self._follow(run, stop_at={"decide", "done", "failed"})
         self._fail_if_failed(run)
         summary = self._summary(run)
-        if run.status in {"planned_and_finished", "planned_and_saved"}:
+        if run.status == "planned_and_finished":
             planned = self._settings.plan_only and summary.has_changes
             outputs = None if self._settings.plan_only else self._outputs()
             return Outcome(
@@ -513,16 +518,12 @@ class _RunFollower:
         return run
 
     def _fail_if_failed(self, run: RunView) -> None:
-        if run.status in {"applied", "planned_and_finished", "planned_and_saved"} or (
-            run.is_confirmable
-        ):
+        if run.status in {"applied", "planned_and_finished"} or (run.is_confirmable):
             return
         if run.status == "errored":
-            failed_policies = self._client.policy_failures(run.id)
+            failed_policies = self._failed_policies(run.id)
             if failed_policies:
-                raise OperationError(
-                    f"run {run.id}: policy checks failed: {', '.join(failed_policies)}"
-                )
+                raise OperationError(f"run {run.id}: policies failed: {', '.join(failed_policies)}")
             log = self._log_tail(run)
             raise OperationError(f"run {run.id} errored" + (f":\n{log}" if log else ""))
         if run.status in NEEDS_A_PERSON:
@@ -533,6 +534,19 @@ class _RunFollower:
                 "needs a person's decision in HCP Terraform"
             )
         raise OperationError(f"run {run.id} ended {run.status}")
+
+    def _failed_policies(self, run_id: str) -> list[str]:
+        """From policy checks and from policy evaluations; what cannot be read is a warning,
+        never in place of the run's own error."""
+        failed: list[str] = []
+        for read in (self._client.policy_check_failures, self._client.policy_evaluation_failures):
+            try:
+                failed += read(run_id)
+            except (OperationError, UsageError) as problem:
+                actions_runtime.warning(
+                    f"run {run_id}: policy results could not be read: {problem}"
+                )
+        return failed
 
     def _log_tail(self, run: RunView) -> str:
         """The tail of the apply's log when the apply had begun, else of the plan's."""
@@ -546,12 +560,16 @@ class _RunFollower:
         return tail
 
     def _summary(self, run: RunView) -> PlanSummary:
-        """From the JSON plan; without it (a token that may not read it), from the plan's counts,
-        a destroying plan then standing for one unnamed resource, so the guard still holds."""
+        """From the JSON plan; without it (a token that may not read it, or not ready in time),
+        from the plan's counts, a destroying plan then standing for one unnamed resource, so the
+        guard still holds: never from an empty answer."""
         if not run.plan_id:
             return PlanSummary(0, 0, 0, ())
         try:
-            return summarize(self._client.plan_json(run.plan_id))
+            json_plan = self._client.plan_json(run.plan_id)
+            if json_plan is not None:
+                return summarize(json_plan)
+            actions_runtime.warning("the JSON plan is not ready: using the plan's counts")
         except OperationError as problem:
             actions_runtime.warning(f"no JSON plan ({problem}): using the plan's counts")
         counts = self._client.plan(run.plan_id)
