@@ -1276,6 +1276,8 @@ class GitHubServer:
         if token is None or token not in self._state.tokens:
             return _error(401, "Bad credentials").reply
         if route is None:
+            # GitHub answers 404 too; kept, since a client that meets it sent a path it should not.
+            self._errors.append(f"{incoming.path}: no operation of the description that is served")
             return _error(404, "Not Found").reply
         params = incoming.params
         repository = self._state.visible_repository(token, f"{params['owner']}/{params['repo']}")

@@ -563,6 +563,9 @@ def test_a_missing_or_unknown_token_is_bad_credentials(
 def test_an_unknown_route_is_not_found(server: GitHubServer) -> None:
     answer = call(server, "GET", f"{REPOSITORY_PATH}/actions/runners")
     assert (answer.status, answer.body["message"]) == (404, "Not Found")
+    assert server.errors == [  # a client of the stand-in never sends one
+        f"{REPOSITORY_PATH}/actions/runners: no operation of the description that is served"
+    ]
 
 
 def test_rate_limit_headers_count_requests(server: GitHubServer) -> None:

@@ -35,3 +35,21 @@ def test_the_quick_start_render_writes_the_service_workflow(cli: CliRunner, tmp_
     workflow = (service / ".github/workflows/toto-microservice.yml").read_text(encoding="utf-8")
     assert "group: toto-ms-expenses-dev" in workflow
     assert "uses: toto/actions/actions/build-push@v1" in workflow
+
+
+def test_the_sync_permission_table_is_what_the_workflow_asks_for() -> None:
+    """Every row of the README's table (`Title (\\`key\\`) | access |`) is a permission the
+    rendered token asks for, with its access; the optional ones only with their option."""
+    from toto_actions.sync_permissions import TITLES, token_permissions
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Permissions of the sync", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\w+) \(`(\w+)`\) \| (read|write) \| (.*) \|$", section, re.MULTILINE)
+    table = {key: (title, access) for title, key, access, _ in rows}
+    everything = token_permissions("environment", create_environments=True, dispatch=True)
+    assert table == {key: (TITLES[key], access) for key, access in everything.items()}
+    base = token_permissions("environment", create_environments=False, dispatch=False)
+    optional = {key: why for _, key, _, why in rows if why.startswith("only with")}
+    assert set(optional) == set(everything) - set(base)
+    assert "`--sync-dispatch`" in optional["contents"]
+    assert "`--create-environments`" in optional["administration"]
