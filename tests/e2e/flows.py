@@ -25,6 +25,7 @@ from tests.e2e.repositories import new_repository, render_workflow
 from tests.github_server import GitHubServer
 from tests.local_stack import MOTO_ACCOUNT_ID, MOTO_REGION, MotoServer, Registry
 from tests.tfc_server import TfcServer
+from toto_actions.sync_permissions import token_permissions
 
 ORG = "acme"
 CORE_SERVICE = "toto-terra-aws"
@@ -49,15 +50,7 @@ OnLine = Callable[[str], None]  # handed each line of act's output as it comes
 # The GitHub App that writes the services' secrets, installed with every permission the README
 # tells users to grant it; the workflow asks for a token with only the ones it renders.
 APP_ID = 31337
-APP_PERMISSIONS = {
-    "actions": "read",
-    "actions_variables": "write",
-    "administration": "write",
-    "contents": "write",
-    "environments": "write",
-    "metadata": "read",
-    "secrets": "write",
-}
+APP_PERMISSIONS = token_permissions("environment", create_environments=True, dispatch=True)
 FINGERPRINT_KEY = "e2e-fingerprint-key-5d1f0c93"
 TF_API_TOKEN = "e2e-team-token.atlasv1.c4f2a7e1"
 JOB_TOKEN = "ghs_e2e_job_token_not_used_0a9e"  # github.token; no step of the flows uses it
