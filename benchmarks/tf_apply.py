@@ -55,9 +55,9 @@ import boto3  # type: ignore[import-untyped, unused-ignore]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # the local stack lives in tests/, which is not installed
 from tests.local_stack import MotoServer, run_moto_server  # noqa: E402
-from tests.test_terraform_cli import BACKEND, CONFIG  # noqa: E402
+from tests.terraform.test_binary import BACKEND, CONFIG  # noqa: E402
 from tests.tfc_server import API, TfcServer  # noqa: E402
-from toto_actions.tfc_runs import PollPolicy  # noqa: E402
+from toto_actions.terraform.runs import PollPolicy  # noqa: E402
 
 CLI = Path(sys.executable).parent / "toto-actions"
 TERRAFORM = "/usr/local/bin/terraform"

@@ -40,7 +40,7 @@ def test_the_quick_start_render_writes_the_service_workflow(cli: CliRunner, tmp_
 def test_the_sync_permission_table_is_what_the_workflow_asks_for() -> None:
     """Every row of the README's table (`Title (\\`key\\`) | access |`) is a permission the
     rendered token asks for, with its access; the optional ones only with their option."""
-    from toto_actions.sync_permissions import TITLES, token_permissions
+    from toto_actions.github.sync_permissions import TITLES, token_permissions
 
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Permissions of the sync", 1)[1].split("\n## ", 1)[0]

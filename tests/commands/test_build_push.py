@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from tests.conftest import CliResult, CliRunner
+from tests.images.test_registry_v2 import push_index
 from tests.local_stack import BASE_IMAGE_TAG, BaseImage, DockerEngine, MotoServer, Registry
-from tests.test_registry_v2 import push_index
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -500,7 +500,7 @@ class ExclusionCase(NamedTuple):
 
 # moto reads an exclusion filter as a regular expression matched at the start of the tag, where
 # ECR reads `*` as any run of characters over the whole tag: these filters mean the same to both
-# (toto_actions.images' own tests cover the rest of the wildcard).
+# (toto_actions.images.names' own tests cover the rest of the wildcard).
 EXCLUSION_CASES = [
     # Immutable but for dev-*: release may not move, dev-1 may.
     ExclusionCase(

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import CliResult, CliRunner, snapshot
 from tests.github_server import GitHubServer, LoggedRequest
-from toto_actions.sync_permissions import sync_endpoints, token_permissions
+from toto_actions.github.sync_permissions import sync_endpoints, token_permissions
 
 TOKEN = "ghs_sync-token-0123456789"
 KEY = "fingerprint-key-of-the-core-repo"

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import CliResult, CliRunner
 from tests.local_stack import MotoServer
-from tests.test_terraform_cli import BACKEND, CONFIG, TERRAFORM
+from tests.terraform.test_binary import BACKEND, CONFIG, TERRAFORM
 
 SECRET = "pw-1"
 

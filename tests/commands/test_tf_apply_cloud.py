@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import CLI, CliResult, CliRunner, clean_environment
 from tests.tfc_server import TfcServer
-from toto_actions.terraform_archive import config_archive
+from toto_actions.terraform.archive import config_archive
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
 ORG = "acme"

@@ -25,7 +25,7 @@ from tests.e2e.repositories import new_repository, render_workflow
 from tests.github_server import GitHubServer
 from tests.local_stack import MOTO_ACCOUNT_ID, MOTO_REGION, MotoServer, Registry
 from tests.tfc_server import TfcServer
-from toto_actions.sync_permissions import token_permissions
+from toto_actions.github.sync_permissions import token_permissions
 
 ORG = "acme"
 CORE_SERVICE = "toto-terra-aws"

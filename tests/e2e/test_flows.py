@@ -54,7 +54,7 @@ from tests.e2e.repositories import commit, copy_repository, head
 from tests.github_server import GitHubServer
 from tests.local_stack import MotoServer, Registry
 from tests.tfc_server import TfcServer
-from toto_actions.sync_permissions import token_permissions
+from toto_actions.github.sync_permissions import token_permissions
 
 ACCESS_TOKENS = "/app/installations/{installation_id}/access_tokens"
 

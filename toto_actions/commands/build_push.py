@@ -18,19 +18,24 @@ from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from toto_actions import actions_runtime, git
-from toto_actions.build_inputs import BuildInputs, buildkit_problems, inputs_digest, inputs_tag
-from toto_actions.docker_engine import DockerEngine
-from toto_actions.ecr import EcrRegistry
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import (
+from toto_actions.images.build_inputs import (
+    BuildInputs,
+    buildkit_problems,
+    inputs_digest,
+    inputs_tag,
+)
+from toto_actions.images.ecr import EcrRegistry
+from toto_actions.images.engine import DockerEngine
+from toto_actions.images.names import (
     ImageManifest,
     TagMutability,
     ecr_region,
     is_repository_name,
     is_tag,
 )
+from toto_actions.images.registry_v2 import RegistryClient
 from toto_actions.options import GivenOptions, Option
-from toto_actions.registry_v2 import RegistryClient
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 MUTABILITIES = ("MUTABLE", "IMMUTABLE")

@@ -9,8 +9,8 @@ from pathlib import Path
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import GivenOptions, Option
-from toto_actions.workflow_render import render
-from toto_actions.workflow_settings import load_settings
+from toto_actions.workflows.render import render
+from toto_actions.workflows.settings import load_settings
 
 # Every option but output-dir and check may also be set in the target repository's toto.yml.
 SETTING_OPTIONS = (

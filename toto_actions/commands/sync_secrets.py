@@ -14,17 +14,15 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from toto_actions import actions_runtime
 from toto_actions.errors import UsageError
-from toto_actions.github_api import (
+from toto_actions.github.api import (
     DEFAULT_API_URL,
     PERMISSION_STATUSES,
     GitHubClient,
     GitHubError,
     GitHubSettings,
 )
-from toto_actions.http_retry import RetryPolicy
-from toto_actions.options import GivenOptions, Option
-from toto_actions.sync_config import load_config
-from toto_actions.sync_plan import (
+from toto_actions.github.sync_config import load_config
+from toto_actions.github.sync_plan import (
     CREATE,
     DELETE,
     ENVIRONMENT,
@@ -42,7 +40,9 @@ from toto_actions.sync_plan import (
     manifest_after,
     plan_target,
 )
-from toto_actions.terraform_outputs import TerraformOutput, parse_outputs
+from toto_actions.http_retry import RetryPolicy
+from toto_actions.options import GivenOptions, Option
+from toto_actions.terraform.outputs import TerraformOutput, parse_outputs
 
 if TYPE_CHECKING:
     from github.PublicKey import PublicKey

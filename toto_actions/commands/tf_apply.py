@@ -21,18 +21,18 @@ from typing import Any, NamedTuple
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import GivenOptions, Option
-from toto_actions.terraform_archive import config_archive
-from toto_actions.terraform_cli import TerraformCli
-from toto_actions.terraform_plan import (
+from toto_actions.terraform.archive import config_archive
+from toto_actions.terraform.binary import TerraformCli
+from toto_actions.terraform.cloud_api import DEFAULT_ADDRESS, TfcClient, Workspace
+from toto_actions.terraform.plan import (
     PlanSummary,
     ResourceChange,
     parse_variables,
     plan_markdown,
     summarize,
 )
-from toto_actions.terraform_variables import declared_variables, run_variable
-from toto_actions.tfc_api import DEFAULT_ADDRESS, TfcClient, Workspace
-from toto_actions.tfc_runs import NEEDS_A_PERSON, PollPolicy, RunView, interruption, phase_of
+from toto_actions.terraform.runs import NEEDS_A_PERSON, PollPolicy, RunView, interruption, phase_of
+from toto_actions.terraform.variables import declared_variables, run_variable
 
 ENGINES = ("cloud", "cli")
 TRUE_OR_FALSE = ("true", "false")

@@ -6,7 +6,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from toto_actions.terraform_archive import config_archive
+from toto_actions.terraform.archive import config_archive
 
 
 def names(directory: Path) -> list[str]:

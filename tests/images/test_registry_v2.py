@@ -23,11 +23,11 @@ import requests
 
 from tests.local_stack import DockerEngine as LocalEngine
 from tests.local_stack import Registry, free_port
-from toto_actions.docker_engine import DockerEngine
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy
-from toto_actions.images import MANIFEST_MEDIA_TYPES
-from toto_actions.registry_v2 import RegistryClient
+from toto_actions.images.engine import DockerEngine
+from toto_actions.images.names import MANIFEST_MEDIA_TYPES
+from toto_actions.images.registry_v2 import RegistryClient
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_wait=1.0)
 REPOSITORY = "toto-test/registry-v2"

@@ -29,7 +29,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest, TagMutability
+from toto_actions.images.names import MANIFEST_MEDIA_TYPES, ImageManifest, TagMutability
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient

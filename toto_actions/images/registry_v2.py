@@ -21,7 +21,7 @@ import requests
 
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy, is_transient, retry_delay
-from toto_actions.images import MANIFEST_MEDIA_TYPES, ImageManifest, is_index
+from toto_actions.images.names import MANIFEST_MEDIA_TYPES, ImageManifest, is_index
 
 # Registries on this machine speak plain http, as the Docker engine assumes for them.
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})

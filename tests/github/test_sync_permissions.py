@@ -8,7 +8,7 @@ import pytest
 
 from tests import github_permissions
 from tests.github_openapi import load_openapi
-from toto_actions.sync_permissions import ALL_ENDPOINTS, TITLES, Endpoint, token_permissions
+from toto_actions.github.sync_permissions import ALL_ENDPOINTS, TITLES, Endpoint, token_permissions
 
 
 @pytest.mark.parametrize("endpoint", ALL_ENDPOINTS, ids=lambda e: f"{e.method} {e.template}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from toto_actions.errors import UsageError
-from toto_actions.sync_config import RepositoryMapping, SyncConfig
-from toto_actions.sync_plan import (
+from toto_actions.github.sync_config import RepositoryMapping, SyncConfig
+from toto_actions.github.sync_plan import (
     CREATE,
     DELETE,
     EMPTY_MANIFEST,
@@ -27,7 +27,7 @@ from toto_actions.sync_plan import (
     manifest_after,
     plan_target,
 )
-from toto_actions.terraform_outputs import TerraformOutput, as_text, parse_outputs
+from toto_actions.terraform.outputs import TerraformOutput, as_text, parse_outputs
 
 KEY = "fingerprint-key"
 TARGET = Target("acme/toto-ms-a", "dev")

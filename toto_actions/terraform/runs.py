@@ -1,7 +1,7 @@
 """Following an HCP Terraform run: its documented statuses, in the phases tf-apply times out
 separately, and what to do at each.
 
-Plain values only; toto_actions/tfc_api.py fetches the runs.
+Plain values only; toto_actions/terraform/cloud_api.py fetches the runs.
 """
 
 from __future__ import annotations

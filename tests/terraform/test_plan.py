@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from toto_actions.errors import UsageError
-from toto_actions.terraform_plan import (
+from toto_actions.terraform.plan import (
     PlanSummary,
     ResourceChange,
     hcl_literal,

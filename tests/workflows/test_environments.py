@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from toto_actions.environments import (
+from toto_actions.errors import UsageError
+from toto_actions.workflows.environments import (
     Environment,
     parse_environments,
     parse_spec,
     trigger_branches,
 )
-from toto_actions.errors import UsageError
 
 
 def test_a_spec_parses_in_order() -> None:

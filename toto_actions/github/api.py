@@ -23,8 +23,14 @@ import requests
 from github import Auth, Github, GithubException
 
 from toto_actions.errors import OperationError
+from toto_actions.github.sync_plan import (
+    EMPTY_MANIFEST,
+    MANIFEST_VARIABLE,
+    Manifest,
+    Target,
+    TargetState,
+)
 from toto_actions.http_retry import RetryPolicy, WritePacer, is_transient, retry_delay
-from toto_actions.sync_plan import EMPTY_MANIFEST, MANIFEST_VARIABLE, Manifest, Target, TargetState
 
 if TYPE_CHECKING:
     from github.PublicKey import PublicKey

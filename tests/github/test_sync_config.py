@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from toto_actions.errors import UsageError
-from toto_actions.sync_config import RepositoryMapping, load_config
+from toto_actions.github.sync_config import RepositoryMapping, load_config
 
 EXAMPLE = """\
 version: 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from toto_actions.images import TagMutability, wildcard_matches
+from toto_actions.images.names import TagMutability, wildcard_matches
 
 
 @pytest.mark.parametrize(

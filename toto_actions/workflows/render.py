@@ -14,9 +14,9 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from toto_actions.environments import trigger_branches
-from toto_actions.sync_permissions import describe
-from toto_actions.workflow_settings import WorkflowSettings
+from toto_actions.github.sync_permissions import describe
+from toto_actions.workflows.environments import trigger_branches
+from toto_actions.workflows.settings import WorkflowSettings
 
 WORKFLOWS_DIR = PurePosixPath(".github/workflows")
 _TEMPLATE_FILES = {"microservice": "microservice.yml.j2", "core": "core.yml.j2"}
@@ -38,7 +38,7 @@ def templates_dir() -> Path:
     shipped = Path(str(resources.files("toto_actions"))) / "workflows_templates"
     if shipped.is_dir():
         return shipped
-    return Path(__file__).resolve().parent.parent / "workflows-templates"
+    return Path(__file__).resolve().parents[2] / "workflows-templates"
 
 
 def workflow_path(kind: str) -> PurePosixPath:

@@ -1,4 +1,5 @@
-"""toto_actions.ecr against moto in server mode, reached only through the variables boto3 reads.
+"""toto_actions.images.ecr against moto in server mode, reached only through the variables
+boto3 reads.
 
 Each test works in repositories of its own (moto is shared by the session and never reset here).
 A second boto3 client, `ecr_client`, arranges state and reads the result at the other end.
@@ -28,7 +29,8 @@ import requests
 
 from tests.local_stack import MotoServer, free_port
 from toto_actions import actions_runtime
-from toto_actions.ecr import (
+from toto_actions.errors import OperationError, UsageError
+from toto_actions.images.ecr import (
     NO_CREDENTIALS,
     NO_REGION,
     SCAN_DONE,
@@ -36,8 +38,7 @@ from toto_actions.ecr import (
     SCAN_WAITING,
     EcrRegistry,
 )
-from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import ImageManifest, TagMutability
+from toto_actions.images.names import ImageManifest, TagMutability
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -172,7 +173,7 @@ def test_credentials_are_masked_under_actions_before_anything_else_prints(
 ) -> None:
     # In a process of its own: masks are registered once per process.
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    script = "from toto_actions.ecr import EcrRegistry; EcrRegistry(None).credentials()"
+    script = "from toto_actions.images.ecr import EcrRegistry; EcrRegistry(None).credentials()"
 
     completed = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60

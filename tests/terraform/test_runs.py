@@ -1,9 +1,9 @@
-"""The phases of an HCP Terraform run (toto_actions/tfc_runs.py), from the statuses of the runs
-API page (developer.hashicorp.com/terraform/cloud-docs/api-docs/run)."""
+"""The phases of an HCP Terraform run (toto_actions/terraform/runs.py), from the statuses of
+the runs API page (developer.hashicorp.com/terraform/cloud-docs/api-docs/run)."""
 
 from __future__ import annotations
 
-from toto_actions.tfc_runs import RunView, interruption, phase_of
+from toto_actions.terraform.runs import RunView, interruption, phase_of
 
 
 def run_in(status: str, *, confirmable: bool = False, discardable: bool = False) -> RunView:

@@ -16,17 +16,17 @@ from typing import Any
 
 import yaml
 
-from toto_actions.environments import (
+from toto_actions.errors import UsageError
+from toto_actions.github.sync_config import read_scope
+from toto_actions.github.sync_permissions import token_permissions
+from toto_actions.options import GivenOptions, OptionValue
+from toto_actions.workflows.environments import (
     CORE_DEFAULT,
     MICROSERVICE_DEFAULT,
     Environment,
     parse_environments,
     parse_spec,
 )
-from toto_actions.errors import UsageError
-from toto_actions.options import GivenOptions, OptionValue
-from toto_actions.sync_config import read_scope
-from toto_actions.sync_permissions import token_permissions
 
 SYNC_CONFIG_FILE = "toto-secrets.yml"  # the mapping the core workflow passes to sync-secrets
 _MAX_EVENT_TYPE = 100  # GitHub's limit for a repository_dispatch event type

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from toto_actions.terraform_plan import hcl_literal
+from toto_actions.terraform.plan import hcl_literal
 
 _DECLARATION = re.compile(r'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"\s*\{', re.MULTILINE)
 _TYPE = re.compile(r"^\s*type\s*=\s*(.+?)\s*$", re.MULTILINE)

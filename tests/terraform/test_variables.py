@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toto_actions.terraform_variables import declared_variables, run_variable
+from toto_actions.terraform.variables import declared_variables, run_variable
 
 
 def test_declarations_and_their_types_are_read(tmp_path: Path) -> None:

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from toto_actions.build_inputs import BuildInputs, buildkit_problems, inputs_digest, inputs_tag
+from toto_actions.images.build_inputs import (
+    BuildInputs,
+    buildkit_problems,
+    inputs_digest,
+    inputs_tag,
+)
 
 
 @pytest.fixture

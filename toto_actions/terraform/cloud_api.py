@@ -17,7 +17,7 @@ import requests
 
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.http_retry import RetryPolicy, WritePacer, retry_delay
-from toto_actions.tfc_runs import RunView
+from toto_actions.terraform.runs import RunView
 
 DEFAULT_ADDRESS = "https://app.terraform.io"
 JSON_API = "application/vnd.api+json"

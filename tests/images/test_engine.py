@@ -12,10 +12,10 @@ import requests
 
 from tests.local_stack import BaseImage, Registry, free_port
 from tests.local_stack import DockerEngine as LocalEngine
-from toto_actions.docker_engine import DockerEngine
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.http_retry import RetryPolicy
-from toto_actions.images import MANIFEST_MEDIA_TYPES
+from toto_actions.images.engine import DockerEngine
+from toto_actions.images.names import MANIFEST_MEDIA_TYPES
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_wait=1.0)
 

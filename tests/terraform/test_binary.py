@@ -1,4 +1,4 @@
-"""toto_actions.terraform_cli with the real terraform binary and its S3 backend on moto (server).
+"""toto_actions.terraform.binary with the real terraform binary and its S3 backend on moto (server).
 
 Every configuration uses built-in resources only (`terraform_data`, a `local-exec` provisioner),
 since no provider can be downloaded. Each test gets a bucket of its own; a boto3 client reads
@@ -26,7 +26,7 @@ import pytest
 
 from tests.local_stack import MotoServer
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.terraform_cli import TerraformCli, TerraformError
+from toto_actions.terraform.binary import TerraformCli, TerraformError
 
 TERRAFORM = "/usr/local/bin/terraform"
 STATE_KEY = "toto/terraform.tfstate"

@@ -15,8 +15,8 @@ from collections.abc import Collection, Mapping
 from typing import Literal, NamedTuple
 
 from toto_actions.errors import UsageError
-from toto_actions.sync_config import SyncConfig
-from toto_actions.terraform_outputs import TerraformOutput
+from toto_actions.github.sync_config import SyncConfig
+from toto_actions.terraform.outputs import TerraformOutput
 
 MANIFEST_VARIABLE = "TOTO_SYNC_STATE"
 MAX_VALUE_BYTES = 48 * 1024  # GitHub's limit for one secret or variable

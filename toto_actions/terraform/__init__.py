@@ -1,0 +1,1 @@
+"""Terraform: the binary, the HCP Terraform API, runs, plans, variables, outputs, archives."""

@@ -1,0 +1,1 @@
+"""The rendered workflows: settings, environments and branch patterns, rendering."""
