@@ -1,15 +1,10 @@
-"""Plan summaries, the destroy guard's view of a plan, and run variables as HCL literals."""
+"""Plan summaries and the destroy guard's view of a plan."""
 
 from __future__ import annotations
 
-import pytest
-
-from toto_actions.errors import UsageError
 from toto_actions.terraform.plan import (
     PlanSummary,
     ResourceChange,
-    hcl_literal,
-    parse_variables,
     plan_markdown,
     summarize,
 )
@@ -48,36 +43,6 @@ def test_an_empty_plan_has_no_changes() -> None:
     summary = summarize({"resource_changes": [change("terraform_data.same", "no-op")]})
     assert summary == PlanSummary(0, 0, 0, ())
     assert not summary.has_changes and summary.destroyed() == []
-
-
-def test_variables_parse_and_refuse_what_is_not_name_value() -> None:
-    assert parse_variables(["image_tag=abc123", "", " note = a=b "]) == {
-        "image_tag": "abc123",
-        "note": " a=b",
-    }
-    with pytest.raises(UsageError) as raised:
-        parse_variables(["novalue", "1bad=x"])
-    assert str(raised.value).splitlines() == [
-        "variable 'novalue' is not NAME=VALUE",
-        "variable '1bad=x' is not NAME=VALUE",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("value", "literal"),
-    [
-        ("abc", '"abc"'),
-        ('quote " and \\ back', '"quote \\" and \\\\ back"'),
-        ("${not.interpolated} %{if}", '"$${not.interpolated} %%{if}"'),
-        (3, "3"),
-        (True, "true"),
-        (["a", 1], '["a", 1]'),
-        ({"k": "v", "n": [1]}, '{"k" = "v", "n" = [1]}'),
-        (None, "null"),
-    ],
-)
-def test_hcl_literals(value: object, literal: str) -> None:
-    assert hcl_literal(value) == literal
 
 
 def test_the_summary_lists_resources_by_action_and_links_the_run() -> None:

@@ -27,12 +27,11 @@ from toto_actions.terraform.cloud_api import DEFAULT_ADDRESS, TfcClient, Workspa
 from toto_actions.terraform.plan import (
     PlanSummary,
     ResourceChange,
-    parse_variables,
     plan_markdown,
     summarize,
 )
 from toto_actions.terraform.runs import NEEDS_A_PERSON, PollPolicy, RunView, interruption, phase_of
-from toto_actions.terraform.variables import declared_variables, run_variable
+from toto_actions.terraform.variables import declared_variables, parse_variables, run_variable
 
 ENGINES = ("cloud", "cli")
 TRUE_OR_FALSE = ("true", "false")

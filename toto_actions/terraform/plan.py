@@ -1,5 +1,4 @@
-"""What a Terraform plan does, as plain values: counts, resources by action, the destroy guard,
-and run variables as HCL literals.
+"""What a Terraform plan does, as plain values: counts, resources by action, the destroy guard.
 
 Read from the JSON plan (`terraform show -json`, or HCP Terraform's `/plans/:id/json-output`),
 which both engines produce, so both engines are guarded by the same code.
@@ -7,12 +6,8 @@ which both engines produce, so both engines are guarded by the same code.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple
-
-from toto_actions.errors import UsageError
 
 # "forget": the object leaves the state and is not destroyed (a `removed` block with
 # `lifecycle { destroy = false }`); "create-forget": a replacement whose old object is forgotten
@@ -21,7 +16,6 @@ ResourceAction = Literal[
     "create", "update", "delete", "replace", "forget", "create-forget", "read", "no-op"
 ]
 _SINGLE_ACTIONS = frozenset({"create", "update", "delete", "forget", "read", "no-op"})
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 class ResourceChange(NamedTuple):
@@ -71,43 +65,6 @@ def _action(actions: Sequence[str]) -> ResourceAction:
     if len(actions) == 1 and actions[0] in _SINGLE_ACTIONS:
         return actions[0]  # type: ignore[return-value]
     return "no-op"
-
-
-def parse_variables(lines: Iterable[str]) -> dict[str, str]:
-    """`NAME=VALUE` lines (one per --var, or per line of the action's multi-line input)."""
-    variables: dict[str, str] = {}
-    problems = []
-    for line in (item.strip() for item in lines):
-        if not line:
-            continue
-        name, equals, value = line.partition("=")
-        name = name.strip()
-        if not equals or not _IDENTIFIER.fullmatch(name):
-            problems.append(f"variable {line!r} is not NAME=VALUE")
-        else:
-            variables[name] = value
-    if problems:
-        raise UsageError("\n".join(problems))
-    return variables
-
-
-def hcl_literal(value: object) -> str:
-    """A run variable's value as HCP Terraform wants it: an HCL literal (a string quoted)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if isinstance(value, str):
-        # JSON string escapes are HCL's, but for template sequences, which HCL would interpolate.
-        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
-    if isinstance(value, Mapping):
-        items = ", ".join(f"{json.dumps(str(k))} = {hcl_literal(v)}" for k, v in value.items())
-        return "{" + items + "}"
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(hcl_literal(item) for item in value) + "]"
-    if value is None:
-        return "null"
-    raise UsageError(f"cannot pass {value!r} as a Terraform variable")
 
 
 def plan_markdown(summary: PlanSummary, run_url: str | None = None) -> str:

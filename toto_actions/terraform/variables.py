@@ -1,5 +1,5 @@
-"""The variables a Terraform configuration declares, and their values as HCP Terraform run
-variables.
+"""Variables: the `NAME=VALUE` lines given to the step, the variables a Terraform configuration
+declares, and their values as HCP Terraform run variables.
 
 A run variable's value is an HCL expression: a string must be quoted, a list or map is written
 as HCL. On the CLI, `-var name=value` takes the value as a string for a string variable and as
@@ -8,13 +8,53 @@ an HCL expression otherwise; run variables follow the same rule, from the declar
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from toto_actions.terraform.plan import hcl_literal
+from toto_actions.errors import UsageError
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _DECLARATION = re.compile(r'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"\s*\{', re.MULTILINE)
 _TYPE = re.compile(r"^\s*type\s*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def parse_variables(lines: Iterable[str]) -> dict[str, str]:
+    """`NAME=VALUE` lines (one per --var, or per line of the action's multi-line input)."""
+    variables: dict[str, str] = {}
+    problems = []
+    for line in (item.strip() for item in lines):
+        if not line:
+            continue
+        name, equals, value = line.partition("=")
+        name = name.strip()
+        if not equals or not _IDENTIFIER.fullmatch(name):
+            problems.append(f"variable {line!r} is not NAME=VALUE")
+        else:
+            variables[name] = value
+    if problems:
+        raise UsageError("\n".join(problems))
+    return variables
+
+
+def hcl_literal(value: object) -> str:
+    """A run variable's value as HCP Terraform wants it: an HCL literal (a string quoted)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        # JSON string escapes are HCL's, but for template sequences, which HCL would interpolate.
+        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{json.dumps(str(k))} = {hcl_literal(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(hcl_literal(item) for item in value) + "]"
+    if value is None:
+        return "null"
+    raise UsageError(f"cannot pass {value!r} as a Terraform variable")
 
 
 def declared_variables(directory: Path) -> dict[str, str | None]:
