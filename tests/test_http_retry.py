@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from toto_actions.http_retry import RetryPolicy, WritePacer, is_transient, retry_delay
+from toto_actions.http_retry import RequestPacer, RetryPolicy, is_transient, retry_delay
 
 POLICY = RetryPolicy(attempts=5, base_delay=1.0, max_wait=300.0)
 
@@ -67,7 +67,7 @@ def test_server_errors_back_off_exponentially_with_jitter() -> None:
 
 
 def test_the_pacer_makes_writes_serial_and_spaced() -> None:
-    pacer = WritePacer(0.03)
+    pacer = RequestPacer(0.03)
     spans: list[tuple[float, float]] = []
     lock = threading.Lock()
 

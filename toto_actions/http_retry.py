@@ -1,4 +1,4 @@
-"""Retrying transient HTTP failures and pacing writes: the rules, free of any HTTP client.
+"""Retrying transient HTTP failures and pacing requests: the rules, free of any HTTP client.
 
 GitHub's REST guidance: retry 5xx, 429 and 403 secondary rate limits; wait `Retry-After` seconds
 when given, else until `X-RateLimit-Reset` when the quota is spent, else (a secondary limit) at
@@ -85,23 +85,24 @@ def _number(value: str | None) -> float | None:
         return None
 
 
-class WritePacer:
-    """Makes writes one at a time, each starting `interval` seconds after the previous ended,
-    across every thread that shares it."""
+class RequestPacer:
+    """Makes the requests it paces one at a time, each starting `interval` seconds after the
+    previous ended, across every thread that shares it: GitHub's writes, every HCP Terraform
+    request."""
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
         self._lock = threading.Lock()
-        self._next_write = 0.0
+        self._next_turn = 0.0
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        """Hold the only turn to write for the duration of the block."""
+        """Hold the only turn to send for the duration of the block."""
         with self._lock:
-            delay = self._next_write - time.monotonic()
+            delay = self._next_turn - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             try:
                 yield
             finally:
-                self._next_write = time.monotonic() + self._interval
+                self._next_turn = time.monotonic() + self._interval

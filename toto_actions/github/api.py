@@ -30,7 +30,7 @@ from toto_actions.github.sync_plan import (
     Target,
     TargetState,
 )
-from toto_actions.http_retry import RetryPolicy, WritePacer, is_transient, retry_delay
+from toto_actions.http_retry import RequestPacer, RetryPolicy, is_transient, retry_delay
 
 if TYPE_CHECKING:
     from github.PublicKey import PublicKey
@@ -65,7 +65,7 @@ class GitHubClient:
     def __init__(self, settings: GitHubSettings) -> None:
         self._settings = settings
         self._per_thread = threading.local()
-        self._pacer = WritePacer(settings.write_interval)
+        self._pacer = RequestPacer(settings.write_interval)
         self._jitter = random.Random()  # noqa: S311 - spreads retries; no secret
 
     def visibility_problem(self, repository: str) -> str | None:

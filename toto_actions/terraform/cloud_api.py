@@ -16,7 +16,7 @@ from urllib.parse import quote
 import requests
 
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.http_retry import RetryPolicy, WritePacer, retry_delay
+from toto_actions.http_retry import RequestPacer, RetryPolicy, retry_delay
 from toto_actions.terraform.runs import RunView
 
 DEFAULT_ADDRESS = "https://app.terraform.io"
@@ -57,7 +57,7 @@ class TfcClient:
         self._session.headers.update(
             {"Authorization": f"Bearer {token}", "Content-Type": JSON_API, "Accept": JSON_API}
         )
-        self._pacer = WritePacer(1 / REQUESTS_PER_SECOND)
+        self._pacer = RequestPacer(1 / REQUESTS_PER_SECOND)
         self._retry = retry or RetryPolicy()
         self._jitter = random.Random()  # noqa: S311 - spreads retries; no secret
         self.request_count = 0
