@@ -1,10 +1,14 @@
-"""Plan summaries and the destroy guard's view of a plan."""
+"""Plan summaries and the destroy guard's decision."""
 
 from __future__ import annotations
 
+import pytest
+
 from toto_actions.terraform.plan import (
+    Decision,
     PlanSummary,
     ResourceChange,
+    decide,
     plan_markdown,
     summarize,
 )
@@ -71,3 +75,44 @@ def test_a_create_that_forgets_the_old_object_counts_as_a_create() -> None:
     assert summary.resources == (ResourceChange("terraform_data.new", "create-forget"),)
     assert summary.destroyed() == []  # the old object is not destroyed: no guard
     assert "| create-forget | `terraform_data.new` |" in plan_markdown(summary)
+
+
+CREATES = summarize({"resource_changes": [change("terraform_data.new", "create")]})
+UPDATES = summarize({"resource_changes": [change("terraform_data.tag", "update")]})
+DELETES = summarize({"resource_changes": [change("terraform_data.gone", "delete")]})
+REPLACES = summarize({"resource_changes": [change("terraform_data.swap", "create", "delete")]})
+FORGETS = summarize(
+    {
+        "resource_changes": [
+            change("terraform_data.kept", "forget"),
+            change("terraform_data.renewed", "create", "forget"),
+        ]
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("summary", "plan_only", "allow_destroy", "decision"),
+    [
+        (CREATES, False, False, Decision.APPLY),
+        (UPDATES, False, False, Decision.APPLY),
+        (FORGETS, False, False, Decision.APPLY),  # nothing is destroyed
+        (DELETES, False, False, Decision.REFUSE),
+        (REPLACES, False, False, Decision.REFUSE),
+        (DELETES, False, True, Decision.APPLY),
+        (REPLACES, False, True, Decision.APPLY),
+        (CREATES, True, False, Decision.STOP),
+        (DELETES, True, False, Decision.STOP),  # plan-only reports, and refuses nothing
+        (REPLACES, True, True, Decision.STOP),
+    ],
+)
+def test_the_destroy_guard_decides_from_the_summary_and_the_two_switches(
+    summary: PlanSummary, plan_only: bool, allow_destroy: bool, decision: Decision
+) -> None:
+    assert decide(summary, plan_only=plan_only, allow_destroy=allow_destroy) is decision
+
+
+def test_a_destroying_plan_known_by_its_counts_alone_is_refused() -> None:
+    """The cloud engine without the JSON plan: one unnamed resource stands for the destroys."""
+    counts_only = PlanSummary(0, 0, 2, (ResourceChange("(resources unnamed)", "delete"),))
+    assert decide(counts_only, plan_only=False, allow_destroy=False) is Decision.REFUSE

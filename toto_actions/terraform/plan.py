@@ -7,6 +7,7 @@ which both engines produce, so both engines are guarded by the same code.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from enum import Enum
 from typing import Any, Literal, NamedTuple
 
 # "forget": the object leaves the state and is not destroyed (a `removed` block with
@@ -40,6 +41,24 @@ class PlanSummary(NamedTuple):
     def destroyed(self) -> list[ResourceChange]:
         """The resources the plan deletes or replaces: what the destroy guard stops."""
         return [r for r in self.resources if r.action in {"delete", "replace"}]
+
+
+class Decision(Enum):
+    """What to do with a plan that changes something."""
+
+    APPLY = "apply"
+    STOP = "stop"  # plan only: report the plan, apply nothing
+    REFUSE = "refuse"  # it destroys or replaces, and destroying was not allowed
+
+
+def decide(summary: PlanSummary, *, plan_only: bool, allow_destroy: bool) -> Decision:
+    """The destroy guard, for both engines: stop after the plan when only planning, refuse a
+    plan that destroys or replaces anything unless allowed, else apply."""
+    if plan_only:
+        return Decision.STOP
+    if summary.destroyed() and not allow_destroy:
+        return Decision.REFUSE
+    return Decision.APPLY
 
 
 def summarize(json_plan: Mapping[str, Any]) -> PlanSummary:
