@@ -1,0 +1,277 @@
+"""tf-apply's cloud engine: a run on HCP Terraform, from an upload of the directory or started by
+the workspace's VCS connection, followed through its phases and applied only when confirmable and
+the destroy guard allows it. A cancelled job releases the run this step started.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from toto_actions import actions_runtime
+from toto_actions.errors import OperationError, UsageError
+from toto_actions.terraform.archive import config_archive
+from toto_actions.terraform.cloud_api import TfcClient, Workspace
+from toto_actions.terraform.engine import EngineResult, StepStatus, mask, on_signals
+from toto_actions.terraform.plan import Decision, PlanSummary, ResourceChange, decide, summarize
+from toto_actions.terraform.runs import NEEDS_A_PERSON, PollPolicy, RunView, interruption, phase_of
+from toto_actions.terraform.variables import declared_variables, run_variable
+
+
+class CloudSettings(NamedTuple):
+    address: str
+    token: str
+    organization: str
+    workspace: str
+    directory: Path
+    variables: dict[str, str]
+    vcs_commit: str | None  # follow the run the VCS connection started for it; None: upload
+    message: str
+    plan_only: bool
+    allow_destroy: bool
+    queue_timeout: float
+    plan_timeout: float
+    apply_timeout: float
+
+
+def plan_and_apply(settings: CloudSettings) -> EngineResult:
+    """Start (or find) the run, follow it to the end, and apply it unless the destroy guard
+    stops it; a cancelled job discards or cancels the run this step started."""
+    actions_runtime.mask(settings.token)
+    client = TfcClient(settings.address, settings.token, settings.organization)
+    workspace = client.workspace(settings.workspace)
+    # The runs this step creates say auto-apply: false, which overrides the workspace's setting;
+    # a run the VCS connection started follows the workspace.
+    if workspace.auto_apply and settings.vcs_commit and not settings.allow_destroy:
+        actions_runtime.warning(
+            f"{workspace.name} applies its runs by itself: a destroying "
+            "plan can be applied before this step can discard it"
+        )
+    follower = _RunFollower(client, settings, workspace)
+    run: RunView | None = None
+    with on_signals(_interrupt):
+        try:
+            run = _start_run(client, workspace, settings)
+            actions_runtime.info(f"run {run.id}: {workspace.html_url}/runs/{run.id}")
+            return follower.to_the_end(run)
+        except BaseException:
+            if run is not None:
+                follower.release(run.id)  # a run this step started must not hold the workspace
+            raise
+
+
+def _interrupt(number: int) -> None:
+    """Only unwind: the code that unwinds releases what it holds (a run), outside the handler,
+    whose thread may hold a lock the release needs."""
+    raise KeyboardInterrupt
+
+
+def _start_run(client: TfcClient, workspace: Workspace, settings: CloudSettings) -> RunView:
+    if settings.vcs_commit:
+        return _vcs_run(client, workspace, settings.vcs_commit, settings.queue_timeout)
+    declared = declared_variables(settings.directory)
+    values = {**_tf_vars_from_environment(declared), **settings.variables}
+    literals = {name: run_variable(value, declared.get(name)) for name, value in values.items()}
+    version = client.upload_configuration(
+        workspace,
+        config_archive(settings.directory),
+        settings.queue_timeout,
+        speculative=settings.plan_only,
+    )
+    return client.create_run(workspace, version, literals, settings.message, settings.plan_only)
+
+
+def _tf_vars_from_environment(declared: Mapping[str, str | None]) -> dict[str, str]:
+    """TF_VAR_<name> of this step's environment, for the variables the configuration declares.
+
+    On HCP Terraform, Terraform runs on HashiCorp's servers, where the runner's environment is not:
+    such variables go as run variables instead (the rendered workflows pass the core secrets this
+    way). Undeclared ones are left out, as the CLI ignores them: HCP Terraform would refuse them.
+    """
+    # The one read of the environment outside the CLI and Actions layers: these variables are
+    # named by the configuration, not by an option.
+    found = {
+        name.removeprefix("TF_VAR_"): value
+        for name, value in os.environ.items()
+        if name.startswith("TF_VAR_") and name.removeprefix("TF_VAR_") in declared
+    }
+    for value in found.values():
+        mask(value)  # secrets, already masked by the runner; masked here for laptops too
+    return found
+
+
+def _vcs_run(client: TfcClient, workspace: Workspace, commit: str, timeout: float) -> RunView:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.run_for_commit(workspace, commit)
+        if run is not None:
+            return run
+        if time.monotonic() > deadline:
+            raise OperationError(
+                f"no run of {workspace.name} for commit {commit} started within {timeout:g} s"
+            )
+        time.sleep(5)
+
+
+class _RunFollower:
+    """Follows one run through its phases, deciding when it waits for a decision."""
+
+    def __init__(self, client: TfcClient, settings: CloudSettings, workspace: Workspace) -> None:
+        self._client = client
+        self._settings = settings
+        self._workspace = workspace
+        self._poll = PollPolicy()
+
+    def to_the_end(self, run: RunView) -> EngineResult:
+        """Follow the run to its plan, decide, and follow the apply when there is one."""
+        run_id, run_url = run.id, f"{self._workspace.html_url}/runs/{run.id}"
+        run = self._follow(run, stop_at={"decide", "done", "failed"})
+        self._fail_if_failed(run)
+        summary = self._summary(run)
+
+        def result(status: StepStatus, outputs: dict[str, Any] | None) -> EngineResult:
+            return EngineResult(status, summary, outputs, run_id, run_url)
+
+        plan_only, allow_destroy = self._settings.plan_only, self._settings.allow_destroy
+        if run.status == "planned_and_finished":
+            planned = plan_only and summary.has_changes
+            outputs = None if plan_only else self._outputs()
+            return result(StepStatus.PLANNED if planned else StepStatus.NO_CHANGES, outputs)
+        decision = decide(summary, plan_only=plan_only, allow_destroy=allow_destroy)
+        if decision is Decision.STOP:
+            self._client.act(run, "discard", "plan only")
+            return result(StepStatus.PLANNED, None)
+        if decision is Decision.REFUSE:
+            if self._client.act(run, "discard", "the plan destroys resources: refused"):
+                return result(StepStatus.REFUSED, None)
+            raise OperationError(
+                f"run {run.id} destroys {', '.join(r.address for r in summary.destroyed())} "
+                "and could not be discarded (the workspace applies by itself?): see " + run_url
+            )
+        if not self._client.act(run, "apply", "applied by toto-actions tf-apply"):
+            actions_runtime.info(f"run {run.id} moved on before the apply: following it")
+        run = self._follow(self._client.run(run.id), stop_at={"done", "failed"})
+        self._fail_if_failed(run)
+        return result(StepStatus.APPLIED, self._outputs())
+
+    def _outputs(self) -> dict[str, Any]:
+        return self._client.outputs(self._workspace, self._settings.apply_timeout)
+
+    def release(self, run_id: str) -> None:
+        """On cancellation: discard the run if it waits, cancel it if it plans or applies."""
+        try:
+            run = self._client.run(run_id)
+            action = interruption(run)
+            if action and self._client.act(run, action, "the step ended before the run did"):
+                actions_runtime.warning(
+                    f"run {run_id}: {action}ed, so it does not hold the workspace"
+                )
+        except (OperationError, UsageError) as problem:  # reported; the first error stands
+            actions_runtime.warning(f"run {run_id} could not be released: {problem}")
+
+    def _follow(self, run: RunView, stop_at: set[str]) -> RunView:
+        phase = phase_of(run)
+        phase_started = last_lock_check = time.monotonic()
+        delay = self._poll.first
+        actions_runtime.info(f"run {run.id}: {run.status}{_queue_position(run)}")
+        while phase not in stop_at:
+            if run.status == "pending" and time.monotonic() - last_lock_check > 2 * delay:
+                last_lock_check = time.monotonic()
+                holder = self._client.lock_holder(self._workspace)
+                if holder:
+                    raise OperationError(f"workspace {self._workspace.name} is locked by {holder}")
+            limit = {
+                "queue": self._settings.queue_timeout,
+                "plan": self._settings.plan_timeout,
+                "apply": self._settings.apply_timeout,
+            }.get(phase, self._settings.plan_timeout)
+            if time.monotonic() - phase_started > limit:
+                self._client.act(run, "discard" if run.is_discardable else "cancel", "timeout")
+                raise OperationError(
+                    f"run {run.id} timed out in its {phase} phase after "
+                    f"{limit:g} s (status {run.status})"
+                )
+            time.sleep(delay)
+            latest = self._client.run(run.id)
+            changed = latest.status != run.status or (
+                latest.position_in_queue != run.position_in_queue
+            )
+            if changed:
+                actions_runtime.info(f"run {latest.id}: {latest.status}{_queue_position(latest)}")
+            new_phase = phase_of(latest, phase)
+            if new_phase != phase:
+                phase, phase_started = new_phase, time.monotonic()
+            delay = self._poll.next_delay(delay, changed)
+            run = latest
+        return run
+
+    def _fail_if_failed(self, run: RunView) -> None:
+        if run.status in {"applied", "planned_and_finished"} or (run.is_confirmable):
+            return
+        if run.status == "errored":
+            failed_policies = self._failed_policies(run.id)
+            if failed_policies:
+                raise OperationError(f"run {run.id}: policies failed: {', '.join(failed_policies)}")
+            log = self._log_tail(run)
+            raise OperationError(f"run {run.id} errored" + (f":\n{log}" if log else ""))
+        if run.status in NEEDS_A_PERSON:
+            if run.is_discardable:
+                self._client.act(run, "discard", "tf-apply does not override policies")
+            raise OperationError(
+                f"run {run.id} stopped at {run.status}: a policy or run task "
+                "needs a person's decision in HCP Terraform"
+            )
+        raise OperationError(f"run {run.id} ended {run.status}")
+
+    def _failed_policies(self, run_id: str) -> list[str]:
+        """From policy checks and from policy evaluations; what cannot be read is a warning,
+        never in place of the run's own error."""
+        failed: list[str] = []
+        for read in (self._client.policy_check_failures, self._client.policy_evaluation_failures):
+            try:
+                failed += read(run_id)
+            except (OperationError, UsageError) as problem:
+                actions_runtime.warning(
+                    f"run {run_id}: policy results could not be read: {problem}"
+                )
+        return failed
+
+    def _log_tail(self, run: RunView) -> str:
+        """The tail of the apply's log when the apply had begun, else of the plan's."""
+        tail = (
+            self._client.log_tail(self._client.apply_log_url(run.apply_id))
+            if (run.apply_id)
+            else ""
+        )
+        if not tail and run.plan_id:
+            tail = self._client.log_tail(self._client.plan(run.plan_id).log_url)
+        return tail
+
+    def _summary(self, run: RunView) -> PlanSummary:
+        """From the JSON plan; without it (a token that may not read it, or not ready in time),
+        from the plan's counts, a destroying plan then standing for one unnamed resource, so the
+        guard still holds: never from an empty answer."""
+        if not run.plan_id:
+            return PlanSummary(0, 0, 0, ())
+        try:
+            json_plan = self._client.plan_json(run.plan_id)
+            if json_plan is not None:
+                return summarize(json_plan)
+            actions_runtime.warning("the JSON plan is not ready: using the plan's counts")
+        except OperationError as problem:
+            actions_runtime.warning(f"no JSON plan ({problem}): using the plan's counts")
+        counts = self._client.plan(run.plan_id)
+        unnamed = (ResourceChange("(resources the JSON plan would name)", "delete"),)
+        return PlanSummary(
+            counts.additions,
+            counts.changes,
+            counts.destructions,
+            unnamed if counts.destructions else (),
+        )
+
+
+def _queue_position(run: RunView) -> str:
+    return f", position {run.position_in_queue} in the queue" if run.position_in_queue else ""

@@ -1,0 +1,59 @@
+"""What both tf-apply engines share: the result they hand back to the command, the masking of
+the values they handle, and stopping when the job is cancelled.
+
+Each engine (cli_engine.py, cloud_engine.py) offers `plan_and_apply(settings) -> EngineResult`.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from types import FrameType
+from typing import Any, NamedTuple
+
+from toto_actions import actions_runtime
+from toto_actions.terraform.plan import PlanSummary
+
+_SHORTEST_MASKED = 4  # the runner drops every step output holding a masked text: "1" would go
+
+
+class StepStatus(Enum):
+    """How the step ended, as its `status` output says it."""
+
+    APPLIED = "applied"
+    NO_CHANGES = "no-changes"
+    PLANNED = "planned"
+    REFUSED = "refused"
+
+
+class EngineResult(NamedTuple):
+    status: StepStatus
+    summary: PlanSummary
+    outputs: dict[str, Any] | None  # in `terraform output -json` form; None when not applied
+    run_id: str | None = None  # the HCP Terraform run (cloud)
+    run_url: str | None = None
+
+
+def mask(value: str) -> None:
+    """Mask a value the step handles, unless it is so short that masking it would hide the
+    step's outputs (counts) rather than a secret."""
+    if len(value) >= _SHORTEST_MASKED:
+        actions_runtime.mask(value)
+
+
+@contextmanager
+def on_signals(handle: Callable[[int], None]) -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGINT (a cancelled job) call handle(signal number)."""
+
+    def handler(number: int, frame: FrameType | None) -> None:
+        actions_runtime.warning(f"received {signal.Signals(number).name}: stopping")
+        handle(number)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
