@@ -156,6 +156,16 @@ def test_plan_only_reports_and_applies_nothing(core: Core, tmp_path: Path) -> No
 def test_bad_input_is_one_line_exit_2(core: Core, arguments: list[str], message: str) -> None:
     result = core(*arguments)
     assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+    assert not (core.root / ".terraform").exists()  # found before terraform init ran
+
+
+def test_the_cli_engine_does_not_check_the_cloud_s_address(core: Core) -> None:
+    """TF_CLOUD_ADDRESS may be set for the whole job: only the cloud engine reads it."""
+    result = core("--plan-timeout", "soon", env={"TF_CLOUD_ADDRESS": "not a url"})
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --plan-timeout 'soon': expected a number of seconds\n",
+    )
 
 
 def test_a_configuration_error_is_one_line_and_the_log_tail(core: Core) -> None:

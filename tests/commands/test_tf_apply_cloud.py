@@ -174,11 +174,6 @@ def test_an_errored_plan_says_why_with_its_log(service: Service) -> None:
             "workspace acme/toto-ms-x-dev: the HCP Terraform token was refused (401)",
         ),
         ({}, "absent", "workspace acme/absent not found, or the token cannot see it"),
-        (
-            {"TF_API_TOKEN": ""},
-            "toto-ms-x-dev",
-            "no HCP Terraform token: set TF_API_TOKEN (a user or team token)",
-        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(
@@ -187,6 +182,54 @@ def test_bad_input_is_one_line_exit_2(
     service.workspace = workspace
     result = service(env=env)
     assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "lines"),
+    [
+        (
+            [],
+            {"TF_API_TOKEN": ""},
+            ["no HCP Terraform token: set TF_API_TOKEN (a user or team token)"],
+        ),
+        (
+            [],
+            {"TF_CLOUD_ORGANIZATION": ""},
+            ["no HCP Terraform organization: pass --tfc-organization or set TF_CLOUD_ORGANIZATION"],
+        ),
+        (
+            ["--tfc-address", "app.terraform.io"],
+            {},
+            ["--tfc-address 'app.terraform.io': expected a URL such as https://app.terraform.io"],
+        ),
+        (
+            ["--run-source", "vcs"],  # and no GITHUB_SHA
+            {},
+            ["--run-source vcs needs --commit (or GITHUB_SHA)"],
+        ),
+        (
+            ["--plan-timeout", "soon"],
+            {"TF_API_TOKEN": "", "TF_CLOUD_ADDRESS": "ftp://tfe.example.com"},
+            [
+                "--plan-timeout 'soon': expected a number of seconds",
+                "no HCP Terraform token: set TF_API_TOKEN (a user or team token)",
+                "--tfc-address 'ftp://tfe.example.com': expected a URL such as "
+                "https://app.terraform.io",
+            ],
+        ),
+    ],
+    ids=["no-token", "no-organization", "bad-address", "vcs-without-commit", "all-at-once"],
+)
+def test_a_usage_error_is_reported_before_any_request(
+    service: Service, tfc: TfcServer, arguments: list[str], env: dict[str, str], lines: list[str]
+) -> None:
+    """Every usage error is found while the settings are built, all of them at once: HCP
+    Terraform hears nothing, and nothing is written."""
+    result = service(*arguments, env=env)
+    assert result.exit_code == 2
+    assert result.stderr == "".join(f"error: {line}\n" for line in lines)
+    assert tfc.requests == []
+    assert not service.outputs_file.exists()
 
 
 def test_an_organization_token_cannot_run(service: Service, tfc: TfcServer) -> None:
