@@ -49,8 +49,9 @@ class TerraformError(OperationError):
         self.output_tail = tuple(output_tail)
 
 
-class _Outcome(NamedTuple):
-    """How a run ended: its exit code, its last non-blank lines and its first `Error:` line."""
+class _Exit(NamedTuple):
+    """How a terraform process exited: its exit code, its last non-blank lines and its first
+    `Error:` line."""
 
     verb: str
     code: int
@@ -129,17 +130,17 @@ class TerraformCli:
         arguments = ["init", "-input=false", "-no-color", "-reconfigure"]
         if backend_config is not None:
             arguments.append(f"-backend-config={_existing_file(backend_config, 'backend config')}")
-        outcome = self._stream(arguments, on_line)
-        if outcome.code != 0:
-            raise self._failure(outcome)
+        exited = self._stream(arguments, on_line)
+        if exited.code != 0:
+            raise self._failure(exited)
 
     def select_workspace(self, name: str, on_line: LineSink) -> None:
         """Select the workspace, creating it (with an empty state) when it does not exist."""
-        outcome = self._stream(
+        exited = self._stream(
             ["workspace", "select", "-no-color", "-or-create=true", name], on_line
         )
-        if outcome.code != 0:
-            raise self._failure(outcome)
+        if exited.code != 0:
+            raise self._failure(exited)
 
     def plan(  # noqa: PLR0917 - the signature tf-apply is written against
         self,
@@ -171,12 +172,12 @@ class TerraformCli:
         if var_file is not None:
             arguments.append(f"-var-file={_existing_file(var_file, 'variables file')}")
         arguments += _lock_timeout_arguments(lock_timeout)
-        outcome = self._stream(arguments, on_line)
-        if outcome.code == PLAN_HAS_CHANGES:
+        exited = self._stream(arguments, on_line)
+        if exited.code == PLAN_HAS_CHANGES:
             return True
-        if outcome.code == PLAN_NO_CHANGES:
+        if exited.code == PLAN_NO_CHANGES:
             return False
-        raise self._failure(outcome)
+        raise self._failure(exited)
 
     def show_plan(self, plan_file: Path) -> dict[str, Any]:
         """The saved plan as terraform's JSON plan representation (`show -json`)."""
@@ -187,9 +188,9 @@ class TerraformCli:
         is refused by terraform). The apply takes the state lock again: lock_timeout, a Go
         duration as for plan(), is how long it waits for it."""
         arguments = ["apply", "-input=false", "-no-color", *_lock_timeout_arguments(lock_timeout)]
-        outcome = self._stream([*arguments, str(plan_file.resolve())], on_line)
-        if outcome.code != 0:
-            raise self._failure(outcome)
+        exited = self._stream([*arguments, str(plan_file.resolve())], on_line)
+        if exited.code != 0:
+            raise self._failure(exited)
 
     def outputs(self) -> dict[str, Any]:
         """The workspace's outputs as `terraform output -json` gives them: {name: {"value",
@@ -227,7 +228,7 @@ class TerraformCli:
             child.interrupt(self._cancel_grace)
         return child
 
-    def _stream(self, arguments: Sequence[str], on_line: LineSink) -> _Outcome:
+    def _stream(self, arguments: Sequence[str], on_line: LineSink) -> _Exit:
         """Run terraform, each line of its output (stdout and stderr) to on_line as it comes."""
         child = self._start(arguments, stderr=subprocess.STDOUT)
         tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -246,7 +247,7 @@ class TerraformCli:
             code = child.process.wait()
         finally:
             self._finish(child)
-        return _Outcome(child.verb, code, tuple(tail), first_error)
+        return _Exit(child.verb, code, tuple(tail), first_error)
 
     def _json(self, arguments: Sequence[str]) -> dict[str, Any]:
         """Run terraform and parse what it prints on stdout as a JSON object; its stderr (warnings,
@@ -262,10 +263,10 @@ class TerraformCli:
                 (line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")),
                 None,
             )
-            outcome = _Outcome(
+            exited = _Exit(
                 child.verb, child.process.returncode, tuple(lines[-TAIL_LINES:]), first_error
             )
-            raise self._failure(outcome)
+            raise self._failure(exited)
         try:
             document = json.loads(stdout)
         except ValueError as problem:
@@ -274,13 +275,13 @@ class TerraformCli:
             raise TerraformError(f"{child.verb} printed JSON that is not an object", lines)
         return document
 
-    def _failure(self, outcome: _Outcome) -> TerraformError:
-        """The error of a failed run: one line (terraform's first error, else the exit code), then
-        the tail of its output."""
-        reason = outcome.first_error or f"exit code {outcome.code}"
+    def _failure(self, exited: _Exit) -> TerraformError:
+        """The error of a terraform process that failed: one line (its first error, else the exit
+        code), then the tail of its output."""
+        reason = exited.first_error or f"exit code {exited.code}"
         if self._cancelled:
-            return TerraformError(f"{outcome.verb} was cancelled: {reason}", outcome.tail)
-        return TerraformError(f"{outcome.verb} failed: {reason}", outcome.tail)
+            return TerraformError(f"{exited.verb} was cancelled: {reason}", exited.tail)
+        return TerraformError(f"{exited.verb} failed: {reason}", exited.tail)
 
     def _finish(self, child: _Child) -> None:
         """Forget the child; one still running (the caller is leaving on an exception) is stopped
