@@ -113,23 +113,6 @@ class RegistryClient:
         )
         return None if response.status_code == 404 else response
 
-    def config_labels(self, repository: str, image: ImageManifest) -> dict[str, str]:
-        """The Labels of the image's configuration blob ({} when it has none)."""
-        config_digest = str(_image_manifest(image)["config"]["digest"])
-        response = self._request(
-            f"get the configuration of {image.digest}",
-            "GET",
-            f"/v2/{repository}/blobs/{config_digest}",
-            repository,
-        )
-        if _sha256(response.content) != config_digest:
-            raise OperationError(
-                f"{self.host}/{repository}: the configuration blob {config_digest} served does "
-                "not match its digest"
-            )
-        labels = (json.loads(response.content).get("config") or {}).get("Labels") or {}
-        return {str(name): str(value) for name, value in labels.items()}
-
     def image_size(self, image: ImageManifest) -> int | None:
         """Bytes the image takes in the registry: its (compressed) layers and its configuration;
         None (unknown) for an image index or manifest list, whose images may share layers."""
