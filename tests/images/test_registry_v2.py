@@ -26,7 +26,7 @@ from tests.local_stack import Registry, free_port
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.images.engine import DockerEngine
-from toto_actions.images.names import MANIFEST_MEDIA_TYPES
+from toto_actions.images.names import MANIFEST_MEDIA_TYPES, TagMutability
 from toto_actions.images.registry_v2 import RegistryClient
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_wait=1.0)
@@ -161,7 +161,22 @@ def test_size_is_the_layers_and_configuration(
         for descriptor in [manifest["config"], *manifest["layers"]]
     ]
     assert len(blob_sizes) == 3
-    assert client.image_size(image) == sum(blob_sizes)
+    assert client.image_size(pushed.repository, image) == sum(blob_sizes)
+
+
+def test_what_a_v2_registry_does_not_have_is_answered_as_not_applicable(
+    client: RegistryClient, pushed: Pushed
+) -> None:
+    assert client.tag_mutability(pushed.repository, create=False, created="IMMUTABLE") == (
+        TagMutability("MUTABLE")
+    )
+    assert client.ensure_repository("toto-test/not-there", "IMMUTABLE", create=False) is False
+    assert client.scan_findings(pushed.repository, pushed.digest, 1.0, 0.1) is None
+    assert client.auth_config() is None
+    assert RegistryClient(client.host, USERNAME, PASSWORD).auth_config() == {
+        "username": USERNAME,
+        "password": PASSWORD,
+    }
 
 
 INDEX_MEDIA_TYPES = (
@@ -211,7 +226,9 @@ def test_an_index_has_no_single_size(
 
     assert index is not None
     assert (index.media_type, index.digest) == (media_type, digest)
-    assert client.image_size(index) is None  # unknown: its images may share layers, or not
+    assert (
+        client.image_size(pushed.repository, index) is None
+    )  # unknown: its images may share layers, or not
 
 
 def test_a_registry_that_is_down_fails_after_retries() -> None:
