@@ -92,11 +92,6 @@ def command_module(name: str) -> ModuleType:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code: 0 ok, 1 the operation failed, 2 bad usage."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    debug = (
-        "--debug" in arguments
-        or os.environ.get("RUNNER_DEBUG") == "1"
-        or os.environ.get("INPUT_DEBUG", "").lower() == "true"
-    )
     chosen = next((argument for argument in arguments if argument in COMMANDS), None)
     try:
         parsed = build_parser(chosen).parse_args(arguments)
@@ -108,17 +103,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_code: int = command.run(resolve(command.OPTIONS, parsed, os.environ))
         return exit_code
     except TotoError as problem:
-        _report(problem, problem.title, str(problem), debug)
+        _report(problem, problem.title, str(problem), _debug(arguments))
         return problem.exit_code
     except KeyboardInterrupt:
         _report(None, "Cancelled", "interrupted", debug=False)
         return 130
     except Exception as problem:  # an unexpected failure still gets one line, not a traceback
         message = f"{type(problem).__name__}: {problem}"
+        debug = _debug(arguments)
         if not debug:
             message += " (run with --debug or RUNNER_DEBUG=1 for the traceback)"
         _report(problem, "Internal error", message, debug)
         return 1
+
+
+def _debug(arguments: Sequence[str]) -> bool:
+    """Whether a failure shows its traceback: --debug, the debug input, or the runner's debug
+    logging (a debug re-run). Asked on the way out only: start-up does not import the runtime."""
+    from toto_actions import actions_runtime
+
+    return (
+        "--debug" in arguments
+        or actions_runtime.debug_enabled()
+        or os.environ.get("INPUT_DEBUG", "").lower() == "true"
+    )
 
 
 def _report(problem: BaseException | None, title: str, message: str, debug: bool) -> None:

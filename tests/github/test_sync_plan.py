@@ -11,6 +11,7 @@ from toto_actions.github.sync_plan import (
     DELETE,
     EMPTY_MANIFEST,
     ENVIRONMENT,
+    MANIFEST_VARIABLE,
     SECRET,
     UNCHANGED,
     UPDATE,
@@ -20,12 +21,14 @@ from toto_actions.github.sync_plan import (
     ManagedSecret,
     Manifest,
     Target,
+    TargetContents,
     TargetState,
     desired_targets,
     fingerprint,
     limit_problems,
     manifest_after,
     plan_target,
+    target_state,
 )
 from toto_actions.terraform.outputs import TerraformOutput, as_text, parse_outputs
 
@@ -230,6 +233,23 @@ def test_without_a_key_the_manifest_holds_names_only_and_stays_the_same() -> Non
 @pytest.mark.parametrize("text", [None, "", "not json", "[1]", '{"secrets": 3}'])
 def test_an_unreadable_manifest_manages_nothing(text: str | None) -> None:
     assert Manifest.decode(text) == EMPTY_MANIFEST
+
+
+def test_the_state_takes_the_manifest_out_of_the_variables_and_decodes_it() -> None:
+    manifest = Manifest({"DB": ManagedSecret("f", "2024-01-01T00:00:00Z")}, frozenset({"R"}))
+    variables = {"R": "eu-west-1", MANIFEST_VARIABLE: manifest.encode()}
+
+    state = target_state(TargetContents(True, {"DB": "2024-01-01T00:00:00Z"}, variables))
+
+    assert state == TargetState(
+        True, {"DB": "2024-01-01T00:00:00Z"}, {"R": "eu-west-1"}, manifest, manifest.encode()
+    )
+    missing = target_state(TargetContents(False, {}, {}))
+    assert (missing.exists, missing.manifest, missing.manifest_text) == (
+        False,
+        EMPTY_MANIFEST,
+        None,
+    )
 
 
 def test_the_fingerprint_is_keyed_and_bound_to_the_name() -> None:

@@ -164,7 +164,7 @@ def test_credentials_decode_the_token_and_redact_the_password(
     assert credentials.password == f"{aws_env.account_id}-auth-token"
     assert credentials.registry == host
     assert credentials.expires_at == MOTO_TOKEN_EXPIRY
-    assert registry.registry == host
+    assert registry.host == host
     assert actions_runtime.redact(f"login {credentials.password}") == "login ***"
 
 
@@ -196,7 +196,7 @@ def test_credentials_are_cached_until_ten_minutes_before_they_expire(
     first = registry.credentials()
     assert registry.credentials() is first
     now[0] = MOTO_TOKEN_EXPIRY - 601
-    assert registry.registry == first.registry
+    assert registry.host == first.registry
     assert len(requests_sent) == 1
 
     now[0] = MOTO_TOKEN_EXPIRY - 599
@@ -242,8 +242,8 @@ def test_no_region_is_a_usage_error(aws_env: MotoServer, monkeypatch: pytest.Mon
 
 def test_region_from_the_argument_then_boto3(aws_env: MotoServer) -> None:
     account = aws_env.account_id  # AWS_DEFAULT_REGION is us-east-1
-    assert EcrRegistry(None).registry == f"{account}.dkr.ecr.us-east-1.amazonaws.com"
-    assert EcrRegistry("eu-central-1").registry == f"{account}.dkr.ecr.eu-central-1.amazonaws.com"
+    assert EcrRegistry(None).host == f"{account}.dkr.ecr.us-east-1.amazonaws.com"
+    assert EcrRegistry("eu-central-1").host == f"{account}.dkr.ecr.eu-central-1.amazonaws.com"
 
 
 def test_a_missing_profile_is_a_usage_error(
@@ -313,6 +313,20 @@ def test_a_missing_repository_without_create_is_a_usage_error(
     )
     names = [r.get("repositoryName") for r in ecr_client.describe_repositories()["repositories"]]
     assert repository not in names
+
+
+def test_tag_mutability_of_a_missing_repository_is_the_one_it_will_be_created_with(
+    registry: EcrRegistry, repository: str
+) -> None:
+    assert registry.tag_mutability(repository, create=True, created="immutable") == TagMutability(
+        "IMMUTABLE"
+    )
+    with pytest.raises(UsageError, match="does not exist: create it, or pass --create-repository"):
+        registry.tag_mutability(repository, create=False, created="MUTABLE")
+    registry.ensure_repository(repository, "MUTABLE", create=True)
+    assert registry.tag_mutability(repository, create=False, created="IMMUTABLE") == TagMutability(
+        "MUTABLE"
+    )
 
 
 def test_an_unknown_tag_mutability_is_a_usage_error(registry: EcrRegistry, repository: str) -> None:
@@ -411,8 +425,8 @@ def test_digest_of_and_image_size(
     assert registry.digest_of(repository, "v2") is None
     # ECR sums the layers; moto reports the config's size. The adapter passes on what it is told.
     described = ecr_client.describe_images(repositoryName=repository)["imageDetails"][0]
-    assert registry.image_size(repository, image.digest) == described.get("imageSizeInBytes")
-    assert registry.image_size(repository, sha256(b"nothing")) is None
+    assert registry.image_size(repository, image) == described.get("imageSizeInBytes")
+    assert registry.image_size(repository, image._replace(digest=sha256(b"nothing"))) is None
 
 
 # ------------------------------------------------------------------------------------------------

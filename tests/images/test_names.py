@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from toto_actions.images.names import TagMutability, wildcard_matches
+from toto_actions.images.names import TagMutability, is_repository_name, wildcard_matches
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,23 @@ def test_a_mutability_names_its_setting_and_filters() -> None:
     assert str(TagMutability("IMMUTABLE_WITH_EXCLUSION", ("latest", "dev-*"))) == (
         "IMMUTABLE_WITH_EXCLUSION (exclusion filters latest, dev-*)"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "by_the_spec", "by_ecr"),
+    [
+        ("toto-ms-auth", True, True),
+        ("toto/ms.auth_v2", True, True),
+        ("a", True, False),  # ECR wants 2 characters or more
+        ("a__b", True, False),  # the spec's double underscore, and runs of dashes
+        ("a--b", True, False),
+        ("Toto", False, False),
+        ("-toto", False, False),
+        ("toto/", False, False),
+        ("a" * 256, True, True),
+        ("a" * 257, False, False),
+    ],
+)
+def test_repository_names(name: str, by_the_spec: bool, by_ecr: bool) -> None:
+    assert is_repository_name(name) is by_the_spec
+    assert is_repository_name(name, ecr=True) is by_ecr

@@ -26,7 +26,7 @@ from tests.local_stack import Registry, free_port
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.images.engine import DockerEngine
-from toto_actions.images.names import MANIFEST_MEDIA_TYPES
+from toto_actions.images.names import MANIFEST_MEDIA_TYPES, TagMutability
 from toto_actions.images.registry_v2 import RegistryClient
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_wait=1.0)
@@ -52,11 +52,11 @@ def pushed(
     (context / "b.txt").write_text("b")
     engine = DockerEngine(docker_engine.base_url)
     labels = {"org.opencontainers.image.revision": "abc123", "toto.inputs": "sha256:feed"}
-    image_id = engine.build(
-        context, context / "Dockerfile", {}, None, labels, "toto-test/reg:1", lambda _: None
+    reference = f"{registry.host}/{REPOSITORY}"
+    engine.build(
+        context, context / "Dockerfile", {}, None, labels, f"{reference}:v1", lambda _: None
     )
-    engine.tag(image_id, f"{registry.host}/{REPOSITORY}", "v1")
-    digest = engine.push(f"{registry.host}/{REPOSITORY}", "v1", None, lambda _: None)
+    digest = engine.push(reference, "v1", None, lambda _: None)
     return Pushed(REPOSITORY, "v1", digest)
 
 
@@ -146,13 +146,11 @@ def test_put_tags_of_a_manifest_whose_layers_are_elsewhere_fails(
     assert "400 MANIFEST_BLOB_UNKNOWN" in str(raised.value)
 
 
-def test_config_labels_and_size(client: RegistryClient, registry: Registry, pushed: Pushed) -> None:
+def test_size_is_the_layers_and_configuration(
+    client: RegistryClient, registry: Registry, pushed: Pushed
+) -> None:
     image = client.find_image(pushed.repository, pushed.tag)
     assert image is not None
-    assert client.config_labels(pushed.repository, image) == {
-        "org.opencontainers.image.revision": "abc123",
-        "toto.inputs": "sha256:feed",
-    }
     manifest = json.loads(image.manifest)
     blob_sizes = [
         int(
@@ -163,7 +161,22 @@ def test_config_labels_and_size(client: RegistryClient, registry: Registry, push
         for descriptor in [manifest["config"], *manifest["layers"]]
     ]
     assert len(blob_sizes) == 3
-    assert client.image_size(image) == sum(blob_sizes)
+    assert client.image_size(pushed.repository, image) == sum(blob_sizes)
+
+
+def test_what_a_v2_registry_does_not_have_is_answered_as_not_applicable(
+    client: RegistryClient, pushed: Pushed
+) -> None:
+    assert client.tag_mutability(pushed.repository, create=False, created="IMMUTABLE") == (
+        TagMutability("MUTABLE")
+    )
+    assert client.ensure_repository("toto-test/not-there", "IMMUTABLE", create=False) is False
+    assert client.scan_findings(pushed.repository, pushed.digest, 1.0, 0.1) is None
+    assert client.auth_config() is None
+    assert RegistryClient(client.host, USERNAME, PASSWORD).auth_config() == {
+        "username": USERNAME,
+        "password": PASSWORD,
+    }
 
 
 INDEX_MEDIA_TYPES = (
@@ -213,7 +226,9 @@ def test_an_index_has_no_single_size(
 
     assert index is not None
     assert (index.media_type, index.digest) == (media_type, digest)
-    assert client.image_size(index) is None  # unknown: its images may share layers, or not
+    assert (
+        client.image_size(pushed.repository, index) is None
+    )  # unknown: its images may share layers, or not
 
 
 def test_a_registry_that_is_down_fails_after_retries() -> None:

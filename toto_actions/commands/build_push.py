@@ -9,12 +9,10 @@ against the registry before it is reported.
 
 from __future__ import annotations
 
-import json
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from toto_actions import actions_runtime, git
@@ -25,17 +23,11 @@ from toto_actions.images.build_inputs import (
     inputs_digest,
     inputs_tag,
 )
-from toto_actions.images.ecr import EcrRegistry
 from toto_actions.images.engine import DockerEngine
-from toto_actions.images.names import (
-    ImageManifest,
-    TagMutability,
-    ecr_region,
-    is_repository_name,
-    is_tag,
-)
-from toto_actions.images.registry_v2 import RegistryClient
+from toto_actions.images.names import ImageManifest, TagMutability, is_repository_name, is_tag
+from toto_actions.images.registry import Registry, connect
 from toto_actions.options import GivenOptions, Option
+from toto_actions.service_project import service_version
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 MUTABILITIES = ("MUTABLE", "IMMUTABLE")
@@ -119,14 +111,6 @@ class BuildSettings(NamedTuple):
     scan_timeout: float
 
 
-class Registry(Protocol):
-    """What build-push needs of a registry, whichever it is (ECR or any v2 registry)."""
-
-    def find_image(self, repository: str, tag: str) -> ImageManifest | None: ...
-    def put_tags(self, repository: str, image: ImageManifest, tags: Sequence[str]) -> None: ...
-    def digest_of(self, repository: str, tag: str) -> str | None: ...
-
-
 class Published(NamedTuple):
     digest: str
     skipped: bool
@@ -153,19 +137,28 @@ def run(given: GivenOptions) -> int:
         settings.labels,
     )
     marker = inputs_tag(inputs_digest(inputs))
-    registry, host, ecr = _registry(settings)
-    mutability = _tag_mutability(ecr, settings)
+    registry = connect(
+        settings.registry,
+        settings.registry_username,
+        settings.registry_password,
+        settings.aws_region,
+    )
+    host = settings.registry or registry.host
+    mutability = registry.tag_mutability(
+        settings.repository, create=settings.create_repository, created=settings.tag_mutability
+    )
     existing = registry.find_image(settings.repository, marker) if settings.skip_if_exists else None
     _check_tags_can_move(registry, settings, mutability, existing)
     if existing is not None:
         actions_runtime.info(f"{settings.repository}:{marker} exists: reusing {existing.digest}")
         image = existing
     else:
-        image = _build_and_push(engine, registry, settings, host=host, ecr=ecr, marker=marker)
+        image = _build_and_push(engine, registry, settings, host=host, marker=marker)
     registry.put_tags(settings.repository, image, settings.tags)
     _confirm(registry, settings, image.digest)
-    size = _image_size(registry, ecr, settings.repository, image)
-    counts = _scan(ecr, settings, image.digest)
+    # The size is reported as unknown, never an error: the tags have moved by then.
+    size = registry.image_size(settings.repository, image)
+    counts = _scan(registry, settings, image.digest)
     _report(settings, host, Published(image.digest, existing is not None, size), counts)
     return 0
 
@@ -197,7 +190,7 @@ def _settings(given: GivenOptions) -> BuildSettings:
         if given.get("revision")
         else (git.head_commit(context) if context.is_dir() else None)
     )
-    version = _service_version(context) if context.is_dir() else None
+    version = service_version(context) if context.is_dir() else None
     tags = _tags(problems, given.get("tags"), revision, version)
     scan_timeout = _seconds(problems, "scan-timeout", given.get("scan-timeout"), 300.0)
     registry = str(given["registry"]) if given.get("registry") else None
@@ -279,22 +272,6 @@ def _tags(
     return tuple(dict.fromkeys(tags))
 
 
-def _service_version(context: Path) -> str | None:
-    """The version in package.json or pyproject.toml, made a valid tag (`+` becomes `-`)."""
-    try:
-        package = context / "package.json"
-        if package.is_file():
-            version = json.loads(package.read_text(encoding="utf-8")).get("version")
-        elif (context / "pyproject.toml").is_file():
-            document = tomllib.loads((context / "pyproject.toml").read_text(encoding="utf-8"))
-            version = document.get("project", {}).get("version")
-        else:
-            return None
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return None  # a project file we cannot read names no version; tags say what is missing
-    return str(version).replace("+", "-") if isinstance(version, str) and version else None
-
-
 def _oci_labels(
     given: GivenOptions, context: Path, revision: str | None, version: str | None
 ) -> dict[str, str]:
@@ -314,58 +291,6 @@ def _without_credentials(url: str) -> str:
     if not parts.netloc or "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def _registry(settings: BuildSettings) -> tuple[Registry, str, EcrRegistry | None]:
-    """The registry to use, its host, and the ECR client when it is an ECR registry."""
-    if settings.registry and ecr_region(settings.registry) is None:
-        client = RegistryClient(
-            settings.registry, settings.registry_username, settings.registry_password
-        )
-        return client, settings.registry, None
-    region = settings.aws_region or (ecr_region(settings.registry) if settings.registry else None)
-    ecr = EcrRegistry(region)
-    return ecr, settings.registry or ecr.registry, ecr
-
-
-def _auth_config(settings: BuildSettings, ecr: EcrRegistry | None) -> dict[str, str] | None:
-    """Credentials for one push, handed to the engine and never written to disk; ECR's token is
-    fetched again when it nears its expiry."""
-    if ecr is not None:
-        credentials = ecr.credentials()
-        return {
-            "username": credentials.username,
-            "password": credentials.password,
-            "serveraddress": credentials.registry,
-        }
-    if settings.registry_username and settings.registry_password:
-        return {"username": settings.registry_username, "password": settings.registry_password}
-    return None
-
-
-def _image_size(
-    registry: Registry, ecr: EcrRegistry | None, repository: str, image: ImageManifest
-) -> int | None:
-    """The pushed size (compressed layers and config), as the registry reports it; None when
-    it is unknown (an image index on a v2 registry: reported as unknown, never an error, since
-    the tags have moved by then)."""
-    if ecr is not None:
-        return ecr.image_size(repository, image.digest)
-    return registry.image_size(image) if isinstance(registry, RegistryClient) else None
-
-
-def _tag_mutability(ecr: EcrRegistry | None, settings: BuildSettings) -> TagMutability:
-    """Which tags the repository refuses to move (with ECR's exclusion filters applied); a
-    missing ECR repository must be creatable, and is created with --tag-mutability."""
-    if ecr is None:
-        return TagMutability("MUTABLE")  # a v2 registry's tags move
-    mutability = ecr.repository_mutability(settings.repository)
-    if mutability is None and not settings.create_repository:
-        raise UsageError(
-            f"ECR repository {settings.repository} does not exist: create it, "
-            "or pass --create-repository true"
-        )
-    return mutability or TagMutability(settings.tag_mutability.upper())
 
 
 def _check_tags_can_move(
@@ -398,7 +323,6 @@ def _build_and_push(
     settings: BuildSettings,
     *,
     host: str,
-    ecr: EcrRegistry | None,
     marker: str,
 ) -> ImageManifest:
     """Build, then push one tag through the engine (the layers go with it); the other tags are
@@ -417,12 +341,10 @@ def _build_and_push(
             f"{reference}:{pushed_tag}",
             actions_runtime.info,
         )
-    if ecr is not None:
-        ecr.ensure_repository(settings.repository, settings.tag_mutability, create=True)
+    registry.ensure_repository(settings.repository, settings.tag_mutability, create=True)
     with actions_runtime.group(f"Push {reference}:{pushed_tag}"):
-        digest = engine.push(
-            reference, pushed_tag, _auth_config(settings, ecr), actions_runtime.info
-        )
+        # Credentials per push, handed to the engine and never written to disk.
+        digest = engine.push(reference, pushed_tag, registry.auth_config(), actions_runtime.info)
     image = registry.find_image(settings.repository, pushed_tag)
     if image is None or image.digest != digest:
         raise OperationError(
@@ -443,15 +365,15 @@ def _confirm(registry: Registry, settings: BuildSettings, digest: str) -> None:
             )
 
 
-def _scan(ecr: EcrRegistry | None, settings: BuildSettings, digest: str) -> dict[str, int] | None:
-    """ECR's scan-on-push counts; a finding at or above the threshold fails the step."""
+def _scan(registry: Registry, settings: BuildSettings, digest: str) -> dict[str, int] | None:
+    """The registry's scan-on-push counts; a finding at or above the threshold fails the step."""
     if settings.scan_threshold is None:
         return None
-    if ecr is None:
+    with actions_runtime.group(f"Scan of {settings.repository}@{digest}"):
+        counts = registry.scan_findings(settings.repository, digest, settings.scan_timeout, 5.0)
+    if counts is None:
         actions_runtime.warning("--scan-severity-threshold applies to ECR only: no scan here")
         return None
-    with actions_runtime.group(f"Scan of {settings.repository}@{digest}"):
-        counts = ecr.scan_findings(settings.repository, digest, settings.scan_timeout, 5.0)
     blocking = SEVERITIES[: SEVERITIES.index(settings.scan_threshold) + 1]
     found = {severity: counts.get(severity, 0) for severity in SEVERITIES}
     listed = ", ".join(f"{severity} {count}" for severity, count in found.items() if count)

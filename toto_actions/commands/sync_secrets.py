@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from toto_actions import actions_runtime
 from toto_actions.errors import UsageError
@@ -21,31 +21,22 @@ from toto_actions.github.api import (
     GitHubError,
     GitHubSettings,
 )
+from toto_actions.github.sync_apply import TargetResult, apply_plan
 from toto_actions.github.sync_config import load_config
 from toto_actions.github.sync_plan import (
-    CREATE,
-    DELETE,
-    ENVIRONMENT,
-    MANIFEST_VARIABLE,
-    SECRET,
-    UNCHANGED,
-    UPDATE,
-    VARIABLE,
     Change,
     DesiredTarget,
     Target,
     TargetPlan,
     desired_targets,
     limit_problems,
-    manifest_after,
     plan_target,
+    target_state,
 )
+from toto_actions.github.sync_report import TargetFailure, change_lines, counts, summary_table
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.options import GivenOptions, Option
 from toto_actions.terraform.outputs import TerraformOutput, parse_outputs
-
-if TYPE_CHECKING:
-    from github.PublicKey import PublicKey
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -132,17 +123,6 @@ class SyncSettings(NamedTuple):
     github: GitHubSettings
 
 
-class TargetFailure(NamedTuple):
-    target: Target
-    message: str
-
-
-class TargetResult(NamedTuple):
-    plan: TargetPlan
-    in_effect: tuple[Change, ...]  # the changes that took effect, and the unchanged ones
-    failures: tuple[str, ...]
-
-
 def run(given: GivenOptions) -> int:
     """Sync; exit 0, 1 when a target failed, 3 for pending changes under --detailed-exitcode."""
     settings = _settings(given)
@@ -167,7 +147,9 @@ def run(given: GivenOptions) -> int:
     if settings.dry_run:
         return _finish_dry_run(plans, read_failures, settings)
 
-    results = _parallel(workers, plans, lambda plan: _apply_isolated(client, plan, settings))
+    results = _parallel(
+        workers, plans, lambda plan: apply_plan(client, plan, settings.fingerprint_key)
+    )
     dispatch_failures = _dispatch(client, results, settings) if settings.dispatch else []
     return _report(results, [*read_failures, *dispatch_failures], settings)
 
@@ -269,7 +251,7 @@ def _read_and_plan(
     def read(target_desired: DesiredTarget) -> TargetPlan | TargetFailure | str:
         target = target_desired.target
         try:
-            state = client.read_target(target)
+            state = target_state(client.read_target(target))
         except GitHubError as failure:
             if failure.status in PERMISSION_STATUSES:
                 return f"{target}: the token may not read it ({failure})"
@@ -296,117 +278,13 @@ def _missing_environment(target: Target) -> str:
     )
 
 
-def _apply_isolated(client: GitHubClient, plan: TargetPlan, settings: SyncSettings) -> TargetResult:
-    try:
-        return _apply(client, plan, settings)
-    except Exception as failure:  # an unexpected answer fails this target, not the run
-        unchanged = tuple(c for c in plan.changes if c.action == UNCHANGED)
-        return TargetResult(plan, unchanged, (f"{type(failure).__name__}: {failure}",))
-
-
-def _apply(client: GitHubClient, plan: TargetPlan, settings: SyncSettings) -> TargetResult:
-    """Apply one target's changes; a failed change is recorded and the others still go ahead.
-
-    Every secret write is confirmed by its new `updated_at` before the manifest vouches for it,
-    so a write that did not land is written again by the next run.
-    """
-    target = plan.target
-    in_effect = [c for c in plan.changes if c.action == UNCHANGED]
-    failures: list[str] = []
-    pending = plan.pending()
-    try:
-        if any(c.kind == ENVIRONMENT for c in pending):
-            client.create_environment(target)
-        writer = _SecretWriter(client, target)
-        for change in pending:
-            try:
-                _apply_change(client, writer, plan, change)
-                in_effect.append(change)
-            except GitHubError as failure:
-                failures.append(str(failure))
-        timestamps = plan.state.secrets
-        if any(c.kind == SECRET and c.action != UNCHANGED for c in in_effect):
-            timestamps, unconfirmed = _confirm_secret_writes(client, plan, in_effect)
-            in_effect = [c for c in in_effect if c not in unconfirmed]
-            failures += [f"write secret {c.name} of {target}: not confirmed" for c in unconfirmed]
-        manifest = manifest_after(plan, in_effect, timestamps, settings.fingerprint_key).encode()
-        if manifest != plan.state.manifest_text:
-            client.set_variable(
-                target, MANIFEST_VARIABLE, manifest, exists=plan.state.manifest_text is not None
-            )
-    except GitHubError as failure:
-        failures.append(str(failure))
-    return TargetResult(plan, tuple(in_effect), tuple(failures))
-
-
-class _SecretWriter:
-    """Writes a target's secrets with one public key, fetched at the first write; fetched again
-    once if GitHub rotated it meanwhile (its key_id then answers 422)."""
-
-    def __init__(self, client: GitHubClient, target: Target) -> None:
-        self._client, self._target = client, target
-        self._key: PublicKey | None = None
-
-    def write(self, name: str, value: str) -> None:
-        if self._key is None:
-            self._key = self._client.public_key(self._target)
-        try:
-            self._client.put_secret(self._target, self._key, name, value)
-        except GitHubError as failure:
-            if failure.status != 422:
-                raise
-            self._key = self._client.public_key(self._target)
-            self._client.put_secret(self._target, self._key, name, value)
-
-
-def _apply_change(
-    client: GitHubClient, writer: _SecretWriter, plan: TargetPlan, change: Change
-) -> None:
-    target = plan.target
-    if change.kind == ENVIRONMENT:
-        return  # created before any other change
-    if change.kind == SECRET and change.action == DELETE:
-        client.delete_secret(target, change.name)
-    elif change.kind == SECRET:
-        writer.write(change.name, plan.desired.secrets[change.name])
-    elif change.action == DELETE:
-        client.delete_variable(target, change.name)
-    else:
-        client.set_variable(
-            target, change.name, plan.desired.variables[change.name], exists=change.action == UPDATE
-        )
-
-
-def _confirm_secret_writes(
-    client: GitHubClient, plan: TargetPlan, in_effect: Sequence[Change]
-) -> tuple[dict[str, str], list[Change]]:
-    """Read the target's secrets again: their new `updated_at`, and the writes that did not show
-    (a created secret that is missing, an updated one whose `updated_at` did not move)."""
-    written = [c for c in in_effect if c.kind == SECRET and c.action in {CREATE, UPDATE}]
-    try:
-        timestamps = client.secret_timestamps(plan.target)
-    except GitHubError:
-        return {}, written  # nothing can be vouched for: the next run writes them again
-    unconfirmed = [
-        c
-        for c in written
-        if c.name not in timestamps
-        or (c.action == UPDATE and timestamps[c.name] == plan.state.secrets.get(c.name))
-    ]
-    return timestamps, unconfirmed
-
-
-def _changed(result: TargetResult) -> list[Change]:
-    return [c for c in result.in_effect if c.action != UNCHANGED and c.kind != ENVIRONMENT]
-
-
 def _dispatch(
     client: GitHubClient, results: Iterable[TargetResult], settings: SyncSettings
 ) -> list[TargetFailure]:
     """One repository_dispatch per repository where something changed: names only, no value."""
     changed: dict[str, list[str]] = {}
     for result in results:
-        names = [c.name for c in _changed(result)]
+        names = [c.name for c in result.changed()]
         if names:
             changed.setdefault(result.plan.target.repository, []).extend(names)
     failures = []
@@ -423,30 +301,9 @@ def _dispatch(
 def _print_changes(
     title: str, changes: Sequence[Change], outcome: Callable[[Change], str] | None = None
 ) -> None:
-    rows = [
-        (str(c.target), c.kind, c.name, c.action, *([outcome(c)] if outcome else []))
-        for c in changes
-    ]
-    header = ("target", "kind", "name", "action", *(["result"] if outcome else []))
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     with actions_runtime.group(title):
-        for row in [header, *rows]:
-            cells = (str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
-            actions_runtime.info("  ".join(cells).rstrip())
-
-
-def _summary_table(title: str, changes: Sequence[Change], failures: Sequence[TargetFailure]) -> str:
-    lines = [f"### {title}", "", "| target | kind | name | action |", "| --- | --- | --- | --- |"]
-    lines += [f"| {c.target} | {c.kind} | `{c.name}` | {c.action} |" for c in changes]
-    if failures:
-        lines += ["", "**Failed:**", ""] + [f"- {f.target}: {f.message}" for f in failures]
-    return "\n".join(lines)
-
-
-def _counts(changes: Iterable[Change]) -> dict[str, int]:
-    counted = [c for c in changes if c.kind in {SECRET, VARIABLE}]
-    names = {CREATE: "created", UPDATE: "updated", UNCHANGED: "unchanged", DELETE: "deleted"}
-    return {label: sum(1 for c in counted if c.action == action) for action, label in names.items()}
+        for line in change_lines(changes, outcome):
+            actions_runtime.info(line)
 
 
 def _set_outputs(counts: dict[str, int], changed_repositories: Iterable[str]) -> None:
@@ -462,13 +319,13 @@ def _finish_dry_run(
     for failure in failures:
         actions_runtime.error(f"{failure.target}: {failure.message}", title="Target not read")
     actions_runtime.add_summary(
-        _summary_table(
+        summary_table(
             f"sync-secrets plan ({settings.environment or 'repository'}), dry run: nothing written",
             changes,
             failures,
         )
     )
-    _set_outputs(_counts(changes), (p.target.repository for p in plans if p.pending()))
+    _set_outputs(counts(changes), (p.target.repository for p in plans if p.pending()))
     if failures:
         return 1
     pending = any(plan.pending() for plan in plans)
@@ -486,11 +343,11 @@ def _report(
     for failure in failures:
         actions_runtime.error(f"{failure.target}: {failure.message}", title="Sync failed")
     actions_runtime.add_summary(
-        _summary_table(
+        summary_table(
             f"sync-secrets ({settings.environment or 'repository'})",
             [c for c in changes if c in in_effect],
             failures,
         )
     )
-    _set_outputs(_counts(in_effect), (r.plan.target.repository for r in results if _changed(r)))
+    _set_outputs(counts(in_effect), (r.plan.target.repository for r in results if r.changed()))
     return 1 if failures else 0

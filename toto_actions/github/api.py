@@ -23,13 +23,7 @@ import requests
 from github import Auth, Github, GithubException
 
 from toto_actions.errors import OperationError
-from toto_actions.github.sync_plan import (
-    EMPTY_MANIFEST,
-    MANIFEST_VARIABLE,
-    Manifest,
-    Target,
-    TargetState,
-)
+from toto_actions.github.sync_plan import Target, TargetContents
 from toto_actions.http_retry import RequestPacer, RetryPolicy, is_transient, retry_delay
 
 if TYPE_CHECKING:
@@ -81,24 +75,17 @@ class GitHubClient:
             raise
         return None
 
-    def read_target(self, target: Target) -> TargetState:
-        """The target's secrets (names, updated_at), variables and manifest."""
+    def read_target(self, target: Target) -> TargetContents:
+        """The target's secrets (names, updated_at) and variables, the manifest among them."""
         if target.environment is not None and not self._environment_exists(target):
-            return TargetState(False, {}, {}, EMPTY_MANIFEST, None)
+            return TargetContents(False, {}, {})
         variables = {
             variable.name.upper(): variable.value
             for variable in self._read(
                 f"list variables of {target}", lambda: list(self._scope(target).get_variables())
             )
         }
-        manifest_text = variables.pop(MANIFEST_VARIABLE, None)
-        return TargetState(
-            True,
-            self.secret_timestamps(target),
-            variables,
-            Manifest.decode(manifest_text),
-            manifest_text,
-        )
+        return TargetContents(True, self.secret_timestamps(target), variables)
 
     def secret_timestamps(self, target: Target) -> dict[str, str]:
         """NAME -> updated_at of every secret of the target."""

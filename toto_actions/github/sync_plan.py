@@ -93,6 +93,14 @@ class Manifest(NamedTuple):
 EMPTY_MANIFEST = Manifest({}, frozenset())
 
 
+class TargetContents(NamedTuple):
+    """What a target holds, as GitHub answers it: nothing decoded."""
+
+    exists: bool  # False: the GitHub environment is missing
+    secrets: Mapping[str, str]  # NAME -> updated_at (values cannot be read)
+    variables: Mapping[str, str]  # NAME -> value, the manifest included
+
+
 class TargetState(NamedTuple):
     """What a target holds now, as read from GitHub."""
 
@@ -101,6 +109,19 @@ class TargetState(NamedTuple):
     variables: Mapping[str, str]  # NAME -> value, the manifest excluded
     manifest: Manifest
     manifest_text: str | None  # the manifest variable as stored, None when absent
+
+
+def target_state(contents: TargetContents) -> TargetState:
+    """The target's state, its manifest taken out of the variables and decoded."""
+    variables = dict(contents.variables)
+    manifest_text = variables.pop(MANIFEST_VARIABLE, None)
+    return TargetState(
+        contents.exists,
+        contents.secrets,
+        variables,
+        Manifest.decode(manifest_text),
+        manifest_text,
+    )
 
 
 class Change(NamedTuple):

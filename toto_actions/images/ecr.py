@@ -135,9 +135,26 @@ class EcrRegistry:
         return self._credentials
 
     @property
-    def registry(self) -> str:
+    def host(self) -> str:
         """The registry host, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com."""
         return self.credentials().registry
+
+    def auth_config(self) -> dict[str, str]:
+        """The login for one push, fetched again when it nears its expiry."""
+        credentials = self.credentials()
+        return {
+            "username": credentials.username,
+            "password": credentials.password,
+            "serveraddress": credentials.registry,
+        }
+
+    def tag_mutability(self, repository: str, *, create: bool, created: str) -> TagMutability:
+        """The repository's tag mutability, exclusion filters applied; for a missing one,
+        `created`, or a UsageError without `create`."""
+        mutability = self.repository_mutability(repository)
+        if mutability is None and not create:
+            _missing_repository(repository)
+        return mutability or TagMutability(_tag_mutability(created))
 
     def repository_mutability(self, repository: str) -> TagMutability | None:
         """The repository's tag mutability with its WILDCARD exclusion filters
@@ -163,10 +180,7 @@ class EcrRegistry:
         if self.repository_mutability(repository) is not None:
             return False
         if not create:
-            raise UsageError(
-                f"ECR repository {repository} does not exist: create it, "
-                "or pass --create-repository true"
-            )
+            _missing_repository(repository)
         with _aws_errors(f"ECR CreateRepository {repository}"):
             try:
                 self._client.create_repository(
@@ -240,8 +254,9 @@ class EcrRegistry:
         details = self._describe_image(repository, {"imageTag": tag}, f"{repository}:{tag}")
         return details.get("imageDigest") if details else None
 
-    def image_size(self, repository: str, digest: str) -> int | None:
+    def image_size(self, repository: str, image: ImageManifest) -> int | None:
         """The image's size in bytes as ECR reports it, or None when there is no such image."""
+        digest = image.digest
         details = self._describe_image(
             repository, {"imageDigest": digest}, f"{repository}@{digest}"
         )
@@ -337,6 +352,12 @@ def _tag_taken(repository: str, tag: str) -> NoReturn:
     raise OperationError(
         f"ECR repository {repository} keeps the tag {tag} immutable and {repository}:{tag} "
         "already points to another image: use a new tag"
+    )
+
+
+def _missing_repository(repository: str) -> NoReturn:
+    raise UsageError(
+        f"ECR repository {repository} does not exist: create it, or pass --create-repository true"
     )
 
 

@@ -160,16 +160,6 @@ class DockerEngine:
             )
         return image_id
 
-    def tag(self, image_id: str, repository_ref: str, tag: str) -> None:
-        """Tag the image as repository_ref:tag (repository_ref: host/repository)."""
-        api = self._client()
-        tagged = self._call(
-            f"tag {image_id} as {repository_ref}:{tag}",
-            lambda: api.tag(image_id, repository_ref, tag=tag, force=True),
-        )
-        if not tagged:
-            raise OperationError(f"the engine did not tag {image_id} as {repository_ref}:{tag}")
-
     def push(
         self,
         repository_ref: str,
@@ -201,12 +191,6 @@ class DockerEngine:
                 on_line(f"{message}; retrying in {wait:.1f}s ({attempt} of {policy.attempts})")
                 time.sleep(wait)
         raise AssertionError(f"unreachable: the last attempt of {what} returns or raises")
-
-    def image_size(self, image_id: str) -> int:
-        """The image's size in the engine, in bytes (uncompressed, its layers together)."""
-        api = self._client()
-        details = self._call(f"inspect image {image_id}", lambda: api.inspect_image(image_id))
-        return int(details["Size"])
 
     def _push_once(
         self,

@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-# The distribution spec's rules (ECR's are the same): a repository is lower-case path
-# components; a tag is up to 128 word characters, dots and dashes, not starting with either.
-_REPOSITORY = re.compile(
-    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-)
+# The distribution spec's rules: a repository is lower-case path components, with separators
+# between letters and digits; a tag is up to 128 word characters, dots and dashes, not starting
+# with either. ECR's components take one separator at a time, and its names 2 characters or more.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_ECR_COMPONENT = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
+_REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+_ECR_REPOSITORY = re.compile(rf"(?=.{{2,256}}$){_ECR_COMPONENT}(?:/{_ECR_COMPONENT})*")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _ECR_HOST = re.compile(
     r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
@@ -83,7 +85,11 @@ def is_index(image: ImageManifest) -> bool:
     return image.media_type in INDEX_MEDIA_TYPES
 
 
-def is_repository_name(name: str) -> bool:
+def is_repository_name(name: str, *, ecr: bool = False) -> bool:
+    """Whether name is an image repository name by the distribution spec (up to 256
+    characters), or by ECR's stricter rule when `ecr`."""
+    if ecr:
+        return bool(_ECR_REPOSITORY.fullmatch(name))
     return len(name) <= 256 and bool(_REPOSITORY.fullmatch(name))
 
 

@@ -21,7 +21,12 @@ import requests
 
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy, is_transient, retry_delay
-from toto_actions.images.names import MANIFEST_MEDIA_TYPES, ImageManifest, is_index
+from toto_actions.images.names import (
+    MANIFEST_MEDIA_TYPES,
+    ImageManifest,
+    TagMutability,
+    is_index,
+)
 
 # Registries on this machine speak plain http, as the Docker engine assumes for them.
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
@@ -47,12 +52,33 @@ class RegistryClient:
         api_host = _API_HOSTS.get(host, host)
         scheme = "http" if _hostname(api_host) in _LOOPBACK_HOSTS else "https"
         self.base_url = f"{scheme}://{api_host}"
+        self._username, self._password = username, password
         self._basic = (username, password or "") if username is not None else None
         self._basic_asked = False  # the registry answered a Basic challenge: send it from now on
         self._tokens: dict[str, str] = {}  # scope -> bearer token
         self._retry = retry or RetryPolicy()
         self._session = requests.Session()
         self._jitter = random.Random()  # noqa: S311 - spreads retries; no secret
+
+    def auth_config(self) -> dict[str, str] | None:
+        """The user name and password for the engine's push, when both were given."""
+        if self._username and self._password:
+            return {"username": self._username, "password": self._password}
+        return None
+
+    def tag_mutability(self, repository: str, *, create: bool, created: str) -> TagMutability:
+        """Not applicable: a v2 registry lets every tag move."""
+        return TagMutability("MUTABLE")
+
+    def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
+        """Not applicable: the push creates the repository. Always False."""
+        return False
+
+    def scan_findings(
+        self, repository: str, digest: str, timeout: float, poll_interval: float
+    ) -> dict[str, int] | None:
+        """Not applicable: the v2 API scans nothing. Always None."""
+        return None
 
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
         """The manifest repository:tag names, exactly as stored, or None when there is none."""
@@ -113,24 +139,7 @@ class RegistryClient:
         )
         return None if response.status_code == 404 else response
 
-    def config_labels(self, repository: str, image: ImageManifest) -> dict[str, str]:
-        """The Labels of the image's configuration blob ({} when it has none)."""
-        config_digest = str(_image_manifest(image)["config"]["digest"])
-        response = self._request(
-            f"get the configuration of {image.digest}",
-            "GET",
-            f"/v2/{repository}/blobs/{config_digest}",
-            repository,
-        )
-        if _sha256(response.content) != config_digest:
-            raise OperationError(
-                f"{self.host}/{repository}: the configuration blob {config_digest} served does "
-                "not match its digest"
-            )
-        labels = (json.loads(response.content).get("config") or {}).get("Labels") or {}
-        return {str(name): str(value) for name, value in labels.items()}
-
-    def image_size(self, image: ImageManifest) -> int | None:
+    def image_size(self, repository: str, image: ImageManifest) -> int | None:
         """Bytes the image takes in the registry: its (compressed) layers and its configuration;
         None (unknown) for an image index or manifest list, whose images may share layers."""
         if is_index(image):

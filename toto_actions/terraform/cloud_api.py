@@ -60,7 +60,6 @@ class TfcClient:
         self._pacer = RequestPacer(1 / REQUESTS_PER_SECOND)
         self._retry = retry or RetryPolicy()
         self._jitter = random.Random()  # noqa: S311 - spreads retries; no secret
-        self.request_count = 0
 
     # -- workspaces and configurations ---------------------------------------------------------
 
@@ -355,7 +354,6 @@ class TfcClient:
         run could make a second run), server errors and lost connections."""
         for attempt in range(1, self._retry.attempts + 1):
             with self._pacer.turn():
-                self.request_count += 1
                 try:
                     answer = request()
                 except requests.RequestException as failure:

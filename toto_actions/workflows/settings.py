@@ -6,10 +6,8 @@ default. Everything is validated here, before anything is rendered or written.
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +15,11 @@ from typing import Any
 import yaml
 
 from toto_actions.errors import UsageError
-from toto_actions.github.sync_config import read_scope
+from toto_actions.github.sync_config import name_problem, read_scope
 from toto_actions.github.sync_permissions import token_permissions
+from toto_actions.images.names import is_repository_name
 from toto_actions.options import GivenOptions, OptionValue
+from toto_actions.service_project import service_name
 from toto_actions.workflows.environments import (
     CORE_DEFAULT,
     MICROSERVICE_DEFAULT,
@@ -51,10 +51,8 @@ DEFAULT_CORE_SECRETS = (
 
 _GITHUB_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
-_ECR_NAME = re.compile(r"(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*")
 _WORKSPACE_MAX = 90  # HCP Terraform's limit for a workspace name
 _WORKSPACE_SAFE = re.compile(r"[A-Za-z0-9_-]+")
-_SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
 _TFC_ORGANIZATION = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -237,13 +235,13 @@ def _matching(
 
 
 def _service_name(given: OptionValue | None, repo_dir: Path, kind: str, engine: str) -> str:
-    name, source = (given, "--service") if given else _discover_service_name(repo_dir)
+    name, source = (given, "--service") if given else service_name(repo_dir)
     if not isinstance(name, str) or not _is_repository_name(name):
         raise UsageError(
             f"service name {name!r} (from {source}) is not a valid repository name; "
             "pass --service NAME"
         )
-    if kind == "microservice" and not _ECR_NAME.fullmatch(name):
+    if kind == "microservice" and not is_repository_name(name, ecr=True):
         raise UsageError(
             f"service name {name!r} (from {source}) is not a valid image repository "
             "name: lowercase letters and digits, with '.', '_' or '-' between them; "
@@ -255,31 +253,6 @@ def _service_name(given: OptionValue | None, repo_dir: Path, kind: str, engine: 
             "workspace: letters, digits, '-' and '_' only; pass --service NAME"
         )
     return name
-
-
-def _discover_service_name(repo_dir: Path) -> tuple[object, str]:
-    package_json = repo_dir / "package.json"
-    if package_json.is_file():
-        name = _name_in(package_json, json.loads)
-        if isinstance(name, str) and name.startswith("@"):
-            name = name.partition("/")[2]  # an npm scope is no part of the repository's name
-        if name:
-            return name, "package.json"
-    pyproject = repo_dir / "pyproject.toml"
-    if pyproject.is_file():
-        name = _name_in(pyproject, lambda text: tomllib.loads(text).get("project"))
-        if name:
-            return name, "pyproject.toml"
-    return repo_dir.resolve().name, "the directory name"
-
-
-def _name_in(path: Path, table: Callable[[str], object]) -> object:
-    """The `name` in the table that `table` finds in the file's text (None when it has none)."""
-    try:
-        found = table(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as problem:  # JSON and TOML errors are ValueErrors
-        raise UsageError(f"{path}: cannot read its name ({problem})") from problem
-    return found.get("name") if isinstance(found, dict) else None
 
 
 def _listed(value: object, key: str) -> list[str]:
@@ -310,7 +283,7 @@ def _environments(value: object) -> tuple[Environment, ...]:
 def _secret_names(value: object) -> tuple[str, ...]:
     names: list[str] = []
     for name in _listed(value, "core-secrets"):
-        if not _SECRET_NAME.fullmatch(name) or name.upper().startswith("GITHUB_"):
+        if name_problem(name) is not None:
             raise UsageError(
                 f"core secret name {name!r} is not a valid GitHub secret name: "
                 "letters, digits and '_', not starting with a digit or GITHUB_"

@@ -1,0 +1,74 @@
+"""What build-push needs of a registry, whichever it is, and the adapter that serves a host.
+
+ECR (ecr.py) and any v2 registry (registry_v2.py) implement Registry; where a registry has no
+such thing (a v2 registry keeps no tag mutability, creates no repository, scans nothing), its
+adapter answers "not applicable" as the method says. A third registry (GHCR's package API,
+Artifact Registry) is one adapter module and one branch of connect().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from toto_actions.images.names import ImageManifest, TagMutability, ecr_region
+
+
+class Registry(Protocol):
+    """One registry, as the build-push command uses it."""
+
+    @property
+    def host(self) -> str:
+        """The registry part of an image name: `123456789012.dkr.ecr.eu-west-1.amazonaws.com`."""
+        ...
+
+    def auth_config(self) -> dict[str, str] | None:
+        """Credentials for one push, as the engine takes them (never written to disk); None:
+        push without any."""
+        ...
+
+    def tag_mutability(self, repository: str, *, create: bool, created: str) -> TagMutability:
+        """Which tags the repository refuses to move; for a missing repository, `created` (the
+        mutability it will be created with), or a UsageError when it may not be created."""
+        ...
+
+    def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
+        """Make sure the repository exists before a push; True when this call created it."""
+        ...
+
+    def find_image(self, repository: str, tag: str) -> ImageManifest | None:
+        """The manifest repository:tag names, exactly as stored; None when there is none."""
+        ...
+
+    def put_tags(self, repository: str, image: ImageManifest, tags: Sequence[str]) -> None:
+        """Point each tag at image, a manifest already in repository: no layer moves."""
+        ...
+
+    def digest_of(self, repository: str, tag: str) -> str | None:
+        """The digest repository:tag names, or None when it names none."""
+        ...
+
+    def image_size(self, repository: str, image: ImageManifest) -> int | None:
+        """The pushed size in bytes as the registry counts it; None when it is unknown."""
+        ...
+
+    def scan_findings(
+        self, repository: str, digest: str, timeout: float, poll_interval: float
+    ) -> dict[str, int] | None:
+        """Counts per severity of the image's scan, once complete (waiting up to `timeout`);
+        None when the registry does not scan images."""
+        ...
+
+
+def connect(
+    host: str | None, username: str | None, password: str | None, aws_region: str | None
+) -> Registry:
+    """The adapter for host: ECR for an ECR host or none (the account's registry in aws_region,
+    else in the host's region), else the host's v2 API with these credentials."""
+    if host and ecr_region(host) is None:
+        from toto_actions.images.registry_v2 import RegistryClient
+
+        return RegistryClient(host, username, password)
+    from toto_actions.images.ecr import EcrRegistry  # boto3: imported only for ECR
+
+    return EcrRegistry(aws_region or (ecr_region(host) if host else None))
