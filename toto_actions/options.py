@@ -3,13 +3,19 @@
 GitHub passes action inputs as INPUT_<NAME> variables (upper-cased, hyphens kept), so every option
 `--foo-bar` also reads INPUT_FOO-BAR. A flag on the command line wins over the environment; an
 empty variable counts as unset, since the runner sets one for every input the workflow left empty.
+
+Each option is declared once, with its kind (text, switch, seconds, integer, URL, NAME=VALUE
+lines, choice) and its default; `resolve` checks every given value against its kind, reports
+every problem at once, and returns typed values, so a command never parses a raw string.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from toto_actions.errors import UsageError
 
@@ -17,20 +23,32 @@ from toto_actions.errors import UsageError
 _TRUE_WORDS = frozenset({"true", "True", "TRUE"})
 _FALSE_WORDS = frozenset({"false", "False", "FALSE"})
 
-OptionValue = str | bool
+TEXT = "text"
+SWITCH = "switch"  # --dry-run, --dry-run true, --dry-run=false; INPUT_DRY-RUN=true|false
+SECONDS = "seconds"  # a finite number of seconds, from low to high
+INTEGER = "integer"  # a whole number, from low to high
+URL = "url"  # http or https, with a host
+LINES = "lines"  # NAME=VALUE, one per line (or per repeated flag)
+CHOICE = "choice"  # one of choices
+KINDS = (TEXT, SWITCH, SECONDS, INTEGER, URL, LINES, CHOICE)
+
+Pairs = tuple[tuple[str, str], ...]
+OptionValue = str | bool | int | float | Pairs
 GivenOptions = Mapping[str, OptionValue]
 
 
 class Option(NamedTuple):
-    """One `--flag` of a command; `is_switch` options are booleans (`--check`, INPUT_CHECK=true)."""
+    """One `--flag` of a command: its kind, its default (None: absent unless given), its help."""
 
     flag: str
     help: str
+    kind: str = TEXT
+    default: OptionValue | None = None
     choices: tuple[str, ...] = ()
-    is_switch: bool = False
+    low: float | None = None  # seconds and integers: the smallest value allowed
+    high: float | None = None  # and the largest
     metavar: str | None = None
     fallback_variable: str | None = None  # read when neither flag nor input is given
-    repeated: bool = False  # a flag given several times; one value per line in the input
 
     @property
     def key(self) -> str:
@@ -41,24 +59,31 @@ class Option(NamedTuple):
     def input_variable(self) -> str:
         return "INPUT_" + self.key.upper()
 
+    @property
+    def is_switch(self) -> bool:
+        return self.kind == SWITCH
+
     def add_to(self, parser: argparse.ArgumentParser) -> None:
-        if self.is_switch:
+        variables = " or ".join(self._variables())
+        if self.kind == SWITCH:
             parser.add_argument(
                 self.flag,
                 dest=self.key,
-                action="store_true",
+                nargs="?",
+                const="true",
                 default=None,
-                help=f"{self.help} [env: {self.input_variable}=true]",
+                metavar="true|false",
+                help=f"{self.help} [env: {variables}=true]",
             )
             return
         parser.add_argument(
             self.flag,
             dest=self.key,
             default=None,
-            action="append" if self.repeated else "store",
-            metavar=self.metavar,
+            action="append" if self.kind == LINES else "store",
+            metavar=self.metavar or (self.kind.upper() if self.kind != TEXT else None),
             choices=self.choices or None,
-            help=f"{self.help} [env: {' or '.join(self._variables())}]",
+            help=f"{self.help} [env: {variables}]",
         )
 
     def _variables(self) -> list[str]:
@@ -68,37 +93,119 @@ class Option(NamedTuple):
 def resolve(
     options: Sequence[Option], parsed: argparse.Namespace, environ: Mapping[str, str]
 ) -> dict[str, OptionValue]:
-    """Return the options that were given, by key: the flag if present, else the input variable.
-
-    Options given neither way are absent, so a command can fall back to a settings file and then
-    to its defaults.
-    """
+    """Return each option's typed value, by key: the flag if present, else the input variable,
+    else the fallback variable, else the option's default. Options without a default that were
+    not given are absent (a command may then fall back to a settings file). Every value that
+    breaks its kind is reported, one line each, in one UsageError."""
     given: dict[str, OptionValue] = {}
+    problems: list[str] = []
     for option in options:
-        from_flag = getattr(parsed, option.key)
-        if isinstance(from_flag, list):
-            from_flag = "\n".join(from_flag)
-        if isinstance(from_flag, str) and not from_flag.strip():
-            raise UsageError(f"{option.flag}: an empty value; leave the option out instead")
-        if from_flag is not None:
-            given[option.key] = from_flag
+        raw, source = _raw_value(option, parsed, environ)
+        if raw is None:
+            if option.default is not None:
+                given[option.key] = option.default
             continue
-        for variable in (option.input_variable, option.fallback_variable):
-            from_env = environ.get(variable, "").strip() if variable else ""
-            if from_env:
-                given[option.key] = _from_environment(option, variable or "", from_env)
-                break
+        try:
+            given[option.key] = convert(option, raw, source)
+        except UsageError as problem:
+            problems.append(str(problem))
+    if problems:
+        raise UsageError("\n".join(problems))
     return given
 
 
-def _from_environment(option: Option, variable: str, raw: str) -> OptionValue:
-    source = f"{variable}={raw!r}"
-    if option.is_switch:
-        if raw in _TRUE_WORDS:
-            return True
-        if raw in _FALSE_WORDS:
-            return False
-        raise UsageError(f"{source}: expected true or false")
+def _raw_value(
+    option: Option, parsed: argparse.Namespace, environ: Mapping[str, str]
+) -> tuple[str | None, str]:
+    from_flag = getattr(parsed, option.key, None)
+    if isinstance(from_flag, list):
+        from_flag = "\n".join(from_flag)
+    if isinstance(from_flag, str):
+        if not from_flag.strip():
+            raise UsageError(f"{option.flag}: an empty value; leave the option out instead")
+        return from_flag, option.flag
+    for variable in (option.input_variable, option.fallback_variable):
+        from_env = environ.get(variable, "").strip() if variable else ""
+        if from_env:
+            return from_env, variable or ""
+    return None, ""
+
+
+def convert(option: Option, raw: str, source: str) -> OptionValue:
+    """raw as the option's kind; a UsageError naming source and what was expected."""
+    shown = f"{source} {raw!r}" if source.startswith("--") else f"{source}={raw!r}"
     if option.choices and raw not in option.choices:
-        raise UsageError(f"{source}: expected one of {', '.join(option.choices)}")
+        raise UsageError(f"{shown}: expected one of {', '.join(option.choices)}")
+    converter = _CONVERTERS.get(option.kind)
+    return raw if converter is None else converter(option, raw, shown)
+
+
+def _switch(option: Option, raw: str, shown: str) -> bool:
+    if raw in _TRUE_WORDS:
+        return True
+    if raw in _FALSE_WORDS:
+        return False
+    raise UsageError(f"{shown}: expected true or false")
+
+
+def _seconds(option: Option, raw: str, shown: str) -> float:
+    return _number(option, raw, shown, "a number of seconds")
+
+
+def _integer(option: Option, raw: str, shown: str) -> int:
+    value = _number(option, raw, shown, "a whole number")
+    if not value.is_integer():
+        raise UsageError(f"{shown}: expected a whole number{_range(option)}")
+    return int(value)
+
+
+def _number(option: Option, raw: str, shown: str, expected: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    low = -math.inf if option.low is None else option.low
+    high = math.inf if option.high is None else option.high
+    if not (math.isfinite(value) and low <= value <= high):
+        raise UsageError(f"{shown}: expected {expected}{_range(option)}")
+    return value
+
+
+def _range(option: Option) -> str:
+    if option.low is not None and option.high is not None:
+        return f" from {option.low:g} to {option.high:g}"
+    if option.low is not None:
+        return f" of at least {option.low:g}"
+    return ""
+
+
+def _url(option: Option, raw: str, shown: str) -> str:
+    try:
+        parts = urlsplit(raw)
+        valid = parts.scheme in {"http", "https"} and bool(parts.hostname)
+    except ValueError:  # an unbalanced [
+        valid = False
+    if not valid or any(character.isspace() for character in raw):
+        raise UsageError(f"{shown}: expected an http or https URL with a host")
     return raw
+
+
+def _pairs(option: Option, raw: str, shown: str) -> Pairs:
+    pairs: list[tuple[str, str]] = []
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        name, equals, value = line.partition("=")
+        if not equals or not name.strip():
+            raise UsageError(f"{shown}: expected NAME=VALUE lines, found {line.strip()!r}")
+        pairs.append((name.strip(), value))
+    return tuple(pairs)
+
+
+_CONVERTERS: dict[str, Callable[[Option, str, str], OptionValue]] = {
+    SWITCH: _switch,
+    SECONDS: _seconds,
+    INTEGER: _integer,
+    URL: _url,
+    LINES: _pairs,
+}
