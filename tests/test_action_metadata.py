@@ -72,3 +72,39 @@ def test_zizmor_finds_nothing(name: str) -> None:
         timeout=120,
     )
     assert json.loads(result.stdout) == []
+
+
+# An input whose default the runner computes from the workflow's context: the option reads the
+# variable the runner sets from the same context.
+RUNNER_EXPRESSIONS = {
+    "${{ github.api_url }}": "GITHUB_API_URL",
+    "${{ github.repository_owner }}": "GITHUB_REPOSITORY_OWNER",
+    "${{ github.sha }}": "GITHUB_SHA",
+}
+# Inputs whose default is made of several context values; the command has its own fallback.
+COMPOSED_DEFAULTS = {("tf-apply", "message"), ("build-push", "source")}
+
+
+def shown(value: object) -> str:
+    """An option's default as action.yml spells it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_each_input_has_its_options_default_and_requiredness(name: str) -> None:
+    inputs = metadata(name)["inputs"]
+    for option in command_module(name).OPTIONS:
+        spec = inputs[option.key]
+        assert bool(spec.get("required", False)) == option.required, option.key
+        default = spec.get("default")
+        if default in RUNNER_EXPRESSIONS:
+            assert option.fallback_variable == RUNNER_EXPRESSIONS[default], option.key
+        elif (name, option.key) in COMPOSED_DEFAULTS:
+            assert default is not None and default.startswith("${{"), option.key
+        else:
+            expected = None if option.default is None else shown(option.default)
+            assert default == expected, option.key

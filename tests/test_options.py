@@ -39,10 +39,6 @@ def parse(*arguments: str) -> argparse.Namespace:
     return parser.parse_args(arguments)
 
 
-def given(*arguments: str, **environ: str) -> dict[str, OptionValue]:
-    return resolve(OPTIONS, parse(*arguments), {k.replace("_", "-"): v for k, v in environ.items()})
-
-
 def test_the_input_variable_keeps_hyphens_and_is_upper_case() -> None:
     assert Option("--output-dir", "").input_variable == "INPUT_OUTPUT-DIR"
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from toto_actions.errors import UsageError
@@ -32,9 +32,53 @@ LINES = "lines"  # NAME=VALUE, one per line (or per repeated flag)
 CHOICE = "choice"  # one of choices
 KINDS = (TEXT, SWITCH, SECONDS, INTEGER, URL, LINES, CHOICE)
 
+T = TypeVar("T")
 Pairs = tuple[tuple[str, str], ...]
 OptionValue = str | bool | int | float | Pairs
-GivenOptions = Mapping[str, OptionValue]
+
+
+class GivenOptions(Mapping[str, OptionValue]):
+    """The resolved options, by key, with a typed reader per kind (a key that is absent reads as
+    None, False or an empty tuple)."""
+
+    def __init__(self, values: Mapping[str, OptionValue]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> OptionValue:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"GivenOptions({self._values!r})"
+
+    def text(self, key: str) -> str | None:
+        value = self._values.get(key)
+        return None if value is None else str(value)
+
+    def switch(self, key: str) -> bool:
+        return self._values.get(key) is True
+
+    def seconds(self, key: str) -> float:
+        return _typed(key, self._values[key], float)
+
+    def integer(self, key: str) -> int:
+        return _typed(key, self._values[key], int)
+
+    def pairs(self, key: str) -> Pairs:
+        return _typed(key, self._values.get(key, ()), tuple)
+
+
+def _typed(key: str, value: OptionValue, kind: type[T]) -> T:
+    """The value, which its option's kind made of this type (a command asked the wrong reader
+    otherwise: a bug, not a user's mistake)."""
+    if not isinstance(value, kind):
+        raise TypeError(f"option {key} is {type(value).__name__}, not {kind.__name__}")
+    return value
 
 
 class Option(NamedTuple):
@@ -49,6 +93,7 @@ class Option(NamedTuple):
     high: float | None = None  # and the largest
     metavar: str | None = None
     fallback_variable: str | None = None  # read when neither flag nor input is given
+    required: bool = False  # must be given one way or another
 
     @property
     def key(self) -> str:
@@ -92,7 +137,7 @@ class Option(NamedTuple):
 
 def resolve(
     options: Sequence[Option], parsed: argparse.Namespace, environ: Mapping[str, str]
-) -> dict[str, OptionValue]:
+) -> GivenOptions:
     """Return each option's typed value, by key: the flag if present, else the input variable,
     else the fallback variable, else the option's default. Options without a default that were
     not given are absent (a command may then fall back to a settings file). Every value that
@@ -102,7 +147,9 @@ def resolve(
     for option in options:
         raw, source = _raw_value(option, parsed, environ)
         if raw is None:
-            if option.default is not None:
+            if option.required:
+                problems.append(f"{option.flag} is required: {_requirement(option)}")
+            elif option.default is not None:
                 given[option.key] = option.default
             continue
         try:
@@ -111,7 +158,12 @@ def resolve(
             problems.append(str(problem))
     if problems:
         raise UsageError("\n".join(problems))
-    return given
+    return GivenOptions(given)
+
+
+def _requirement(option: Option) -> str:
+    also = f" (or set {option.fallback_variable})" if option.fallback_variable else ""
+    return f"{option.help}{also}"
 
 
 def _raw_value(
@@ -180,14 +232,22 @@ def _range(option: Option) -> str:
 
 
 def _url(option: Option, raw: str, shown: str) -> str:
+    problem = check_url(raw)
+    if problem:
+        raise UsageError(f"{shown}: {problem}")
+    return raw
+
+
+def check_url(raw: str) -> str | None:
+    """None for an http or https URL with a host; else what was expected."""
     try:
         parts = urlsplit(raw)
         valid = parts.scheme in {"http", "https"} and bool(parts.hostname)
     except ValueError:  # an unbalanced [
         valid = False
     if not valid or any(character.isspace() for character in raw):
-        raise UsageError(f"{shown}: expected an http or https URL with a host")
-    return raw
+        return "expected an http or https URL with a host"
+    return None
 
 
 def _pairs(option: Option, raw: str, shown: str) -> Pairs:
@@ -195,7 +255,7 @@ def _pairs(option: Option, raw: str, shown: str) -> Pairs:
     for line in raw.splitlines():
         if not line.strip():
             continue
-        name, equals, value = line.partition("=")
+        name, equals, value = line.strip().partition("=")
         if not equals or not name.strip():
             raise UsageError(f"{shown}: expected NAME=VALUE lines, found {line.strip()!r}")
         pairs.append((name.strip(), value))

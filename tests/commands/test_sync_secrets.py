@@ -406,12 +406,35 @@ def test_usage_errors_need_no_network(cli: CliRunner, tmp_path: Path) -> None:
     result = cli("sync-secrets", "--outputs", "-")
     assert (result.exit_code, result.stderr) == (
         2,
-        "error: no GitHub token: pass --github-token or set GITHUB_TOKEN\n",
+        "error: --github-token is required: a token that can write the repositories' secrets "
+        "(or set GITHUB_TOKEN)\n",
     )
     result = cli(
         "sync-secrets", "--outputs", "-", "--max-concurrency", "0", env={"GITHUB_TOKEN": TOKEN}
     )
-    assert result.stderr == "error: --max-concurrency '0': expected a number from 1 to 32\n"
+    assert result.stderr == "error: --max-concurrency '0': expected a whole number from 1 to 32\n"
+    result = cli("sync-secrets", "--outputs", "-", "--github-api-url", "htp:/bad")
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        2,
+        [
+            "error: --github-token is required: a token that can write the repositories' "
+            "secrets (or set GITHUB_TOKEN)",
+            "error: --github-api-url 'htp:/bad': expected an http or https URL with a host",
+        ],
+    )
+    result = cli(
+        "sync-secrets",
+        "--outputs",
+        "-",
+        "--write-interval",
+        "inf",
+        "--dry-run=maybe",
+        env={"GITHUB_TOKEN": TOKEN},
+    )
+    assert result.stderr.splitlines() == [
+        "error: --dry-run 'maybe': expected true or false",
+        "error: --write-interval 'inf': expected a number of seconds from 0 to 60",
+    ]
 
 
 def test_no_secret_reaches_the_logs_or_the_summary(

@@ -148,9 +148,14 @@ def test_plan_only_reports_and_applies_nothing(core: Core, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--var", "novalue"], "variable 'novalue' is not NAME=VALUE"),
+        (["--var", "novalue"], "--var 'novalue': expected NAME=VALUE lines, found 'novalue'"),
+        (["--var", "1bad=x"], "variable '1bad' is not a Terraform variable name"),
         (["--var-file", "absent.tfvars"], "--var-file 'absent.tfvars' does not exist"),
-        (["--plan-timeout", "soon"], "--plan-timeout 'soon': expected a number of seconds"),
+        (
+            ["--plan-timeout", "soon"],
+            "--plan-timeout 'soon': expected a number of seconds from 1 to 86400",
+        ),
+        (["--plan-only", "maybe"], "--plan-only 'maybe': expected true or false"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(core: Core, arguments: list[str], message: str) -> None:
@@ -164,7 +169,7 @@ def test_the_cli_engine_does_not_check_the_cloud_s_address(core: Core) -> None:
     result = core("--plan-timeout", "soon", env={"TF_CLOUD_ADDRESS": "not a url"})
     assert (result.exit_code, result.stderr) == (
         2,
-        "error: --plan-timeout 'soon': expected a number of seconds\n",
+        "error: --plan-timeout 'soon': expected a number of seconds from 1 to 86400\n",
     )
 
 

@@ -200,7 +200,7 @@ def test_bad_input_is_one_line_exit_2(
         (
             ["--tfc-address", "app.terraform.io"],
             {},
-            ["--tfc-address 'app.terraform.io': expected a URL such as https://app.terraform.io"],
+            ["--tfc-address 'app.terraform.io': expected an http or https URL with a host"],
         ),
         (
             ["--run-source", "vcs"],  # and no GITHUB_SHA
@@ -208,17 +208,33 @@ def test_bad_input_is_one_line_exit_2(
             ["--run-source vcs needs --commit (or GITHUB_SHA)"],
         ),
         (
-            ["--plan-timeout", "soon"],
+            ["--run-source", "vcs", "--var", "a=1"],
             {"TF_API_TOKEN": "", "TF_CLOUD_ADDRESS": "ftp://tfe.example.com"},
             [
-                "--plan-timeout 'soon': expected a number of seconds",
+                "--var and --var-file cannot reach a run the VCS connection started",
                 "no HCP Terraform token: set TF_API_TOKEN (a user or team token)",
-                "--tfc-address 'ftp://tfe.example.com': expected a URL such as "
-                "https://app.terraform.io",
+                "--tfc-address 'ftp://tfe.example.com': expected an http or https URL with a host",
+                "--run-source vcs needs --commit (or GITHUB_SHA)",
+            ],
+        ),
+        (
+            ["--plan-timeout", "soon", "--queue-timeout", "nan", "--allow-destroy", "yes"],
+            {},
+            [
+                "--allow-destroy 'yes': expected true or false",
+                "--queue-timeout 'nan': expected a number of seconds from 1 to 86400",
+                "--plan-timeout 'soon': expected a number of seconds from 1 to 86400",
             ],
         ),
     ],
-    ids=["no-token", "no-organization", "bad-address", "vcs-without-commit", "all-at-once"],
+    ids=[
+        "no-token",
+        "no-organization",
+        "bad-address",
+        "vcs-without-commit",
+        "all-at-once",
+        "every-bad-option-at-once",
+    ],
 )
 def test_a_usage_error_is_reported_before_any_request(
     service: Service, tfc: TfcServer, arguments: list[str], env: dict[str, str], lines: list[str]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from toto_actions.errors import UsageError
 from toto_actions.terraform.variables import (
     declared_variables,
     hcl_literal,
@@ -39,16 +38,13 @@ def test_run_variables_quote_strings_and_keep_other_types_as_hcl() -> None:
     assert run_variable("3", "number") == "3"
 
 
-def test_variables_parse_and_refuse_what_is_not_name_value() -> None:
-    assert parse_variables(["image_tag=abc123", "", " note = a=b "]) == {
-        "image_tag": "abc123",
-        "note": " a=b",
-    }
-    with pytest.raises(UsageError) as raised:
-        parse_variables(["novalue", "1bad=x"])
-    assert str(raised.value).splitlines() == [
-        "variable 'novalue' is not NAME=VALUE",
-        "variable '1bad=x' is not NAME=VALUE",
+def test_variables_keep_terraform_names_and_refuse_the_others() -> None:
+    problems: list[str] = []
+    pairs = (("image_tag", "abc123"), ("note", " a=b"), ("1bad", "x"), ("a b", "y"))
+    assert parse_variables(problems, pairs) == {"image_tag": "abc123", "note": " a=b"}
+    assert problems == [
+        "variable '1bad' is not a Terraform variable name",
+        "variable 'a b' is not a Terraform variable name",
     ]
 
 

@@ -26,15 +26,15 @@ from toto_actions.images.build_inputs import (
 from toto_actions.images.engine import DockerEngine
 from toto_actions.images.names import ImageManifest, TagMutability, is_repository_name, is_tag
 from toto_actions.images.registry import Registry, connect
-from toto_actions.options import GivenOptions, Option
+from toto_actions.options import CHOICE, SECONDS, SWITCH, GivenOptions, Option
 from toto_actions.service_project import service_version
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 MUTABILITIES = ("MUTABLE", "IMMUTABLE")
 
 OPTIONS = (
-    Option("--repository", "the image repository (on ECR, created when missing)"),
-    Option("--context", "the build context (default .)", metavar="DIR"),
+    Option("--repository", "the image repository (on ECR, created when missing)", required=True),
+    Option("--context", "the build context (default .)", default=".", metavar="DIR"),
     Option("--dockerfile", "the Dockerfile (default CONTEXT/Dockerfile)", metavar="PATH"),
     Option(
         "--tags",
@@ -61,24 +61,36 @@ OPTIONS = (
     Option(
         "--create-repository",
         "create a missing ECR repository, with scan on push (default true)",
-        choices=("true", "false"),
+        kind=SWITCH,
+        default=True,
     ),
     Option(
         "--tag-mutability",
         "tag mutability of a created ECR repository (default MUTABLE)",
+        kind=CHOICE,
+        default="MUTABLE",
         choices=MUTABILITIES,
     ),
     Option(
         "--skip-if-exists",
         "reuse an image built from the same inputs instead of building (default true)",
-        choices=("true", "false"),
+        kind=SWITCH,
+        default=True,
     ),
     Option(
         "--scan-severity-threshold",
         "ECR: wait for the scan on push and fail on a finding at or above this severity",
+        kind=CHOICE,
         choices=SEVERITIES,
     ),
-    Option("--scan-timeout", "ECR: seconds to wait for the scan (default 300)", metavar="S"),
+    Option(
+        "--scan-timeout",
+        "ECR: seconds to wait for the scan (default 300)",
+        kind=SECONDS,
+        default=300.0,
+        low=1,
+        high=3600,
+    ),
     Option(
         "--revision",
         "the commit the image is built from (default: GITHUB_SHA, else git rev-parse HEAD)",
@@ -165,36 +177,26 @@ def run(given: GivenOptions) -> int:
 
 def _settings(given: GivenOptions) -> BuildSettings:
     problems: list[str] = []
-    repository = str(given.get("repository", ""))
-    if not repository:
-        problems.append("--repository is required")
-    elif not is_repository_name(repository):
+    repository = given.text("repository") or ""
+    if not is_repository_name(repository):
         problems.append(
             f"repository {repository!r} is not a valid image repository name: "
             "lower-case letters and digits, with '.', '_', '-' or '/' between them"
         )
-    context = Path(str(given.get("context", ".")))
-    dockerfile = (
-        Path(str(given["dockerfile"])) if given.get("dockerfile") else context / "Dockerfile"
-    )
+    context = Path(given.text("context") or ".")
+    dockerfile = Path(given.text("dockerfile") or context / "Dockerfile")
     if not context.is_dir():
         problems.append(f"build context {str(context)!r} is not a directory")
     elif not dockerfile.is_file():
         problems.append(f"Dockerfile {str(dockerfile)!r} does not exist")
     else:
         problems += buildkit_problems(dockerfile, _lines(dockerfile))
-    build_args = _pairs(problems, "build-args", given.get("build-args"))
-    labels = _pairs(problems, "labels", given.get("labels"))
-    revision = (
-        str(given["revision"])
-        if given.get("revision")
-        else (git.head_commit(context) if context.is_dir() else None)
-    )
+    build_args = _pairs(problems, "build-args", given.text("build-args"))
+    labels = _pairs(problems, "labels", given.text("labels"))
+    revision = given.text("revision") or (git.head_commit(context) if context.is_dir() else None)
     version = service_version(context) if context.is_dir() else None
-    tags = _tags(problems, given.get("tags"), revision, version)
-    scan_timeout = _seconds(problems, "scan-timeout", given.get("scan-timeout"), 300.0)
-    registry = str(given["registry"]) if given.get("registry") else None
-    if given.get("registry-username") and not given.get("registry-password"):
+    tags = _tags(problems, given.text("tags"), revision, version)
+    if "registry-username" in given and "registry-password" not in given:
         problems.append("--registry-username needs --registry-password")
     if problems:
         raise UsageError("\n".join(problems))
@@ -204,24 +206,19 @@ def _settings(given: GivenOptions) -> BuildSettings:
         dockerfile=dockerfile,
         tags=tags,
         build_args=build_args,
-        target=str(given["target"]) if given.get("target") else None,
+        target=given.text("target"),
         labels=labels,
         oci_labels=_oci_labels(given, context, revision, version),
-        registry=registry,
-        registry_username=_text(given, "registry-username"),
-        registry_password=_text(given, "registry-password"),
-        aws_region=_text(given, "aws-region"),
-        create_repository=given.get("create-repository", "true") == "true",
-        tag_mutability=str(given.get("tag-mutability", "MUTABLE")),
-        skip_if_exists=given.get("skip-if-exists", "true") == "true",
-        scan_threshold=_text(given, "scan-severity-threshold"),
-        scan_timeout=scan_timeout,
+        registry=given.text("registry"),
+        registry_username=given.text("registry-username"),
+        registry_password=given.text("registry-password"),
+        aws_region=given.text("aws-region"),
+        create_repository=given.switch("create-repository"),
+        tag_mutability=given.text("tag-mutability") or "MUTABLE",
+        skip_if_exists=given.switch("skip-if-exists"),
+        scan_threshold=given.text("scan-severity-threshold"),
+        scan_timeout=given.seconds("scan-timeout"),
     )
-
-
-def _text(given: GivenOptions, key: str) -> str | None:
-    value = given.get(key)
-    return str(value) if value else None
 
 
 def _lines(path: Path) -> list[str]:
@@ -240,18 +237,6 @@ def _pairs(problems: list[str], key: str, raw: object) -> dict[str, str]:
         else:
             pairs[name] = value
     return pairs
-
-
-def _seconds(problems: list[str], key: str, raw: object, default: float) -> float:
-    if raw is None:
-        return default
-    try:
-        value = float(str(raw))
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 3600:
-        problems.append(f"--{key} {raw!r}: expected seconds, from 1 to 3600")
-    return value
 
 
 def _tags(
@@ -275,7 +260,7 @@ def _tags(
 def _oci_labels(
     given: GivenOptions, context: Path, revision: str | None, version: str | None
 ) -> dict[str, str]:
-    source = _text(given, "source") or (git.origin_url(context) if context.is_dir() else None)
+    source = given.text("source") or (git.origin_url(context) if context.is_dir() else None)
     labels = {"org.opencontainers.image.created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     if source:
         labels["org.opencontainers.image.source"] = _without_credentials(source)

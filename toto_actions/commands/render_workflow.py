@@ -8,7 +8,7 @@ from pathlib import Path
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.options import GivenOptions, Option
+from toto_actions.options import CHOICE, SWITCH, GivenOptions, Option
 from toto_actions.workflows.render import render
 from toto_actions.workflows.settings import load_settings
 
@@ -17,6 +17,7 @@ SETTING_OPTIONS = (
     Option(
         "--kind",
         "which workflow: a service's build and deploy, or the core infrastructure's",
+        kind=CHOICE,
         choices=("microservice", "core"),
     ),
     Option(
@@ -40,6 +41,7 @@ SETTING_OPTIONS = (
     Option(
         "--terraform-engine",
         "run Terraform on HCP Terraform or with the CLI (default cloud)",
+        kind=CHOICE,
         choices=("cloud", "cli"),
     ),
     Option(
@@ -61,6 +63,7 @@ SETTING_OPTIONS = (
         "--sync-auth",
         "core: authenticate the sync as a GitHub App or with a fine-grained "
         "token secret (default app)",
+        kind=CHOICE,
         choices=("app", "token"),
     ),
     Option(
@@ -73,7 +76,7 @@ SETTING_OPTIONS = (
         "--create-environments",
         "core: let the sync create a missing GitHub environment (the token then asks for "
         "Administration: write, a repository-admin permission)",
-        is_switch=True,
+        kind=SWITCH,
     ),
     Option(
         "--actions-repo",
@@ -88,7 +91,7 @@ OPTIONS = (
     Option(
         "--check",
         "write nothing; exit 1 when the committed workflow differs from the render",
-        is_switch=True,
+        kind=SWITCH,
     ),
 )
 

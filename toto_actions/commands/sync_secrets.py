@@ -35,7 +35,7 @@ from toto_actions.github.sync_plan import (
 )
 from toto_actions.github.sync_report import TargetFailure, change_lines, counts, summary_table
 from toto_actions.http_retry import RetryPolicy
-from toto_actions.options import GivenOptions, Option
+from toto_actions.options import INTEGER, SECONDS, SWITCH, URL, GivenOptions, Option
 from toto_actions.terraform.outputs import TerraformOutput, parse_outputs
 
 T = TypeVar("T")
@@ -47,20 +47,31 @@ DEFAULT_WRITE_INTERVAL = 1.0
 EXIT_CHANGES_PENDING = 3  # with --dry-run --detailed-exitcode, as `terraform plan` has it
 
 OPTIONS = (
-    Option("--config", "the mapping of outputs to secrets (default toto-secrets.yml)"),
+    Option(
+        "--config",
+        "the mapping of outputs to secrets (default toto-secrets.yml)",
+        default="toto-secrets.yml",
+    ),
     Option(
         "--environment",
         "the Toto environment; with scope environment, the GitHub environment written to",
     ),
-    Option("--outputs", "`terraform output -json` of the core apply; - for standard input"),
+    Option(
+        "--outputs",
+        "`terraform output -json` of the core apply; - for standard input",
+        required=True,
+    ),
     Option(
         "--github-token",
-        "token that can write the repositories' secrets",
+        "a token that can write the repositories' secrets",
         fallback_variable="GITHUB_TOKEN",
+        required=True,
     ),
     Option(
         "--github-api-url",
         f"GitHub API (default {DEFAULT_API_URL})",
+        kind=URL,
+        default=DEFAULT_API_URL,
         fallback_variable="GITHUB_API_URL",
     ),
     Option(
@@ -77,34 +88,52 @@ OPTIONS = (
         "--create-environments",
         "create a missing GitHub environment (the token then needs Administration: write); "
         "without it a missing environment is refused before anything is written",
-        is_switch=True,
+        kind=SWITCH,
+        default=False,
     ),
-    Option("--dry-run", "read and plan, write nothing", is_switch=True),
+    Option("--dry-run", "read and plan, write nothing", kind=SWITCH, default=False),
     Option(
         "--prune",
         "delete secrets and variables this tool wrote that are no longer mapped",
-        is_switch=True,
+        kind=SWITCH,
+        default=False,
     ),
     Option(
         "--dispatch",
         "send this repository_dispatch event to every repository that changed",
         metavar="EVENT",
     ),
-    Option("--max-concurrency", "targets read and applied at once (default 4)", metavar="N"),
+    Option(
+        "--max-concurrency",
+        "targets read and applied at once (default 4)",
+        kind=INTEGER,
+        default=4,
+        low=1,
+        high=32,
+    ),
     Option(
         "--write-interval",
         f"seconds between two writes, across all targets (default "
         f"{DEFAULT_WRITE_INTERVAL:g}, GitHub's advice)",
-        metavar="S",
+        kind=SECONDS,
+        default=DEFAULT_WRITE_INTERVAL,
+        low=0,
+        high=60,
     ),
     Option(
         "--retry-base-delay",
         "first delay of the exponential backoff on transient failures "
         "when GitHub gives no Retry-After (default 1)",
-        metavar="S",
+        kind=SECONDS,
+        default=1.0,
+        low=0,
+        high=60,
     ),
     Option(
-        "--detailed-exitcode", "with --dry-run: exit 3 when something would change", is_switch=True
+        "--detailed-exitcode",
+        "with --dry-run: exit 3 when something would change",
+        kind=SWITCH,
+        default=False,
     ),
 )
 
@@ -166,56 +195,28 @@ def _mask_values(
 
 
 def _settings(given: GivenOptions) -> SyncSettings:
-    token = str(given.get("github-token", ""))
-    if not token:
-        raise UsageError("no GitHub token: pass --github-token or set GITHUB_TOKEN")
-    outputs = given.get("outputs")
-    if not outputs:
-        raise UsageError("--outputs is required: the `terraform output -json` file, or -")
-    environment = given.get("environment")
-    if environment is not None and (
-        len(str(environment)) > 255 or not str(environment).isprintable()
-    ):
+    environment = given.text("environment")
+    if environment is not None and (len(environment) > 255 or not environment.isprintable()):
         raise UsageError(f"environment {environment!r} is not a GitHub environment name")
     return SyncSettings(
-        config=Path(str(given.get("config", "toto-secrets.yml"))),
-        environment=str(environment) if environment else None,
-        outputs=str(outputs),
-        fingerprint_key=str(given["fingerprint-key"]) if given.get("fingerprint-key") else None,
-        create_environments=bool(given.get("create-environments")),
-        dry_run=bool(given.get("dry-run")),
-        prune=bool(given.get("prune")),
-        dispatch=str(given["dispatch"]) if given.get("dispatch") else None,
-        detailed_exitcode=bool(given.get("detailed-exitcode")),
-        default_owner=str(given["owner"]) if given.get("owner") else None,
+        config=Path(given.text("config") or "toto-secrets.yml"),
+        environment=environment,
+        outputs=given.text("outputs") or "",
+        fingerprint_key=given.text("fingerprint-key"),
+        create_environments=given.switch("create-environments"),
+        dry_run=given.switch("dry-run"),
+        prune=given.switch("prune"),
+        dispatch=given.text("dispatch"),
+        detailed_exitcode=given.switch("detailed-exitcode"),
+        default_owner=given.text("owner"),
         github=GitHubSettings(
-            token=token,
-            api_url=str(given.get("github-api-url", DEFAULT_API_URL)),
-            max_concurrency=_integer(given, "max-concurrency", 4, 1, 32),
-            write_interval=_number(given, "write-interval", DEFAULT_WRITE_INTERVAL, 0, 60),
-            retry=RetryPolicy(base_delay=_number(given, "retry-base-delay", 1.0, 0, 60)),
+            token=given.text("github-token") or "",
+            api_url=given.text("github-api-url") or DEFAULT_API_URL,
+            max_concurrency=given.integer("max-concurrency"),
+            write_interval=given.seconds("write-interval"),
+            retry=RetryPolicy(base_delay=given.seconds("retry-base-delay")),
         ),
     )
-
-
-def _number(given: GivenOptions, key: str, default: float, low: float, high: float) -> float:
-    raw = given.get(key)
-    if raw is None:
-        return default
-    try:
-        value = float(str(raw))
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:
-        raise UsageError(f"--{key} {raw!r}: expected a number from {low:g} to {high:g}")
-    return value
-
-
-def _integer(given: GivenOptions, key: str, default: int, low: int, high: int) -> int:
-    value = _number(given, key, float(default), low, high)
-    if not value.is_integer():
-        raise UsageError(f"--{key} {given[key]!r}: expected a whole number")
-    return int(value)
 
 
 def _read_outputs(source: str) -> dict[str, TerraformOutput]:

@@ -17,11 +17,10 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.options import GivenOptions, Option
+from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option, check_url
 from toto_actions.terraform import cli_engine, cloud_engine
 from toto_actions.terraform.cli_engine import CliSettings
 from toto_actions.terraform.cloud_api import DEFAULT_ADDRESS
@@ -31,41 +30,73 @@ from toto_actions.terraform.plan import plan_markdown
 from toto_actions.terraform.variables import parse_variables
 
 ENGINES = ("cloud", "cli")
-TRUE_OR_FALSE = ("true", "false")
 
 OPTIONS = (
     Option(
         "--engine",
         "run Terraform on HCP Terraform (cloud) or with the CLI (default cloud)",
+        kind=CHOICE,
+        default="cloud",
         choices=ENGINES,
     ),
-    Option("--working-directory", "the Terraform configuration (default .)", metavar="DIR"),
+    Option(
+        "--working-directory",
+        "the Terraform configuration (default .)",
+        default=".",
+        metavar="DIR",
+    ),
     Option(
         "--var",
         "a variable, NAME=VALUE; repeat it, or one per line in the action input",
+        kind=LINES,
         metavar="NAME=VALUE",
-        repeated=True,
     ),
     Option("--var-file", "a .tfvars file (cli engine)", metavar="FILE"),
     Option("--workspace", "the workspace (cloud: required; cli: selected, created when missing)"),
     Option(
         "--allow-destroy",
         "apply a plan that destroys or replaces resources (default false)",
-        choices=TRUE_OR_FALSE,
+        kind=SWITCH,
+        default=False,
     ),
-    Option("--plan-only", "stop after the plan (default false)", choices=TRUE_OR_FALSE),
+    Option("--plan-only", "stop after the plan (default false)", kind=SWITCH, default=False),
     Option(
         "--outputs-file",
         "where to write the applied outputs, as `terraform output -json` "
         "(default RUNNER_TEMP or the temporary directory)",
         metavar="PATH",
     ),
+    Option(
+        "--temp-dir",
+        "the directory of the default outputs file (default RUNNER_TEMP, else the system's)",
+        metavar="DIR",
+        fallback_variable="RUNNER_TEMP",
+    ),
     Option("--message", "the run's message (cloud)"),
     Option(
-        "--queue-timeout", "seconds a run may wait to start planning (default 1800)", metavar="S"
+        "--queue-timeout",
+        "seconds a run may wait to start planning (default 1800)",
+        kind=SECONDS,
+        default=1800.0,
+        low=1,
+        high=86_400,
     ),
-    Option("--plan-timeout", "seconds the plan may take (default 1800)", metavar="S"),
-    Option("--apply-timeout", "seconds the apply may take (default 3600)", metavar="S"),
+    Option(
+        "--plan-timeout",
+        "seconds the plan may take (default 1800)",
+        kind=SECONDS,
+        default=1800.0,
+        low=1,
+        high=86_400,
+    ),
+    Option(
+        "--apply-timeout",
+        "seconds the apply may take (default 3600)",
+        kind=SECONDS,
+        default=3600.0,
+        low=1,
+        high=86_400,
+    ),
     Option("--backend-config", "a file of backend settings for init (cli)", metavar="FILE"),
     Option("--lock-timeout", "how long to wait for the state lock (cli), e.g. 5m"),
     Option(
@@ -83,6 +114,7 @@ OPTIONS = (
         "--run-source",
         "cloud: upload the directory (default), or follow the run the "
         "workspace's VCS connection started for --commit",
+        kind=CHOICE,
         choices=("upload", "vcs"),
     ),
     Option(
@@ -110,39 +142,27 @@ def run(given: GivenOptions) -> int:
 
 def _settings(given: GivenOptions) -> ApplySettings:
     problems: list[str] = []
-    directory = Path(str(given.get("working-directory", ".")))
+    directory = Path(given.text("working-directory") or ".")
     if not directory.is_dir():
         problems.append(f"working directory {str(directory)!r} is not a directory")
-    variables = parse_variables(str(given.get("var", "")).splitlines())
+    variables = parse_variables(problems, given.pairs("var"))
     var_file = _existing(problems, given, "var-file")
     backend_config = _existing(problems, given, "backend-config")
-    engine = str(given.get("engine", "cloud"))
-    workspace = str(given["workspace"]) if given.get("workspace") else None
+    engine = given.text("engine")
+    workspace = given.text("workspace")
     if engine == "cloud" and not workspace:
         problems.append("--workspace is required with the cloud engine")
     only = {
         "cli": ("var-file", "backend-config", "lock-timeout"),
-        "cloud": ("tfc-organization", "tfc-token", "run-source", "message"),
+        "cloud": ("tfc-organization", "tfc-token", "run-source"),
     }
     for other_engine, keys in only.items():
         if engine != other_engine:
             problems += [
-                f"--{key} applies to the {other_engine} engine only"
-                for key in keys
-                if given.get(key) and key != "message"
+                f"--{key} applies to the {other_engine} engine only" for key in keys if key in given
             ]
-    if given.get("run-source") == "vcs" and (variables or var_file):
+    if given.text("run-source") == "vcs" and (variables or var_file):
         problems.append("--var and --var-file cannot reach a run the VCS connection started")
-    timeouts = {
-        key: _seconds(problems, given, key, default)
-        for key, default in (
-            ("queue-timeout", 1800.0),
-            ("plan-timeout", 1800.0),
-            ("apply-timeout", 3600.0),
-        )
-    }
-    plan_only = given.get("plan-only") == "true"
-    allow_destroy = given.get("allow-destroy") == "true"
     engine_settings: CliSettings | CloudSettings
     if engine == "cli":
         engine_settings = CliSettings(
@@ -151,9 +171,9 @@ def _settings(given: GivenOptions) -> ApplySettings:
             variables=variables,
             var_file=var_file,
             backend_config=backend_config,
-            lock_timeout=str(given["lock-timeout"]) if given.get("lock-timeout") else None,
-            plan_only=plan_only,
-            allow_destroy=allow_destroy,
+            lock_timeout=given.text("lock-timeout"),
+            plan_only=given.switch("plan-only"),
+            allow_destroy=given.switch("allow-destroy"),
         )
     else:
         address, token, organization = _cloud_connection(problems, given)
@@ -165,76 +185,57 @@ def _settings(given: GivenOptions) -> ApplySettings:
             directory=directory,
             variables=variables,
             vcs_commit=_vcs_commit(problems, given),
-            message=str(given.get("message", "Applied by toto-actions tf-apply")),
-            plan_only=plan_only,
-            allow_destroy=allow_destroy,
-            queue_timeout=timeouts["queue-timeout"],
-            plan_timeout=timeouts["plan-timeout"],
-            apply_timeout=timeouts["apply-timeout"],
+            message=given.text("message") or "Applied by toto-actions tf-apply",
+            plan_only=given.switch("plan-only"),
+            allow_destroy=given.switch("allow-destroy"),
+            queue_timeout=given.seconds("queue-timeout"),
+            plan_timeout=given.seconds("plan-timeout"),
+            apply_timeout=given.seconds("apply-timeout"),
         )
     if problems:
         raise UsageError("\n".join(problems))
-    outputs_file = (
-        Path(str(given["outputs-file"]))
-        if given.get("outputs-file")
-        else _default_outputs_file(workspace)
-    )
+    # Not named after the workspace: a step output holding a masked text (`prod`) is dropped.
+    temp_dir = Path(given.text("temp-dir") or tempfile.gettempdir())
+    outputs_file = Path(given.text("outputs-file") or temp_dir / "terraform-outputs.json")
     return ApplySettings(engine_settings, outputs_file)
 
 
 def _existing(problems: list[str], given: GivenOptions, key: str) -> Path | None:
-    if not given.get(key):
+    text = given.text(key)
+    if text is None:
         return None
-    path = Path(str(given[key]))
+    path = Path(text)
     if not path.is_file():
         problems.append(f"--{key} {str(path)!r} does not exist")
     return path
 
 
-def _seconds(problems: list[str], given: GivenOptions, key: str, default: float) -> float:
-    raw = given.get(key)
-    if raw is None:
-        return default
-    try:
-        value = float(str(raw))
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        problems.append(f"--{key} {raw!r}: expected a number of seconds")
-    return value
-
-
 def _cloud_connection(problems: list[str], given: GivenOptions) -> tuple[str, str, str]:
     """The address, token and organization the cloud engine talks to HCP Terraform with."""
-    token = str(given.get("tfc-token", ""))
+    token = given.text("tfc-token") or ""
     if not token:
         problems.append("no HCP Terraform token: set TF_API_TOKEN (a user or team token)")
-    organization = str(given.get("tfc-organization", ""))
+    organization = given.text("tfc-organization") or ""
     if not organization:
         problems.append(
             "no HCP Terraform organization: pass --tfc-organization or set TF_CLOUD_ORGANIZATION"
         )
-    address = str(given.get("tfc-address", DEFAULT_ADDRESS))
-    parts = urlsplit(address)
-    if parts.scheme not in {"https", "http"} or not parts.netloc:
-        problems.append(f"--tfc-address {address!r}: expected a URL such as {DEFAULT_ADDRESS}")
+    address = given.text("tfc-address") or DEFAULT_ADDRESS
+    # Checked here, not as a URL option: only the cloud engine reads TF_CLOUD_ADDRESS.
+    problem = check_url(address)
+    if problem:
+        problems.append(f"--tfc-address {address!r}: {problem}")
     return address, token, organization
 
 
 def _vcs_commit(problems: list[str], given: GivenOptions) -> str | None:
     """With --run-source vcs, the commit whose run to follow; None: the directory is uploaded."""
-    if given.get("run-source") != "vcs":
+    if given.text("run-source") != "vcs":
         return None
-    commit = str(given.get("commit", ""))
+    commit = given.text("commit") or ""
     if not commit:
         problems.append("--run-source vcs needs --commit (or GITHUB_SHA)")
     return commit
-
-
-def _default_outputs_file(workspace: str | None) -> Path:
-    directory = Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir())
-    # Not named after the workspace: a step output holding a masked text (`prod`) is dropped.
-    return directory / "terraform-outputs.json"
 
 
 def _report(outputs_file: Path, result: EngineResult) -> int:

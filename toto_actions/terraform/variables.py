@@ -20,21 +20,15 @@ _DECLARATION = re.compile(r'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"\s*\{', re
 _TYPE = re.compile(r"^\s*type\s*=\s*(.+?)\s*$", re.MULTILINE)
 
 
-def parse_variables(lines: Iterable[str]) -> dict[str, str]:
-    """`NAME=VALUE` lines (one per --var, or per line of the action's multi-line input)."""
+def parse_variables(problems: list[str], pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The `NAME=VALUE` pairs of --var (one per flag, or per line of the action's input) whose
+    names Terraform accepts; each other name is a problem."""
     variables: dict[str, str] = {}
-    problems = []
-    for line in (item.strip() for item in lines):
-        if not line:
-            continue
-        name, equals, value = line.partition("=")
-        name = name.strip()
-        if not equals or not _IDENTIFIER.fullmatch(name):
-            problems.append(f"variable {line!r} is not NAME=VALUE")
-        else:
+    for name, value in pairs:
+        if _IDENTIFIER.fullmatch(name):
             variables[name] = value
-    if problems:
-        raise UsageError("\n".join(problems))
+        else:
+            problems.append(f"variable {name!r} is not a Terraform variable name")
     return variables
 
 
