@@ -26,7 +26,7 @@
    random time, uniform in --random-steps (status changes at times unrelated to the polls, as on
    HCP Terraform). terraform's own time in planning and applying comes on top.
 
-Usage: .venv/bin/python benchmarks/tf_apply.py [--rounds N] [--only cli|cloud]
+Usage: .venv/bin/python -m benchmarks.tf_apply [--rounds N] [--only cli|cloud]
 [--step-seconds S] [--random-steps LOW,HIGH] [--state-processing-seconds S]
 """
 
@@ -52,12 +52,10 @@ from typing import Any, NamedTuple
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # the local stack lives in tests/, which is not installed
-from tests.local_stack import MotoServer, run_moto_server  # noqa: E402
-from tests.terraform.test_binary import BACKEND, CONFIG  # noqa: E402
-from tests.tfc_server import API, TfcServer  # noqa: E402
-from toto_actions.terraform.runs import PollPolicy  # noqa: E402
+from testing.local_stack import MotoServer, run_moto_server
+from testing.tfc.server import API, TfcServer
+from tests.terraform.test_binary import BACKEND, CONFIG
+from toto_actions.terraform.runs import PollPolicy
 
 CLI = Path(sys.executable).parent / "toto-actions"
 TERRAFORM = "/usr/local/bin/terraform"

@@ -25,7 +25,7 @@ import docker  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
 
-from tests.local_stack import (
+from testing.local_stack import (
     BaseImage,
     DockerEngine,
     MotoServer,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.tfc_server import API, COMMON_STATUSES, FINAL_STATUSES, TfcServer
+from testing.tfc.server import API, COMMON_STATUSES, FINAL_STATUSES, TfcServer
 
 ORGANIZATION = "acme"
 TOKEN = "team-t0ken"

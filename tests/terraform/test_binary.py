@@ -24,7 +24,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from tests.local_stack import MotoServer
+from testing.local_stack import MotoServer
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform.binary import TerraformCli, TerraformError
 

@@ -35,8 +35,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
-from tests import github_permissions
-from tests.github_apps import (
+from testing.github import permissions as github_permissions
+from testing.github.apps import (
     App,
     claimed_app_id,
     installation_document,
@@ -44,7 +44,7 @@ from tests.github_apps import (
     new_app,
     token_document,
 )
-from tests.github_openapi import load_openapi
+from testing.github.openapi import load_openapi
 
 # Every timestamp comes from a logical clock: deterministic, and distinct for every write.
 CLOCK_START = datetime(2024, 1, 1, tzinfo=UTC)
