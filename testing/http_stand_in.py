@@ -36,7 +36,7 @@ class Reply:
     status: int
     body: Any = None  # a JSON document, bytes (sent as they are), or None for no body at all
     headers: tuple[tuple[str, str], ...] = ()
-    content_type: str = JSON
+    content_type: str | None = None  # None: the server's (StandInServer.content_type)
 
 
 class Answer(Exception):  # not an error: a handler's early reply
@@ -157,6 +157,7 @@ class StandInServer(Generic[HandlerT]):
     thread_name: ClassVar[str] = "stand-in-server"
     token_schemes: ClassVar[frozenset[str]] = frozenset({"bearer"})  # of Authorization, lower
     common_statuses: ClassVar[frozenset[int]] = frozenset()  # any route may answer them
+    content_type: ClassVar[str] = JSON  # of a reply's JSON body, unless the reply says otherwise
 
     def __init__(self, router: Router[HandlerT], lock: AbstractContextManager[Any]) -> None:
         self.latency_seconds: float = 0.0  # slept before answering every request
@@ -361,7 +362,7 @@ def _handler_class(server: StandInServer[Any]) -> type[BaseHTTPRequestHandler]:
             for name, value in reply.headers:
                 self.send_header(name, value)
             if reply.body is not None:
-                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Content-Type", reply.content_type or server.content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
