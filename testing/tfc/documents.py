@@ -14,8 +14,6 @@ from testing.tfc.model import (
     ARCHIVIST,
     ConfigurationVersion,
     Phase,
-    PolicyCheck,
-    PolicyEvaluation,
     Run,
     StateOutput,
     StateVersion,
@@ -40,7 +38,7 @@ def not_found() -> Answer:
     return error(404, "not found")
 
 
-def _reference(kind: str, identifier: str | None) -> dict[str, Any]:
+def reference(kind: str, identifier: str | None) -> dict[str, Any]:
     return {"data": None if identifier is None else {"id": identifier, "type": kind}}
 
 
@@ -51,9 +49,9 @@ def workspace_document(state: State, workspace: Workspace) -> dict[str, Any]:
     current_state = workspace.state_versions[-1] if workspace.state_versions else None
     locked_by: dict[str, Any] = {"data": None}
     if workspace.locked_reason is not None:
-        locked_by = _reference("users", "user-tfcStandInAdmin1")
+        locked_by = reference("users", "user-tfcStandInAdmin1")
     elif active is not None:
-        locked_by = _reference("runs", active.id)
+        locked_by = reference("runs", active.id)
     outputs = []
     if current_state is not None and current_state.processed():
         outputs = [{"id": o.id, "type": "state-version-outputs"} for o in current_state.outputs]
@@ -105,17 +103,17 @@ def workspace_document(state: State, workspace: Workspace) -> dict[str, Any]:
                 "actions": {"is-destroyable": True},
             },
             "relationships": {
-                "organization": _reference("organizations", workspace.organization),
+                "organization": reference("organizations", workspace.organization),
                 "current-run": {
-                    **_reference("runs", current_run),
+                    **reference("runs", current_run),
                     "links": {"related": f"{path}/current-run"} if current_run else {},
                 },
-                "latest-run": _reference("runs", latest_run),
+                "latest-run": reference("runs", latest_run),
                 "current-state-version": {
-                    **_reference("state-versions", current_state.id if current_state else None),
+                    **reference("state-versions", current_state.id if current_state else None),
                     "links": {"related": f"{path}/current-state-version"},
                 },
-                "current-configuration-version": _reference(
+                "current-configuration-version": reference(
                     "configuration-versions", workspace.configuration_version_id
                 ),
                 "locked-by": locked_by,
@@ -153,7 +151,7 @@ def configuration_version_document(
             "attributes": attributes,
             "relationships": {
                 "ingress-attributes": {
-                    **_reference("ingress-attributes", ingress_id),
+                    **reference("ingress-attributes", ingress_id),
                     "links": {"related": f"{path}/ingress-attributes"},
                 }
             },
@@ -208,14 +206,14 @@ def run_resource(state: State, run: Run) -> dict[str, Any]:
             },
         },
         "relationships": {
-            "workspace": _reference("workspaces", run.workspace.id),
+            "workspace": reference("workspaces", run.workspace.id),
             "configuration-version": {
-                **_reference("configuration-versions", run.configuration_version.id),
+                **reference("configuration-versions", run.configuration_version.id),
                 "links": {"related": f"{path}/configuration-version"},
             },
-            "plan": {**_reference("plans", run.plan.id), "links": {"related": f"{path}/plan"}},
-            "apply": {**_reference("applies", run.apply.id), "links": {"related": f"{path}/apply"}},
-            "cost-estimate": _reference("cost-estimates", run.cost_estimate_id),
+            "plan": {**reference("plans", run.plan.id), "links": {"related": f"{path}/plan"}},
+            "apply": {**reference("applies", run.apply.id), "links": {"related": f"{path}/apply"}},
+            "cost-estimate": reference("cost-estimates", run.cost_estimate_id),
             "policy-checks": {
                 "data": [{"id": check, "type": "policy-checks"} for check in checks],
                 "links": {"related": f"{path}/policy-checks"},
@@ -224,7 +222,7 @@ def run_resource(state: State, run: Run) -> dict[str, Any]:
                 "data": [{"id": stage, "type": "task-stages"} for stage in stages],
                 "links": {"related": f"{path}/task-stages"},
             },
-            "created-by": _reference("users", "user-tfcStandInUser01"),
+            "created-by": reference("users", "user-tfcStandInUser01"),
         },
         "links": {"self": path},
     }
@@ -257,119 +255,6 @@ def phase_document(
             "relationships": {"state-versions": {"data": states}},
             "links": links,
         }
-    }
-
-
-def policy_check_resource(run: Run, check: PolicyCheck) -> dict[str, Any]:
-    failed = {"soft_fail": "soft-failed", "hard_fail": "hard-failed"}.get(check.outcome)
-    finished = check.status not in {"queued", "pending"}
-    result = {
-        "result": check.outcome == "pass" or check.status == "overridden",
-        "passed": 1 if check.outcome == "pass" and finished else 0,
-        "total-failed": 1 if failed and finished else 0,
-        "hard-failed": 1 if check.outcome == "hard_fail" and finished else 0,
-        "soft-failed": 1 if check.outcome == "soft_fail" and finished else 0,
-        "advisory-failed": 0,
-        "duration-ms": 0,
-        "sentinel": None,
-    }
-    return {
-        "id": check.id,
-        "type": "policy-checks",
-        "attributes": {
-            "result": result,
-            "scope": "organization",
-            "status": check.status,
-            "status-timestamps": dict(check.timestamps),
-            "actions": {"is-overridable": check.status == "soft_failed"},
-            "permissions": {"can-override": True},
-        },
-        "relationships": {"run": _reference("runs", run.id)},
-        "links": {"output": f"{API}/policy-checks/{check.id}/output"},
-    }
-
-
-def task_stage_resource(run: Run, evaluation: PolicyEvaluation) -> dict[str, Any]:
-    """A task stage as tasks/task-stages-and-results shows it, with the policy-evaluations
-    relationship go-tfe's TaskStage reads."""
-    return {
-        "id": evaluation.stage_id,
-        "type": "task-stages",
-        "attributes": {
-            "status": evaluation.stage_status,
-            "stage": "post_plan",
-            "status-timestamps": dict(evaluation.timestamps),
-            "created-at": run.created_at,
-            "updated-at": run.created_at,
-            "actions": {"is-overridable": False},
-            "permissions": {"can-override-policy": True, "can-override-tasks": False},
-        },
-        "relationships": {
-            "run": _reference("runs", run.id),
-            "task-results": {"data": []},
-            "policy-evaluations": {
-                "data": [{"id": evaluation.id, "type": "policy-evaluations"}],
-            },
-        },
-        "links": {"self": f"{API}/task-stages/{evaluation.stage_id}"},
-    }
-
-
-def _result_count(evaluation: PolicyEvaluation) -> dict[str, int]:
-    decided = evaluation.status in {"passed", "failed"}
-    failed = evaluation.outcome == "mandatory_fail"
-    return {
-        "advisory-failed": 0,
-        "errored": 0,
-        "mandatory-failed": int(decided and failed),
-        "passed": int(decided and not failed),
-    }
-
-
-def policy_evaluation_resource(evaluation: PolicyEvaluation) -> dict[str, Any]:
-    path = f"{API}/policy-evaluations/{evaluation.id}"
-    return {
-        "id": evaluation.id,
-        "type": "policy-evaluations",
-        "attributes": {
-            "status": evaluation.status,
-            "policy-kind": "sentinel",
-            "policy-tool-version": "0.40.0",
-            "result-count": _result_count(evaluation),
-            "status-timestamps": dict(evaluation.timestamps),
-        },
-        "relationships": {
-            "policy-attachable": _reference("task-stages", evaluation.stage_id),
-            "policy-set-outcomes": {"links": {"related": f"{path}/policy-set-outcomes"}},
-        },
-        "links": {"self": path},
-    }
-
-
-def policy_set_outcome_resource(evaluation: PolicyEvaluation) -> dict[str, Any]:
-    """The one policy set's outcome (only once the evaluation is decided)."""
-    failed = evaluation.outcome == "mandatory_fail"
-    return {
-        "id": evaluation.outcome_id,
-        "type": "policy-set-outcomes",
-        "attributes": {
-            "outcomes": [
-                {
-                    "enforcement_level": "mandatory",
-                    "query": "main",
-                    "status": "failed" if failed else "passed",
-                    "policy_name": "restrict-destroy",
-                    "description": "",
-                }
-            ],
-            "error": "",
-            "overridable": False,
-            "policy-set-name": "toto-guardrails",
-            "policy-set-description": None,
-            "result-count": _result_count(evaluation),
-            "policy-tool-version": "0.40.0",
-        },
-        "relationships": {"policy-evaluation": _reference("policy-evaluations", evaluation.id)},
     }
 
 
@@ -407,8 +292,8 @@ def state_version_document(base_url: str, version: StateVersion) -> dict[str, An
                 "vcs-commit-sha": None,
             },
             "relationships": {
-                "run": _reference("runs", version.run_id),
-                "workspace": _reference("workspaces", version.workspace_id),
+                "run": reference("runs", version.run_id),
+                "workspace": reference("workspaces", version.workspace_id),
                 "outputs": {"data": outputs if processed else []},
             },
             "links": {"self": f"{API}/state-versions/{version.id}"},

@@ -19,20 +19,14 @@ from testing.tfc.documents import (
     not_found,
     output_resource,
     phase_document,
-    policy_check_resource,
-    policy_evaluation_resource,
-    policy_set_outcome_resource,
     run_resource,
     state_version_document,
-    task_stage_resource,
     workspace_document,
 )
 from testing.tfc.model import (
     ARCHIVIST,
     JSON_PLAN_URL_SECONDS,
     ConfigurationVersion,
-    PolicyCheck,
-    PolicyEvaluation,
     Run,
     Workspace,
 )
@@ -41,7 +35,7 @@ from testing.tfc.state import (
 )
 
 
-def _paginated(call: Call, items: list[dict[str, Any]], default_size: int = 20) -> Reply:
+def paginated(call: Call, items: list[dict[str, Any]], default_size: int = 20) -> Reply:
     """One page of a JSON:API list, with HashiCorp's links and meta.pagination."""
     size = max(1, min(int_or(call.query.get("page[size]"), default_size), 100))
     total_pages = max((len(items) + size - 1) // size, 1)
@@ -285,7 +279,7 @@ def list_runs(call: Call) -> Reply:
         runs = [
             r for r in runs if (r.configuration_version.ingress or {}).get("commit-sha") == commit
         ]
-    return _paginated(call, [run_resource(call.state, run) for run in runs])
+    return paginated(call, [run_resource(call.state, run) for run in runs])
 
 
 def apply_run(call: Call) -> Reply:
@@ -319,68 +313,6 @@ def cancel_run(call: Call) -> Reply:
         run.process.send_signal(signal.SIGINT)  # terraform's graceful stop, as ctrl+c
     call.state.cond.notify_all()
     return Reply(202)
-
-
-def list_policy_checks(call: Call) -> Reply:
-    run = call.run()
-    checks = [policy_check_resource(run, run.policy_check)] if run.policy_check else []
-    return _paginated(call, checks)
-
-
-def _policy_check_of(call: Call) -> tuple[Run, PolicyCheck]:
-    run = call.state.policy_checks.get(call.params["policy_check_id"])
-    if run is None or run.policy_check is None:
-        raise not_found()
-    return run, run.policy_check
-
-
-def show_policy_check(call: Call) -> Reply:
-    run, check = _policy_check_of(call)
-    return Reply(200, {"data": policy_check_resource(run, check)})
-
-
-def override_policy_check(call: Call) -> Reply:
-    run, check = _policy_check_of(call)
-    if check.status != "soft_failed" or run.status != "policy_override" or run.requested:
-        raise error(409, "conflict", "The policy check is not overridable.")
-    run.requested = "override"
-    call.state.cond.notify_all()
-    return Reply(200, {"data": policy_check_resource(run, check)})
-
-
-def _evaluation_of(call: Call, key: str) -> tuple[Run, PolicyEvaluation]:
-    found = call.state.task_stages if key == "task_stage_id" else call.state.policy_evaluations
-    run = found.get(call.params[key])
-    if run is None or run.policy_evaluation is None:
-        raise not_found()
-    return run, run.policy_evaluation
-
-
-def list_task_stages(call: Call) -> Reply:
-    run = call.run()
-    evaluation = run.policy_evaluation
-    return _paginated(call, [task_stage_resource(run, evaluation)] if evaluation else [])
-
-
-def show_task_stage(call: Call) -> Reply:
-    """With include=policy_evaluations (go-tfe's PolicyEvaluationsTaskResults), the
-    evaluations come along in `included`."""
-    run, evaluation = _evaluation_of(call, "task_stage_id")
-    document: dict[str, Any] = {"data": task_stage_resource(run, evaluation)}
-    if "policy_evaluations" in call.query.get("include", "").split(","):
-        document["included"] = [policy_evaluation_resource(evaluation)]
-    return Reply(200, document)
-
-
-def list_policy_evaluations(call: Call) -> Reply:
-    _, evaluation = _evaluation_of(call, "task_stage_id")
-    return _paginated(call, [policy_evaluation_resource(evaluation)])
-
-
-def list_policy_set_outcomes(call: Call) -> Reply:
-    _, evaluation = _evaluation_of(call, "policy_evaluation_id")
-    decided = evaluation.status in {"passed", "failed"}
-    return _paginated(call, [policy_set_outcome_resource(evaluation)] if decided else [])
 
 
 def show_plan(call: Call) -> Reply:
@@ -455,7 +387,7 @@ def list_state_version_outputs(call: Call) -> Reply:
     if version is None:
         raise not_found()
     outputs = version.outputs if version.processed() else []
-    return _paginated(call, [output_resource(o, reveal=False) for o in outputs])
+    return paginated(call, [output_resource(o, reveal=False) for o in outputs])
 
 
 def show_state_version_output(call: Call) -> Reply:

@@ -30,9 +30,7 @@ import json
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -70,6 +68,7 @@ from testing.tfc.model import (
     iso,
     iso_ms,
 )
+from testing.tfc.rate_limits import RateLimits, rate_limit_headers, too_many_requests
 from testing.tfc.routes import ROUTER, Endpoint
 from testing.tfc.state import (
     State,
@@ -86,35 +85,6 @@ __all__ = ["API", "COMMON_STATUSES", "FINAL_STATUSES", "TERRAFORM", "LoggedReque
 
 # ---------------------------------------------------------------------------------------------
 # Faults and rate limits
-
-
-@dataclass
-class _RateWindow:
-    start: float
-    count: int = 0
-
-
-def _rate_limit_headers(limit: float, remaining: int, reset: float) -> tuple[tuple[str, str], ...]:
-    """HashiCorp's headers; the reset is in seconds, a float (e.g. 0.734)."""
-    return (
-        ("X-RateLimit-Limit", f"{limit:g}"),
-        ("X-RateLimit-Remaining", str(max(remaining, 0))),
-        ("X-RateLimit-Reset", f"{max(reset, 0.0):.3f}"),
-    )
-
-
-def _too_many_requests(headers: tuple[tuple[str, str], ...]) -> Reply:
-    """The documentation's 429 document (its `status` is a number there)."""
-    body = {
-        "errors": [
-            {
-                "detail": "You have exceeded the API's rate limit.",
-                "status": 429,
-                "title": "Too many requests",
-            }
-        ]
-    }
-    return Reply(429, body, headers)
 
 
 RUN_ROUTE = f"{API}/runs/:run_id"  # its log entries say the status the run showed
@@ -149,8 +119,7 @@ class TfcServer(StandInServer[Endpoint]):
         self._errors = self._state.errors  # the run workers' too
         self._state.step_seconds = step_seconds
         self._state.state_processing_seconds = state_processing_seconds
-        self._rate_limit: float | None = None
-        self._rate_windows: dict[str, _RateWindow] = {}
+        self._rate_limits = RateLimits()
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -406,8 +375,7 @@ class TfcServer(StandInServer[Endpoint]):
         share one window), and answer 429 beyond; every answer then carries X-RateLimit-Limit,
         -Remaining and -Reset (seconds to the window's end, a float). None turns it off."""
         with self._state.cond:
-            self._rate_limit = per_second
-            self._rate_windows.clear()
+            self._rate_limits = RateLimits(per_second)
 
     def fail_path(
         self,
@@ -431,13 +399,14 @@ class TfcServer(StandInServer[Endpoint]):
     def clear_faults(self) -> None:
         super().clear_faults()
         with self._state.cond:
-            self._rate_limit = None
+            self._rate_limits = RateLimits()
 
     # -- answering ------------------------------------------------------------------------------
 
     def _respond(self, incoming: Incoming[Endpoint]) -> Reply:
-        reply = self._fault(incoming) or self._limited(incoming.token) or self._serve(incoming)
-        return self._with_rate_limit_headers(reply, incoming.token)
+        limits, token = self._rate_limits, incoming.token
+        reply = self._fault(incoming) or limits.refusal(token) or self._serve(incoming)
+        return limits.with_headers(reply, token)
 
     def _server_error(self, detail: str) -> Reply:
         return error(500, "internal server error", detail).reply
@@ -457,41 +426,14 @@ class TfcServer(StandInServer[Endpoint]):
         if failure.retry_after is not None:
             headers = (("Retry-After", failure.retry_after),)
         if failure.status == 429:
-            limit = self._rate_limit or 30
-            headers += _rate_limit_headers(limit, 0, failure.reset_seconds)
-            return _too_many_requests(headers)
+            limit = self._rate_limits.per_second or 30
+            headers += rate_limit_headers(limit, 0, failure.reset_seconds)
+            return too_many_requests(headers)
         return Reply(
             failure.status,
             {"errors": [{"status": str(failure.status), "title": "injected fault"}]},
             headers,
         )
-
-    def _window(self, token: str | None) -> _RateWindow:
-        key = token or "unauthenticated"
-        now = time.monotonic()
-        window = self._rate_windows.get(key)
-        if window is None or now - window.start >= 1.0:
-            window = self._rate_windows[key] = _RateWindow(now)
-        return window
-
-    def _limited(self, token: str | None) -> Reply | None:
-        if self._rate_limit is None:
-            return None
-        window = self._window(token)
-        window.count += 1
-        if window.count <= self._rate_limit:
-            return None
-        reset = window.start + 1.0 - time.monotonic()
-        return _too_many_requests(_rate_limit_headers(self._rate_limit, 0, reset))
-
-    def _with_rate_limit_headers(self, reply: Reply, token: str | None) -> Reply:
-        if self._rate_limit is None or reply.status == 429:
-            return reply
-        window = self._window(token)
-        remaining = int(self._rate_limit) - window.count
-        reset = window.start + 1.0 - time.monotonic()
-        headers = _rate_limit_headers(self._rate_limit, remaining, reset)
-        return Reply(reply.status, reply.body, reply.headers + headers, reply.content_type)
 
     def _serve(self, incoming: Incoming[Endpoint]) -> Reply:
         """HashiCorp's checks in order: credentials, route, token kind, body; then the route."""
