@@ -53,12 +53,11 @@ from typing import Any, NamedTuple
 import boto3  # type: ignore[import-untyped, unused-ignore]
 
 from testing.local_stack import MotoServer, run_moto_server
+from testing.terraform_configurations import BACKEND, CONFIG, TERRAFORM
 from testing.tfc.server import API, TfcServer
-from tests.terraform.test_binary import BACKEND, CONFIG
 from toto_actions.terraform.runs import PollPolicy
 
 CLI = Path(sys.executable).parent / "toto-actions"
-TERRAFORM = "/usr/local/bin/terraform"
 SIDES = ("ours", "baseline")
 SCENARIOS = ("first apply", "one variable changed")
 STATE_KEY = "core/terraform.tfstate"

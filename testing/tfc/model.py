@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-TERRAFORM = "/usr/local/bin/terraform"
 API = "/api/v2"
 ARCHIVIST = "/_archivist/v1/object"  # where Terraform Enterprise serves its object storage
 JSON_API = "application/vnd.api+json"

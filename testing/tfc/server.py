@@ -44,6 +44,7 @@ from testing.http_stand_in import (
     RouteSpec,
     StandInServer,
 )
+from testing.terraform_configurations import TERRAFORM
 from testing.tfc.documents import (
     error,
     not_found,
@@ -57,7 +58,6 @@ from testing.tfc.model import (
     DEFAULT_STEP_SECONDS,
     FINAL_STATUSES,
     JSON_API,
-    TERRAFORM,
     EvaluationOutcome,
     Organization,
     PolicyOutcome,
