@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from types import EllipsisType, TracebackType
 from typing import Any, ClassVar, Generic, NamedTuple, Self, TypeVar
 from urllib.parse import unquote
 
@@ -158,6 +158,8 @@ class StandInServer(Generic[HandlerT]):
     token_schemes: ClassVar[frozenset[str]] = frozenset({"bearer"})  # of Authorization, lower
     common_statuses: ClassVar[frozenset[int]] = frozenset()  # any route may answer them
     content_type: ClassVar[str] = JSON  # of a reply's JSON body, unless the reply says otherwise
+    fault_status: ClassVar[int] = 503  # fail_path's default status
+    fault_retry_after: ClassVar[str | None] = None  # and its default Retry-After
 
     def __init__(self, router: Router[HandlerT], lock: AbstractContextManager[Any]) -> None:
         self.latency_seconds: float = 0.0  # slept before answering every request
@@ -244,7 +246,31 @@ class StandInServer(Generic[HandlerT]):
         with self._lock:
             self._path_failures.clear()
 
-    def _add_path_failure(self, failure: PathFailure) -> None:
+    def fail_path(
+        self,
+        pattern: str,
+        status: int | None = None,
+        times: int | None = 1,
+        *,
+        method: str | None = None,
+        retry_after: str | EllipsisType | None = ...,
+        message: str | None = None,
+        reset_seconds: float = 0.2,
+    ) -> None:
+        """Fail the next `times` requests (None: all) whose percent-decoded path matches the
+        regular expression `pattern` (re.search), and whose method is `method` if given, before
+        anything else. status and retry_after (a Retry-After header) default to the server's
+        fault_status and fault_retry_after; message is the error's (GitHub), reset_seconds a
+        429's X-RateLimit-Reset (HCP Terraform)."""
+        failure = PathFailure(
+            re.compile(pattern),
+            method,
+            self.fault_status if status is None else status,
+            times,
+            self.fault_retry_after if isinstance(retry_after, EllipsisType) else retry_after,
+            message,
+            reset_seconds,
+        )
         with self._lock:
             self._path_failures.append(failure)
 

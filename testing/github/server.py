@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import random
-import re
 import threading
 import time
 from collections.abc import Collection, Mapping
@@ -31,15 +30,7 @@ from testing.github.documents import error
 from testing.github.openapi import load_openapi
 from testing.github.routes import ROUTER, AppCall, AppHandler, Call, Handler, permission_problem
 from testing.github.state import Repository, State, Token
-from testing.http_stand_in import (
-    NOT_JSON,
-    Incoming,
-    LoggedRequest,
-    PathFailure,
-    Reply,
-    RouteSpec,
-    StandInServer,
-)
+from testing.http_stand_in import NOT_JSON, Incoming, LoggedRequest, Reply, RouteSpec, StandInServer
 
 __all__ = [
     "COMMON_STATUSES",
@@ -79,6 +70,8 @@ class GitHubServer(StandInServer[Handler]):
     thread_name = "github-server"
     token_schemes = frozenset({"token", "bearer"})
     common_statuses = COMMON_STATUSES
+    fault_status = 502
+    fault_retry_after = "1"
 
     def __init__(self) -> None:
         super().__init__(ROUTER, threading.Lock())
@@ -270,22 +263,6 @@ class GitHubServer(StandInServer[Handler]):
             self._fault_random = random.Random(seed)
             self._fault_statuses = tuple(statuses)
             self._fault_retry_after = retry_after
-
-    def fail_path(
-        self,
-        pattern: str,
-        status: int = 502,
-        times: int | None = 1,
-        *,
-        method: str | None = None,
-        message: str | None = None,
-        retry_after: str | None = "1",
-    ) -> None:
-        """Fail the next `times` requests (None: all) whose percent-decoded path matches the
-        regular expression `pattern` (re.search), and whose method is `method` if given."""
-        self._add_path_failure(
-            PathFailure(re.compile(pattern), method, status, times, retry_after, message)
-        )
 
     def clear_faults(self) -> None:
         """No more random faults nor path failures."""

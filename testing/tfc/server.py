@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import Collection
@@ -39,7 +38,6 @@ from testing.http_stand_in import (
     NOT_JSON,
     Incoming,
     LoggedRequest,
-    PathFailure,
     Reply,
     RouteSpec,
     StandInServer,
@@ -376,25 +374,6 @@ class TfcServer(StandInServer[Endpoint]):
         -Remaining and -Reset (seconds to the window's end, a float). None turns it off."""
         with self._state.cond:
             self._rate_limits = RateLimits(per_second)
-
-    def fail_path(
-        self,
-        pattern: str,
-        status: int = 503,
-        times: int | None = 1,
-        *,
-        method: str | None = None,
-        reset_seconds: float = 0.2,
-        retry_after: str | None = None,
-    ) -> None:
-        """Answer the next `times` requests (None: all) whose path matches the regular
-        expression (re.search) with status, before anything else. A 429 carries the rate limit
-        headers with X-RateLimit-Reset = reset_seconds; retry_after adds Retry-After."""
-        self._add_path_failure(
-            PathFailure(
-                re.compile(pattern), method, status, times, retry_after, reset_seconds=reset_seconds
-            )
-        )
 
     def clear_faults(self) -> None:
         super().clear_faults()
