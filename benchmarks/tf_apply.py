@@ -4,7 +4,7 @@
    against the plain `terraform init -backend-config=FILE && terraform apply -auto-approve &&
    terraform output -json`, on the same configuration (the CONFIG of tests/test_terraform_cli.py:
    two built-in `terraform_data` resources and four outputs, one sensitive) and the same S3 backend
-   (its BACKEND settings) on one moto server (tests/local_stack.py). Each side has a bucket of its
+   (its BACKEND settings) on one moto server (testing/local_stack.py). Each side has a bucket of its
    own per round; both use the default workspace and the same state key. Two scenarios per round, in
    order: a first apply into an empty state (2 to add), then an apply with one variable changed
    (`image_tag`: 1 to change). Every run starts in a new directory (a fresh runner: no `.terraform`,

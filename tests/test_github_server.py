@@ -1,4 +1,4 @@
-"""The GitHub stand-in (tests/github_server.py), over real sockets.
+"""The GitHub stand-in (testing/github/), over real sockets.
 
 1. Conformance with GitHub's OpenAPI description (npm @octokit/openapi, installed by
    scripts/test): every route is an operation of the description, every status a route can

@@ -1,4 +1,4 @@
-"""docker_engine against the session's real dockerd and registry (tests/local_stack.py)."""
+"""docker_engine against the session's real dockerd and registry (testing/local_stack.py)."""
 
 from __future__ import annotations
 
