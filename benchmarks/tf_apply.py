@@ -14,7 +14,7 @@
    outputs file; the baseline's `output -json` shows it; and the state object in each side's bucket
    holds it.
 
-2. cloud engine, against the stand-in HCP Terraform server (tests/tfc_server.py, whose runs the
+2. cloud engine, against the stand-in HCP Terraform server (testing/tfc/, whose runs the
    real terraform plans and applies). Per round a new workspace, then a first apply and a run
    without changes. From the server's request log: the requests of each run by route (and the
    answers that are not 2xx, e.g. 503 while the state is processed); from its status log: for
