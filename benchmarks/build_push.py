@@ -5,7 +5,7 @@ Dockerfile `FROM scratch` with one COPY per directory (nothing to pull, and `doc
 -af` cannot remove a base image the build needs). Both sides use the engine's classic builder:
 the docker SDK has no BuildKit, and the docker CLI runs with DOCKER_BUILDKIT=0.
 
-Each round starts a new registry (tests/local_stack.py, so every repository starts empty) and a
+Each round starts a new registry (testing/local_stack.py, so every repository starts empty) and a
 new private dockerd for each side. With one engine shared by the sides, a layer that one side
 rebuilt identically to the other's could be mounted from the other side's repository instead of
 uploaded: dockerd keeps, across a prune, which registry repository holds the blob of a layer.
@@ -27,7 +27,7 @@ what `docker push` said of each layer, and how many layers the baseline's re-run
 first run.
 
 Needs root and what scripts/test installs (Debian's docker.io, docker-registry) and the docker
-CLI. Usage: .venv/bin/python benchmarks/build_push.py [--rounds N] [--megabytes N]
+CLI. Usage: .venv/bin/python -m benchmarks.build_push [--rounds N] [--megabytes N]
 [--directories N]
 """
 
@@ -50,9 +50,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # the local stack lives in tests/, which is not installed
-from tests.local_stack import (  # noqa: E402
+from testing.local_stack import (
     DockerEngine,
     Registry,
     run_docker_engine,

@@ -3,7 +3,7 @@
 Both commands run alternately (so load on this shared machine hits both alike) with the same
 interpreter: the one the console script uses. Prints the medians and their ratio.
 
-Usage: .venv/bin/python benchmarks/cli_startup.py [--runs N]
+Usage: .venv/bin/python -m benchmarks.cli_startup [--runs N]
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ sides alternate from one round to the next; every install is checked (the printe
 `--version`; the warm run printed the same path and said it reused it). Prints the medians, their
 ratios to the baseline, and every run.
 
-Usage: .venv/bin/python benchmarks/install.py [--rounds N] [--warm-runs N] [--installers uv,pip]
+Usage: .venv/bin/python -m benchmarks.install [--rounds N] [--warm-runs N] [--installers uv,pip]
 """
 
 from __future__ import annotations

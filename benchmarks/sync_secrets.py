@@ -10,7 +10,7 @@ nothing changed, and a sync where one output (mapped to one secret of every repo
 The sides alternate within the run, so load on this shared machine hits both alike. Every
 scenario ends with a check of the plaintext the server holds; a wrong value stops the run.
 
-Usage: .venv/bin/python benchmarks/sync_secrets.py [--write-interval S] [--latency S]
+Usage: .venv/bin/python -m benchmarks.sync_secrets [--write-interval S] [--latency S]
            [--repositories N] [--secrets N]
 """
 
@@ -32,9 +32,7 @@ from typing import Any, NamedTuple
 
 from github import Auth, Consts, Github
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # the stand-in server lives in tests/, which is not installed
-from tests.github_server import GitHubServer, LoggedRequest  # noqa: E402
+from testing.github.server import GitHubServer, LoggedRequest
 
 CLI = Path(sys.executable).parent / "toto-actions"
 TOKEN = "ghs_benchmark-token-0123456789"  # noqa: S105 - known only to the stand-in

@@ -4,7 +4,7 @@
    against the plain `terraform init -backend-config=FILE && terraform apply -auto-approve &&
    terraform output -json`, on the same configuration (the CONFIG of tests/test_terraform_cli.py:
    two built-in `terraform_data` resources and four outputs, one sensitive) and the same S3 backend
-   (its BACKEND settings) on one moto server (tests/local_stack.py). Each side has a bucket of its
+   (its BACKEND settings) on one moto server (testing/local_stack.py). Each side has a bucket of its
    own per round; both use the default workspace and the same state key. Two scenarios per round, in
    order: a first apply into an empty state (2 to add), then an apply with one variable changed
    (`image_tag`: 1 to change). Every run starts in a new directory (a fresh runner: no `.terraform`,
@@ -14,7 +14,7 @@
    outputs file; the baseline's `output -json` shows it; and the state object in each side's bucket
    holds it.
 
-2. cloud engine, against the stand-in HCP Terraform server (tests/tfc_server.py, whose runs the
+2. cloud engine, against the stand-in HCP Terraform server (testing/tfc/, whose runs the
    real terraform plans and applies). Per round a new workspace, then a first apply and a run
    without changes. From the server's request log: the requests of each run by route (and the
    answers that are not 2xx, e.g. 503 while the state is processed); from its status log: for
@@ -26,7 +26,7 @@
    random time, uniform in --random-steps (status changes at times unrelated to the polls, as on
    HCP Terraform). terraform's own time in planning and applying comes on top.
 
-Usage: .venv/bin/python benchmarks/tf_apply.py [--rounds N] [--only cli|cloud]
+Usage: .venv/bin/python -m benchmarks.tf_apply [--rounds N] [--only cli|cloud]
 [--step-seconds S] [--random-steps LOW,HIGH] [--state-processing-seconds S]
 """
 
@@ -52,15 +52,12 @@ from typing import Any, NamedTuple
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # the local stack lives in tests/, which is not installed
-from tests.local_stack import MotoServer, run_moto_server  # noqa: E402
-from tests.terraform.test_binary import BACKEND, CONFIG  # noqa: E402
-from tests.tfc_server import API, TfcServer  # noqa: E402
-from toto_actions.terraform.runs import PollPolicy  # noqa: E402
+from testing.local_stack import MotoServer, run_moto_server
+from testing.terraform_configurations import BACKEND, CONFIG, TERRAFORM
+from testing.tfc.server import API, TfcServer
+from toto_actions.terraform.runs import PollPolicy
 
 CLI = Path(sys.executable).parent / "toto-actions"
-TERRAFORM = "/usr/local/bin/terraform"
 SIDES = ("ours", "baseline")
 SCENARIOS = ("first apply", "one variable changed")
 STATE_KEY = "core/terraform.tfstate"

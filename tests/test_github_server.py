@@ -1,4 +1,4 @@
-"""The GitHub stand-in (tests/github_server.py), over real sockets.
+"""The GitHub stand-in (testing/github/), over real sockets.
 
 1. Conformance with GitHub's OpenAPI description (npm @octokit/openapi, installed by
    scripts/test): every route is an operation of the description, every status a route can
@@ -30,8 +30,8 @@ from github import Auth, Github, GithubException
 from github.GithubException import RateLimitExceededException
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from tests.github_openapi import OpenApi, load_openapi, pointer_of
-from tests.github_server import (
+from testing.github.openapi import OpenApi, load_openapi, pointer_of
+from testing.github.server import (
     COMMON_STATUSES,
     SECONDARY_RATE_LIMIT_MESSAGE,
     GitHubServer,

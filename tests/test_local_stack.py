@@ -1,4 +1,4 @@
-"""The local stack (tests/local_stack.py) works end to end, over real sockets.
+"""The local stack (testing/local_stack.py) works end to end, over real sockets.
 
 1. The Docker engine is the private one: its own data root, storage driver and socket; the docker
    CLI reaches it through DOCKER_HOST.
@@ -25,7 +25,7 @@ import docker  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
 
-from tests.local_stack import (
+from testing.local_stack import (
     BaseImage,
     DockerEngine,
     MotoServer,

@@ -1,4 +1,4 @@
-"""The HCP Terraform stand-in (tests/tfc_server.py), driven with requests over real HTTP.
+"""The HCP Terraform stand-in (testing/tfc/), driven with requests over real HTTP.
 
 Each test plays a client of the API-driven run workflow: a configuration version uploaded as a
 tar.gz, a run created with run variables, its statuses followed by polling, its plan, JSON plan
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.tfc_server import API, COMMON_STATUSES, FINAL_STATUSES, TfcServer
+from testing.tfc.server import API, COMMON_STATUSES, FINAL_STATUSES, TfcServer
 
 ORGANIZATION = "acme"
 TOKEN = "team-t0ken"

@@ -13,9 +13,9 @@ import docker  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
 
+from testing.local_stack import BASE_IMAGE_TAG, BaseImage, DockerEngine, MotoServer, Registry
 from tests.conftest import CliResult, CliRunner
 from tests.images.test_registry_v2 import push_index
-from tests.local_stack import BASE_IMAGE_TAG, BaseImage, DockerEngine, MotoServer, Registry
 
 MANIFEST_ACCEPT = ", ".join(
     [

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from testing.github.server import GitHubServer, LoggedRequest
 from tests.conftest import CliResult, CliRunner, snapshot
-from tests.github_server import GitHubServer, LoggedRequest
 from toto_actions.github.sync_permissions import sync_endpoints, token_permissions
 
 TOKEN = "ghs_sync-token-0123456789"

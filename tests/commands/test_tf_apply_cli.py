@@ -13,9 +13,9 @@ from typing import Any
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
+from testing.local_stack import MotoServer
+from testing.terraform_configurations import BACKEND, CONFIG, TERRAFORM
 from tests.conftest import CliResult, CliRunner
-from tests.local_stack import MotoServer
-from tests.terraform.test_binary import BACKEND, CONFIG, TERRAFORM
 
 SECRET = "pw-1"
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from testing.tfc.server import TfcServer
 from tests.conftest import CLI, CliResult, CliRunner, clean_environment
-from tests.tfc_server import TfcServer
 from toto_actions.terraform.archive import config_archive
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"

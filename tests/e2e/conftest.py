@@ -9,8 +9,8 @@ from typing import Any
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
+from testing.local_stack import DockerEngine, MotoServer
 from tests.e2e.act import ACT, Act, copy_checkout
-from tests.local_stack import DockerEngine, MotoServer
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,15 @@ from urllib.parse import unquote
 import requests
 import yaml
 
+from testing.github.server import GitHubServer
+from testing.local_stack import (
+    Registry,
+    ServiceError,
+    run_docker_engine,
+    run_moto_server,
+    run_registry,
+)
+from testing.tfc.server import TERRAFORM, TfcServer
 from tests.e2e.act import ACT, Act, ActRun, copy_checkout, step_outcome, step_started
 from tests.e2e.conftest import s3_client
 from tests.e2e.flows import (
@@ -67,15 +76,6 @@ from tests.e2e.flows import (
     serve_service_repositories,
     state_outputs,
 )
-from tests.github_server import GitHubServer
-from tests.local_stack import (
-    Registry,
-    ServiceError,
-    run_docker_engine,
-    run_moto_server,
-    run_registry,
-)
-from tests.tfc_server import TERRAFORM, TfcServer
 
 ENVIRONMENT = "dev"
 COLUMN = 68  # where a stage's verdict starts

@@ -19,12 +19,12 @@ from typing import Any
 
 import requests
 
+from testing.github.server import GitHubServer
+from testing.local_stack import MOTO_ACCOUNT_ID, MOTO_REGION, MotoServer, Registry
+from testing.tfc.server import TfcServer
 from tests.e2e.act import Act, ActRun
 from tests.e2e.conftest import s3_client
 from tests.e2e.repositories import new_repository, render_workflow
-from tests.github_server import GitHubServer
-from tests.local_stack import MOTO_ACCOUNT_ID, MOTO_REGION, MotoServer, Registry
-from tests.tfc_server import TfcServer
 from toto_actions.github.sync_permissions import token_permissions
 
 ORG = "acme"

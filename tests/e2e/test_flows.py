@@ -21,6 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testing.github.server import GitHubServer
+from testing.local_stack import MotoServer, Registry
+from testing.tfc.server import TfcServer
 from tests.e2e.act import Act, assert_nothing_leaked
 from tests.e2e.flows import (
     CORE_IDS,
@@ -51,9 +54,6 @@ from tests.e2e.flows import (
     succeeded,
 )
 from tests.e2e.repositories import commit, copy_repository, head
-from tests.github_server import GitHubServer
-from tests.local_stack import MotoServer, Registry
-from tests.tfc_server import TfcServer
 from toto_actions.github.sync_permissions import token_permissions
 
 ACCESS_TOKENS = "/app/installations/{installation_id}/access_tokens"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests import github_permissions
-from tests.github_openapi import load_openapi
+from testing.github import permissions as github_permissions
+from testing.github.openapi import load_openapi
 from toto_actions.github.sync_permissions import ALL_ENDPOINTS, TITLES, Endpoint, token_permissions
 
 

@@ -27,7 +27,7 @@ import botocore.session  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
 
-from tests.local_stack import MotoServer, free_port
+from testing.local_stack import MotoServer, free_port
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.images.ecr import (

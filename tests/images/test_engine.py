@@ -1,4 +1,4 @@
-"""docker_engine against the session's real dockerd and registry (tests/local_stack.py)."""
+"""docker_engine against the session's real dockerd and registry (testing/local_stack.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import docker  # type: ignore[import-untyped]
 import pytest
 import requests
 
-from tests.local_stack import BaseImage, Registry, free_port
-from tests.local_stack import DockerEngine as LocalEngine
+from testing.local_stack import BaseImage, Registry, free_port
+from testing.local_stack import DockerEngine as LocalEngine
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.images.engine import DockerEngine

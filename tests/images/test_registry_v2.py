@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.local_stack import DockerEngine as LocalEngine
-from tests.local_stack import Registry, free_port
+from testing.local_stack import DockerEngine as LocalEngine
+from testing.local_stack import Registry, free_port
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.images.engine import DockerEngine

@@ -24,86 +24,12 @@ from typing import Any
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from tests.local_stack import MotoServer
+from testing.local_stack import MotoServer
+from testing.terraform_configurations import BACKEND, CONFIG, SLOW_RESOURCE, TERRAFORM
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform.binary import TerraformCli, TerraformError
 
-TERRAFORM = "/usr/local/bin/terraform"
 STATE_KEY = "toto/terraform.tfstate"
-
-CONFIG = """\
-terraform {
-  backend "s3" {}
-}
-
-variable "image_tag" {
-  type    = string
-  default = "v1"
-}
-
-variable "generation" {
-  type    = string
-  default = "1"
-}
-
-resource "terraform_data" "image" {
-  input = var.image_tag
-}
-
-resource "terraform_data" "generation" {
-  triggers_replace = [var.generation]
-}
-
-output "image_tag" {
-  value = terraform_data.image.output
-}
-
-output "subnets" {
-  value = ["subnet-1", "subnet-2"]
-}
-
-output "tags" {
-  value = { team = "toto", workspace = terraform.workspace }
-}
-
-output "db_password" {
-  value     = "pw-${var.generation}"
-  sensitive = true
-}
-"""
-
-# Appended to CONFIG for the cancellation tests: an apply that takes `delay` seconds.
-SLOW_RESOURCE = """
-variable "delay" {
-  type    = string
-  default = "0"
-}
-
-resource "terraform_data" "slow" {
-  triggers_replace = [var.delay]
-
-  provisioner "local-exec" {
-    command = "sleep ${var.delay}"
-  }
-}
-"""
-
-# What the S3 backend needs to work against moto, besides an endpoint and credentials:
-# path-style addressing (the SDK uses virtual hosts, `BUCKET.localhost`, for a host name) and,
-# for an endpoint given for S3 alone, no STS calls (credential check, account ID). use_lockfile
-# turns on S3 native locking (a `.tflock` object, written with If-None-Match); without it (or
-# a DynamoDB table) there is no lock at all.
-BACKEND = """\
-bucket                      = "{bucket}"
-key                         = "{key}"
-region                      = "us-east-1"
-use_path_style              = true
-use_lockfile                = true
-skip_credentials_validation = true
-skip_requesting_account_id  = true
-skip_metadata_api_check     = true
-skip_region_validation      = true
-"""
 
 
 @dataclass(frozen=True)

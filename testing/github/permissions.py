@@ -1,6 +1,6 @@
 """What a GitHub token may do, from GitHub's own endpoint -> permission data.
 
-tests/vendor/github-permissions.json is the part of github/docs' server-to-server permission data
+testing/vendor/github-permissions.json is the part of github/docs' server-to-server permission data
 that covers the endpoints this project calls or serves (scripts/refresh-github-permissions
 refreshes it; the file names its commit). An endpoint is listed under every permission it needs:
 environment secrets under both `environments` and `secrets`, as GitHub's REST reference states
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-VENDORED = Path(__file__).resolve().parent / "vendor" / "github-permissions.json"
+VENDORED = Path(__file__).resolve().parent.parent / "vendor" / "github-permissions.json"
 ACCESS_LEVELS = ("read", "write")
 IMPLICIT = {"metadata": "read"}
 

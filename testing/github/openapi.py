@@ -13,7 +13,7 @@ import jsonschema
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from tests.conftest import REPO_ROOT
+from testing import REPO_ROOT
 
 OPENAPI_FILE = REPO_ROOT / ".tools/node/node_modules/@octokit/openapi/generated/api.github.com.json"
 OPENAPI_URI = "urn:github-openapi"

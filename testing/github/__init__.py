@@ -1,0 +1,1 @@
+"""The stand-in GitHub REST API and what it is checked against."""

@@ -1,0 +1,167 @@
+"""The stand-in GitHub's state: repositories, their environments, secrets and variables (each
+target with a real libsodium key pair), tokens, apps and a logical clock. Every method runs under
+the server's lock."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nacl.public import PrivateKey
+
+from testing.github.apps import App
+
+# Every timestamp comes from a logical clock: deterministic, and distinct for every write.
+CLOCK_START = datetime(2024, 1, 1, tzinfo=UTC)
+FIRST_KEY_ID = 568_250_167_242_549_743  # the shape of GitHub's key ids: a number as a string
+
+
+class Clock:
+    """A clock that moves only when something is written: one second per write."""
+
+    def __init__(self) -> None:
+        self._ticks = 0
+
+    def tick(self) -> str:
+        self._ticks += 1
+        return iso(CLOCK_START + timedelta(seconds=self._ticks))
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Entry:
+    """A secret (its decrypted plaintext) or a variable, with its timestamps."""
+
+    value: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class Target:
+    """What holds secrets and variables: a repository or one of its environments."""
+
+    key_id: str
+    private_key: PrivateKey
+    secrets: dict[str, Entry] = field(default_factory=dict)
+    variables: dict[str, Entry] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Token:
+    """What a token may reach: its repositories (None: all) and its permissions (None: a classic
+    token with the `repo` scope, which every route accepts)."""
+
+    repositories: frozenset[str] | None
+    permissions: dict[str, str] | None
+
+
+@dataclass
+class Environment:
+    id: int
+    name: str
+    created_at: str
+    updated_at: str
+    target: Target
+    # Protection in the shape of the PUT body: wait_timer, prevent_self_review, reviewers
+    # ([{"type": "User"|"Team", "id": n}]), deployment_branch_policy.
+    protection: dict[str, Any]
+
+
+@dataclass
+class Repository:
+    id: int
+    full_name: str
+    created_at: str
+    target: Target
+    environments: dict[str, Environment] = field(default_factory=dict)  # by casefolded name
+    dispatches: list[dict[str, Any]] = field(default_factory=list)
+
+
+class State:
+    """Repositories, tokens and the clock. Every method runs under the server's lock."""
+
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.repositories: dict[str, Repository] = {}  # by lower-cased full name
+        self.tokens: dict[str, Token] = {}
+        self.apps: dict[int, App] = {}  # by app ID
+        self._last_id = 0
+
+    def next_id(self) -> int:
+        self._last_id += 1
+        return self._last_id
+
+    def new_target(self) -> Target:
+        return Target(str(FIRST_KEY_ID + self.next_id()), PrivateKey.generate())
+
+    def repository(self, full_name: str) -> Repository:
+        repository = self.repositories.get(full_name.lower())
+        if repository is None:
+            raise KeyError(f"no repository {full_name!r}: add_repository() it first")
+        return repository
+
+    def environment(self, full_name: str, name: str) -> Environment:
+        environment = self.repository(full_name).environments.get(name.casefold())
+        if environment is None:
+            raise KeyError(f"no environment {name!r} in {full_name}: add_environment() it first")
+        return environment
+
+    def target(self, full_name: str, environment: str | None) -> Target:
+        if environment is None:
+            return self.repository(full_name).target
+        return self.environment(full_name, environment).target
+
+    def visible_repository(self, token: str, full_name: str) -> Repository | None:
+        repository = self.repositories.get(full_name.lower())
+        allowed = self.tokens[token].repositories
+        if repository is None or (allowed is not None and full_name.lower() not in allowed):
+            return None
+        return repository
+
+    def put_environment(self, repository: Repository, name: str) -> tuple[Environment, bool]:
+        """The environment, created (unprotected) when missing; and whether it was created."""
+        existing = repository.environments.get(name.casefold())
+        if existing is not None:
+            return existing, False
+        now = self.clock.tick()
+        created = Environment(
+            id=self.next_id(),
+            name=name,
+            created_at=now,
+            updated_at=now,
+            target=self.new_target(),
+            protection={
+                "wait_timer": 0,
+                "prevent_self_review": False,
+                "reviewers": [],
+                "deployment_branch_policy": None,
+            },
+        )
+        repository.environments[name.casefold()] = created
+        return created, True
+
+    def protect(
+        self, environment: Environment, protection: Mapping[str, Any], created: bool
+    ) -> None:
+        """Replace the protection settings named in `protection`; keep the others."""
+        environment.protection.update(copy.deepcopy(dict(protection)))
+        if not created:  # a creation already took its own timestamp
+            environment.updated_at = self.clock.tick()
+
+    def put_entry(self, entries: dict[str, Entry], name: str, value: str) -> bool:
+        """Create or update an entry; True when it was created."""
+        now = self.clock.tick()
+        existing = entries.get(name)
+        if existing is None:
+            entries[name] = Entry(value, now, now)
+            return True
+        existing.value = value
+        existing.updated_at = now
+        return False

@@ -1,0 +1,1 @@
+"""The stand-in HCP Terraform API, whose runs the real terraform runs."""
