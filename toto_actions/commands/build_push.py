@@ -61,8 +61,8 @@ OPTIONS = (
     Option(
         "--create-repository",
         "create a missing ECR repository, with scan on push (default true)",
-        kind=SWITCH,
-        default=True,
+        SWITCH,
+        True,
     ),
     Option(
         "--tag-mutability",
@@ -74,8 +74,8 @@ OPTIONS = (
     Option(
         "--skip-if-exists",
         "reuse an image built from the same inputs instead of building (default true)",
-        kind=SWITCH,
-        default=True,
+        SWITCH,
+        True,
     ),
     Option(
         "--scan-severity-threshold",

@@ -88,15 +88,15 @@ OPTIONS = (
         "--create-environments",
         "create a missing GitHub environment (the token then needs Administration: write); "
         "without it a missing environment is refused before anything is written",
-        kind=SWITCH,
-        default=False,
+        SWITCH,
+        False,
     ),
-    Option("--dry-run", "read and plan, write nothing", kind=SWITCH, default=False),
+    Option("--dry-run", "read and plan, write nothing", SWITCH, False),
     Option(
         "--prune",
         "delete secrets and variables this tool wrote that are no longer mapped",
-        kind=SWITCH,
-        default=False,
+        SWITCH,
+        False,
     ),
     Option(
         "--dispatch",
@@ -111,29 +111,28 @@ OPTIONS = (
         low=1,
         high=32,
     ),
-    Option(
-        "--write-interval",
-        f"seconds between two writes, across all targets (default "
-        f"{DEFAULT_WRITE_INTERVAL:g}, GitHub's advice)",
-        kind=SECONDS,
-        default=DEFAULT_WRITE_INTERVAL,
-        low=0,
-        high=60,
-    ),
-    Option(
-        "--retry-base-delay",
-        "first delay of the exponential backoff on transient failures "
-        "when GitHub gives no Retry-After (default 1)",
-        kind=SECONDS,
-        default=1.0,
-        low=0,
-        high=60,
+    *(
+        Option(flag, what, SECONDS, default, low=0, high=60)
+        for flag, what, default in (
+            (
+                "--write-interval",
+                "seconds between two writes, across all targets (default "
+                f"{DEFAULT_WRITE_INTERVAL:g}, GitHub's advice)",
+                DEFAULT_WRITE_INTERVAL,
+            ),
+            (
+                "--retry-base-delay",
+                "first delay of the exponential backoff on transient failures when GitHub "
+                "gives no Retry-After (default 1)",
+                1.0,
+            ),
+        )
     ),
     Option(
         "--detailed-exitcode",
         "with --dry-run: exit 3 when something would change",
-        kind=SWITCH,
-        default=False,
+        SWITCH,
+        False,
     ),
 )
 

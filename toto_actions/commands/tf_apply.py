@@ -56,10 +56,10 @@ OPTIONS = (
     Option(
         "--allow-destroy",
         "apply a plan that destroys or replaces resources (default false)",
-        kind=SWITCH,
-        default=False,
+        SWITCH,
+        False,
     ),
-    Option("--plan-only", "stop after the plan (default false)", kind=SWITCH, default=False),
+    Option("--plan-only", "stop after the plan (default false)", SWITCH, False),
     Option(
         "--outputs-file",
         "where to write the applied outputs, as `terraform output -json` "
@@ -73,29 +73,13 @@ OPTIONS = (
         fallback_variable="RUNNER_TEMP",
     ),
     Option("--message", "the run's message (cloud)"),
-    Option(
-        "--queue-timeout",
-        "seconds a run may wait to start planning (default 1800)",
-        kind=SECONDS,
-        default=1800.0,
-        low=1,
-        high=86_400,
-    ),
-    Option(
-        "--plan-timeout",
-        "seconds the plan may take (default 1800)",
-        kind=SECONDS,
-        default=1800.0,
-        low=1,
-        high=86_400,
-    ),
-    Option(
-        "--apply-timeout",
-        "seconds the apply may take (default 3600)",
-        kind=SECONDS,
-        default=3600.0,
-        low=1,
-        high=86_400,
+    *(
+        Option(flag, f"{what} (default {default:g})", SECONDS, default, low=1, high=86_400)
+        for flag, what, default in (
+            ("--queue-timeout", "seconds a run may wait to start planning", 1800.0),
+            ("--plan-timeout", "seconds the plan may take", 1800.0),
+            ("--apply-timeout", "seconds the apply may take", 3600.0),
+        )
     ),
     Option("--backend-config", "a file of backend settings for init (cli)", metavar="FILE"),
     Option("--lock-timeout", "how long to wait for the state lock (cli), e.g. 5m"),

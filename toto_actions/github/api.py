@@ -114,12 +114,7 @@ class GitHubClient:
         )
 
     def delete_secret(self, target: Target, name: str) -> None:
-        self._write(
-            f"delete secret {name} of {target}",
-            "DELETE",
-            f"{self._base_url(target)}/secrets/{quote(name, safe='')}",
-            missing_ok=True,
-        )
+        self._delete(target, "secret", name)
 
     def set_variable(self, target: Target, name: str, value: str, exists: bool) -> None:
         """Create or update a variable. A create that meets one (or an update that meets none)
@@ -141,10 +136,14 @@ class GitHubClient:
             self._write(what, "POST", url, body)
 
     def delete_variable(self, target: Target, name: str) -> None:
+        self._delete(target, "variable", name)
+
+    def _delete(self, target: Target, kind: str, name: str) -> None:
+        """Delete the target's secret or variable; one already gone is fine."""
         self._write(
-            f"delete variable {name} of {target}",
+            f"delete {kind} {name} of {target}",
             "DELETE",
-            f"{self._base_url(target)}/variables/{quote(name, safe='')}",
+            f"{self._base_url(target)}/{kind}s/{quote(name, safe='')}",
             missing_ok=True,
         )
 

@@ -15,7 +15,7 @@ import random
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
@@ -166,7 +166,7 @@ class RegistryClient:
         policy = self._retry
         for attempt in range(1, policy.attempts + 1):
             try:
-                response = self._authenticated(method, path, scope, headers or {}, data)
+                response = self._authenticated(_Request(method, path, scope, headers or {}, data))
             except requests.RequestException as failure:
                 status, message, answer_headers = None, _connection_problem(failure), {}
             else:
@@ -186,27 +186,21 @@ class RegistryClient:
             time.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _authenticated(
-        self,
-        method: str,
-        path: str,
-        scope: str,
-        headers: Mapping[str, str],
-        data: bytes | None,
-    ) -> requests.Response:
+    def _authenticated(self, request: _Request) -> requests.Response:
         """Send the request; answer an authentication challenge once and send it again."""
-        response = self._send(method, path, scope, headers, data)
+        response = self._send(request)
         if response.status_code != 401:
             return response
         challenge = response.headers.get("WWW-Authenticate", "")
         scheme, _, parameters = challenge.partition(" ")
         if scheme.lower() == "bearer":
-            self._tokens[scope] = self._token(dict(_CHALLENGE_PARAMETER.findall(parameters)), scope)
+            challenged = dict(_CHALLENGE_PARAMETER.findall(parameters))
+            self._tokens[request.scope] = self._token(challenged, request.scope)
         elif scheme.lower() == "basic" and self._basic is not None and not self._basic_asked:
             self._basic_asked = True
         else:
             return response  # nothing (new) to answer the challenge with: the 401 is the answer
-        return self._send(method, path, scope, headers, data)
+        return self._send(request)
 
     def _token(self, challenge: Mapping[str, str], scope: str) -> str:
         """A bearer token for scope from the challenge's realm, with the basic credentials."""
@@ -227,24 +221,27 @@ class RegistryClient:
             raise OperationError(f"{self.host}: the token service answered without a token")
         return str(token)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        scope: str,
-        headers: Mapping[str, str],
-        data: bytes | None,
-    ) -> requests.Response:
-        token = self._tokens.get(scope)
+    def _send(self, request: _Request) -> requests.Response:
+        token = self._tokens.get(request.scope)
         authorization = {"Authorization": f"Bearer {token}"} if token is not None else {}
         return self._session.request(
-            method,
-            self.base_url + path,
-            headers={**headers, **authorization},
-            data=data,
+            request.method,
+            self.base_url + request.path,
+            headers={**request.headers, **authorization},
+            data=request.data,
             auth=self._basic if self._basic_asked and token is None else None,
             timeout=_TIMEOUT,
         )
+
+
+class _Request(NamedTuple):
+    """One request to the registry, and the token scope it needs."""
+
+    method: str
+    path: str
+    scope: str
+    headers: Mapping[str, str]
+    data: bytes | None
 
 
 def _hostname(host: str) -> str:
