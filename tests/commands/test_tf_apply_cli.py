@@ -13,6 +13,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
+from testing.broken_configuration import add_an_undeclared_variable_reference
 from testing.local_stack import MotoServer
 from testing.terraform_configurations import BACKEND, CONFIG, TERRAFORM
 from tests.conftest import CliResult, CliRunner
@@ -174,9 +175,7 @@ def test_the_cli_engine_does_not_check_the_cloud_s_address(core: Core) -> None:
 
 
 def test_a_configuration_error_is_one_line_and_the_log_tail(core: Core) -> None:
-    (core.root / "broken.tf").write_text(
-        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
-    )
+    add_an_undeclared_variable_reference(core.root)
     result = core()
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from testing.broken_configuration import add_an_undeclared_variable_reference
 from testing.tfc.server import TfcServer
 from tests.conftest import CLI, CliResult, CliRunner, clean_environment
 from toto_actions.terraform.archive import config_archive
@@ -168,9 +169,7 @@ def test_plan_only_plans_and_applies_nothing(service: Service, tfc: TfcServer) -
 
 
 def test_an_errored_plan_says_why_with_its_log(service: Service) -> None:
-    (service.root / "broken.tf").write_text(
-        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
-    )
+    add_an_undeclared_variable_reference(service.root)
     result = service()
     assert result.exit_code == 1
     assert result.stderr.startswith("error: run ")
@@ -429,9 +428,7 @@ def test_a_failed_policy_is_named(
 def test_policies_that_cannot_be_read_leave_the_run_s_own_error(
     service: Service, tfc: TfcServer
 ) -> None:
-    (service.root / "broken.tf").write_text(
-        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
-    )
+    add_an_undeclared_variable_reference(service.root)
     tfc.fail_path(r"/(policy-checks|task-stages)$", 404, times=None)
     result = service()
     assert result.exit_code == 1
