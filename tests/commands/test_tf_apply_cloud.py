@@ -3,7 +3,6 @@ are planned and applied by the real terraform binary."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,8 +14,9 @@ from typing import Any
 import pytest
 
 from testing.broken_configuration import add_an_undeclared_variable_reference
+from testing.tf_apply_step import TfApplyStep, outputs_of
 from testing.tfc.server import TfcServer
-from tests.conftest import CLI, CliResult, CliRunner, clean_environment
+from tests.conftest import CLI, CliRunner, clean_environment
 from toto_actions.terraform.archive import config_archive
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
@@ -62,35 +62,15 @@ def tfc() -> Iterator[TfcServer]:
         assert server.errors == []
 
 
-class Service:
+class Service(TfApplyStep):
     def __init__(self, root: Path, cli: CliRunner, tfc: TfcServer, workspace: str) -> None:
-        self.root, self.cli, self.tfc, self.workspace = root, cli, tfc, workspace
+        self.tfc, self.workspace = tfc, workspace
         (root / "main.tf").write_text(CONFIG, encoding="utf-8")
-        self.outputs_file = root.parent / "outputs.json"
+        env = {"TF_API_TOKEN": TOKEN, "TF_CLOUD_ORGANIZATION": ORG, "TF_CLOUD_ADDRESS": tfc.url}
+        super().__init__(cli, root, "cloud", env)
 
-    def __call__(self, *arguments: str, env: dict[str, str] | None = None) -> CliResult:
-        return self.cli(
-            "tf-apply",
-            "--engine",
-            "cloud",
-            "--working-directory",
-            str(self.root),
-            "--workspace",
-            self.workspace,
-            "--outputs-file",
-            str(self.outputs_file),
-            *arguments,
-            env={
-                "TF_API_TOKEN": TOKEN,
-                "TF_CLOUD_ORGANIZATION": ORG,
-                "TF_CLOUD_ADDRESS": self.tfc.url,
-                **(env or {}),
-            },
-        )
-
-    def outputs(self) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self.outputs_file.read_text(encoding="utf-8"))
-        return document
+    def engine_options(self) -> list[str]:
+        return ["--workspace", self.workspace]
 
 
 ServiceOn = Callable[..., Service]
@@ -112,12 +92,6 @@ def service_on(tmp_path: Path, cli: CliRunner, tfc: TfcServer) -> ServiceOn:
 @pytest.fixture
 def service(service_on: ServiceOn) -> Service:
     return service_on("toto-ms-x-dev")
-
-
-def outputs_of(result: CliResult) -> dict[str, str]:
-    names = {"status", "add", "change", "destroy", "outputs-file", "run-id", "run-url"}
-    pairs = (line.partition("=") for line in result.stdout.splitlines())
-    return {name: value for name, _, value in pairs if name in names}
 
 
 def test_an_api_driven_run_is_applied_and_its_outputs_read(
