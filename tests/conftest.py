@@ -2,59 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from testing.cli import CLI, CliResult, CliRunner, clean_environment, make_cli_runner
+
+__all__ = [
+    "CLI",
+    "REPO_ROOT",
+    "CliResult",
+    "CliRunner",
+    "clean_environment",
+    "cli",
+    "make_cli_runner",
+    "snapshot",
+]
+
 pytest_plugins = ["testing.local_stack"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CLI = Path(sys.executable).parent / "toto-actions"
-
-# Variables of the machine running the tests that would change what the CLI does.
-_RUNNER_VARIABLES = ("GITHUB_", "INPUT_", "RUNNER_")
-
-
-@dataclass(frozen=True)
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-CliRunner = Callable[..., CliResult]
-
-
-def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without any GitHub Actions variable, plus extra."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(_RUNNER_VARIABLES)}
-    environment.update(extra or {})
-    return environment
-
-
-def make_cli_runner(default_cwd: Path) -> CliRunner:
-    """Run `toto-actions ARGS` in a subprocess (in default_cwd unless told) and capture it."""
-
-    def run(
-        *arguments: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
-    ) -> CliResult:
-        completed = subprocess.run(
-            [str(CLI), *arguments],
-            cwd=cwd or default_cwd,
-            env=clean_environment(env),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        return CliResult(completed.returncode, completed.stdout, completed.stderr)
-
-    return run
 
 
 @pytest.fixture

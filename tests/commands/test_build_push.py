@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -121,6 +121,88 @@ def forget_every_image(client: Any) -> set[str]:
                 if problem.status_code not in {404, 409}:  # gone already, or still a parent
                     raise
     return {image.id for image in client.images.list(all=True)}
+
+
+def ecr_client(moto_server: MotoServer) -> Any:
+    return boto3.client(
+        "ecr",
+        endpoint_url=moto_server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def inputs_tag(registry: Registry, repository: str) -> str:
+    """The tag a build gave its image in the registry to find it again by its inputs."""
+    (tag,) = [t for t in registry_tags(registry, repository) if t.startswith("toto-")]
+    return tag
+
+
+class RegistryImage(NamedTuple):
+    tag: str
+    manifest: str  # as the registry serves it
+    media_type: str
+    digest: str
+
+
+class EcrRepository(NamedTuple):
+    client: Any
+    name: str
+    inputs_image: RegistryImage  # the service's build, under its inputs tag
+
+
+def ecr_repository_holding_the_build(
+    service: Service,
+    registry: Registry,
+    moto_server: MotoServer,
+    name: str,
+    mutability: str,
+    *,
+    exclusion: str | None = None,
+    other_tags: Sequence[str] = (),
+) -> EcrRepository:
+    """An ECR repository (moto) with the given tag mutability (and WILDCARD exclusion filter),
+    holding the image built from the service's inputs under its inputs tag, and another image
+    under other_tags. moto's ECR serves no v2 registry: the build is pushed to the local registry,
+    and its manifest copied to moto."""
+    built = service("--repository", name, "--registry", registry.host)
+    assert built.exit_code == 0, built.stderr
+    tag = inputs_tag(registry, name)
+    answer = requests.get(
+        f"{registry.url}/v2/{name}/manifests/{tag}", headers={"Accept": MANIFEST_ACCEPT}, timeout=10
+    )
+    image = RegistryImage(
+        tag, answer.text, answer.headers["Content-Type"], answer.headers["Docker-Content-Digest"]
+    )
+    ecr = ecr_client(moto_server)
+    filters = [] if exclusion is None else [{"filterType": "WILDCARD", "filter": exclusion}]
+    ecr.create_repository(
+        repositoryName=name,
+        imageTagMutability=mutability,
+        **({"imageTagMutabilityExclusionFilters": filters} if filters else {}),
+    )
+    ecr.put_image(
+        repositoryName=name,
+        imageManifest=image.manifest,
+        imageManifestMediaType=image.media_type,
+        imageTag=image.tag,
+        imageDigest=image.digest,
+    )
+    other = json.dumps({**json.loads(image.manifest), "annotations": {"other": "image"}})
+    for other_tag in other_tags:
+        ecr.put_image(
+            repositoryName=name,
+            imageManifest=other,
+            imageManifestMediaType=image.media_type,
+            imageTag=other_tag,
+        )
+    return EcrRepository(ecr, name, image)
+
+
+def ecr_tags(ecr: Any, repository: str) -> dict[str, str]:
+    described = ecr.describe_images(repositoryName=repository)["imageDetails"]
+    return {tag: image["imageDigest"] for image in described for tag in image.get("imageTags", [])}
 
 
 def test_a_first_build_pushes_tags_labels_and_a_confirmed_digest(
@@ -279,18 +361,18 @@ def test_a_missing_context_is_one_line(cli: CliRunner, registry: Registry) -> No
     )
 
 
+def engine_nowhere(tmp_path: Path) -> dict[str, str]:
+    """The variable that points the docker SDK at a socket no engine listens on."""
+    return {"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
+
+
 def test_no_docker_engine_is_one_line_and_nothing_is_pushed(
     service: Service, registry: Registry, tmp_path: Path
 ) -> None:
-    result = service(
-        "--repository",
-        "toto/noengine",
-        "--registry",
-        registry.host,
-        env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"},
-    )
+    no_engine = engine_nowhere(tmp_path)
+    result = service("--repository", "toto/noengine", "--registry", registry.host, env=no_engine)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: no Docker engine at unix://{tmp_path}/no-such.sock")
+    assert result.stderr.startswith(f"error: no Docker engine at {no_engine['DOCKER_HOST']}")
     assert result.stderr.count("\n") == 1
     assert registry_tags(registry, "toto/noengine") == []
 
@@ -334,30 +416,9 @@ def test_the_registry_password_never_reaches_the_log(service: Service, registry:
 def test_on_ecr_an_image_from_the_same_inputs_gets_the_tags_through_the_api(
     service: Service, registry: Registry, moto_server: MotoServer, engine_client: Any
 ) -> None:
-    """moto's ECR serves no v2 registry, so the layers go to the local registry and the ECR
-    side (find by the inputs tag, PutImage, DescribeImages) runs against moto."""
-    built = service("--repository", "toto/ecr-reuse", "--registry", registry.host)
-    assert built.exit_code == 0, built.stderr
-    (marker,) = [t for t in registry_tags(registry, "toto/ecr-reuse") if t.startswith("toto-")]
-    manifest = requests.get(
-        f"{registry.url}/v2/toto/ecr-reuse/manifests/{marker}",
-        headers={"Accept": MANIFEST_ACCEPT},
-        timeout=10,
-    )
-    ecr = boto3.client(
-        "ecr",
-        endpoint_url=moto_server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    ecr.create_repository(repositoryName="toto/ecr-reuse", imageTagMutability="IMMUTABLE")
-    ecr.put_image(
-        repositoryName="toto/ecr-reuse",
-        imageManifest=manifest.text,
-        imageManifestMediaType=manifest.headers["Content-Type"],
-        imageTag=marker,
-        imageDigest=manifest.headers["Docker-Content-Digest"],
+    """The ECR side (find by the inputs tag, PutImage, DescribeImages) runs against moto."""
+    ecr, _, built = ecr_repository_holding_the_build(
+        service, registry, moto_server, "toto/ecr-reuse", "IMMUTABLE"
     )
     forget_every_image(engine_client)
     for _ in range(2):  # a re-run on an IMMUTABLE repository succeeds too
@@ -365,15 +426,10 @@ def test_on_ecr_an_image_from_the_same_inputs_gets_the_tags_through_the_api(
         assert result.exit_code == 0, result.stderr
         outputs = outputs_of(result)
         assert outputs["skipped"] == "true"
-        assert outputs["digest"] == manifest.headers["Docker-Content-Digest"]
+        assert outputs["digest"] == built.digest
         assert outputs["registry"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-    described = ecr.describe_images(repositoryName="toto/ecr-reuse")["imageDetails"]
-    assert {tag for image in described for tag in image.get("imageTags", [])} >= {
-        marker,
-        "0123456",
-        "1.4.0",
-    }
-    assert json.loads(manifest.text)["config"]
+    assert set(ecr_tags(ecr, "toto/ecr-reuse")) >= {built.tag, "0123456", "1.4.0"}
+    assert json.loads(built.manifest)["config"]
 
 
 def test_changed_labels_are_a_new_build(service: Service, registry: Registry) -> None:
@@ -384,23 +440,11 @@ def test_changed_labels_are_a_new_build(service: Service, registry: Registry) ->
     assert registry_labels(registry, "toto/labels", "0123456")["t"] == "b"
 
 
-def ecr_client(moto_server: MotoServer) -> Any:
-    return boto3.client(
-        "ecr",
-        endpoint_url=moto_server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 def test_on_ecr_nothing_is_created_before_the_build_can_happen(
     service: Service, moto_server: MotoServer, tmp_path: Path
 ) -> None:
     result = service(
-        "--repository",
-        "toto/noengine-ecr",
-        env={**moto_server.env, "DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"},
+        "--repository", "toto/noengine-ecr", env={**moto_server.env, **engine_nowhere(tmp_path)}
     )
     assert result.exit_code == 2
     assert result.stderr.startswith("error: no Docker engine at")
@@ -413,31 +457,9 @@ def test_on_ecr_nothing_is_created_before_the_build_can_happen(
 def test_on_an_immutable_repository_a_taken_tag_is_refused_before_any_write(
     service: Service, registry: Registry, moto_server: MotoServer
 ) -> None:
-    built = service("--repository", "toto/immutable", "--registry", registry.host)
-    (marker,) = [t for t in registry_tags(registry, "toto/immutable") if t.startswith("toto-")]
-    manifest = requests.get(
-        f"{registry.url}/v2/toto/immutable/manifests/{marker}",
-        headers={"Accept": MANIFEST_ACCEPT},
-        timeout=10,
+    ecr, _, built = ecr_repository_holding_the_build(
+        service, registry, moto_server, "toto/immutable", "IMMUTABLE", other_tags=["release"]
     )
-    ecr = ecr_client(moto_server)
-    ecr.create_repository(repositoryName="toto/immutable", imageTagMutability="IMMUTABLE")
-    ecr.put_image(
-        repositoryName="toto/immutable",
-        imageManifest=manifest.text,
-        imageManifestMediaType=manifest.headers["Content-Type"],
-        imageTag=marker,
-        imageDigest=manifest.headers["Docker-Content-Digest"],
-    )
-    other = json.loads(manifest.text)
-    other["annotations"] = {"other": "image"}
-    ecr.put_image(
-        repositoryName="toto/immutable",
-        imageManifest=json.dumps(other),
-        imageManifestMediaType=manifest.headers["Content-Type"],
-        imageTag="release",
-    )
-    assert built.exit_code == 0
     result = service(
         "--repository", "toto/immutable", "--tags", "aaa,release,zzz", env=moto_server.env
     )
@@ -446,12 +468,7 @@ def test_on_an_immutable_repository_a_taken_tag_is_refused_before_any_write(
         "error: toto/immutable is IMMUTABLE and already has release on another image: pass "
         "tags that are free (the default short-commit tag changes per commit)\n"
     )
-    tags = {
-        t
-        for image in ecr.describe_images(repositoryName="toto/immutable")["imageDetails"]
-        for t in image.get("imageTags", [])
-    }
-    assert tags == {marker, "release"}
+    assert set(ecr_tags(ecr, "toto/immutable")) == {built.tag, "release"}
 
 
 def test_an_index_from_the_same_inputs_gets_the_tags_and_an_unknown_size(
@@ -461,7 +478,7 @@ def test_an_index_from_the_same_inputs_gets_the_tags_and_an_unknown_size(
     onto the index, and its size, which no one number describes, is reported as unknown."""
     first = service("--repository", "toto/index", "--registry", registry.host)
     assert first.exit_code == 0, first.stderr
-    (marker,) = [t for t in registry_tags(registry, "toto/index") if t.startswith("toto-")]
+    marker = inputs_tag(registry, "toto/index")
     index_digest = push_index(
         registry, "toto/index", marker, "application/vnd.oci.image.index.v1+json", marker
     )
@@ -520,48 +537,18 @@ EXCLUSION_CASES = [
 def ecr_repository_with_exclusions(
     service: Service, registry: Registry, moto_server: MotoServer, case: ExclusionCase
 ) -> tuple[Any, str, str, str]:
-    """An ECR repository (moto) with the case's tag mutability and exclusion filter, holding the
-    image built from the service's inputs (under its inputs tag) and another image under the
-    case's other tags. Returns the client, the repository, the inputs tag and the other image's
-    digest."""
-    repository = f"toto/{case.setting.lower().replace('_', '-')}-{len(case.other_tags)}"
-    built = service("--repository", repository, "--registry", registry.host)
-    assert built.exit_code == 0, built.stderr
-    (marker,) = [t for t in registry_tags(registry, repository) if t.startswith("toto-")]
-    manifest = requests.get(
-        f"{registry.url}/v2/{repository}/manifests/{marker}",
-        headers={"Accept": MANIFEST_ACCEPT},
-        timeout=10,
+    """The case's ECR repository, holding the service's build and another image under the case's
+    other tags. Returns the client, the repository, the inputs tag and the other image's digest."""
+    ecr, repository, built = ecr_repository_holding_the_build(
+        service,
+        registry,
+        moto_server,
+        f"toto/{case.setting.lower().replace('_', '-')}-{len(case.other_tags)}",
+        case.setting,
+        exclusion=case.exclusion,
+        other_tags=case.other_tags,
     )
-    ecr = ecr_client(moto_server)
-    ecr.create_repository(
-        repositoryName=repository,
-        imageTagMutability=case.setting,
-        imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": case.exclusion}],
-    )
-    media_type = manifest.headers["Content-Type"]
-    ecr.put_image(
-        repositoryName=repository,
-        imageManifest=manifest.text,
-        imageManifestMediaType=media_type,
-        imageTag=marker,
-        imageDigest=manifest.headers["Docker-Content-Digest"],
-    )
-    other = json.dumps({**json.loads(manifest.text), "annotations": {"other": "image"}})
-    for tag in case.other_tags:
-        ecr.put_image(
-            repositoryName=repository,
-            imageManifest=other,
-            imageManifestMediaType=media_type,
-            imageTag=tag,
-        )
-    other_digest = ecr_tags(ecr, repository)[case.other_tags[0]]
-    return ecr, repository, marker, other_digest
-
-
-def ecr_tags(ecr: Any, repository: str) -> dict[str, str]:
-    described = ecr.describe_images(repositoryName=repository)["imageDetails"]
-    return {tag: image["imageDigest"] for image in described for tag in image.get("imageTags", [])}
+    return ecr, repository, built.tag, ecr_tags(ecr, repository)[case.other_tags[0]]
 
 
 @pytest.mark.parametrize("case", EXCLUSION_CASES, ids=lambda case: case.setting)

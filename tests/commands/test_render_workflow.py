@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
@@ -22,6 +24,11 @@ def load(path: Path) -> dict[Any, Any]:
 
 def steps_by_uses(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {step["uses"].split("@")[0]: step for step in job["steps"]}
+
+
+def microservice_named(service: str) -> tuple[str, ...]:
+    """The arguments that render the microservice workflow of the service so named."""
+    return ("--kind", "microservice", "--service", service)
 
 
 def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
@@ -268,186 +275,160 @@ def test_toto_yml_holds_lists_and_mappings(cli: CliRunner, tmp_path: Path) -> No
     assert workflow[True]["push"]["branches"] == ["main", "qa", "prod", "hotfix/**"]
 
 
+MS = microservice_named("ms")
+
+
+class BadInput(NamedTuple):
+    arguments: Sequence[str]
+    message: str | None  # None: only the shape, one "error: " line, is checked
+    files: Mapping[str, str] = MappingProxyType({})  # written into the repository first
+
+
 BAD_INPUTS = [
-    (
-        ["--kind", "microservice", "--service", "ms", "--environments", "Dev=main;dev=release/**"],
-        {},
+    BadInput(
+        [*MS, "--environments", "Dev=main;dev=release/**"],
         "environments 'Dev=main;dev=release/**': environment 'dev' is given twice",
     ),
-    (
+    BadInput(
         ["--service", "ms"],
-        {"toto.yml": "kind: microservice\nenvironments: {dev: [], prod: p}\n"},
         "environment 'dev' has no branch",
+        {"toto.yml": "kind: microservice\nenvironments: {dev: [], prod: p}\n"},
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--core-secrets", "VPC_ID,vpc_id"],
-        {},
+    BadInput(
+        [*MS, "--core-secrets", "VPC_ID,vpc_id"],
         "core secret 'vpc_id' is given twice (secret names are case-insensitive)",
     ),
-    (["--kind", "microservice"], {"package.json": '{"name": 3}'}, None),
-    (
-        ["--kind", "microservice", "--service", ""],
-        {},
-        "--service: an empty value; leave the option out instead",
-    ),
-    (
-        ["--kind", "microservice", "--service", "a"],
-        {},
+    BadInput(["--kind", "microservice"], None, {"package.json": '{"name": 3}'}),
+    BadInput(microservice_named(""), "--service: an empty value; leave the option out instead"),
+    BadInput(
+        microservice_named("a"),
         "service name 'a' (from --service) is not a valid image repository name: lowercase letters "
         "and digits, with '.', '_' or '-' between them; pass --service NAME",
     ),
-    (
+    BadInput(
         ["--kind", "core", "--sync-auth", "token", "--service", "c" * 87],
-        {},
         f"workspace name {'c' * 87}-prod is longer than 90 characters: pass a shorter --service",
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--actions-repo", "toto/.."],
-        {},
-        "actions-repo 'toto/..' is not OWNER/REPO",
+    BadInput([*MS, "--actions-repo", "toto/.."], "actions-repo 'toto/..' is not OWNER/REPO"),
+    BadInput(
+        [*MS, "--actions-ref", "release/"], "actions-ref 'release/' is not a tag, branch or commit"
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--actions-ref", "release/"],
-        {},
-        "actions-ref 'release/' is not a tag, branch or commit",
-    ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--environments", "dev=main//x"],
-        {},
+    BadInput(
+        [*MS, "--environments", "dev=main//x"],
         "branch pattern 'main//x' of environment 'dev' is not supported: use a branch name, or a "
         "prefix followed by a single * or ** (main, feature/**, release-*)",
     ),
-    (
+    BadInput(
         ["--kind", "microservice", "--output-dir", "toto.yml"],
-        {"toto.yml": ""},
         "output directory 'toto.yml' is not a directory",
+        {"toto.yml": ""},
     ),
-    (
+    BadInput(
         ["--kind", "service"],
-        {},
         "toto-actions render-workflow: argument --kind: invalid choice: 'service' "
         "(choose from 'microservice', 'core') (see --help)",
     ),
-    (
+    BadInput(
         ["--kind", "microservice", "--bogus"],
-        {},
         "toto-actions: unrecognized arguments: --bogus (see --help)",
     ),
-    ([], {}, "--kind is required (or kind in toto.yml): one of microservice, core"),
-    (
-        ["--kind", "microservice", "--service", "Toto MS"],
-        {},
+    BadInput([], "--kind is required (or kind in toto.yml): one of microservice, core"),
+    BadInput(
+        microservice_named("Toto MS"),
         "service name 'Toto MS' (from --service) is not a valid repository name; "
         "pass --service NAME",
     ),
-    (
-        ["--kind", "microservice", "--service", "Toto-MS"],
-        {},
+    BadInput(
+        microservice_named("Toto-MS"),
         "service name 'Toto-MS' (from --service) is not a valid image repository name: lowercase "
         "letters and digits, with '.', '_' or '-' between them; pass --service NAME",
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--environments", "dev:main"],
-        {},
+    BadInput(
+        [*MS, "--environments", "dev:main"],
         "environments 'dev:main': 'dev:main' is not ENV=BRANCH[,BRANCH...] "
         "(example: dev=main,feature/**;prod=release/**)",
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--environments", "dev=main;prod=main"],
-        {},
+    BadInput(
+        [*MS, "--environments", "dev=main;prod=main"],
         "branch patterns 'main' (dev) and 'main' (prod) can match the same branch: a push must "
         "deploy to one environment",
     ),
-    (
+    BadInput(
         ["--kind", "microservice", "--output-dir", "missing"],
-        {},
         "output directory 'missing' does not exist",
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--aws-region", "Europe"],
-        {},
-        "aws-region 'Europe' is not an AWS region (eu-west-1)",
+    BadInput(
+        [*MS, "--aws-region", "Europe"], "aws-region 'Europe' is not an AWS region (eu-west-1)"
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--aws-role-arn", "toto-role"],
-        {},
+    BadInput(
+        [*MS, "--aws-role-arn", "toto-role"],
         "aws-role-arn 'toto-role' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--actions-repo", "toto"],
-        {},
-        "actions-repo 'toto' is not OWNER/REPO",
-    ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--actions-ref", "../v1"],
-        {},
-        "actions-ref '../v1' is not a tag, branch or commit",
-    ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--core-secrets", "GITHUB_TOKEN"],
-        {},
+    BadInput([*MS, "--actions-repo", "toto"], "actions-repo 'toto' is not OWNER/REPO"),
+    BadInput([*MS, "--actions-ref", "../v1"], "actions-ref '../v1' is not a tag, branch or commit"),
+    BadInput(
+        [*MS, "--core-secrets", "GITHUB_TOKEN"],
         "core secret name 'GITHUB_TOKEN' is not a valid GitHub secret name: letters, digits and "
         "'_', not starting with a digit or GITHUB_",
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--terraform-dir", "../elsewhere"],
-        {},
+    BadInput(
+        [*MS, "--terraform-dir", "../elsewhere"],
         "terraform-dir '../elsewhere' must be a path inside the repository",
     ),
-    (
+    BadInput(
         ["--kind", "core", "--service", "core"],
-        {},
         "the core workflow needs the service repositories its GitHub App token is scoped to: "
         "--service-repositories a,b,c (or service-repositories in toto.yml)",
     ),
-    (
+    BadInput(
         ["--kind", "core", "--service", "core", "--service-repositories", "acme/a,other/b"],
-        {},
         "service repositories belong to several owners (acme, other): one GitHub App token "
         "serves one owner",
     ),
-    (
+    BadInput(
         ["--service", "ms"],
-        {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
         "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
         "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, "
         "service-repositories, sync-auth, sync-dispatch, create-environments, actions-repo, "
         "actions-ref)",
+        {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
     ),
-    (
+    BadInput(
         ["--service", "ms"],
-        {"toto.yml": "- kind\n"},
         "toto.yml: expected a mapping of settings, found list",
+        {"toto.yml": "- kind\n"},
     ),
-    (["--service", "ms"], {"toto.yml": "kind: [microservice\n"}, None),
-    (["--service", "ms"], {"toto.yml": "kind: 3\n"}, "kind: expected a string, found 3"),
-    (
+    BadInput(["--service", "ms"], None, {"toto.yml": "kind: [microservice\n"}),
+    BadInput(["--service", "ms"], "kind: expected a string, found 3", {"toto.yml": "kind: 3\n"}),
+    BadInput(
         ["--kind", "core", "--service-repositories", "x", "--sync-dispatch", " padded"],
-        {},
         "sync-dispatch ' padded' is not a repository_dispatch event type: 1 to 100 printable "
         "characters",
     ),
-    (
-        ["--kind", "microservice", "--service", "ms", "--sync-dispatch", "core-changed"],
-        {},
+    BadInput(
+        [*MS, "--sync-dispatch", "core-changed"],
         "sync-dispatch and create-environments are settings of the core workflow",
     ),
-    (
+    BadInput(
         ["--kind", "core", "--service-repositories", "x"],
-        {"toto.yml": "create-environments: yes please\n"},
         "create-environments: expected true or false, found 'yes please'",
+        {"toto.yml": "create-environments: yes please\n"},
     ),
-    (
+    BadInput(
         ["--kind", "core", "--service-repositories", "x"],
-        {"toto-secrets.yml": "version: 1\nscope: everywhere\nrepositories: [a/b]\n"},
         None,
+        {"toto-secrets.yml": "version: 1\nscope: everywhere\nrepositories: [a/b]\n"},
     ),
 ]
 
 
-@pytest.mark.parametrize(("arguments", "files", "message"), BAD_INPUTS)
+@pytest.mark.parametrize(("arguments", "message", "files"), BAD_INPUTS)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
-    cli: CliRunner, tmp_path: Path, arguments: list[str], files: dict[str, str], message: str | None
+    cli: CliRunner,
+    tmp_path: Path,
+    arguments: Sequence[str],
+    message: str | None,
+    files: dict[str, str],
 ) -> None:
     for name, content in files.items():
         (tmp_path / name).write_text(content, encoding="utf-8")
@@ -463,14 +444,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 
 
 def test_bad_input_under_actions_is_one_error_annotation(cli: CliRunner, tmp_path: Path) -> None:
-    result = cli(
-        "render-workflow",
-        "--kind",
-        "microservice",
-        "--service",
-        "Toto MS",
-        env={"GITHUB_ACTIONS": "true"},
-    )
+    result = cli("render-workflow", *microservice_named("Toto MS"), env={"GITHUB_ACTIONS": "true"})
     assert result.exit_code == 2
     assert result.stdout == (
         "::error title=Bad usage or configuration::service name 'Toto MS' (from --service) is "
@@ -483,9 +457,7 @@ def test_bad_input_under_actions_is_one_error_annotation(cli: CliRunner, tmp_pat
 def test_debug_shows_the_traceback(
     cli: CliRunner, arguments: list[str], env: dict[str, str]
 ) -> None:
-    result = cli(
-        "render-workflow", *arguments, "--kind", "microservice", "--service", "Bad!", env=env
-    )
+    result = cli("render-workflow", *arguments, *microservice_named("Bad!"), env=env)
     assert result.exit_code == 2
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.endswith(
@@ -519,14 +491,14 @@ def test_an_npm_scope_is_no_part_of_the_service_name(cli: CliRunner, tmp_path: P
 
 def test_a_failed_write_leaves_no_temporary_file(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / MICROSERVICE).mkdir(parents=True)
-    result = cli("render-workflow", "--kind", "microservice", "--service", "ms")
+    result = cli("render-workflow", *microservice_named("ms"))
     assert result.exit_code == 1
     assert sorted(p.name for p in (tmp_path / MICROSERVICE).parent.iterdir()) == [MICROSERVICE.name]
 
 
 def test_a_write_that_fails_is_exit_1(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / ".github").write_text("not a folder", encoding="utf-8")
-    result = cli("render-workflow", "--kind", "microservice", "--service", "ms")
+    result = cli("render-workflow", *microservice_named("ms"))
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: cannot write {MICROSERVICE}: ")
     assert "Traceback" not in result.stderr
@@ -538,10 +510,7 @@ def test_outputs_name_the_written_file(cli: CliRunner, tmp_path: Path) -> None:
     summary_file.touch()
     result = cli(
         "render-workflow",
-        "--kind",
-        "microservice",
-        "--service",
-        "ms",
+        *microservice_named("ms"),
         env={
             "GITHUB_ACTIONS": "true",
             "GITHUB_OUTPUT": str(output_file),
@@ -557,7 +526,7 @@ def test_outputs_name_the_written_file(cli: CliRunner, tmp_path: Path) -> None:
 
 
 class TestCheck:
-    ARGUMENTS = ("render-workflow", "--kind", "microservice", "--service", "toto-ms-x")
+    ARGUMENTS = ("render-workflow", *microservice_named("toto-ms-x"))
 
     def test_a_current_workflow_passes(self, cli: CliRunner, tmp_path: Path) -> None:
         assert cli(*self.ARGUMENTS).exit_code == 0
@@ -604,7 +573,7 @@ class TestCheck:
 
 
 def test_rendering_again_leaves_a_current_file_alone(cli: CliRunner, tmp_path: Path) -> None:
-    arguments = ("render-workflow", "--kind", "microservice", "--service", "toto-ms-x")
+    arguments = ("render-workflow", *microservice_named("toto-ms-x"))
     assert cli(*arguments).exit_code == 0
     workflow = tmp_path / MICROSERVICE
     first_write = workflow.stat().st_mtime_ns

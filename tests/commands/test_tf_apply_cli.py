@@ -8,23 +8,23 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
+from testing.broken_configuration import add_an_undeclared_variable_reference
 from testing.local_stack import MotoServer
 from testing.terraform_configurations import BACKEND, CONFIG, TERRAFORM
-from tests.conftest import CliResult, CliRunner
+from testing.tf_apply_step import TfApplyStep, outputs_of
+from tests.conftest import CliRunner
 
 SECRET = "pw-1"
 
 
-class Core:
+class Core(TfApplyStep):
     """A configuration with an S3 backend on moto, and tf-apply run on it as a step would."""
 
     def __init__(self, root: Path, cli: CliRunner, moto_server: MotoServer) -> None:
-        self.root, self.cli = root, cli
         self.bucket = bucket = f"toto-state-{uuid.uuid4().hex[:12]}"
         boto3.client(
             "s3",
@@ -38,33 +38,15 @@ class Core:
             BACKEND.format(bucket=bucket, key="core/terraform.tfstate"), encoding="utf-8"
         )
         (root / "terraformrc").write_text("", encoding="utf-8")
-        self.outputs_file = root.parent / "outputs.json"
-        self.env = {
+        env = {
             **moto_server.env,
             "TF_CLI_CONFIG_FILE": str(root / "terraformrc"),
             "CHECKPOINT_DISABLE": "1",
         }
+        super().__init__(cli, root, "cli", env)
 
-    def __call__(self, *arguments: str, env: dict[str, str] | None = None) -> CliResult:
-        return self.cli(
-            "tf-apply",
-            "--engine",
-            "cli",
-            "--working-directory",
-            str(self.root),
-            "--backend-config",
-            str(self.root / "backend.hcl"),
-            "--workspace",
-            "core-dev",
-            "--outputs-file",
-            str(self.outputs_file),
-            *arguments,
-            env={**self.env, **(env or {})},
-        )
-
-    def outputs(self) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self.outputs_file.read_text(encoding="utf-8"))
-        return document
+    def engine_options(self) -> list[str]:
+        return ["--backend-config", str(self.root / "backend.hcl"), "--workspace", "core-dev"]
 
 
 @pytest.fixture
@@ -72,12 +54,6 @@ def core(tmp_path: Path, cli: CliRunner, moto_server: MotoServer) -> Core:
     root = tmp_path / "core"
     root.mkdir()
     return Core(root, cli, moto_server)
-
-
-def outputs_of(result: CliResult) -> dict[str, str]:
-    names = {"status", "add", "change", "destroy", "outputs-file", "run-id", "run-url"}
-    pairs = (line.partition("=") for line in result.stdout.splitlines())
-    return {name: value for name, _, value in pairs if name in names}
 
 
 def test_an_apply_writes_the_outputs_in_terraform_output_json_form(core: Core) -> None:
@@ -174,9 +150,7 @@ def test_the_cli_engine_does_not_check_the_cloud_s_address(core: Core) -> None:
 
 
 def test_a_configuration_error_is_one_line_and_the_log_tail(core: Core) -> None:
-    (core.root / "broken.tf").write_text(
-        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
-    )
+    add_an_undeclared_variable_reference(core.root)
     result = core()
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ")

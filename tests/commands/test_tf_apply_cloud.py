@@ -3,19 +3,20 @@ are planned and applied by the real terraform binary."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testing.broken_configuration import add_an_undeclared_variable_reference
+from testing.tf_apply_step import TfApplyStep, outputs_of
 from testing.tfc.server import TfcServer
-from tests.conftest import CLI, CliResult, CliRunner, clean_environment
+from tests.conftest import CLI, CliRunner, clean_environment
 from toto_actions.terraform.archive import config_archive
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
@@ -61,49 +62,36 @@ def tfc() -> Iterator[TfcServer]:
         assert server.errors == []
 
 
-class Service:
+class Service(TfApplyStep):
     def __init__(self, root: Path, cli: CliRunner, tfc: TfcServer, workspace: str) -> None:
-        self.root, self.cli, self.tfc, self.workspace = root, cli, tfc, workspace
+        self.tfc, self.workspace = tfc, workspace
         (root / "main.tf").write_text(CONFIG, encoding="utf-8")
-        self.outputs_file = root.parent / "outputs.json"
+        env = {"TF_API_TOKEN": TOKEN, "TF_CLOUD_ORGANIZATION": ORG, "TF_CLOUD_ADDRESS": tfc.url}
+        super().__init__(cli, root, "cloud", env)
 
-    def __call__(self, *arguments: str, env: dict[str, str] | None = None) -> CliResult:
-        return self.cli(
-            "tf-apply",
-            "--engine",
-            "cloud",
-            "--working-directory",
-            str(self.root),
-            "--workspace",
-            self.workspace,
-            "--outputs-file",
-            str(self.outputs_file),
-            *arguments,
-            env={
-                "TF_API_TOKEN": TOKEN,
-                "TF_CLOUD_ORGANIZATION": ORG,
-                "TF_CLOUD_ADDRESS": self.tfc.url,
-                **(env or {}),
-            },
-        )
+    def engine_options(self) -> list[str]:
+        return ["--workspace", self.workspace]
 
-    def outputs(self) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self.outputs_file.read_text(encoding="utf-8"))
-        return document
+
+ServiceOn = Callable[..., Service]
 
 
 @pytest.fixture
-def service(tmp_path: Path, cli: CliRunner, tfc: TfcServer) -> Service:
-    tfc.add_workspace(ORG, "toto-ms-x-dev")
-    root = tmp_path / "terraform"
-    root.mkdir()
-    return Service(root, cli, tfc, "toto-ms-x-dev")
+def service_on(tmp_path: Path, cli: CliRunner, tfc: TfcServer) -> ServiceOn:
+    """Makes a service on a new workspace: `service_on(NAME, **settings of add_workspace)`."""
+
+    def make(workspace: str, **settings: Any) -> Service:
+        tfc.add_workspace(ORG, workspace, **settings)
+        root = tmp_path / workspace
+        root.mkdir()
+        return Service(root, cli, tfc, workspace)
+
+    return make
 
 
-def outputs_of(result: CliResult) -> dict[str, str]:
-    names = {"status", "add", "change", "destroy", "outputs-file", "run-id", "run-url"}
-    pairs = (line.partition("=") for line in result.stdout.splitlines())
-    return {name: value for name, _, value in pairs if name in names}
+@pytest.fixture
+def service(service_on: ServiceOn) -> Service:
+    return service_on("toto-ms-x-dev")
 
 
 def test_an_api_driven_run_is_applied_and_its_outputs_read(
@@ -155,9 +143,7 @@ def test_plan_only_plans_and_applies_nothing(service: Service, tfc: TfcServer) -
 
 
 def test_an_errored_plan_says_why_with_its_log(service: Service) -> None:
-    (service.root / "broken.tf").write_text(
-        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
-    )
+    add_an_undeclared_variable_reference(service.root)
     result = service()
     assert result.exit_code == 1
     assert result.stderr.startswith("error: run ")
@@ -263,12 +249,9 @@ def test_a_rate_limited_server_is_waited_out(service: Service, tfc: TfcServer) -
 
 
 def test_a_soft_failed_policy_fails_the_step_and_frees_the_workspace(
-    tmp_path: Path, cli: CliRunner, tfc: TfcServer
+    service_on: ServiceOn, tfc: TfcServer
 ) -> None:
-    tfc.add_workspace(ORG, "guarded", policies="soft_fail")
-    root = tmp_path / "guarded"
-    root.mkdir()
-    result = Service(root, cli, tfc, "guarded")()
+    result = service_on("guarded", policies="soft_fail")()
     assert result.exit_code == 1
     assert "stopped at policy_override: a policy or run task needs a person's decision" in (
         result.stderr
@@ -340,15 +323,6 @@ def test_a_vcs_run_for_the_commit_is_followed(service: Service, tfc: TfcServer) 
     assert tfc.run_status(run_id) == "applied"
 
 
-def test_a_hard_failed_policy_is_named(tmp_path: Path, cli: CliRunner, tfc: TfcServer) -> None:
-    tfc.add_workspace(ORG, "strict", policies="hard_fail")
-    root = tmp_path / "strict"
-    root.mkdir()
-    result = Service(root, cli, tfc, "strict")()
-    assert result.exit_code == 1
-    assert "policies failed: hard_failed" in result.stderr
-
-
 def test_without_the_json_plan_the_counts_still_guard(service: Service, tfc: TfcServer) -> None:
     assert service().exit_code == 0
     tfc.fail_path(r"json-output", 403, times=None)
@@ -407,25 +381,28 @@ def test_a_json_plan_never_ready_falls_back_to_the_counts(service: Service, tfc:
     assert tfc.run_status(outputs_of(result)["run-id"]) == "discarded"
 
 
-def test_a_failed_policy_evaluation_is_named(
-    tmp_path: Path, cli: CliRunner, tfc: TfcServer
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"policies": "hard_fail"}, "hard_failed"),
+        # Policies that policy checks do not report (Sentinel after 0.40, OPA) are read from the
+        # run's task stages (policy-evaluations API), down to the policy that failed.
+        ({"policy_evaluations": "mandatory_fail"}, "toto-guardrails/restrict-destroy (mandatory)"),
+    ],
+    ids=["policy-check", "policy-evaluation"],
+)
+def test_a_failed_policy_is_named(
+    service_on: ServiceOn, settings: dict[str, str], named: str
 ) -> None:
-    """Policies that policy checks do not report (Sentinel after 0.40, OPA) are read from the
-    run's task stages (policy-evaluations API), down to the policy that failed."""
-    tfc.add_workspace(ORG, "governed", policy_evaluations="mandatory_fail")
-    root = tmp_path / "governed"
-    root.mkdir()
-    result = Service(root, cli, tfc, "governed")()
+    result = service_on("governed", **settings)()
     assert result.exit_code == 1
-    assert "policies failed: toto-guardrails/restrict-destroy (mandatory)" in result.stderr
+    assert f"policies failed: {named}" in result.stderr
 
 
 def test_policies_that_cannot_be_read_leave_the_run_s_own_error(
     service: Service, tfc: TfcServer
 ) -> None:
-    (service.root / "broken.tf").write_text(
-        'resource "terraform_data" "x" {\n  input = var.nope\n}\n', encoding="utf-8"
-    )
+    add_an_undeclared_variable_reference(service.root)
     tfc.fail_path(r"/(policy-checks|task-stages)$", 404, times=None)
     result = service()
     assert result.exit_code == 1
@@ -433,19 +410,14 @@ def test_policies_that_cannot_be_read_leave_the_run_s_own_error(
     assert "policy results could not be read" in result.stderr
 
 
-def test_only_a_vcs_run_is_said_to_apply_by_itself(
-    tmp_path: Path, cli: CliRunner, tfc: TfcServer
-) -> None:
+def test_only_a_vcs_run_is_said_to_apply_by_itself(service_on: ServiceOn, tfc: TfcServer) -> None:
     """The run's own auto-apply (runs API: it defaults to the workspace's) is false on the runs
     this step creates, so only a run the VCS connection started applies by itself."""
-    tfc.add_workspace(ORG, "automatic", auto_apply=True)
-    root = tmp_path / "automatic"
-    root.mkdir()
-    service = Service(root, cli, tfc, "automatic")
+    service = service_on("automatic", auto_apply=True)
     uploaded = service()
     assert uploaded.exit_code == 0, uploaded.stderr
     assert "applies its runs by itself" not in uploaded.stderr
-    tfc.queue_vcs_run(ORG, "automatic", config_archive(root), commit_sha="abc1234")
+    tfc.queue_vcs_run(ORG, "automatic", config_archive(service.root), commit_sha="abc1234")
     followed = service("--run-source", "vcs", "--commit", "abc1234")
     assert followed.exit_code == 0, followed.stderr
     assert "automatic applies its runs by itself" in followed.stderr

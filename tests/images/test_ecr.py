@@ -366,10 +366,16 @@ def test_find_image_then_put_tags_retags_the_same_manifest(
     assert registry.digest_of(repository, "1a2b3c4") == pushed.digest
 
 
-def test_find_image_of_a_missing_tag_or_repository_is_none(
+def test_lookups_in_a_missing_repository_find_nothing(
+    registry: EcrRegistry, repository: str
+) -> None:
+    assert registry.find_image(repository, "v1") is None
+    assert registry.digest_of(repository, "v1") is None
+
+
+def test_find_image_of_a_missing_tag_is_none(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    assert registry.find_image(repository, "v1") is None  # no repository
     registry.ensure_repository(repository, "MUTABLE", create=True)
     put_image(ecr_client, repository, "v1", b"layer")
 
@@ -417,7 +423,6 @@ def test_put_tags_moves_a_tag_of_a_mutable_repository(
 def test_digest_of_and_image_size(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    assert registry.digest_of(repository, "v1") is None  # no repository
     registry.ensure_repository(repository, "MUTABLE", create=True)
     image = put_image(ecr_client, repository, "v1", b"layer")
 

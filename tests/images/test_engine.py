@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
+from typing import Protocol
 
 import docker  # type: ignore[import-untyped]
 import pytest
@@ -41,11 +43,39 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+class ContextOnBaseImage(Protocol):
+    def __call__(self, steps: str, files: Mapping[str, str] = ...) -> Path: ...
+
+
+@pytest.fixture
+def context_on_base_image(tmp_path: Path, base_image: BaseImage) -> ContextOnBaseImage:
+    """Writes a build context into tmp_path: the files, and a Dockerfile whose first stage,
+    `base`, is the session's base image, followed by the steps."""
+
+    def write(steps: str, files: Mapping[str, str] = MappingProxyType({})) -> Path:
+        return write_tree(
+            tmp_path, {**files, "Dockerfile": f"FROM {base_image.tag} AS base\n{steps}"}
+        )
+
+    return write
+
+
+def build(
+    engine: DockerEngine,
+    context: Path,
+    tag: str,
+    on_line: Callable[[str], None] = lambda _: None,
+    target: str | None = None,
+) -> str:
+    """Builds the context's own Dockerfile, without build arguments or labels."""
+    return engine.build(context, context / "Dockerfile", {}, target, {}, tag, on_line)
+
+
 def scratch_image(engine: DockerEngine, tmp_path: Path, tag: str, content: str) -> str:
     context = write_tree(
         tmp_path / "scratch", {"Dockerfile": "FROM scratch\nCOPY app.txt /\n", "app.txt": content}
     )
-    return engine.build(context, context / "Dockerfile", {}, None, {}, tag, lambda _: None)
+    return build(engine, context, tag)
 
 
 def test_ping_answers(engine: DockerEngine) -> None:
@@ -106,22 +136,16 @@ def test_context_files_follow_dockerignore(engine: DockerEngine, tmp_path: Path)
 
 
 def test_context_files_are_what_the_engine_receives(
-    engine: DockerEngine, base_image: BaseImage, tmp_path: Path
+    engine: DockerEngine, context_on_base_image: ContextOnBaseImage
 ) -> None:
     """A build that copies its whole context lists, from inside the image, the same files."""
-    context = write_tree(
-        tmp_path,
-        {
-            **IGNORED_CONTEXT,
-            "Dockerfile": (
-                f"FROM {base_image.tag}\nCOPY . /ctx/\n"
-                "RUN cd /ctx && find . -type f -o -type l | sed 's|^./|in image: |' | sort\n"
-            ),
-        },
+    context = context_on_base_image(
+        "COPY . /ctx/\nRUN cd /ctx && find . -type f -o -type l | sed 's|^./|in image: |' | sort\n",
+        IGNORED_CONTEXT,
     )
     (context / "link").symlink_to("app.py")
     lines: list[str] = []
-    engine.build(context, context / "Dockerfile", {}, None, {}, "toto-test/ctx:1", lines.append)
+    build(engine, context, "toto-test/ctx:1", lines.append)
     received = sorted(
         line.removeprefix("in image: ") for line in lines if line.startswith("in image: ")
     )
@@ -169,25 +193,19 @@ def test_build_from_scratch_with_args_and_labels(
 
 
 def test_build_runs_steps_of_the_target_stage_and_streams_them_live(
-    engine: DockerEngine, base_image: BaseImage, tmp_path: Path
+    engine: DockerEngine, context_on_base_image: ContextOnBaseImage
 ) -> None:
-    context = write_tree(
-        tmp_path,
-        {
-            "Dockerfile": (
-                f"FROM {base_image.tag} AS first\n"
-                'RUN echo "before" && sleep 1 && printf "par" && echo "t of a line"\n'
-                "FROM first AS second\n"
-                "RUN echo second-stage\n"
-            )
-        },
+    context = context_on_base_image(
+        'RUN echo "before" && sleep 1 && printf "par" && echo "t of a line"\n'
+        "FROM base AS second\n"
+        "RUN echo second-stage\n",
     )
     arrivals: dict[str, float] = {}
 
     def on_line(line: str) -> None:
         arrivals.setdefault(line, time.monotonic())
 
-    engine.build(context, context / "Dockerfile", {}, "first", {}, "toto-test/run:1", on_line)
+    build(engine, context, "toto-test/run:1", on_line, target="base")
     finished = time.monotonic()
     assert "part of a line" in arrivals
     assert "second-stage" not in arrivals
@@ -207,13 +225,11 @@ def test_build_runs_steps_of_the_target_stage_and_streams_them_live(
     ],
 )
 def test_a_failing_build_carries_the_engines_message(
-    engine: DockerEngine, base_image: BaseImage, tmp_path: Path, dockerfile: str, message: str
+    engine: DockerEngine, context_on_base_image: ContextOnBaseImage, dockerfile: str, message: str
 ) -> None:
-    context = write_tree(tmp_path, {"Dockerfile": f"FROM {base_image.tag}\n{dockerfile}"})
+    context = context_on_base_image(dockerfile)
     with pytest.raises(OperationError) as raised:
-        engine.build(
-            context, context / "Dockerfile", {}, None, {}, "toto-test/fail:1", lambda _: None
-        )
+        build(engine, context, "toto-test/fail:1")
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
 
