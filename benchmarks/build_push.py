@@ -5,7 +5,7 @@ Dockerfile `FROM scratch` with one COPY per directory (nothing to pull, and `doc
 -af` cannot remove a base image the build needs). Both sides use the engine's classic builder:
 the docker SDK has no BuildKit, and the docker CLI runs with DOCKER_BUILDKIT=0.
 
-Each round starts a new registry (testing/local_stack.py, so every repository starts empty) and a
+Each round starts a new registry (testing/local_stack/, so every repository starts empty) and a
 new private dockerd for each side. With one engine shared by the sides, a layer that one side
 rebuilt identically to the other's could be mounted from the other side's repository instead of
 uploaded: dockerd keeps, across a prune, which registry repository holds the blob of a layer.

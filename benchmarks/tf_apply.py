@@ -4,7 +4,7 @@
    against the plain `terraform init -backend-config=FILE && terraform apply -auto-approve &&
    terraform output -json`, on the same configuration (the CONFIG of tests/test_terraform_cli.py:
    two built-in `terraform_data` resources and four outputs, one sensitive) and the same S3 backend
-   (its BACKEND settings) on one moto server (testing/local_stack.py). Each side has a bucket of its
+   (its BACKEND settings) on one moto server (testing/local_stack/). Each side has a bucket of its
    own per round; both use the default workspace and the same state key. Two scenarios per round, in
    order: a first apply into an empty state (2 to add), then an apply with one variable changed
    (`image_tag`: 1 to change). Every run starts in a new directory (a fresh runner: no `.terraform`,
@@ -50,9 +50,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
-
-from testing.local_stack import MotoServer, run_moto_server
+from testing.local_stack import run_moto_server
 from testing.terraform_configurations import BACKEND, CONFIG, TERRAFORM
 from testing.tfc.server import API, TfcServer
 from toto_actions.terraform.runs import PollPolicy
@@ -260,7 +258,7 @@ def cli_rounds(rounds: int, root: Path) -> dict[tuple[str, str], list[CliRun]]:
     }
     with run_moto_server() as moto:
         env = base_environment(root, moto.env)
-        s3 = s3_client(moto)
+        s3 = moto.s3_client()
         for number in range(rounds):
             buckets = {side: f"bench-{side}-{uuid.uuid4().hex[:10]}" for side in SIDES}
             for bucket in buckets.values():
@@ -277,16 +275,6 @@ def cli_rounds(rounds: int, root: Path) -> dict[tuple[str, str], list[CliRun]]:
                     results[scenario, side].append(measured)
                     print(f"  {measured.seconds:.2f} s", file=sys.stderr, flush=True)
     return results
-
-
-def s3_client(moto: MotoServer) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=moto.endpoint_url,
-        region_name=moto.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's
-    )
 
 
 def cli_report(results: dict[tuple[str, str], list[CliRun]], rounds: int) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["testing.local_stack"]
+pytest_plugins = ["testing.local_stack.fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "toto-actions"

@@ -23,7 +23,6 @@ from testing.github.server import GitHubServer
 from testing.local_stack import MOTO_ACCOUNT_ID, MOTO_REGION, MotoServer, Registry
 from testing.tfc.server import TfcServer
 from tests.e2e.act import Act, ActRun
-from tests.e2e.conftest import s3_client
 from tests.e2e.repositories import new_repository, render_workflow
 from toto_actions.github.sync_permissions import token_permissions
 
@@ -159,7 +158,7 @@ class Stack:
 
     def state(self, workspace: str, key: str) -> bytes:
         """The raw state of a workspace in the S3 backend (workspace_key_prefix `env:`)."""
-        found = s3_client(self.moto_server).get_object(
+        found = self.moto_server.s3_client().get_object(
             Bucket=self.bucket, Key=f"env:/{workspace}/{key}"
         )
         body: bytes = found["Body"].read()

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from testing.local_stack import MotoServer
@@ -77,13 +76,7 @@ class Lines:
 @pytest.fixture(scope="module")
 def s3(moto_server: MotoServer) -> Any:
     """A boto3 S3 client of moto, to arrange buckets and look at what terraform wrote."""
-    return boto3.client(
-        "s3",
-        endpoint_url=moto_server.endpoint_url,
-        region_name=moto_server.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return moto_server.s3_client()
 
 
 @pytest.fixture
