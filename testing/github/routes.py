@@ -24,7 +24,7 @@ from testing.github.documents import (
     error,
     repository_document,
 )
-from testing.github.state import Environment, Repository, State, Target, Token, iso
+from testing.github.state import Entry, Environment, Repository, State, Target, Token, iso
 from testing.http_stand_in import BRACED_PARAMETERS, Reply, Route, Router, RouteSpec, int_or, route
 
 FORBIDDEN_MESSAGE = "Resource not accessible by integration"
@@ -38,7 +38,6 @@ _MAX_REVIEWERS = 6
 _MAX_WAIT_TIMER_MINUTES = 43_200
 _MAX_EVENT_TYPE_LENGTH = 100
 _MAX_CLIENT_PAYLOAD_PROPERTIES = 10
-FIRST_KEY_ID = 568_250_167_242_549_743  # the shape of GitHub's key ids: a number as a string
 
 
 @dataclass(frozen=True)
@@ -215,11 +214,24 @@ def _get_public_key(call: Call) -> Reply:
     return Reply(200, {"key_id": target.key_id, "key": key})
 
 
-def _get_secret(call: Call) -> Reply:
-    name = call.params["secret_name"].upper()
-    entry = call.target().secrets.get(name)
+def _existing(entries: Mapping[str, Entry], name: str) -> Entry:
+    """The secret or variable of that (upper-case) name; 404 when there is none."""
+    entry = entries.get(name)
     if entry is None:
         raise error(404, "Not Found")
+    return entry
+
+
+def _delete_entry(call: Call, entries: dict[str, Entry], name: str) -> Reply:
+    _existing(entries, name)
+    del entries[name]
+    call.state.clock.tick()
+    return Reply(204)
+
+
+def _get_secret(call: Call) -> Reply:
+    name = call.params["secret_name"].upper()
+    entry = _existing(call.target().secrets, name)
     return Reply(200, entry_document(name, entry, with_value=False))
 
 
@@ -247,11 +259,7 @@ def _decrypt(target: Target, body: Any) -> str:
 
 
 def _delete_secret(call: Call) -> Reply:
-    target = call.target()
-    if target.secrets.pop(call.params["secret_name"].upper(), None) is None:
-        raise error(404, "Not Found")
-    call.state.clock.tick()
-    return Reply(204)
+    return _delete_entry(call, call.target().secrets, call.params["secret_name"].upper())
 
 
 def _list_variables(call: Call) -> Reply:
@@ -272,9 +280,7 @@ def _create_variable(call: Call) -> Reply:
 
 def _get_variable(call: Call) -> Reply:
     name = call.params["name"].upper()
-    entry = call.target().variables.get(name)
-    if entry is None:
-        raise error(404, "Not Found")
+    entry = _existing(call.target().variables, name)
     return Reply(200, entry_document(name, entry, with_value=True))
 
 
@@ -282,9 +288,7 @@ def _update_variable(call: Call) -> Reply:
     """Change the value and, when the body names it differently, rename it."""
     target = call.target()
     name = call.params["name"].upper()
-    entry = target.variables.get(name)
-    if entry is None:
-        raise error(404, "Not Found")
+    entry = _existing(target.variables, name)
     body = call.body if isinstance(call.body, dict) else {}
     new_name = _valid_name(_string_field(body, "name"), "Variable") if "name" in body else name
     value = _string_field(body, "value") if "value" in body else entry.value
@@ -297,10 +301,7 @@ def _update_variable(call: Call) -> Reply:
 
 
 def _delete_variable(call: Call) -> Reply:
-    if call.target().variables.pop(call.params["name"].upper(), None) is None:
-        raise error(404, "Not Found")
-    call.state.clock.tick()
-    return Reply(204)
+    return _delete_entry(call, call.target().variables, call.params["name"].upper())
 
 
 def permission_problem(token: Token, spec: RouteSpec) -> Reply | None:
