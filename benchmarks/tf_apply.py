@@ -2,7 +2,7 @@
 
 1. cli engine. `toto-actions tf-apply --engine cli` (the installed console script, in a subprocess)
    against the plain `terraform init -backend-config=FILE && terraform apply -auto-approve &&
-   terraform output -json`, on the same configuration (the CONFIG of tests/test_terraform_cli.py:
+   terraform output -json`, on the same configuration (testing/terraform_configurations.py's CONFIG:
    two built-in `terraform_data` resources and four outputs, one sensitive) and the same S3 backend
    (its BACKEND settings) on one moto server (testing/local_stack/). Each side has a bucket of its
    own per round; both use the default workspace and the same state key. Two scenarios per round, in
@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from testing.local_stack import run_moto_server
-from testing.terraform_configurations import BACKEND, CONFIG, TERRAFORM
+from testing.terraform_configurations import BACKEND, CONFIG, S3_BACKEND_BLOCK, TERRAFORM
 from testing.tfc.server import API, TfcServer
 from toto_actions.terraform.runs import PollPolicy
 
@@ -63,9 +63,8 @@ EXPECTED_COUNTS = ({"add": "2", "change": "0"}, {"add": "0", "change": "1"})
 # Variables of this process's environment that would change what terraform or the step does.
 DROPPED_VARIABLES = ("GITHUB_", "INPUT_", "RUNNER_", "TF_", "AWS_", "CHECKPOINT_")
 RUN_TIMEOUT = 600.0
-# HCP Terraform runs the configuration itself: no backend block.
-S3_BACKEND_BLOCK = 'terraform {\n  backend "s3" {}\n}\n\n'
-CLOUD_CONFIG = CONFIG.removeprefix(S3_BACKEND_BLOCK)
+# The cli engine's configuration, for HCP Terraform, which holds the state: no backend block.
+CONFIG_WITHOUT_BACKEND = CONFIG.removeprefix(S3_BACKEND_BLOCK)
 CLOUD_SCENARIOS = ("first apply", "no changes")
 CLOUD_STATUSES = {
     "first apply": ("applied", "applied"),
@@ -406,7 +405,7 @@ def cloud_rounds(
                     server.add_workspace(ORGANIZATION, workspace)
                     directory = root / workspace / "terraform"
                     directory.mkdir(parents=True)
-                    (directory / "main.tf").write_text(CLOUD_CONFIG, encoding="utf-8")
+                    (directory / "main.tf").write_text(CONFIG_WITHOUT_BACKEND, encoding="utf-8")
                     for scenario in CLOUD_SCENARIOS:
                         print(
                             f"cloud, {timing}, round {number + 1}: {scenario} ...",
@@ -524,8 +523,6 @@ def main() -> None:
         sys.exit(f"{CLI} is missing: install the project into the venv (scripts/test does)")
     if not Path(TERRAFORM).is_file():
         sys.exit(f"no terraform at {TERRAFORM}")
-    if CLOUD_CONFIG == CONFIG:
-        sys.exit("tests/test_terraform_cli.py's CONFIG no longer starts with its S3 backend block")
     run_started = time.perf_counter()
     version = run([TERRAFORM, "version"], os.environ, Path.cwd(), "terraform version")
     print(

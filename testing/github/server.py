@@ -2,10 +2,10 @@
 
 It serves the routes the sync uses (repository and environment secrets and variables, environments,
 the repository, repository dispatches) with the paths, status codes and JSON documents of GitHub's
-published OpenAPI description (tests/testing/test_github_server.py checks them against it). Each secret
-target has a real libsodium key pair and the server decrypts what it receives, so a test asserts
-the plaintext that arrived, never an opaque blob. Faults, latency and per-token visibility are
-injected through the public API; every request is logged.
+published OpenAPI description (tests/testing/test_github_server.py checks them against it). Each
+secret target has a real libsodium key pair and the server decrypts what it receives, so a test
+asserts the plaintext that arrived, never an opaque blob. Faults, latency and per-token visibility
+are injected through the public API; every request is logged.
 
     with GitHubServer() as server:
         server.add_repository("acme/toto-ms-x")
