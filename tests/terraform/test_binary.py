@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -526,21 +527,29 @@ def test_a_held_lock_fails_the_plan_after_the_lock_timeout(
     assert f"  ID:        {lock_id}" in failure.value.output_tail  # terraform's Lock Info
 
 
-def test_the_plan_waits_up_to_the_lock_timeout_for_the_lock(
-    stack: Stack, tmp_path: Path, s3: Any
-) -> None:
-    terraform = ready(stack)
+@contextmanager
+def lock_held_for(s3: Any, stack: Stack, seconds: float) -> Iterator[None]:
+    """While the block runs, a lock another run holds and releases after seconds; the block
+    must have waited for it."""
     hold_lock(s3, stack)
     release = threading.Timer(
-        2, lambda: s3.delete_object(Bucket=stack.bucket, Key=f"{stack.state_key()}.tflock")
+        seconds, lambda: s3.delete_object(Bucket=stack.bucket, Key=f"{stack.state_key()}.tflock")
     )
     release.start()
     try:
         started = time.monotonic()
-        assert plan(terraform, tmp_path / "waited.tfplan", lock_timeout="30s") is True
-        assert time.monotonic() - started >= 2
+        yield
+        assert time.monotonic() - started >= seconds
     finally:
         release.cancel()
+
+
+def test_the_plan_waits_up_to_the_lock_timeout_for_the_lock(
+    stack: Stack, tmp_path: Path, s3: Any
+) -> None:
+    terraform = ready(stack)
+    with lock_held_for(s3, stack, 2):
+        assert plan(terraform, tmp_path / "waited.tfplan", lock_timeout="30s") is True
 
 
 # ------------------------------------------------------------------------------------------------
@@ -651,17 +660,8 @@ def test_the_apply_waits_up_to_the_lock_timeout_for_the_lock(
     terraform = ready(stack)
     plan_file = tmp_path / "saved.tfplan"
     assert plan(terraform, plan_file) is True
-    hold_lock(s3, stack)
-    release = threading.Timer(
-        2, lambda: s3.delete_object(Bucket=stack.bucket, Key=f"{stack.state_key()}.tflock")
-    )
-    release.start()
-    try:
-        started = time.monotonic()
+    with lock_held_for(s3, stack, 2):
         terraform.apply(plan_file, Lines(), lock_timeout="30s")
-        assert time.monotonic() - started >= 2
-    finally:
-        release.cancel()
     assert object_keys(s3, stack.bucket) == [stack.state_key()]  # applied, lock released
 
 
