@@ -556,15 +556,21 @@ def test_the_plan_waits_up_to_the_lock_timeout_for_the_lock(
 # Cancellation
 
 
-def test_cancel_stops_a_slow_apply_and_releases_the_lock(
-    stack: Stack, tmp_path: Path, s3: Any
-) -> None:
+def planned_slow_apply(stack: Stack, tmp_path: Path) -> tuple[TerraformCli, Path]:
+    """A terraform on stack and its saved plan, whose apply sleeps 30 s holding the lock."""
     (stack.directory / "main.tf").write_text(CONFIG + SLOW_RESOURCE)
     terraform = ready(stack)
     plan_file = tmp_path / "slow.tfplan"
     plan(terraform, plan_file, {"delay": "30"})
-    lines = Lines()
-    failures: list[BaseException] = []
+    return terraform, plan_file
+
+
+def apply_in_background(
+    terraform: TerraformCli, plan_file: Path, lines: Lines
+) -> tuple[threading.Thread, list[OperationError]]:
+    """The apply, started in a thread (for a test to cancel it); the thread, and the list its
+    failure will be in."""
+    failures: list[OperationError] = []
 
     def apply() -> None:
         try:
@@ -574,6 +580,15 @@ def test_cancel_stops_a_slow_apply_and_releases_the_lock(
 
     worker = threading.Thread(target=apply)
     worker.start()
+    return worker, failures
+
+
+def test_cancel_stops_a_slow_apply_and_releases_the_lock(
+    stack: Stack, tmp_path: Path, s3: Any
+) -> None:
+    terraform, plan_file = planned_slow_apply(stack, tmp_path)
+    lines = Lines()
+    worker, failures = apply_in_background(terraform, plan_file, lines)
     lines.wait_for("Executing: [")  # streamed while terraform runs: the sleep has begun
     assert f"{stack.state_key()}.tflock" in object_keys(s3, stack.bucket)
     cancelled_at = time.monotonic()
@@ -599,10 +614,7 @@ class StopReading(Exception):
 def test_an_exception_in_the_caller_stops_terraform_cleanly(
     stack: Stack, tmp_path: Path, s3: Any
 ) -> None:
-    (stack.directory / "main.tf").write_text(CONFIG + SLOW_RESOURCE)
-    terraform = ready(stack)
-    plan_file = tmp_path / "slow.tfplan"
-    plan(terraform, plan_file, {"delay": "30"})
+    terraform, plan_file = planned_slow_apply(stack, tmp_path)
 
     def interrupted(line: str) -> None:
         if line.startswith("terraform_data.slow (local-exec): Executing: ["):
@@ -630,16 +642,7 @@ def test_cancel_sends_sigterm_when_the_interrupt_is_not_enough(tmp_path: Path) -
     stubborn.chmod(0o755)
     terraform = TerraformCli(tmp_path, binary=str(stubborn), cancel_grace=1.0)
     lines = Lines()
-    failures: list[BaseException] = []
-
-    def apply() -> None:
-        try:
-            terraform.apply(tmp_path / "plan", lines)
-        except OperationError as failure:
-            failures.append(failure)
-
-    worker = threading.Thread(target=apply)
-    worker.start()
+    worker, failures = apply_in_background(terraform, tmp_path / "plan", lines)
     lines.wait_for("running")
     cancelled_at = time.monotonic()
     terraform.cancel()
