@@ -5,7 +5,7 @@ Dockerfile `FROM scratch` with one COPY per directory (nothing to pull, and `doc
 -af` cannot remove a base image the build needs). Both sides use the engine's classic builder:
 the docker SDK has no BuildKit, and the docker CLI runs with DOCKER_BUILDKIT=0.
 
-Each round starts a new registry (testing/local_stack.py, so every repository starts empty) and a
+Each round starts a new registry (testing/local_stack/, so every repository starts empty) and a
 new private dockerd for each side. With one engine shared by the sides, a layer that one side
 rebuilt identically to the other's could be mounted from the other side's repository instead of
 uploaded: dockerd keeps, across a prune, which registry repository holds the blob of a layer.
@@ -34,6 +34,7 @@ CLI. Usage: .venv/bin/python -m benchmarks.build_push [--rounds N] [--megabytes 
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -41,15 +42,15 @@ import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+from benchmarks import processes
 from testing.local_stack import (
     DockerEngine,
     Registry,
@@ -71,6 +72,8 @@ MANIFEST_ACCEPT = ", ".join(
 # Variables of this process's environment that would change what the CLIs do.
 DROPPED_VARIABLES = ("DOCKER_", "GITHUB_", "INPUT_", "RUNNER_")
 RUN_TIMEOUT = 900.0
+run = functools.partial(processes.run, timeout=RUN_TIMEOUT)
+run_in_phases = functools.partial(processes.run_in_phases, timeout=RUN_TIMEOUT)
 FILE_BYTES = 2 * 1024 * 1024
 
 
@@ -127,18 +130,6 @@ def docker_cli() -> str:
     if found is None:
         sys.exit("no docker CLI: install Debian's docker.io (scripts/test does)")
     return found
-
-
-def run(command: list[str], env: Mapping[str, str], label: str) -> str:
-    """Run command; its stdout, or exit naming label with its output when it fails."""
-    done = subprocess.run(
-        command, env=dict(env), capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-    )
-    if done.returncode != 0:
-        sys.exit(
-            f"{label}: {' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        )
-    return done.stdout
 
 
 def prune(docker: str, engine: DockerEngine) -> None:
@@ -209,29 +200,14 @@ def run_ours(engine: DockerEngine, registry: Registry, context: Path, tag: str) 
     ]
     # The log's group lines ("== Build ...", "== Push ...") mark where each phase starts.
     marks = {"== Build ": "build", "== Push ": "push and confirm"}
-    phases: dict[str, float] = {}
-    lines: list[str] = []
-    phase, phase_started = "start, inputs digest, lookup", time.perf_counter()
-    started = phase_started
-    with subprocess.Popen(
+    measured = run_in_phases(
         command,
-        env=environment(engine),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            new_phase = next((p for m, p in marks.items() if line.startswith(m)), phase)
-            if new_phase not in phases and new_phase != phase:
-                now = time.perf_counter()
-                phases[phase], phase, phase_started = now - phase_started, new_phase, now
-        status = process.wait(RUN_TIMEOUT)
-    seconds = time.perf_counter() - started
-    phases[phase] = started + seconds - phase_started
-    if status != 0:
-        sys.exit(f"ours, {tag}: {' '.join(command)} exited {status}:\n{''.join(lines)}")
+        environment(engine),
+        f"ours, {tag}",
+        first_phase="start, inputs digest, lookup",
+        marks=marks,
+    )
+    lines = measured.lines
     pairs = (line.rstrip("\n").partition("=") for line in lines)
     outputs = {name: value for name, _, value in pairs if name in {"digest", "skipped"}}
     image = served(registry, REPOSITORIES["ours"], tag, f"ours, {tag}")
@@ -239,7 +215,7 @@ def run_ours(engine: DockerEngine, registry: Registry, context: Path, tag: str) 
         sys.exit(f"ours, {tag}: reported {outputs.get('digest')}, the registry serves {image}")
     if not any(t.startswith(MARKER_PREFIX) for t in tags_of(registry, REPOSITORIES["ours"])):
         sys.exit(f"ours, {tag}: no {MARKER_PREFIX}* tag in the registry")
-    return Run(seconds, phases, image, {}, outputs.get("skipped") == "true")
+    return Run(measured.seconds, measured.phases, image, {}, outputs.get("skipped") == "true")
 
 
 PUSH_LINE = re.compile(r"^[0-9a-f]{12}: (Pushed|Layer already exists|Mounted from .*)$")

@@ -2,9 +2,9 @@
 
 1. cli engine. `toto-actions tf-apply --engine cli` (the installed console script, in a subprocess)
    against the plain `terraform init -backend-config=FILE && terraform apply -auto-approve &&
-   terraform output -json`, on the same configuration (the CONFIG of tests/test_terraform_cli.py:
+   terraform output -json`, on the same configuration (testing/terraform_configurations.py's CONFIG:
    two built-in `terraform_data` resources and four outputs, one sensitive) and the same S3 backend
-   (its BACKEND settings) on one moto server (testing/local_stack.py). Each side has a bucket of its
+   (its BACKEND settings) on one moto server (testing/local_stack/). Each side has a bucket of its
    own per round; both use the default workspace and the same state key. Two scenarios per round, in
    order: a first apply into an empty state (2 to add), then an apply with one variable changed
    (`image_tag`: 1 to change). Every run starts in a new directory (a fresh runner: no `.terraform`,
@@ -33,12 +33,12 @@ Usage: .venv/bin/python -m benchmarks.tf_apply [--rounds N] [--only cli|cloud]
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,10 +50,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
-
-from testing.local_stack import MotoServer, run_moto_server
-from testing.terraform_configurations import BACKEND, CONFIG, TERRAFORM
+from benchmarks import processes
+from testing.local_stack import run_moto_server
+from testing.terraform_configurations import BACKEND, CONFIG, S3_BACKEND_BLOCK, TERRAFORM
 from testing.tfc.server import API, TfcServer
 from toto_actions.terraform.runs import PollPolicy
 
@@ -65,9 +64,10 @@ EXPECTED_COUNTS = ({"add": "2", "change": "0"}, {"add": "0", "change": "1"})
 # Variables of this process's environment that would change what terraform or the step does.
 DROPPED_VARIABLES = ("GITHUB_", "INPUT_", "RUNNER_", "TF_", "AWS_", "CHECKPOINT_")
 RUN_TIMEOUT = 600.0
-# HCP Terraform runs the configuration itself: no backend block.
-S3_BACKEND_BLOCK = 'terraform {\n  backend "s3" {}\n}\n\n'
-CLOUD_CONFIG = CONFIG.removeprefix(S3_BACKEND_BLOCK)
+run = functools.partial(processes.run, timeout=RUN_TIMEOUT)
+run_in_phases = functools.partial(processes.run_in_phases, timeout=RUN_TIMEOUT)
+# The cli engine's configuration, for HCP Terraform, which holds the state: no backend block.
+CONFIG_WITHOUT_BACKEND = CONFIG.removeprefix(S3_BACKEND_BLOCK)
 CLOUD_SCENARIOS = ("first apply", "no changes")
 CLOUD_STATUSES = {
     "first apply": ("applied", "applied"),
@@ -123,24 +123,6 @@ def base_environment(home: Path, extra: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def run(command: Sequence[str], env: Mapping[str, str], cwd: Path, label: str) -> str:
-    """Run command; its stdout, or exit naming label with its output when it fails."""
-    done = subprocess.run(
-        list(command),
-        env=dict(env),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.exit(
-            f"{label}: {' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-        )
-    return done.stdout
-
-
 def step_outputs(lines: Sequence[str]) -> dict[str, str]:
     """The name=value lines the step prints outside GitHub Actions."""
     names = {"status", "add", "change", "destroy", "outputs-file", "run-id", "run-url"}
@@ -184,31 +166,9 @@ def run_ours(directory: Path, env: Mapping[str, str], tag: str, index: int) -> C
         "== terraform plan": "plan, show -json",
         "== terraform apply": "apply, output, report",
     }
-    phases: dict[str, float] = {}
-    lines: list[str] = []
-    phase, phase_started = "start", time.perf_counter()
-    started = phase_started
-    with subprocess.Popen(
-        command,
-        env=dict(env),
-        cwd=directory,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
-        assert process.stdout is not None  # stdout=PIPE
-        for line in process.stdout:
-            lines.append(line)
-            new_phase = marks.get(line.rstrip("\n"), phase)
-            if new_phase != phase and new_phase not in phases:
-                now = time.perf_counter()
-                phases[phase], phase, phase_started = now - phase_started, new_phase, now
-        status = process.wait(RUN_TIMEOUT)
-    seconds = time.perf_counter() - started
-    phases[phase] = started + seconds - phase_started
     label = f"ours, {SCENARIOS[index]}, {tag}"
-    if status != 0:
-        sys.exit(f"{label}: {' '.join(command)} exited {status}:\n{''.join(lines)}")
+    measured = run_in_phases(command, env, label, first_phase="start", marks=marks, cwd=directory)
+    lines = measured.lines
     reported = step_outputs(lines)
     expected = {"status": "applied", **EXPECTED_COUNTS[index]}
     if {k: reported.get(k) for k in expected} != expected:
@@ -216,22 +176,22 @@ def run_ours(directory: Path, env: Mapping[str, str], tag: str, index: int) -> C
     written = json.loads(outputs_file.read_text(encoding="utf-8"))
     if written["image_tag"]["value"] != tag:
         sys.exit(f"{label}: the outputs file has image_tag {written['image_tag']}")
-    return CliRun(seconds, phases)
+    return CliRun(measured.seconds, measured.phases)
 
 
 def run_baseline(directory: Path, env: Mapping[str, str], tag: str, index: int) -> CliRun:
     label = f"baseline, {SCENARIOS[index]}, {tag}"
     started = time.perf_counter()
-    run([TERRAFORM, "init", "-backend-config=backend.hcl"], env, directory, f"{label}, init")
+    run([TERRAFORM, "init", "-backend-config=backend.hcl"], env, f"{label}, init", cwd=directory)
     initialized = time.perf_counter()
     applied_log = run(
         [TERRAFORM, "apply", "-auto-approve", "-var", f"image_tag={tag}"],
         env,
-        directory,
         f"{label}, apply",
+        cwd=directory,
     )
     applied = time.perf_counter()
-    shown = run([TERRAFORM, "output", "-json"], env, directory, f"{label}, output")
+    shown = run([TERRAFORM, "output", "-json"], env, f"{label}, output", cwd=directory)
     seconds = time.perf_counter() - started
     counts = EXPECTED_COUNTS[index]
     summary = f"Resources: {counts['add']} added, {counts['change']} changed, 0 destroyed"
@@ -260,7 +220,7 @@ def cli_rounds(rounds: int, root: Path) -> dict[tuple[str, str], list[CliRun]]:
     }
     with run_moto_server() as moto:
         env = base_environment(root, moto.env)
-        s3 = s3_client(moto)
+        s3 = moto.s3_client()
         for number in range(rounds):
             buckets = {side: f"bench-{side}-{uuid.uuid4().hex[:10]}" for side in SIDES}
             for bucket in buckets.values():
@@ -277,16 +237,6 @@ def cli_rounds(rounds: int, root: Path) -> dict[tuple[str, str], list[CliRun]]:
                     results[scenario, side].append(measured)
                     print(f"  {measured.seconds:.2f} s", file=sys.stderr, flush=True)
     return results
-
-
-def s3_client(moto: MotoServer) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=moto.endpoint_url,
-        region_name=moto.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's
-    )
 
 
 def cli_report(results: dict[tuple[str, str], list[CliRun]], rounds: int) -> None:
@@ -337,22 +287,10 @@ def run_cloud(
     ]
     server.clear_requests()
     started = time.monotonic()
-    done = subprocess.run(
-        command,
-        env=dict(env),
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
-    ended = time.monotonic()
     label = f"cloud, {workspace}, {scenario}"
-    if done.returncode != 0:
-        sys.exit(
-            f"{label}: {' '.join(command)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-        )
-    reported = step_outputs(done.stdout.splitlines())
+    stdout = run(command, env, label, cwd=directory)
+    ended = time.monotonic()
+    reported = step_outputs(stdout.splitlines())
     expected_output, expected_run = CLOUD_STATUSES[scenario]
     run_id = reported.get("run-id", "")
     if reported.get("status") != expected_output or not run_id:
@@ -418,7 +356,7 @@ def cloud_rounds(
                     server.add_workspace(ORGANIZATION, workspace)
                     directory = root / workspace / "terraform"
                     directory.mkdir(parents=True)
-                    (directory / "main.tf").write_text(CLOUD_CONFIG, encoding="utf-8")
+                    (directory / "main.tf").write_text(CONFIG_WITHOUT_BACKEND, encoding="utf-8")
                     for scenario in CLOUD_SCENARIOS:
                         print(
                             f"cloud, {timing}, round {number + 1}: {scenario} ...",
@@ -536,10 +474,8 @@ def main() -> None:
         sys.exit(f"{CLI} is missing: install the project into the venv (scripts/test does)")
     if not Path(TERRAFORM).is_file():
         sys.exit(f"no terraform at {TERRAFORM}")
-    if CLOUD_CONFIG == CONFIG:
-        sys.exit("tests/test_terraform_cli.py's CONFIG no longer starts with its S3 backend block")
     run_started = time.perf_counter()
-    version = run([TERRAFORM, "version"], os.environ, Path.cwd(), "terraform version")
+    version = run([TERRAFORM, "version"], os.environ, "terraform version")
     print(
         f"{version.splitlines()[0]}; Python {platform.python_version()}; {os.cpu_count()} cores\n"
     )

@@ -3,11 +3,11 @@ settings that point terraform at the local moto server."""
 
 TERRAFORM = "/usr/local/bin/terraform"
 
-CONFIG = """\
-terraform {
-  backend "s3" {}
-}
+# HCP Terraform holds the state itself: a configuration for it has no backend block.
+S3_BACKEND_BLOCK = 'terraform {\n  backend "s3" {}\n}\n\n'
 
+# A service's variables, resources and outputs, in every configuration here.
+_SERVICE = """\
 variable "image_tag" {
   type    = string
   default = "v1"
@@ -30,6 +30,17 @@ output "image_tag" {
   value = terraform_data.image.output
 }
 
+output "db_password" {
+  value     = "pw-${var.generation}"
+  sensitive = true
+}
+"""
+
+# The S3 backend's configuration (its settings in BACKEND), with a list and a map output.
+CONFIG = (
+    S3_BACKEND_BLOCK
+    + _SERVICE
+    + """
 output "subnets" {
   value = ["subnet-1", "subnet-2"]
 }
@@ -37,12 +48,24 @@ output "subnets" {
 output "tags" {
   value = { team = "toto", workspace = terraform.workspace }
 }
+"""
+)
 
-output "db_password" {
-  value     = "pw-${var.generation}"
-  sensitive = true
+# The cloud engine's configuration: no backend, and a variable a workflow sets as
+# TF_VAR_ecs_subnet_1 (which becomes a run variable), with its output.
+CLOUD_CONFIG = (
+    _SERVICE
+    + """
+variable "ecs_subnet_1" {
+  type    = string
+  default = "subnet-default"
+}
+
+output "subnet" {
+  value = var.ecs_subnet_1
 }
 """
+)
 
 # Appended to CONFIG for the cancellation tests: an apply that takes `delay` seconds.
 SLOW_RESOURCE = """

@@ -19,7 +19,7 @@ __all__ = [
     "snapshot",
 ]
 
-pytest_plugins = ["testing.local_stack"]
+pytest_plugins = ["testing.local_stack.fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,23 +6,24 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from tests.conftest import REPO_ROOT
+from testing.actions_metadata import ACTIONS, COMPOSED_DEFAULTS, action_path, metadata
 from toto_actions.cli import command_module
 
 TOOLS_BIN = Path(sys.executable).parent
-ACTIONS = sorted(p.parent.name for p in (REPO_ROOT / "actions").glob("*/action.yml"))
 
 
-def metadata(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(
-        (REPO_ROOT / "actions" / name / "action.yml").read_text(encoding="utf-8")
+def lint(tool: str, *arguments: str, name: str) -> subprocess.CompletedProcess[str]:
+    """A linter of the test tools run on the action's action.yml."""
+    return subprocess.run(
+        [str(TOOLS_BIN / tool), *arguments, str(action_path(name))],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
-    return document
 
 
 def test_there_are_actions() -> None:
@@ -40,37 +41,13 @@ def test_inputs_are_the_command_options_passed_as_input_variables(name: str) -> 
 
 @pytest.mark.parametrize("name", ACTIONS)
 def test_the_action_metadata_schema_accepts_it(name: str) -> None:
-    result = subprocess.run(
-        [
-            str(TOOLS_BIN / "check-jsonschema"),
-            "--builtin-schema",
-            "vendor.github-actions",
-            str(REPO_ROOT / "actions" / name / "action.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = lint("check-jsonschema", "--builtin-schema", "vendor.github-actions", name=name)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("name", ACTIONS)
 def test_zizmor_finds_nothing(name: str) -> None:
-    result = subprocess.run(
-        [
-            str(TOOLS_BIN / "zizmor"),
-            "--offline",
-            "--no-progress",
-            "--format",
-            "json",
-            str(REPO_ROOT / "actions" / name / "action.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = lint("zizmor", "--offline", "--no-progress", "--format", "json", name=name)
     assert json.loads(result.stdout) == []
 
 
@@ -81,8 +58,6 @@ RUNNER_EXPRESSIONS = {
     "${{ github.repository_owner }}": "GITHUB_REPOSITORY_OWNER",
     "${{ github.sha }}": "GITHUB_SHA",
 }
-# Inputs whose default is made of several context values; the command has its own fallback.
-COMPOSED_DEFAULTS = {("tf-apply", "message"), ("build-push", "source")}
 
 
 def shown(value: object) -> str:

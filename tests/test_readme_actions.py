@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from testing.actions_metadata import ACTIONS, COMPOSED_DEFAULTS, metadata
 from tests.conftest import REPO_ROOT
-from tests.test_action_metadata import ACTIONS, COMPOSED_DEFAULTS, metadata
 from toto_actions.cli import command_module
 
 

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -24,7 +25,16 @@ from testing.github.documents import (
     error,
     repository_document,
 )
-from testing.github.state import Environment, Repository, State, Target, Token, iso
+from testing.github.state import (
+    Entry,
+    EntryKind,
+    Environment,
+    Repository,
+    State,
+    Target,
+    Token,
+    iso,
+)
 from testing.http_stand_in import BRACED_PARAMETERS, Reply, Route, Router, RouteSpec, int_or, route
 
 FORBIDDEN_MESSAGE = "Resource not accessible by integration"
@@ -38,7 +48,6 @@ _MAX_REVIEWERS = 6
 _MAX_WAIT_TIMER_MINUTES = 43_200
 _MAX_EVENT_TYPE_LENGTH = 100
 _MAX_CLIENT_PAYLOAD_PROPERTIES = 10
-FIRST_KEY_ID = 568_250_167_242_549_743  # the shape of GitHub's key ids: a number as a string
 
 
 @dataclass(frozen=True)
@@ -203,24 +212,52 @@ def _check_protection(changes: Mapping[str, Any]) -> None:
         )
 
 
-def _list_secrets(call: Call) -> Reply:
-    secrets = sorted(call.target().secrets.items())
-    documents = [entry_document(name, entry, with_value=False) for name, entry in secrets]
-    return _paginated(call, "secrets", documents, _PAGE)
-
-
 def _get_public_key(call: Call) -> Reply:
     target = call.target()
     key = base64.b64encode(bytes(target.private_key.public_key)).decode()
     return Reply(200, {"key_id": target.key_id, "key": key})
 
 
-def _get_secret(call: Call) -> Reply:
-    name = call.params["secret_name"].upper()
-    entry = call.target().secrets.get(name)
+class _Kind(NamedTuple):
+    """Secrets or variables: what their list, get and delete routes differ in."""
+
+    name: EntryKind  # the target's collection, and the key of the list's items
+    parameter: str  # the path parameter that names one
+    with_value: bool  # a variable's value is shown, a secret's never
+    page: _PageSize
+
+
+_SECRETS = _Kind("secrets", "secret_name", with_value=False, page=_PAGE)
+_VARIABLES = _Kind("variables", "name", with_value=True, page=_VARIABLES_PAGE)
+
+
+def _list_entries(kind: _Kind, call: Call) -> Reply:
+    entries = sorted(call.target().entries(kind.name).items())
+    documents = [entry_document(name, entry, kind.with_value) for name, entry in entries]
+    return _paginated(call, kind.name, documents, kind.page)
+
+
+def _get_entry(kind: _Kind, call: Call) -> Reply:
+    name = call.params[kind.parameter].upper()
+    entry = _existing(call.target().entries(kind.name), name)
+    return Reply(200, entry_document(name, entry, kind.with_value))
+
+
+def _delete_entry(kind: _Kind, call: Call) -> Reply:
+    entries = call.target().entries(kind.name)
+    name = call.params[kind.parameter].upper()
+    _existing(entries, name)
+    del entries[name]
+    call.state.clock.tick()
+    return Reply(204)
+
+
+def _existing(entries: Mapping[str, Entry], name: str) -> Entry:
+    """The secret or variable of that (upper-case) name; 404 when there is none."""
+    entry = entries.get(name)
     if entry is None:
         raise error(404, "Not Found")
-    return Reply(200, entry_document(name, entry, with_value=False))
+    return entry
 
 
 def _put_secret(call: Call) -> Reply:
@@ -246,20 +283,6 @@ def _decrypt(target: Target, body: Any) -> str:
         raise improper from failure
 
 
-def _delete_secret(call: Call) -> Reply:
-    target = call.target()
-    if target.secrets.pop(call.params["secret_name"].upper(), None) is None:
-        raise error(404, "Not Found")
-    call.state.clock.tick()
-    return Reply(204)
-
-
-def _list_variables(call: Call) -> Reply:
-    variables = sorted(call.target().variables.items())
-    documents = [entry_document(name, entry, with_value=True) for name, entry in variables]
-    return _paginated(call, "variables", documents, _VARIABLES_PAGE)
-
-
 def _create_variable(call: Call) -> Reply:
     target = call.target()
     name = _valid_name(_string_field(call.body, "name"), "Variable")
@@ -270,21 +293,11 @@ def _create_variable(call: Call) -> Reply:
     return Reply(201, {})  # the description's empty-object
 
 
-def _get_variable(call: Call) -> Reply:
-    name = call.params["name"].upper()
-    entry = call.target().variables.get(name)
-    if entry is None:
-        raise error(404, "Not Found")
-    return Reply(200, entry_document(name, entry, with_value=True))
-
-
 def _update_variable(call: Call) -> Reply:
     """Change the value and, when the body names it differently, rename it."""
     target = call.target()
     name = call.params["name"].upper()
-    entry = target.variables.get(name)
-    if entry is None:
-        raise error(404, "Not Found")
+    entry = _existing(target.variables, name)
     body = call.body if isinstance(call.body, dict) else {}
     new_name = _valid_name(_string_field(body, "name"), "Variable") if "name" in body else name
     value = _string_field(body, "value") if "value" in body else entry.value
@@ -293,13 +306,6 @@ def _update_variable(call: Call) -> Reply:
     entry.value = value
     entry.updated_at = call.state.clock.tick()
     target.variables[new_name] = target.variables.pop(name)
-    return Reply(204)
-
-
-def _delete_variable(call: Call) -> Reply:
-    if call.target().variables.pop(call.params["name"].upper(), None) is None:
-        raise error(404, "Not Found")
-    call.state.clock.tick()
     return Reply(204)
 
 
@@ -394,17 +400,19 @@ def _target_routes(scope: str) -> list[Route[Handler]]:
     """The secrets and variables routes of a repository (scope .../actions) or an environment."""
     secrets, variables = f"{scope}/secrets", f"{scope}/variables"
     return [
-        _route("GET", secrets, _list_secrets, {200}),
+        _route("GET", secrets, partial(_list_entries, _SECRETS), {200}),
         # Before {secret_name}: "public-key" is not a secret's name (names have no hyphen).
         _route("GET", f"{secrets}/public-key", _get_public_key, {200}),
-        _route("GET", f"{secrets}/{{secret_name}}", _get_secret, {200, 404}),
+        _route("GET", f"{secrets}/{{secret_name}}", partial(_get_entry, _SECRETS), {200, 404}),
         _route("PUT", f"{secrets}/{{secret_name}}", _put_secret, {201, 204, 422}),
-        _route("DELETE", f"{secrets}/{{secret_name}}", _delete_secret, {204, 404}),
-        _route("GET", variables, _list_variables, {200}),
+        _route(
+            "DELETE", f"{secrets}/{{secret_name}}", partial(_delete_entry, _SECRETS), {204, 404}
+        ),
+        _route("GET", variables, partial(_list_entries, _VARIABLES), {200}),
         _route("POST", variables, _create_variable, {201, 409, 422}),
-        _route("GET", f"{variables}/{{name}}", _get_variable, {200, 404}),
+        _route("GET", f"{variables}/{{name}}", partial(_get_entry, _VARIABLES), {200, 404}),
         _route("PATCH", f"{variables}/{{name}}", _update_variable, {204, 404, 409, 422}),
-        _route("DELETE", f"{variables}/{{name}}", _delete_variable, {204, 404}),
+        _route("DELETE", f"{variables}/{{name}}", partial(_delete_entry, _VARIABLES), {204, 404}),
     ]
 
 

@@ -2,10 +2,10 @@
 
 It serves the routes the sync uses (repository and environment secrets and variables, environments,
 the repository, repository dispatches) with the paths, status codes and JSON documents of GitHub's
-published OpenAPI description (tests/test_github_server.py checks them against it). Each secret
-target has a real libsodium key pair and the server decrypts what it receives, so a test asserts
-the plaintext that arrived, never an opaque blob. Faults, latency and per-token visibility are
-injected through the public API; every request is logged.
+published OpenAPI description (tests/testing/test_github_server.py checks them against it). Each
+secret target has a real libsodium key pair and the server decrypts what it receives, so a test
+asserts the plaintext that arrived, never an opaque blob. Faults, latency and per-token visibility
+are injected through the public API; every request is logged.
 
     with GitHubServer() as server:
         server.add_repository("acme/toto-ms-x")
@@ -29,7 +29,7 @@ from testing.github.apps import claimed_app_id, jwt_problem, new_app
 from testing.github.documents import error
 from testing.github.openapi import load_openapi
 from testing.github.routes import ROUTER, AppCall, AppHandler, Call, Handler, permission_problem
-from testing.github.state import Repository, State, Token
+from testing.github.state import EntryKind, Repository, State, Token
 from testing.http_stand_in import NOT_JSON, Incoming, LoggedRequest, Reply, RouteSpec, StandInServer
 
 __all__ = [
@@ -192,11 +192,21 @@ class GitHubServer(StandInServer[Handler]):
         with self._lock:
             return sorted(e.name for e in self._state.repository(repository).environments.values())
 
+    def _values(self, kind: EntryKind, repository: str, environment: str | None) -> dict[str, str]:
+        with self._lock:
+            entries = self._state.target(repository, environment).entries(kind)
+            return {name: entry.value for name, entry in sorted(entries.items())}
+
+    def _put(
+        self, kind: EntryKind, repository: str, name: str, value: str, environment: str | None
+    ) -> None:
+        with self._lock:
+            target = self._state.target(repository, environment)
+            self._state.put_entry(target.entries(kind), name.upper(), value)
+
     def secrets(self, repository: str, environment: str | None = None) -> dict[str, str]:
         """NAME -> the plaintext that arrived (decrypted with the target's private key)."""
-        with self._lock:
-            entries = self._state.target(repository, environment).secrets
-            return {name: entry.value for name, entry in sorted(entries.items())}
+        return self._values("secrets", repository, environment)
 
     def secret_updated_at(self, repository: str, name: str, environment: str | None = None) -> str:
         with self._lock:
@@ -206,9 +216,7 @@ class GitHubServer(StandInServer[Handler]):
         self, repository: str, name: str, value: str, environment: str | None = None
     ) -> None:
         """Seed a secret, or change one behind the sync's back (a new updated_at)."""
-        with self._lock:
-            target = self._state.target(repository, environment)
-            self._state.put_entry(target.secrets, name.upper(), value)
+        self._put("secrets", repository, name, value, environment)
 
     def delete_secret(self, repository: str, name: str, environment: str | None = None) -> None:
         with self._lock:
@@ -216,16 +224,12 @@ class GitHubServer(StandInServer[Handler]):
             self._state.clock.tick()
 
     def variables(self, repository: str, environment: str | None = None) -> dict[str, str]:
-        with self._lock:
-            entries = self._state.target(repository, environment).variables
-            return {name: entry.value for name, entry in sorted(entries.items())}
+        return self._values("variables", repository, environment)
 
     def set_variable(
         self, repository: str, name: str, value: str, environment: str | None = None
     ) -> None:
-        with self._lock:
-            target = self._state.target(repository, environment)
-            self._state.put_entry(target.variables, name.upper(), value)
+        self._put("variables", repository, name, value, environment)
 
     def rotate_public_key(self, repository: str, environment: str | None = None) -> None:
         """A new key pair and key_id, as GitHub rotates them: the old key_id then answers 422."""

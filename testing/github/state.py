@@ -8,7 +8,7 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from nacl.public import PrivateKey
 
@@ -34,6 +34,9 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+EntryKind = Literal["secrets", "variables"]
+
+
 @dataclass
 class Entry:
     """A secret (its decrypted plaintext) or a variable, with its timestamps."""
@@ -51,6 +54,9 @@ class Target:
     private_key: PrivateKey
     secrets: dict[str, Entry] = field(default_factory=dict)
     variables: dict[str, Entry] = field(default_factory=dict)
+
+    def entries(self, kind: EntryKind) -> dict[str, Entry]:
+        return self.secrets if kind == "secrets" else self.variables
 
 
 @dataclass(frozen=True)

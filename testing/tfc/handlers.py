@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,36 +282,34 @@ def list_runs(call: Call) -> Reply:
     return paginated(call, [run_resource(call.state, run) for run in runs])
 
 
-def apply_run(call: Call) -> Reply:
+def _request(call: Call, action: str, allowed: Callable[[Run], bool], refusal: str) -> Run:
+    """The run, with action requested of its worker; 409 saying refusal when its status does
+    not allow it."""
     run = call.run()
-    if not run.is_confirmable():
-        raise error(409, "conflict", "Run was not paused for confirmation; apply not allowed.")
-    run.requested = "apply"
+    if not allowed(run):
+        raise error(409, "conflict", refusal)
+    run.requested = action
     call.state.cond.notify_all()
+    return run
+
+
+def apply_run(call: Call) -> Reply:
+    refusal = "Run was not paused for confirmation; apply not allowed."
+    _request(call, "apply", Run.is_confirmable, refusal)
     return Reply(202)
 
 
 def discard_run(call: Call) -> Reply:
-    run = call.run()
-    if not run.is_discardable():
-        raise error(
-            409,
-            "conflict",
-            "Run was not paused for confirmation or priority; discard not allowed.",
-        )
-    run.requested = "discard"
-    call.state.cond.notify_all()
+    refusal = "Run was not paused for confirmation or priority; discard not allowed."
+    _request(call, "discard", Run.is_discardable, refusal)
     return Reply(202)
 
 
 def cancel_run(call: Call) -> Reply:
-    run = call.run()
-    if not run.is_cancelable():
-        raise error(409, "conflict", "Run was not planning or applying; cancel not allowed.")
-    run.requested = "cancel"
+    refusal = "Run was not planning or applying; cancel not allowed."
+    run = _request(call, "cancel", Run.is_cancelable, refusal)
     if run.process is not None:
         run.process.send_signal(signal.SIGINT)  # terraform's graceful stop, as ctrl+c
-    call.state.cond.notify_all()
     return Reply(202)
 
 

@@ -39,30 +39,34 @@ FINAL_STATUSES = frozenset(
 CONFIRMABLE_STATUSES = frozenset(
     {"planned", "cost_estimated", "policy_checked", "post_plan_completed"}
 )
-# Statuses that name a stage at work: cancel interrupts them.
-_WORKING_STATUSES = frozenset(
-    {
-        "fetching",
-        "fetching_completed",
-        "pre_plan_running",
-        "pre_plan_completed",
-        "queuing",
-        "plan_queued",
-        "planning",
-        "planned",
-        "cost_estimating",
-        "cost_estimated",
-        "policy_checking",
-        "policy_checked",
-        "post_plan_running",
-        "post_plan_completed",
-        "confirmed",
-        "pre_apply_running",
-        "pre_apply_completed",
-        "apply_queued",
-        "applying",
-    }
+# The statuses of a run that goes through every stage and is applied, in the documentation's
+# order (a stage the workspace lacks is skipped; policy_override only after a soft failure).
+RUN_STATUS_ORDER = (
+    "pending",
+    "fetching",
+    "fetching_completed",
+    "pre_plan_running",
+    "pre_plan_completed",
+    "queuing",
+    "plan_queued",
+    "planning",
+    "planned",
+    "cost_estimating",
+    "cost_estimated",
+    "policy_checking",
+    "policy_override",
+    "policy_checked",
+    "post_plan_running",
+    "post_plan_completed",
+    "confirmed",
+    "pre_apply_running",
+    "pre_apply_completed",
+    "apply_queued",
+    "applying",
+    "applied",
 )
+# Statuses that name a stage at work: cancel interrupts them. (policy_override waits.)
+_WORKING_STATUSES = frozenset(RUN_STATUS_ORDER[1:-1]) - {"policy_override"}
 ID_ALPHABET = string.ascii_letters + string.digits
 _STX, _ETX = b"\x02", b"\x03"  # the archivist's start and end of a log
 
@@ -121,14 +125,26 @@ class _Log:
         return (_STX if self.started else b"") + body + (_ETX if self.finished else b"")
 
 
-@dataclass
-class Phase:
-    """A plan or an apply: its status, timestamps, log and counts."""
+@dataclass(kw_only=True)
+class _Stage:
+    """A plan, an apply or a policy check: its status, and when it entered each (its
+    status-timestamps)."""
 
     id: str
+    status: str
+    timestamps: dict[str, str] = field(default_factory=dict)
+
+    def move(self, status: str, stamp: str) -> None:
+        self.status = status
+        self.timestamps[stamp] = iso()
+
+
+@dataclass(kw_only=True)
+class Phase(_Stage):
+    """A plan or an apply: its status, timestamps, log and counts."""
+
     log_key: str
     status: str = "pending"
-    timestamps: dict[str, str] = field(default_factory=dict)
     log: _Log = field(default_factory=_Log)
     additions: int = 0
     changes: int = 0
@@ -138,17 +154,11 @@ class Phase:
     json_plan_ready_at: float = 0.0  # plans only: time.monotonic() from which it is served
     state_version_ids: list[str] = field(default_factory=list)
 
-    def move(self, status: str, stamp: str) -> None:
-        self.status = status
-        self.timestamps[stamp] = iso()
 
-
-@dataclass
-class PolicyCheck:
-    id: str
+@dataclass(kw_only=True)
+class PolicyCheck(_Stage):
     outcome: PolicyOutcome
     status: str = "queued"
-    timestamps: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

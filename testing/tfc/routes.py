@@ -150,116 +150,75 @@ def _route(
     return route(method, template, endpoint, statuses, COLON_PARAMETERS)
 
 
+def _read(path: str, handler: Callable[[Call], Reply]) -> Route[Endpoint]:
+    """A GET below the API that any token may call and that answers the resource or 404."""
+    return _route("GET", f"{API}{path}", handler, {200, 404})
+
+
+def _team_only(
+    method: str, path: str, handler: Callable[[Call], Reply], statuses: Collection[int]
+) -> Route[Endpoint]:
+    """A route below the API that an organization token may not call (403): runs and what
+    starts or decides them, and the JSON plans."""
+    return _route(method, f"{API}{path}", handler, statuses, organization_token=False)
+
+
+def _run_actions(actions: dict[str, Callable[[Call], Reply]]) -> list[Route[Endpoint]]:
+    """POST /runs/:run_id/actions/<action>: accepted (202), or 409 when the run is not in a
+    status that allows it."""
+    return [
+        _team_only("POST", f"/runs/:run_id/actions/{action}", handler, {202, 404, 409})
+        for action, handler in actions.items()
+    ]
+
+
 ROUTER: Router[Endpoint] = Router(
     [
-        _route(
-            "GET",
-            f"{API}/organizations/:organization/workspaces/:name",
-            show_workspace_by_name,
-            {200, 404},
-        ),
-        _route("GET", f"{API}/workspaces/:workspace_id", show_workspace, {200, 404}),
-        _route(
+        _read("/organizations/:organization/workspaces/:name", show_workspace_by_name),
+        _read("/workspaces/:workspace_id", show_workspace),
+        _team_only(
             "POST",
-            f"{API}/workspaces/:workspace_id/configuration-versions",
+            "/workspaces/:workspace_id/configuration-versions",
             create_configuration_version,
             {201, 404, 422},
-            organization_token=False,
         ),
-        _route(
-            "GET", f"{API}/configuration-versions/:cv_id", show_configuration_version, {200, 404}
-        ),
-        _route(
-            "GET",
-            f"{API}/configuration-versions/:cv_id/ingress-attributes",
-            show_ingress_attributes,
-            {200, 404},
-        ),
-        _route("POST", f"{API}/runs", create_run, {201, 404, 422}, organization_token=False),
-        _route("GET", f"{API}/runs/:run_id", show_run, {200, 404}),
-        _route("GET", f"{API}/workspaces/:workspace_id/runs", list_runs, {200, 404}),
-        _route(
+        _read("/configuration-versions/:cv_id", show_configuration_version),
+        _read("/configuration-versions/:cv_id/ingress-attributes", show_ingress_attributes),
+        _team_only("POST", "/runs", create_run, {201, 404, 422}),
+        _read("/runs/:run_id", show_run),
+        _read("/workspaces/:workspace_id/runs", list_runs),
+        *_run_actions({"apply": apply_run, "discard": discard_run, "cancel": cancel_run}),
+        _read("/runs/:run_id/policy-checks", list_policy_checks),
+        _read("/policy-checks/:policy_check_id", show_policy_check),
+        _team_only(
             "POST",
-            f"{API}/runs/:run_id/actions/apply",
-            apply_run,
-            {202, 404, 409},
-            organization_token=False,
-        ),
-        _route(
-            "POST",
-            f"{API}/runs/:run_id/actions/discard",
-            discard_run,
-            {202, 404, 409},
-            organization_token=False,
-        ),
-        _route(
-            "POST",
-            f"{API}/runs/:run_id/actions/cancel",
-            cancel_run,
-            {202, 404, 409},
-            organization_token=False,
-        ),
-        _route("GET", f"{API}/runs/:run_id/policy-checks", list_policy_checks, {200, 404}),
-        _route("GET", f"{API}/policy-checks/:policy_check_id", show_policy_check, {200, 404}),
-        _route(
-            "POST",
-            f"{API}/policy-checks/:policy_check_id/actions/override",
+            "/policy-checks/:policy_check_id/actions/override",
             override_policy_check,
             {200, 404, 409},
-            organization_token=False,
         ),
-        _route("GET", f"{API}/runs/:run_id/task-stages", list_task_stages, {200, 404}),
-        _route("GET", f"{API}/task-stages/:task_stage_id", show_task_stage, {200, 404}),
-        _route(
-            "GET",
-            f"{API}/task-stages/:task_stage_id/policy-evaluations",
-            list_policy_evaluations,
-            {200, 404},
-        ),
-        _route(
-            "GET",
-            f"{API}/policy-evaluations/:policy_evaluation_id/policy-set-outcomes",
+        _read("/runs/:run_id/task-stages", list_task_stages),
+        _read("/task-stages/:task_stage_id", show_task_stage),
+        _read("/task-stages/:task_stage_id/policy-evaluations", list_policy_evaluations),
+        _read(
+            "/policy-evaluations/:policy_evaluation_id/policy-set-outcomes",
             list_policy_set_outcomes,
-            {200, 404},
         ),
-        _route("GET", f"{API}/plans/:plan_id", show_plan, {200, 404}),
-        _route(
-            "GET",
-            f"{API}/plans/:plan_id/json-output",
-            plan_json_output,
-            {204, 307, 404},
-            organization_token=False,
-        ),
-        _route(
-            "GET",
-            f"{API}/runs/:run_id/plan/json-output",
-            run_plan_json_output,
-            {204, 307, 404},
-            organization_token=False,
-        ),
-        _route("GET", f"{API}/applies/:apply_id", show_apply, {200, 404}),
-        _route(
-            "GET",
-            f"{API}/workspaces/:workspace_id/current-state-version",
-            current_state_version,
-            {200, 404},
-        ),
+        _read("/plans/:plan_id", show_plan),
+        # The JSON plan: 204 until it is ready, then a redirect to the archivist.
+        _team_only("GET", "/plans/:plan_id/json-output", plan_json_output, {204, 307, 404}),
+        _team_only("GET", "/runs/:run_id/plan/json-output", run_plan_json_output, {204, 307, 404}),
+        _read("/applies/:apply_id", show_apply),
+        _read("/workspaces/:workspace_id/current-state-version", current_state_version),
+        # 503 while the state version's outputs are still being processed.
         _route(
             "GET",
             f"{API}/workspaces/:workspace_id/current-state-version-outputs",
             current_state_version_outputs,
             {200, 404, 503},
         ),
-        _route("GET", f"{API}/state-versions/:state_version_id", show_state_version, {200, 404}),
-        _route(
-            "GET",
-            f"{API}/state-versions/:state_version_id/outputs",
-            list_state_version_outputs,
-            {200, 404},
-        ),
-        _route(
-            "GET", f"{API}/state-version-outputs/:output_id", show_state_version_output, {200, 404}
-        ),
+        _read("/state-versions/:state_version_id", show_state_version),
+        _read("/state-versions/:state_version_id/outputs", list_state_version_outputs),
+        _read("/state-version-outputs/:output_id", show_state_version_output),
         _route(
             "PUT", f"{ARCHIVIST}/:key", _archivist_put, {200, 404, 405, 409}, authenticated=False
         ),

@@ -106,6 +106,18 @@ class RunWorker:
             self.run.waiting = False
             return decision
 
+    def _start_phase(self, phase: Phase, queued: str, running: str) -> None:
+        """The phase queued while the run is in `queued`, then running (its log started) as the
+        run enters `running`."""
+        with self.cond:
+            phase.move("queued", "queued-at")
+        self._step(queued)
+        with self.cond:
+            self._interruption()
+            self.state.set_status(self.run, running)
+            phase.move("running", "started-at")
+            phase.log.started = True
+
     # -- the plan -------------------------------------------------------------------------------
 
     def _plan(self) -> None:
@@ -116,14 +128,7 @@ class RunWorker:
             self._step("pre_plan_running")
             self._step("pre_plan_completed")
         self._step("queuing")
-        with self.cond:
-            run.plan.move("queued", "queued-at")
-        self._step("plan_queued")
-        with self.cond:
-            self._interruption()
-            self.state.set_status(run, "planning")
-            run.plan.move("running", "started-at")
-            run.plan.log.started = True
+        self._start_phase(run.plan, "plan_queued", "planning")
         succeeded = self._terraform_plan()
         with self.cond:
             self._interruption()
@@ -249,21 +254,17 @@ class RunWorker:
         with self.cond:
             check.timestamps["queued-at"] = run.timestamps.get("policy-checking-at", iso())
             if check.outcome == "pass":
-                check.status = "passed"
-                check.timestamps["passed-at"] = iso()
+                check.move("passed", "passed-at")
                 return
             if check.outcome == "hard_fail":
-                check.status = "hard_failed"
-                check.timestamps["hard-failed-at"] = iso()
+                check.move("hard_failed", "hard-failed-at")
                 raise Ended("errored")
-            check.status = "soft_failed"
-            check.timestamps["soft-failed-at"] = iso()
+            check.move("soft_failed", "soft-failed-at")
             if run.plan_only:
                 raise Ended("policy_soft_failed")
         self._wait_for_decision("policy_override", {"override"})
         with self.cond:
-            check.status = "overridden"
-            check.timestamps["overridden-at"] = iso()
+            check.move("overridden", "overridden-at")
 
     def _evaluation_moves(self, status: str) -> None:
         evaluation = self.run.policy_evaluation
@@ -298,14 +299,7 @@ class RunWorker:
         if run.workspace.run_tasks:
             self._step("pre_apply_running")
             self._step("pre_apply_completed")
-        with self.cond:
-            run.apply.move("queued", "queued-at")
-        self._step("apply_queued")
-        with self.cond:
-            self._interruption()
-            self.state.set_status(run, "applying")
-            run.apply.move("running", "started-at")
-            run.apply.log.started = True
+        self._start_phase(run.apply, "apply_queued", "applying")
         self._log(run.apply, f"Terraform v{self.state.terraform_version()}\non linux_amd64\n")
         arguments = ["apply", "-no-color", "-input=false", str(run.directory / "plan.tfplan")]
         exit_code = self._terraform(run.apply, arguments, run.directory / "config")

@@ -91,6 +91,22 @@ RUN_ROUTE = f"{API}/runs/:run_id"  # its log entries say the status the run show
 # The server
 
 
+class _Duration:
+    """A number of seconds the run workers read from the server's state: changed under its
+    lock, so that a worker sees the old value or the new one, while a test runs."""
+
+    def __set_name__(self, owner: type[TfcServer], name: str) -> None:
+        self._name = name
+
+    def __get__(self, server: TfcServer, owner: type[TfcServer] | None = None) -> float:
+        seconds: float = getattr(server._state, self._name)
+        return seconds
+
+    def __set__(self, server: TfcServer, seconds: float) -> None:
+        with server._state.cond:
+            setattr(server._state, self._name, seconds)
+
+
 class TfcServer(StandInServer[Endpoint]):
     """The stand-in, on 127.0.0.1 and a free port. Use as a context manager, or start()/stop();
     its url is the server's address, for --tfc-address (the API is under /api/v2).
@@ -143,33 +159,12 @@ class TfcServer(StandInServer[Endpoint]):
     def routes() -> tuple[RouteSpec, ...]:
         return ROUTER.specs()
 
-    @property
-    def step_seconds(self) -> float:
-        return self._state.step_seconds
-
-    @step_seconds.setter
-    def step_seconds(self, seconds: float) -> None:
-        with self._state.cond:
-            self._state.step_seconds = seconds
-
-    @property
-    def json_plan_delay_seconds(self) -> float:
-        """How long after its plan finishes a run's JSON plan is still answered 204."""
-        return self._state.json_plan_delay_seconds
-
-    @json_plan_delay_seconds.setter
-    def json_plan_delay_seconds(self, seconds: float) -> None:
-        with self._state.cond:
-            self._state.json_plan_delay_seconds = seconds
-
-    @property
-    def state_processing_seconds(self) -> float:
-        return self._state.state_processing_seconds
-
-    @state_processing_seconds.setter
-    def state_processing_seconds(self, seconds: float) -> None:
-        with self._state.cond:
-            self._state.state_processing_seconds = seconds
+    # How long a run stays in each passing status (terraform's own time comes on top).
+    step_seconds = _Duration()
+    # How long after its plan finishes a run's JSON plan is still answered 204.
+    json_plan_delay_seconds = _Duration()
+    # How long after an apply the new state version stays unprocessed.
+    state_processing_seconds = _Duration()
 
     # -- seeding --------------------------------------------------------------------------------
 

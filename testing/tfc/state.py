@@ -161,7 +161,7 @@ class State:
         plan_id, apply_id = self.new_id("plan"), self.new_id("apply")
         policy_check = None
         if workspace.policies is not None:
-            policy_check = PolicyCheck(self.new_id("polchk"), workspace.policies)
+            policy_check = PolicyCheck(id=self.new_id("polchk"), outcome=workspace.policies)
         evaluation = None
         if workspace.policy_evaluations is not None:
             evaluation = PolicyEvaluation(
@@ -181,8 +181,8 @@ class State:
             source=source,
             created_at=iso_ms(),
             directory=self.root / "runs" / run_id,
-            plan=Phase(plan_id, self.new_object("log", plan_id, None)),
-            apply=Phase(apply_id, self.new_object("log", apply_id, None)),
+            plan=Phase(id=plan_id, log_key=self.new_object("log", plan_id, None)),
+            apply=Phase(id=apply_id, log_key=self.new_object("log", apply_id, None)),
             policy_check=policy_check,
             policy_evaluation=evaluation,
             cost_estimate_id=self.new_id("ce") if workspace.cost_estimation else None,

@@ -13,9 +13,15 @@ import docker  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
 
-from testing.local_stack import BASE_IMAGE_TAG, BaseImage, DockerEngine, MotoServer, Registry
+from testing.local_stack import (
+    BASE_IMAGE_TAG,
+    BaseImage,
+    DockerEngine,
+    MotoServer,
+    Registry,
+    push_index,
+)
 from tests.conftest import CliResult, CliRunner
-from tests.images.test_registry_v2 import push_index
 
 MANIFEST_ACCEPT = ", ".join(
     [

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from testing.broken_configuration import add_an_undeclared_variable_reference
+from testing.terraform_configurations import CLOUD_CONFIG as CONFIG
 from testing.tf_apply_step import TfApplyStep, outputs_of
 from testing.tfc.server import TfcServer
 from tests.conftest import CLI, CliRunner, clean_environment
@@ -21,36 +22,6 @@ from toto_actions.terraform.archive import config_archive
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
 ORG = "acme"
-CONFIG = """\
-variable "image_tag" {
-  type    = string
-  default = "v1"
-}
-variable "ecs_subnet_1" {
-  type    = string
-  default = "subnet-default"
-}
-variable "generation" {
-  type    = string
-  default = "1"
-}
-resource "terraform_data" "image" {
-  input = var.image_tag
-}
-resource "terraform_data" "generation" {
-  triggers_replace = [var.generation]
-}
-output "image_tag" {
-  value = terraform_data.image.output
-}
-output "subnet" {
-  value = var.ecs_subnet_1
-}
-output "db_password" {
-  value     = "pw-${var.generation}"
-  sensitive = true
-}
-"""
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from testing.local_stack import DockerEngine, MotoServer
@@ -40,19 +38,9 @@ def act(
     )
 
 
-def s3_client(moto_server: MotoServer) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=moto_server.endpoint_url,
-        region_name=moto_server.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 @pytest.fixture(scope="module")
 def state_bucket(moto_server: MotoServer) -> str:
     """The S3 bucket of the Terraform states (an account's bootstrapped state bucket)."""
     bucket = f"toto-e2e-state-{uuid.uuid4().hex[:10]}"
-    s3_client(moto_server).create_bucket(Bucket=bucket)
+    moto_server.s3_client().create_bucket(Bucket=bucket)
     return bucket

@@ -52,7 +52,6 @@ from testing.local_stack import (
 )
 from testing.tfc.server import TERRAFORM, TfcServer
 from tests.e2e.act import ACT, Act, ActRun, copy_checkout, step_outcome, step_started
-from tests.e2e.conftest import s3_client
 from tests.e2e.flows import (
     CORE_IDS,
     CORE_REPOSITORY,
@@ -328,7 +327,7 @@ def demo(cleanup: ExitStack, progress: Progress, log: TextIO) -> Report:
     with progress.stage("AWS: moto server (STS, S3 with the state bucket)") as say:
         moto_server = cleanup.enter_context(run_moto_server())
         bucket = f"toto-demo-state-{uuid.uuid4().hex[:10]}"
-        s3_client(moto_server).create_bucket(Bucket=bucket)
+        moto_server.s3_client().create_bucket(Bucket=bucket)
         say(moto_server.endpoint_url)
     with progress.stage(f"GitHub: stand-in API, {len(SERVICE_REPOSITORIES)} service repositories"):
         github = cleanup.enter_context(GitHubServer())

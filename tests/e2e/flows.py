@@ -23,7 +23,6 @@ from testing.github.server import GitHubServer
 from testing.local_stack import MOTO_ACCOUNT_ID, MOTO_REGION, MotoServer, Registry
 from testing.tfc.server import TfcServer
 from tests.e2e.act import Act, ActRun
-from tests.e2e.conftest import s3_client
 from tests.e2e.repositories import new_repository, render_workflow
 from toto_actions.github.sync_permissions import token_permissions
 
@@ -159,7 +158,7 @@ class Stack:
 
     def state(self, workspace: str, key: str) -> bytes:
         """The raw state of a workspace in the S3 backend (workspace_key_prefix `env:`)."""
-        found = s3_client(self.moto_server).get_object(
+        found = self.moto_server.s3_client().get_object(
             Bucket=self.bucket, Key=f"env:/{workspace}/{key}"
         )
         body: bytes = found["Body"].read()
@@ -216,25 +215,49 @@ def app_secrets(github: GitHubServer) -> dict[str, str]:
     }
 
 
-def run_core_cli(stack: Stack, repository: Path, on_line: OnLine | None = None) -> Flow:
-    """A push to main of the core repository (cli engine): the job apply-dev under act."""
-    secrets = app_secrets(stack.github)
-    run = stack.act.run(
+def apply_core_dev(
+    act: Act,
+    repository: Path,
+    github: GitHubServer,
+    *,
+    engine_secrets: Mapping[str, str],
+    engine_variables: Mapping[str, str],
+    on_line: OnLine | None,
+) -> Flow:
+    """A push to main of the core repository: the job apply-dev under act, with the app's
+    secrets and variables and those of the engine."""
+    secrets = {**engine_secrets, **app_secrets(github)}
+    run = act.run(
         repository,
         CORE_WORKFLOW,
         "apply-dev",
         event=MAIN,
         secrets=secrets,
         variables={
-            "AWS_ROLE_ARN": ROLE_ARN,
-            "AWS_REGION": MOTO_REGION,
-            "TOTO_BACKEND_CONFIG": BACKEND_CONFIG,
-            "TOTO_GITHUB_API_URL": stack.github.url,
+            **engine_variables,
+            "TOTO_GITHUB_API_URL": github.url,
             "TOTO_APP_ID": str(APP_ID),
         },
         on_line=on_line,
     )
     return Flow(repository, run, secrets, frozenset({*secrets.values(), DB_PASSWORD}))
+
+
+def run_core_cli(stack: Stack, repository: Path, on_line: OnLine | None = None) -> Flow:
+    """A push to main of the core repository (cli engine): the job apply-dev under act."""
+    variables = {
+        "AWS_ROLE_ARN": ROLE_ARN,
+        "AWS_REGION": MOTO_REGION,
+        "TOTO_BACKEND_CONFIG": BACKEND_CONFIG,
+    }
+    return apply_core_dev(
+        stack.act,
+        repository,
+        stack.github,
+        engine_secrets={},
+        engine_variables=variables,
+        on_line=on_line,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -300,22 +323,16 @@ def run_core_cloud(
     act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, on_line: OnLine | None = None
 ) -> Flow:
     """A push to main of the core repository (cloud engine): the job apply-dev under act."""
-    secrets = {"TF_API_TOKEN": TF_API_TOKEN, **app_secrets(github)}
-    run = act.run(
+    secrets = {"TF_API_TOKEN": TF_API_TOKEN}
+    variables = {"TF_CLOUD_ORGANIZATION": ORG, "TF_CLOUD_ADDRESS": tfc.url}
+    return apply_core_dev(
+        act,
         repository,
-        CORE_WORKFLOW,
-        "apply-dev",
-        event=MAIN,
-        secrets=secrets,
-        variables={
-            "TF_CLOUD_ORGANIZATION": ORG,
-            "TF_CLOUD_ADDRESS": tfc.url,
-            "TOTO_GITHUB_API_URL": github.url,
-            "TOTO_APP_ID": str(APP_ID),
-        },
+        github,
+        engine_secrets=secrets,
+        engine_variables=variables,
         on_line=on_line,
     )
-    return Flow(repository, run, secrets, frozenset({*secrets.values(), DB_PASSWORD}))
 
 
 def new_service_repository(root: Path, bucket: str) -> Path:

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from testing.local_stack import DockerEngine as LocalEngine
-from testing.local_stack import Registry, free_port
+from testing.local_stack import Registry, free_port, push_index
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.images.engine import DockerEngine
@@ -183,37 +183,6 @@ INDEX_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 )
-
-
-def push_index(registry: Registry, repository: str, tag: str, media_type: str, image: str) -> str:
-    """PUT an image index (OCI) or manifest list (Docker) of one image already in repository,
-    for linux/amd64, as repository:tag; return its digest."""
-    manifest = requests.get(
-        f"{registry.url}/v2/{repository}/manifests/{image}",
-        headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)},
-        timeout=10,
-    )
-    manifest.raise_for_status()
-    index = {
-        "schemaVersion": 2,
-        "mediaType": media_type,
-        "manifests": [
-            {
-                "mediaType": manifest.headers["Content-Type"],
-                "digest": manifest.headers["Docker-Content-Digest"],
-                "size": len(manifest.content),
-                "platform": {"architecture": "amd64", "os": "linux"},
-            }
-        ],
-    }
-    answer = requests.put(
-        f"{registry.url}/v2/{repository}/manifests/{tag}",
-        data=json.dumps(index).encode(),
-        headers={"Content-Type": media_type},
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-    return answer.headers["Docker-Content-Digest"]
 
 
 @pytest.mark.parametrize("media_type", INDEX_MEDIA_TYPES)

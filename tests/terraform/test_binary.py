@@ -17,11 +17,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from testing.local_stack import MotoServer
@@ -77,13 +77,7 @@ class Lines:
 @pytest.fixture(scope="module")
 def s3(moto_server: MotoServer) -> Any:
     """A boto3 S3 client of moto, to arrange buckets and look at what terraform wrote."""
-    return boto3.client(
-        "s3",
-        endpoint_url=moto_server.endpoint_url,
-        region_name=moto_server.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return moto_server.s3_client()
 
 
 @pytest.fixture
@@ -533,36 +527,50 @@ def test_a_held_lock_fails_the_plan_after_the_lock_timeout(
     assert f"  ID:        {lock_id}" in failure.value.output_tail  # terraform's Lock Info
 
 
-def test_the_plan_waits_up_to_the_lock_timeout_for_the_lock(
-    stack: Stack, tmp_path: Path, s3: Any
-) -> None:
-    terraform = ready(stack)
+@contextmanager
+def lock_held_for(s3: Any, stack: Stack, seconds: float) -> Iterator[None]:
+    """While the block runs, a lock another run holds and releases after seconds; the block
+    must have waited for it."""
     hold_lock(s3, stack)
     release = threading.Timer(
-        2, lambda: s3.delete_object(Bucket=stack.bucket, Key=f"{stack.state_key()}.tflock")
+        seconds, lambda: s3.delete_object(Bucket=stack.bucket, Key=f"{stack.state_key()}.tflock")
     )
     release.start()
     try:
         started = time.monotonic()
-        assert plan(terraform, tmp_path / "waited.tfplan", lock_timeout="30s") is True
-        assert time.monotonic() - started >= 2
+        yield
+        assert time.monotonic() - started >= seconds
     finally:
         release.cancel()
+
+
+def test_the_plan_waits_up_to_the_lock_timeout_for_the_lock(
+    stack: Stack, tmp_path: Path, s3: Any
+) -> None:
+    terraform = ready(stack)
+    with lock_held_for(s3, stack, 2):
+        assert plan(terraform, tmp_path / "waited.tfplan", lock_timeout="30s") is True
 
 
 # ------------------------------------------------------------------------------------------------
 # Cancellation
 
 
-def test_cancel_stops_a_slow_apply_and_releases_the_lock(
-    stack: Stack, tmp_path: Path, s3: Any
-) -> None:
+def planned_slow_apply(stack: Stack, tmp_path: Path) -> tuple[TerraformCli, Path]:
+    """A terraform on stack and its saved plan, whose apply sleeps 30 s holding the lock."""
     (stack.directory / "main.tf").write_text(CONFIG + SLOW_RESOURCE)
     terraform = ready(stack)
     plan_file = tmp_path / "slow.tfplan"
     plan(terraform, plan_file, {"delay": "30"})
-    lines = Lines()
-    failures: list[BaseException] = []
+    return terraform, plan_file
+
+
+def apply_in_background(
+    terraform: TerraformCli, plan_file: Path, lines: Lines
+) -> tuple[threading.Thread, list[OperationError]]:
+    """The apply, started in a thread (for a test to cancel it); the thread, and the list its
+    failure will be in."""
+    failures: list[OperationError] = []
 
     def apply() -> None:
         try:
@@ -572,6 +580,15 @@ def test_cancel_stops_a_slow_apply_and_releases_the_lock(
 
     worker = threading.Thread(target=apply)
     worker.start()
+    return worker, failures
+
+
+def test_cancel_stops_a_slow_apply_and_releases_the_lock(
+    stack: Stack, tmp_path: Path, s3: Any
+) -> None:
+    terraform, plan_file = planned_slow_apply(stack, tmp_path)
+    lines = Lines()
+    worker, failures = apply_in_background(terraform, plan_file, lines)
     lines.wait_for("Executing: [")  # streamed while terraform runs: the sleep has begun
     assert f"{stack.state_key()}.tflock" in object_keys(s3, stack.bucket)
     cancelled_at = time.monotonic()
@@ -597,10 +614,7 @@ class StopReading(Exception):
 def test_an_exception_in_the_caller_stops_terraform_cleanly(
     stack: Stack, tmp_path: Path, s3: Any
 ) -> None:
-    (stack.directory / "main.tf").write_text(CONFIG + SLOW_RESOURCE)
-    terraform = ready(stack)
-    plan_file = tmp_path / "slow.tfplan"
-    plan(terraform, plan_file, {"delay": "30"})
+    terraform, plan_file = planned_slow_apply(stack, tmp_path)
 
     def interrupted(line: str) -> None:
         if line.startswith("terraform_data.slow (local-exec): Executing: ["):
@@ -628,16 +642,7 @@ def test_cancel_sends_sigterm_when_the_interrupt_is_not_enough(tmp_path: Path) -
     stubborn.chmod(0o755)
     terraform = TerraformCli(tmp_path, binary=str(stubborn), cancel_grace=1.0)
     lines = Lines()
-    failures: list[BaseException] = []
-
-    def apply() -> None:
-        try:
-            terraform.apply(tmp_path / "plan", lines)
-        except OperationError as failure:
-            failures.append(failure)
-
-    worker = threading.Thread(target=apply)
-    worker.start()
+    worker, failures = apply_in_background(terraform, tmp_path / "plan", lines)
     lines.wait_for("running")
     cancelled_at = time.monotonic()
     terraform.cancel()
@@ -658,17 +663,8 @@ def test_the_apply_waits_up_to_the_lock_timeout_for_the_lock(
     terraform = ready(stack)
     plan_file = tmp_path / "saved.tfplan"
     assert plan(terraform, plan_file) is True
-    hold_lock(s3, stack)
-    release = threading.Timer(
-        2, lambda: s3.delete_object(Bucket=stack.bucket, Key=f"{stack.state_key()}.tflock")
-    )
-    release.start()
-    try:
-        started = time.monotonic()
+    with lock_held_for(s3, stack, 2):
         terraform.apply(plan_file, Lines(), lock_timeout="30s")
-        assert time.monotonic() - started >= 2
-    finally:
-        release.cancel()
     assert object_keys(s3, stack.bucket) == [stack.state_key()]  # applied, lock released
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from testing.tfc.model import RUN_STATUS_ORDER
 from testing.tfc.server import API, COMMON_STATUSES, FINAL_STATUSES, TfcServer
 
 ORGANIZATION = "acme"
@@ -494,32 +495,8 @@ def test_a_soft_failed_policy_waits_for_an_override_through_every_stage(
     assert client.post(f"{API}/policy-checks/{check_id}/actions/override").status_code == 200
     run = client.follow(run_id, {"post_plan_completed"})
     assert run["attributes"]["actions"]["is-confirmable"] is True
-    client.post(f"{API}/runs/{run_id}/actions/apply")
-    client.follow(run_id, {"applied"})
-    assert statuses_of(server, run_id) == [
-        "pending",
-        "fetching",
-        "fetching_completed",
-        "pre_plan_running",
-        "pre_plan_completed",
-        "queuing",
-        "plan_queued",
-        "planning",
-        "planned",
-        "cost_estimating",
-        "cost_estimated",
-        "policy_checking",
-        "policy_override",
-        "policy_checked",
-        "post_plan_running",
-        "post_plan_completed",
-        "confirmed",
-        "pre_apply_running",
-        "pre_apply_completed",
-        "apply_queued",
-        "applying",
-        "applied",
-    ]
+    apply_and_follow(client, run_id)
+    assert statuses_of(server, run_id) == list(RUN_STATUS_ORDER)
 
 
 @pytest.mark.parametrize(
@@ -779,32 +756,36 @@ def test_a_provisional_version_becomes_current_once_its_run_applies(
     assert current_version(client, workspace_id) == plain
 
     discarded = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG}, provisional=True)
-    run = client.create_run(workspace_id, discarded, {"image_tag": string_literal("v1")})
-    run_id = run.json()["data"]["id"]
-    client.follow(run_id, {"planned"})
+    run_id = planned_run(client, workspace_id, discarded, "v1")
     assert client.post(f"{API}/runs/{run_id}/actions/discard").status_code == 202
     client.follow(run_id, {"discarded"})
     assert current_version(client, workspace_id) == plain
 
     applied = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG}, provisional=True)
-    run_id = client.create_run(workspace_id, applied, {"image_tag": string_literal("v1")}).json()[
-        "data"
-    ]["id"]
-    client.follow(run_id, {"planned"})
+    run_id = planned_run(client, workspace_id, applied, "v1")
     assert current_version(client, workspace_id) == plain
-    client.post(f"{API}/runs/{run_id}/actions/apply")
-    client.follow(run_id, {"applied"})
+    apply_and_follow(client, run_id)
     assert current_version(client, workspace_id) == applied
 
     overtaken = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG}, provisional=True)
-    run_id = client.create_run(workspace_id, overtaken, {"image_tag": string_literal("v2")}).json()[
-        "data"
-    ]["id"]
-    client.follow(run_id, {"planned"})
+    run_id = planned_run(client, workspace_id, overtaken, "v2")
     newer = client.upload(workspace_id, {"main.tf": SERVICE_CONFIG})
-    client.post(f"{API}/runs/{run_id}/actions/apply")
-    client.follow(run_id, {"applied"})
+    apply_and_follow(client, run_id)
     assert current_version(client, workspace_id) == newer
+
+
+def planned_run(client: Client, workspace_id: str, version_id: str, tag: str) -> str:
+    """A run of the version with image_tag = tag, waiting for confirmation; its id."""
+    created = client.create_run(workspace_id, version_id, {"image_tag": string_literal(tag)})
+    assert created.status_code == 201, created.text
+    run_id = str(created.json()["data"]["id"])
+    client.follow(run_id, {"planned"})
+    return run_id
+
+
+def apply_and_follow(client: Client, run_id: str) -> None:
+    assert client.post(f"{API}/runs/{run_id}/actions/apply").status_code == 202
+    client.follow(run_id, {"applied"})
 
 
 def test_the_json_plan_answers_204_with_no_body_until_it_is_ready(

@@ -1,4 +1,4 @@
-"""The local stack (testing/local_stack.py) works end to end, over real sockets.
+"""The local stack (testing/local_stack/) works end to end, over real sockets.
 
 1. The Docker engine is the private one: its own data root, storage driver and socket; the docker
    CLI reaches it through DOCKER_HOST.
