@@ -1,4 +1,4 @@
-"""docker_engine against the session's real dockerd and registry (testing/local_stack.py)."""
+"""docker_engine against the session's real dockerd and registry (testing/local_stack/)."""
 
 from __future__ import annotations
 
