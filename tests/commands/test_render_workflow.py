@@ -388,7 +388,7 @@ BAD_INPUTS = [
     BadInput(
         ["--service", "ms"],
         "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
-        "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, "
+        "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, platforms, "
         "service-repositories, sync-auth, sync-dispatch, create-environments, actions-repo, "
         "actions-ref)",
         {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
@@ -584,3 +584,47 @@ def test_rendering_again_leaves_a_current_file_alone(cli: CliRunner, tmp_path: P
     assert json.dumps(sorted(p.name for p in workflow.parent.iterdir())) == (
         '["toto-microservice.yml"]'
     )
+
+
+def test_platforms_set_up_qemu_and_buildx_before_the_build(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "toto.yml").write_text(
+        "kind: microservice\nservice: toto-ms-x\nplatforms: [linux/amd64, linux/arm64]\n",
+        encoding="utf-8",
+    )
+    assert cli("render-workflow").exit_code == 0
+    steps = steps_by_uses(load(tmp_path / MICROSERVICE)["jobs"]["deploy-dev"])
+    uses = list(steps)
+    assert uses.index("docker/setup-qemu-action") < uses.index("toto/actions/actions/build-push")
+    assert uses.index("docker/setup-buildx-action") < uses.index("toto/actions/actions/build-push")
+    assert steps["docker/setup-qemu-action"]["with"] == {"platforms": "linux/amd64,linux/arm64"}
+    build = steps["toto/actions/actions/build-push"]["with"]
+    assert build["platforms"] == "linux/amd64,linux/arm64"
+
+
+def test_without_platforms_neither_qemu_nor_buildx(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli("render-workflow", "--kind=microservice", "--service=toto-ms-x").exit_code == 0
+    steps = steps_by_uses(load(tmp_path / MICROSERVICE)["jobs"]["deploy-dev"])
+    assert "docker/setup-qemu-action" not in steps and "docker/setup-buildx-action" not in steps
+    assert "platforms" not in steps["toto/actions/actions/build-push"]["with"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--kind=microservice", "--service=ms", "--platforms=linux/amd64,linux/sparc"],
+            "platform 'linux/sparc' is not OS/ARCH[/VARIANT] (linux/amd64, linux/arm64, "
+            "linux/arm/v7)",
+        ),
+        (
+            ["--kind=core", "--service-repositories=x", "--platforms=linux/arm64"],
+            "platforms is a setting of the microservice workflow",
+        ),
+    ],
+)
+def test_bad_platforms_are_refused(
+    cli: CliRunner, tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    result = cli("render-workflow", *arguments)
+    assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+    assert not (tmp_path / ".github").exists()

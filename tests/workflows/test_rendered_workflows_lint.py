@@ -60,6 +60,14 @@ RENDERS = {
         "--service-repositories",
         "toto-ms-expenses,toto-ms-games,toto-ms-supermarket",
     ],
+    "microservice-multi-platform": [
+        "--kind",
+        "microservice",
+        "--service",
+        "toto-ms-arm",
+        "--platforms",
+        "linux/amd64,linux/arm64,linux/arm/v7",
+    ],
     "core-app-dispatch-create-environments": [
         "--kind",
         "core",

@@ -55,6 +55,12 @@ SETTING_OPTIONS = (
         "(comma-separated; default the core flow's IDs)",
     ),
     Option(
+        "--platforms",
+        "microservice: build the image for these platforms, comma-separated (linux/amd64,"
+        "linux/arm64); the workflow then sets up QEMU and buildx",
+        metavar="OS/ARCH,...",
+    ),
+    Option(
         "--service-repositories",
         "core: the service repositories the sync writes to, as "
         "NAME or OWNER/NAME, comma-separated (scopes the GitHub App token)",

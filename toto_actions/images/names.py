@@ -101,3 +101,26 @@ def ecr_region(host: str) -> str | None:
     """The AWS region of an ECR registry host, or None when host is not an ECR registry."""
     match = _ECR_HOST.fullmatch(host)
     return match["region"] if match else None
+
+
+# The operating systems and architectures BuildKit builds for (its `os/arch[/variant]` form).
+PLATFORM_OSES = frozenset({"linux", "windows", "darwin", "freebsd"})
+PLATFORM_ARCHITECTURES = frozenset(
+    {"amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le", "mips64", "loong64"}
+)
+_VARIANT = re.compile(r"v[0-9]+")
+
+
+def platform_problem(platform: str) -> str | None:
+    """None for a platform BuildKit knows (`linux/arm64`, `linux/arm/v7`), else why not."""
+    parts = platform.split("/")
+    if (
+        len(parts) in {2, 3}
+        and parts[0] in PLATFORM_OSES
+        and parts[1] in PLATFORM_ARCHITECTURES
+        and (len(parts) == 2 or _VARIANT.fullmatch(parts[2]))
+    ):
+        return None
+    return (
+        f"platform {platform!r} is not OS/ARCH[/VARIANT] (linux/amd64, linux/arm64, linux/arm/v7)"
+    )

@@ -17,7 +17,7 @@ import yaml
 from toto_actions.errors import UsageError
 from toto_actions.github.sync_config import name_problem, read_scope
 from toto_actions.github.sync_permissions import token_permissions
-from toto_actions.images.names import is_repository_name
+from toto_actions.images.names import is_repository_name, platform_problem
 from toto_actions.options import GivenOptions, OptionValue
 from toto_actions.service_project import service_name
 from toto_actions.workflows.environments import (
@@ -75,6 +75,7 @@ class WorkflowSettings:
     aws_role_arn: str | None
     tfc_organization: str | None
     core_secrets: tuple[str, ...]
+    platforms: tuple[str, ...]  # microservice: build for these (QEMU and buildx are set up)
     service_owner: str | None
     service_repositories: tuple[str, ...]
     sync_auth: str
@@ -149,6 +150,7 @@ def load_settings(
             "an HCP Terraform organization name",
         ),
         core_secrets=_secret_names(merged.get("core-secrets", DEFAULT_CORE_SECRETS)),
+        platforms=_platforms(merged.get("platforms"), kind),
         service_owner=owner,
         service_repositories=repositories,
         sync_auth=sync_auth,
@@ -278,6 +280,19 @@ def _environments(value: object) -> tuple[Environment, ...]:
         f"environments: expected 'dev=main,feature/**;prod=release/**' or a mapping "
         f"of environment to branches, found {value!r}"
     )
+
+
+def _platforms(value: object, kind: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if kind != "microservice":
+        raise UsageError("platforms is a setting of the microservice workflow")
+    platforms = _listed(value, "platforms")
+    for platform in platforms:
+        problem = platform_problem(platform)
+        if problem:
+            raise UsageError(problem)
+    return tuple(dict.fromkeys(platforms))
 
 
 def _secret_names(value: object) -> tuple[str, ...]:
