@@ -119,8 +119,8 @@ BAD_VALUES = [
         "--api-url 'not a url': expected an http or https URL with a host",
     ),
     (["--api-url", "https://"], "--api-url 'https://': expected an http or https URL with a host"),
-    (["--var", "novalue"], "--var 'novalue': expected NAME=VALUE lines, found 'novalue'"),
-    (["--var", "=1"], "--var '=1': expected NAME=VALUE lines, found '=1'"),
+    (["--var", "a=1", "--var", "novalue"], "--var: line 2 is not NAME=VALUE"),
+    (["--var", "=1"], "--var: line 1 is not NAME=VALUE"),
     (["--check", "yes"], "--check 'yes': expected true or false"),
     (["--output-dir", " "], "--output-dir: an empty value; leave the option out instead"),
 ]
@@ -158,3 +158,11 @@ def test_every_bad_value_is_reported_at_once() -> None:
         "--timeout 'x': expected a number of seconds from 0.001 to 3600",
         "--workers 'x': expected a whole number from 1 to 32",
     ]
+
+
+def test_a_bad_line_of_values_shows_no_value() -> None:
+    """The values of NAME=VALUE lines may be secrets: a bad line is named, never echoed."""
+    environ = {"INPUT_VAR": "db_password=hunter2-secret\nbroken-hunter3"}
+    with pytest.raises(UsageError) as raised:
+        resolve(OPTIONS, parse(), environ)
+    assert str(raised.value) == "INPUT_VAR: line 2 is not NAME=VALUE"

@@ -251,13 +251,16 @@ def check_url(raw: str) -> str | None:
 
 
 def _pairs(option: Option, raw: str, shown: str) -> Pairs:
+    """NAME=VALUE lines. A bad line is named by its number, never shown: the values may be
+    secrets, and nothing is masked yet when options are read."""
     pairs: list[tuple[str, str]] = []
-    for line in raw.splitlines():
+    for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         name, equals, value = line.strip().partition("=")
         if not equals or not name.strip():
-            raise UsageError(f"{shown}: expected NAME=VALUE lines, found {line.strip()!r}")
+            source = shown.split(" ", 1)[0].split("=", 1)[0]
+            raise UsageError(f"{source}: line {number} is not NAME=VALUE")
         pairs.append((name.strip(), value))
     return tuple(pairs)
 

@@ -124,7 +124,7 @@ def test_plan_only_reports_and_applies_nothing(core: Core, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--var", "novalue"], "--var 'novalue': expected NAME=VALUE lines, found 'novalue'"),
+        (["--var", "novalue"], "--var: line 1 is not NAME=VALUE"),
         (["--var", "1bad=x"], "variable '1bad' is not a Terraform variable name"),
         (["--var-file", "absent.tfvars"], "--var-file 'absent.tfvars' does not exist"),
         (
@@ -132,6 +132,10 @@ def test_plan_only_reports_and_applies_nothing(core: Core, tmp_path: Path) -> No
             "--plan-timeout 'soon': expected a number of seconds from 1 to 86400",
         ),
         (["--plan-only", "maybe"], "--plan-only 'maybe': expected true or false"),
+        (
+            ["--lock-timeout", "soon"],
+            "--lock-timeout 'soon': expected a duration such as 30s, 5m or 1h",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(core: Core, arguments: list[str], message: str) -> None:

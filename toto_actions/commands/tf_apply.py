@@ -27,7 +27,7 @@ from toto_actions.terraform.cloud_api import DEFAULT_ADDRESS
 from toto_actions.terraform.cloud_engine import CloudSettings
 from toto_actions.terraform.engine import EngineResult, StepStatus, mask
 from toto_actions.terraform.plan import plan_markdown
-from toto_actions.terraform.variables import parse_variables
+from toto_actions.terraform.variables import is_duration, parse_variables
 
 ENGINES = ("cloud", "cli")
 
@@ -145,6 +145,11 @@ def _settings(given: GivenOptions) -> ApplySettings:
             problems += [
                 f"--{key} applies to the {other_engine} engine only" for key in keys if key in given
             ]
+    lock_timeout = given.text("lock-timeout")
+    if lock_timeout is not None and not is_duration(lock_timeout):
+        problems.append(
+            f"--lock-timeout {lock_timeout!r}: expected a duration such as 30s, 5m or 1h"
+        )
     if given.text("run-source") == "vcs" and (variables or var_file):
         problems.append("--var and --var-file cannot reach a run the VCS connection started")
     engine_settings: CliSettings | CloudSettings
@@ -155,7 +160,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
             variables=variables,
             var_file=var_file,
             backend_config=backend_config,
-            lock_timeout=given.text("lock-timeout"),
+            lock_timeout=lock_timeout,
             plan_only=given.switch("plan-only"),
             allow_destroy=given.switch("allow-destroy"),
         )

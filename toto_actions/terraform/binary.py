@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from toto_actions.errors import OperationError, UsageError
+from toto_actions.terraform.variables import is_duration, is_variable_name
 
 LineSink = Callable[[str], None]
 
@@ -35,9 +35,6 @@ CANCEL_GRACE = 20.0
 # Exit codes of `plan -detailed-exitcode`.
 PLAN_NO_CHANGES = 0
 PLAN_HAS_CHANGES = 2
-# A Go duration, as -lock-timeout takes it: 0, 30s, 5m, 1h30m, 1.5h...
-_GO_DURATION = re.compile(r"0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
-_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 class TerraformError(OperationError):
@@ -166,7 +163,7 @@ class TerraformCli:
         if destroy:
             arguments.append("-destroy")
         for name, value in variables.items():
-            if not _VARIABLE_NAME.fullmatch(name):
+            if not is_variable_name(name):
                 raise UsageError(f"{name!r} is not a Terraform variable name")
             arguments += ["-var", f"{name}={value}"]
         if var_file is not None:
@@ -305,7 +302,7 @@ def _lock_timeout_arguments(lock_timeout: str | None) -> list[str]:
     """`-lock-timeout=DURATION`, or nothing; UsageError when it is not a Go duration."""
     if lock_timeout is None:
         return []
-    if not _GO_DURATION.fullmatch(lock_timeout):
+    if not is_duration(lock_timeout):
         raise UsageError(f"lock timeout {lock_timeout!r} is not a duration such as 30s, 5m or 1h")
     return [f"-lock-timeout={lock_timeout}"]
 

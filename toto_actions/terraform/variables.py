@@ -16,6 +16,20 @@ from pathlib import Path
 from toto_actions.errors import UsageError
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# A Go duration, as -lock-timeout takes it: 0, 30s, 5m, 1h30m, 1.5h...
+_GO_DURATION = re.compile(r"0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
+
+
+def is_variable_name(name: str) -> bool:
+    """Whether Terraform accepts name as a variable's name."""
+    return bool(_IDENTIFIER.fullmatch(name))
+
+
+def is_duration(text: str) -> bool:
+    """Whether text is a Go duration, as terraform's -lock-timeout takes it."""
+    return bool(_GO_DURATION.fullmatch(text))
+
+
 _DECLARATION = re.compile(r'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"\s*\{', re.MULTILINE)
 _TYPE = re.compile(r"^\s*type\s*=\s*(.+?)\s*$", re.MULTILINE)
 
@@ -25,7 +39,7 @@ def parse_variables(problems: list[str], pairs: Iterable[tuple[str, str]]) -> di
     names Terraform accepts; each other name is a problem."""
     variables: dict[str, str] = {}
     for name, value in pairs:
-        if _IDENTIFIER.fullmatch(name):
+        if is_variable_name(name):
             variables[name] = value
         else:
             problems.append(f"variable {name!r} is not a Terraform variable name")
