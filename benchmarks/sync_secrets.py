@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 from github import Auth, Consts, Github
 
 from testing.github.server import GitHubServer, LoggedRequest
+from toto_actions.github.sync_permissions import token_permissions
 
 CLI = Path(sys.executable).parent / "toto-actions"
 TOKEN = "ghs_benchmark-token-0123456789"  # noqa: S105 - known only to the stand-in
@@ -114,6 +115,8 @@ def ours_side(server: GitHubServer, write_interval: float, directory: Path) -> S
         f"--github-api-url={server.url}",
         f"--fingerprint-key={FINGERPRINT_KEY}",
         f"--write-interval={write_interval:g}",
+        # The first sync creates the environments, as the baseline's loop does.
+        "--create-environments",
     ]
 
     def sync(workload: Workload) -> None:
@@ -180,7 +183,10 @@ def stand_in(workload: Workload, latency: float) -> Iterator[GitHubServer]:
         server.latency_seconds = latency
         for repository in workload.repositories:
             server.add_repository(repository)
-        server.add_token(TOKEN)
+        server.add_token(  # exactly what the rendered core workflow would ask for
+            TOKEN,
+            permissions=token_permissions("environment", create_environments=True, dispatch=False),
+        )
         yield server
 
 

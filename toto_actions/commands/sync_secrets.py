@@ -264,16 +264,20 @@ def _read_and_plan(
     plans = [outcome for outcome in outcomes if isinstance(outcome, TargetPlan)]
     problems = [outcome for outcome in outcomes if isinstance(outcome, str)]
     problems += [p for plan in plans for p in limit_problems(plan, scope)]
-    if not settings.create_environments:
-        problems += [_missing_environment(plan.target) for plan in plans if not plan.state.exists]
+    missing = [plan.target for plan in plans if not plan.state.exists]
+    if missing and not settings.create_environments:
+        problems.append(_missing_environments(missing))
     if problems:
         raise UsageError("\n".join(problems))
     return plans, [outcome for outcome in outcomes if isinstance(outcome, TargetFailure)]
 
 
-def _missing_environment(target: Target) -> str:
+def _missing_environments(targets: Sequence[Target]) -> str:
+    """One line: the environment (one per sync) and every repository that lacks it."""
+    repositories = [target.repository for target in targets]
+    listed = ", ".join(repositories[:-1]) + " and " if len(repositories) > 1 else ""
     return (
-        f"create environment {target.environment} in {target.repository} (or pass "
+        f"create environment {targets[0].environment} in {listed}{repositories[-1]} (or pass "
         "--create-environments, whose token needs Administration: write)"
     )
 
