@@ -116,3 +116,12 @@ def test_a_destroying_plan_known_by_its_counts_alone_is_refused() -> None:
     """The cloud engine without the JSON plan: one unnamed resource stands for the destroys."""
     counts_only = PlanSummary(0, 0, 2, (ResourceChange("(resources unnamed)", "delete"),))
     assert decide(counts_only, plan_only=False, allow_destroy=False) is Decision.REFUSE
+
+
+def test_an_action_this_version_does_not_know_is_refused_as_destroying() -> None:
+    """A newer Terraform's action list is not read as a no-op: the guard fails closed."""
+    summary = summarize({"resource_changes": [change("terraform_data.x", "create", "archive")]})
+    assert [r.action for r in summary.resources] == ["unknown"]
+    assert summary.has_changes
+    assert decide(summary, plan_only=False, allow_destroy=False) is Decision.REFUSE
+    assert decide(summary, plan_only=False, allow_destroy=True) is Decision.APPLY

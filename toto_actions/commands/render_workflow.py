@@ -104,14 +104,14 @@ OPTIONS = (
 
 def run(given: GivenOptions) -> int:
     """Render the workflow, then write it, or compare it with the committed one under --check."""
-    repo_dir = Path(str(given.get("output-dir", ".")))
+    repo_dir = Path(given.text("output-dir") or ".")
     if not repo_dir.is_dir():
         problem = "is not a directory" if repo_dir.exists() else "does not exist"
         raise UsageError(f"output directory {str(repo_dir)!r} {problem}")
     settings = load_settings(given, repo_dir, [option.key for option in SETTING_OPTIONS])
     rendered = render(settings)
     target = repo_dir / rendered.path
-    if given.get("check"):
+    if given.switch("check"):
         return _check(target, rendered.content, rendered.path.as_posix())
     _write(target, rendered.content)
     actions_runtime.set_output("workflow-file", str(target))

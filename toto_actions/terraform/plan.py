@@ -12,9 +12,10 @@ from typing import Any, Literal, NamedTuple
 
 # "forget": the object leaves the state and is not destroyed (a `removed` block with
 # `lifecycle { destroy = false }`); "create-forget": a replacement whose old object is forgotten
-# rather than destroyed, so it adds one resource and destroys none.
+# rather than destroyed, so it adds one resource and destroys none; "unknown": a list of actions
+# this version does not know (a newer Terraform's), which the destroy guard treats as destroying.
 ResourceAction = Literal[
-    "create", "update", "delete", "replace", "forget", "create-forget", "read", "no-op"
+    "create", "update", "delete", "replace", "forget", "create-forget", "read", "no-op", "unknown"
 ]
 _SINGLE_ACTIONS = frozenset({"create", "update", "delete", "forget", "read", "no-op"})
 
@@ -39,8 +40,9 @@ class PlanSummary(NamedTuple):
         return bool(self.add or self.change or self.destroy or self.resources)
 
     def destroyed(self) -> list[ResourceChange]:
-        """The resources the plan deletes or replaces: what the destroy guard stops."""
-        return [r for r in self.resources if r.action in {"delete", "replace"}]
+        """The resources the plan deletes or replaces, or changes in a way this version does not
+        know: what the destroy guard stops (it fails closed)."""
+        return [r for r in self.resources if r.action in {"delete", "replace", "unknown"}]
 
 
 class Decision(Enum):
@@ -83,7 +85,7 @@ def _action(actions: Sequence[str]) -> ResourceAction:
         return "create-forget"
     if len(actions) == 1 and actions[0] in _SINGLE_ACTIONS:
         return actions[0]  # type: ignore[return-value]
-    return "no-op"
+    return "no-op" if not actions else "unknown"
 
 
 def plan_markdown(summary: PlanSummary, run_url: str | None = None) -> str:
