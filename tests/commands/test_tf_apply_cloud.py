@@ -122,6 +122,15 @@ def test_an_errored_plan_says_why_with_its_log(service: Service) -> None:
     assert "undeclared input variable" in result.stderr
 
 
+def test_a_log_that_cannot_be_read_does_not_hide_that_the_run_errored(
+    service: Service, tfc: TfcServer
+) -> None:
+    add_an_undeclared_variable_reference(service.root)
+    tfc.fail_path(r"^/api/v2/plans/[^/]+$", 404, times=None)
+    result = service()
+    assert result.exit_code == 1
+    assert "errored" in result.stderr
+    assert "its log could not be read" in result.stderr
 @pytest.mark.parametrize(
     ("env", "workspace", "message"),
     [

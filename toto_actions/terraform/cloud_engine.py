@@ -240,7 +240,15 @@ class _RunFollower:
         return failed
 
     def _log_tail(self, run: RunView) -> str:
-        """The tail of the apply's log when the apply had begun, else of the plan's."""
+        """The tail of the apply's log when the apply had begun, else of the plan's; a log that
+        cannot be read is a warning, never in place of the run's own error."""
+        try:
+            return self._read_log_tail(run)
+        except (OperationError, UsageError) as problem:
+            actions_runtime.warning(f"run {run.id}: its log could not be read: {problem}")
+            return ""
+
+    def _read_log_tail(self, run: RunView) -> str:
         tail = (
             self._client.log_tail(self._client.apply_log_url(run.apply_id))
             if (run.apply_id)
