@@ -101,3 +101,10 @@ def ecr_region(host: str) -> str | None:
     """The AWS region of an ECR registry host, or None when host is not an ECR registry."""
     match = _ECR_HOST.fullmatch(host)
     return match["region"] if match else None
+
+
+def ecr_account(host: str) -> str | None:
+    """The AWS account (ECR's registryId) whose registry host is, or None when host is not an
+    ECR registry."""
+    match = _ECR_HOST.fullmatch(host)
+    return match["account"] if match else None

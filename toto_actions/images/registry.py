@@ -63,12 +63,14 @@ class Registry(Protocol):
 def connect(
     host: str | None, username: str | None, password: str | None, aws_region: str | None
 ) -> Registry:
-    """The adapter for host: ECR for an ECR host or none (the account's registry in aws_region,
-    else in the host's region), else the host's v2 API with these credentials."""
-    if host and ecr_region(host) is None:
+    """The adapter for host: ECR for an ECR host (the registry of the account it names, in its
+    region: the API calls go where the image goes) or for none (the caller's account's registry
+    in aws_region), else the host's v2 API with these credentials."""
+    region = ecr_region(host) if host else None
+    if host and region is None:
         from toto_actions.images.registry_v2 import RegistryClient
 
         return RegistryClient(host, username, password)
     from toto_actions.images.ecr import EcrRegistry  # boto3: imported only for ECR
 
-    return EcrRegistry(aws_region or (ecr_region(host) if host else None))
+    return EcrRegistry(region or aws_region, host=host)
