@@ -40,6 +40,7 @@ from toto_actions.images.ecr import (
     EcrRegistry,
     RegistryId,
 )
+from toto_actions.images.lifecycle_policy import DEFAULT_LIFECYCLE_POLICY
 from toto_actions.images.names import ImageManifest, TagMutability
 from toto_actions.images.registry import connect
 
@@ -772,3 +773,113 @@ def test_every_repository_level_call_sends_the_host_s_account_as_registry_id(
         assert all(body.get("registryId") == OTHER_ACCOUNT for body in bodies), operation
     # The login: the caller's token, asked for without the deprecated registryIds.
     assert proxy.bodies("GetAuthorizationToken") == [{}]
+
+
+# ------------------------------------------------------------------------------------------------
+# Lifecycle policy of a created repository (moto keeps the text and checks the rules as ECR does)
+
+KEEP_TEN = json.dumps(
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 10,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    },
+    indent=2,
+)
+
+
+def lifecycle_policy_of(
+    client: ECRClient, repository: str, registry_id: str | None = None
+) -> str | None:
+    """GetLifecyclePolicy's text, or None when the repository has no policy."""
+    try:
+        answer = client.get_lifecycle_policy(**in_registry(registry_id), repositoryName=repository)
+    except client.exceptions.LifecyclePolicyNotFoundException:
+        return None
+    return answer.get("lifecyclePolicyText")
+
+
+def test_a_created_repository_gets_the_default_policy(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    assert registry.ensure_repository(
+        repository, "MUTABLE", create=True, lifecycle_policy=DEFAULT_LIFECYCLE_POLICY
+    )
+
+    policy = lifecycle_policy_of(ecr_client, repository)
+    assert policy is not None
+    (rule,) = json.loads(policy)["rules"]
+    assert rule["selection"] == {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countUnit": "days",
+        "countNumber": 14,
+    }
+    assert rule["action"] == {"type": "expire"}
+
+
+def test_a_created_repository_gets_exactly_the_user_s_policy(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=KEEP_TEN)
+
+    assert lifecycle_policy_of(ecr_client, repository) == KEEP_TEN
+
+
+def test_no_policy_puts_none(registry: EcrRegistry, ecr_client: ECRClient, repository: str) -> None:
+    assert registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None)
+
+    assert lifecycle_policy_of(ecr_client, repository) is None
+
+
+@pytest.mark.parametrize("its_own", [KEEP_TEN, None], ids=["its-own-policy", "no-policy"])
+def test_an_existing_repository_s_policy_is_never_touched(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str, its_own: str | None
+) -> None:
+    ecr_client.create_repository(repositoryName=repository)
+    if its_own is not None:
+        ecr_client.put_lifecycle_policy(repositoryName=repository, lifecyclePolicyText=its_own)
+
+    created = registry.ensure_repository(
+        repository, "MUTABLE", create=True, lifecycle_policy=DEFAULT_LIFECYCLE_POLICY
+    )
+
+    assert created is False
+    assert lifecycle_policy_of(ecr_client, repository) == its_own
+
+
+def test_a_repository_of_another_account_gets_its_policy_there(
+    other_registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    other_registry.ensure_repository(
+        repository, "MUTABLE", create=True, lifecycle_policy=DEFAULT_LIFECYCLE_POLICY
+    )
+
+    assert lifecycle_policy_of(ecr_client, repository, OTHER_ACCOUNT) == DEFAULT_LIFECYCLE_POLICY
+
+
+def test_a_policy_ecr_refuses_fails_and_the_repository_is_deleted_again(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    """Else the next run would find the repository and, never touching an existing one's
+    policy, leave it without any."""
+    refused = KEEP_TEN.replace('"any"', '"everything"')  # not a tagStatus
+
+    with pytest.raises(OperationError) as raised:
+        registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=refused)
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"ECR PutLifecyclePolicy {repository} failed: InvalidParameterException: "
+    )
+    assert message.endswith("; the repository created for it was deleted again")
+    assert "\n" not in message
+    assert registry.repository_mutability(repository) is None

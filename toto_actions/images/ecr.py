@@ -204,9 +204,19 @@ class EcrRegistry:
             tuple(str(f["filter"]) for f in filters if f.get("filterType") == "WILDCARD"),
         )
 
-    def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
-        """Make sure the repository exists; True when this call created it (with scan-on-push
-        and tag_mutability). A missing repository without `create` is a UsageError."""
+    def ensure_repository(
+        self,
+        repository: str,
+        tag_mutability: str,
+        create: bool,
+        *,
+        lifecycle_policy: str | None = None,
+    ) -> bool:
+        """Make sure the repository exists; True when this call created it (with scan-on-push,
+        tag_mutability and, unless None, the lifecycle policy text). An existing repository is
+        left as it is, its policy included. A missing repository without `create` is a
+        UsageError; a policy ECR refuses is an OperationError, and the repository created for it
+        is deleted again, so that the next run creates it with its policy."""
         mutability = _tag_mutability(tag_mutability)
         if self.repository_mutability(repository) is not None:
             return False
@@ -225,7 +235,30 @@ class EcrRegistry:
                 if _error_code(failure) != "RepositoryAlreadyExistsException":
                     raise
                 return False
+        if lifecycle_policy is not None:
+            self._put_lifecycle_policy(repository, lifecycle_policy)
         return True
+
+    def _put_lifecycle_policy(self, repository: str, policy: str) -> None:
+        """PutLifecyclePolicy on the repository just created; when it fails, delete the
+        repository again (DeleteRepository without force: only while it holds no image)."""
+        try:
+            with _aws_errors(f"ECR PutLifecyclePolicy {repository}"):
+                self._client.put_lifecycle_policy(
+                    **self._registry_id, repositoryName=repository, lifecyclePolicyText=policy
+                )
+        except (UsageError, OperationError) as failure:
+            try:
+                with _aws_errors(f"ECR DeleteRepository {repository}"):
+                    self._client.delete_repository(**self._registry_id, repositoryName=repository)
+            except (UsageError, OperationError) as cleanup:
+                raise type(failure)(
+                    f"{failure}; the repository was created without it and could not be "
+                    f"deleted again ({cleanup}): put its lifecycle policy by hand"
+                ) from failure
+            raise type(failure)(
+                f"{failure}; the repository created for it was deleted again"
+            ) from failure
 
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
         """The manifest repository:tag points to, exactly as stored; None when there is none."""

@@ -32,8 +32,17 @@ class Registry(Protocol):
         mutability it will be created with), or a UsageError when it may not be created."""
         ...
 
-    def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
-        """Make sure the repository exists before a push; True when this call created it."""
+    def ensure_repository(
+        self,
+        repository: str,
+        tag_mutability: str,
+        create: bool,
+        *,
+        lifecycle_policy: str | None = None,
+    ) -> bool:
+        """Make sure the repository exists before a push; True when this call created it, and
+        then with the lifecycle policy text (None: none). An existing repository is left as it
+        is."""
         ...
 
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
