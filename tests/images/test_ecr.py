@@ -716,7 +716,7 @@ def test_a_host_of_the_caller_s_own_account_names_it_harmlessly(
 ) -> None:
     own = connect(f"{aws_env.account_id}.dkr.ecr.{aws_env.region}.amazonaws.com", None, None, None)
 
-    assert own.ensure_repository(repository, "MUTABLE", create=True) is True
+    assert own.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None) is True
     names = [r.get("repositoryName") for r in ecr_client.describe_repositories()["repositories"]]
     assert repository in names
 
@@ -728,7 +728,10 @@ def test_the_region_of_an_ecr_host_wins_over_aws_region(
     host = f"{OTHER_ACCOUNT}.dkr.ecr.{aws_env.region}.amazonaws.com"
     connected = connect(host, None, None, "eu-west-3")
 
-    assert connected.ensure_repository(repository, "MUTABLE", create=True) is True
+    assert (
+        connected.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None)
+        is True
+    )
     assert other_repositories(ecr_client, repository) != []  # in us-east-1, the host's region
 
 
@@ -744,7 +747,7 @@ def test_every_repository_level_call_sends_the_host_s_account_as_registry_id(
     with RecordingProxy(aws_env.endpoint_url) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         registry = connect(other_host, None, None, None)
-        registry.ensure_repository(repository, "MUTABLE", create=True)
+        registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None)
         image = put_image(ecr_client, repository, "toto-inputs-1", b"layer", OTHER_ACCOUNT)
         found = registry.find_image(repository, "toto-inputs-1")
         assert found == image

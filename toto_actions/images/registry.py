@@ -38,11 +38,11 @@ class Registry(Protocol):
         tag_mutability: str,
         create: bool,
         *,
-        lifecycle_policy: str | None = None,
+        lifecycle_policy: str | None,
     ) -> bool:
         """Make sure the repository exists before a push; True when this call created it, and
         then with the lifecycle policy text (None: none). An existing repository is left as it
-        is."""
+        is. (No default here, unlike the adapters': a call through the protocol says which.)"""
         ...
 
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
