@@ -340,6 +340,10 @@ def test_a_dockerfile_that_needs_buildkit_is_refused_before_anything_is_built(
             ["--repository", "toto/x", "--build-args", "NOEQUALS"],
             "--build-args: 'NOEQUALS' is not NAME=VALUE",
         ),
+        (
+            ["--repository", "toto/x", "--lifecycle-policy", '{"rules": "expire"}'],
+            '--lifecycle-policy: needs "rules", a list of one rule or more',
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(
@@ -458,6 +462,20 @@ def test_on_ecr_nothing_is_created_before_the_build_can_happen(
         r["repositoryName"] for r in ecr_client(moto_server).describe_repositories()["repositories"]
     ]
     assert "toto/noengine-ecr" not in names
+
+
+def test_on_ecr_a_bad_lifecycle_policy_is_one_line_and_nothing_is_created(
+    service: Service, moto_server: MotoServer
+) -> None:
+    result = service(
+        "--repository", "toto/bad-policy", "--lifecycle-policy", "expire", env=moto_server.env
+    )
+    assert (result.exit_code, result.stderr.count("\n")) == (2, 1)
+    assert result.stderr.startswith("error: --lifecycle-policy: not JSON (Expecting value")
+    names = [
+        r["repositoryName"] for r in ecr_client(moto_server).describe_repositories()["repositories"]
+    ]
+    assert "toto/bad-policy" not in names
 
 
 def test_on_an_immutable_repository_a_taken_tag_is_refused_before_any_write(

@@ -28,6 +28,7 @@ import pytest
 import requests
 
 from testing.local_stack import MotoServer, free_port
+from testing.recording_proxy import RecordingProxy
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.images.ecr import (
@@ -37,8 +38,11 @@ from toto_actions.images.ecr import (
     SCAN_FAILED,
     SCAN_WAITING,
     EcrRegistry,
+    RegistryId,
 )
+from toto_actions.images.lifecycle_policy import DEFAULT_LIFECYCLE_POLICY
 from toto_actions.images.names import ImageManifest, TagMutability
+from toto_actions.images.registry import connect
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -117,12 +121,16 @@ def sha256(data: bytes) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
-def put_image(client: ECRClient, repository: str, tag: str, layer: bytes) -> ImageManifest:
+def put_image(
+    client: ECRClient, repository: str, tag: str, layer: bytes, registry_id: str | None = None
+) -> ImageManifest:
     """Push a manifest as the engine would; its digest is ECR's (sha256 of its bytes), passed
-    explicitly because moto would otherwise compute one of its own."""
+    explicitly because moto would otherwise compute one of its own. `registry_id`: into that
+    account's registry."""
     manifest = manifest_json(layer)
     digest = sha256(manifest.encode())
     client.put_image(
+        **in_registry(registry_id),
         repositoryName=repository,
         imageManifest=manifest,
         imageManifestMediaType=DOCKER_MANIFEST_V2,
@@ -132,8 +140,19 @@ def put_image(client: ECRClient, repository: str, tag: str, layer: bytes) -> Ima
     return ImageManifest(manifest, DOCKER_MANIFEST_V2, digest)
 
 
-def tags_of(client: ECRClient, repository: str, digest: str) -> list[str]:
-    details = client.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])
+def in_registry(account: str | None) -> RegistryId:
+    """The registryId argument of a call into account's registry (none: the caller's)."""
+    return {"registryId": account} if account else {}
+
+
+def tags_of(
+    client: ECRClient, repository: str, digest: str, registry_id: str | None = None
+) -> list[str]:
+    details = client.describe_images(
+        **in_registry(registry_id),
+        repositoryName=repository,
+        imageIds=[{"imageDigest": digest}],
+    )
     return sorted(details["imageDetails"][0].get("imageTags", []))
 
 
@@ -599,3 +618,271 @@ def test_a_tag_kept_immutable_by_an_exclusion_filter_is_an_operation_error(
         "already points to another image: use a new tag"
     )
     assert registry.digest_of(repository, "prod") == old.digest
+
+
+# ------------------------------------------------------------------------------------------------
+# Another account's registry: moto keeps the registryId a repository was created with and finds
+# it only when a call names that registryId, as ECR does (a call without it means the caller's
+# own registry).
+
+OTHER_ACCOUNT = "210987654321"
+
+
+@pytest.fixture
+def other_host(aws_env: MotoServer) -> str:
+    return f"{OTHER_ACCOUNT}.dkr.ecr.{aws_env.region}.amazonaws.com"
+
+
+@pytest.fixture
+def other_registry(other_host: str) -> EcrRegistry:
+    """The adapter build-push connects to for `--registry <other account's host>`."""
+    connected = connect(other_host, None, None, None)
+    assert isinstance(connected, EcrRegistry)
+    return connected
+
+
+def other_repositories(client: ECRClient, repository: str) -> list[Any]:
+    """The repository as the other account's registry describes it ([] when it is not there)."""
+    try:
+        found = client.describe_repositories(registryId=OTHER_ACCOUNT, repositoryNames=[repository])
+    except client.exceptions.RepositoryNotFoundException:
+        return []
+    return list(found["repositories"])
+
+
+def test_the_host_of_another_account_is_the_one_pushed_to_with_the_caller_s_token(
+    other_registry: EcrRegistry, other_host: str, aws_env: MotoServer
+) -> None:
+    # GetAuthorizationToken's token covers every registry the caller may reach; its
+    # proxyEndpoint names the caller's own registry, which is not where the push goes.
+    assert other_registry.host == other_host
+    login = other_registry.auth_config()
+    assert login["serveraddress"] == other_host
+    assert login["password"] == f"{aws_env.account_id}-auth-token"
+
+
+def test_a_repository_of_another_account_is_read_and_retagged_there(
+    other_registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    ecr_client.create_repository(
+        registryId=OTHER_ACCOUNT, repositoryName=repository, imageTagMutability="IMMUTABLE"
+    )
+    pushed = put_image(ecr_client, repository, "toto-inputs-1", b"layer", OTHER_ACCOUNT)
+
+    assert other_registry.tag_mutability(repository, create=False, created="MUTABLE") == (
+        TagMutability("IMMUTABLE")
+    )
+    assert other_registry.ensure_repository(repository, "MUTABLE", create=False) is False
+    found = other_registry.find_image(repository, "toto-inputs-1")
+    assert found == pushed
+    other_registry.put_tags(repository, pushed, ["1a2b3c4"])
+    assert other_registry.digest_of(repository, "1a2b3c4") == pushed.digest
+    assert other_registry.image_size(repository, pushed) is not None
+
+    assert tags_of(ecr_client, repository, pushed.digest, OTHER_ACCOUNT) == [
+        "1a2b3c4",
+        "toto-inputs-1",
+    ]
+
+
+def test_a_repository_is_created_in_the_registry_of_the_host_s_account(
+    other_registry: EcrRegistry, ecr_client: ECRClient, aws_env: MotoServer, repository: str
+) -> None:
+    assert other_registry.ensure_repository(repository, "MUTABLE", create=True) is True
+
+    (created,) = other_repositories(ecr_client, repository)
+    assert created["registryId"] == OTHER_ACCOUNT
+    assert created["imageScanningConfiguration"] == {"scanOnPush": True}
+    own = ecr_client.describe_repositories(registryId=aws_env.account_id)["repositories"]
+    assert repository not in [r.get("repositoryName") for r in own]
+
+
+def test_the_scan_of_an_image_of_another_account_is_read_there(
+    other_registry: EcrRegistry, ecr_client: ECRClient, aws_env: MotoServer, repository: str
+) -> None:
+    ecr_client.create_repository(registryId=OTHER_ACCOUNT, repositoryName=repository)
+    image = put_image(ecr_client, repository, "v1", b"layer", OTHER_ACCOUNT)
+    ecr_client.start_image_scan(
+        registryId=OTHER_ACCOUNT, repositoryName=repository, imageId={"imageDigest": image.digest}
+    )
+
+    counts = other_registry.scan_findings(repository, image.digest, 5, 0.05)
+
+    assert isinstance(counts, dict)  # moto's fixed findings: the scan was found
+
+
+def test_a_host_of_the_caller_s_own_account_names_it_harmlessly(
+    ecr_client: ECRClient, aws_env: MotoServer, repository: str
+) -> None:
+    own = connect(f"{aws_env.account_id}.dkr.ecr.{aws_env.region}.amazonaws.com", None, None, None)
+
+    assert own.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None) is True
+    names = [r.get("repositoryName") for r in ecr_client.describe_repositories()["repositories"]]
+    assert repository in names
+
+
+def test_the_region_of_an_ecr_host_wins_over_aws_region(
+    aws_env: MotoServer, ecr_client: ECRClient, repository: str
+) -> None:
+    # The host names where the image goes: the API calls must reach the same region.
+    host = f"{OTHER_ACCOUNT}.dkr.ecr.{aws_env.region}.amazonaws.com"
+    connected = connect(host, None, None, "eu-west-3")
+
+    assert (
+        connected.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None)
+        is True
+    )
+    assert other_repositories(ecr_client, repository) != []  # in us-east-1, the host's region
+
+
+def test_every_repository_level_call_sends_the_host_s_account_as_registry_id(
+    aws_env: MotoServer,
+    ecr_client: ECRClient,
+    other_host: str,
+    repository: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the requests carry, seen on the wire: moto finds a repository by its name alone in
+    DescribeRepositories, BatchGetImage and PutImage, so its answers cannot tell."""
+    with RecordingProxy(aws_env.endpoint_url) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        registry = connect(other_host, None, None, None)
+        registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None)
+        image = put_image(ecr_client, repository, "toto-inputs-1", b"layer", OTHER_ACCOUNT)
+        found = registry.find_image(repository, "toto-inputs-1")
+        assert found == image
+        registry.put_tags(repository, found, ["1a2b3c4"])
+        registry.digest_of(repository, "1a2b3c4")
+        registry.image_size(repository, found)
+        ecr_client.start_image_scan(
+            registryId=OTHER_ACCOUNT,
+            repositoryName=repository,
+            imageId={"imageDigest": image.digest},
+        )
+        registry.scan_findings(repository, image.digest, 5, 0.05)
+        registry.auth_config()
+
+    operations = {
+        "DescribeRepositories",
+        "CreateRepository",
+        "BatchGetImage",
+        "PutImage",
+        "DescribeImages",
+        "DescribeImageScanFindings",
+    }
+    for operation in operations:
+        bodies = proxy.bodies(operation)
+        assert bodies, operation
+        assert all(body.get("registryId") == OTHER_ACCOUNT for body in bodies), operation
+    # The login: the caller's token, asked for without the deprecated registryIds.
+    assert proxy.bodies("GetAuthorizationToken") == [{}]
+
+
+# ------------------------------------------------------------------------------------------------
+# Lifecycle policy of a created repository (moto keeps the text and checks the rules as ECR does)
+
+KEEP_TEN = json.dumps(
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 10,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    },
+    indent=2,
+)
+
+
+def lifecycle_policy_of(
+    client: ECRClient, repository: str, registry_id: str | None = None
+) -> str | None:
+    """GetLifecyclePolicy's text, or None when the repository has no policy."""
+    try:
+        answer = client.get_lifecycle_policy(**in_registry(registry_id), repositoryName=repository)
+    except client.exceptions.LifecyclePolicyNotFoundException:
+        return None
+    return answer.get("lifecyclePolicyText")
+
+
+def test_a_created_repository_gets_the_default_policy(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    assert registry.ensure_repository(
+        repository, "MUTABLE", create=True, lifecycle_policy=DEFAULT_LIFECYCLE_POLICY
+    )
+
+    policy = lifecycle_policy_of(ecr_client, repository)
+    assert policy is not None
+    (rule,) = json.loads(policy)["rules"]
+    assert rule["selection"] == {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countUnit": "days",
+        "countNumber": 14,
+    }
+    assert rule["action"] == {"type": "expire"}
+
+
+def test_a_created_repository_gets_exactly_the_user_s_policy(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=KEEP_TEN)
+
+    assert lifecycle_policy_of(ecr_client, repository) == KEEP_TEN
+
+
+def test_no_policy_puts_none(registry: EcrRegistry, ecr_client: ECRClient, repository: str) -> None:
+    assert registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None)
+
+    assert lifecycle_policy_of(ecr_client, repository) is None
+
+
+@pytest.mark.parametrize("its_own", [KEEP_TEN, None], ids=["its-own-policy", "no-policy"])
+def test_an_existing_repository_s_policy_is_never_touched(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str, its_own: str | None
+) -> None:
+    ecr_client.create_repository(repositoryName=repository)
+    if its_own is not None:
+        ecr_client.put_lifecycle_policy(repositoryName=repository, lifecyclePolicyText=its_own)
+
+    created = registry.ensure_repository(
+        repository, "MUTABLE", create=True, lifecycle_policy=DEFAULT_LIFECYCLE_POLICY
+    )
+
+    assert created is False
+    assert lifecycle_policy_of(ecr_client, repository) == its_own
+
+
+def test_a_repository_of_another_account_gets_its_policy_there(
+    other_registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    other_registry.ensure_repository(
+        repository, "MUTABLE", create=True, lifecycle_policy=DEFAULT_LIFECYCLE_POLICY
+    )
+
+    assert lifecycle_policy_of(ecr_client, repository, OTHER_ACCOUNT) == DEFAULT_LIFECYCLE_POLICY
+
+
+def test_a_policy_ecr_refuses_fails_and_the_repository_is_deleted_again(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    """Else the next run would find the repository and, never touching an existing one's
+    policy, leave it without any."""
+    refused = KEEP_TEN.replace('"any"', '"everything"')  # not a tagStatus
+
+    with pytest.raises(OperationError) as raised:
+        registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=refused)
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"ECR PutLifecyclePolicy {repository} failed: InvalidParameterException: "
+    )
+    assert message.endswith("; the repository created for it was deleted again")
+    assert "\n" not in message
+    assert registry.repository_mutability(repository) is None

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from toto_actions.images.names import TagMutability, is_repository_name, wildcard_matches
+from toto_actions.images.names import (
+    TagMutability,
+    ecr_account,
+    is_repository_name,
+    wildcard_matches,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +84,18 @@ def test_a_mutability_names_its_setting_and_filters() -> None:
 def test_repository_names(name: str, by_the_spec: bool, by_ecr: bool) -> None:
     assert is_repository_name(name) is by_the_spec
     assert is_repository_name(name, ecr=True) is by_ecr
+
+
+@pytest.mark.parametrize(
+    ("host", "account"),
+    [
+        ("210987654321.dkr.ecr.eu-west-1.amazonaws.com", "210987654321"),
+        ("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", "123456789012"),
+        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "123456789012"),
+        ("localhost:5000", None),
+        ("ghcr.io", None),
+        ("1234.dkr.ecr.eu-west-1.amazonaws.com", None),
+    ],
+)
+def test_the_account_of_an_ecr_host(host: str, account: str | None) -> None:
+    assert ecr_account(host) == account

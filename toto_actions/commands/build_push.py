@@ -24,6 +24,7 @@ from toto_actions.images.build_inputs import (
     inputs_tag,
 )
 from toto_actions.images.engine import DockerEngine
+from toto_actions.images.lifecycle_policy import PolicyProblem, lifecycle_policy
 from toto_actions.images.names import ImageManifest, TagMutability, is_repository_name, is_tag
 from toto_actions.images.registry import Registry, connect
 from toto_actions.options import CHOICE, SECONDS, SWITCH, GivenOptions, Option
@@ -72,6 +73,12 @@ OPTIONS = (
         choices=MUTABILITIES,
     ),
     Option(
+        "--lifecycle-policy",
+        "lifecycle policy of a created ECR repository: a JSON policy, or none (default: expire "
+        "untagged images 14 days after their push; an existing repository's is never touched)",
+        metavar="JSON|none",
+    ),
+    Option(
         "--skip-if-exists",
         "reuse an image built from the same inputs instead of building (default true)",
         SWITCH,
@@ -118,6 +125,7 @@ class BuildSettings(NamedTuple):
     aws_region: str | None
     create_repository: bool
     tag_mutability: str
+    lifecycle_policy: str | None  # the text put on a created ECR repository; None: no policy
     skip_if_exists: bool
     scan_threshold: str | None
     scan_timeout: float
@@ -198,6 +206,11 @@ def _settings(given: GivenOptions) -> BuildSettings:
     tags = _tags(problems, given.text("tags"), revision, version)
     if "registry-username" in given and "registry-password" not in given:
         problems.append("--registry-username needs --registry-password")
+    try:
+        policy = lifecycle_policy(given.text("lifecycle-policy"))
+    except PolicyProblem as problem:
+        problems.append(f"--lifecycle-policy: {problem}")
+        policy = None
     if problems:
         raise UsageError("\n".join(problems))
     return BuildSettings(
@@ -215,6 +228,7 @@ def _settings(given: GivenOptions) -> BuildSettings:
         aws_region=given.text("aws-region"),
         create_repository=given.switch("create-repository"),
         tag_mutability=given.text("tag-mutability") or "MUTABLE",
+        lifecycle_policy=policy,
         skip_if_exists=given.switch("skip-if-exists"),
         scan_threshold=given.text("scan-severity-threshold"),
         scan_timeout=given.seconds("scan-timeout"),
@@ -326,7 +340,12 @@ def _build_and_push(
             f"{reference}:{pushed_tag}",
             actions_runtime.info,
         )
-    registry.ensure_repository(settings.repository, settings.tag_mutability, create=True)
+    registry.ensure_repository(
+        settings.repository,
+        settings.tag_mutability,
+        create=True,
+        lifecycle_policy=settings.lifecycle_policy,
+    )
     with actions_runtime.group(f"Push {reference}:{pushed_tag}"):
         # Credentials per push, handed to the engine and never written to disk.
         digest = engine.push(reference, pushed_tag, registry.auth_config(), actions_runtime.info)

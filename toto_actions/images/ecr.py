@@ -1,11 +1,15 @@
 """Amazon ECR through boto3: every ECR call of build-push, and nothing else talks to ECR.
 
 The registry's login (GetAuthorizationToken, masked, fetched again when it nears its expiry), the
-repository (found, or created with scan-on-push), manifests read and tagged through the API
-(BatchGetImage, PutImage: a retag pushes no layer), digests and sizes (DescribeImages) and the
-scan-on-push result. boto3 finds the endpoint (AWS_ENDPOINT_URL), the credentials and the profile
-as it always does; retries are botocore's standard mode. Every failure of boto3 or of ECR becomes
-a UsageError or an OperationError of one line, with ECR's error code and message.
+repository (found, or created with scan-on-push and a lifecycle policy), manifests read and tagged
+through the API (BatchGetImage, PutImage: a retag pushes no layer), digests and sizes
+(DescribeImages) and the scan-on-push result. The registry is the caller's account's, or the one
+a registry host names (`<account>.dkr.ecr.<region>.amazonaws.com`, maybe another account's):
+every repository-level call then carries that account as its registryId, and the login (which
+covers every registry the caller may reach) is handed to the engine for that host. boto3 finds
+the endpoint (AWS_ENDPOINT_URL), the credentials and the profile as it always does; retries are
+botocore's standard mode. Every failure of boto3 or of ECR becomes a UsageError or an
+OperationError of one line, with ECR's error code and message.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypedDict
 from urllib.parse import urlsplit
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
@@ -29,7 +33,12 @@ from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images.names import MANIFEST_MEDIA_TYPES, ImageManifest, TagMutability
+from toto_actions.images.names import (
+    MANIFEST_MEDIA_TYPES,
+    ImageManifest,
+    TagMutability,
+    ecr_account,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -79,27 +88,45 @@ SCAN_FAILED = frozenset(
 SCAN_WAITING = frozenset({"IN_PROGRESS", "PENDING"})
 
 
+class RegistryId(TypedDict, total=False):
+    """The registryId of every repository-level call: absent for the caller's own registry."""
+
+    registryId: str
+
+
 class RegistryCredentials(NamedTuple):
     """The login of an ECR registry, as `docker login` (or the engine's auth_config) takes it."""
 
     username: str
     password: str  # masked before it is returned
-    registry: str  # host, no scheme: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
+    registry: str  # the caller's own registry host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
     expires_at: float  # epoch seconds
 
 
 class EcrRegistry:
-    """The account's ECR registry in one region, through one boto3 client."""
+    """One ECR registry in one region (the caller's account's, or the one `host` names), through
+    one boto3 client."""
 
-    def __init__(self, region: str | None, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        region: str | None,
+        *,
+        host: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         """Make the client; UsageError when boto3 finds no region or no credentials.
 
-        The region is the argument (the command's --aws-region, which falls back on AWS_REGION),
-        else what boto3 finds (AWS_DEFAULT_REGION, the profile). `clock` tells the time the token's
-        expiry is compared with.
+        The region is the argument (the host's region, else the command's --aws-region, which
+        falls back on AWS_REGION), else what boto3 finds (AWS_DEFAULT_REGION, the profile).
+        `host`, an ECR registry host, is where images go, and the account it names is the
+        registryId of every repository-level call; None: the caller's account's registry.
+        `clock` tells the time the token's expiry is compared with.
         """
         self._clock = clock
         self._credentials: RegistryCredentials | None = None
+        self._host = host
+        account = ecr_account(host) if host else None
+        self._registry_id: RegistryId = {"registryId": account} if account else {}
         try:
             session = boto3.Session(region_name=region or None)
             if not session.region_name:
@@ -116,6 +143,7 @@ class EcrRegistry:
         cached = self._credentials
         if cached is not None and self._clock() < cached.expires_at - TOKEN_REFRESH_MARGIN:
             return cached
+        # No registryIds (deprecated): the token covers every registry the caller may reach.
         with _aws_errors("ECR GetAuthorizationToken"):
             answer = self._client.get_authorization_token()
         data = answer.get("authorizationData") or [{}]
@@ -136,16 +164,17 @@ class EcrRegistry:
 
     @property
     def host(self) -> str:
-        """The registry host, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com."""
-        return self.credentials().registry
+        """The registry host images go to, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com:
+        the one given, else the caller's own registry."""
+        return self._host or self.credentials().registry
 
     def auth_config(self) -> dict[str, str]:
-        """The login for one push, fetched again when it nears its expiry."""
+        """The login for one push to host, fetched again when it nears its expiry."""
         credentials = self.credentials()
         return {
             "username": credentials.username,
             "password": credentials.password,
-            "serveraddress": credentials.registry,
+            "serveraddress": self._host or credentials.registry,
         }
 
     def tag_mutability(self, repository: str, *, create: bool, created: str) -> TagMutability:
@@ -161,7 +190,9 @@ class EcrRegistry:
         (DescribeRepositories), or None when the repository is missing."""
         with _aws_errors(f"ECR DescribeRepositories {repository}"):
             try:
-                answer = self._client.describe_repositories(repositoryNames=[repository])
+                answer = self._client.describe_repositories(
+                    **self._registry_id, repositoryNames=[repository]
+                )
             except ClientError as failure:
                 if _error_code(failure) != "RepositoryNotFoundException":
                     raise
@@ -173,9 +204,19 @@ class EcrRegistry:
             tuple(str(f["filter"]) for f in filters if f.get("filterType") == "WILDCARD"),
         )
 
-    def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
-        """Make sure the repository exists; True when this call created it (with scan-on-push
-        and tag_mutability). A missing repository without `create` is a UsageError."""
+    def ensure_repository(
+        self,
+        repository: str,
+        tag_mutability: str,
+        create: bool,
+        *,
+        lifecycle_policy: str | None = None,
+    ) -> bool:
+        """Make sure the repository exists; True when this call created it (with scan-on-push,
+        tag_mutability and, unless None, the lifecycle policy text). An existing repository is
+        left as it is, its policy included. A missing repository without `create` is a
+        UsageError; a policy ECR refuses is an OperationError, and the repository created for it
+        is deleted again, so that the next run creates it with its policy."""
         mutability = _tag_mutability(tag_mutability)
         if self.repository_mutability(repository) is not None:
             return False
@@ -184,6 +225,7 @@ class EcrRegistry:
         with _aws_errors(f"ECR CreateRepository {repository}"):
             try:
                 self._client.create_repository(
+                    **self._registry_id,
                     repositoryName=repository,
                     imageTagMutability=mutability,
                     imageScanningConfiguration={"scanOnPush": True},
@@ -193,7 +235,30 @@ class EcrRegistry:
                 if _error_code(failure) != "RepositoryAlreadyExistsException":
                     raise
                 return False
+        if lifecycle_policy is not None:
+            self._put_lifecycle_policy(repository, lifecycle_policy)
         return True
+
+    def _put_lifecycle_policy(self, repository: str, policy: str) -> None:
+        """PutLifecyclePolicy on the repository just created; when it fails, delete the
+        repository again (DeleteRepository without force: only while it holds no image)."""
+        try:
+            with _aws_errors(f"ECR PutLifecyclePolicy {repository}"):
+                self._client.put_lifecycle_policy(
+                    **self._registry_id, repositoryName=repository, lifecyclePolicyText=policy
+                )
+        except (UsageError, OperationError) as failure:
+            try:
+                with _aws_errors(f"ECR DeleteRepository {repository}"):
+                    self._client.delete_repository(**self._registry_id, repositoryName=repository)
+            except (UsageError, OperationError) as cleanup:
+                raise type(failure)(
+                    f"{failure}; the repository was created without it and could not be "
+                    f"deleted again ({cleanup}): put its lifecycle policy by hand"
+                ) from failure
+            raise type(failure)(
+                f"{failure}; the repository created for it was deleted again"
+            ) from failure
 
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
         """The manifest repository:tag points to, exactly as stored; None when there is none."""
@@ -201,6 +266,7 @@ class EcrRegistry:
         with _aws_errors(what):
             try:
                 answer = self._client.batch_get_image(
+                    **self._registry_id,
                     repositoryName=repository,
                     imageIds=[{"imageTag": tag}],
                     acceptedMediaTypes=list(MANIFEST_MEDIA_TYPES),
@@ -232,6 +298,7 @@ class EcrRegistry:
             with _aws_errors(f"ECR PutImage {repository}:{tag}"):
                 try:
                     self._client.put_image(
+                        **self._registry_id,
                         repositoryName=repository,
                         imageManifest=image.manifest,
                         imageManifestMediaType=image.media_type,
@@ -278,7 +345,9 @@ class EcrRegistry:
             with _aws_errors(what):
                 try:
                     answer = self._client.describe_image_scan_findings(
-                        repositoryName=repository, imageId={"imageDigest": digest}
+                        **self._registry_id,
+                        repositoryName=repository,
+                        imageId={"imageDigest": digest},
                     )
                 except ClientError as failure:
                     if _error_code(failure) != "ScanNotFoundException":
@@ -308,6 +377,7 @@ class EcrRegistry:
         with _aws_errors(f"ECR DescribeImages {image}"):
             try:
                 answer = self._client.describe_images(
+                    **self._registry_id,
                     repositoryName=repository,
                     imageIds=[image_id],
                 )

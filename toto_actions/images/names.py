@@ -103,6 +103,13 @@ def ecr_region(host: str) -> str | None:
     return match["region"] if match else None
 
 
+def ecr_account(host: str) -> str | None:
+    """The AWS account (ECR's registryId) whose registry host is, or None when host is not an
+    ECR registry."""
+    match = _ECR_HOST.fullmatch(host)
+    return match["account"] if match else None
+
+
 # The operating systems and architectures BuildKit builds for (its `os/arch[/variant]` form).
 PLATFORM_OSES = frozenset({"linux", "windows", "darwin", "freebsd"})
 PLATFORM_ARCHITECTURES = frozenset(

@@ -32,8 +32,17 @@ class Registry(Protocol):
         mutability it will be created with), or a UsageError when it may not be created."""
         ...
 
-    def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
-        """Make sure the repository exists before a push; True when this call created it."""
+    def ensure_repository(
+        self,
+        repository: str,
+        tag_mutability: str,
+        create: bool,
+        *,
+        lifecycle_policy: str | None,
+    ) -> bool:
+        """Make sure the repository exists before a push; True when this call created it, and
+        then with the lifecycle policy text (None: none). An existing repository is left as it
+        is. (No default here, unlike the adapters': a call through the protocol says which.)"""
         ...
 
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
@@ -63,12 +72,14 @@ class Registry(Protocol):
 def connect(
     host: str | None, username: str | None, password: str | None, aws_region: str | None
 ) -> Registry:
-    """The adapter for host: ECR for an ECR host or none (the account's registry in aws_region,
-    else in the host's region), else the host's v2 API with these credentials."""
-    if host and ecr_region(host) is None:
+    """The adapter for host: ECR for an ECR host (the registry of the account it names, in its
+    region: the API calls go where the image goes) or for none (the caller's account's registry
+    in aws_region), else the host's v2 API with these credentials."""
+    region = ecr_region(host) if host else None
+    if host and region is None:
         from toto_actions.images.registry_v2 import RegistryClient
 
         return RegistryClient(host, username, password)
     from toto_actions.images.ecr import EcrRegistry  # boto3: imported only for ECR
 
-    return EcrRegistry(aws_region or (ecr_region(host) if host else None))
+    return EcrRegistry(region or aws_region, host=host)

@@ -70,8 +70,16 @@ class RegistryClient:
         """Not applicable: a v2 registry lets every tag move."""
         return TagMutability("MUTABLE")
 
-    def ensure_repository(self, repository: str, tag_mutability: str, create: bool) -> bool:
-        """Not applicable: the push creates the repository. Always False."""
+    def ensure_repository(
+        self,
+        repository: str,
+        tag_mutability: str,
+        create: bool,
+        *,
+        lifecycle_policy: str | None = None,
+    ) -> bool:
+        """Not applicable: the push creates the repository, and a v2 registry keeps no
+        lifecycle policy. Always False."""
         return False
 
     def scan_findings(
