@@ -131,6 +131,8 @@ def test_a_log_that_cannot_be_read_does_not_hide_that_the_run_errored(
     assert result.exit_code == 1
     assert "errored" in result.stderr
     assert "its log could not be read" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("env", "workspace", "message"),
     [

@@ -121,6 +121,9 @@ def sha256(data: bytes) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
 def put_image(
     client: ECRClient, repository: str, tag: str, layer: bytes, registry_id: str | None = None
 ) -> ImageManifest:
@@ -138,6 +141,11 @@ def put_image(
         imageDigest=digest,
     )
     return ImageManifest(manifest, DOCKER_MANIFEST_V2, digest)
+
+
+def put_image_into_new(client: ECRClient, repository: str, tag: str) -> ImageManifest:
+    client.create_repository(repositoryName=repository)
+    return put_image(client, repository, tag, b"layer")
 
 
 def in_registry(account: str | None) -> RegistryId:
@@ -451,6 +459,39 @@ def test_digest_of_and_image_size(
     described = ecr_client.describe_images(repositoryName=repository)["imageDetails"][0]
     assert registry.image_size(repository, image) == described.get("imageSizeInBytes")
     assert registry.image_size(repository, image._replace(digest=sha256(b"nothing"))) is None
+
+
+def test_an_image_index_has_no_one_size(
+    aws_env: MotoServer, ecr_client: ECRClient, repository: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For an image index, ECR's imageSizeInBytes is its largest manifest's (botocore's model),
+    which would read as the whole: the adapter says unknown and does not ask. (moto reports no
+    size for an index, so the request on the wire is what shows it.)"""
+    image = put_image_into_new(ecr_client, repository, "amd64")
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {"mediaType": DOCKER_MANIFEST_V2, "digest": image.digest, "size": 1},
+            ],
+        }
+    )
+    digest = sha256(index.encode())
+    ecr_client.put_image(
+        repositoryName=repository,
+        imageManifest=index,
+        imageManifestMediaType=OCI_INDEX,
+        imageTag="multi",
+        imageDigest=digest,
+    )
+    with RecordingProxy(aws_env.endpoint_url) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        registry = EcrRegistry(None)
+        assert registry.image_size(repository, ImageManifest(index, OCI_INDEX, digest)) is None
+        assert registry.image_size(repository, image) is not None  # a manifest is asked about
+    asked = [body["imageIds"] for body in proxy.bodies("DescribeImages")]
+    assert asked == [[{"imageDigest": image.digest}]]
 
 
 # ------------------------------------------------------------------------------------------------

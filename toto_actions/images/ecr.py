@@ -38,6 +38,7 @@ from toto_actions.images.names import (
     ImageManifest,
     TagMutability,
     ecr_account,
+    is_index,
 )
 
 if TYPE_CHECKING:
@@ -322,7 +323,11 @@ class EcrRegistry:
         return details.get("imageDigest") if details else None
 
     def image_size(self, repository: str, image: ImageManifest) -> int | None:
-        """The image's size in bytes as ECR reports it, or None when there is no such image."""
+        """The image's size in bytes as ECR reports it, or None when there is no such image. An
+        image index (manifest list) has no one size: ECR reports its largest manifest's, which
+        would read as the whole; None (unknown) instead."""
+        if is_index(image):
+            return None
         digest = image.digest
         details = self._describe_image(
             repository, {"imageDigest": digest}, f"{repository}@{digest}"
