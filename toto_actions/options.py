@@ -94,6 +94,7 @@ class Option(NamedTuple):
     metavar: str | None = None
     fallback_variable: str | None = None  # read when neither flag nor input is given
     required: bool = False  # must be given one way or another
+    sensitive: bool = False  # its value may be secret: messages never repeat it
 
     @property
     def key(self) -> str:
@@ -185,7 +186,10 @@ def _raw_value(
 
 def convert(option: Option, raw: str, source: str) -> OptionValue:
     """raw as the option's kind; a UsageError naming source and what was expected."""
-    shown = f"{source} {raw!r}" if source.startswith("--") else f"{source}={raw!r}"
+    if option.sensitive:
+        shown = source
+    else:
+        shown = f"{source} {raw!r}" if source.startswith("--") else f"{source}={raw!r}"
     if option.choices and raw not in option.choices:
         raise UsageError(f"{shown}: expected one of {', '.join(option.choices)}")
     converter = _CONVERTERS.get(option.kind)
@@ -252,12 +256,13 @@ def check_url(raw: str) -> str | None:
 
 def _pairs(option: Option, raw: str, shown: str) -> Pairs:
     pairs: list[tuple[str, str]] = []
-    for line in raw.splitlines():
+    for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         name, equals, value = line.strip().partition("=")
         if not equals or not name.strip():
-            raise UsageError(f"{shown}: expected NAME=VALUE lines, found {line.strip()!r}")
+            found = f"line {number}, not shown" if option.sensitive else repr(line.strip())
+            raise UsageError(f"{shown}: expected NAME=VALUE lines, found {found}")
         pairs.append((name.strip(), value))
     return tuple(pairs)
 

@@ -2,13 +2,14 @@
 
 The digest of the build's inputs names the image: when the registry already holds an image
 tagged with it, the requested tags are added to that manifest through the registry's API and
-nothing is built or pushed. Otherwise the engine's classic builder builds it (streamed live), the
-tags are pushed with credentials handed to the engine per push, and the digest is confirmed
-against the registry before it is reported.
+nothing is built or pushed. Otherwise BuildKit builds it through the docker CLI (streamed live)
+into the engine, the docker SDK pushes it with credentials handed to the engine per push, and
+the digest is confirmed against the registry before it is reported.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,20 +18,40 @@ from urllib.parse import urlsplit, urlunsplit
 
 from toto_actions import actions_runtime, git
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images.build_inputs import (
-    BuildInputs,
-    buildkit_problems,
-    inputs_digest,
-    inputs_tag,
-)
+from toto_actions.images import buildkit
+from toto_actions.images.build_inputs import BuildInputs, inputs_digest, inputs_tag
+from toto_actions.images.buildkit import BuildRequest, DockerClient, SecretFile
 from toto_actions.images.engine import DockerEngine
 from toto_actions.images.names import ImageManifest, TagMutability, is_repository_name, is_tag
 from toto_actions.images.registry import Registry, connect
-from toto_actions.options import CHOICE, SECONDS, SWITCH, GivenOptions, Option
+from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option
 from toto_actions.service_project import service_version
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 MUTABILITIES = ("MUTABLE", "IMMUTABLE")
+NETWORKS = ("default", "none", "host")
+# The operating systems and architectures BuildKit's platform parser knows (containerd's).
+KNOWN_OS = frozenset(
+    {"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos", "aix"}
+)
+KNOWN_ARCHITECTURES = frozenset(
+    {
+        "amd64",
+        "arm64",
+        "arm",
+        "386",
+        "ppc64le",
+        "ppc64",
+        "s390x",
+        "riscv64",
+        "mips64le",
+        "mips64",
+        "mipsle",
+        "mips",
+        "loong64",
+    }
+)
+_VARIANT = re.compile(r"v[1-9]\d?")
 
 OPTIONS = (
     Option("--repository", "the image repository (on ECR, created when missing)", required=True),
@@ -46,6 +67,38 @@ OPTIONS = (
     Option(
         "--labels", "comma-separated labels, over the OCI ones set by default", metavar="K=V,..."
     ),
+    Option(
+        "--network",
+        "networking of the RUN steps: default, none or host (the engine's default when not given)",
+        kind=CHOICE,
+        choices=NETWORKS,
+    ),
+    Option(
+        "--platforms",
+        "target platforms, comma-separated (os/arch[/variant]; more than one needs buildx)",
+    ),
+    Option(
+        "--secrets",
+        "build secrets, one ID=VALUE a line, for RUN --mount=type=secret,id=ID: masked, never in "
+        "argv, the image or the log",
+        LINES,
+        sensitive=True,
+    ),
+    Option("--secret-files", "build secrets from files, one ID=PATH a line", LINES),
+    Option(
+        "--ssh",
+        "SSH agent socket or keys for RUN --mount=type=ssh, one a line: default or ID=PATH",
+    ),
+    Option("--cache-from", "external cache sources, one type=... spec a line"),
+    Option("--cache-to", "cache export destinations, one type=... spec a line"),
+    Option(
+        "--pull", "always pull a newer version of the base images (default false)", SWITCH, False
+    ),
+    Option("--no-cache", "build without the build cache (default false)", SWITCH, False),
+    Option(
+        "--provenance", "provenance attestation (buildx with a builder that makes attestations)"
+    ),
+    Option("--sbom", "SBOM attestation (buildx with a builder that makes attestations)"),
     Option(
         "--registry",
         "push to this v2 registry host instead of the account's ECR registry",
@@ -121,6 +174,42 @@ class BuildSettings(NamedTuple):
     skip_if_exists: bool
     scan_threshold: str | None
     scan_timeout: float
+    network: str | None
+    platforms: tuple[str, ...]
+    secrets: dict[str, str]  # id -> value: masked, never logged, never in the digest
+    secret_files: tuple[SecretFile, ...]
+    ssh: tuple[str, ...]
+    cache_from: tuple[str, ...]
+    cache_to: tuple[str, ...]
+    pull: bool
+    no_cache: bool
+    provenance: str | None
+    sbom: str | None
+
+    @property
+    def secret_ids(self) -> tuple[str, ...]:
+        return (*self.secrets, *(secret.id for secret in self.secret_files))
+
+    def build_request(self, tag: str, secret_files: tuple[SecretFile, ...]) -> BuildRequest:
+        """What BuildKit is asked to build; the secrets' values are in secret_files by then."""
+        return BuildRequest(
+            context=self.context,
+            dockerfile=self.dockerfile,
+            tag=tag,
+            build_args=self.build_args,
+            labels={**self.oci_labels, **self.labels},
+            target=self.target,
+            network=self.network,
+            platforms=self.platforms,
+            secret_files=(*self.secret_files, *secret_files),
+            ssh=self.ssh,
+            cache_from=self.cache_from,
+            cache_to=self.cache_to,
+            pull=self.pull,
+            no_cache=self.no_cache,
+            provenance=self.provenance,
+            sbom=self.sbom,
+        )
 
 
 class Published(NamedTuple):
@@ -130,15 +219,20 @@ class Published(NamedTuple):
 
 
 def run(given: GivenOptions) -> int:
-    """Build and push, or reuse; exit 0, 1 when the build, push or scan failed, 2 on bad input.
+    """Build and push, or reuse; exit 0, 1 when the build, push or scan failed (or no docker
+    client builds with BuildKit), 2 on bad input.
 
     Everything is read and checked before the first write: the registry's repository and tags,
-    then either the requested tags go onto the image built from the same inputs, or the engine
+    then either the requested tags go onto the image built from the same inputs, or BuildKit
     builds, the repository is created if need be, and the image is pushed.
     """
+    for value in _sensitive_values(given):
+        actions_runtime.mask(value)
+    client = buildkit.find_client()
     settings = _settings(given)
-    if settings.registry_password:
-        actions_runtime.mask(settings.registry_password)
+    problems = buildkit.capability_problems(client, settings.build_request("", ()))
+    if problems:
+        raise UsageError("\n".join(problems))
     engine = DockerEngine()
     inputs = BuildInputs(
         settings.context,
@@ -147,6 +241,9 @@ def run(given: GivenOptions) -> int:
         settings.build_args,
         settings.target,
         settings.labels,
+        settings.secret_ids,
+        settings.platforms,
+        settings.network,
     )
     marker = inputs_tag(inputs_digest(inputs))
     registry = connect(
@@ -165,7 +262,7 @@ def run(given: GivenOptions) -> int:
         actions_runtime.info(f"{settings.repository}:{marker} exists: reusing {existing.digest}")
         image = existing
     else:
-        image = _build_and_push(engine, registry, settings, host=host, marker=marker)
+        image = _build_and_push(client, engine, registry, settings, host=host, marker=marker)
     registry.put_tags(settings.repository, image, settings.tags)
     _confirm(registry, settings, image.digest)
     # The size is reported as unknown, never an error: the tags have moved by then.
@@ -189,8 +286,6 @@ def _settings(given: GivenOptions) -> BuildSettings:
         problems.append(f"build context {str(context)!r} is not a directory")
     elif not dockerfile.is_file():
         problems.append(f"Dockerfile {str(dockerfile)!r} does not exist")
-    else:
-        problems += buildkit_problems(dockerfile, _lines(dockerfile))
     build_args = _pairs(problems, "build-args", given.text("build-args"))
     labels = _pairs(problems, "labels", given.text("labels"))
     revision = given.text("revision") or (git.head_commit(context) if context.is_dir() else None)
@@ -198,6 +293,12 @@ def _settings(given: GivenOptions) -> BuildSettings:
     tags = _tags(problems, given.text("tags"), revision, version)
     if "registry-username" in given and "registry-password" not in given:
         problems.append("--registry-username needs --registry-password")
+    platforms = _platforms(problems, given.text("platforms"))
+    secrets = _secrets(problems, given)
+    secret_files = _secret_files(problems, given)
+    ssh = _ssh(problems, given.text("ssh"))
+    cache_from = _cache_specs(problems, "cache-from", given.text("cache-from"))
+    cache_to = _cache_specs(problems, "cache-to", given.text("cache-to"))
     if problems:
         raise UsageError("\n".join(problems))
     return BuildSettings(
@@ -218,14 +319,103 @@ def _settings(given: GivenOptions) -> BuildSettings:
         skip_if_exists=given.switch("skip-if-exists"),
         scan_threshold=given.text("scan-severity-threshold"),
         scan_timeout=given.seconds("scan-timeout"),
+        network=given.text("network"),
+        platforms=platforms,
+        secrets=secrets,
+        secret_files=secret_files,
+        ssh=ssh,
+        cache_from=cache_from,
+        cache_to=cache_to,
+        pull=given.switch("pull"),
+        no_cache=given.switch("no-cache"),
+        provenance=given.text("provenance"),
+        sbom=given.text("sbom"),
     )
 
 
-def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as problem:
-        raise UsageError(f"Dockerfile {str(path)!r}: cannot read it ({problem})") from problem
+def _sensitive_values(given: GivenOptions) -> list[str]:
+    """The values to mask before anything runs: the registry password, the secrets' values."""
+    values = [value for _, value in given.pairs("secrets")]
+    password = given.text("registry-password")
+    return [*values, *([password] if password else [])]
+
+
+def _secrets(problems: list[str], given: GivenOptions) -> dict[str, str]:
+    secrets: dict[str, str] = {}
+    for number, (secret_id, value) in enumerate(given.pairs("secrets"), start=1):
+        if not _is_secret_id(secret_id):
+            problems.append(f"--secrets: line {number}: {_SECRET_ID_RULE}")
+        elif not value:
+            problems.append(f"--secrets: {secret_id} has an empty value")
+        else:
+            secrets[secret_id] = value
+    return secrets
+
+
+def _secret_files(problems: list[str], given: GivenOptions) -> tuple[SecretFile, ...]:
+    files: list[SecretFile] = []
+    for secret_id, path in given.pairs("secret-files"):
+        if not _is_secret_id(secret_id):
+            problems.append(f"--secret-files: {secret_id!r}: {_SECRET_ID_RULE}")
+        elif not Path(path).is_file():
+            problems.append(f"--secret-files: {secret_id}: no file at {path!r}")
+        else:
+            files.append(SecretFile(secret_id, Path(path).resolve()))
+    return tuple(files)
+
+
+_SECRET_ID = re.compile(r"[A-Za-z0-9_.-]+")
+_SECRET_ID_RULE = "a secret id is letters, digits, '_', '.' and '-'"  # noqa: S105 - a message
+
+
+def _is_secret_id(secret_id: str) -> bool:
+    return _SECRET_ID.fullmatch(secret_id) is not None
+
+
+def _ssh(problems: list[str], raw: str | None) -> tuple[str, ...]:
+    entries = tuple(_items(raw, separators="\n"))
+    for entry in entries:
+        name, equals, paths = entry.partition("=")
+        if not (entry == "default" or (equals and _is_secret_id(name) and paths)):
+            problems.append(f"--ssh: {entry!r} is neither default nor ID=PATH")
+    return entries
+
+
+def _platforms(problems: list[str], raw: str | None) -> tuple[str, ...]:
+    platforms = tuple(dict.fromkeys(_items(raw, separators=",\n")))
+    for platform in platforms:
+        os_name, _, rest = platform.partition("/")
+        architecture, _, variant = rest.partition("/")
+        if (
+            os_name not in KNOWN_OS
+            or architecture not in KNOWN_ARCHITECTURES
+            or (variant and not _VARIANT.fullmatch(variant))
+        ):
+            problems.append(
+                f"--platforms: {platform!r} is not a platform: OS/ARCH[/VARIANT], "
+                "e.g. linux/amd64, linux/arm64, linux/arm/v7"
+            )
+    return platforms
+
+
+def _cache_specs(problems: list[str], key: str, raw: str | None) -> tuple[str, ...]:
+    specs = tuple(_items(raw, separators="\n"))
+    for spec in specs:
+        kind = spec.partition(",")[0]
+        if not kind.startswith("type=") or not kind.removeprefix("type="):
+            problems.append(
+                f"--{key}: {spec!r} is not a cache spec: type=registry,ref=HOST/REPO:TAG, "
+                "type=inline, type=local,src=DIR, type=gha, ..."
+            )
+    return specs
+
+
+def _items(raw: str | None, *, separators: str) -> list[str]:
+    """The non-empty, stripped items of raw, split at any of the separators."""
+    text = raw or ""
+    for separator in separators[1:]:
+        text = text.replace(separator, separators[0])
+    return [item.strip() for item in text.split(separators[0]) if item.strip()]
 
 
 def _pairs(problems: list[str], key: str, raw: object) -> dict[str, str]:
@@ -303,6 +493,7 @@ def _check_tags_can_move(
 
 
 def _build_and_push(
+    client: DockerClient,
     engine: DockerEngine,
     registry: Registry,
     settings: BuildSettings,
@@ -316,16 +507,17 @@ def _build_and_push(
     engine.ping()
     reference = f"{host}/{settings.repository}"
     pushed_tag = marker if settings.skip_if_exists else settings.tags[0]
-    with actions_runtime.group(f"Build {reference}"):
-        engine.build(
-            settings.context,
-            settings.dockerfile,
-            settings.build_args,
-            settings.target,
-            {**settings.oci_labels, **settings.labels},
-            f"{reference}:{pushed_tag}",
-            actions_runtime.info,
+    with (
+        actions_runtime.group(f"Build {reference} with {client}"),
+        buildkit.build_directory() as directory,
+    ):
+        # BuildKit's pulls and cache read the registry's login from a Docker config: a private
+        # one, holding only this login, removed when the build ends.
+        directory.write_docker_config(host, registry.auth_config())
+        request = settings.build_request(
+            f"{reference}:{pushed_tag}", directory.write_secrets(settings.secrets)
         )
+        buildkit.build(client, request, directory, actions_runtime.info)
     registry.ensure_repository(settings.repository, settings.tag_mutability, create=True)
     with actions_runtime.group(f"Push {reference}:{pushed_tag}"):
         # Credentials per push, handed to the engine and never written to disk.
