@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import json
 import re
+import tarfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -638,3 +642,140 @@ def test_a_tag_an_exclusion_filter_lets_move_is_moved(
     digest = outputs_of(result)["digest"]
     assert digest != other
     assert {ecr_tags(ecr, repository)[tag] for tag in ("aaa", "dev-1")} == {digest}
+
+
+SECRET_VALUE = "s3cr3t-build-token-9f1c"  # 23 characters
+SECRET_FILE_CONTENT = "//npm.test/:_authToken=file-secret-77ab\n"
+
+
+def registry_blobs(registry: Registry, repository: str, tag: str) -> dict[str, bytes]:
+    """Every blob the registry serves for repository:tag (config and layers), by digest, with
+    each gzip layer also unpacked (its tar) under `<digest>.tar`."""
+    manifest = requests.get(
+        f"{registry.url}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert manifest.status_code == 200
+    document = manifest.json()
+    blobs: dict[str, bytes] = {"manifest": manifest.content}
+    for descriptor in [document["config"], *document["layers"]]:
+        digest = descriptor["digest"]
+        answer = requests.get(f"{registry.url}/v2/{repository}/blobs/{digest}", timeout=30)
+        assert answer.status_code == 200, digest
+        blobs[digest] = answer.content
+        if answer.content[:2] == b"\x1f\x8b":
+            blobs[f"{digest}.tar"] = gzip.decompress(answer.content)
+    return blobs
+
+
+def file_in_layers(blobs: dict[str, bytes], name: str) -> str:
+    """The content of the file name in the image's unpacked layers (the last layer wins)."""
+    found = None
+    for key, content in blobs.items():
+        if key.endswith(".tar"):
+            with tarfile.open(fileobj=io.BytesIO(content)) as layer:
+                if name in layer.getnames():
+                    member = layer.extractfile(name)
+                    assert member is not None
+                    found = member.read().decode()
+    assert found is not None, name
+    return found
+
+
+def test_build_secrets_reach_their_run_step_and_nothing_else(
+    service: Service,
+    registry: Registry,
+    base_image: BaseImage,
+    docker_engine: DockerEngine,
+    tmp_path: Path,
+) -> None:
+    (service.root / "Dockerfile").write_text(
+        f"FROM {base_image.tag}\n"
+        "RUN --mount=type=secret,id=token --mount=type=secret,id=npmrc "
+        "wc -c < /run/secrets/token > /token-length && "
+        "sha256sum /run/secrets/npmrc | cut -c1-64 > /npmrc-sha256\n",
+        encoding="utf-8",
+    )
+    npmrc = tmp_path / "npmrc"
+    npmrc.write_text(SECRET_FILE_CONTENT, encoding="utf-8")
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    output_file = tmp_path / "github-output"
+    output_file.touch()
+
+    result = service(
+        "--repository",
+        "toto/secrets",
+        "--registry",
+        registry.host,
+        "--network",
+        "none",
+        "--secrets",
+        f"token={SECRET_VALUE}",
+        "--secret-files",
+        f"npmrc={npmrc}",
+        env={
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(output_file),
+            "TMPDIR": str(private_tmp),
+        },
+    )
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    mask = f"::add-mask::{SECRET_VALUE}"
+    assert result.stdout.startswith(mask)  # masked before anything ran
+    blobs = registry_blobs(registry, "toto/secrets", "0123456")
+    assert file_in_layers(blobs, "token-length").strip() == str(len(SECRET_VALUE))
+    assert file_in_layers(blobs, "npmrc-sha256").strip() == (
+        hashlib.sha256(SECRET_FILE_CONTENT.encode()).hexdigest()
+    )
+    for secret in (SECRET_VALUE, SECRET_FILE_CONTENT.strip()):
+        assert not [key for key, blob in blobs.items() if secret.encode() in blob]
+        assert secret not in result.stdout.replace(mask, "") + result.stderr
+        assert secret not in output_file.read_text(encoding="utf-8")
+        assert secret not in docker_engine.log_path.read_text(encoding="utf-8", errors="replace")
+    assert list(private_tmp.iterdir()) == []  # the secret files and Docker config are gone
+
+
+def test_a_failed_build_leaves_no_secret_file_or_docker_config(
+    service: Service, registry: Registry, base_image: BaseImage, tmp_path: Path
+) -> None:
+    (service.root / "Dockerfile").write_text(
+        f"FROM {base_image.tag}\nRUN --mount=type=secret,id=token exit 4\n", encoding="utf-8"
+    )
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    result = service(
+        "--repository",
+        "toto/secrets-failed",
+        "--registry",
+        registry.host,
+        "--network",
+        "none",
+        "--secrets",
+        f"token={SECRET_VALUE}",
+        env={"TMPDIR": str(private_tmp)},
+    )
+    assert result.exit_code == 1
+    assert "exit code: 4" in result.stderr
+    assert SECRET_VALUE not in result.stdout + result.stderr
+    assert list(private_tmp.iterdir()) == []
+    assert registry_tags(registry, "toto/secrets-failed") == []
+
+
+def test_a_rotated_secret_value_reuses_the_image_a_new_secret_id_builds_again(
+    service: Service, registry: Registry
+) -> None:
+    def run(*arguments: str) -> dict[str, str]:
+        result = service("--repository", "toto/rotated", "--registry", registry.host, *arguments)
+        assert result.exit_code == 0, result.stderr
+        return outputs_of(result)
+
+    first = run("--secrets", "token=first-value")
+    rotated = run("--secrets", "token=second-value")
+    renamed = run("--secrets", "api_token=second-value")
+    on_arm = run("--secrets", "api_token=second-value", "--platforms", "linux/arm64")
+    assert (first["skipped"], rotated["skipped"]) == ("false", "true")
+    assert rotated["digest"] == first["digest"]
+    assert (renamed["skipped"], on_arm["skipped"]) == ("false", "false")
