@@ -94,6 +94,7 @@ class Option(NamedTuple):
     metavar: str | None = None
     fallback_variable: str | None = None  # read when neither flag nor input is given
     required: bool = False  # must be given one way or another
+    sensitive: bool = False  # its value may be secret: messages never repeat it
 
     @property
     def key(self) -> str:
@@ -185,7 +186,10 @@ def _raw_value(
 
 def convert(option: Option, raw: str, source: str) -> OptionValue:
     """raw as the option's kind; a UsageError naming source and what was expected."""
-    shown = f"{source} {raw!r}" if source.startswith("--") else f"{source}={raw!r}"
+    if option.sensitive:
+        shown = source
+    else:
+        shown = f"{source} {raw!r}" if source.startswith("--") else f"{source}={raw!r}"
     if option.choices and raw not in option.choices:
         raise UsageError(f"{shown}: expected one of {', '.join(option.choices)}")
     converter = _CONVERTERS.get(option.kind)

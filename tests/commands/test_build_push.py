@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import json
 import re
+import tarfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -233,7 +237,7 @@ def test_a_first_build_pushes_tags_labels_and_a_confirmed_digest(
     assert labels["org.opencontainers.image.version"] == "1.4.0"
     assert labels["team"] == "games"
     assert "org.opencontainers.image.created" in labels
-    assert re.search(r"Step \d/\d : COPY app.txt /app.txt", result.stdout)  # streamed to the log
+    assert re.search(r"#\d+ \[1/1\] COPY app.txt /app.txt", result.stdout)  # streamed to the log
 
 
 def test_an_unchanged_source_on_a_fresh_runner_builds_nothing(
@@ -250,7 +254,7 @@ def test_an_unchanged_source_on_a_fresh_runner_builds_nothing(
     outputs = outputs_of(again)
     assert outputs["skipped"] == "true"
     assert outputs["digest"] == outputs_of(first)["digest"]
-    assert "Step 1/" not in again.stdout
+    assert "COPY app.txt" not in again.stdout
     assert {i.id for i in engine_client.images.list(all=True)} == left  # nothing built or pulled
     assert registry_digest(registry, "toto/reuse", "release-7") == outputs["digest"]
 
@@ -280,6 +284,8 @@ def test_a_run_step_builds_on_a_local_base_image(
         "GREETING=hello",
         "--tags",
         "t1",
+        "--network",
+        "none",  # the test engine has no bridge: RUN steps get no network
     )
     assert result.exit_code == 0, result.stderr
     assert registry_tags(registry, "toto/run")[0] == "t1"
@@ -291,32 +297,28 @@ def test_a_failing_build_step_fails_with_the_engine_message_and_pushes_nothing(
     (service.root / "Dockerfile").write_text(
         f"FROM {base_image.tag}\nRUN exit 3\n", encoding="utf-8"
     )
-    result = service("--repository", "toto/broken", "--registry", registry.host)
+    result = service(
+        "--repository", "toto/broken", "--registry", registry.host, "--network", "none"
+    )
     assert result.exit_code == 1
-    assert "returned a non-zero code: 3" in result.stderr
+    assert "exit code: 3" in result.stderr
     assert "Traceback" not in result.stderr
     assert registry_tags(registry, "toto/broken") == []
 
 
-@pytest.mark.parametrize(
-    ("dockerfile", "line", "feature"),
-    [
-        ("# syntax=docker/dockerfile:1\nFROM scratch\n", 1, "a `# syntax=` directive"),
-        ("FROM scratch\nRUN --mount=type=cache,target=/c true\n", 2, "RUN --mount"),
-        ("FROM scratch\nRUN <<EOF\ntrue\nEOF\n", 2, "a heredoc"),
-    ],
-)
-def test_a_dockerfile_that_needs_buildkit_is_refused_before_anything_is_built(
-    service: Service, registry: Registry, dockerfile: str, line: int, feature: str
+def test_a_dockerfile_that_needs_buildkit_builds(
+    service: Service, registry: Registry, base_image: BaseImage
 ) -> None:
-    (service.root / "Dockerfile").write_text(dockerfile, encoding="utf-8")
-    result = service("--repository", "toto/buildkit", "--registry", registry.host)
-    assert result.exit_code == 2
-    assert result.stderr == (
-        f"error: {service.root / 'Dockerfile'}:{line}: {feature} needs BuildKit, which the "
-        "classic builder that the docker SDK drives lacks; rewrite the line without it\n"
+    (service.root / "Dockerfile").write_text(
+        f"FROM {base_image.tag}\n"
+        "RUN --mount=type=bind,source=app.txt,target=/mnt/app.txt cp /mnt/app.txt /copied\n",
+        encoding="utf-8",
     )
-    assert registry_tags(registry, "toto/buildkit") == []
+    result = service(
+        "--repository", "toto/buildkit", "--registry", registry.host, "--network", "none"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert registry_tags(registry, "toto/buildkit")
 
 
 @pytest.mark.parametrize(
@@ -344,6 +346,28 @@ def test_a_dockerfile_that_needs_buildkit_is_refused_before_anything_is_built(
             ["--repository", "toto/x", "--lifecycle-policy", '{"rules": "expire"}'],
             '--lifecycle-policy: needs "rules", a list of one rule or more',
         ),
+        (
+            ["--repository", "toto/x", "--secrets", "token=ok\nhunter2-not-shown"],
+            "--secrets: line 2 is not NAME=VALUE",
+        ),
+        (
+            ["--repository", "toto/x", "--secret-files", "npm=absent/npmrc"],
+            "--secret-files: npm: no file at 'absent/npmrc'",
+        ),
+        (
+            ["--repository", "toto/x", "--platforms", "linux/amd64,linux/z80"],
+            "--platforms: 'linux/z80' is not a platform: OS/ARCH[/VARIANT], e.g. linux/amd64, "
+            "linux/arm64, linux/arm/v7",
+        ),
+        (
+            ["--repository", "toto/x", "--cache-from", "registry.test/app:cache"],
+            "--cache-from: 'registry.test/app:cache' is not a cache spec: "
+            "type=registry,ref=HOST/REPO:TAG, type=inline, type=local,src=DIR, type=gha, ...",
+        ),
+        (
+            ["--repository", "toto/x", "--ssh", "agent"],
+            "--ssh: 'agent' is neither default nor ID=PATH",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(
@@ -351,6 +375,34 @@ def test_bad_input_is_one_line_exit_2(
 ) -> None:
     result = service(*arguments, "--registry", registry.host)
     assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+    assert registry_tags(registry, "toto/x") == []
+
+
+def test_a_network_that_is_not_documented_is_one_line_exit_2(
+    service: Service, registry: Registry
+) -> None:
+    result = service(
+        "--repository", "toto/x", "--registry", registry.host, env={"INPUT_NETWORK": "bridge"}
+    )
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: INPUT_NETWORK='bridge': expected one of default, none, host\n",
+    )
+    assert registry_tags(registry, "toto/x") == []
+
+
+def test_attestations_with_the_built_in_client_are_refused_plainly(
+    service: Service, registry: Registry
+) -> None:
+    """The test machine's only BuildKit client is Debian's docker 20.10, without buildx."""
+    result = service("--repository", "toto/x", "--registry", registry.host, "--sbom", "true")
+    assert result.exit_code == 2
+    assert re.fullmatch(
+        r"error: --sbom: attestations need docker buildx; \S+ [\w.+~-]+ has BuildKit built in"
+        r" only, which makes none\n",
+        result.stderr,
+    )
+    assert registry_tags(registry, "toto/x") == []
 
 
 def test_a_missing_context_is_one_line(cli: CliRunner, registry: Registry) -> None:
@@ -608,3 +660,140 @@ def test_a_tag_an_exclusion_filter_lets_move_is_moved(
     digest = outputs_of(result)["digest"]
     assert digest != other
     assert {ecr_tags(ecr, repository)[tag] for tag in ("aaa", "dev-1")} == {digest}
+
+
+SECRET_VALUE = "s3cr3t-build-token-9f1c"  # 23 characters
+SECRET_FILE_CONTENT = "//npm.test/:_authToken=file-secret-77ab\n"
+
+
+def registry_blobs(registry: Registry, repository: str, tag: str) -> dict[str, bytes]:
+    """Every blob the registry serves for repository:tag (config and layers), by digest, with
+    each gzip layer also unpacked (its tar) under `<digest>.tar`."""
+    manifest = requests.get(
+        f"{registry.url}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert manifest.status_code == 200
+    document = manifest.json()
+    blobs: dict[str, bytes] = {"manifest": manifest.content}
+    for descriptor in [document["config"], *document["layers"]]:
+        digest = descriptor["digest"]
+        answer = requests.get(f"{registry.url}/v2/{repository}/blobs/{digest}", timeout=30)
+        assert answer.status_code == 200, digest
+        blobs[digest] = answer.content
+        if answer.content[:2] == b"\x1f\x8b":
+            blobs[f"{digest}.tar"] = gzip.decompress(answer.content)
+    return blobs
+
+
+def file_in_layers(blobs: dict[str, bytes], name: str) -> str:
+    """The content of the file name in the image's unpacked layers (the last layer wins)."""
+    found = None
+    for key, content in blobs.items():
+        if key.endswith(".tar"):
+            with tarfile.open(fileobj=io.BytesIO(content)) as layer:
+                if name in layer.getnames():
+                    member = layer.extractfile(name)
+                    assert member is not None
+                    found = member.read().decode()
+    assert found is not None, name
+    return found
+
+
+def test_build_secrets_reach_their_run_step_and_nothing_else(
+    service: Service,
+    registry: Registry,
+    base_image: BaseImage,
+    docker_engine: DockerEngine,
+    tmp_path: Path,
+) -> None:
+    (service.root / "Dockerfile").write_text(
+        f"FROM {base_image.tag}\n"
+        "RUN --mount=type=secret,id=token --mount=type=secret,id=npmrc "
+        "wc -c < /run/secrets/token > /token-length && "
+        "sha256sum /run/secrets/npmrc | cut -c1-64 > /npmrc-sha256\n",
+        encoding="utf-8",
+    )
+    npmrc = tmp_path / "npmrc"
+    npmrc.write_text(SECRET_FILE_CONTENT, encoding="utf-8")
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    output_file = tmp_path / "github-output"
+    output_file.touch()
+
+    result = service(
+        "--repository",
+        "toto/secrets",
+        "--registry",
+        registry.host,
+        "--network",
+        "none",
+        "--secrets",
+        f"token={SECRET_VALUE}",
+        "--secret-files",
+        f"npmrc={npmrc}",
+        env={
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(output_file),
+            "TMPDIR": str(private_tmp),
+        },
+    )
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    mask = f"::add-mask::{SECRET_VALUE}"
+    assert result.stdout.startswith(mask)  # masked before anything ran
+    blobs = registry_blobs(registry, "toto/secrets", "0123456")
+    assert file_in_layers(blobs, "token-length").strip() == str(len(SECRET_VALUE))
+    assert file_in_layers(blobs, "npmrc-sha256").strip() == (
+        hashlib.sha256(SECRET_FILE_CONTENT.encode()).hexdigest()
+    )
+    for secret in (SECRET_VALUE, SECRET_FILE_CONTENT.strip()):
+        assert not [key for key, blob in blobs.items() if secret.encode() in blob]
+        assert secret not in result.stdout.replace(mask, "") + result.stderr
+        assert secret not in output_file.read_text(encoding="utf-8")
+        assert secret not in docker_engine.log_path.read_text(encoding="utf-8", errors="replace")
+    assert list(private_tmp.iterdir()) == []  # the secret files and Docker config are gone
+
+
+def test_a_failed_build_leaves_no_secret_file_or_docker_config(
+    service: Service, registry: Registry, base_image: BaseImage, tmp_path: Path
+) -> None:
+    (service.root / "Dockerfile").write_text(
+        f"FROM {base_image.tag}\nRUN --mount=type=secret,id=token exit 4\n", encoding="utf-8"
+    )
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    result = service(
+        "--repository",
+        "toto/secrets-failed",
+        "--registry",
+        registry.host,
+        "--network",
+        "none",
+        "--secrets",
+        f"token={SECRET_VALUE}",
+        env={"TMPDIR": str(private_tmp)},
+    )
+    assert result.exit_code == 1
+    assert "exit code: 4" in result.stderr
+    assert SECRET_VALUE not in result.stdout + result.stderr
+    assert list(private_tmp.iterdir()) == []
+    assert registry_tags(registry, "toto/secrets-failed") == []
+
+
+def test_a_rotated_secret_value_reuses_the_image_a_new_secret_id_builds_again(
+    service: Service, registry: Registry
+) -> None:
+    def run(*arguments: str) -> dict[str, str]:
+        result = service("--repository", "toto/rotated", "--registry", registry.host, *arguments)
+        assert result.exit_code == 0, result.stderr
+        return outputs_of(result)
+
+    first = run("--secrets", "token=first-value")
+    rotated = run("--secrets", "token=second-value")
+    renamed = run("--secrets", "api_token=second-value")
+    on_arm = run("--secrets", "api_token=second-value", "--platforms", "linux/arm64")
+    assert (first["skipped"], rotated["skipped"]) == ("false", "true")
+    assert rotated["digest"] == first["digest"]
+    assert (renamed["skipped"], on_arm["skipped"]) == ("false", "false")

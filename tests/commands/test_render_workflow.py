@@ -613,8 +613,8 @@ def test_without_platforms_neither_qemu_nor_buildx(cli: CliRunner, tmp_path: Pat
     [
         (
             ["--kind=microservice", "--service=ms", "--platforms=linux/amd64,linux/sparc"],
-            "platform 'linux/sparc' is not OS/ARCH[/VARIANT] (linux/amd64, linux/arm64, "
-            "linux/arm/v7)",
+            "platforms: 'linux/sparc' is not a platform: OS/ARCH[/VARIANT], e.g. linux/amd64, "
+            "linux/arm64, linux/arm/v7",
         ),
         (
             ["--kind=core", "--service-repositories=x", "--platforms=linux/arm64"],

@@ -1,4 +1,4 @@
-"""The digest of a build's inputs, and the Dockerfile features the classic builder lacks."""
+"""The digest of a build's inputs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 from toto_actions.images.build_inputs import (
     BuildInputs,
-    buildkit_problems,
     inputs_digest,
     inputs_tag,
 )
@@ -66,48 +65,14 @@ def test_arguments_target_and_the_file_list_count(context: Path) -> None:
     assert digest(context, labels={"team": "b"}) != before
 
 
-@pytest.mark.parametrize(
-    ("lines", "number", "feature"),
-    [
-        (["# syntax=docker/dockerfile:1", "FROM scratch"], 1, "a `# syntax=` directive"),
-        (
-            ["FROM alpine", "RUN --mount=type=cache,target=/root/.cache pip install x"],
-            2,
-            "RUN --mount",
-        ),
-        (["FROM alpine", "RUN --network=none true"], 2, "RUN --network"),
-        (
-            ["FROM alpine", "COPY --chmod=755 app /app"],
-            2,
-            "COPY/ADD --chmod, --link, --parents or --exclude",
-        ),
-        (["FROM alpine", "RUN <<EOF", "echo hi", "EOF"], 2, "a heredoc"),
-        (["FROM alpine", "COPY <<-'EOT' /etc/conf", "x", "EOT"], 2, "a heredoc"),
-        (
-            ["FROM alpine", "RUN \\", "    --mount=type=secret,id=a cat /run/secrets/a"],
-            2,
-            "RUN --mount",
-        ),
-        (["FROM alpine", "ADD --checksum=sha256:abc https://x/y /y"], 2, "ADD --checksum"),
-    ],
-)
-def test_buildkit_features_are_found_with_their_line(
-    lines: list[str], number: int, feature: str
-) -> None:
-    assert buildkit_problems(Path("Dockerfile"), lines) == [
-        f"Dockerfile:{number}: {feature} needs BuildKit, which the classic builder that the "
-        "docker SDK drives lacks; rewrite the line without it"
-    ]
-
-
-def test_what_the_classic_builder_understands_passes() -> None:
-    lines = [
-        "# a comment",
-        "FROM alpine AS base",
-        "ARG X=1",
-        "RUN echo $((1<<2)) && true",
-        "COPY --from=base --chown=1:1 /a /b",
-        "FROM scratch",
-        "# syntax=late, a comment",
-    ]
-    assert buildkit_problems(Path("Dockerfile"), lines) == []
+def test_secret_ids_platforms_and_network_count(context: Path) -> None:
+    before = digest(context)
+    with_secret = digest(context, secret_ids=("npm_token",))
+    assert with_secret != before
+    assert digest(context, secret_ids=("other",)) != with_secret
+    assert digest(context, secret_ids=("npm_token", "npm_token")) == with_secret
+    assert digest(context, platforms=("linux/arm64",)) != before
+    assert digest(context, platforms=("linux/amd64", "linux/arm64")) == digest(
+        context, platforms=("linux/arm64", "linux/amd64")
+    )
+    assert digest(context, network="none") != before

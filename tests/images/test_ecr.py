@@ -31,9 +31,8 @@ from testing.local_stack import MotoServer, free_port
 from testing.recording_proxy import RecordingProxy
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
+from toto_actions.images.aws_errors import NO_CREDENTIALS, NO_REGION
 from toto_actions.images.ecr import (
-    NO_CREDENTIALS,
-    NO_REGION,
     SCAN_DONE,
     SCAN_FAILED,
     SCAN_WAITING,

@@ -1,8 +1,9 @@
-"""docker_engine against the session's real dockerd and registry (testing/local_stack/)."""
+"""images.engine against the session's real dockerd and registry (testing/local_stack/); the
+images it pushes are built with BuildKit (images.buildkit)."""
 
 from __future__ import annotations
 
-import time
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -12,6 +13,7 @@ import docker  # type: ignore[import-untyped]
 import pytest
 import requests
 
+from testing.images import build_image
 from testing.local_stack import BaseImage, Registry, free_port
 from testing.local_stack import DockerEngine as LocalEngine
 from toto_actions.errors import OperationError, UsageError
@@ -65,10 +67,8 @@ def build(
     context: Path,
     tag: str,
     on_line: Callable[[str], None] = lambda _: None,
-    target: str | None = None,
 ) -> str:
-    """Builds the context's own Dockerfile, without build arguments or labels."""
-    return engine.build(context, context / "Dockerfile", {}, target, {}, tag, on_line)
+    return build_image(engine.url, context, tag, on_line)
 
 
 def scratch_image(engine: DockerEngine, tmp_path: Path, tag: str, content: str) -> str:
@@ -146,92 +146,10 @@ def test_context_files_are_what_the_engine_receives(
     (context / "link").symlink_to("app.py")
     lines: list[str] = []
     build(engine, context, "toto-test/ctx:1", lines.append)
-    received = sorted(
-        line.removeprefix("in image: ") for line in lines if line.startswith("in image: ")
-    )
+    # BuildKit's plain progress puts the step and the time before each line: `#7 0.31 in image: x`
+    printed = (re.fullmatch(r"#\d+ [\d.]+ in image: (.*)", line) for line in lines)
+    received = sorted(match.group(1) for match in printed if match)
     assert received == EXPECTED_CONTEXT == engine.context_files(context, context / "Dockerfile")
-
-
-def test_dockerfile_outside_the_context(engine: DockerEngine, tmp_path: Path) -> None:
-    context = write_tree(tmp_path / "context", {"app.txt": "x", "Dockerfile": "unused"})
-    outside = write_tree(tmp_path / "docker", {"service.Dockerfile": "FROM scratch\nCOPY . /\n"})
-    dockerfile = outside / "service.Dockerfile"
-    assert engine.context_files(context, dockerfile) == ["Dockerfile", "app.txt"]
-    image_id = engine.build(context, dockerfile, {}, None, {}, "toto-test/out:1", lambda _: None)
-    assert image_id.startswith("sha256:")
-
-
-def test_build_from_scratch_with_args_and_labels(
-    engine: DockerEngine, api: docker.APIClient, tmp_path: Path
-) -> None:
-    context = write_tree(
-        tmp_path,
-        {
-            "Dockerfile": "FROM scratch\nARG VERSION\nLABEL version=$VERSION\nCOPY app.txt /\n",
-            "app.txt": "app",
-        },
-    )
-    lines: list[str] = []
-    image_id = engine.build(
-        context,
-        context / "Dockerfile",
-        {"VERSION": "1.2.3"},
-        None,
-        {"org.opencontainers.image.revision": "abc123"},
-        "toto-test/scratch:1",
-        lines.append,
-    )
-    details = api.inspect_image("toto-test/scratch:1")
-    assert image_id == details["Id"]
-    assert details["Config"]["Labels"] == {
-        "version": "1.2.3",
-        "org.opencontainers.image.revision": "abc123",
-    }
-    assert "Step 1/5 : FROM scratch" in lines  # the labels given are a step of their own
-    assert "Successfully tagged toto-test/scratch:1" in lines
-    assert details["Size"] > 0
-
-
-def test_build_runs_steps_of_the_target_stage_and_streams_them_live(
-    engine: DockerEngine, context_on_base_image: ContextOnBaseImage
-) -> None:
-    context = context_on_base_image(
-        'RUN echo "before" && sleep 1 && printf "par" && echo "t of a line"\n'
-        "FROM base AS second\n"
-        "RUN echo second-stage\n",
-    )
-    arrivals: dict[str, float] = {}
-
-    def on_line(line: str) -> None:
-        arrivals.setdefault(line, time.monotonic())
-
-    build(engine, context, "toto-test/run:1", on_line, target="base")
-    finished = time.monotonic()
-    assert "part of a line" in arrivals
-    assert "second-stage" not in arrivals
-    assert finished - arrivals["before"] > 0.8  # printed while the step was still running
-
-
-@pytest.mark.parametrize(
-    ("dockerfile", "message"),
-    [
-        (
-            "RUN exit 3\n",
-            "docker build failed: The command '/bin/sh -c exit 3' returned a non-zero code: 3",
-        ),
-        ("NOSUCH instruction\n", "unknown instruction: NOSUCH"),
-        # The engine tries to pull it: its message depends on the network (none here).
-        ("FROM toto-test/absent:1\n", "docker build failed: "),
-    ],
-)
-def test_a_failing_build_carries_the_engines_message(
-    engine: DockerEngine, context_on_base_image: ContextOnBaseImage, dockerfile: str, message: str
-) -> None:
-    context = context_on_base_image(dockerfile)
-    with pytest.raises(OperationError) as raised:
-        build(engine, context, "toto-test/fail:1")
-    assert message in str(raised.value)
-    assert "\n" not in str(raised.value)
 
 
 def test_push_returns_the_digest_the_registry_serves(

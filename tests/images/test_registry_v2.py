@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from testing.images import build_image
 from testing.local_stack import DockerEngine as LocalEngine
 from testing.local_stack import Registry, free_port, push_index
 from toto_actions.errors import OperationError
@@ -53,9 +54,7 @@ def pushed(
     engine = DockerEngine(docker_engine.base_url)
     labels = {"org.opencontainers.image.revision": "abc123", "toto.inputs": "sha256:feed"}
     reference = f"{registry.host}/{REPOSITORY}"
-    engine.build(
-        context, context / "Dockerfile", {}, None, labels, f"{reference}:v1", lambda _: None
-    )
+    build_image(engine.url, context, f"{reference}:v1", labels=labels)
     digest = engine.push(reference, "v1", None, lambda _: None)
     return Pushed(REPOSITORY, "v1", digest)
 

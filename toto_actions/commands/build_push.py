@@ -2,9 +2,9 @@
 
 The digest of the build's inputs names the image: when the registry already holds an image
 tagged with it, the requested tags are added to that manifest through the registry's API and
-nothing is built or pushed. Otherwise the engine's classic builder builds it (streamed live), the
-tags are pushed with credentials handed to the engine per push, and the digest is confirmed
-against the registry before it is reported.
+nothing is built or pushed. Otherwise BuildKit builds it through the docker CLI (streamed live)
+into the engine, the docker SDK pushes it with credentials handed to the engine per push, and
+the digest is confirmed against the registry before it is reported.
 """
 
 from __future__ import annotations
@@ -17,22 +17,20 @@ from urllib.parse import urlsplit, urlunsplit
 
 from toto_actions import actions_runtime, git
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images.build_inputs import (
-    BuildInputs,
-    buildkit_problems,
-    inputs_digest,
-    inputs_tag,
-)
+from toto_actions.images import build_options, buildkit
+from toto_actions.images.build_inputs import BuildInputs, inputs_digest, inputs_tag
+from toto_actions.images.build_options import BuildSettings
+from toto_actions.images.buildkit import DockerClient
 from toto_actions.images.engine import DockerEngine
 from toto_actions.images.lifecycle_policy import PolicyProblem, lifecycle_policy
-from toto_actions.images.names import ImageManifest, TagMutability, is_repository_name, is_tag
+from toto_actions.images.names import ImageManifest, TagMutability, is_repository_name
 from toto_actions.images.registry import Registry, connect
-from toto_actions.options import CHOICE, SECONDS, SWITCH, GivenOptions, Option
+from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option
 from toto_actions.service_project import service_version
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 MUTABILITIES = ("MUTABLE", "IMMUTABLE")
-
+NETWORKS = ("default", "none", "host")
 OPTIONS = (
     Option("--repository", "the image repository (on ECR, created when missing)", required=True),
     Option("--context", "the build context (default .)", default=".", metavar="DIR"),
@@ -47,6 +45,38 @@ OPTIONS = (
     Option(
         "--labels", "comma-separated labels, over the OCI ones set by default", metavar="K=V,..."
     ),
+    Option(
+        "--network",
+        "networking of the RUN steps: default, none or host (the engine's default when not given)",
+        kind=CHOICE,
+        choices=NETWORKS,
+    ),
+    Option(
+        "--platforms",
+        "target platforms, comma-separated (os/arch[/variant]; more than one needs buildx)",
+    ),
+    Option(
+        "--secrets",
+        "build secrets, one ID=VALUE a line, for RUN --mount=type=secret,id=ID: masked, never in "
+        "argv, the image or the log",
+        LINES,
+        sensitive=True,
+    ),
+    Option("--secret-files", "build secrets from files, one ID=PATH a line", LINES),
+    Option(
+        "--ssh",
+        "SSH agent socket or keys for RUN --mount=type=ssh, one a line: default or ID=PATH",
+    ),
+    Option("--cache-from", "external cache sources, one type=... spec a line"),
+    Option("--cache-to", "cache export destinations, one type=... spec a line"),
+    Option(
+        "--pull", "always pull a newer version of the base images (default false)", SWITCH, False
+    ),
+    Option("--no-cache", "build without the build cache (default false)", SWITCH, False),
+    Option(
+        "--provenance", "provenance attestation (buildx with a builder that makes attestations)"
+    ),
+    Option("--sbom", "SBOM attestation (buildx with a builder that makes attestations)"),
     Option(
         "--registry",
         "push to this v2 registry host instead of the account's ECR registry",
@@ -110,27 +140,6 @@ OPTIONS = (
 )
 
 
-class BuildSettings(NamedTuple):
-    repository: str
-    context: Path
-    dockerfile: Path
-    tags: tuple[str, ...]
-    build_args: dict[str, str]
-    target: str | None
-    labels: dict[str, str]  # the user's, which are build inputs
-    oci_labels: dict[str, str]  # created, revision, source, version: not inputs
-    registry: str | None
-    registry_username: str | None
-    registry_password: str | None
-    aws_region: str | None
-    create_repository: bool
-    tag_mutability: str
-    lifecycle_policy: str | None  # the text put on a created ECR repository; None: no policy
-    skip_if_exists: bool
-    scan_threshold: str | None
-    scan_timeout: float
-
-
 class Published(NamedTuple):
     digest: str
     skipped: bool
@@ -138,15 +147,20 @@ class Published(NamedTuple):
 
 
 def run(given: GivenOptions) -> int:
-    """Build and push, or reuse; exit 0, 1 when the build, push or scan failed, 2 on bad input.
+    """Build and push, or reuse; exit 0, 1 when the build, push or scan failed (or no docker
+    client builds with BuildKit), 2 on bad input.
 
     Everything is read and checked before the first write: the registry's repository and tags,
-    then either the requested tags go onto the image built from the same inputs, or the engine
+    then either the requested tags go onto the image built from the same inputs, or BuildKit
     builds, the repository is created if need be, and the image is pushed.
     """
+    for value in _sensitive_values(given):
+        actions_runtime.mask(value)
+    client = buildkit.find_client()
     settings = _settings(given)
-    if settings.registry_password:
-        actions_runtime.mask(settings.registry_password)
+    problems = buildkit.capability_problems(client, settings.build_request("", ()))
+    if problems:
+        raise UsageError("\n".join(problems))
     engine = DockerEngine()
     inputs = BuildInputs(
         settings.context,
@@ -155,6 +169,9 @@ def run(given: GivenOptions) -> int:
         settings.build_args,
         settings.target,
         settings.labels,
+        settings.secret_ids,
+        settings.platforms,
+        settings.network,
     )
     marker = inputs_tag(inputs_digest(inputs))
     registry = connect(
@@ -173,7 +190,7 @@ def run(given: GivenOptions) -> int:
         actions_runtime.info(f"{settings.repository}:{marker} exists: reusing {existing.digest}")
         image = existing
     else:
-        image = _build_and_push(engine, registry, settings, host=host, marker=marker)
+        image = _build_and_push(client, engine, registry, settings, host=host, marker=marker)
     registry.put_tags(settings.repository, image, settings.tags)
     _confirm(registry, settings, image.digest)
     # The size is reported as unknown, never an error: the tags have moved by then.
@@ -197,13 +214,11 @@ def _settings(given: GivenOptions) -> BuildSettings:
         problems.append(f"build context {str(context)!r} is not a directory")
     elif not dockerfile.is_file():
         problems.append(f"Dockerfile {str(dockerfile)!r} does not exist")
-    else:
-        problems += buildkit_problems(dockerfile, _lines(dockerfile))
-    build_args = _pairs(problems, "build-args", given.text("build-args"))
-    labels = _pairs(problems, "labels", given.text("labels"))
+    build_args = build_options.comma_pairs(problems, "build-args", given.text("build-args"))
+    labels = build_options.comma_pairs(problems, "labels", given.text("labels"))
     revision = given.text("revision") or (git.head_commit(context) if context.is_dir() else None)
     version = service_version(context) if context.is_dir() else None
-    tags = _tags(problems, given.text("tags"), revision, version)
+    tags = build_options.tags(problems, given.text("tags"), revision, version)
     if "registry-username" in given and "registry-password" not in given:
         problems.append("--registry-username needs --registry-password")
     try:
@@ -211,6 +226,12 @@ def _settings(given: GivenOptions) -> BuildSettings:
     except PolicyProblem as problem:
         problems.append(f"--lifecycle-policy: {problem}")
         policy = None
+    platforms = build_options.platforms(problems, given.text("platforms"))
+    secrets = build_options.secrets(problems, given.pairs("secrets"))
+    secret_files = build_options.secret_files(problems, given.pairs("secret-files"))
+    ssh = build_options.ssh(problems, given.text("ssh"))
+    cache_from = build_options.cache_specs(problems, "cache-from", given.text("cache-from"))
+    cache_to = build_options.cache_specs(problems, "cache-to", given.text("cache-to"))
     if problems:
         raise UsageError("\n".join(problems))
     return BuildSettings(
@@ -232,43 +253,25 @@ def _settings(given: GivenOptions) -> BuildSettings:
         skip_if_exists=given.switch("skip-if-exists"),
         scan_threshold=given.text("scan-severity-threshold"),
         scan_timeout=given.seconds("scan-timeout"),
+        network=given.text("network"),
+        platforms=platforms,
+        secrets=secrets,
+        secret_files=secret_files,
+        ssh=ssh,
+        cache_from=cache_from,
+        cache_to=cache_to,
+        pull=given.switch("pull"),
+        no_cache=given.switch("no-cache"),
+        provenance=given.text("provenance"),
+        sbom=given.text("sbom"),
     )
 
 
-def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as problem:
-        raise UsageError(f"Dockerfile {str(path)!r}: cannot read it ({problem})") from problem
-
-
-def _pairs(problems: list[str], key: str, raw: object) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in str(raw or "").split(","))):
-        name, equals, value = item.partition("=")
-        if not equals or not name:
-            problems.append(f"--{key}: {item!r} is not NAME=VALUE")
-        else:
-            pairs[name] = value
-    return pairs
-
-
-def _tags(
-    problems: list[str], raw: object, revision: str | None, version: str | None
-) -> tuple[str, ...]:
-    if raw:
-        tags = [tag.strip() for tag in str(raw).split(",") if tag.strip()]
-    else:
-        tags = [t for t in (revision[:7] if revision else None, version) if t]
-    if not tags:
-        problems.append("no tags: pass --tags, or build in a git checkout (or with GITHUB_SHA)")
-    for tag in tags:
-        if not is_tag(tag):
-            problems.append(
-                f"tag {tag!r} is not a valid tag: up to 128 letters, digits, '_', "
-                "'.' and '-', not starting with '.' or '-'"
-            )
-    return tuple(dict.fromkeys(tags))
+def _sensitive_values(given: GivenOptions) -> list[str]:
+    """The values to mask before anything runs: the registry password, the secrets' values."""
+    values = [value for _, value in given.pairs("secrets")]
+    password = given.text("registry-password")
+    return [*values, *([password] if password else [])]
 
 
 def _oci_labels(
@@ -317,6 +320,7 @@ def _check_tags_can_move(
 
 
 def _build_and_push(
+    client: DockerClient,
     engine: DockerEngine,
     registry: Registry,
     settings: BuildSettings,
@@ -330,16 +334,17 @@ def _build_and_push(
     engine.ping()
     reference = f"{host}/{settings.repository}"
     pushed_tag = marker if settings.skip_if_exists else settings.tags[0]
-    with actions_runtime.group(f"Build {reference}"):
-        engine.build(
-            settings.context,
-            settings.dockerfile,
-            settings.build_args,
-            settings.target,
-            {**settings.oci_labels, **settings.labels},
-            f"{reference}:{pushed_tag}",
-            actions_runtime.info,
+    with (
+        actions_runtime.group(f"Build {reference} with {client}"),
+        buildkit.build_directory() as directory,
+    ):
+        # BuildKit's pulls and cache read the registry's login from a Docker config: a private
+        # one, holding only this login, removed when the build ends.
+        directory.write_docker_config(host, registry.auth_config())
+        request = settings.build_request(
+            f"{reference}:{pushed_tag}", directory.write_secrets(settings.secrets)
         )
+        buildkit.build(client, request, directory, actions_runtime.info)
     registry.ensure_repository(
         settings.repository,
         settings.tag_mutability,

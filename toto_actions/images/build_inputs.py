@@ -1,37 +1,21 @@
-"""What a build is made of, as plain values: the digest of its inputs, and the Dockerfile's needs.
+"""What a build is made of, as plain values: the digest of its inputs.
 
 Two builds with the same context files (as .dockerignore lets them through), Dockerfile, build
-arguments and target make the same image, so the digest of those inputs names the image: an
-image already pushed under the tag derived from it need not be built again.
+arguments, target, platforms, network and build secrets (by id) make the same image, so the
+digest of those inputs names the image: an image already pushed under the tag derived from it
+need not be built again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 INPUTS_TAG_PREFIX = "toto-inputs-"
 _CHUNK = 1024 * 1024
-
-# Dockerfile features only BuildKit understands; the docker SDK drives the classic builder.
-_SYNTAX_DIRECTIVE = re.compile(r"#\s*syntax\s*=", re.IGNORECASE)
-_BUILDKIT_FEATURES = (
-    (re.compile(r"^\s*RUN\s+(?:--\S+\s+)*--mount[=\s]", re.IGNORECASE), "RUN --mount"),
-    (re.compile(r"^\s*RUN\s+(?:--\S+\s+)*--network[=\s]", re.IGNORECASE), "RUN --network"),
-    (re.compile(r"^\s*RUN\s+(?:--\S+\s+)*--security[=\s]", re.IGNORECASE), "RUN --security"),
-    (
-        re.compile(
-            r"^\s*(?:COPY|ADD)\s+(?:--\S+\s+)*--(?:chmod|link|parents|exclude)[=\s]", re.IGNORECASE
-        ),
-        "COPY/ADD --chmod, --link, --parents or --exclude",
-    ),
-    (re.compile(r"^\s*ADD\s+(?:--\S+\s+)*--checksum[=\s]", re.IGNORECASE), "ADD --checksum"),
-    (re.compile(r"^\s*(?:RUN|COPY)\s.*(?<!<)<<-?['\"]?[A-Za-z_]\w*", re.IGNORECASE), "a heredoc"),
-)
 
 
 class BuildInputs(NamedTuple):
@@ -41,17 +25,21 @@ class BuildInputs(NamedTuple):
     build_args: Mapping[str, str]
     target: str | None
     labels: Mapping[str, str]  # the user's; not the OCI created/revision ones, which vary per run
+    secret_ids: tuple[str, ...] = ()  # ids only: a value never enters the digest
+    platforms: tuple[str, ...] = ()
+    network: str | None = None
 
 
 def inputs_digest(inputs: BuildInputs) -> str:
     """sha256 hex over every input that shapes the image: each file's path, kind, executable
-    bit and content (a symlink's target), the Dockerfile, the build arguments, the target and
-    the user's labels.
+    bit and content (a symlink's target), the Dockerfile, the build arguments, the target, the
+    user's labels, the ids of the build secrets, the platforms and the RUN steps' network.
 
     Not in it, so an image is reused across them: the base image a FROM line names resolves to
-    (a moved tag), and the OCI created/revision labels (a reused image keeps its first build's).
+    (a moved tag), the OCI created/revision labels (a reused image keeps its first build's), and
+    the secrets' values (a rotated token does not rebuild the image).
     """
-    digest = hashlib.sha256(b"toto-build-inputs/1\n")
+    digest = hashlib.sha256(b"toto-build-inputs/2\n")
     for relative in sorted(inputs.files):
         _add(digest, "file", relative)
         _add_file(digest, inputs.context / relative)
@@ -61,6 +49,11 @@ def inputs_digest(inputs: BuildInputs) -> str:
     _add(digest, "target", inputs.target or "")
     for name, value in sorted(inputs.labels.items()):
         _add(digest, "label", f"{name}={value}")
+    for secret_id in sorted(set(inputs.secret_ids)):
+        _add(digest, "secret", secret_id)
+    for platform in sorted(set(inputs.platforms)):
+        _add(digest, "platform", platform)
+    _add(digest, "network", inputs.network or "")
     return digest.hexdigest()
 
 
@@ -86,48 +79,3 @@ def _add_file(digest: hashlib._Hash, path: Path) -> None:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             content.update(chunk)
     _add(digest, "content", content.hexdigest())
-
-
-def buildkit_problems(dockerfile: Path, lines: Sequence[str]) -> list[str]:
-    """One line per Dockerfile line that needs BuildKit, naming the line and the feature."""
-    problems = []
-    in_directives = True  # parser directives (# syntax=) count only above the first instruction
-    for number, line in _instructions(lines):
-        stripped = line.strip()
-        if in_directives and _SYNTAX_DIRECTIVE.match(stripped):
-            problems.append(_problem(dockerfile, number, "a `# syntax=` directive"))
-        if stripped and not stripped.startswith("#"):
-            in_directives = False
-        feature = next((f for pattern, f in _BUILDKIT_FEATURES if pattern.search(line)), None)
-        if feature:
-            problems.append(_problem(dockerfile, number, feature))
-    return problems
-
-
-def _instructions(lines: Sequence[str]) -> list[tuple[int, str]]:
-    """Each instruction with its continuation lines (ending in `\\`) joined, numbered by its
-    first line."""
-    joined: list[tuple[int, str]] = []
-    pending: tuple[int, str] | None = None
-    for number, line in enumerate(lines, start=1):
-        if pending is not None:
-            if line.lstrip().startswith("#"):
-                continue  # a comment inside a continued instruction
-            pending = (pending[0], pending[1] + " " + line.strip())
-        else:
-            pending = (number, line)
-        if pending[1].rstrip().endswith("\\"):
-            pending = (pending[0], pending[1].rstrip()[:-1])
-            continue
-        joined.append(pending)
-        pending = None
-    if pending is not None:
-        joined.append(pending)
-    return joined
-
-
-def _problem(dockerfile: Path, number: int, feature: str) -> str:
-    return (
-        f"{dockerfile}:{number}: {feature} needs BuildKit, which the classic builder that the "
-        "docker SDK drives lacks; rewrite the line without it"
-    )

@@ -18,8 +18,7 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypedDict
 from urllib.parse import urlsplit
 
@@ -28,11 +27,17 @@ from botocore.config import Config  # type: ignore[import-untyped, unused-ignore
 from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
     BotoCoreError,
     ClientError,
-    NoCredentialsError,
 )
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
+from toto_actions.images.aws_errors import (
+    NO_CREDENTIALS,
+    NO_REGION,
+    aws_errors,
+    error_code,
+    one_line,
+)
 from toto_actions.images.names import (
     MANIFEST_MEDIA_TYPES,
     ImageManifest,
@@ -55,20 +60,6 @@ RETRY_CONFIG = Config(
     read_timeout=60,
 )
 TAG_MUTABILITIES: tuple[ImageTagMutabilityType, ...] = ("MUTABLE", "IMMUTABLE")
-NO_REGION = "no AWS region: pass --aws-region or set AWS_REGION"
-NO_CREDENTIALS = (
-    "no AWS credentials: in a workflow, take them with aws-actions/configure-aws-credentials "
-    "before this step; elsewhere set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-)
-# Error codes that mean the credentials themselves are wrong, not the operation.
-_CREDENTIAL_ERROR_CODES = frozenset(
-    {
-        "ExpiredTokenException",
-        "InvalidClientTokenId",
-        "InvalidSignatureException",
-        "UnrecognizedClientException",
-    }
-)
 # BatchGetImage failures that only say the image is not there.
 _ABSENT_IMAGE_CODES = frozenset({"ImageNotFound", "ImageTagDoesNotMatchDigest"})
 # Scan statuses (botocore's ScanStatus): basic scanning ends in COMPLETE, enhanced scanning
@@ -136,7 +127,7 @@ class EcrRegistry:
                 raise UsageError(NO_CREDENTIALS)
             self._client: ECRClient = session.client("ecr", config=RETRY_CONFIG)
         except BotoCoreError as failure:  # a missing profile, an unreadable config file
-            raise UsageError(f"AWS configuration: {_one_line(str(failure))}") from failure
+            raise UsageError(f"AWS configuration: {one_line(str(failure))}") from failure
 
     def credentials(self) -> RegistryCredentials:
         """The registry's login (GetAuthorizationToken), cached until it is within
@@ -145,7 +136,7 @@ class EcrRegistry:
         if cached is not None and self._clock() < cached.expires_at - TOKEN_REFRESH_MARGIN:
             return cached
         # No registryIds (deprecated): the token covers every registry the caller may reach.
-        with _aws_errors("ECR GetAuthorizationToken"):
+        with aws_errors("ECR GetAuthorizationToken"):
             answer = self._client.get_authorization_token()
         data = answer.get("authorizationData") or [{}]
         token = data[0].get("authorizationToken", "")
@@ -189,13 +180,13 @@ class EcrRegistry:
     def repository_mutability(self, repository: str) -> TagMutability | None:
         """The repository's tag mutability with its WILDCARD exclusion filters
         (DescribeRepositories), or None when the repository is missing."""
-        with _aws_errors(f"ECR DescribeRepositories {repository}"):
+        with aws_errors(f"ECR DescribeRepositories {repository}"):
             try:
                 answer = self._client.describe_repositories(
                     **self._registry_id, repositoryNames=[repository]
                 )
             except ClientError as failure:
-                if _error_code(failure) != "RepositoryNotFoundException":
+                if error_code(failure) != "RepositoryNotFoundException":
                     raise
                 return None
         found: dict[str, Any] = dict((answer.get("repositories") or [{}])[0])
@@ -223,7 +214,7 @@ class EcrRegistry:
             return False
         if not create:
             _missing_repository(repository)
-        with _aws_errors(f"ECR CreateRepository {repository}"):
+        with aws_errors(f"ECR CreateRepository {repository}"):
             try:
                 self._client.create_repository(
                     **self._registry_id,
@@ -233,7 +224,7 @@ class EcrRegistry:
                 )
             except ClientError as failure:
                 # Another job (the same service's other environment) created it meanwhile.
-                if _error_code(failure) != "RepositoryAlreadyExistsException":
+                if error_code(failure) != "RepositoryAlreadyExistsException":
                     raise
                 return False
         if lifecycle_policy is not None:
@@ -244,13 +235,13 @@ class EcrRegistry:
         """PutLifecyclePolicy on the repository just created; when it fails, delete the
         repository again (DeleteRepository without force: only while it holds no image)."""
         try:
-            with _aws_errors(f"ECR PutLifecyclePolicy {repository}"):
+            with aws_errors(f"ECR PutLifecyclePolicy {repository}"):
                 self._client.put_lifecycle_policy(
                     **self._registry_id, repositoryName=repository, lifecyclePolicyText=policy
                 )
         except (UsageError, OperationError) as failure:
             try:
-                with _aws_errors(f"ECR DeleteRepository {repository}"):
+                with aws_errors(f"ECR DeleteRepository {repository}"):
                     self._client.delete_repository(**self._registry_id, repositoryName=repository)
             except (UsageError, OperationError) as cleanup:
                 raise type(failure)(
@@ -264,7 +255,7 @@ class EcrRegistry:
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
         """The manifest repository:tag points to, exactly as stored; None when there is none."""
         what = f"ECR BatchGetImage {repository}:{tag}"
-        with _aws_errors(what):
+        with aws_errors(what):
             try:
                 answer = self._client.batch_get_image(
                     **self._registry_id,
@@ -273,7 +264,7 @@ class EcrRegistry:
                     acceptedMediaTypes=list(MANIFEST_MEDIA_TYPES),
                 )
             except ClientError as failure:
-                if _error_code(failure) != "RepositoryNotFoundException":
+                if error_code(failure) != "RepositoryNotFoundException":
                     raise
                 return None
         for missing in answer.get("failures", []):
@@ -296,7 +287,7 @@ class EcrRegistry:
         is fine, so a re-run on an IMMUTABLE repository succeeds; an immutable tag (IMMUTABLE,
         or kept so by the exclusion filters) on another image is an OperationError."""
         for tag in tags:
-            with _aws_errors(f"ECR PutImage {repository}:{tag}"):
+            with aws_errors(f"ECR PutImage {repository}:{tag}"):
                 try:
                     self._client.put_image(
                         **self._registry_id,
@@ -307,7 +298,7 @@ class EcrRegistry:
                         imageDigest=image.digest,
                     )
                 except ClientError as failure:
-                    code = _error_code(failure)
+                    code = error_code(failure)
                     if code == "ImageTagAlreadyExistsException":
                         _tag_taken(repository, tag)
                     if code != "ImageAlreadyExistsException":
@@ -347,7 +338,7 @@ class EcrRegistry:
         deadline = time.monotonic() + timeout
         status = "not started"
         while True:
-            with _aws_errors(what):
+            with aws_errors(what):
                 try:
                     answer = self._client.describe_image_scan_findings(
                         **self._registry_id,
@@ -355,7 +346,7 @@ class EcrRegistry:
                         imageId={"imageDigest": digest},
                     )
                 except ClientError as failure:
-                    if _error_code(failure) != "ScanNotFoundException":
+                    if error_code(failure) != "ScanNotFoundException":
                         raise
                     answer = None
             if answer is not None:
@@ -366,7 +357,7 @@ class EcrRegistry:
                     return {str(severity): int(count) for severity, count in counts.items()}
                 if status in SCAN_FAILED:
                     description = scan_status.get("description", "no description")
-                    raise OperationError(f"ECR scan of {image}: {status}: {_one_line(description)}")
+                    raise OperationError(f"ECR scan of {image}: {status}: {one_line(description)}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise OperationError(
@@ -379,7 +370,7 @@ class EcrRegistry:
         self, repository: str, image_id: ImageIdentifierTypeDef, image: str
     ) -> ImageDetailTypeDef | None:
         """DescribeImages of one image, or None when the image or the repository is missing."""
-        with _aws_errors(f"ECR DescribeImages {image}"):
+        with aws_errors(f"ECR DescribeImages {image}"):
             try:
                 answer = self._client.describe_images(
                     **self._registry_id,
@@ -387,7 +378,7 @@ class EcrRegistry:
                     imageIds=[image_id],
                 )
             except ClientError as failure:
-                if _error_code(failure) not in {
+                if error_code(failure) not in {
                     "ImageNotFoundException",
                     "RepositoryNotFoundException",
                 }:
@@ -395,32 +386,6 @@ class EcrRegistry:
                 return None
         details = answer.get("imageDetails", [])
         return details[0] if details else None
-
-
-@contextmanager
-def _aws_errors(what: str) -> Iterator[None]:
-    """Turn what boto3 raises inside the block into the one-line error a user sees."""
-    try:
-        yield
-    except NoCredentialsError as failure:
-        raise UsageError(NO_CREDENTIALS) from failure
-    except ClientError as failure:
-        code = _error_code(failure)
-        message = _one_line(str(failure.response.get("Error", {}).get("Message", "")))
-        line = f"{what} failed: {code}: {message}".rstrip(": ")
-        if code in _CREDENTIAL_ERROR_CODES:
-            raise UsageError(f"{line} (check the AWS credentials)") from failure
-        raise OperationError(line) from failure
-    except BotoCoreError as failure:  # EndpointConnectionError, timeouts, bad parameters
-        raise OperationError(f"{what} failed: {_one_line(str(failure))}") from failure
-
-
-def _error_code(failure: Any) -> str:
-    return str(failure.response.get("Error", {}).get("Code", "unknown"))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _tag_taken(repository: str, tag: str) -> NoReturn:

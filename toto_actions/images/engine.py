@@ -1,9 +1,10 @@
-"""The Docker engine, through the docker SDK's low-level APIClient: build, tag, push, inspect.
+"""The Docker engine, through the docker SDK's low-level APIClient: ping, context files, push.
 
-This is the only module that talks to the engine. The SDK drives the classic builder (it has no
-BuildKit) and streams build and push progress as JSON items; a failure inside that stream comes
-with HTTP 200 (an `error`/`errorDetail` item), not as an exception, so every stream is read to
-the end here and each such item becomes an OperationError carrying the engine's message.
+This is the only module that talks to the engine's API (builds go through the docker CLI, in
+buildkit.py: the SDK drives only the classic builder). The SDK streams push progress as JSON
+items; a failure inside that stream comes with HTTP 200 (an `error`/`errorDetail` item), not as
+an exception, so every stream is read to the end here and each such item becomes an
+OperationError carrying the engine's message.
 Credentials reach the engine only as a push's `auth_config`; nothing is written to a Docker
 config file.
 """
@@ -29,8 +30,6 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 # A push is retried for a registry that is briefly unreachable, busy or failing; dockerd itself
 # already retries a failed layer upload a few times before it reports the failure.
 PUSH_RETRY = RetryPolicy(attempts=4, base_delay=2.0, max_wait=60.0)
-# Seconds the engine may stay silent (a RUN step that prints nothing) before a build is given up.
-BUILD_SILENCE_TIMEOUT = 3600.0
 # Signs, in the engine's message, of a registry failure that may pass: a 5xx answer, a dropped or
 # refused connection (a registry restarting), a timeout, a rate limit.
 _TRANSIENT_PUSH_FAILURE = re.compile(
@@ -101,64 +100,6 @@ class DockerEngine:
         if inside_name is None:
             files = [name for name in files if name != ".dockerignore"]
         return sorted(files)
-
-    def build(  # noqa: PLR0917 - the signature build-push is written against
-        self,
-        context: Path,
-        dockerfile: Path,
-        build_args: Mapping[str, str],
-        target: str | None,
-        labels: Mapping[str, str],
-        tag: str,
-        on_line: LineSink,
-    ) -> str:
-        """Build the image with the classic builder and tag it; each line of the build's output
-        goes to on_line as it arrives. Returns the image ID (sha256:...).
-
-        Raises OperationError with the engine's message when the build fails.
-        """
-        root, inside_name = _locate(context, dockerfile)
-        if not dockerfile.resolve().is_file():
-            raise UsageError(f"no Dockerfile at {dockerfile}")
-        api = self._client()
-        items = self._call(
-            "docker build",
-            lambda: api.build(
-                path=str(root),
-                dockerfile=inside_name or str(dockerfile.resolve()),
-                buildargs=dict(build_args),
-                target=target,
-                labels=dict(labels),
-                tag=tag,
-                decode=True,
-                rm=True,
-                forcerm=True,
-                pull=False,
-                timeout=BUILD_SILENCE_TIMEOUT,
-            ),
-        )
-        lines = _LineSplitter(on_line)
-        statuses = _StatusLines(on_line)
-        image_id: str | None = None
-        for item in self._stream("docker build", items):
-            if "stream" in item:
-                lines.feed(str(item["stream"]))
-            elif "status" in item:  # pulling a base image
-                lines.flush()
-                statuses.feed(item)
-            failure = _stream_error(item)
-            if failure is not None:
-                lines.flush()
-                raise OperationError(f"docker build failed: {failure}")
-            aux = item.get("aux")
-            if isinstance(aux, dict) and aux.get("ID"):
-                image_id = str(aux["ID"])
-        lines.flush()
-        if image_id is None:  # an engine that does not send the aux item
-            image_id = str(
-                self._call("inspect the built image", lambda: api.inspect_image(tag))["Id"]
-            )
-        return image_id
 
     def push(
         self,
@@ -260,24 +201,6 @@ class DockerEngine:
                 return
             if isinstance(item, dict):
                 yield item
-
-
-class _LineSplitter:
-    """Turns the build's `stream` chunks, which cut lines anywhere, into whole lines."""
-
-    def __init__(self, on_line: LineSink) -> None:
-        self._on_line = on_line
-        self._pending = ""
-
-    def feed(self, chunk: str) -> None:
-        *complete, self._pending = (self._pending + chunk).split("\n")
-        for line in complete:
-            self._on_line(line.rstrip("\r"))
-
-    def flush(self) -> None:
-        if self._pending:
-            self._on_line(self._pending.rstrip("\r"))
-            self._pending = ""
 
 
 class _StatusLines:

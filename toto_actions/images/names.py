@@ -110,12 +110,15 @@ def ecr_account(host: str) -> str | None:
     return match["account"] if match else None
 
 
-# The operating systems and architectures BuildKit builds for (its `os/arch[/variant]` form).
-PLATFORM_OSES = frozenset({"linux", "windows", "darwin", "freebsd"})
-PLATFORM_ARCHITECTURES = frozenset(
-    {"amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le", "mips64", "loong64"}
+# The operating systems and architectures BuildKit's platform parser knows (containerd's).
+PLATFORM_OSES = frozenset(
+    {"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos", "aix"}
 )
-_VARIANT = re.compile(r"v[0-9]+")
+PLATFORM_ARCHITECTURES = frozenset(
+    {"amd64", "arm64", "arm", "386", "ppc64le", "ppc64", "s390x", "riscv64"}
+    | {"mips64le", "mips64", "mipsle", "mips", "loong64"}
+)
+_VARIANT = re.compile(r"v[1-9][0-9]?")
 
 
 def platform_problem(platform: str) -> str | None:
@@ -129,5 +132,6 @@ def platform_problem(platform: str) -> str | None:
     ):
         return None
     return (
-        f"platform {platform!r} is not OS/ARCH[/VARIANT] (linux/amd64, linux/arm64, linux/arm/v7)"
+        f"{platform!r} is not a platform: OS/ARCH[/VARIANT], e.g. linux/amd64, linux/arm64, "
+        "linux/arm/v7"
     )

@@ -291,7 +291,7 @@ def _platforms(value: object, kind: str) -> tuple[str, ...]:
     for platform in platforms:
         problem = platform_problem(platform)
         if problem:
-            raise UsageError(problem)
+            raise UsageError(f"platforms: {problem}")
     return tuple(dict.fromkeys(platforms))
 
 

@@ -1,0 +1,29 @@
+"""Images built for the tests with the package's own BuildKit adapter, into the test engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from toto_actions.images import buildkit
+from toto_actions.images.buildkit import BuildRequest
+
+
+def build_image(
+    engine_url: str,
+    context: Path,
+    tag: str,
+    on_line: Callable[[str], None] = lambda _: None,
+    labels: Mapping[str, str] = MappingProxyType({}),
+    **request: Any,
+) -> str:
+    """Build context's own Dockerfile (RUN steps without a network, unless request says
+    otherwise: the test engine has none) and return the image ID."""
+    built = BuildRequest(context, context / "Dockerfile", tag, {}, labels)._replace(
+        **{"network": "none", **request}
+    )
+    with buildkit.build_directory() as directory:
+        directory.write_docker_config("unused.invalid", None)
+        return buildkit.build(buildkit.find_client(), built, directory, on_line, engine_url)

@@ -1,0 +1,263 @@
+"""images.buildkit: the docker clients of this machine, the command line it plans, and builds
+with BuildKit into the session's real dockerd (testing/local_stack/)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Protocol
+
+import docker  # type: ignore[import-untyped]
+import pytest
+
+from testing.images import build_image
+from testing.local_stack import BaseImage
+from testing.local_stack import DockerEngine as LocalEngine
+from toto_actions.errors import OperationError
+from toto_actions.images import buildkit
+from toto_actions.images.buildkit import BuildRequest, DockerClient, SecretFile
+
+DEBIAN_CLIENT = "/usr/bin/docker"  # docker.io 20.10: BuildKit built in
+NEWER_CLIENT = "/usr/local/bin/docker"  # 23.0 and later without buildx, where installed
+BUILDX = DockerClient("/opt/docker", "28.2.2", buildx=True)
+BUILT_IN = DockerClient("/usr/bin/docker", "20.10.24+dfsg1", buildx=False)
+
+
+def _newer_client_without_buildx() -> bool:
+    if not os.access(NEWER_CLIENT, os.X_OK):
+        return False
+    described = buildkit._describe(NEWER_CLIENT)
+    return described is not None and not described.buildx and not described.version[:2] < "23"
+
+
+needs_newer_client = pytest.mark.skipif(
+    not _newer_client_without_buildx(), reason=f"no docker 23+ without buildx at {NEWER_CLIENT}"
+)
+
+
+@needs_newer_client
+def test_the_client_is_chosen_by_what_it_can_do_not_by_path_order() -> None:
+    client = buildkit.find_client([NEWER_CLIENT, DEBIAN_CLIENT])
+    assert (client.path, client.buildx) == (DEBIAN_CLIENT, False)
+    assert client.version.startswith("20.10")
+
+
+@needs_newer_client
+def test_no_client_that_builds_with_buildkit_is_one_line_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(OperationError) as raised:
+        buildkit.find_client([NEWER_CLIENT, str(tmp_path / "absent")])
+    message = str(raised.value)
+    assert message.startswith(f"no docker client here builds with BuildKit (found {NEWER_CLIENT} ")
+    assert "install the buildx plugin" in message
+    assert "\n" not in message
+
+
+def test_no_client_at_all(tmp_path: Path) -> None:
+    with pytest.raises(OperationError, match=r"BuildKit \(none found, without buildx\)"):
+        buildkit.find_client([str(tmp_path / "docker")])
+
+
+REQUEST = BuildRequest(
+    Path("/src"),
+    Path("/src/Dockerfile"),
+    "registry.test/app:t1",
+    {"VERSION": "1"},
+    {"team": "a"},
+    target="prod",
+    network="none",
+    platforms=("linux/amd64",),
+    secret_files=(SecretFile("npm", Path("/private/secret-0")),),
+    ssh=("default",),
+    cache_from=("type=registry,ref=registry.test/app:cache",),
+    cache_to=("type=inline",),
+    pull=True,
+    no_cache=True,
+)
+
+
+def test_the_built_in_client_gets_docker_build_with_its_own_cache_flags() -> None:
+    argv = buildkit.build_argv(BUILT_IN, REQUEST, Path("/private/iid"))
+    assert argv == [
+        "/usr/bin/docker", "build", "--progress", "plain", "--iidfile", "/private/iid",
+        "--file", "/src/Dockerfile", "--tag", "registry.test/app:t1",
+        "--build-arg", "VERSION=1", "--label", "team=a", "--target", "prod",
+        "--network", "none", "--platform", "linux/amd64",
+        "--secret", "id=npm,src=/private/secret-0", "--ssh", "default",
+        "--cache-from", "registry.test/app:cache", "--build-arg", "BUILDKIT_INLINE_CACHE=1",
+        "--pull", "--no-cache", "/src",
+    ]  # fmt: skip
+    assert buildkit.capability_problems(BUILT_IN, REQUEST) == []
+
+
+def test_buildx_loads_the_image_and_takes_the_specs_as_given() -> None:
+    request = REQUEST._replace(
+        platforms=("linux/amd64", "linux/arm64"), provenance="mode=max", sbom="true"
+    )
+    argv = buildkit.build_argv(BUILDX, request, Path("/private/iid"))
+    assert argv[:4] == ["/opt/docker", "buildx", "build", "--load"]
+    assert argv[argv.index("--platform") + 1] == "linux/amd64,linux/arm64"
+    assert argv[argv.index("--cache-from") + 1] == "type=registry,ref=registry.test/app:cache"
+    assert argv[argv.index("--cache-to") + 1] == "type=inline"
+    assert {"--provenance=mode=max", "--sbom=true"} <= set(argv)
+    assert buildkit.capability_problems(BUILDX, request) == []
+
+
+def test_what_only_buildx_does_is_named_for_the_built_in_client() -> None:
+    request = REQUEST._replace(
+        platforms=("linux/amd64", "linux/arm64"),
+        cache_from=("type=gha",),
+        cache_to=("type=registry,ref=x/y:cache",),
+        provenance="true",
+        sbom="true",
+    )
+    needs = "need docker buildx; /usr/bin/docker 20.10.24+dfsg1 has BuildKit built in only"
+    assert buildkit.capability_problems(BUILT_IN, request) == [
+        f"--platforms: multi-platform builds {needs}",
+        f"--cache-from 'type=gha': other than type=registry,ref=... {needs}",
+        f"--cache-to 'type=registry,ref=x/y:cache': other than type=inline {needs}",
+        f"--provenance: attestations {needs}, which makes none",
+        f"--sbom: attestations {needs}, which makes none",
+    ]
+
+
+def test_the_build_directory_is_private_and_removed_also_on_failure() -> None:
+    with pytest.raises(RuntimeError), buildkit.build_directory() as directory:
+        root = directory.root
+        (secret,) = directory.write_secrets({"npm": "s3cr3t"})
+        config = directory.write_docker_config("registry.test", {"username": "u", "password": "p"})
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+        assert stat.S_IMODE(secret.path.stat().st_mode) == 0o600
+        assert secret.path.read_text() == "s3cr3t"
+        assert stat.S_IMODE((config / "config.json").stat().st_mode) == 0o600
+        assert (config / "config.json").read_text() == (
+            '{"auths": {"registry.test": {"auth": "dTpw"}}}'
+        )
+        raise RuntimeError
+    assert not root.exists()
+
+
+@pytest.fixture(scope="module")
+def api(docker_engine: LocalEngine) -> Iterator[docker.APIClient]:
+    client = docker.APIClient(base_url=docker_engine.base_url, version="auto")
+    yield client
+    client.close()
+
+
+def write_tree(root: Path, files: Mapping[str, str]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return root
+
+
+class ContextOnBaseImage(Protocol):
+    def __call__(self, steps: str, files: Mapping[str, str] = ...) -> Path: ...
+
+
+@pytest.fixture
+def context_on_base_image(tmp_path: Path, base_image: BaseImage) -> ContextOnBaseImage:
+    def write(steps: str, files: Mapping[str, str] = MappingProxyType({})) -> Path:
+        return write_tree(
+            tmp_path, {**files, "Dockerfile": f"FROM {base_image.tag} AS base\n{steps}"}
+        )
+
+    return write
+
+
+def test_build_from_scratch_with_args_and_labels(
+    docker_engine: LocalEngine, api: docker.APIClient, tmp_path: Path
+) -> None:
+    context = write_tree(
+        tmp_path,
+        {
+            "Dockerfile": "FROM scratch\nARG VERSION\nLABEL version=$VERSION\nCOPY app.txt /\n",
+            "app.txt": "app",
+        },
+    )
+    lines: list[str] = []
+    image_id = build_image(
+        docker_engine.base_url,
+        context,
+        "toto-test/scratch:1",
+        lines.append,
+        labels={"org.opencontainers.image.revision": "abc123"},
+        build_args={"VERSION": "1.2.3"},
+    )
+    details = api.inspect_image("toto-test/scratch:1")
+    assert image_id == details["Id"]
+    assert details["Config"]["Labels"] == {
+        "version": "1.2.3",
+        "org.opencontainers.image.revision": "abc123",
+    }
+    assert any("[1/1] COPY app.txt /" in line for line in lines)  # BuildKit's plain progress
+
+
+def test_dockerfile_outside_the_context(docker_engine: LocalEngine, tmp_path: Path) -> None:
+    context = write_tree(tmp_path / "context", {"app.txt": "x", "Dockerfile": "unused"})
+    outside = write_tree(tmp_path / "docker", {"service.Dockerfile": "FROM scratch\nCOPY . /\n"})
+    image_id = build_image(
+        docker_engine.base_url,
+        context,
+        "toto-test/out:1",
+        dockerfile=outside / "service.Dockerfile",
+    )
+    assert image_id.startswith("sha256:")
+
+
+def test_build_runs_steps_of_the_target_stage_and_streams_them_live(
+    docker_engine: LocalEngine, context_on_base_image: ContextOnBaseImage
+) -> None:
+    context = context_on_base_image(
+        'RUN echo "before" && sleep 1 && echo "after"\nFROM base AS second\nRUN echo second-stage\n'
+    )
+    arrivals: dict[str, float] = {}
+
+    def on_line(line: str) -> None:
+        arrivals.setdefault(line.split(" ", 2)[-1], time.monotonic())
+
+    build_image(docker_engine.base_url, context, "toto-test/run:1", on_line, target="base")
+    finished = time.monotonic()
+    assert "after" in arrivals
+    assert not any("second-stage" in line for line in arrivals)
+    assert finished - arrivals["before"] > 0.8  # printed while the step was still running
+
+
+def test_what_needs_buildkit_builds(
+    docker_engine: LocalEngine, context_on_base_image: ContextOnBaseImage, api: docker.APIClient
+) -> None:
+    """What the classic builder refused: RUN --mount. (Heredocs need a newer Dockerfile frontend
+    than dockerd 20.10's built-in one, pulled with `# syntax=`: no image can be pulled here.)"""
+    context = context_on_base_image(
+        "RUN --mount=type=cache,target=/cache touch /cache/x\n"
+        "RUN --mount=type=bind,source=app.sh,target=/mnt/app.sh cp /mnt/app.sh /app.sh\n",
+        {"app.sh": "echo hi\n"},
+    )
+    image_id = build_image(docker_engine.base_url, context, "toto-test/buildkit:1")
+    assert api.inspect_image(image_id)["Id"] == image_id
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "message"),
+    [
+        ("RUN exit 3\n", "exit code: 3"),
+        ("NOSUCH instruction\n", "unknown instruction: NOSUCH"),
+        # BuildKit tries to pull it: its message depends on the network (none here).
+        ("FROM toto-test/absent:1\n", "docker build failed: "),
+    ],
+)
+def test_a_failing_build_carries_buildkits_message(
+    docker_engine: LocalEngine,
+    context_on_base_image: ContextOnBaseImage,
+    dockerfile: str,
+    message: str,
+) -> None:
+    context = context_on_base_image(dockerfile)
+    with pytest.raises(OperationError) as raised:
+        build_image(docker_engine.base_url, context, "toto-test/fail:1")
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)

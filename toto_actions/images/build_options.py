@@ -1,0 +1,171 @@
+"""build-push's settings and its option values, read and checked (plain): build arguments and
+labels, tags, build secrets, SSH, platforms and cache specs. Each reader appends one line per
+problem; a secret's value never appears in one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+from toto_actions.images.buildkit import BuildRequest, SecretFile
+from toto_actions.images.names import is_tag, platform_problem
+from toto_actions.options import Pairs
+
+
+class BuildSettings(NamedTuple):
+    repository: str
+    context: Path
+    dockerfile: Path
+    tags: tuple[str, ...]
+    build_args: dict[str, str]
+    target: str | None
+    labels: dict[str, str]  # the user's, which are build inputs
+    oci_labels: dict[str, str]  # created, revision, source, version: not inputs
+    registry: str | None
+    registry_username: str | None
+    registry_password: str | None
+    aws_region: str | None
+    create_repository: bool
+    tag_mutability: str
+    lifecycle_policy: str | None  # the text put on a created ECR repository; None: no policy
+    skip_if_exists: bool
+    scan_threshold: str | None
+    scan_timeout: float
+    network: str | None
+    platforms: tuple[str, ...]
+    secrets: dict[str, str]  # id -> value: masked, never logged, never in the digest
+    secret_files: tuple[SecretFile, ...]
+    ssh: tuple[str, ...]
+    cache_from: tuple[str, ...]
+    cache_to: tuple[str, ...]
+    pull: bool
+    no_cache: bool
+    provenance: str | None
+    sbom: str | None
+
+    @property
+    def secret_ids(self) -> tuple[str, ...]:
+        return (*self.secrets, *(secret.id for secret in self.secret_files))
+
+    def build_request(self, tag: str, secret_files: tuple[SecretFile, ...]) -> BuildRequest:
+        """What BuildKit is asked to build; the secrets' values are in secret_files by then."""
+        return BuildRequest(
+            context=self.context,
+            dockerfile=self.dockerfile,
+            tag=tag,
+            build_args=self.build_args,
+            labels={**self.oci_labels, **self.labels},
+            target=self.target,
+            network=self.network,
+            platforms=self.platforms,
+            secret_files=(*self.secret_files, *secret_files),
+            ssh=self.ssh,
+            cache_from=self.cache_from,
+            cache_to=self.cache_to,
+            pull=self.pull,
+            no_cache=self.no_cache,
+            provenance=self.provenance,
+            sbom=self.sbom,
+        )
+
+
+def secrets(problems: list[str], pairs: Pairs) -> dict[str, str]:
+    """The build secrets, id -> value, from `secrets` (id=value lines); problems name lines, never
+    values."""
+    secrets: dict[str, str] = {}
+    for number, (secret_id, value) in enumerate(pairs, start=1):
+        if not _is_secret_id(secret_id):
+            problems.append(f"--secrets: line {number}: {_SECRET_ID_RULE}")
+        elif not value:
+            problems.append(f"--secrets: {secret_id} has an empty value")
+        else:
+            secrets[secret_id] = value
+    return secrets
+
+
+def secret_files(problems: list[str], pairs: Pairs) -> tuple[SecretFile, ...]:
+    """The build secrets read from files (`secret-files`: id=path lines), each file existing."""
+    files: list[SecretFile] = []
+    for secret_id, path in pairs:
+        if not _is_secret_id(secret_id):
+            problems.append(f"--secret-files: {secret_id!r}: {_SECRET_ID_RULE}")
+        elif not Path(path).is_file():
+            problems.append(f"--secret-files: {secret_id}: no file at {path!r}")
+        else:
+            files.append(SecretFile(secret_id, Path(path).resolve()))
+    return tuple(files)
+
+
+_SECRET_ID = re.compile(r"[A-Za-z0-9_.-]+")
+_SECRET_ID_RULE = "a secret id is letters, digits, '_', '.' and '-'"  # noqa: S105 - a message
+
+
+def _is_secret_id(secret_id: str) -> bool:
+    return _SECRET_ID.fullmatch(secret_id) is not None
+
+
+def ssh(problems: list[str], raw: str | None) -> tuple[str, ...]:
+    entries = tuple(_items(raw, separators="\n"))
+    for entry in entries:
+        name, equals, paths = entry.partition("=")
+        if not (entry == "default" or (equals and _is_secret_id(name) and paths)):
+            problems.append(f"--ssh: {entry!r} is neither default nor ID=PATH")
+    return entries
+
+
+def platforms(problems: list[str], raw: str | None) -> tuple[str, ...]:
+    platforms = tuple(dict.fromkeys(_items(raw, separators=",\n")))
+    problems += [f"--platforms: {p}" for p in map(platform_problem, platforms) if p]
+    return platforms
+
+
+def cache_specs(problems: list[str], key: str, raw: str | None) -> tuple[str, ...]:
+    specs = tuple(_items(raw, separators="\n"))
+    for spec in specs:
+        kind = spec.partition(",")[0]
+        if not kind.startswith("type=") or not kind.removeprefix("type="):
+            problems.append(
+                f"--{key}: {spec!r} is not a cache spec: type=registry,ref=HOST/REPO:TAG, "
+                "type=inline, type=local,src=DIR, type=gha, ..."
+            )
+    return specs
+
+
+def _items(raw: str | None, *, separators: str) -> list[str]:
+    """The non-empty, stripped items of raw, split at any of the separators."""
+    text = raw or ""
+    for separator in separators[1:]:
+        text = text.replace(separator, separators[0])
+    return [item.strip() for item in text.split(separators[0]) if item.strip()]
+
+
+def comma_pairs(problems: list[str], key: str, raw: object) -> dict[str, str]:
+    """NAME=VALUE items, comma-separated (`build-args`, `labels`, as build-push-action has them)."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in str(raw or "").split(","))):
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            problems.append(f"--{key}: {item!r} is not NAME=VALUE")
+        else:
+            pairs[name] = value
+    return pairs
+
+
+def tags(
+    problems: list[str], raw: object, revision: str | None, version: str | None
+) -> tuple[str, ...]:
+    if raw:
+        tags = [tag.strip() for tag in str(raw).split(",") if tag.strip()]
+    else:
+        tags = [t for t in (revision[:7] if revision else None, version) if t]
+    if not tags:
+        problems.append("no tags: pass --tags, or build in a git checkout (or with GITHUB_SHA)")
+    for tag in tags:
+        if not is_tag(tag):
+            problems.append(
+                f"tag {tag!r} is not a valid tag: up to 128 letters, digits, '_', "
+                "'.' and '-', not starting with '.' or '-'"
+            )
+    return tuple(dict.fromkeys(tags))
