@@ -269,23 +269,32 @@ def test_a_changed_source_is_built_again(service: Service, registry: Registry) -
     assert registry_digest(registry, "toto/changed", "0123456") == outputs_of(second)["digest"]
 
 
+def write_dockerfile(service: Service, base_image: BaseImage, steps: str) -> None:
+    """The service's Dockerfile: the session's base image, then the steps."""
+    (service.root / "Dockerfile").write_text(f"FROM {base_image.tag}\n{steps}", encoding="utf-8")
+
+
+def on_registry(registry: Registry, repository: str, *arguments: str) -> list[str]:
+    """The arguments of a build of repository pushed to the local registry, its RUN steps
+    without a network (the test engine has no bridge)."""
+    return [
+        "--repository",
+        repository,
+        "--registry",
+        registry.host,
+        "--network",
+        "none",
+        *arguments,
+    ]
+
+
 def test_a_run_step_builds_on_a_local_base_image(
     service: Service, registry: Registry, base_image: BaseImage
 ) -> None:
-    (service.root / "Dockerfile").write_text(
-        f'FROM {base_image.tag}\nARG GREETING\nRUN echo "$GREETING" > /greeting\n', encoding="utf-8"
-    )
+    write_dockerfile(service, base_image, 'ARG GREETING\nRUN echo "$GREETING" > /greeting\n')
+    # The test engine has no bridge: RUN steps get no network.
     result = service(
-        "--repository",
-        "toto/run",
-        "--registry",
-        registry.host,
-        "--build-args",
-        "GREETING=hello",
-        "--tags",
-        "t1",
-        "--network",
-        "none",  # the test engine has no bridge: RUN steps get no network
+        *on_registry(registry, "toto/run", "--build-args", "GREETING=hello", "--tags", "t1")
     )
     assert result.exit_code == 0, result.stderr
     assert registry_tags(registry, "toto/run")[0] == "t1"
@@ -294,12 +303,8 @@ def test_a_run_step_builds_on_a_local_base_image(
 def test_a_failing_build_step_fails_with_the_engine_message_and_pushes_nothing(
     service: Service, registry: Registry, base_image: BaseImage
 ) -> None:
-    (service.root / "Dockerfile").write_text(
-        f"FROM {base_image.tag}\nRUN exit 3\n", encoding="utf-8"
-    )
-    result = service(
-        "--repository", "toto/broken", "--registry", registry.host, "--network", "none"
-    )
+    write_dockerfile(service, base_image, "RUN exit 3\n")
+    result = service(*on_registry(registry, "toto/broken"))
     assert result.exit_code == 1
     assert "exit code: 3" in result.stderr
     assert "Traceback" not in result.stderr
@@ -309,16 +314,19 @@ def test_a_failing_build_step_fails_with_the_engine_message_and_pushes_nothing(
 def test_a_dockerfile_that_needs_buildkit_builds(
     service: Service, registry: Registry, base_image: BaseImage
 ) -> None:
-    (service.root / "Dockerfile").write_text(
-        f"FROM {base_image.tag}\n"
+    write_dockerfile(
+        service,
+        base_image,
         "RUN --mount=type=bind,source=app.txt,target=/mnt/app.txt cp /mnt/app.txt /copied\n",
-        encoding="utf-8",
     )
-    result = service(
-        "--repository", "toto/buildkit", "--registry", registry.host, "--network", "none"
-    )
+    result = service(*on_registry(registry, "toto/buildkit"))
     assert result.exit_code == 0, result.stderr
     assert registry_tags(registry, "toto/buildkit")
+
+
+def on_x(*arguments: str) -> list[str]:
+    """The arguments of a build of the repository toto/x."""
+    return ["--repository", "toto/x", *arguments]
 
 
 @pytest.mark.parametrize(
@@ -330,42 +338,42 @@ def test_a_dockerfile_that_needs_buildkit_builds(
             "letters and digits, with '.', '_', '-' or '/' between them",
         ),
         (
-            ["--repository", "toto/x", "--tags", "ok,-bad"],
+            on_x("--tags", "ok,-bad"),
             "tag '-bad' is not a valid tag: up to "
             "128 letters, digits, '_', '.' and '-', not starting with '.' or '-'",
         ),
         (
-            ["--repository", "toto/x", "--dockerfile", "nowhere/Dockerfile"],
+            on_x("--dockerfile", "nowhere/Dockerfile"),
             "Dockerfile 'nowhere/Dockerfile' does not exist",
         ),
         (
-            ["--repository", "toto/x", "--build-args", "NOEQUALS"],
+            on_x("--build-args", "NOEQUALS"),
             "--build-args: 'NOEQUALS' is not NAME=VALUE",
         ),
         (
-            ["--repository", "toto/x", "--lifecycle-policy", '{"rules": "expire"}'],
+            on_x("--lifecycle-policy", '{"rules": "expire"}'),
             '--lifecycle-policy: needs "rules", a list of one rule or more',
         ),
         (
-            ["--repository", "toto/x", "--secrets", "token=ok\nhunter2-not-shown"],
+            on_x("--secrets", "token=ok\nhunter2-not-shown"),
             "--secrets: line 2 is not NAME=VALUE",
         ),
         (
-            ["--repository", "toto/x", "--secret-files", "npm=absent/npmrc"],
+            on_x("--secret-files", "npm=absent/npmrc"),
             "--secret-files: npm: no file at 'absent/npmrc'",
         ),
         (
-            ["--repository", "toto/x", "--platforms", "linux/amd64,linux/z80"],
+            on_x("--platforms", "linux/amd64,linux/z80"),
             "--platforms: 'linux/z80' is not a platform: OS/ARCH[/VARIANT], e.g. linux/amd64, "
             "linux/arm64, linux/arm/v7",
         ),
         (
-            ["--repository", "toto/x", "--cache-from", "registry.test/app:cache"],
+            on_x("--cache-from", "registry.test/app:cache"),
             "--cache-from: 'registry.test/app:cache' is not a cache spec: "
             "type=registry,ref=HOST/REPO:TAG, type=inline, type=local,src=DIR, type=gha, ...",
         ),
         (
-            ["--repository", "toto/x", "--ssh", "agent"],
+            on_x("--ssh", "agent"),
             "--ssh: 'agent' is neither default nor ID=PATH",
         ),
     ],

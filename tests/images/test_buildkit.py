@@ -6,17 +6,14 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import MappingProxyType
-from typing import Protocol
 
 import docker  # type: ignore[import-untyped]
 import pytest
 
 from testing.images import build_image
-from testing.local_stack import BaseImage
 from testing.local_stack import DockerEngine as LocalEngine
+from tests.images.conftest import ContextOnBaseImage, write_tree
 from toto_actions.errors import OperationError
 from toto_actions.images import buildkit
 from toto_actions.images.buildkit import BuildRequest, DockerClient, SecretFile
@@ -138,35 +135,6 @@ def test_the_build_directory_is_private_and_removed_also_on_failure() -> None:
         )
         raise RuntimeError
     assert not root.exists()
-
-
-@pytest.fixture(scope="module")
-def api(docker_engine: LocalEngine) -> Iterator[docker.APIClient]:
-    client = docker.APIClient(base_url=docker_engine.base_url, version="auto")
-    yield client
-    client.close()
-
-
-def write_tree(root: Path, files: Mapping[str, str]) -> Path:
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    return root
-
-
-class ContextOnBaseImage(Protocol):
-    def __call__(self, steps: str, files: Mapping[str, str] = ...) -> Path: ...
-
-
-@pytest.fixture
-def context_on_base_image(tmp_path: Path, base_image: BaseImage) -> ContextOnBaseImage:
-    def write(steps: str, files: Mapping[str, str] = MappingProxyType({})) -> Path:
-        return write_tree(
-            tmp_path, {**files, "Dockerfile": f"FROM {base_image.tag} AS base\n{steps}"}
-        )
-
-    return write
 
 
 def test_build_from_scratch_with_args_and_labels(

@@ -29,6 +29,7 @@ import requests
 
 from testing.local_stack import MotoServer, free_port
 from testing.recording_proxy import RecordingProxy
+from tests.images.test_lifecycle_policy import KEEP_TEN
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.images.aws_errors import NO_CREDENTIALS, NO_REGION
@@ -820,23 +821,6 @@ def test_every_repository_level_call_sends_the_host_s_account_as_registry_id(
 
 # ------------------------------------------------------------------------------------------------
 # Lifecycle policy of a created repository (moto keeps the text and checks the rules as ECR does)
-
-KEEP_TEN = json.dumps(
-    {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "selection": {
-                    "tagStatus": "any",
-                    "countType": "imageCountMoreThan",
-                    "countNumber": 10,
-                },
-                "action": {"type": "expire"},
-            }
-        ]
-    },
-    indent=2,
-)
 
 
 def lifecycle_policy_of(

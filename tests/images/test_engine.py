@@ -4,18 +4,16 @@ images it pushes are built with BuildKit (images.buildkit)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from types import MappingProxyType
-from typing import Protocol
 
-import docker  # type: ignore[import-untyped]
 import pytest
 import requests
 
 from testing.images import build_image
-from testing.local_stack import BaseImage, Registry, free_port
 from testing.local_stack import DockerEngine as LocalEngine
+from testing.local_stack import Registry, free_port
+from tests.images.conftest import ContextOnBaseImage, write_tree
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.images.engine import DockerEngine
@@ -27,39 +25,6 @@ FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_wait=1.0)
 @pytest.fixture(scope="module")
 def engine(docker_engine: LocalEngine) -> DockerEngine:
     return DockerEngine(docker_engine.base_url, push_retry=FAST_RETRY)
-
-
-@pytest.fixture(scope="module")
-def api(docker_engine: LocalEngine) -> Iterator[docker.APIClient]:
-    """The SDK itself, to look at what the engine holds."""
-    client = docker.APIClient(base_url=docker_engine.base_url, version="auto")
-    yield client
-    client.close()
-
-
-def write_tree(root: Path, files: dict[str, str]) -> Path:
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    return root
-
-
-class ContextOnBaseImage(Protocol):
-    def __call__(self, steps: str, files: Mapping[str, str] = ...) -> Path: ...
-
-
-@pytest.fixture
-def context_on_base_image(tmp_path: Path, base_image: BaseImage) -> ContextOnBaseImage:
-    """Writes a build context into tmp_path: the files, and a Dockerfile whose first stage,
-    `base`, is the session's base image, followed by the steps."""
-
-    def write(steps: str, files: Mapping[str, str] = MappingProxyType({})) -> Path:
-        return write_tree(
-            tmp_path, {**files, "Dockerfile": f"FROM {base_image.tag} AS base\n{steps}"}
-        )
-
-    return write
 
 
 def build(

@@ -119,7 +119,7 @@ class DockerEngine:
         policy = self._push_retry
         for attempt in range(1, policy.attempts + 1):
             try:
-                return self._push_once(repository_ref, tag, auth_config, on_line)
+                return self._push_once(f"{repository_ref}:{tag}", auth_config, on_line)
             except OperationError as failure:
                 message = str(failure)
                 reason = failure.reason if isinstance(failure, _PushFailed) else message
@@ -134,13 +134,11 @@ class DockerEngine:
         raise AssertionError(f"unreachable: the last attempt of {what} returns or raises")
 
     def _push_once(
-        self,
-        repository_ref: str,
-        tag: str,
-        auth_config: Mapping[str, str] | None,
-        on_line: LineSink,
+        self, reference: str, auth_config: Mapping[str, str] | None, on_line: LineSink
     ) -> str:
-        what = f"docker push {repository_ref}:{tag}"
+        """One push of reference (REPOSITORY_REF:TAG)."""
+        repository_ref, _, tag = reference.rpartition(":")
+        what = f"docker push {reference}"
         api = self._client()
         items = self._call(
             what,
