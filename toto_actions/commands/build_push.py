@@ -193,8 +193,7 @@ def run(given: GivenOptions) -> int:
         image = _build_and_push(client, engine, registry, settings, host=host, marker=marker)
     registry.put_tags(settings.repository, image, settings.tags)
     _confirm(registry, settings, image.digest)
-    # The size is reported as unknown, never an error: the tags have moved by then.
-    size = registry.image_size(settings.repository, image)
+    size = _image_size(registry, settings.repository, image)
     counts = _scan(registry, settings, image.digest)
     _report(settings, host, Published(image.digest, existing is not None, size), counts)
     return 0
@@ -361,6 +360,15 @@ def _build_and_push(
             f"({image.digest if image else 'not found'})"
         )
     return image
+
+
+def _image_size(registry: Registry, repository: str, image: ImageManifest) -> int | None:
+    """The pushed size, or None (unknown): never an error, since the tags have moved by then."""
+    try:
+        return registry.image_size(repository, image)
+    except OperationError as problem:
+        actions_runtime.warning(f"the size of {repository}@{image.digest} is unknown: {problem}")
+        return None
 
 
 def _confirm(registry: Registry, settings: BuildSettings, digest: str) -> None:
