@@ -323,7 +323,9 @@ class EcrRegistry:
         with aws_errors(f"ECR DescribeImages {repository}"):
             try:
                 pages = self._client.get_paginator("describe_images").paginate(
-                    **self._registry_id, repositoryName=repository
+                    **self._registry_id,
+                    repositoryName=repository,
+                    PaginationConfig={"PageSize": 1000},  # ECR's largest page: fewest calls
                 )
                 for page in pages:
                     images += page.get("imageDetails", [])
