@@ -145,7 +145,7 @@ def ecr_client(moto_server: MotoServer) -> Any:
 
 def inputs_tag(registry: Registry, repository: str) -> str:
     """The tag a build gave its image in the registry to find it again by its inputs."""
-    (tag,) = [t for t in registry_tags(registry, repository) if t.startswith("toto-")]
+    (tag,) = [t for t in registry_tags(registry, repository) if t.startswith("toto-inputs-")]
     return tag
 
 
@@ -805,3 +805,105 @@ def test_a_rotated_secret_value_reuses_the_image_a_new_secret_id_builds_again(
     assert (first["skipped"], rotated["skipped"]) == ("false", "true")
     assert rotated["digest"] == first["digest"]
     assert (renamed["skipped"], on_arm["skipped"]) == ("false", "false")
+
+
+def forget_everything_built(client: Any) -> None:
+    """A fresh runner: no image but the session's base image, and no build cache."""
+    forget_every_image(client)
+    client.api.prune_builds(all=True)
+
+
+def layer_digests(registry: Registry, repository: str, tag: str) -> list[str]:
+    manifest = requests.get(
+        f"{registry.url}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    ).json()
+    return [layer["digest"] for layer in manifest["layers"]]
+
+
+DEPENDENCY_STEP = "RUN sleep 2 && echo deps > /deps"
+
+
+def step_outcome(result: CliResult, step: str) -> str:
+    """How BuildKit's plain progress ended a step: `CACHED`, `DONE 2.1s`, ..."""
+    found = re.search(
+        rf"^#(\d+) {re.escape(step)}\n(?:#\1 .*\n)*?#\1 (CACHED|DONE.*|ERROR.*)$",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert found, f"no step {step!r} in the log"
+    return found.group(2)
+
+
+def test_a_one_line_change_on_a_fresh_runner_rebuilds_only_the_steps_after_it(
+    service: Service, registry: Registry, base_image: BaseImage, engine_client: Any
+) -> None:
+    write_dockerfile(service, base_image, f"{DEPENDENCY_STEP}\nCOPY app.txt /app.txt\n")
+    arguments = on_registry(registry, "toto/layers", "--branch", "feature/login")
+    first = service(*arguments, "--tags", "first")
+    assert first.exit_code == 0, first.stderr
+    assert "layer cache of branch feature/login: none yet" in first.stdout
+    forget_everything_built(engine_client)
+    (service.root / "app.txt").write_text("version one\nand one line more\n", encoding="utf-8")
+
+    second = service(*arguments, "--tags", "second")
+
+    assert second.exit_code == 0, second.stderr
+    first_digest, second_digest = outputs_of(first)["digest"], outputs_of(second)["digest"]
+    source = f"{registry.host}/toto/layers@{first_digest}"
+    assert f"layer cache of branch feature/login: from {source}" in second.stdout
+    assert step_outcome(second, f"[2/3] {DEPENDENCY_STEP}") == "CACHED"  # from the registry
+    assert step_outcome(second, "[3/3] COPY app.txt /app.txt").startswith("DONE")
+    first_layers = layer_digests(registry, "toto/layers", "first")
+    second_layers = layer_digests(registry, "toto/layers", "second")
+    assert first_layers[:-1] == second_layers[:-1]  # the base and the dependencies, reused
+    assert first_layers[-1] != second_layers[-1]  # app.txt, built again
+    for tag in ("toto-cache-feature-login", "toto-cache"):
+        assert registry_digest(registry, "toto/layers", tag) == second_digest
+
+
+def test_another_branch_starts_from_the_repository_s_newest_image(
+    service: Service, registry: Registry
+) -> None:
+    main = service("--repository", "toto/branches", "--registry", registry.host, "--branch", "main")
+    assert main.exit_code == 0, main.stderr
+    (service.root / "app.txt").write_text("version two\n", encoding="utf-8")
+
+    feature = service(
+        "--repository", "toto/branches", "--registry", registry.host, "--branch", "fix/x"
+    )
+
+    assert feature.exit_code == 0, feature.stderr
+    main_digest = outputs_of(main)["digest"]
+    assert f"from {registry.host}/toto/branches@{main_digest}" in feature.stdout
+    assert registry_digest(registry, "toto/branches", "toto-cache-main") == main_digest
+    feature_digest = outputs_of(feature)["digest"]
+    assert registry_digest(registry, "toto/branches", "toto-cache-fix-x") == feature_digest
+    assert registry_digest(registry, "toto/branches", "toto-cache") == feature_digest
+
+
+def test_without_the_layer_cache_no_cache_tag_is_read_or_written(
+    service: Service, registry: Registry
+) -> None:
+    result = service(
+        "--repository", "toto/nocache", "--registry", registry.host, "--layer-cache", "false"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "layer cache" not in result.stdout
+    assert not [tag for tag in registry_tags(registry, "toto/nocache") if "cache" in tag]
+
+
+def test_the_inline_cache_argument_is_not_an_input(service: Service, registry: Registry) -> None:
+    first = service("--repository", "toto/inline", "--registry", registry.host)
+    again = service(
+        "--repository",
+        "toto/inline",
+        "--registry",
+        registry.host,
+        "--build-args",
+        "BUILDKIT_INLINE_CACHE=1",
+    )
+    assert again.exit_code == 0, again.stderr
+    assert outputs_of(again)["skipped"] == "true"
+    assert outputs_of(again)["digest"] == outputs_of(first)["digest"]

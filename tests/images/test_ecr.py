@@ -910,3 +910,83 @@ def test_a_policy_ecr_refuses_fails_and_the_repository_is_deleted_again(
     assert message.endswith("; the repository created for it was deleted again")
     assert "\n" not in message
     assert registry.repository_mutability(repository) is None
+
+
+def pushed_one_after_another(client: ECRClient, repository: str, count: int) -> list[ImageManifest]:
+    """count images, each pushed over a second after the one before: imagePushedAt (moto's, set
+    by PutImage, as ECR's) orders them."""
+    images = []
+    for number in range(count):
+        if number:
+            time.sleep(1.1)
+        images.append(put_image(client, repository, f"inputs-{number}", f"layer {number}".encode()))
+    return images
+
+
+def test_the_cache_source_is_the_newest_image_by_push_time(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    registry.ensure_repository(repository, "IMMUTABLE", create=True)
+    _, newest = pushed_one_after_another(ecr_client, repository, 2)
+
+    assert (
+        registry.cache_source(repository, None) == f"{registry.host}/{repository}@{newest.digest}"
+    )
+    assert (
+        registry.cache_source(repository, "main") == f"{registry.host}/{repository}@{newest.digest}"
+    )
+
+
+def test_the_cache_source_of_a_branch_is_its_newest_image_without_moving_a_tag(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    registry.ensure_repository(repository, "IMMUTABLE", create=True)
+    older_main, newer_main, fix = pushed_one_after_another(ecr_client, repository, 3)
+    registry.mark_cache(repository, older_main, "main")
+    registry.mark_cache(repository, newer_main, "main")
+    registry.mark_cache(repository, newer_main, "main")  # a re-run: the tag is already right
+    registry.mark_cache(repository, fix, "fix/x")
+
+    assert (
+        registry.cache_source(repository, "main")
+        == f"{registry.host}/{repository}@{newer_main.digest}"
+    )
+    assert (
+        registry.cache_source(repository, "fix/x") == f"{registry.host}/{repository}@{fix.digest}"
+    )
+    # a branch with no image of its own starts from the repository's newest
+    assert (
+        registry.cache_source(repository, "feature/new")
+        == f"{registry.host}/{repository}@{fix.digest}"
+    )
+    assert (
+        registry.cache_source(repository, "main-2") == f"{registry.host}/{repository}@{fix.digest}"
+    )
+    hex_of = {
+        image.digest: image.digest.removeprefix("sha256:")[:12]
+        for image in (older_main, newer_main)
+    }
+    assert tags_of(ecr_client, repository, older_main.digest) == [
+        "inputs-0",
+        f"toto-branch-main-{hex_of[older_main.digest]}",
+    ]
+    assert tags_of(ecr_client, repository, newer_main.digest) == [
+        "inputs-1",
+        f"toto-branch-main-{hex_of[newer_main.digest]}",
+    ]
+
+
+def test_a_missing_or_empty_repository_has_no_cache_source(
+    registry: EcrRegistry, repository: str
+) -> None:
+    assert registry.cache_source(repository, "main") is None
+    registry.ensure_repository(repository, "MUTABLE", create=True)
+    assert registry.cache_source(repository, "main") is None
+
+
+def test_without_a_branch_no_image_is_tagged_for_the_cache(
+    registry: EcrRegistry, ecr_client: ECRClient, repository: str
+) -> None:
+    image = put_image_into_new(ecr_client, repository, "inputs-1")
+    registry.mark_cache(repository, image, None)
+    assert tags_of(ecr_client, repository, image.digest) == ["inputs-1"]

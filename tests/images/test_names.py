@@ -6,8 +6,13 @@ import pytest
 
 from toto_actions.images.names import (
     TagMutability,
+    branch_slug,
+    branch_tag,
+    cache_tag,
     ecr_account,
+    is_branch_tag,
     is_repository_name,
+    is_tag,
     wildcard_matches,
 )
 
@@ -99,3 +104,49 @@ def test_repository_names(name: str, by_the_spec: bool, by_ecr: bool) -> None:
 )
 def test_the_account_of_an_ecr_host(host: str, account: str | None) -> None:
     assert ecr_account(host) == account
+
+
+@pytest.mark.parametrize(
+    ("branch", "slug"),
+    [
+        ("main", "main"),
+        ("feature/Login", "feature-Login"),  # tags are case-sensitive, as branches are
+        ("123/merge", "123-merge"),  # a pull request's GITHUB_REF_NAME
+        ("-.odd//name.", "odd-name"),
+        ("///", ""),
+    ],
+)
+def test_a_branch_slug_is_what_a_tag_can_hold(branch: str, slug: str) -> None:
+    assert branch_slug(branch) == slug
+
+
+def test_a_long_branch_keeps_a_hash_of_the_whole() -> None:
+    one, other = "feature/" + "x" * 200, "feature/" + "x" * 199 + "y"
+    assert len(branch_slug(one)) <= 80
+    assert branch_slug(one) != branch_slug(other)
+    assert is_tag(cache_tag(one))
+    tag = branch_tag(one, "sha256:" + "a" * 64)
+    assert tag is not None and is_tag(tag) and is_branch_tag(tag, one)
+
+
+def test_cache_tags_of_a_branch_and_of_the_repository() -> None:
+    assert cache_tag("feature/login") == "toto-cache-feature-login"
+    assert cache_tag(None) == cache_tag("///") == "toto-cache"
+    assert branch_tag("fix/x", "sha256:0123456789abcdef") == "toto-branch-fix-x-0123456789ab"
+    assert branch_tag("///", "sha256:0123456789abcdef") is None
+
+
+@pytest.mark.parametrize(
+    ("tag", "branch", "matches"),
+    [
+        ("toto-branch-main-0123456789ab", "main", True),
+        ("toto-branch-main-x-0123456789ab", "main", False),  # branch main-x's
+        ("toto-branch-main-x-0123456789ab", "main-x", True),
+        ("toto-branch-main", "main", False),
+        ("main-0123456789ab", "main", False),
+    ],
+)
+def test_a_branch_tag_is_recognised_as_its_branch_s_only(
+    tag: str, branch: str, matches: bool
+) -> None:
+    assert is_branch_tag(tag, branch) is matches

@@ -70,6 +70,18 @@ OPTIONS = (
     Option("--cache-from", "external cache sources, one type=... spec a line"),
     Option("--cache-to", "cache export destinations, one type=... spec a line"),
     Option(
+        "--layer-cache",
+        "build from the layers of the branch's newest image (else the repository's), found "
+        "through the registry, and push the image with its cache inline (default true)",
+        SWITCH,
+        True,
+    ),
+    Option(
+        "--branch",
+        "the branch whose newest image the layer cache comes from (default: GITHUB_REF_NAME)",
+        fallback_variable="GITHUB_REF_NAME",
+    ),
+    Option(
         "--pull", "always pull a newer version of the base images (default false)", SWITCH, False
     ),
     Option("--no-cache", "build without the build cache (default false)", SWITCH, False),
@@ -166,7 +178,7 @@ def run(given: GivenOptions) -> int:
         settings.context,
         tuple(engine.context_files(settings.context, settings.dockerfile)),
         settings.dockerfile,
-        settings.build_args,
+        settings.input_build_args,
         settings.target,
         settings.labels,
         settings.secret_ids,
@@ -193,6 +205,8 @@ def run(given: GivenOptions) -> int:
         image = _build_and_push(client, engine, registry, settings, host=host, marker=marker)
     registry.put_tags(settings.repository, image, settings.tags)
     _confirm(registry, settings, image.digest)
+    if settings.layer_cache:
+        _mark_cache(registry, settings, image)
     size = _image_size(registry, settings.repository, image)
     counts = _scan(registry, settings, image.digest)
     _report(settings, host, Published(image.digest, existing is not None, size), counts)
@@ -263,6 +277,8 @@ def _settings(given: GivenOptions) -> BuildSettings:
         no_cache=given.switch("no-cache"),
         provenance=given.text("provenance"),
         sbom=given.text("sbom"),
+        layer_cache=given.switch("layer-cache"),
+        branch=given.text("branch"),
     )
 
 
@@ -341,7 +357,9 @@ def _build_and_push(
         # one, holding only this login, removed when the build ends.
         directory.write_docker_config(host, registry.auth_config())
         request = settings.build_request(
-            f"{reference}:{pushed_tag}", directory.write_secrets(settings.secrets)
+            f"{reference}:{pushed_tag}",
+            directory.write_secrets(settings.secrets),
+            _cache_source(registry, settings),
         )
         buildkit.build(client, request, directory, actions_runtime.info)
     registry.ensure_repository(
@@ -360,6 +378,34 @@ def _build_and_push(
             f"({image.digest if image else 'not found'})"
         )
     return image
+
+
+def _cache_source(registry: Registry, settings: BuildSettings) -> str | None:
+    """The image whose layers the build may reuse, when the layer cache is wanted and the user
+    named no cache source; a registry that cannot say is a warning, and the build goes on
+    without it."""
+    if not settings.layer_cache or settings.cache_from or settings.no_cache:
+        return None
+    try:
+        source = registry.cache_source(settings.repository, settings.branch)
+    except OperationError as problem:
+        actions_runtime.warning(f"layer cache: no cache source, the lookup failed: {problem}")
+        return None
+    found = f"from {source}" if source else "none yet: this build fills it"
+    of = f"branch {settings.branch}" if settings.branch else "the repository"
+    actions_runtime.info(f"layer cache of {of}: {found}")
+    return source
+
+
+def _mark_cache(registry: Registry, settings: BuildSettings, image: ImageManifest) -> None:
+    """Make image the next build's cache source; a failure is a warning: the image is pushed
+    and tagged by then."""
+    try:
+        registry.mark_cache(settings.repository, image, settings.branch)
+    except OperationError as problem:
+        actions_runtime.warning(
+            f"layer cache: {image.digest} is not marked as the newest: {problem}"
+        )
 
 
 def _image_size(registry: Registry, repository: str, image: ImageManifest) -> int | None:

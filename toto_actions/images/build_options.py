@@ -13,6 +13,9 @@ from toto_actions.images.buildkit import BuildRequest, SecretFile
 from toto_actions.images.names import is_tag, platform_problem
 from toto_actions.options import Pairs
 
+# The build argument that has BuildKit write the layer cache into the image's configuration.
+INLINE_CACHE_ARGUMENT = "BUILDKIT_INLINE_CACHE"
+
 
 class BuildSettings(NamedTuple):
     repository: str
@@ -44,13 +47,32 @@ class BuildSettings(NamedTuple):
     no_cache: bool
     provenance: str | None
     sbom: str | None
+    layer_cache: bool = True  # from the registry's newest image, and pushed inline with the image
+    branch: str | None = None  # whose newest image the layer cache comes from
 
     @property
     def secret_ids(self) -> tuple[str, ...]:
         return (*self.secrets, *(secret.id for secret in self.secret_files))
 
-    def build_request(self, tag: str, secret_files: tuple[SecretFile, ...]) -> BuildRequest:
-        """What BuildKit is asked to build; the secrets' values are in secret_files by then."""
+    @property
+    def input_build_args(self) -> dict[str, str]:
+        """The build arguments that shape the image: not BUILDKIT_INLINE_CACHE, which only
+        says whether the cache travels with it."""
+        return {name: v for name, v in self.build_args.items() if name != INLINE_CACHE_ARGUMENT}
+
+    def build_request(
+        self, tag: str, secret_files: tuple[SecretFile, ...], cache_source: str | None = None
+    ) -> BuildRequest:
+        """What BuildKit is asked to build; the secrets' values are in secret_files by then.
+
+        With the layer cache, and unless the user gave cache specs of their own: the cache
+        comes from cache_source (an image reference, when one was found) and the image carries
+        its cache inline."""
+        cache_from, cache_to = self.cache_from, self.cache_to
+        if self.layer_cache and not cache_from and cache_source and not self.no_cache:
+            cache_from = (f"type=registry,ref={cache_source}",)
+        if self.layer_cache and not cache_to:
+            cache_to = ("type=inline",)
         return BuildRequest(
             context=self.context,
             dockerfile=self.dockerfile,
@@ -62,8 +84,8 @@ class BuildSettings(NamedTuple):
             platforms=self.platforms,
             secret_files=(*self.secret_files, *secret_files),
             ssh=self.ssh,
-            cache_from=self.cache_from,
-            cache_to=self.cache_to,
+            cache_from=cache_from,
+            cache_to=cache_to,
             pull=self.pull,
             no_cache=self.no_cache,
             provenance=self.provenance,

@@ -42,7 +42,9 @@ from toto_actions.images.names import (
     MANIFEST_MEDIA_TYPES,
     ImageManifest,
     TagMutability,
+    branch_tag,
     ecr_account,
+    is_branch_tag,
     is_index,
 )
 
@@ -312,6 +314,45 @@ class EcrRegistry:
         """The digest repository:tag points to (DescribeImages), or None when it points nowhere."""
         details = self._describe_image(repository, {"imageTag": tag}, f"{repository}:{tag}")
         return details.get("imageDigest") if details else None
+
+    def cache_source(self, repository: str, branch: str | None) -> str | None:
+        """The newest image by push time (DescribeImages, every page) that carries the branch's
+        tag, else the newest of the repository, as `host/repository@sha256:...`; None when the
+        repository is missing or empty. No tag moves: IMMUTABLE repositories work alike."""
+        images: list[ImageDetailTypeDef] = []
+        with aws_errors(f"ECR DescribeImages {repository}"):
+            try:
+                pages = self._client.get_paginator("describe_images").paginate(
+                    **self._registry_id,
+                    repositoryName=repository,
+                    PaginationConfig={"PageSize": 1000},  # ECR's largest page: fewest calls
+                )
+                for page in pages:
+                    images += page.get("imageDetails", [])
+            except ClientError as failure:
+                if error_code(failure) != "RepositoryNotFoundException":
+                    raise
+                return None
+        pushed = [
+            image for image in images if image.get("imagePushedAt") and image.get("imageDigest")
+        ]
+        of_branch = [
+            image
+            for image in pushed
+            if branch and any(is_branch_tag(tag, branch) for tag in image.get("imageTags", []))
+        ]
+        candidates = of_branch or pushed
+        if not candidates:
+            return None
+        newest = max(candidates, key=lambda image: image["imagePushedAt"])
+        return f"{self.host}/{repository}@{newest['imageDigest']}"
+
+    def mark_cache(self, repository: str, image: ImageManifest, branch: str | None) -> None:
+        """Tag image as the branch's with a tag of its own (never moved, so IMMUTABLE
+        repositories take it); nothing without a branch: the push time is enough then."""
+        tag = branch_tag(branch, image.digest) if branch else None
+        if tag is not None:
+            self.put_tags(repository, image, (tag,))
 
     def image_size(self, repository: str, image: ImageManifest) -> int | None:
         """The image's size in bytes as ECR reports it, or None when there is no such image. An

@@ -5,6 +5,7 @@ Shared by the registry adapters (ecr.py, registry_v2.py) and the build-push comm
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import NamedTuple
 
@@ -95,6 +96,50 @@ def is_repository_name(name: str, *, ecr: bool = False) -> bool:
 
 def is_tag(tag: str) -> bool:
     return bool(_TAG.fullmatch(tag))
+
+
+# build-push's own tags for the layer cache: on a v2 registry, CACHE_TAG (the repository's newest
+# image) and CACHE_TAG-<branch> (the branch's) move to each image pushed; on ECR, whose tags may
+# be immutable, each image of a branch gets a tag of its own, BRANCH_TAG_PREFIX<branch>-<digest>,
+# and the newest is found by its push time.
+CACHE_TAG = "toto-cache"
+BRANCH_TAG_PREFIX = "toto-branch-"
+_UNSAFE_IN_TAG = re.compile(r"[^A-Za-z0-9_.-]+")
+_SLUG_LENGTH = 80
+_DIGEST_IN_TAG = 12
+
+
+def branch_slug(branch: str) -> str:
+    """The branch as a tag can hold it (`feature/login` -> `feature-login`), at most 80
+    characters (a longer one keeps a hash of the whole); "" when nothing of it is left."""
+    slug = _UNSAFE_IN_TAG.sub("-", branch).strip("-.")
+    if len(slug) > _SLUG_LENGTH:
+        whole = hashlib.sha256(branch.encode("utf-8")).hexdigest()[:8]
+        slug = f"{slug[: _SLUG_LENGTH - 9].rstrip('-.')}-{whole}"
+    return slug
+
+
+def cache_tag(branch: str | None) -> str:
+    """The v2 tag that names the newest image of the branch (None: of the repository)."""
+    slug = branch_slug(branch) if branch else ""
+    return f"{CACHE_TAG}-{slug}" if slug else CACHE_TAG
+
+
+def branch_tag(branch: str, digest: str) -> str | None:
+    """The ECR tag that marks image `digest` as built on branch (None: no usable branch)."""
+    slug = branch_slug(branch)
+    return (
+        f"{BRANCH_TAG_PREFIX}{slug}-{digest.removeprefix('sha256:')[:_DIGEST_IN_TAG]}"
+        if slug
+        else None
+    )
+
+
+def is_branch_tag(tag: str, branch: str) -> bool:
+    """Whether tag is a branch_tag of branch (of any image)."""
+    slug = branch_slug(branch)
+    rest = tag.removeprefix(BRANCH_TAG_PREFIX)
+    return bool(slug) and rest != tag and rest.rpartition("-")[0] == slug
 
 
 def ecr_region(host: str) -> str | None:

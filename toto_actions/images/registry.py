@@ -53,6 +53,17 @@ class Registry(Protocol):
         """Point each tag at image, a manifest already in repository: no layer moves."""
         ...
 
+    def cache_source(self, repository: str, branch: str | None) -> str | None:
+        """The image a build on branch takes its layer cache from: the newest image of the
+        branch, else of the repository, as `host/repository@sha256:...`; None when there is
+        none (a new repository). branch None: of the repository."""
+        ...
+
+    def mark_cache(self, repository: str, image: ImageManifest, branch: str | None) -> None:
+        """Make image, just pushed or reused on branch, the one cache_source finds next (v2:
+        moves build-push's cache tags; ECR: tags it as the branch's, a tag of its own)."""
+        ...
+
     def digest_of(self, repository: str, tag: str) -> str | None:
         """The digest repository:tag names, or None when it names none."""
         ...

@@ -25,6 +25,7 @@ from toto_actions.images.names import (
     MANIFEST_MEDIA_TYPES,
     ImageManifest,
     TagMutability,
+    cache_tag,
     is_index,
 )
 
@@ -132,6 +133,20 @@ class RegistryClient:
             return served
         found = self.find_image(repository, tag)  # a registry that leaves the header out
         return found.digest if found else None
+
+    def cache_source(self, repository: str, branch: str | None) -> str | None:
+        """The image build-push's cache tag of the branch names, else its repository-wide one,
+        as `host/repository@sha256:...`; None when neither names one."""
+        for tag in dict.fromkeys((cache_tag(branch), cache_tag(None))):
+            digest = self.digest_of(repository, tag)
+            if digest:
+                return f"{self.host}/{repository}@{digest}"
+        return None
+
+    def mark_cache(self, repository: str, image: ImageManifest, branch: str | None) -> None:
+        """Move the branch's cache tag and the repository-wide one to image: on a v2 registry
+        every tag may move."""
+        self.put_tags(repository, image, tuple(dict.fromkeys((cache_tag(branch), cache_tag(None)))))
 
     def _manifest(
         self, method: str, what: str, repository: str, tag: str
