@@ -1,8 +1,11 @@
-"""How boto3's failures become the errors a user sees: one line, a usage error (exit 2) when the
-credentials or the configuration are wrong, an operation error (exit 1) otherwise."""
+"""How boto3's failures and answers become what a user sees: one line, a usage error (exit 2)
+when the credentials or the configuration are wrong, an operation error (exit 1) otherwise; and
+ECR's authorization token, decoded."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -55,3 +58,16 @@ def error_code(failure: Any) -> str:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def decode_token(token: str) -> tuple[str, str]:
+    """(username, password) of an ECR authorization token: base64 of `user:password`."""
+    try:
+        username, separator, password = (
+            base64.b64decode(token, validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError):
+        separator = ""
+    if not separator:
+        raise OperationError("ECR GetAuthorizationToken answered a token that is not user:password")
+    return username, password

@@ -14,9 +14,6 @@ OperationError of one line, with ECR's error code and message.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypedDict
@@ -35,9 +32,11 @@ from toto_actions.images.aws_errors import (
     NO_CREDENTIALS,
     NO_REGION,
     aws_errors,
+    decode_token,
     error_code,
     one_line,
 )
+from toto_actions.images.manifests import declared_media_type
 from toto_actions.images.names import (
     MANIFEST_MEDIA_TYPES,
     ImageManifest,
@@ -142,7 +141,7 @@ class EcrRegistry:
             answer = self._client.get_authorization_token()
         data = answer.get("authorizationData") or [{}]
         token = data[0].get("authorizationToken", "")
-        username, password = _decode_token(token)
+        username, password = decode_token(token)
         # Masked before anything else happens with them: the password, and the token that holds it.
         actions_runtime.mask(password)
         actions_runtime.mask(token)
@@ -278,7 +277,7 @@ class EcrRegistry:
             return None
         image = images[0]
         manifest = image.get("imageManifest", "")
-        media_type = image.get("imageManifestMediaType") or _declared_media_type(manifest)
+        media_type = image.get("imageManifestMediaType") or declared_media_type(manifest)
         digest = image.get("imageId", {}).get("imageDigest", "")
         if not (manifest and media_type and digest):
             raise OperationError(f"{what}: ECR answered without a manifest, media type or digest")
@@ -447,26 +446,3 @@ def _tag_mutability(value: str) -> ImageTagMutabilityType:
         if value.upper() == mutability:
             return mutability
     raise UsageError(f"--tag-mutability must be MUTABLE or IMMUTABLE, not {value!r}")
-
-
-def _decode_token(token: str) -> tuple[str, str]:
-    """(username, password) of an ECR authorization token: base64 of `user:password`."""
-    try:
-        username, separator, password = (
-            base64.b64decode(token, validate=True).decode().partition(":")
-        )
-    except (binascii.Error, UnicodeDecodeError):
-        separator = ""
-    if not separator:
-        raise OperationError("ECR GetAuthorizationToken answered a token that is not user:password")
-    return username, password
-
-
-def _declared_media_type(manifest: str) -> str:
-    """The mediaType a manifest declares in its JSON, or "" when it declares none."""
-    try:
-        document = json.loads(manifest)
-    except ValueError:
-        return ""
-    media_type = document.get("mediaType") if isinstance(document, dict) else None
-    return media_type if isinstance(media_type, str) else ""
