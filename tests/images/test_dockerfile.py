@@ -48,6 +48,13 @@ DIGEST = "sha256:" + "b" * 64
             ["localhost:5000/base:1"],
         ),
         (f"FROM ghcr.io/x/y@{DIGEST}\n", NO_ARGS, [f"ghcr.io/x/y@{DIGEST}"]),
+        # a heredoc's body is no instruction
+        (
+            "FROM alpine\nRUN <<EOF\nFROM node\nEOF\nCOPY <<-'A' <<B /\nFROM a\nA\nFROM b\nB\n"
+            "FROM ruby\n",
+            NO_ARGS,
+            ["docker.io/library/alpine:latest", "docker.io/library/ruby:latest"],
+        ),
         # an ARG after the first FROM is the stage's, not the FROM lines'
         (
             "FROM alpine\nARG V=1\nFROM alpine:$V\n",

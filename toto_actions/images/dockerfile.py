@@ -29,6 +29,8 @@ _VARIABLE = re.compile(
     r"|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<operator>:?[-+])(?P<word>[^}]*))?\})"
 )
 
+_HEREDOC = re.compile(r"<<-?([\"']?)(?P<word>[A-Za-z_][A-Za-z0-9_]*)\1")
+
 
 class BaseImage(NamedTuple):
     """One FROM line's image: its reference, or why it could not be read (reference None)."""
@@ -83,12 +85,18 @@ def _base_image(
 
 
 def _instructions(dockerfile: str) -> list[_Instruction]:
-    """The instructions, continuation lines joined and comment lines dropped."""
+    """The instructions, continuation lines joined, comment lines and heredoc bodies
+    (`RUN <<EOF` ... `EOF`) dropped."""
     instructions: list[_Instruction] = []
     pending: list[str] = []
+    heredocs: list[str] = []  # the terminators still awaited, in order
     start = 0
     for number, raw in enumerate(dockerfile.splitlines(), start=1):
         stripped = raw.strip()
+        if heredocs:
+            if stripped == heredocs[0]:
+                heredocs.pop(0)
+            continue
         if stripped.startswith("#") or (not stripped and not pending):
             continue
         if not pending:
@@ -99,6 +107,7 @@ def _instructions(dockerfile: str) -> list[_Instruction]:
         pending.append(stripped)
         keyword, _, arguments = " ".join(pending).strip().partition(" ")
         instructions.append(_Instruction(start, keyword.upper(), arguments.strip()))
+        heredocs = [match["word"] for match in _HEREDOC.finditer(arguments)]
         pending = []
     return instructions
 
