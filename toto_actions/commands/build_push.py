@@ -1,11 +1,11 @@
 """`toto-actions build-push`: build the service image and push it, building nothing twice.
 
 The digest of the build's inputs (with the digests the base images' tags name now) names the
-image: when the registry already holds an image
-tagged with it, the requested tags are added to that manifest through the registry's API and
-nothing is built or pushed. Otherwise BuildKit builds it through the docker CLI (streamed live)
-into the engine, the docker SDK pushes it with credentials handed to the engine per push, and
-the digest is confirmed against the registry before it is reported.
+image: when the registry already holds an image tagged with it, the requested tags are added to
+that manifest through the registry's API and nothing is built or pushed. Otherwise BuildKit
+builds it through the docker CLI (streamed live) into the engine, the docker SDK pushes it with
+credentials handed to the engine per push, and the digest is confirmed against the registry
+before it is reported.
 """
 
 from __future__ import annotations
