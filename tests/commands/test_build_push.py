@@ -17,6 +17,7 @@ import docker  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
 
+from testing.images import build_image
 from testing.local_stack import (
     BASE_IMAGE_TAG,
     BaseImage,
@@ -907,3 +908,92 @@ def test_the_inline_cache_argument_is_not_an_input(service: Service, registry: R
     assert again.exit_code == 0, again.stderr
     assert outputs_of(again)["skipped"] == "true"
     assert outputs_of(again)["digest"] == outputs_of(first)["digest"]
+
+
+def push_to_registry(client: Any, image: str, reference: str) -> None:
+    """Tag the engine's image as reference (REGISTRY/REPOSITORY:TAG) and push it there."""
+    repository, _, tag = reference.rpartition(":")
+    assert client.images.get(image).tag(repository, tag)
+    for line in client.api.push(repository, tag, stream=True, decode=True):
+        assert "error" not in line, line
+
+
+def base_lookups(registry: Registry, repository: str, tag: str) -> int:
+    """The HEADs of repository:tag's manifest that build-push (python-requests) sent, from the
+    registry's request log; BuildKit's own requests are not counted."""
+    path = f"/v2/{repository}/manifests/{tag}"
+    uris = {f"http.request.uri={path} ", f'http.request.uri="{path}" '}
+    return sum(
+        1
+        for line in registry.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if "http.request.method=HEAD" in line
+        and "useragent=python-requests/" in line
+        and any(uri in line for uri in uris)
+    )
+
+
+def test_a_moved_base_tag_builds_again_an_unchanged_one_reuses_the_image(
+    service: Service,
+    registry: Registry,
+    base_image: BaseImage,
+    engine_client: Any,
+    docker_engine: DockerEngine,
+) -> None:
+    base = f"{registry.host}/toto-base/moving:1"
+    push_to_registry(engine_client, base_image.tag, base)
+    (service.root / "Dockerfile").write_text(
+        f"ARG BASE_TAG=0\nFROM {registry.host}/toto-base/moving:${{BASE_TAG}} AS base\n"
+        "FROM base\nCOPY app.txt /app.txt\n",
+        encoding="utf-8",
+    )
+
+    def run() -> dict[str, str]:
+        result = service(*on_registry(registry, "toto/on-base", "--build-args", "BASE_TAG=1"))
+        assert result.exit_code == 0, result.stderr
+        assert "digest is unknown" not in result.stderr
+        return outputs_of(result)
+
+    first = run()
+    assert base_lookups(registry, "toto-base/moving", "1") == 1  # one HEAD for the one base
+    unchanged = run()
+    assert base_lookups(registry, "toto-base/moving", "1") == 2
+    assert (first["skipped"], unchanged["skipped"]) == ("false", "true")
+    assert unchanged["digest"] == first["digest"]
+    (marker,) = [t for t in registry_tags(registry, "toto/on-base") if t.startswith("toto-")]
+
+    # A patched base under the same tag: the security fix must reach the service's image.
+    patch = service.root.parent / "patch"
+    patch.mkdir()
+    (patch / "Dockerfile").write_text(
+        f"FROM {base_image.tag}\nCOPY fix.txt /fix.txt\n", encoding="utf-8"
+    )
+    (patch / "fix.txt").write_text("patched\n", encoding="utf-8")
+    patched = build_image(docker_engine.base_url, patch, "toto-test/busybox:patched")
+    before = registry_digest(registry, "toto-base/moving", "1")
+    push_to_registry(engine_client, patched, base)
+    assert registry_digest(registry, "toto-base/moving", "1") != before
+
+    rebuilt = run()
+    assert rebuilt["skipped"] == "false"
+    assert rebuilt["digest"] != first["digest"]
+    markers = {t for t in registry_tags(registry, "toto/on-base") if t.startswith("toto-")}
+    assert len(markers - {marker}) == 1  # a new inputs tag
+    assert registry_digest(registry, "toto/on-base", "0123456") == rebuilt["digest"]
+
+
+def test_a_base_whose_digest_is_unknown_is_built_every_time(
+    service: Service, registry: Registry, base_image: BaseImage
+) -> None:
+    """The session's base image is in the engine only: docker.io/toto-test/busybox cannot be
+    asked (no network, or no such image there), so no earlier image may be reused."""
+    write_dockerfile(service, base_image, "COPY app.txt /app.txt\n")
+    results = [service(*on_registry(registry, "toto/unknown-base")) for _ in range(2)]
+    for result in results:
+        assert result.exit_code == 0, result.stderr
+        assert outputs_of(result)["skipped"] == "false"
+        assert (
+            f"warning: {service.root / 'Dockerfile'}:1: FROM {base_image.tag}: its digest is "
+            "unknown (" in result.stderr
+        )
+        assert "building, reusing no earlier image" in result.stderr
+    assert not [t for t in registry_tags(registry, "toto/unknown-base") if t.startswith("toto-")]

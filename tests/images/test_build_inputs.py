@@ -76,3 +76,16 @@ def test_secret_ids_platforms_and_network_count(context: Path) -> None:
         context, platforms=("linux/arm64", "linux/amd64")
     )
     assert digest(context, network="none") != before
+
+
+def test_the_base_images_digests_count(context: Path) -> None:
+    python = "docker.io/library/python:3.12-slim@sha256:" + "1" * 64
+    moved = "docker.io/library/python:3.12-slim@sha256:" + "2" * 64
+    alpine = "docker.io/library/alpine:3.20@sha256:" + "3" * 64
+    before = digest(context)
+    on_python = digest(context, base_images=(python,))
+    assert on_python != before
+    assert digest(context, base_images=(moved,)) != on_python  # a moved tag: a new digest
+    assert digest(context, base_images=(python, alpine)) == digest(
+        context, base_images=(alpine, python)
+    )

@@ -1,4 +1,5 @@
-"""Image names, tags and manifests as plain values: ECR's tag mutability with its exclusions."""
+"""Image names, tags and manifests as plain values: ECR's tag mutability with its exclusions,
+image references normalised as docker does."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from toto_actions.images.names import (
     is_branch_tag,
     is_repository_name,
     is_tag,
+    parse_reference,
     wildcard_matches,
 )
 
@@ -150,3 +152,43 @@ def test_a_branch_tag_is_recognised_as_its_branch_s_only(
     tag: str, branch: str, matches: bool
 ) -> None:
     assert is_branch_tag(tag, branch) is matches
+
+
+DIGEST = "sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("python", "docker.io/library/python:latest"),
+        ("python:3.12-slim", "docker.io/library/python:3.12-slim"),
+        ("bitnami/redis:7", "docker.io/bitnami/redis:7"),
+        ("docker.io/python:3.12", "docker.io/library/python:3.12"),
+        ("index.docker.io/library/python:3.12", "docker.io/library/python:3.12"),
+        ("ghcr.io/x/y", "ghcr.io/x/y:latest"),
+        ("ghcr.io/x/y:1.2", "ghcr.io/x/y:1.2"),
+        ("localhost/base:1", "localhost/base:1"),
+        ("localhost:5000/base:1", "localhost:5000/base:1"),
+        ("127.0.0.1:5000/team/base", "127.0.0.1:5000/team/base:latest"),
+        ("Registry/base", "Registry/base:latest"),  # upper case: a host, as docker reads it
+        (f"python@{DIGEST}", f"docker.io/library/python@{DIGEST}"),
+        (f"python:3.12@{DIGEST}", f"docker.io/library/python:3.12@{DIGEST}"),
+    ],
+)
+def test_references_are_normalised_as_docker_does(text: str, normalised: str) -> None:
+    assert str(parse_reference(text)) == normalised
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Python:3", "'Python:3': 'library/Python' is not a valid repository name"),
+        ("python:-bad", "'python:-bad': '-bad' is not a valid tag"),
+        ("python@md5", "'python@md5': 'md5' is not a digest (algorithm:hex)"),
+        ("", "'': 'library/' is not a valid repository name"),
+    ],
+)
+def test_a_reference_that_does_not_parse_says_why(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_reference(text)
+    assert str(raised.value) == message

@@ -27,8 +27,8 @@ from testing.local_stack import Registry, free_port, push_index
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.images.engine import DockerEngine
-from toto_actions.images.names import MANIFEST_MEDIA_TYPES, TagMutability
-from toto_actions.images.registry_v2 import RegistryClient
+from toto_actions.images.names import MANIFEST_MEDIA_TYPES, TagMutability, parse_reference
+from toto_actions.images.registry_v2 import RegistryClient, reference_digest
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_wait=1.0)
 REPOSITORY = "toto-test/registry-v2"
@@ -370,3 +370,44 @@ def test_transient_failures_are_retried(gate: Gate, pushed: Pushed) -> None:
     gate.fail_next = FAST_RETRY.attempts
     with pytest.raises(OperationError, match="503 Service Unavailable"):  # HEAD: no body
         client.digest_of(pushed.repository, pushed.tag)
+
+
+# ------------------------------------------------------------------------------------------------
+# The digest an image reference names (build-push's base images)
+
+
+def test_a_reference_names_the_digest_of_its_tag(registry: Registry, pushed: Pushed) -> None:
+    reference = parse_reference(f"{registry.host}/{pushed.repository}:{pushed.tag}")
+    assert reference_digest(reference, retry=FAST_RETRY) == pushed.digest
+    missing = reference._replace(tag="no-such-tag")
+    assert reference_digest(missing, retry=FAST_RETRY) is None
+
+
+def test_a_reference_to_an_index_names_the_index(registry: Registry, pushed: Pushed) -> None:
+    index = push_index(
+        registry,
+        pushed.repository,
+        "as-index",
+        "application/vnd.oci.image.index.v1+json",
+        pushed.tag,
+    )
+    reference = parse_reference(f"{registry.host}/{pushed.repository}:as-index")
+    assert reference_digest(reference, retry=FAST_RETRY) == index != pushed.digest
+
+
+def test_a_pinned_reference_needs_no_request() -> None:
+    pinned = parse_reference(f"127.0.0.1:{free_port()}/base:1@sha256:{'c' * 64}")
+    assert reference_digest(pinned, retry=FAST_RETRY) == f"sha256:{'c' * 64}"  # nothing listens
+
+
+def test_a_reference_behind_a_bearer_challenge_is_asked_with_the_login(
+    gate: Gate, pushed: Pushed
+) -> None:
+    reference = parse_reference(f"{gate.host}/{pushed.repository}:{pushed.tag}")
+    login = {"username": USERNAME, "password": PASSWORD, "serveraddress": gate.host}
+    assert reference_digest(reference, login, FAST_RETRY) == pushed.digest
+    assert [request["scope"][0] for request in gate.token_requests] == [
+        f"repository:{REPOSITORY}:pull"
+    ]
+    with pytest.raises(OperationError, match="get a token: 401 UNAUTHORIZED: bad login"):
+        reference_digest(reference, None, FAST_RETRY)

@@ -1,10 +1,11 @@
 """`toto-actions build-push`: build the service image and push it, building nothing twice.
 
-The digest of the build's inputs names the image: when the registry already holds an image
-tagged with it, the requested tags are added to that manifest through the registry's API and
-nothing is built or pushed. Otherwise BuildKit builds it through the docker CLI (streamed live)
-into the engine, the docker SDK pushes it with credentials handed to the engine per push, and
-the digest is confirmed against the registry before it is reported.
+The digest of the build's inputs (with the digests the base images' tags name now) names the
+image: when the registry already holds an image tagged with it, the requested tags are added to
+that manifest through the registry's API and nothing is built or pushed. Otherwise BuildKit
+builds it through the docker CLI (streamed live) into the engine, the docker SDK pushes it with
+credentials handed to the engine per push, and the digest is confirmed against the registry
+before it is reported.
 """
 
 from __future__ import annotations
@@ -17,13 +18,19 @@ from urllib.parse import urlsplit, urlunsplit
 
 from toto_actions import actions_runtime, git
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import build_options, buildkit
+from toto_actions.http_retry import RetryPolicy
+from toto_actions.images import build_options, buildkit, dockerfile
 from toto_actions.images.build_inputs import BuildInputs, inputs_digest, inputs_tag
 from toto_actions.images.build_options import BuildSettings
 from toto_actions.images.buildkit import DockerClient
 from toto_actions.images.engine import DockerEngine
 from toto_actions.images.lifecycle_policy import PolicyProblem, lifecycle_policy
-from toto_actions.images.names import ImageManifest, TagMutability, is_repository_name
+from toto_actions.images.names import (
+    ImageManifest,
+    ImageReference,
+    TagMutability,
+    is_repository_name,
+)
 from toto_actions.images.registry import Registry, connect
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option
 from toto_actions.service_project import service_version
@@ -31,6 +38,8 @@ from toto_actions.service_project import service_version
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 MUTABILITIES = ("MUTABLE", "IMMUTABLE")
 NETWORKS = ("default", "none", "host")
+# A base's lookup is tried twice, briefly: when it fails the image is built, which is safe.
+_BASE_LOOKUP_RETRY = RetryPolicy(attempts=2, base_delay=0.5)
 OPTIONS = (
     Option("--repository", "the image repository (on ECR, created when missing)", required=True),
     Option("--context", "the build context (default .)", default=".", metavar="DIR"),
@@ -174,6 +183,16 @@ def run(given: GivenOptions) -> int:
     if problems:
         raise UsageError("\n".join(problems))
     engine = DockerEngine()
+    registry = connect(
+        settings.registry,
+        settings.registry_username,
+        settings.registry_password,
+        settings.aws_region,
+    )
+    host = settings.registry or registry.host
+    bases = _base_images(settings, registry, host) if settings.skip_if_exists else ()
+    if bases is None:  # an image built on an unknown base is no image to reuse
+        settings = settings._replace(skip_if_exists=False)
     inputs = BuildInputs(
         settings.context,
         tuple(engine.context_files(settings.context, settings.dockerfile)),
@@ -184,15 +203,9 @@ def run(given: GivenOptions) -> int:
         settings.secret_ids,
         settings.platforms,
         settings.network,
+        bases or (),
     )
     marker = inputs_tag(inputs_digest(inputs))
-    registry = connect(
-        settings.registry,
-        settings.registry_username,
-        settings.registry_password,
-        settings.aws_region,
-    )
-    host = settings.registry or registry.host
     mutability = registry.tag_mutability(
         settings.repository, create=settings.create_repository, created=settings.tag_mutability
     )
@@ -280,6 +293,40 @@ def _settings(given: GivenOptions) -> BuildSettings:
         layer_cache=given.switch("layer-cache"),
         branch=given.text("branch"),
     )
+
+
+def _base_images(settings: BuildSettings, registry: Registry, host: str) -> tuple[str, ...] | None:
+    """Each base image of the Dockerfile as reference@digest, the digest asked of its registry
+    (one HEAD a base, none for a pinned one; with the push's login when the base is on the push's
+    registry). None, with a warning a base, when one cannot be known: then the build runs and
+    reuses nothing, since a moved base tag would go unseen (a failed lookup costs a build, never
+    a stale image)."""
+    from toto_actions.images.registry_v2 import reference_digest  # requests: only when building
+
+    text = settings.dockerfile.read_text(encoding="utf-8", errors="surrogateescape")
+    digests: dict[ImageReference, str | None] = {}
+    unknown = False
+    for base in dockerfile.base_images(text, settings.build_args):
+        problem = base.problem
+        if base.reference is not None and base.reference not in digests:
+            login = registry.auth_config() if base.reference.registry == host else None
+            try:
+                digests[base.reference] = reference_digest(
+                    base.reference, login, _BASE_LOOKUP_RETRY
+                )
+            except OperationError as failure:
+                digests[base.reference], problem = None, str(failure)
+        if base.reference is not None and digests[base.reference] is None:
+            problem = problem or f"{base.reference} is not in its registry"
+        if problem is not None:
+            actions_runtime.warning(
+                f"{settings.dockerfile}:{base.line}: FROM {base.text}: its digest is unknown "
+                f"({problem}): building, reusing no earlier image"
+            )
+            unknown = True
+    if unknown:
+        return None
+    return tuple(str(reference._replace(digest=digest)) for reference, digest in digests.items())
 
 
 def _sensitive_values(given: GivenOptions) -> list[str]:

@@ -1,7 +1,8 @@
 """What a build is made of, as plain values: the digest of its inputs.
 
 Two builds with the same context files (as .dockerignore lets them through), Dockerfile, build
-arguments, target, platforms, network and build secrets (by id) make the same image, so the
+arguments, target, platforms, network, build secrets (by id) and base images (by the digest their
+FROM lines resolve to) make the same image, so the
 digest of those inputs names the image: an image already pushed under the tag derived from it
 need not be built again.
 """
@@ -28,18 +29,20 @@ class BuildInputs(NamedTuple):
     secret_ids: tuple[str, ...] = ()  # ids only: a value never enters the digest
     platforms: tuple[str, ...] = ()
     network: str | None = None
+    base_images: tuple[str, ...] = ()  # each FROM image as reference@digest, the digest resolved
 
 
 def inputs_digest(inputs: BuildInputs) -> str:
     """sha256 hex over every input that shapes the image: each file's path, kind, executable
     bit and content (a symlink's target), the Dockerfile, the build arguments, the target, the
-    user's labels, the ids of the build secrets, the platforms and the RUN steps' network.
+    user's labels, the ids of the build secrets, the platforms, the RUN steps' network and the
+    base images with their digests (a moved base tag, such as a patched python:3.12-slim, changes
+    it).
 
-    Not in it, so an image is reused across them: the base image a FROM line names resolves to
-    (a moved tag), the OCI created/revision labels (a reused image keeps its first build's), and
-    the secrets' values (a rotated token does not rebuild the image).
+    Not in it, so an image is reused across them: the OCI created/revision labels (a reused image
+    keeps its first build's), and the secrets' values (a rotated token does not rebuild the image).
     """
-    digest = hashlib.sha256(b"toto-build-inputs/2\n")
+    digest = hashlib.sha256(b"toto-build-inputs/3\n")
     for relative in sorted(inputs.files):
         _add(digest, "file", relative)
         _add_file(digest, inputs.context / relative)
@@ -54,6 +57,8 @@ def inputs_digest(inputs: BuildInputs) -> str:
     for platform in sorted(set(inputs.platforms)):
         _add(digest, "platform", platform)
     _add(digest, "network", inputs.network or "")
+    for base in sorted(set(inputs.base_images)):
+        _add(digest, "base", base)
     return digest.hexdigest()
 
 

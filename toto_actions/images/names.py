@@ -180,3 +180,58 @@ def platform_problem(platform: str) -> str | None:
         f"{platform!r} is not a platform: OS/ARCH[/VARIANT], e.g. linux/amd64, linux/arm64, "
         "linux/arm/v7"
     )
+
+
+# Docker Hub: the registry an image name without a registry part is on, and the repository
+# namespace of its one-component names (`python` is `library/python`).
+DOCKER_HUB = "docker.io"
+_DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io"})
+_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
+
+
+class ImageReference(NamedTuple):
+    """An image reference as docker normalises it: `python:3.12` is
+    docker.io/library/python:3.12. A reference without tag or digest names `latest`."""
+
+    registry: str  # docker.io, ghcr.io, localhost:5000
+    repository: str  # library/python
+    tag: str | None
+    digest: str | None  # sha256:...: the reference is pinned
+
+    def __str__(self) -> str:
+        tag = f":{self.tag}" if self.tag is not None else ""
+        digest = f"@{self.digest}" if self.digest is not None else ""
+        return f"{self.registry}/{self.repository}{tag}{digest}"
+
+
+def parse_reference(text: str) -> ImageReference:
+    """text as docker reads `FROM text`, normalised; ValueError saying what is wrong otherwise.
+
+    The first path component is the registry when it has a dot or a colon, is `localhost` or has
+    upper-case letters (docker's rule); otherwise the image is on Docker Hub.
+    """
+    name, _, digest = text.partition("@")
+    if digest and not _DIGEST.fullmatch(digest):
+        raise ValueError(f"{text!r}: {digest!r} is not a digest (algorithm:hex)")
+    slash, colon = name.rfind("/"), name.rfind(":")
+    tag = None
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+        if not is_tag(tag):
+            raise ValueError(f"{text!r}: {tag!r} is not a valid tag")
+    first, separator, rest = name.partition("/")
+    if separator and (
+        "." in first or ":" in first or first == "localhost" or first.lower() != first
+    ):
+        registry, repository = first, rest
+    else:
+        registry, repository = DOCKER_HUB, name
+    if registry in _DOCKER_HUB_ALIASES:
+        registry = DOCKER_HUB
+        if "/" not in repository:
+            repository = f"library/{repository}"
+    if not is_repository_name(repository):
+        raise ValueError(f"{text!r}: {repository!r} is not a valid repository name")
+    if tag is None and not digest:
+        tag = "latest"
+    return ImageReference(registry, repository, tag, digest or None)

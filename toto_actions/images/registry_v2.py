@@ -24,6 +24,7 @@ from toto_actions.http_retry import RetryPolicy, is_transient, retry_delay
 from toto_actions.images.names import (
     MANIFEST_MEDIA_TYPES,
     ImageManifest,
+    ImageReference,
     TagMutability,
     cache_tag,
     is_index,
@@ -255,6 +256,24 @@ class RegistryClient:
             auth=self._basic if self._basic_asked and token is None else None,
             timeout=_TIMEOUT,
         )
+
+
+def reference_digest(
+    reference: ImageReference,
+    auth_config: Mapping[str, str] | None = None,
+    retry: RetryPolicy | None = None,
+) -> str | None:
+    """The digest reference names: its own when pinned (no request), else that of its tag's
+    manifest in its registry (one HEAD accepting an index or an image manifest), asked anonymously
+    or with auth_config's user name and password. None when the registry has no such tag; an
+    OperationError when it cannot be asked."""
+    if reference.digest is not None:
+        return reference.digest
+    credentials = auth_config or {}
+    client = RegistryClient(
+        reference.registry, credentials.get("username"), credentials.get("password"), retry
+    )
+    return client.digest_of(reference.repository, reference.tag or "latest")
 
 
 class _Request(NamedTuple):
