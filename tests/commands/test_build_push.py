@@ -959,7 +959,7 @@ def test_a_moved_base_tag_builds_again_an_unchanged_one_reuses_the_image(
     assert base_lookups(registry, "toto-base/moving", "1") == 2
     assert (first["skipped"], unchanged["skipped"]) == ("false", "true")
     assert unchanged["digest"] == first["digest"]
-    (marker,) = [t for t in registry_tags(registry, "toto/on-base") if t.startswith("toto-")]
+    (marker,) = [t for t in registry_tags(registry, "toto/on-base") if t.startswith("toto-inputs-")]
 
     # A patched base under the same tag: the security fix must reach the service's image.
     patch = service.root.parent / "patch"
@@ -976,7 +976,7 @@ def test_a_moved_base_tag_builds_again_an_unchanged_one_reuses_the_image(
     rebuilt = run()
     assert rebuilt["skipped"] == "false"
     assert rebuilt["digest"] != first["digest"]
-    markers = {t for t in registry_tags(registry, "toto/on-base") if t.startswith("toto-")}
+    markers = {t for t in registry_tags(registry, "toto/on-base") if t.startswith("toto-inputs-")}
     assert len(markers - {marker}) == 1  # a new inputs tag
     assert registry_digest(registry, "toto/on-base", "0123456") == rebuilt["digest"]
 
@@ -996,4 +996,6 @@ def test_a_base_whose_digest_is_unknown_is_built_every_time(
             "unknown (" in result.stderr
         )
         assert "building, reusing no earlier image" in result.stderr
-    assert not [t for t in registry_tags(registry, "toto/unknown-base") if t.startswith("toto-")]
+    assert not [
+        t for t in registry_tags(registry, "toto/unknown-base") if t.startswith("toto-inputs-")
+    ]
