@@ -888,7 +888,7 @@ def test_without_the_layer_cache_no_cache_tag_is_read_or_written(
     service: Service, registry: Registry
 ) -> None:
     result = service(
-        "--repository", "toto/nocache", "--registry", registry.host, "--layer-cache", "false"
+        "--repository=toto/nocache", f"--registry={registry.host}", "--layer-cache=false"
     )
     assert result.exit_code == 0, result.stderr
     assert "layer cache" not in result.stdout

@@ -18,8 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from toto_actions import actions_runtime, git
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.http_retry import RetryPolicy
-from toto_actions.images import build_options, buildkit, dockerfile
+from toto_actions.images import build_options, buildkit, registry_steps
 from toto_actions.images.build_inputs import BuildInputs, inputs_digest, inputs_tag
 from toto_actions.images.build_options import BuildSettings
 from toto_actions.images.buildkit import DockerClient
@@ -27,7 +26,6 @@ from toto_actions.images.engine import DockerEngine
 from toto_actions.images.lifecycle_policy import PolicyProblem, lifecycle_policy
 from toto_actions.images.names import (
     ImageManifest,
-    ImageReference,
     TagMutability,
     is_repository_name,
 )
@@ -35,11 +33,9 @@ from toto_actions.images.registry import Registry, connect
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option
 from toto_actions.service_project import service_version
 
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 MUTABILITIES = ("MUTABLE", "IMMUTABLE")
 NETWORKS = ("default", "none", "host")
 # A base's lookup is tried twice, briefly: when it fails the image is built, which is safe.
-_BASE_LOOKUP_RETRY = RetryPolicy(attempts=2, base_delay=0.5)
 OPTIONS = (
     Option("--repository", "the image repository (on ECR, created when missing)", required=True),
     Option("--context", "the build context (default .)", default=".", metavar="DIR"),
@@ -139,7 +135,7 @@ OPTIONS = (
         "--scan-severity-threshold",
         "ECR: wait for the scan on push and fail on a finding at or above this severity",
         kind=CHOICE,
-        choices=SEVERITIES,
+        choices=registry_steps.SEVERITIES,
     ),
     Option(
         "--scan-timeout",
@@ -190,7 +186,7 @@ def run(given: GivenOptions) -> int:
         settings.aws_region,
     )
     host = settings.registry or registry.host
-    bases = _base_images(settings, registry, host) if settings.skip_if_exists else ()
+    bases = registry_steps.base_images(settings, registry, host) if settings.skip_if_exists else ()
     if bases is None:  # an image built on an unknown base is no image to reuse
         settings = settings._replace(skip_if_exists=False)
     inputs = BuildInputs(
@@ -217,11 +213,11 @@ def run(given: GivenOptions) -> int:
     else:
         image = _build_and_push(client, engine, registry, settings, host=host, marker=marker)
     registry.put_tags(settings.repository, image, settings.tags)
-    _confirm(registry, settings, image.digest)
+    registry_steps.confirm(registry, settings, image.digest)
     if settings.layer_cache:
-        _mark_cache(registry, settings, image)
-    size = _image_size(registry, settings.repository, image)
-    counts = _scan(registry, settings, image.digest)
+        registry_steps.mark_cache(registry, settings, image)
+    size = registry_steps.image_size(registry, settings.repository, image)
+    counts = registry_steps.scan(registry, settings, image.digest)
     _report(settings, host, Published(image.digest, existing is not None, size), counts)
     return 0
 
@@ -252,15 +248,7 @@ def _settings(given: GivenOptions) -> BuildSettings:
     except PolicyProblem as problem:
         problems.append(f"--lifecycle-policy: {problem}")
         policy = None
-    platforms = build_options.platforms(problems, given.text("platforms"))
-    secrets = build_options.secrets(problems, given.pairs("secrets"))
-    secret_files = build_options.secret_files(problems, given.pairs("secret-files"))
-    ssh = build_options.ssh(problems, given.text("ssh"))
-    cache_from = build_options.cache_specs(problems, "cache-from", given.text("cache-from"))
-    cache_to = build_options.cache_specs(problems, "cache-to", given.text("cache-to"))
-    if problems:
-        raise UsageError("\n".join(problems))
-    return BuildSettings(
+    settings = BuildSettings(
         repository=repository,
         context=context,
         dockerfile=dockerfile,
@@ -280,12 +268,12 @@ def _settings(given: GivenOptions) -> BuildSettings:
         scan_threshold=given.text("scan-severity-threshold"),
         scan_timeout=given.seconds("scan-timeout"),
         network=given.text("network"),
-        platforms=platforms,
-        secrets=secrets,
-        secret_files=secret_files,
-        ssh=ssh,
-        cache_from=cache_from,
-        cache_to=cache_to,
+        platforms=build_options.platforms(problems, given.text("platforms")),
+        secrets=build_options.secrets(problems, given.pairs("secrets")),
+        secret_files=build_options.secret_files(problems, given.pairs("secret-files")),
+        ssh=build_options.ssh(problems, given.text("ssh")),
+        cache_from=build_options.cache_specs(problems, "cache-from", given.text("cache-from")),
+        cache_to=build_options.cache_specs(problems, "cache-to", given.text("cache-to")),
         pull=given.switch("pull"),
         no_cache=given.switch("no-cache"),
         provenance=given.text("provenance"),
@@ -293,40 +281,9 @@ def _settings(given: GivenOptions) -> BuildSettings:
         layer_cache=given.switch("layer-cache"),
         branch=given.text("branch"),
     )
-
-
-def _base_images(settings: BuildSettings, registry: Registry, host: str) -> tuple[str, ...] | None:
-    """Each base image of the Dockerfile as reference@digest, the digest asked of its registry
-    (one HEAD a base, none for a pinned one; with the push's login when the base is on the push's
-    registry). None, with a warning a base, when one cannot be known: then the build runs and
-    reuses nothing, since a moved base tag would go unseen (a failed lookup costs a build, never
-    a stale image)."""
-    from toto_actions.images.registry_v2 import reference_digest  # requests: only when building
-
-    text = settings.dockerfile.read_text(encoding="utf-8", errors="surrogateescape")
-    digests: dict[ImageReference, str | None] = {}
-    unknown = False
-    for base in dockerfile.base_images(text, settings.build_args):
-        problem = base.problem
-        if base.reference is not None and base.reference not in digests:
-            login = registry.auth_config() if base.reference.registry == host else None
-            try:
-                digests[base.reference] = reference_digest(
-                    base.reference, login, _BASE_LOOKUP_RETRY
-                )
-            except OperationError as failure:
-                digests[base.reference], problem = None, str(failure)
-        if base.reference is not None and digests[base.reference] is None:
-            problem = problem or f"{base.reference} is not in its registry"
-        if problem is not None:
-            actions_runtime.warning(
-                f"{settings.dockerfile}:{base.line}: FROM {base.text}: its digest is unknown "
-                f"({problem}): building, reusing no earlier image"
-            )
-            unknown = True
-    if unknown:
-        return None
-    return tuple(str(reference._replace(digest=digest)) for reference, digest in digests.items())
+    if problems:
+        raise UsageError("\n".join(problems))
+    return settings
 
 
 def _sensitive_values(given: GivenOptions) -> list[str]:
@@ -406,7 +363,7 @@ def _build_and_push(
         request = settings.build_request(
             f"{reference}:{pushed_tag}",
             directory.write_secrets(settings.secrets),
-            _cache_source(registry, settings),
+            registry_steps.cache_source(registry, settings),
         )
         buildkit.build(client, request, directory, actions_runtime.info)
     registry.ensure_repository(
@@ -425,75 +382,6 @@ def _build_and_push(
             f"({image.digest if image else 'not found'})"
         )
     return image
-
-
-def _cache_source(registry: Registry, settings: BuildSettings) -> str | None:
-    """The image whose layers the build may reuse, when the layer cache is wanted and the user
-    named no cache source; a registry that cannot say is a warning, and the build goes on
-    without it."""
-    if not settings.layer_cache or settings.cache_from or settings.no_cache:
-        return None
-    try:
-        source = registry.cache_source(settings.repository, settings.branch)
-    except OperationError as problem:
-        actions_runtime.warning(f"layer cache: no cache source, the lookup failed: {problem}")
-        return None
-    found = f"from {source}" if source else "none yet: this build fills it"
-    of = f"branch {settings.branch}" if settings.branch else "the repository"
-    actions_runtime.info(f"layer cache of {of}: {found}")
-    return source
-
-
-def _mark_cache(registry: Registry, settings: BuildSettings, image: ImageManifest) -> None:
-    """Make image the next build's cache source; a failure is a warning: the image is pushed
-    and tagged by then."""
-    try:
-        registry.mark_cache(settings.repository, image, settings.branch)
-    except OperationError as problem:
-        actions_runtime.warning(
-            f"layer cache: {image.digest} is not marked as the newest: {problem}"
-        )
-
-
-def _image_size(registry: Registry, repository: str, image: ImageManifest) -> int | None:
-    """The pushed size, or None (unknown): never an error, since the tags have moved by then."""
-    try:
-        return registry.image_size(repository, image)
-    except OperationError as problem:
-        actions_runtime.warning(f"the size of {repository}@{image.digest} is unknown: {problem}")
-        return None
-
-
-def _confirm(registry: Registry, settings: BuildSettings, digest: str) -> None:
-    """The registry must serve every tag at the digest that will be reported."""
-    for tag in settings.tags:
-        served = registry.digest_of(settings.repository, tag)
-        if served != digest:
-            raise OperationError(
-                f"{settings.repository}:{tag} is served at {served or 'no digest'}, "
-                f"not the pushed {digest}"
-            )
-
-
-def _scan(registry: Registry, settings: BuildSettings, digest: str) -> dict[str, int] | None:
-    """The registry's scan-on-push counts; a finding at or above the threshold fails the step."""
-    if settings.scan_threshold is None:
-        return None
-    with actions_runtime.group(f"Scan of {settings.repository}@{digest}"):
-        counts = registry.scan_findings(settings.repository, digest, settings.scan_timeout, 5.0)
-    if counts is None:
-        actions_runtime.warning("--scan-severity-threshold applies to ECR only: no scan here")
-        return None
-    blocking = SEVERITIES[: SEVERITIES.index(settings.scan_threshold) + 1]
-    found = {severity: counts.get(severity, 0) for severity in SEVERITIES}
-    listed = ", ".join(f"{severity} {count}" for severity, count in found.items() if count)
-    if any(found[severity] for severity in blocking):
-        raise OperationError(
-            f"the scan of {settings.repository}@{digest} found {listed}: at or above "
-            f"{settings.scan_threshold}"
-        )
-    actions_runtime.info(f"scan: {listed or 'no findings'}")
-    return found
 
 
 def _report(
