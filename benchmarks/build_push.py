@@ -1,34 +1,35 @@
-"""`toto-actions build-push` against the naive `docker build` + `docker push`, on a fresh runner.
+"""`toto-actions build-push` against two BuildKit baselines, every run on a fresh runner.
 
-The build context is a few tens of MB of random (incompressible) files in a few directories and a
-Dockerfile `FROM scratch` with one COPY per directory (nothing to pull, and `docker system prune
--af` cannot remove a base image the build needs). Both sides use the engine's classic builder:
-the docker SDK has no BuildKit, and the docker CLI runs with DOCKER_BUILDKIT=0.
+The build: a Dockerfile `FROM` a small base image in the round's registry (Debian's static
+busybox, imported and pushed once a round), a dependency file copied, a slow dependency step
+(`RUN sleep 3 ...`), then the app layer (`COPY app.txt /app/`). Three sides, each with its own
+repository of the round's registry and its own private dockerd (with one engine shared by the
+sides, a layer one side rebuilt identically to another's could be mounted from the other side's
+repository instead of uploaded: dockerd keeps, across a prune, which repository holds a blob):
 
-Each round starts a new registry (testing/local_stack/, so every repository starts empty) and a
-new private dockerd for each side. With one engine shared by the sides, a layer that one side
-rebuilt identically to the other's could be mounted from the other side's repository instead of
-uploaded: dockerd keeps, across a prune, which registry repository holds the blob of a layer.
-Two scenarios per side, in order:
+- ours: the installed console script, `toto-actions build-push --network none --branch main`
+  (BuildKit through the docker CLI, its layer cache from the branch's newest image found through
+  the registry, the build skipped when the inputs digest is already tagged);
+- plain: `DOCKER_BUILDKIT=1 docker build --network none -t IMAGE CONTEXT`, `docker push IMAGE`
+  (a plain workflow: no cache settings);
+- inline: the same with `--build-arg BUILDKIT_INLINE_CACHE=1 --cache-from REPO:latest`, tagged
+  and pushed as both the run's tag and `latest` (what docker/build-push-action's
+  `cache-from: type=registry,ref=REPO:latest` with an inline cache amounts to with this client).
 
-1. first run: empty engine cache, empty repository;
-2. unchanged re-run after `docker system prune -af` (a fresh runner: empty engine cache), the
-   registry kept. The re-run asks for a new tag, as a new commit that leaves the context alone
-   would, so the check below proves the re-run wrote it.
+Three scenarios a round, in order: a first build (empty repositories), a one-line change of
+app.txt, no change (a new tag, as a new commit that leaves the context alone would). Before every
+run the side's engine becomes a fresh runner: every image removed and the build cache pruned
+(not timed), so the base is pulled from the registry each time. The dependency step's network is
+`none` on every side (the engines run without a bridge). Each run is timed by the wall clock, the
+side order rotates from one scenario and round to the next, and every run is checked against
+the registry's API: the tag is served with every layer of its manifest; ours reports the digest
+served and skipped=false, false, then true. A failed check stops the run. It prints the medians,
+the ratios ours/plain and ours/inline with issue 17's goals (of the no-cache baseline, plain:
+one-line change <= 0.3x, no change <= 0.1x, first build <= 1.15x), where the time goes, and how
+many layers each side's one-line change shares with its first build.
 
-Ours is the installed console script; the baseline is `docker build -t IMAGE CONTEXT` then
-`docker push IMAGE` with the docker CLI, to another repository of the same registry. Each run is
-timed by the wall clock (the prune before it is not), the sides alternate from one round and
-scenario to the next, and every run is checked against the registry's API: the tag is served,
-every layer of its manifest is there, and ours reports skipped=false then skipped=true with the
-digest of its first run. A failed check stops the run. Besides the medians and ratios it prints
-where the time goes (ours: from the group lines of its log; the baseline: build, then push),
-what `docker push` said of each layer, and how many layers the baseline's re-run shares with its
-first run.
-
-Needs root and what scripts/test installs (Debian's docker.io, docker-registry) and the docker
-CLI. Usage: .venv/bin/python -m benchmarks.build_push [--rounds N] [--megabytes N]
-[--directories N]
+Needs root and what scripts/test installs (Debian's docker.io, docker-registry, busybox-static).
+Usage: .venv/bin/python -m benchmarks.build_push [--rounds N] [--sleep SECONDS]
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ import http.client
 import json
 import os
 import platform
-import re
-import shutil
 import statistics
 import sys
 import tempfile
@@ -54,14 +53,19 @@ from benchmarks import processes
 from testing.local_stack import (
     DockerEngine,
     Registry,
+    import_base_image,
     run_docker_engine,
     run_registry,
 )
 
 CLI = Path(sys.executable).parent / "toto-actions"
-SIDES = ("ours", "baseline")
-REPOSITORIES = {"ours": "bench/ours", "baseline": "bench/baseline"}
-SCENARIOS = ("first run", "re-run after prune")
+DOCKER = "/usr/bin/docker"  # Debian's docker.io 20.10: BuildKit built in (DOCKER_BUILDKIT=1)
+SIDES = ("ours", "plain", "inline")
+REPOSITORIES = {"ours": "bench/ours", "plain": "bench/plain", "inline": "bench/inline"}
+BASE_REPOSITORY = "bench/base"
+SCENARIOS = ("first build", "one-line app change", "no change")
+TAG_NAMES = ("first", "change", "same")
+GOALS = {"first build": 1.15, "one-line app change": 0.3, "no change": 0.1}  # x plain
 MARKER_PREFIX = "toto-inputs-"
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -74,7 +78,6 @@ DROPPED_VARIABLES = ("DOCKER_", "GITHUB_", "INPUT_", "RUNNER_")
 RUN_TIMEOUT = 900.0
 run = functools.partial(processes.run, timeout=RUN_TIMEOUT)
 run_in_phases = functools.partial(processes.run_in_phases, timeout=RUN_TIMEOUT)
-FILE_BYTES = 2 * 1024 * 1024
 
 
 class Served(NamedTuple):
@@ -82,14 +85,12 @@ class Served(NamedTuple):
 
     digest: str
     layers: tuple[str, ...]  # the digests of the manifest's layers
-    megabytes: float  # their size as stored (compressed)
 
 
 class Run(NamedTuple):
     seconds: float
     phases: dict[str, float]  # seconds of each phase, in order
     served: Served
-    pushes: dict[str, int]  # baseline: layers "Pushed", "Layer already exists", "Mounted"
     skipped: bool | None  # ours: the skipped output
 
 
@@ -97,48 +98,50 @@ class Run(NamedTuple):
 # The build context
 
 
-def make_context(root: Path, megabytes: int, directories: int) -> int:
-    """Random files, FILE_BYTES each, spread over `directories` directories, and a Dockerfile
-    that copies each directory as a layer of its own. Returns the bytes written."""
-    files = max(directories, megabytes * 1024 * 1024 // FILE_BYTES)
-    names = [f"part{i + 1}" for i in range(directories)]
-    for name in names:
-        (root / name).mkdir()
-    for index in range(files):
-        path = root / names[index % directories] / f"blob{index:03d}.bin"
-        path.write_bytes(os.urandom(FILE_BYTES))
-    copies = "".join(f"COPY {name} /app/{name}\n" for name in names)
-    (root / "Dockerfile").write_text(f"FROM scratch\n{copies}", encoding="utf-8")
-    return files * FILE_BYTES
+def write_context(root: Path, registry: Registry, sleep: float) -> None:
+    (root / "requirements.txt").write_text("dependency==1.0\n", encoding="utf-8")
+    (root / "app.txt").write_text("print('hello')\n", encoding="utf-8")
+    (root / "Dockerfile").write_text(
+        f"FROM {registry.host}/{BASE_REPOSITORY}:1\n"
+        "COPY requirements.txt /deps/\n"
+        f"RUN sleep {sleep:g} && echo deps > /deps/installed\n"
+        "COPY app.txt /app/\n",
+        encoding="utf-8",
+    )
+
+
+def change_one_line(root: Path) -> None:
+    (root / "app.txt").write_text("print('hello, world')\n", encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------------------
-# Processes
+# Engines
 
 
 def environment(engine: DockerEngine) -> dict[str, str]:
-    """This process's environment pointed at engine, with the classic builder."""
+    """This process's environment pointed at engine, with BuildKit on."""
     kept = {k: v for k, v in os.environ.items() if not k.startswith(DROPPED_VARIABLES)}
-    return {**kept, **engine.env, "DOCKER_BUILDKIT": "0"}
+    return {**kept, **engine.env, "DOCKER_BUILDKIT": "1"}
 
 
-def docker_cli() -> str:
-    for candidate in ("/usr/local/bin/docker", "/usr/bin/docker"):
-        if Path(candidate).is_file():
-            return candidate
-    found = shutil.which("docker")
-    if found is None:
-        sys.exit("no docker CLI: install Debian's docker.io (scripts/test does)")
-    return found
-
-
-def prune(docker: str, engine: DockerEngine) -> None:
-    """`docker system prune -af`, then check that the engine holds no image."""
+def fresh_runner(engine: DockerEngine) -> None:
+    """Remove every image and prune the build cache; check that the engine holds no image."""
     env = environment(engine)
-    run([docker, "system", "prune", "-af"], env, "prune")
-    left = run([docker, "images", "-aq"], env, "images").split()
+    images = run([DOCKER, "images", "-aq"], env, "images").split()
+    if images:
+        run([DOCKER, "rmi", "-f", *sorted(set(images))], env, "rmi")
+    run([DOCKER, "image", "prune", "-af"], env, "image prune")
+    run([DOCKER, "builder", "prune", "-af"], env, "builder prune")
+    left = run([DOCKER, "images", "-aq"], env, "images").split()
     if left:
         sys.exit(f"the engine still holds images after the prune: {left}")
+
+
+def push_base(engine: DockerEngine, registry: Registry) -> None:
+    """The session-style busybox base, imported into engine and pushed to the registry."""
+    base = import_base_image(engine, f"{registry.host}/{BASE_REPOSITORY}:1")
+    run([DOCKER, "push", base.tag], environment(engine), "push the base")
+    served(registry, BASE_REPOSITORY, "1", "the base")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -169,8 +172,7 @@ def served(registry: Registry, repository: str, tag: str, label: str) -> Served:
         blob_status, _, _ = request(registry, "HEAD", f"/v2/{repository}/blobs/{digest}")
         if blob_status != 200:
             sys.exit(f"{label}: layer {digest} of {repository}:{tag}: {blob_status}")
-    size = sum(int(str(layer["size"])) for layer in layers)
-    return Served(headers["Docker-Content-Digest"], digests, size / 1e6)
+    return Served(headers["Docker-Content-Digest"], digests)
 
 
 def tags_of(registry: Registry, repository: str) -> list[str]:
@@ -195,51 +197,51 @@ def run_ours(engine: DockerEngine, registry: Registry, context: Path, tag: str) 
         registry.host,
         "--context",
         str(context),
+        "--network",
+        "none",
         "--tags",
         tag,
+        "--branch",
+        "main",
     ]
     # The log's group lines ("== Build ...", "== Push ...") mark where each phase starts.
     marks = {"== Build ": "build", "== Push ": "push and confirm"}
+    env = {k: v for k, v in environment(engine).items() if k != "DOCKER_BUILDKIT"}
     measured = run_in_phases(
-        command,
-        environment(engine),
-        f"ours, {tag}",
-        first_phase="start, inputs digest, lookup",
-        marks=marks,
+        command, env, f"ours, {tag}", first_phase="start, digests, lookup", marks=marks
     )
-    lines = measured.lines
-    pairs = (line.rstrip("\n").partition("=") for line in lines)
+    pairs = (line.rstrip("\n").partition("=") for line in measured.lines)
     outputs = {name: value for name, _, value in pairs if name in {"digest", "skipped"}}
     image = served(registry, REPOSITORIES["ours"], tag, f"ours, {tag}")
     if outputs.get("digest") != image.digest:
         sys.exit(f"ours, {tag}: reported {outputs.get('digest')}, the registry serves {image}")
     if not any(t.startswith(MARKER_PREFIX) for t in tags_of(registry, REPOSITORIES["ours"])):
         sys.exit(f"ours, {tag}: no {MARKER_PREFIX}* tag in the registry")
-    return Run(measured.seconds, measured.phases, image, {}, outputs.get("skipped") == "true")
-
-
-PUSH_LINE = re.compile(r"^[0-9a-f]{12}: (Pushed|Layer already exists|Mounted from .*)$")
+    return Run(measured.seconds, measured.phases, image, outputs.get("skipped") == "true")
 
 
 def run_baseline(
-    docker: str, engine: DockerEngine, registry: Registry, context: Path, tag: str
+    side: str, engine: DockerEngine, registry: Registry, context: Path, tag: str
 ) -> Run:
-    image = f"{registry.host}/{REPOSITORIES['baseline']}:{tag}"
+    repository = f"{registry.host}/{REPOSITORIES[side]}"
     env = environment(engine)
+    build = [DOCKER, "build", "--network", "none", "-t", f"{repository}:{tag}"]
+    pushed_tags = [tag]
+    if side == "inline":
+        build += ["--build-arg", "BUILDKIT_INLINE_CACHE=1", "--cache-from", f"{repository}:latest"]
+        build += ["-t", f"{repository}:latest"]
+        pushed_tags.append("latest")
     started = time.perf_counter()
-    run([docker, "build", "-t", image, str(context)], env, f"baseline build, {tag}")
+    run([*build, str(context)], env, f"{side} build, {tag}")
     built = time.perf_counter()
-    pushed = run([docker, "push", image], env, f"baseline push, {tag}")
+    for pushed in pushed_tags:
+        run([DOCKER, "push", f"{repository}:{pushed}"], env, f"{side} push, {tag}")
     seconds = time.perf_counter() - started
-    pushes: dict[str, int] = {}
-    for line in pushed.splitlines():
-        match = PUSH_LINE.match(line.strip())
-        if match:
-            outcome = match.group(1).split(" from ")[0]  # "Mounted from bench/x": "Mounted"
-            pushes[outcome] = pushes.get(outcome, 0) + 1
-    serving = served(registry, REPOSITORIES["baseline"], tag, f"baseline, {tag}")
+    serving = served(registry, REPOSITORIES[side], tag, f"{side}, {tag}")
+    if side == "inline" and served(registry, REPOSITORIES[side], "latest", side) != serving:
+        sys.exit(f"inline, {tag}: latest does not serve {serving.digest}")
     phases = {"docker build": built - started, "docker push": started + seconds - built}
-    return Run(seconds, phases, serving, pushes, None)
+    return Run(seconds, phases, serving, None)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -256,104 +258,104 @@ def round_stack() -> Iterator[tuple[Registry, dict[str, DockerEngine]]]:
 
 
 def one_round(
-    number: int, docker: str, context: Path, results: dict[tuple[str, str], list[Run]]
-) -> str:
-    """Both scenarios on both sides; returns the engines' version and storage driver."""
-    with round_stack() as (registry, engines):
+    number: int, sleep: float, results: dict[tuple[str, str], list[Run]]
+) -> tuple[str, str]:
+    """Every scenario on every side; returns the engines' version and storage driver."""
+    with round_stack() as (registry, engines), tempfile.TemporaryDirectory() as directory:
+        context = Path(directory)
+        write_context(context, registry, sleep)
+        push_base(engines[SIDES[0]], registry)
         for index, scenario in enumerate(SCENARIOS):
-            order = SIDES if (number + index) % 2 == 0 else SIDES[::-1]
-            tag = f"round{number + 1}-{('first', 'rerun')[index]}"
+            if index == 1:
+                change_one_line(context)
+            shift = (number + index) % len(SIDES)
+            order = SIDES[shift:] + SIDES[:shift]
+            tag = f"round{number + 1}-{TAG_NAMES[index]}"
             for side in order:
-                prune(docker, engines[side])
+                fresh_runner(engines[side])
                 print(f"round {number + 1}, {scenario}: {side} ...", file=sys.stderr, flush=True)
                 if side == "ours":
                     measured = run_ours(engines[side], registry, context, tag)
-                    check_ours(measured, results[SCENARIOS[0], side], index, tag)
+                    if measured.skipped is not (index == 2):
+                        sys.exit(f"ours, {tag}: skipped={measured.skipped} on the {scenario}")
                 else:
-                    measured = run_baseline(docker, engines[side], registry, context, tag)
+                    measured = run_baseline(side, engines[side], registry, context, tag)
                 results[scenario, side].append(measured)
                 print(f"  {measured.seconds:.2f} s", file=sys.stderr, flush=True)
         engine = engines["ours"]
         server = run(
-            [docker, "version", "--format", "{{.Server.Version}}"], environment(engine), "version"
+            [DOCKER, "version", "--format", "{{.Server.Version}}"], environment(engine), "version"
         )
-        return f"dockerd {server.strip()} (storage driver {engine.storage_driver})"
-
-
-def check_ours(measured: Run, first_runs: list[Run], index: int, tag: str) -> None:
-    """skipped=false on the first run; skipped=true and the first run's image on the re-run."""
-    if measured.skipped is not (index == 1):
-        sys.exit(f"ours, {tag}: skipped={measured.skipped} on the {SCENARIOS[index]}")
-    if index == 1 and measured.served.digest != first_runs[-1].served.digest:
-        sys.exit(f"ours, {tag}: the re-run serves {measured.served}, not the first run's image")
+        return server.strip(), engine.storage_driver
 
 
 def report(results: dict[tuple[str, str], list[Run]]) -> None:
     median = {key: statistics.median(r.seconds for r in runs) for key, runs in results.items()}
-    print(f"{'scenario':20} {'ours s':>8} {'baseline s':>11} {'ours/baseline':>14}  runs (s)")
+    print(
+        f"{'scenario':20} {'ours s':>7} {'plain s':>8} {'inline s':>9} {'ours/plain':>11} "
+        f"{'goal':>6} {'met':>4} {'ours/inline':>12}"
+    )
     for scenario in SCENARIOS:
-        ours, baseline = median[scenario, "ours"], median[scenario, "baseline"]
+        ours, plain, inline = (median[scenario, side] for side in SIDES)
+        met = "yes" if ours / plain <= GOALS[scenario] else "no"
+        print(
+            f"{scenario:20} {ours:7.2f} {plain:8.2f} {inline:9.2f} {ours / plain:11.3f} "
+            f"{GOALS[scenario]:6.2f} {met:>4} {ours / inline:12.3f}"
+        )
+    print("\nruns (s):")
+    for scenario in SCENARIOS:
         each = "; ".join(
-            f"{side} " + " ".join(f"{r.seconds:.1f}" for r in results[scenario, side])
+            f"{side} " + " ".join(f"{r.seconds:.2f}" for r in results[scenario, side])
             for side in SIDES
         )
-        print(f"{scenario:20} {ours:8.2f} {baseline:11.2f} {ours / baseline:14.3f}  {each}")
-    first, rerun = SCENARIOS
-    for side in SIDES:
-        ratio = median[rerun, side] / median[first, side]
-        print(f"re-run/first, {side}: {ratio:.3f}")
-    for (scenario, side), runs in results.items():
-        if len(runs[0].phases) > 1:
+        print(f"  {scenario}: {each}")
+    print("\nmedian s per phase:")
+    for scenario in SCENARIOS:
+        for side in SIDES:
+            runs = results[scenario, side]
+            names = list(dict.fromkeys(name for r in runs for name in r.phases))
             split = ", ".join(
                 f"{name} {statistics.median(r.phases.get(name, 0.0) for r in runs):.2f}"
-                for name in runs[0].phases
+                for name in names
             )
-            print(f"{side}, {scenario}, median s: {split}")
-    first_runs, reruns = results[first, "baseline"], results[rerun, "baseline"]
-    for scenario, runs in ((first, first_runs), (rerun, reruns)):
-        pushes = " | ".join(
-            ", ".join(f"{n} {k}" for k, n in sorted(r.pushes.items())) for r in runs
-        )
-        print(f"baseline, {scenario}: docker push layers per round: {pushes}")
-    pairs = list(zip(first_runs, reruns, strict=True))
-    shared = [len(set(r.served.layers) & set(f.served.layers)) for f, r in pairs]
-    changed = sum(r.served.digest != f.served.digest for f, r in pairs)
-    print(
-        f"baseline, {rerun}: layers shared with its first run per round {shared} (of "
-        f"{len(first_runs[0].served.layers)}); new manifest digest in {changed} of "
-        f"{len(reruns)} rounds"
-    )
-    stored = statistics.median(r.served.megabytes for r in first_runs + results[first, "ours"])
-    print(f"layers stored per image: {stored:.1f} MB (compressed)")
-    skipped = [r.skipped for r in results[rerun, "ours"]]
-    print(f"ours, {rerun}: skipped={skipped}, the first run's digest served each time")
+            print(f"  {side}, {scenario}: {split}")
+    print()
+    first, change, same = SCENARIOS
+    for side in SIDES:
+        pairs = zip(results[first, side], results[change, side], strict=True)
+        shared = [len(set(f.served.layers) & set(c.served.layers)) for f, c in pairs]
+        count = len(results[first, side][0].served.layers)
+        print(f"{side}, {change}: layers shared with the first build per round {shared} of {count}")
+    kept = [
+        s.served.digest == c.served.digest
+        for c, s in zip(results[change, "ours"], results[same, "ours"], strict=True)
+    ]
+    skipped = [r.skipped for r in results[same, "ours"]]
+    print(f"ours, {same}: skipped={skipped}, the one-line change's image served: {kept}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--megabytes", type=int, default=32, help="size of the context (MiB)")
-    parser.add_argument("--directories", type=int, default=4, help="one layer each")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sleep", type=float, default=3.0, help="the dependency step's seconds")
     arguments = parser.parse_args()
     if not CLI.is_file():
         sys.exit(f"{CLI} is missing: install the project into the venv (scripts/test does)")
-    docker = docker_cli()
+    if not Path(DOCKER).is_file():
+        sys.exit(f"{DOCKER} is missing: install Debian's docker.io (scripts/test does)")
     run_started = time.perf_counter()
     results: dict[tuple[str, str], list[Run]] = {
         (scenario, side): [] for scenario in SCENARIOS for side in SIDES
     }
-    with tempfile.TemporaryDirectory(prefix="toto-bench-context-") as directory:
-        context = Path(directory)
-        size = make_context(context, arguments.megabytes, arguments.directories)
-        engine = ""
-        for number in range(arguments.rounds):
-            engine = one_round(number, docker, context, results)
-    versions = run([docker, "--version"], os.environ, "docker --version")
+    server, driver = "", ""
+    for number in range(arguments.rounds):
+        server, driver = one_round(number, arguments.sleep, results)
+    client = run([DOCKER, "--version"], os.environ, "docker --version").strip()
     print(
-        f"context {size / 2**20:.0f} MiB of random bytes in {arguments.directories} directories "
-        f"(one COPY layer each, FROM scratch); classic builder on both sides (DOCKER_BUILDKIT=0); "
-        f"{engine}; CLI {versions.strip()}; "
-        f"Python {platform.python_version()}; median of {arguments.rounds} rounds\n"
+        f"dependency step sleep {arguments.sleep:g} s; BuildKit on every side ({client}, "
+        f"DOCKER_BUILDKIT=1); dockerd {server} (storage driver {driver}); "
+        f"Python {platform.python_version()}; {os.cpu_count()} cores; "
+        f"median of {arguments.rounds} rounds\n"
     )
     report(results)
     print(f"\nthe whole run took {time.perf_counter() - run_started:.0f} s")
