@@ -1,5 +1,8 @@
 """Real services on loopback for the integration tests: a Docker engine, a v2 registry, moto.
 
+The registry serves anyone, or, started with a Login (run_registry(login=...), the session fixture
+`private_registry`), only that user: htpasswd authentication, the password hashed with bcrypt.
+
 Each service is a child process of the test run with everything private to it: a temporary
 directory, its own unix socket or a free port on 127.0.0.1, and a configuration file written here
 (the machine's /etc/docker/daemon.json, /etc/containerd/config.toml and registry config are never
@@ -31,7 +34,13 @@ from testing.local_stack.moto import (
     run_moto_server,
 )
 from testing.local_stack.processes import ServiceError, free_port, log_tail
-from testing.local_stack.registry import Registry, push_index, run_registry, sha256_digest
+from testing.local_stack.registry import (
+    Login,
+    Registry,
+    push_index,
+    run_registry,
+    sha256_digest,
+)
 
 __all__ = [
     "BASE_IMAGE_TAG",
@@ -39,6 +48,7 @@ __all__ = [
     "MOTO_REGION",
     "BaseImage",
     "DockerEngine",
+    "Login",
     "MotoServer",
     "Registry",
     "ServiceError",

@@ -1,6 +1,6 @@
 """The local stack's pytest plugin (tests/conftest.py registers it): the session fixtures
-`docker_engine`, `registry`, `moto_server` and `base_image`, and a failed test's report gets the
-log tails of the services it used."""
+`docker_engine`, `registry`, `private_registry`, `moto_server` and `base_image`, and a failed
+test's report gets the log tails of the services it used."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from testing.local_stack.base_image import BaseImage, import_base_image
 from testing.local_stack.docker_engine import DockerEngine, run_docker_engine
 from testing.local_stack.moto import MotoServer, run_moto_server
 from testing.local_stack.processes import log_tail
-from testing.local_stack.registry import Registry, run_registry
+from testing.local_stack.registry import Login, Registry, run_registry
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +30,18 @@ def registry() -> Iterator[Registry]:
         yield running
 
 
+# The only user of the private_registry fixture.
+PRIVATE_REGISTRY_LOGIN = Login("toto-ci", "private-registry-password-never-logged")
+
+
+@pytest.fixture(scope="session")
+def private_registry() -> Iterator[Registry]:
+    """A v2 registry of the test session like `registry`, but with htpasswd authentication: it
+    serves only its .login (PRIVATE_REGISTRY_LOGIN)."""
+    with run_registry(login=PRIVATE_REGISTRY_LOGIN) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     """A moto server of the test session; point boto3 at it with its .env."""
@@ -43,7 +55,7 @@ def base_image(docker_engine: DockerEngine) -> BaseImage:
     return import_base_image(docker_engine)
 
 
-_SERVICE_FIXTURES = ("docker_engine", "registry", "moto_server")
+_SERVICE_FIXTURES = ("docker_engine", "registry", "private_registry", "moto_server")
 
 
 @pytest.hookimpl(wrapper=True)

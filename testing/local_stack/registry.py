@@ -1,4 +1,7 @@
-"""The CNCF distribution registry of the local stack, and what the tests push to it directly."""
+"""The CNCF distribution registry of the local stack, and what the tests push to it directly.
+
+run_registry() serves without authentication; run_registry(login=Login(...)) serves only to that
+user (htpasswd, bcrypt), answering anyone else with a Basic challenge."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import bcrypt
 import requests
 import yaml
 
@@ -30,13 +34,28 @@ IMAGE_MANIFEST_TYPES = (
 
 
 @dataclass(frozen=True)
+class Login:
+    """A user name and password of a registry with htpasswd authentication."""
+
+    username: str
+    password: str
+
+    @property
+    def basic(self) -> tuple[str, str]:
+        """For requests' auth=."""
+        return (self.username, self.password)
+
+
+@dataclass(frozen=True)
 class Registry:
-    """A running CNCF distribution registry (v2 API) over plain http, without authentication."""
+    """A running CNCF distribution registry (v2 API) over plain http, without authentication
+    unless it has a login."""
 
     host: str  # 127.0.0.1:PORT, the registry part of an image name
     root: Path  # its storage and configuration
     log_path: Path
     started_in: float
+    login: Login | None = None  # the only user it serves; None: anyone
 
     @property
     def url(self) -> str:
@@ -47,8 +66,8 @@ class Registry:
         return {"docker-registry": self.log_path}
 
 
-def _registry_config(storage: Path, port: int) -> dict[str, object]:
-    return {
+def _registry_config(storage: Path, port: int, htpasswd: Path | None) -> dict[str, object]:
+    config: dict[str, object] = {
         "version": 0.1,
         "log": {"level": "info"},
         "storage": {
@@ -58,19 +77,36 @@ def _registry_config(storage: Path, port: int) -> dict[str, object]:
         },
         "http": {"addr": f"127.0.0.1:{port}", "headers": {"X-Content-Type-Options": ["nosniff"]}},
     }
+    if htpasswd is not None:
+        config["auth"] = {"htpasswd": {"realm": "toto-test-registry", "path": str(htpasswd)}}
+    return config
+
+
+def write_htpasswd(path: Path, login: Login) -> None:
+    """An htpasswd file holding login, its password hashed with bcrypt (the only scheme the
+    distribution registry reads); owner-only."""
+    hashed = bcrypt.hashpw(login.password.encode(), bcrypt.gensalt(rounds=5)).decode("ascii")
+    path.write_text(f"{login.username}:{hashed}\n", encoding="utf-8")
+    path.chmod(0o600)
 
 
 @contextmanager
-def run_registry() -> Iterator[Registry]:
+def run_registry(login: Login | None = None) -> Iterator[Registry]:
     """Start docker-registry on a free loopback port with filesystem storage in a new temporary
-    directory and deletes enabled; yield it once /v2/ answers; stop it and remove the directory."""
+    directory and deletes enabled; yield it once /v2/ answers; stop it and remove the directory.
+
+    login: serve only this user (htpasswd auth, bcrypt); /v2/ then answers 401 until it is given.
+    """
     binary = find_binary("docker-registry", "docker-registry")
     root = Path(tempfile.mkdtemp(prefix="toto-registry-"))
     log_path = root / "registry.log"
+    htpasswd = None if login is None else root / "htpasswd"
+    if htpasswd is not None and login is not None:
+        write_htpasswd(htpasswd, login)
 
     def start(port: int) -> Daemon:
         config = root / "config.yml"
-        config.write_text(yaml.safe_dump(_registry_config(root / "storage", port)))
+        config.write_text(yaml.safe_dump(_registry_config(root / "storage", port, htpasswd)))
         return Daemon(
             "docker-registry",
             [binary, "serve", str(config)],
@@ -84,6 +120,7 @@ def run_registry() -> Iterator[Registry]:
             root=root,
             log_path=log_path,
             started_in=started.started_in,
+            login=login,
         )
 
 

@@ -22,6 +22,7 @@ from testing.local_stack import (
     BASE_IMAGE_TAG,
     BaseImage,
     DockerEngine,
+    Login,
     MotoServer,
     Registry,
     push_index,
@@ -910,11 +911,13 @@ def test_the_inline_cache_argument_is_not_an_input(service: Service, registry: R
     assert outputs_of(again)["digest"] == outputs_of(first)["digest"]
 
 
-def push_to_registry(client: Any, image: str, reference: str) -> None:
-    """Tag the engine's image as reference (REGISTRY/REPOSITORY:TAG) and push it there."""
+def push_to_registry(client: Any, image: str, reference: str, login: Login | None = None) -> None:
+    """Tag the engine's image as reference (REGISTRY/REPOSITORY:TAG) and push it there, with
+    login's credentials handed to the engine for this push when given."""
     repository, _, tag = reference.rpartition(":")
     assert client.images.get(image).tag(repository, tag)
-    for line in client.api.push(repository, tag, stream=True, decode=True):
+    auth = None if login is None else {"username": login.username, "password": login.password}
+    for line in client.api.push(repository, tag, stream=True, decode=True, auth_config=auth):
         assert "error" not in line, line
 
 
@@ -999,3 +1002,132 @@ def test_a_base_whose_digest_is_unknown_is_built_every_time(
     assert not [
         t for t in registry_tags(registry, "toto/unknown-base") if t.startswith("toto-inputs-")
     ]
+
+
+class PrivateBuild(NamedTuple):
+    result: CliResult
+    runner_home: Path  # HOME and DOCKER_CONFIG (runner_home/.docker) of the command
+    private_tmp: Path  # its TMPDIR, where the build's private directory goes
+
+
+@pytest.fixture
+def private_base(private_registry: Registry, engine_client: Any, base_image: BaseImage) -> str:
+    """The session's base image in the private registry as base:1, pushed with its login, and
+    an engine that has no image by that name (nor any but the session's base image)."""
+    login = private_registry.login
+    assert login is not None
+    base = f"{private_registry.host}/base:1"
+    push_to_registry(engine_client, base_image.tag, base, login)
+    engine_client.images.remove(base)  # an untag: the session's base image stays
+    forget_every_image(engine_client)
+    assert not [i for i in engine_client.images.list() if base in i.tags]
+    return base
+
+
+def build_on_a_private_base(
+    service: Service, private_registry: Registry, base: str, repository: str, password: str
+) -> PrivateBuild:
+    """The service built FROM base (in the private registry) with --pull: BuildKit must pull the
+    base from the registry with the login it finds in the build's private DOCKER_CONFIG. The
+    command's HOME, DOCKER_CONFIG and TMPDIR are new directories beside the service."""
+    login = private_registry.login
+    assert login is not None
+    (service.root / "Dockerfile").write_text(f"FROM {base}\nRUN echo x > /x\n", encoding="utf-8")
+    runner_home, private_tmp = service.root.parent / "runner-home", service.root.parent / "tmp"
+    runner_home.mkdir()
+    private_tmp.mkdir()
+    result = service(
+        *on_registry(private_registry, repository, "--pull", "true"),
+        "--registry-username",
+        login.username,
+        "--registry-password",
+        password,
+        env={
+            "HOME": str(runner_home),
+            "DOCKER_CONFIG": str(runner_home / ".docker"),
+            "TMPDIR": str(private_tmp),
+        },
+    )
+    return PrivateBuild(result, runner_home, private_tmp)
+
+
+def buildkit_pulls(registry: Registry, repository: str, tag: str) -> int:
+    """The requests of repository:tag's manifest that the registry served (200) to the engine's
+    BuildKit, neither to build-push's python-requests nor to the docker SDK's push, from the
+    registry's access log. On a registry with a login, each was made with it."""
+    request = re.compile(
+        rf'"(?:GET|HEAD) /v2/{re.escape(repository)}/manifests/{re.escape(tag)} HTTP/[0-9.]+" 200 '
+    )
+    return sum(
+        1
+        for line in registry.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if request.search(line)
+        and "python-requests/" not in line
+        and "docker-sdk-python" not in line
+    )
+
+
+def assert_no_credential_left(build: PrivateBuild, password: str, engine: DockerEngine) -> None:
+    """The password is in no output and no log; the runner's Docker config holds no login; the
+    build's private directory (its DOCKER_CONFIG) is gone."""
+    logged = build.result.stdout.replace(f"::add-mask::{password}", "") + build.result.stderr
+    assert password not in logged
+    assert password not in engine.log_path.read_text(encoding="utf-8", errors="replace")
+    own_config = build.runner_home / ".docker" / "config.json"
+    if own_config.exists():
+        assert not json.loads(own_config.read_text(encoding="utf-8")).get("auths")
+    for path in build.runner_home.rglob("*"):
+        assert not path.is_file() or password not in path.read_text(errors="replace"), path
+    assert list(build.private_tmp.iterdir()) == []
+
+
+def test_buildkit_pulls_a_private_base_with_the_login_of_its_private_docker_config(
+    service: Service, private_registry: Registry, private_base: str, docker_engine: DockerEngine
+) -> None:
+    """The login reaches BuildKit through the build's own DOCKER_CONFIG only: the runner's
+    Docker config is left without a credential, and the private one is gone afterwards."""
+    login = private_registry.login
+    assert login is not None
+    build = build_on_a_private_base(
+        service, private_registry, private_base, "toto/private-base", login.password
+    )
+    assert build.result.exit_code == 0, build.result.stdout + build.result.stderr
+    assert buildkit_pulls(private_registry, "base", "1") >= 1
+    digest = outputs_of(build.result)["digest"]
+    served = requests.head(
+        f"{private_registry.url}/v2/toto/private-base/manifests/0123456",
+        headers={"Accept": MANIFEST_ACCEPT},
+        auth=login.basic,
+        timeout=10,
+    )
+    assert (served.status_code, served.headers["Docker-Content-Digest"]) == (200, digest)
+    anonymous = requests.head(
+        f"{private_registry.url}/v2/toto/private-base/manifests/0123456", timeout=10
+    )
+    assert anonymous.status_code == 401
+    assert_no_credential_left(build, login.password, docker_engine)
+
+
+def test_a_wrong_registry_password_fails_the_pull_of_a_private_base_plainly(
+    service: Service, private_registry: Registry, private_base: str, docker_engine: DockerEngine
+) -> None:
+    login = private_registry.login
+    assert login is not None
+    wrong = "wrong-password-never-logged"
+    build = build_on_a_private_base(
+        service, private_registry, private_base, "toto/private-base-denied", wrong
+    )
+    assert build.result.exit_code == 1, build.result.stdout + build.result.stderr
+    (error,) = [line for line in build.result.stderr.splitlines() if line.startswith("error:")]
+    # BuildKit's own words, on one line: `pulling from host HOST failed with status code
+    # [manifests 1]: 401 Unauthorized` (the built-in client's)
+    assert error.startswith("error: docker build failed: "), error
+    assert private_registry.host in error
+    assert "401 Unauthorized" in error
+    tags = requests.get(
+        f"{private_registry.url}/v2/toto/private-base-denied/tags/list",
+        auth=login.basic,
+        timeout=10,
+    )
+    assert tags.status_code == 404  # nothing pushed
+    assert_no_credential_left(build, wrong, docker_engine)

@@ -5,7 +5,7 @@
 2. The docker SDK builds (low-level streaming API) a FROM scratch image and one FROM the busybox
    base image with a RUN step, and pushes to the local registry over plain http (dockerd trusts
    127.0.0.0/8 without --insecure-registry); the registry's own v2 API shows the tag, the
-   manifest and its digest, and deletes.
+   manifest and its digest, and deletes. The private registry (htpasswd) serves its login only.
 3. boto3, pointed at moto by the fixture's variables, creates an ECR repository, puts and reads
    back an image manifest and gets an authorization token; what moto answers where it differs
    from ECR is pinned here.
@@ -185,6 +185,37 @@ def test_the_registry_deletes_a_manifest(client: Any, registry: Registry, tmp_pa
     assert deleted.status_code == 202
     assert get_manifest(registry, "toto-test/deleted", digest).status_code == 404
     assert get_manifest(registry, "toto-test/deleted", "gone").status_code == 404
+
+
+def test_the_private_registry_serves_its_login_only(
+    client: Any, private_registry: Registry, tmp_path: Path
+) -> None:
+    login = private_registry.login
+    assert login is not None
+    repository = f"{private_registry.host}/toto-test/private"
+    (tmp_path / "data.txt").write_text("private\n")
+    build(client, tmp_path, "FROM scratch\nCOPY data.txt /data.txt\n", f"{repository}:one")
+    refused = [
+        chunk.get("error", "")
+        for chunk in client.api.push(repository, tag="one", stream=True, decode=True)
+    ]
+    assert any("no basic auth credentials" in error for error in refused), refused
+
+    auth = {"username": login.username, "password": login.password}
+    pushed = list(
+        client.api.push(repository, tag="one", stream=True, decode=True, auth_config=auth)
+    )
+    assert not [chunk for chunk in pushed if "error" in chunk], pushed
+
+    url = f"{private_registry.url}/v2/toto-test/private/manifests/one"
+    anonymous = requests.head(url, headers={"Accept": MANIFEST_ACCEPT}, timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"].startswith("Basic realm=")
+    wrong = (login.username, "not-the-password")
+    assert requests.head(url, auth=wrong, timeout=10).status_code == 401
+    served = requests.head(url, headers={"Accept": MANIFEST_ACCEPT}, auth=login.basic, timeout=10)
+    assert served.status_code == 200
+    assert served.headers["Docker-Content-Digest"].startswith("sha256:")
 
 
 # ------------------------------------------------------------------------------------------------
