@@ -100,7 +100,11 @@ def test_buildx_loads_the_image_and_takes_the_specs_as_given() -> None:
     assert argv[argv.index("--cache-from") + 1] == "type=registry,ref=registry.test/app:cache"
     assert argv[argv.index("--cache-to") + 1] == "type=inline"
     assert {"--provenance=mode=max", "--sbom=true"} <= set(argv)
-    assert buildkit.capability_problems(BUILDX, request) == []
+    one_platform = request._replace(platforms=("linux/amd64",))
+    assert buildkit.capability_problems(BUILDX, one_platform) == []
+    assert [line.split(":")[0] for line in buildkit.capability_problems(BUILDX, request)] == [
+        "--platforms"  # several at once: not through the engine yet
+    ]
 
 
 def test_what_only_buildx_does_is_named_for_the_built_in_client() -> None:
@@ -119,6 +123,46 @@ def test_what_only_buildx_does_is_named_for_the_built_in_client() -> None:
         f"--provenance: attestations {needs}, which makes none",
         f"--sbom: attestations {needs}, which makes none",
     ]
+
+
+# What `docker buildx inspect` prints of the default (docker driver) builder of a runner.
+INSPECTED = """Name:   default
+Driver: docker
+
+Nodes:
+Name:      default
+Endpoint:  default
+Status:    running
+Buildkit:  v0.12.5
+Platforms: linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/386
+"""
+
+
+@pytest.mark.parametrize(
+    ("platforms", "expected"),
+    [
+        (["linux/amd64"], []),
+        (
+            ["linux/arm64"],
+            [
+                "--platforms: the buildx builder cannot build linux/arm64 (it builds linux/386, "
+                "linux/amd64, linux/amd64/v2, linux/amd64/v3): set up QEMU and a builder for "
+                "them (docker/setup-qemu-action, docker/setup-buildx-action)"
+            ],
+        ),
+        (
+            ["linux/amd64", "linux/386"],
+            [
+                "--platforms: several platforms at once are not supported yet (build-push loads "
+                "the image into the engine, one platform at a time): build one platform per step"
+            ],
+        ),
+    ],
+)
+def test_a_buildx_builder_is_asked_which_platforms_it_builds(
+    platforms: list[str], expected: list[str]
+) -> None:
+    assert buildkit.builder_problems(INSPECTED, platforms) == expected
 
 
 def test_the_build_directory_is_private_and_removed_also_on_failure() -> None:

@@ -105,7 +105,10 @@ def find_client(candidates: Sequence[str] | None = None) -> DockerClient:
 def capability_problems(client: DockerClient, request: BuildRequest) -> list[str]:
     """One line per input this client cannot honour; empty when it can build the request."""
     if client.buildx:
-        return []
+        if not request.platforms:
+            return []
+        inspected = _probe([client.path, "buildx", "inspect"])
+        return builder_problems(inspected or "", request.platforms)
     needs = f"need docker buildx; {client} has BuildKit built in only"
     problems = []
     if len(request.platforms) > 1:
@@ -119,6 +122,33 @@ def capability_problems(client: DockerClient, request: BuildRequest) -> list[str
     for name, value in (("provenance", request.provenance), ("sbom", request.sbom)):
         if value is not None:
             problems.append(f"--{name}: attestations {needs}, which makes none")
+    return problems
+
+
+def builder_problems(inspected: str, platforms: Sequence[str]) -> list[str]:
+    """What `docker buildx inspect` (of the current builder) says against building platforms:
+    one line for platforms it does not list, one for several platforms, which build-push cannot
+    yet take through the engine (it loads the image, then pushes it: one platform at a time)."""
+    listed = {
+        platform.strip().removesuffix("*")
+        for line in inspected.splitlines()
+        if line.strip().startswith("Platforms:")
+        for platform in line.split(":", 1)[1].split(",")
+        if platform.strip()
+    }
+    problems = []
+    missing = [platform for platform in platforms if listed and platform not in listed]
+    if missing:
+        problems.append(
+            f"--platforms: the buildx builder cannot build {', '.join(missing)} (it builds "
+            f"{', '.join(sorted(listed))}): set up QEMU and a builder for them "
+            "(docker/setup-qemu-action, docker/setup-buildx-action)"
+        )
+    if len(platforms) > 1:
+        problems.append(
+            "--platforms: several platforms at once are not supported yet (build-push loads the "
+            "image into the engine, one platform at a time): build one platform per step"
+        )
     return problems
 
 
