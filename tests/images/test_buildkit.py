@@ -3,7 +3,6 @@ with BuildKit into the session's real dockerd (testing/local_stack/)."""
 
 from __future__ import annotations
 
-import os
 import stat
 import time
 from pathlib import Path
@@ -18,37 +17,41 @@ from toto_actions.errors import OperationError
 from toto_actions.images import buildkit
 from toto_actions.images.buildkit import BuildRequest, DockerClient, SecretFile
 
-DEBIAN_CLIENT = "/usr/bin/docker"  # docker.io 20.10: BuildKit built in
-NEWER_CLIENT = "/usr/local/bin/docker"  # 23.0 and later without buildx, where installed
+DEBIAN_CLIENT = "/usr/bin/docker"  # docker.io 20.10: BuildKit built in (scripts/bootstrap)
 BUILDX = DockerClient("/opt/docker", "28.2.2", buildx=True)
 BUILT_IN = DockerClient("/usr/bin/docker", "20.10.24+dfsg1", buildx=False)
+# A stand-in for a docker 28 client without the buildx plugin (what /usr/local/bin/docker is on
+# some machines): it says its version, and has no `buildx` command.
+NEWER_CLIENT_SCRIPT = """#!/bin/sh
+case "$1" in
+    --version) echo "Docker version 28.2.2, build e6534b4"; exit 0 ;;
+    *) echo "docker: unknown command: docker $1" >&2; exit 1 ;;
+esac
+"""
 
 
-def _newer_client_without_buildx() -> bool:
-    if not os.access(NEWER_CLIENT, os.X_OK):
-        return False
-    described = buildkit._describe(NEWER_CLIENT)
-    return described is not None and not described.buildx and not described.version[:2] < "23"
+@pytest.fixture
+def newer_client(tmp_path: Path) -> str:
+    path = tmp_path / "newer" / "docker"
+    path.parent.mkdir()
+    path.write_text(NEWER_CLIENT_SCRIPT, encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
 
 
-needs_newer_client = pytest.mark.skipif(
-    not _newer_client_without_buildx(), reason=f"no docker 23+ without buildx at {NEWER_CLIENT}"
-)
-
-
-@needs_newer_client
-def test_the_client_is_chosen_by_what_it_can_do_not_by_path_order() -> None:
-    client = buildkit.find_client([NEWER_CLIENT, DEBIAN_CLIENT])
+def test_the_client_is_chosen_by_what_it_can_do_not_by_path_order(newer_client: str) -> None:
+    client = buildkit.find_client([newer_client, DEBIAN_CLIENT])
     assert (client.path, client.buildx) == (DEBIAN_CLIENT, False)
     assert client.version.startswith("20.10")
 
 
-@needs_newer_client
-def test_no_client_that_builds_with_buildkit_is_one_line_with_the_fix(tmp_path: Path) -> None:
+def test_no_client_that_builds_with_buildkit_is_one_line_with_the_fix(
+    newer_client: str, tmp_path: Path
+) -> None:
     with pytest.raises(OperationError) as raised:
-        buildkit.find_client([NEWER_CLIENT, str(tmp_path / "absent")])
+        buildkit.find_client([newer_client, str(tmp_path / "absent")])
     message = str(raised.value)
-    assert message.startswith(f"no docker client here builds with BuildKit (found {NEWER_CLIENT} ")
+    assert message.startswith(f"no docker client here builds with BuildKit (found {newer_client} ")
     assert "install the buildx plugin" in message
     assert "\n" not in message
 
