@@ -186,7 +186,7 @@ def _raw_value(
 
 def convert(option: Option, raw: str, source: str) -> OptionValue:
     """raw as the option's kind; a UsageError naming source and what was expected."""
-    if option.sensitive:
+    if option.sensitive or option.kind == LINES:  # NAME=VALUE lines may hold secrets too
         shown = source
     else:
         shown = f"{source} {raw!r}" if source.startswith("--") else f"{source}={raw!r}"
@@ -263,8 +263,7 @@ def _pairs(option: Option, raw: str, shown: str) -> Pairs:
             continue
         name, equals, value = line.strip().partition("=")
         if not equals or not name.strip():
-            source = shown.split(" ", 1)[0].split("=", 1)[0]
-            raise UsageError(f"{source}: line {number} is not NAME=VALUE")
+            raise UsageError(f"{shown}: line {number} is not NAME=VALUE")
         pairs.append((name.strip(), value))
     return tuple(pairs)
 
