@@ -80,12 +80,12 @@ def test_build_secrets_reach_their_run_step_and_nothing_else(
     docker_engine: DockerEngine,
     tmp_path: Path,
 ) -> None:
-    (service.root / "Dockerfile").write_text(
-        f"FROM {base_image.tag}\n"
+    write_dockerfile(
+        service,
+        base_image,
         "RUN --mount=type=secret,id=token --mount=type=secret,id=npmrc "
         "wc -c < /run/secrets/token > /token-length && "
         "sha256sum /run/secrets/npmrc | cut -c1-64 > /npmrc-sha256\n",
-        encoding="utf-8",
     )
     npmrc = tmp_path / "npmrc"
     npmrc.write_text(SECRET_FILE_CONTENT, encoding="utf-8")
@@ -95,12 +95,7 @@ def test_build_secrets_reach_their_run_step_and_nothing_else(
     output_file.touch()
 
     result = service(
-        "--repository",
-        "toto/secrets",
-        "--registry",
-        registry.host,
-        "--network",
-        "none",
+        *on_registry(registry, "toto/secrets"),
         "--secrets",
         f"token={SECRET_VALUE}",
         "--secret-files",
@@ -131,18 +126,11 @@ def test_build_secrets_reach_their_run_step_and_nothing_else(
 def test_a_failed_build_leaves_no_secret_file_or_docker_config(
     service: Service, registry: Registry, base_image: BaseImage, tmp_path: Path
 ) -> None:
-    (service.root / "Dockerfile").write_text(
-        f"FROM {base_image.tag}\nRUN --mount=type=secret,id=token exit 4\n", encoding="utf-8"
-    )
+    write_dockerfile(service, base_image, "RUN --mount=type=secret,id=token exit 4\n")
     private_tmp = tmp_path / "tmp"
     private_tmp.mkdir()
     result = service(
-        "--repository",
-        "toto/secrets-failed",
-        "--registry",
-        registry.host,
-        "--network",
-        "none",
+        *on_registry(registry, "toto/secrets-failed"),
         "--secrets",
         f"token={SECRET_VALUE}",
         env={"TMPDIR": str(private_tmp)},
