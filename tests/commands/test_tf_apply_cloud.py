@@ -122,17 +122,6 @@ def test_an_errored_plan_says_why_with_its_log(service: Service) -> None:
     assert "undeclared input variable" in result.stderr
 
 
-def test_a_log_that_cannot_be_read_does_not_hide_that_the_run_errored(
-    service: Service, tfc: TfcServer
-) -> None:
-    add_an_undeclared_variable_reference(service.root)
-    tfc.fail_path(r"^/api/v2/plans/[^/]+$", 404, times=None)
-    result = service()
-    assert result.exit_code == 1
-    assert "errored" in result.stderr
-    assert "its log could not be read" in result.stderr
-
-
 @pytest.mark.parametrize(
     ("env", "workspace", "message"),
     [
@@ -381,15 +370,27 @@ def test_a_failed_policy_is_named(
     assert f"policies failed: {named}" in result.stderr
 
 
-def test_policies_that_cannot_be_read_leave_the_run_s_own_error(
-    service: Service, tfc: TfcServer
+@pytest.mark.parametrize(
+    ("unreadable", "own_error", "warning"),
+    [
+        (r"^/api/v2/plans/[^/]+$", "errored", "its log could not be read"),
+        (
+            r"/(policy-checks|task-stages)$",
+            "undeclared input variable",
+            "policy results could not be read",
+        ),
+    ],
+    ids=["log", "policies"],
+)
+def test_what_cannot_be_read_is_a_warning_beside_the_run_s_own_error(
+    service: Service, tfc: TfcServer, unreadable: str, own_error: str, warning: str
 ) -> None:
     add_an_undeclared_variable_reference(service.root)
-    tfc.fail_path(r"/(policy-checks|task-stages)$", 404, times=None)
+    tfc.fail_path(unreadable, 404, times=None)
     result = service()
     assert result.exit_code == 1
-    assert "undeclared input variable" in result.stderr
-    assert "policy results could not be read" in result.stderr
+    assert own_error in result.stderr
+    assert warning in result.stderr
 
 
 def test_only_a_vcs_run_is_said_to_apply_by_itself(service_on: ServiceOn, tfc: TfcServer) -> None:
