@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -9,6 +10,9 @@ from typing import Any
 
 from toto_actions.images import buildkit
 from toto_actions.images.buildkit import BuildRequest
+
+# The machine's clients do not change during a session: asked once, not before every build.
+_client = functools.cache(buildkit.find_client)
 
 
 def build_image(
@@ -26,4 +30,4 @@ def build_image(
     )
     with buildkit.build_directory() as directory:
         directory.write_docker_config("unused.invalid", None)
-        return buildkit.build(buildkit.find_client(), built, directory, on_line, engine_url)
+        return buildkit.build(_client(), built, directory, on_line, engine_url)
