@@ -105,10 +105,6 @@ class Option(NamedTuple):
     def input_variable(self) -> str:
         return "INPUT_" + self.key.upper()
 
-    @property
-    def is_switch(self) -> bool:
-        return self.kind == SWITCH
-
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         variables = " or ".join(self._variables())
         if self.kind == SWITCH:

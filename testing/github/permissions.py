@@ -59,10 +59,6 @@ def required(method: str, template: str) -> frozenset[Requirement]:
     return _endpoints()[(method.upper(), template)]
 
 
-def is_listed(method: str, template: str) -> bool:
-    return (method.upper(), template) in _endpoints()
-
-
 def missing(granted: Mapping[str, str], needs: Iterable[Requirement]) -> list[Requirement]:
     """The requirements a token with these permissions does not meet."""
     held = {**IMPLICIT, **granted}
