@@ -27,9 +27,9 @@ import botocore.session  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
 
+from testing.lifecycle_policies import KEEP_TEN
 from testing.local_stack import MotoServer, free_port
 from testing.recording_proxy import RecordingProxy
-from tests.images.test_lifecycle_policy import KEEP_TEN
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.images.aws_errors import NO_CREDENTIALS, NO_REGION

@@ -7,28 +7,11 @@ import json
 
 import pytest
 
+from testing.lifecycle_policies import KEEP_TEN
 from toto_actions.images.lifecycle_policy import (
     DEFAULT_LIFECYCLE_POLICY,
     PolicyProblem,
     lifecycle_policy,
-)
-
-# A rule of ECR's documented template (lifecycle_policy_examples.html).
-KEEP_TEN = json.dumps(
-    {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "selection": {
-                    "tagStatus": "any",
-                    "countType": "imageCountMoreThan",
-                    "countNumber": 10,
-                },
-                "action": {"type": "expire"},
-            }
-        ]
-    },
-    indent=2,
 )
 
 
