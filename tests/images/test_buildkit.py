@@ -14,8 +14,9 @@ from testing.images import build_image
 from testing.local_stack import DockerEngine as LocalEngine
 from tests.images.conftest import ContextOnBaseImage, write_tree
 from toto_actions.errors import OperationError
-from toto_actions.images import buildkit
-from toto_actions.images.buildkit import BuildRequest, DockerClient, SecretFile
+from toto_actions.images import buildkit, docker_client
+from toto_actions.images.buildkit import BuildRequest, SecretFile
+from toto_actions.images.docker_client import Builder, DockerClient
 
 DEBIAN_CLIENT = "/usr/bin/docker"  # docker.io 20.10: BuildKit built in (scripts/bootstrap)
 BUILDX = DockerClient("/opt/docker", "28.2.2", buildx=True)
@@ -40,7 +41,7 @@ def newer_client(tmp_path: Path) -> str:
 
 
 def test_the_client_is_chosen_by_what_it_can_do_not_by_path_order(newer_client: str) -> None:
-    client = buildkit.find_client([newer_client, DEBIAN_CLIENT])
+    client = docker_client.find_client([newer_client, DEBIAN_CLIENT])
     assert (client.path, client.buildx) == (DEBIAN_CLIENT, False)
     assert client.version.startswith("20.10")
 
@@ -49,7 +50,7 @@ def test_no_client_that_builds_with_buildkit_is_one_line_with_the_fix(
     newer_client: str, tmp_path: Path
 ) -> None:
     with pytest.raises(OperationError) as raised:
-        buildkit.find_client([newer_client, str(tmp_path / "absent")])
+        docker_client.find_client([newer_client, str(tmp_path / "absent")])
     message = str(raised.value)
     assert message.startswith(f"no docker client here builds with BuildKit (found {newer_client} ")
     assert "install the buildx plugin" in message
@@ -58,7 +59,7 @@ def test_no_client_that_builds_with_buildkit_is_one_line_with_the_fix(
 
 def test_no_client_at_all(tmp_path: Path) -> None:
     with pytest.raises(OperationError, match=r"BuildKit \(none found, without buildx\)"):
-        buildkit.find_client([str(tmp_path / "docker")])
+        docker_client.find_client([str(tmp_path / "docker")])
 
 
 REQUEST = BuildRequest(
@@ -80,9 +81,9 @@ REQUEST = BuildRequest(
 
 
 def test_the_built_in_client_gets_docker_build_with_its_own_cache_flags() -> None:
-    argv = buildkit.build_argv(BUILT_IN, REQUEST, Path("/private/iid"))
+    argv = buildkit.build_argv(BUILT_IN, REQUEST, Path("/private"))
     assert argv == [
-        "/usr/bin/docker", "build", "--progress", "plain", "--iidfile", "/private/iid",
+        "/usr/bin/docker", "build", "--iidfile", "/private/image-id", "--progress", "plain",
         "--file", "/src/Dockerfile", "--tag", "registry.test/app:t1",
         "--build-arg", "VERSION=1", "--label", "team=a", "--target", "prod",
         "--network", "none", "--platform", "linux/amd64",
@@ -93,21 +94,24 @@ def test_the_built_in_client_gets_docker_build_with_its_own_cache_flags() -> Non
     assert buildkit.capability_problems(BUILT_IN, REQUEST) == []
 
 
-def test_buildx_loads_the_image_and_takes_the_specs_as_given() -> None:
+def test_buildx_pushes_the_image_itself_and_takes_the_specs_as_given() -> None:
     request = REQUEST._replace(
         platforms=("linux/amd64", "linux/arm64"), provenance="mode=max", sbom="true"
     )
-    argv = buildkit.build_argv(BUILDX, request, Path("/private/iid"))
-    assert argv[:4] == ["/opt/docker", "buildx", "build", "--load"]
+    argv = buildkit.build_argv(BUILDX, request, Path("/private"))
+    assert argv[:6] == [
+        "/opt/docker",
+        "buildx",
+        "build",
+        "--push",
+        "--metadata-file",
+        "/private/metadata.json",
+    ]
+    assert "--load" not in argv and "--iidfile" not in argv
     assert argv[argv.index("--platform") + 1] == "linux/amd64,linux/arm64"
     assert argv[argv.index("--cache-from") + 1] == "type=registry,ref=registry.test/app:cache"
     assert argv[argv.index("--cache-to") + 1] == "type=inline"
     assert {"--provenance=mode=max", "--sbom=true"} <= set(argv)
-    one_platform = request._replace(platforms=("linux/amd64",))
-    assert buildkit.capability_problems(BUILDX, one_platform) == []
-    assert [line.split(":")[0] for line in buildkit.capability_problems(BUILDX, request)] == [
-        "--platforms"  # several at once: not through the engine yet
-    ]
 
 
 def test_what_only_buildx_does_is_named_for_the_built_in_client() -> None:
@@ -128,7 +132,8 @@ def test_what_only_buildx_does_is_named_for_the_built_in_client() -> None:
     ]
 
 
-# What `docker buildx inspect` prints of the default (docker driver) builder of a runner.
+# What `docker buildx inspect` prints of the default (docker driver) builder of a runner, and of
+# the docker-container builder that docker/setup-buildx-action creates (after setup-qemu-action).
 INSPECTED = """Name:   default
 Driver: docker
 
@@ -139,14 +144,39 @@ Status:    running
 Buildkit:  v0.12.5
 Platforms: linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/386
 """
+INSPECTED_CONTAINER = """Name:          builder-1f2e
+Driver:        docker-container
+Last Activity: 2026-11-30 10:00:00 +0000 UTC
+
+Nodes:
+Name:      builder-1f2e0
+Endpoint:  unix:///var/run/docker.sock
+Status:    running
+Buildkit:  v0.18.2
+Platforms: linux/amd64*, linux/arm64*, linux/amd64/v2, linux/386
+"""
+DEFAULT_BUILDER = docker_client.parse_builder(INSPECTED)
+CONTAINER_BUILDER = docker_client.parse_builder(INSPECTED_CONTAINER)
+SETUP_BUILDX = "use a docker-container builder (docker/setup-buildx-action)"
+
+
+def test_buildx_inspect_says_the_driver_and_the_platforms() -> None:
+    default = frozenset({"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"})
+    container = frozenset({"linux/amd64", "linux/arm64", "linux/amd64/v2", "linux/386"})
+    assert (DEFAULT_BUILDER.driver, DEFAULT_BUILDER.platforms) == ("docker", default)
+    assert CONTAINER_BUILDER.driver == "docker-container"
+    assert CONTAINER_BUILDER.platforms == container
+    assert docker_client.parse_builder("") == Builder(None, frozenset())
 
 
 @pytest.mark.parametrize(
-    ("platforms", "expected"),
+    ("builder", "platforms", "cache_to", "expected"),
     [
-        (["linux/amd64"], []),
+        (DEFAULT_BUILDER, ["linux/amd64"], ["type=inline"], []),
         (
+            DEFAULT_BUILDER,
             ["linux/arm64"],
+            [],
             [
                 "--platforms: the buildx builder cannot build linux/arm64 (it builds linux/386, "
                 "linux/amd64, linux/amd64/v2, linux/amd64/v3): set up QEMU and a builder for "
@@ -154,18 +184,25 @@ Platforms: linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/386
             ],
         ),
         (
+            DEFAULT_BUILDER,
             ["linux/amd64", "linux/386"],
+            ["type=gha,mode=max"],
             [
-                "--platforms: several platforms at once are not supported yet (build-push loads "
-                "the image into the engine, one platform at a time): build one platform per step"
+                "--platforms: the buildx builder's docker driver builds one platform at a time: "
+                + SETUP_BUILDX,
+                "--cache-to 'type=gha,mode=max': the docker driver exports no cache but inline: "
+                + SETUP_BUILDX,
             ],
         ),
+        (CONTAINER_BUILDER, ["linux/amd64", "linux/arm64"], ["type=gha,mode=max"], []),
+        (Builder(None, frozenset()), ["linux/s390x"], [], []),  # unknown: the build tells
     ],
 )
-def test_a_buildx_builder_is_asked_which_platforms_it_builds(
-    platforms: list[str], expected: list[str]
+def test_a_buildx_builder_is_asked_what_it_builds(
+    builder: Builder, platforms: list[str], cache_to: list[str], expected: list[str]
 ) -> None:
-    assert buildkit.builder_problems(INSPECTED, platforms) == expected
+    request = REQUEST._replace(platforms=tuple(platforms), cache_to=tuple(cache_to))
+    assert buildkit.builder_problems(builder, request) == expected
 
 
 def test_the_build_directory_is_private_and_removed_also_on_failure() -> None:

@@ -3,9 +3,10 @@
 The digest of the build's inputs (with the digests the base images' tags name now) names the
 image: when the registry already holds an image tagged with it, the requested tags are added to
 that manifest through the registry's API and nothing is built or pushed. Otherwise BuildKit
-builds it through the docker CLI (streamed live) into the engine, the docker SDK pushes it with
-credentials handed to the engine per push, and the digest is confirmed against the registry
-before it is reported.
+builds it through the docker CLI (streamed live): buildx pushes it itself (every platform at
+once); a client with BuildKit built in builds into the engine and the docker SDK pushes it with
+credentials handed to the engine per push. The digest is confirmed against the registry before
+it is reported.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from toto_actions import actions_runtime, git
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import build_options, buildkit, registry_steps
+from toto_actions.images import build_options, buildkit, docker_client, registry_steps
 from toto_actions.images.build_inputs import BuildInputs, inputs_digest, inputs_tag
 from toto_actions.images.build_options import BuildSettings
-from toto_actions.images.buildkit import DockerClient
+from toto_actions.images.docker_client import DockerClient
 from toto_actions.images.engine import DockerEngine
 from toto_actions.images.lifecycle_policy import PolicyProblem, lifecycle_policy
 from toto_actions.images.names import (
@@ -173,7 +174,7 @@ def run(given: GivenOptions) -> int:
     """
     for value in _sensitive_values(given):
         actions_runtime.mask(value)
-    client = buildkit.find_client()
+    client = docker_client.find_client()
     settings = _settings(given)
     problems = buildkit.capability_problems(client, settings.build_request("", ()))
     if problems:
@@ -347,34 +348,39 @@ def _build_and_push(
     host: str,
     marker: str,
 ) -> ImageManifest:
-    """Build, then push one tag through the engine (the layers go with it); the other tags are
-    added through the registry's API, as on reuse. The pushed tag is the inputs marker, so that
-    a run that fails after the push finds the image the next time and only adds the tags."""
-    engine.ping()
+    """Build and push one tag; the other tags are added through the registry's API, as on
+    reuse. The pushed tag is the inputs marker, so that a run that fails after the push finds
+    the image the next time and only adds the tags.
+
+    buildx pushes the image itself, so the repository is made ready first; the built-in client
+    builds into the engine, and only a build that succeeded creates the repository before the
+    engine pushes the image (the layers go with it)."""
     reference = f"{host}/{settings.repository}"
     pushed_tag = marker if settings.skip_if_exists else settings.tags[0]
+    if client.buildx:
+        _ensure_repository(registry, settings)
+    else:
+        engine.ping()
     with (
         actions_runtime.group(f"Build {reference} with {client}"),
         buildkit.build_directory() as directory,
     ):
-        # BuildKit's pulls and cache read the registry's login from a Docker config: a private
-        # one, holding only this login, removed when the build ends.
+        # BuildKit's pulls, cache and push read the registry's login from a Docker config: a
+        # private one, holding only this login, removed when the build ends.
         directory.write_docker_config(host, registry.auth_config())
         request = settings.build_request(
             f"{reference}:{pushed_tag}",
             directory.write_secrets(settings.secrets),
             registry_steps.cache_source(registry, settings),
         )
-        buildkit.build(client, request, directory, actions_runtime.info)
-    registry.ensure_repository(
-        settings.repository,
-        settings.tag_mutability,
-        create=True,
-        lifecycle_policy=settings.lifecycle_policy,
-    )
-    with actions_runtime.group(f"Push {reference}:{pushed_tag}"):
-        # Credentials per push, handed to the engine and never written to disk.
-        digest = engine.push(reference, pushed_tag, registry.auth_config(), actions_runtime.info)
+        built = buildkit.build(client, request, directory, actions_runtime.info)
+    digest = built.pushed_digest
+    if digest is None:
+        _ensure_repository(registry, settings)
+        with actions_runtime.group(f"Push {reference}:{pushed_tag}"):
+            # Credentials per push, handed to the engine and never written to disk.
+            auth = registry.auth_config()
+            digest = engine.push(reference, pushed_tag, auth, actions_runtime.info)
     image = registry.find_image(settings.repository, pushed_tag)
     if image is None or image.digest != digest:
         raise OperationError(
@@ -382,6 +388,15 @@ def _build_and_push(
             f"({image.digest if image else 'not found'})"
         )
     return image
+
+
+def _ensure_repository(registry: Registry, settings: BuildSettings) -> None:
+    registry.ensure_repository(
+        settings.repository,
+        settings.tag_mutability,
+        create=True,
+        lifecycle_policy=settings.lifecycle_policy,
+    )
 
 
 def _report(

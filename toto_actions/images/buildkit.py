@@ -1,10 +1,11 @@
-"""BuildKit through the docker CLI: every docker CLI call goes through here.
+"""BuildKit through the docker CLI: every build goes through here (docker_client.py finds the
+client).
 
-Two kinds of client build with BuildKit: one with the buildx plugin (`docker buildx build`, on
-every GitHub-hosted runner) and one with BuildKit built in (`DOCKER_BUILDKIT=1 docker build`,
-clients 18.09 to 20.10, such as Debian's docker.io). The client is chosen by what it can do, not
-by PATH order. The built image is loaded into the engine (buildx: `--load`), where the docker SDK
-(engine.py) pushes it with per-push credentials.
+With the buildx plugin, BuildKit pushes the image itself (`--push`, its digest read from
+`--metadata-file`), as docker/build-push-action has it: several platforms and attestations make
+an index that only a builder can push, and a docker-container builder would otherwise export the
+image into the engine only for the engine to push it again. A client with BuildKit built in
+builds into the engine, where the docker SDK (engine.py) pushes it with per-push credentials.
 
 Nothing secret enters argv: a build secret given as a value is written to an owner-only file in a
 private directory and passed as `--secret id=ID,src=FILE` (the 20.10 client knows no `env=`
@@ -17,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -28,29 +28,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 from toto_actions.errors import OperationError
+from toto_actions.images.docker_client import Builder, DockerClient, current_builder
 
-# Where a docker client is looked for besides PATH: the distributions' and Docker's own places.
-WELL_KNOWN_CLIENTS = ("/usr/bin/docker", "/usr/local/bin/docker")
-# BuildKit came into the client in 18.09; from 23.0 `docker build` hands BuildKit builds to buildx.
-_BUILTIN_BUILDKIT_SINCE = (18, 9)
-_BUILTIN_BUILDKIT_UNTIL = (23, 0)
-_VERSION = re.compile(r"Docker version (\d+)\.(\d+)")
-_PROBE_TIMEOUT = 30.0
+# What a build writes into its private directory: buildx its metadata, the built-in client the
+# image ID.
+METADATA_FILE = "metadata.json"
+IMAGE_ID_FILE = "image-id"
 # Lines of a failed build's output kept to find its error message.
 _KEPT_LINES = 40
 
 LineSink = Callable[[str], None]
-
-
-class DockerClient(NamedTuple):
-    """A docker CLI that can build with BuildKit."""
-
-    path: str
-    version: str  # `20.10.24+dfsg1`, as `docker --version` says
-    buildx: bool  # True: `docker buildx build`; False: BuildKit built in
-
-    def __str__(self) -> str:
-        return f"{self.path} {self.version}"
 
 
 class SecretFile(NamedTuple):
@@ -81,34 +68,13 @@ class BuildRequest(NamedTuple):
     sbom: str | None = None
 
 
-def find_client(candidates: Sequence[str] | None = None) -> DockerClient:
-    """The first candidate with buildx, else the first with BuildKit built in; OperationError,
-    naming what was found and how to fix it, when none can build with BuildKit.
-
-    candidates: paths of docker clients; None: every `docker` on PATH, then the well-known ones.
-    """
-    found = [_describe(path) for path in _existing(candidates or _default_candidates())]
-    with_buildx = [client for client in found if client is not None and client.buildx]
-    if with_buildx:
-        return with_buildx[0]
-    built_in = [client for client in found if client is not None and _has_builtin(client)]
-    if built_in:
-        return built_in[0]
-    seen = ", ".join(str(c.path) + " " + c.version for c in found if c is not None)
-    raise OperationError(
-        f"no docker client here builds with BuildKit ({'found ' + seen if seen else 'none found'}"
-        ", without buildx): install the buildx plugin (https://docs.docker.com/go/buildx/) or a "
-        "client with BuildKit built in (18.09 to 20.10, e.g. Debian's docker.io)"
-    )
-
-
 def capability_problems(client: DockerClient, request: BuildRequest) -> list[str]:
     """One line per input this client cannot honour; empty when it can build the request."""
     if client.buildx:
-        if not request.platforms:
+        exported = [spec for spec in request.cache_to if _cache_type(spec) != "inline"]
+        if not request.platforms and not exported:
             return []
-        inspected = _probe([client.path, "buildx", "inspect"])
-        return builder_problems(inspected or "", request.platforms)
+        return builder_problems(current_builder(client), request)
     needs = f"need docker buildx; {client} has BuildKit built in only"
     problems = []
     if len(request.platforms) > 1:
@@ -125,38 +91,60 @@ def capability_problems(client: DockerClient, request: BuildRequest) -> list[str
     return problems
 
 
-def builder_problems(inspected: str, platforms: Sequence[str]) -> list[str]:
-    """What `docker buildx inspect` (of the current builder) says against building platforms:
-    one line for platforms it does not list, one for several platforms, which build-push cannot
-    yet take through the engine (it loads the image, then pushes it: one platform at a time)."""
-    listed = {
-        platform.strip().removesuffix("*")
-        for line in inspected.splitlines()
-        if line.strip().startswith("Platforms:")
-        for platform in line.split(":", 1)[1].split(",")
-        if platform.strip()
-    }
+def builder_problems(builder: Builder, request: BuildRequest) -> list[str]:
+    """What the current buildx builder cannot do of request: platforms it does not list;
+    with the docker driver (a runner's default builder), several platforms at once or a cache
+    exported other than inline."""
     problems = []
-    missing = [platform for platform in platforms if listed and platform not in listed]
+    listed = builder.platforms
+    missing = [platform for platform in request.platforms if listed and platform not in listed]
     if missing:
         problems.append(
             f"--platforms: the buildx builder cannot build {', '.join(missing)} (it builds "
             f"{', '.join(sorted(listed))}): set up QEMU and a builder for them "
             "(docker/setup-qemu-action, docker/setup-buildx-action)"
         )
-    if len(platforms) > 1:
+    if builder.driver != "docker":
+        return problems
+    fix = "use a docker-container builder (docker/setup-buildx-action)"
+    if len(request.platforms) > 1:
         problems.append(
-            "--platforms: several platforms at once are not supported yet (build-push loads the "
-            "image into the engine, one platform at a time): build one platform per step"
+            f"--platforms: the buildx builder's docker driver builds one platform at a time: {fix}"
         )
+    for spec in request.cache_to:
+        if _cache_type(spec) != "inline":
+            problems.append(
+                f"--cache-to {spec!r}: the docker driver exports no cache but inline: {fix}"
+            )
     return problems
 
 
-def build_argv(client: DockerClient, request: BuildRequest, iidfile: Path) -> list[str]:
-    """The command line that builds request with client and writes the image ID to iidfile."""
-    argv = [client.path, *(["buildx", "build", "--load"] if client.buildx else ["build"])]
-    argv += ["--progress", "plain", "--iidfile", str(iidfile)]
-    argv += ["--file", str(request.dockerfile), "--tag", request.tag]
+def build_argv(client: DockerClient, request: BuildRequest, directory: Path) -> list[str]:
+    """The command line that builds request with client: buildx pushes the image and writes its
+    metadata into directory, the built-in client writes the image ID there."""
+    if client.buildx:
+        argv = [client.path, "buildx", "build", "--push"]
+        argv += ["--metadata-file", str(directory / METADATA_FILE)]
+    else:
+        argv = [client.path, "build", "--iidfile", str(directory / IMAGE_ID_FILE)]
+    argv += ["--progress", "plain", "--file", str(request.dockerfile), "--tag", request.tag]
+    argv += _input_arguments(request)
+    argv += _cache_arguments(client, request)
+    if request.pull:
+        argv.append("--pull")
+    if request.no_cache:
+        argv.append("--no-cache")
+    if request.provenance is not None:
+        argv.append(f"--provenance={request.provenance}")
+    if request.sbom is not None:
+        argv.append(f"--sbom={request.sbom}")
+    argv.append(str(request.context))
+    return argv
+
+
+def _input_arguments(request: BuildRequest) -> list[str]:
+    """What shapes the image: arguments, labels, stage, network, platforms, secrets, SSH."""
+    argv = []
     for name, value in request.build_args.items():
         argv += ["--build-arg", f"{name}={value}"]
     for name, value in request.labels.items():
@@ -171,16 +159,6 @@ def build_argv(client: DockerClient, request: BuildRequest, iidfile: Path) -> li
         argv += ["--secret", f"id={secret.id},src={secret.path}"]
     for ssh in request.ssh:
         argv += ["--ssh", ssh]
-    argv += _cache_arguments(client, request)
-    if request.pull:
-        argv.append("--pull")
-    if request.no_cache:
-        argv.append("--no-cache")
-    if request.provenance is not None:
-        argv.append(f"--provenance={request.provenance}")
-    if request.sbom is not None:
-        argv.append(f"--sbom={request.sbom}")
-    argv.append(str(request.context))
     return argv
 
 
@@ -247,20 +225,27 @@ def build_directory() -> Iterator[BuildDirectory]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+class Built(NamedTuple):
+    """What a build made: an image in the engine, or (buildx) an image already pushed."""
+
+    image_id: str | None  # in the engine (sha256:...), to push
+    pushed_digest: str | None  # of the manifest (or index) the builder pushed
+
+
 def build(
     client: DockerClient,
     request: BuildRequest,
     directory: BuildDirectory,
     on_line: LineSink,
     engine_host: str | None = None,
-) -> str:
-    """Build request into the engine with the directory's Docker config; each line of the
-    build's output goes to on_line as it arrives. Returns the image ID (sha256:...).
+) -> Built:
+    """Build request with the directory's Docker config; each line of the build's output goes
+    to on_line as it arrives. buildx pushes the image to request.tag; the built-in client
+    builds it into the engine.
 
     engine_host: the engine's address (`unix:///...`); None: the client's own (DOCKER_HOST, its
     context). Raises OperationError with BuildKit's message when the build fails.
     """
-    iidfile = directory.root / "image-id"
     environment = {**os.environ, "DOCKER_CONFIG": str(directory.docker_config)}
     if engine_host is not None:
         environment["DOCKER_HOST"] = engine_host
@@ -269,7 +254,7 @@ def build(
     last: deque[str] = deque(maxlen=_KEPT_LINES)
     try:
         with subprocess.Popen(
-            build_argv(client, request, iidfile),
+            build_argv(client, request, directory.root),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -287,10 +272,27 @@ def build(
         raise OperationError(f"docker build could not start {client.path}: {problem}") from problem
     if status != 0:
         raise OperationError(f"docker build failed: {_failure(last)}")
+    if client.buildx:
+        return Built(None, _pushed_digest(client, directory.root / METADATA_FILE))
+    iidfile = directory.root / IMAGE_ID_FILE
     image_id = iidfile.read_text(encoding="utf-8").strip() if iidfile.exists() else ""
     if not image_id:
         raise OperationError(f"docker build: {client.path} wrote no image ID")
-    return image_id
+    return Built(image_id, None)
+
+
+def _pushed_digest(client: DockerClient, metadata: Path) -> str:
+    """The pushed image's digest, from buildx's metadata file (`containerimage.digest`)."""
+    try:
+        document = json.loads(metadata.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as problem:
+        raise OperationError(
+            f"docker buildx build: {client.path} wrote no readable metadata ({problem})"
+        ) from problem
+    digest = document.get("containerimage.digest") if isinstance(document, dict) else None
+    if not isinstance(digest, str) or not digest.startswith("sha256:"):
+        raise OperationError(f"docker buildx build: {client.path} reported no pushed digest")
+    return digest
 
 
 def _failure(lines: Sequence[str]) -> str:
@@ -321,66 +323,6 @@ def _current_context(config: Path) -> str | None:
         return None
     context = document.get("currentContext") if isinstance(document, dict) else None
     return context if isinstance(context, str) and context else None
-
-
-def _default_candidates() -> list[str]:
-    on_path = [
-        str(Path(directory) / "docker")
-        for directory in os.environ.get("PATH", "").split(os.pathsep)
-        if directory
-    ]
-    return [*on_path, *WELL_KNOWN_CLIENTS]
-
-
-def _existing(candidates: Sequence[str]) -> list[str]:
-    """The candidates that are executable files, each real file once, in order."""
-    seen: set[str] = set()
-    existing = []
-    for candidate in candidates:
-        real = os.path.realpath(candidate)
-        if real in seen or not os.access(candidate, os.X_OK) or not Path(candidate).is_file():
-            continue
-        seen.add(real)
-        existing.append(candidate)
-    return existing
-
-
-def _describe(path: str) -> DockerClient | None:
-    """The client at path with its version and whether it has buildx; None when it does not
-    run as a docker client."""
-    answer = _probe([path, "--version"])
-    if answer is None:
-        return None
-    match = _VERSION.search(answer)
-    version = answer.split("version", 1)[-1].split(",")[0].strip() if match else answer.strip()
-    return DockerClient(path, version, _probe([path, "buildx", "version"]) is not None)
-
-
-def _has_builtin(client: DockerClient) -> bool:
-    match = _VERSION.search(f"Docker version {client.version}")
-    if match is None:
-        return False
-    version = (int(match.group(1)), int(match.group(2)))
-    if not _BUILTIN_BUILDKIT_SINCE <= version < _BUILTIN_BUILDKIT_UNTIL:
-        return False
-    help_text = _probe([client.path, "build", "--help"], {"DOCKER_BUILDKIT": "1"})
-    return help_text is not None and "--secret" in help_text
-
-
-def _probe(argv: Sequence[str], extra: Mapping[str, str] | None = None) -> str | None:
-    """The output of a quick query of a client; None when it fails."""
-    try:
-        completed = subprocess.run(
-            list(argv),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=_PROBE_TIMEOUT,
-            env={**os.environ, **(extra or {})},
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return completed.stdout if completed.returncode == 0 else None
 
 
 def _cache_type(spec: str) -> str | None:

@@ -17,6 +17,7 @@ from testing.local_stack import (
     BASE_IMAGE_TAG,
     BaseImage,
     DockerEngine,
+    Login,
     MotoServer,
     Registry,
 )
@@ -227,3 +228,13 @@ def on_registry(registry: Registry, repository: str, *arguments: str) -> list[st
         "none",
         *arguments,
     ]
+
+
+def push_to_registry(client: Any, image: str, reference: str, login: Login | None = None) -> None:
+    """Tag the engine's image as reference (REGISTRY/REPOSITORY:TAG) and push it there, with
+    login's credentials handed to the engine for this push when given."""
+    repository, _, tag = reference.rpartition(":")
+    assert client.images.get(image).tag(repository, tag)
+    auth = None if login is None else {"username": login.username, "password": login.password}
+    for line in client.api.push(repository, tag, stream=True, decode=True, auth_config=auth):
+        assert "error" not in line, line

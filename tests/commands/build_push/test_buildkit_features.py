@@ -19,7 +19,6 @@ from testing.images import build_image
 from testing.local_stack import (
     BaseImage,
     DockerEngine,
-    Login,
     Registry,
 )
 from tests.commands.build_push.conftest import (
@@ -28,6 +27,7 @@ from tests.commands.build_push.conftest import (
     forget_every_image,
     on_registry,
     outputs_of,
+    push_to_registry,
     registry_digest,
     registry_tags,
     write_dockerfile,
@@ -259,16 +259,6 @@ def test_the_inline_cache_argument_is_not_an_input(service: Service, registry: R
     assert again.exit_code == 0, again.stderr
     assert outputs_of(again)["skipped"] == "true"
     assert outputs_of(again)["digest"] == outputs_of(first)["digest"]
-
-
-def push_to_registry(client: Any, image: str, reference: str, login: Login | None = None) -> None:
-    """Tag the engine's image as reference (REGISTRY/REPOSITORY:TAG) and push it there, with
-    login's credentials handed to the engine for this push when given."""
-    repository, _, tag = reference.rpartition(":")
-    assert client.images.get(image).tag(repository, tag)
-    auth = None if login is None else {"username": login.username, "password": login.password}
-    for line in client.api.push(repository, tag, stream=True, decode=True, auth_config=auth):
-        assert "error" not in line, line
 
 
 def base_lookups(registry: Registry, repository: str, tag: str) -> int:

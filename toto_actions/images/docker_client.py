@@ -1,0 +1,147 @@
+"""Which docker CLI can build with BuildKit, and what its buildx builder can do.
+
+Two kinds of client build with BuildKit: one with the buildx plugin (`docker buildx build`, on
+every GitHub-hosted runner) and one with BuildKit built in (`DOCKER_BUILDKIT=1 docker build`,
+clients 18.09 to 20.10, such as Debian's docker.io). The client is chosen by what it can do, not
+by PATH order: a newer client without buildx (23.0 and later hand every BuildKit build to buildx)
+cannot build with BuildKit at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from toto_actions.errors import OperationError
+
+# Where a docker client is looked for besides PATH: the distributions' and Docker's own places.
+WELL_KNOWN_CLIENTS = ("/usr/bin/docker", "/usr/local/bin/docker")
+# BuildKit came into the client in 18.09; from 23.0 `docker build` hands BuildKit builds to buildx.
+_BUILTIN_BUILDKIT_SINCE = (18, 9)
+_BUILTIN_BUILDKIT_UNTIL = (23, 0)
+_VERSION = re.compile(r"Docker version (\d+)\.(\d+)")
+_PROBE_TIMEOUT = 30.0
+
+
+class DockerClient(NamedTuple):
+    """A docker CLI that can build with BuildKit."""
+
+    path: str
+    version: str  # `20.10.24+dfsg1`, as `docker --version` says
+    buildx: bool  # True: `docker buildx build`; False: BuildKit built in
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.version}"
+
+
+class Builder(NamedTuple):
+    """The current buildx builder, as `docker buildx inspect` describes it."""
+
+    driver: str | None  # docker, docker-container, kubernetes, remote; None when not said
+    platforms: frozenset[str]  # empty when not said
+
+
+def find_client(candidates: Sequence[str] | None = None) -> DockerClient:
+    """The first candidate with buildx, else the first with BuildKit built in; OperationError,
+    naming what was found and how to fix it, when none can build with BuildKit.
+
+    candidates: paths of docker clients; None: every `docker` on PATH, then the well-known ones.
+    """
+    found = [_describe(path) for path in _existing(candidates or _default_candidates())]
+    with_buildx = [client for client in found if client is not None and client.buildx]
+    if with_buildx:
+        return with_buildx[0]
+    built_in = [client for client in found if client is not None and _has_builtin(client)]
+    if built_in:
+        return built_in[0]
+    seen = ", ".join(str(c.path) + " " + c.version for c in found if c is not None)
+    raise OperationError(
+        f"no docker client here builds with BuildKit ({'found ' + seen if seen else 'none found'}"
+        ", without buildx): install the buildx plugin (https://docs.docker.com/go/buildx/) or a "
+        "client with BuildKit built in (18.09 to 20.10, e.g. Debian's docker.io)"
+    )
+
+
+def current_builder(client: DockerClient) -> Builder:
+    """What the client's current buildx builder says of itself (nothing, when it does not
+    answer: the build then tells)."""
+    return parse_builder(probe([client.path, "buildx", "inspect"]) or "")
+
+
+def parse_builder(inspected: str) -> Builder:
+    """The driver and the platforms (of every node) in `docker buildx inspect`'s output."""
+    driver = None
+    platforms: set[str] = set()
+    for line in inspected.splitlines():
+        name, colon, value = line.strip().partition(":")
+        if not colon:
+            continue
+        if name == "Driver" and driver is None:
+            driver = value.strip() or None
+        elif name == "Platforms":
+            platforms |= {p.strip().removesuffix("*") for p in value.split(",") if p.strip()}
+    return Builder(driver, frozenset(platforms))
+
+
+def probe(argv: Sequence[str], extra: Mapping[str, str] | None = None) -> str | None:
+    """The output of a quick query of a client; None when it fails."""
+    try:
+        completed = subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=_PROBE_TIMEOUT,
+            env={**os.environ, **(extra or {})},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return completed.stdout if completed.returncode == 0 else None
+
+
+def _default_candidates() -> list[str]:
+    on_path = [
+        str(Path(directory) / "docker")
+        for directory in os.environ.get("PATH", "").split(os.pathsep)
+        if directory
+    ]
+    return [*on_path, *WELL_KNOWN_CLIENTS]
+
+
+def _existing(candidates: Sequence[str]) -> list[str]:
+    """The candidates that are executable files, each real file once, in order."""
+    seen: set[str] = set()
+    existing = []
+    for candidate in candidates:
+        real = os.path.realpath(candidate)
+        if real in seen or not os.access(candidate, os.X_OK) or not Path(candidate).is_file():
+            continue
+        seen.add(real)
+        existing.append(candidate)
+    return existing
+
+
+def _describe(path: str) -> DockerClient | None:
+    """The client at path with its version and whether it has buildx; None when it does not
+    run as a docker client."""
+    answer = probe([path, "--version"])
+    if answer is None:
+        return None
+    match = _VERSION.search(answer)
+    version = answer.split("version", 1)[-1].split(",")[0].strip() if match else answer.strip()
+    return DockerClient(path, version, probe([path, "buildx", "version"]) is not None)
+
+
+def _has_builtin(client: DockerClient) -> bool:
+    match = _VERSION.search(f"Docker version {client.version}")
+    if match is None:
+        return False
+    version = (int(match.group(1)), int(match.group(2)))
+    if not _BUILTIN_BUILDKIT_SINCE <= version < _BUILTIN_BUILDKIT_UNTIL:
+        return False
+    help_text = probe([client.path, "build", "--help"], {"DOCKER_BUILDKIT": "1"})
+    return help_text is not None and "--secret" in help_text
