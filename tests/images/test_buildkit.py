@@ -195,6 +195,15 @@ def test_buildx_inspect_says_the_driver_and_the_platforms() -> None:
             ],
         ),
         (CONTAINER_BUILDER, ["linux/amd64", "linux/arm64"], ["type=gha,mode=max"], []),
+        (
+            DEFAULT_BUILDER,
+            [],
+            [],
+            [
+                f"--provenance: the docker driver makes no attestations: {SETUP_BUILDX}",
+                f"--sbom: the docker driver makes no attestations: {SETUP_BUILDX}",
+            ],
+        ),
         (Builder(None, frozenset()), ["linux/s390x"], [], []),  # unknown: the build tells
     ],
 )
@@ -202,6 +211,8 @@ def test_a_buildx_builder_is_asked_what_it_builds(
     builder: Builder, platforms: list[str], cache_to: list[str], expected: list[str]
 ) -> None:
     request = REQUEST._replace(platforms=tuple(platforms), cache_to=tuple(cache_to))
+    if not platforms:  # the attestations' case
+        request = request._replace(provenance="mode=max", sbom="true")
     assert buildkit.builder_problems(builder, request) == expected
 
 

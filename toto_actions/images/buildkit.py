@@ -72,7 +72,8 @@ def capability_problems(client: DockerClient, request: BuildRequest) -> list[str
     """One line per input this client cannot honour; empty when it can build the request."""
     if client.buildx:
         exported = [spec for spec in request.cache_to if _cache_type(spec) != "inline"]
-        if not request.platforms and not exported:
+        attested = request.provenance is not None or request.sbom is not None
+        if not request.platforms and not exported and not attested:
             return []
         return builder_problems(current_builder(client), request)
     needs = f"need docker buildx; {client} has BuildKit built in only"
@@ -93,8 +94,8 @@ def capability_problems(client: DockerClient, request: BuildRequest) -> list[str
 
 def builder_problems(builder: Builder, request: BuildRequest) -> list[str]:
     """What the current buildx builder cannot do of request: platforms it does not list;
-    with the docker driver (a runner's default builder), several platforms at once or a cache
-    exported other than inline."""
+    with the docker driver (a runner's default builder), several platforms at once, a cache
+    exported other than inline, attestations."""
     problems = []
     listed = builder.platforms
     missing = [platform for platform in request.platforms if listed and platform not in listed]
@@ -116,6 +117,9 @@ def builder_problems(builder: Builder, request: BuildRequest) -> list[str]:
             problems.append(
                 f"--cache-to {spec!r}: the docker driver exports no cache but inline: {fix}"
             )
+    for name, value in (("provenance", request.provenance), ("sbom", request.sbom)):
+        if value is not None and value.lower() not in {"false", "0"}:
+            problems.append(f"--{name}: the docker driver makes no attestations: {fix}")
     return problems
 
 

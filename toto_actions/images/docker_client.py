@@ -50,15 +50,25 @@ def find_client(candidates: Sequence[str] | None = None) -> DockerClient:
     naming what was found and how to fix it, when none can build with BuildKit.
 
     candidates: paths of docker clients; None: every `docker` on PATH, then the well-known ones.
+    The clients are asked all at once (this runs before every build-push, also one that builds
+    nothing).
     """
-    found = [_describe(path) for path in _existing(candidates or _default_candidates())]
-    with_buildx = [client for client in found if client is not None and client.buildx]
+    paths = _existing(candidates or _default_candidates())
+    answers = probe_all(
+        [argv for path in paths for argv in ([path, "--version"], [path, "buildx", "version"])]
+    )
+    found = [
+        _client(path, version, buildx is not None)
+        for path, version, buildx in zip(paths, answers[::2], answers[1::2], strict=True)
+        if version is not None
+    ]
+    with_buildx = [client for client in found if client.buildx]
     if with_buildx:
         return with_buildx[0]
-    built_in = [client for client in found if client is not None and _has_builtin(client)]
+    built_in = _with_builtin_buildkit(found)
     if built_in:
         return built_in[0]
-    seen = ", ".join(str(c.path) + " " + c.version for c in found if c is not None)
+    seen = ", ".join(str(client) for client in found)
     raise OperationError(
         f"no docker client here builds with BuildKit ({'found ' + seen if seen else 'none found'}"
         ", without buildx): install the buildx plugin (https://docs.docker.com/go/buildx/) or a "
@@ -89,18 +99,42 @@ def parse_builder(inspected: str) -> Builder:
 
 def probe(argv: Sequence[str], extra: Mapping[str, str] | None = None) -> str | None:
     """The output of a quick query of a client; None when it fails."""
-    try:
-        completed = subprocess.run(
-            list(argv),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=_PROBE_TIMEOUT,
-            env={**os.environ, **(extra or {})},
-        )
-    except (OSError, subprocess.TimeoutExpired):
+    return probe_all([argv], extra)[0]
+
+
+def probe_all(
+    argvs: Sequence[Sequence[str]], extra: Mapping[str, str] | None = None
+) -> list[str | None]:
+    """The outputs of quick queries run side by side; None for each that fails."""
+    environment = {**os.environ, **(extra or {})}
+    started: list[subprocess.Popen[str] | None] = []
+    for argv in argvs:
+        try:
+            started.append(
+                subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    env=environment,
+                )
+            )
+        except OSError:
+            started.append(None)
+    return [_answer(process) for process in started]
+
+
+def _answer(process: subprocess.Popen[str] | None) -> str | None:
+    if process is None:
         return None
-    return completed.stdout if completed.returncode == 0 else None
+    try:
+        output, _ = process.communicate(timeout=_PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return None
+    return output if process.returncode == 0 else None
 
 
 def _default_candidates() -> list[str]:
@@ -125,23 +159,28 @@ def _existing(candidates: Sequence[str]) -> list[str]:
     return existing
 
 
-def _describe(path: str) -> DockerClient | None:
-    """The client at path with its version and whether it has buildx; None when it does not
-    run as a docker client."""
-    answer = probe([path, "--version"])
-    if answer is None:
-        return None
+def _client(path: str, answer: str, buildx: bool) -> DockerClient:
+    """The client at path, from its answer to `--version`."""
     match = _VERSION.search(answer)
-    version = answer.split("version", 1)[-1].split(",")[0].strip() if match else answer.strip()
-    return DockerClient(path, version, probe([path, "buildx", "version"]) is not None)
+    version = (
+        answer.split("version", 1)[-1].split(",", maxsplit=1)[0].strip()
+        if match
+        else answer.strip()
+    )
+    return DockerClient(path, version, buildx)
 
 
-def _has_builtin(client: DockerClient) -> bool:
+def _with_builtin_buildkit(clients: Sequence[DockerClient]) -> list[DockerClient]:
+    """The clients of a version with BuildKit built in whose `build` takes `--secret` with
+    DOCKER_BUILDKIT=1 (a distribution may build one without), in order."""
+    in_range = [client for client in clients if _builtin_version(client)]
+    helps = probe_all([[c.path, "build", "--help"] for c in in_range], {"DOCKER_BUILDKIT": "1"})
+    return [c for c, text in zip(in_range, helps, strict=True) if text and "--secret" in text]
+
+
+def _builtin_version(client: DockerClient) -> bool:
     match = _VERSION.search(f"Docker version {client.version}")
     if match is None:
         return False
     version = (int(match.group(1)), int(match.group(2)))
-    if not _BUILTIN_BUILDKIT_SINCE <= version < _BUILTIN_BUILDKIT_UNTIL:
-        return False
-    help_text = probe([client.path, "build", "--help"], {"DOCKER_BUILDKIT": "1"})
-    return help_text is not None and "--secret" in help_text
+    return _BUILTIN_BUILDKIT_SINCE <= version < _BUILTIN_BUILDKIT_UNTIL
