@@ -3,16 +3,21 @@ a test's directory."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+import boto3  # type: ignore[import-untyped, unused-ignore]
 import docker  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from testing.local_stack import BaseImage
+from testing.local_stack import BaseImage, MotoServer
 from testing.local_stack import DockerEngine as LocalEngine
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +52,44 @@ def context_on_base_image(tmp_path: Path, base_image: BaseImage) -> ContextOnBas
         )
 
     return write
+
+
+# ------------------------------------------------------------------------------------------------
+# ECR on moto
+
+
+@pytest.fixture
+def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoServer:
+    """The moto fixture's variables and nothing of the machine's AWS configuration."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+        "AWS_SESSION_TOKEN",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "GITHUB_ACTIONS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in moto_server.env.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "aws-config").write_text("")
+    (tmp_path / "aws-credentials").write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no wait for an instance's role
+    return moto_server
+
+
+@pytest.fixture
+def ecr_client(aws_env: MotoServer) -> ECRClient:
+    """A plain boto3 ECR client on moto, to arrange state and to look at the result."""
+    client: ECRClient = boto3.client("ecr")
+    return client
+
+
+@pytest.fixture
+def repository() -> str:
+    """A repository name no other test uses."""
+    return f"toto-ms-{uuid.uuid4().hex[:10]}"

@@ -10,36 +10,23 @@ ECR answers ImageTagAlreadyExistsException.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
-import threading
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
-import botocore.session  # type: ignore[import-untyped, unused-ignore]
 import pytest
-import requests
 
+from testing.ecr_images import DOCKER_MANIFEST_V2, in_registry, put_image, sha256
 from testing.lifecycle_policies import KEEP_TEN
 from testing.local_stack import MotoServer, free_port
 from testing.recording_proxy import RecordingProxy
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.images.aws_errors import NO_CREDENTIALS, NO_REGION
-from toto_actions.images.ecr import (
-    SCAN_DONE,
-    SCAN_FAILED,
-    SCAN_WAITING,
-    EcrRegistry,
-    RegistryId,
-)
+from toto_actions.images.ecr import EcrRegistry
 from toto_actions.images.lifecycle_policy import DEFAULT_LIFECYCLE_POLICY
 from toto_actions.images.names import ImageManifest, TagMutability
 from toto_actions.images.registry import connect
@@ -48,39 +35,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecr.literals import ImageTagMutabilityType
 
-DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 MOTO_TOKEN_EXPIRY = datetime(2015, 1, 1, tzinfo=UTC).timestamp()  # what moto always answers
-
-
-@pytest.fixture
-def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoServer:
-    """The moto fixture's variables and nothing of the machine's AWS configuration."""
-    for name in (
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_REGION",
-        "AWS_SESSION_TOKEN",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "GITHUB_ACTIONS",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in moto_server.env.items():
-        monkeypatch.setenv(name, value)
-    (tmp_path / "aws-config").write_text("")
-    (tmp_path / "aws-credentials").write_text("")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no wait for an instance's role
-    return moto_server
-
-
-@pytest.fixture
-def ecr_client(aws_env: MotoServer) -> ECRClient:
-    """A plain boto3 ECR client on moto, to arrange state and to look at the result."""
-    client: ECRClient = boto3.client("ecr")
-    return client
 
 
 @pytest.fixture
@@ -88,69 +43,12 @@ def registry(aws_env: MotoServer) -> EcrRegistry:
     return EcrRegistry(None)
 
 
-@pytest.fixture
-def repository() -> str:
-    """A repository name no other test uses."""
-    return f"toto-ms-{uuid.uuid4().hex[:10]}"
-
-
-def manifest_json(layer: bytes) -> str:
-    """A Docker v2 image manifest as `docker push` sends it (the blobs need not exist)."""
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": DOCKER_MANIFEST_V2,
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 1469,
-                "digest": sha256(b"config-" + layer),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "size": 2811,
-                    "digest": sha256(layer),
-                }
-            ],
-        },
-        indent=3,
-    )
-
-
-def sha256(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-def put_image(
-    client: ECRClient, repository: str, tag: str, layer: bytes, registry_id: str | None = None
-) -> ImageManifest:
-    """Push a manifest as the engine would; its digest is ECR's (sha256 of its bytes), passed
-    explicitly because moto would otherwise compute one of its own. `registry_id`: into that
-    account's registry."""
-    manifest = manifest_json(layer)
-    digest = sha256(manifest.encode())
-    client.put_image(
-        **in_registry(registry_id),
-        repositoryName=repository,
-        imageManifest=manifest,
-        imageManifestMediaType=DOCKER_MANIFEST_V2,
-        imageTag=tag,
-        imageDigest=digest,
-    )
-    return ImageManifest(manifest, DOCKER_MANIFEST_V2, digest)
 
 
 def put_image_into_new(client: ECRClient, repository: str, tag: str) -> ImageManifest:
     client.create_repository(repositoryName=repository)
     return put_image(client, repository, tag, b"layer")
-
-
-def in_registry(account: str | None) -> RegistryId:
-    """The registryId argument of a call into account's registry (none: the caller's)."""
-    return {"registryId": account} if account else {}
 
 
 def tags_of(
@@ -492,129 +390,6 @@ def test_an_image_index_has_no_one_size(
         assert registry.image_size(repository, image) is not None  # a manifest is asked about
     asked = [body["imageIds"] for body in proxy.bodies("DescribeImages")]
     assert asked == [[{"imageDigest": image.digest}]]
-
-
-# ------------------------------------------------------------------------------------------------
-# Scan findings (moto scans nothing on push: a scan exists once StartImageScan is called, and
-# its result is the one configured through moto's API, or moto's fixed default)
-
-
-class ScannedImage:
-    """An image in a repository of its own, whose scan the test starts and whose result it sets."""
-
-    def __init__(self, server: MotoServer, client: ECRClient, repository: str) -> None:
-        self.server = server
-        self.client = client
-        self.repository = repository
-        self.image = put_image(client, repository, "v1", b"layer")
-        self.digest = self.image.digest
-        self._timers: list[threading.Timer] = []
-
-    def answer(self, status: str, counts: dict[str, int]) -> None:
-        """What moto will answer to DescribeImageScanFindings once the scan started."""
-        result = {
-            "registryId": self.server.account_id,
-            "repositoryName": self.repository,
-            "imageId": {"imageDigest": self.digest},
-            "imageScanStatus": {"status": status, "description": f"moto says {status}"},
-            "imageScanFindings": {"findingSeverityCounts": counts, "findings": []},
-        }
-        response = requests.post(
-            f"{self.server.endpoint_url}/moto-api/static/ecr/scan-finding-results",
-            json={
-                "results": [result],
-                "region": self.server.region,
-                "account_id": self.server.account_id,
-            },
-            timeout=10,
-        )
-        assert response.status_code == 201
-
-    def start_scan(self, delay: float = 0.0) -> None:
-        """StartImageScan now, or from another thread after delay seconds."""
-        if not delay:
-            self._start()
-            return
-        timer = threading.Timer(delay, self._start)
-        self._timers.append(timer)
-        timer.start()
-
-    def _start(self) -> None:
-        self.client.start_image_scan(
-            repositoryName=self.repository, imageId={"imageDigest": self.digest}
-        )
-
-    def join(self) -> None:
-        for timer in self._timers:
-            timer.join()
-
-
-@pytest.fixture
-def scanned(
-    registry: EcrRegistry, ecr_client: ECRClient, aws_env: MotoServer, repository: str
-) -> Iterator[ScannedImage]:
-    registry.ensure_repository(repository, "MUTABLE", create=True)
-    image = ScannedImage(aws_env, ecr_client, repository)
-    yield image
-    image.join()
-
-
-def test_scan_findings_wait_for_the_scan_then_count_per_severity(
-    registry: EcrRegistry, scanned: ScannedImage
-) -> None:
-    counts = {"CRITICAL": 1, "HIGH": 2, "LOW": 5}
-    scanned.answer("COMPLETE", counts)
-    scanned.start_scan(delay=0.3)  # ScanNotFoundException until then
-    started = time.monotonic()
-
-    assert registry.scan_findings(scanned.repository, scanned.digest, 10, 0.05) == counts
-    assert time.monotonic() - started >= 0.3
-
-
-@pytest.mark.parametrize("status", ["FAILED", "UNSUPPORTED_IMAGE", "IMAGE_SIZE_EXCEEDED"])
-def test_a_failed_scan_is_an_operation_error_with_its_description(
-    registry: EcrRegistry, scanned: ScannedImage, status: str
-) -> None:
-    scanned.answer(status, {})
-    scanned.start_scan()
-
-    with pytest.raises(OperationError) as raised:
-        registry.scan_findings(scanned.repository, scanned.digest, 10, 0.05)
-
-    image = f"{scanned.repository}@{scanned.digest}"
-    assert str(raised.value) == f"ECR scan of {image}: {status}: moto says {status}"
-
-
-def test_every_scan_status_of_botocores_model_is_known() -> None:
-    """Each ScanStatus the SDK's ECR model lists either ends the wait (with the counts, or as a
-    failure) or is one to wait through: none is waited out to the timeout by mistake."""
-    model = botocore.session.get_session().get_service_model("ecr")
-    statuses = set(model.shape_for("ScanStatus").enum)
-
-    assert statuses == SCAN_DONE | SCAN_FAILED | SCAN_WAITING
-    assert "IMAGE_SIZE_EXCEEDED" in SCAN_FAILED
-
-
-def test_a_scan_still_in_progress_at_the_timeout_is_an_operation_error(
-    registry: EcrRegistry, scanned: ScannedImage
-) -> None:
-    scanned.answer("IN_PROGRESS", {})
-    scanned.start_scan()
-
-    with pytest.raises(OperationError) as raised:
-        registry.scan_findings(scanned.repository, scanned.digest, 0.3, 0.05)
-
-    assert str(raised.value).endswith("did not complete within 0.3 s (last status: IN_PROGRESS)")
-
-
-def test_a_scan_that_never_starts_times_out(registry: EcrRegistry, scanned: ScannedImage) -> None:
-    with pytest.raises(OperationError) as raised:
-        registry.scan_findings(scanned.repository, scanned.digest, 0.2, 0.05)
-
-    assert str(raised.value) == (
-        f"ECR scan of {scanned.repository}@{scanned.digest} did not complete within 0.2 s "
-        "(last status: not started)"
-    )
 
 
 def test_the_mutability_of_a_repository_is_read(aws_env: MotoServer) -> None:

@@ -206,6 +206,12 @@ def run(given: GivenOptions) -> int:
     mutability = registry.tag_mutability(
         settings.repository, create=settings.create_repository, created=settings.tag_mutability
     )
+    if settings.scan_threshold and registry.scans_on_push(settings.repository) is False:
+        raise UsageError(
+            f"--scan-severity-threshold: ECR does not scan images pushed to {settings.repository}"
+            " (no scan on push, no registry scanning rule for it): turn scan on push on for it,"
+            " or leave the threshold out"
+        )
     existing = registry.find_image(settings.repository, marker) if settings.skip_if_exists else None
     _check_tags_can_move(registry, settings, mutability, existing)
     if existing is not None:

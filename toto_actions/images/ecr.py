@@ -3,13 +3,13 @@
 The registry's login (GetAuthorizationToken, masked, fetched again when it nears its expiry), the
 repository (found, or created with scan-on-push and a lifecycle policy), manifests read and tagged
 through the API (BatchGetImage, PutImage: a retag pushes no layer), digests and sizes
-(DescribeImages) and the scan-on-push result. The registry is the caller's account's, or the one
-a registry host names (`<account>.dkr.ecr.<region>.amazonaws.com`, maybe another account's):
-every repository-level call then carries that account as its registryId, and the login (which
-covers every registry the caller may reach) is handed to the engine for that host. boto3 finds
-the endpoint (AWS_ENDPOINT_URL), the credentials and the profile as it always does; retries are
-botocore's standard mode. Every failure of boto3 or of ECR becomes a UsageError or an
-OperationError of one line, with ECR's error code and message.
+(DescribeImages) and the scan-on-push result (ecr_scanning.py). The registry is the caller's
+account's, or the one a registry host names (`<account>.dkr.ecr.<region>.amazonaws.com`, maybe
+another account's): every repository-level call then carries that account as its registryId,
+and the login (which covers every registry the caller may reach) is handed to the engine for
+that host. boto3 finds the endpoint (AWS_ENDPOINT_URL), the credentials and the profile as it
+always does; retries are botocore's standard mode. Every failure of boto3 or of ECR becomes a
+UsageError or an OperationError of one line, with ECR's error code and message.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
+from toto_actions.images import ecr_scanning
 from toto_actions.images.aws_errors import (
     NO_CREDENTIALS,
     NO_REGION,
@@ -63,22 +64,6 @@ RETRY_CONFIG = Config(
 TAG_MUTABILITIES: tuple[ImageTagMutabilityType, ...] = ("MUTABLE", "IMMUTABLE")
 # BatchGetImage failures that only say the image is not there.
 _ABSENT_IMAGE_CODES = frozenset({"ImageNotFound", "ImageTagDoesNotMatchDigest"})
-# Scan statuses (botocore's ScanStatus): basic scanning ends in COMPLETE, enhanced scanning
-# (Inspector) in ACTIVE; a scan that cannot give findings ends in one of SCAN_FAILED; the wait
-# goes on through SCAN_WAITING (and through a status this list does not know yet).
-SCAN_DONE = frozenset({"COMPLETE", "ACTIVE"})
-SCAN_FAILED = frozenset(
-    {
-        "FAILED",
-        "UNSUPPORTED_IMAGE",
-        "FINDINGS_UNAVAILABLE",
-        "SCAN_ELIGIBILITY_EXPIRED",
-        "LIMIT_EXCEEDED",
-        "IMAGE_ARCHIVED",
-        "IMAGE_SIZE_EXCEEDED",
-    }
-)
-SCAN_WAITING = frozenset({"IN_PROGRESS", "PENDING"})
 
 
 class RegistryId(TypedDict, total=False):
@@ -368,43 +353,15 @@ class EcrRegistry:
     def scan_findings(
         self, repository: str, digest: str, timeout: float, poll_interval: float
     ) -> dict[str, int]:
-        """The image's scan result as counts per severity, once the scan is complete.
+        """The image's scan result as counts per severity, once the scan is complete (see
+        ecr_scanning.scan_findings)."""
+        return ecr_scanning.scan_findings(
+            self._client, self._registry_id, f"{repository}@{digest}", timeout, poll_interval
+        )
 
-        Waits up to `timeout` seconds, asking every `poll_interval`, while the scan has not
-        started or is in progress; a scan that failed, or that took too long, is an OperationError.
-        """
-        image = f"{repository}@{digest}"
-        what = f"ECR DescribeImageScanFindings {image}"
-        deadline = time.monotonic() + timeout
-        status = "not started"
-        while True:
-            with aws_errors(what):
-                try:
-                    answer = self._client.describe_image_scan_findings(
-                        **self._registry_id,
-                        repositoryName=repository,
-                        imageId={"imageDigest": digest},
-                    )
-                except ClientError as failure:
-                    if error_code(failure) != "ScanNotFoundException":
-                        raise
-                    answer = None
-            if answer is not None:
-                scan_status = answer.get("imageScanStatus", {})
-                status = scan_status.get("status", "unknown")
-                if status in SCAN_DONE:
-                    counts = answer.get("imageScanFindings", {}).get("findingSeverityCounts", {})
-                    return {str(severity): int(count) for severity, count in counts.items()}
-                if status in SCAN_FAILED:
-                    description = scan_status.get("description", "no description")
-                    raise OperationError(f"ECR scan of {image}: {status}: {one_line(description)}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise OperationError(
-                    f"ECR scan of {image} did not complete within {timeout:g} s "
-                    f"(last status: {status})"
-                )
-            time.sleep(min(poll_interval, remaining))
+    def scans_on_push(self, repository: str) -> bool | None:
+        """Whether ECR scans an image pushed to repository (see ecr_scanning.scans_on_push)."""
+        return ecr_scanning.scans_on_push(self._client, self._registry_id, repository)
 
     def _describe_image(
         self, repository: str, image_id: ImageIdentifierTypeDef, image: str

@@ -79,6 +79,11 @@ class Registry(Protocol):
         None when the registry does not scan images."""
         ...
 
+    def scans_on_push(self, repository: str) -> bool | None:
+        """Whether an image pushed to repository gets scanned; None when it cannot be told or
+        the registry does not scan images."""
+        ...
+
 
 def connect(
     host: str | None, username: str | None, password: str | None, aws_region: str | None

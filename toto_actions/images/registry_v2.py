@@ -90,6 +90,10 @@ class RegistryClient:
         """Not applicable: the v2 API scans nothing. Always None."""
         return None
 
+    def scans_on_push(self, repository: str) -> bool | None:
+        """Not applicable: the v2 API scans nothing. Always None."""
+        return None
+
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
         """The manifest repository:tag names, exactly as stored, or None when there is none."""
         response = self._manifest("GET", f"get manifest {repository}:{tag}", repository, tag)

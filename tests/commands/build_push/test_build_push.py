@@ -339,6 +339,29 @@ def test_on_ecr_a_bad_lifecycle_policy_is_one_line_and_nothing_is_created(
     assert "toto/bad-policy" not in names
 
 
+def test_on_ecr_a_scan_threshold_on_a_repository_that_scans_nothing_is_one_line_at_once(
+    service: Service, moto_server: MotoServer
+) -> None:
+    ecr = ecr_client(moto_server)
+    ecr.create_repository(
+        repositoryName="toto/unscanned", imageScanningConfiguration={"scanOnPush": False}
+    )
+    result = service(
+        "--repository",
+        "toto/unscanned",
+        "--scan-severity-threshold",
+        "HIGH",
+        "--scan-timeout",
+        "600",
+        env=moto_server.env,
+    )
+    assert (result.exit_code, result.stderr.count("\n")) == (2, 1), result.stderr
+    assert result.stderr.startswith(
+        "error: --scan-severity-threshold: ECR does not scan images pushed to toto/unscanned"
+    )
+    assert ecr.describe_images(repositoryName="toto/unscanned")["imageDetails"] == []
+
+
 def test_on_an_immutable_repository_a_taken_tag_is_refused_before_any_write(
     service: Service, registry: Registry, moto_server: MotoServer
 ) -> None:
