@@ -9,12 +9,20 @@ sees that the client sent it.
 
 AWS JSON-protocol calls (ECR's) name their operation in X-Amz-Target
 (`AmazonEC2ContainerRegistry_V20150921.PutImage`): that is how a recorded call is found.
+
+It also serves as the HTTP proxy of a client (HTTP_PROXY: requests then sends absolute-form
+targets, which go to the same upstream), and can hold the first request a test names, neither
+forwarded nor answered until the test releases it, to stop a client at a chosen point:
+
+    with RecordingProxy(registry.url, hold=lambda method, path: method == "PUT") as proxy:
+        ... start the client; proxy.held.wait(); kill it; proxy.release()
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, NamedTuple, Self
@@ -35,10 +43,14 @@ class RecordingProxy:
     """Forwards to upstream (http://host:port) from 127.0.0.1 and a free port; a context
     manager. `calls` holds every request in the order they arrived."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, hold: Callable[[str, str], bool] | None = None) -> None:
+        """hold(method, path): whether to hold a request (the first one it says yes to)."""
         parts = urlsplit(upstream)
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.calls: list[RecordedCall] = []
+        self._hold = hold
+        self.held = threading.Event()  # set when the held request arrived
+        self._released = threading.Event()
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._http.daemon_threads = True
@@ -58,6 +70,10 @@ class RecordingProxy:
         with self._lock:
             return [call.body for call in self.calls if call.operation == operation]
 
+    def release(self) -> None:
+        """Answer the held request 502 (it never reaches upstream)."""
+        self._released.set()
+
     def __enter__(self) -> Self:
         self._thread.start()
         return self
@@ -68,15 +84,26 @@ class RecordingProxy:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.release()
         self._http.shutdown()
         self._http.server_close()
         self._thread.join()
 
     def forward(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> Any:
-        """Record the request, send it upstream and return (status, headers, body)."""
+        """Record the request, send it upstream and return (status, headers, body); a held
+        request is answered 502 once released, without reaching upstream."""
         target = dict((name.lower(), value) for name, value in headers).get("x-amz-target", "")
+        if path.startswith("http://"):  # absolute form, as a client sends it to its proxy
+            parts = urlsplit(path)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
         with self._lock:
             self.calls.append(RecordedCall(target.rpartition(".")[2], parse_body(body)))
+            hold = self._hold is not None and not self.held.is_set() and self._hold(method, path)
+            if hold:
+                self.held.set()
+        if hold:
+            self._released.wait()
+            return 502, [], b""
         connection = http.client.HTTPConnection(*self._upstream, timeout=30)
         try:
             sent = {name: value for name, value in headers if name.lower() not in _HOP_BY_HOP}
@@ -106,6 +133,16 @@ def _handler_class(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(answer)
 
         do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+        def do_HEAD(self) -> None:
+            status, headers, _ = proxy.forward(
+                self.command, self.path, list(self.headers.items()), b""
+            )
+            self.send_response(status)
+            for name, value in headers:
+                if name.lower() not in _HOP_BY_HOP:
+                    self.send_header(name, value)
+            self.end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the upstream logs every request already
