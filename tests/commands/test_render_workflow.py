@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import CliRunner, snapshot
+from toto_actions.workflows.action_pins import pin_table
 
 MICROSERVICE = Path(".github/workflows/toto-microservice.yml")
 CORE = Path(".github/workflows/toto-core.yml")
@@ -390,7 +392,7 @@ BAD_INPUTS = [
         "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
         "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, platforms, "
         "service-repositories, sync-auth, sync-dispatch, create-environments, actions-repo, "
-        "actions-ref)",
+        "actions-ref, pin-actions)",
         {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
     ),
     BadInput(
@@ -449,6 +451,11 @@ BAD_INPUTS = [
         ["--kind", "core", "--service-repositories", "x"],
         "create-environments: expected true or false, found 'yes please'",
         {"toto.yml": "create-environments: yes please\n"},
+    ),
+    BadInput(
+        [*MS],
+        "pin-actions: expected true or false, found 'sha'",
+        {"toto.yml": "pin-actions: sha\n"},
     ),
     BadInput(
         ["--kind", "core", "--service-repositories", "x"],
@@ -723,3 +730,51 @@ def test_bad_platforms_are_refused(
     result = cli("render-workflow", *arguments)
     assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
     assert not (tmp_path / ".github").exists()
+
+
+USES_LINE = re.compile(r"^ +uses: (?P<action>[\w./-]+)@(?P<ref>\S+)(?P<comment> #.*)?$", re.M)
+
+
+def uses_lines(workflow: Path) -> list[tuple[str, str, str]]:
+    """(action, ref, comment) of every `uses:` line of a rendered workflow, as written."""
+    text = workflow.read_text(encoding="utf-8")
+    return [(m["action"], m["ref"], m["comment"] or "") for m in USES_LINE.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "toto_yml", "workflow"),
+    [
+        (["--kind=microservice", "--pin-actions", "--platforms=linux/arm64"], "", MICROSERVICE),
+        (["--terraform-engine=cli"], "kind: core\nsync-auth: token\npin-actions: true\n", CORE),
+        (["--kind=core", "--pin-actions=true", "--service-repositories=a"], "", CORE),
+    ],
+)
+def test_pin_actions_names_each_third_party_action_by_its_commit_with_its_release(
+    cli: CliRunner, tmp_path: Path, arguments: list[str], toto_yml: str, workflow: Path
+) -> None:
+    """`uses: actions/checkout@<sha> # v4.x.y`, from the vendored table; the toto actions keep
+    --actions-ref."""
+    (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
+    result = cli("render-workflow", "--service=toto-x", *arguments)
+    assert result.exit_code == 0, result.stderr
+    table = pin_table().pins
+    third_party = []
+    for action, ref, comment in uses_lines(tmp_path / workflow):
+        if action.startswith("toto/actions/"):
+            assert (ref, comment) == ("v1", "")
+            continue
+        (pin,) = [pin for pin in table.values() if pin.action == action]
+        assert (ref, comment) == (pin.sha, f" # {pin.version}")
+        third_party.append(action)
+    assert "actions/checkout" in third_party and len(third_party) >= 3, third_party
+
+
+def test_without_pin_actions_third_party_actions_are_named_by_their_major_tag(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    arguments = ("--kind=microservice", "--service=toto-x", "--platforms=linux/arm64")
+    assert cli("render-workflow", *arguments, "--pin-actions=false").exit_code == 0
+    refs = {action: ref for action, ref, _ in uses_lines(tmp_path / MICROSERVICE)}
+    assert refs["actions/checkout"] == "v4"
+    assert refs["docker/setup-buildx-action"] == "v3"
+    assert all(re.fullmatch(r"v\d+", ref) for ref in refs.values()), refs

@@ -91,6 +91,12 @@ SETTING_OPTIONS = (
         metavar="OWNER/REPO",
     ),
     Option("--actions-ref", "tag, branch or commit of the toto actions (default v1)"),
+    Option(
+        "--pin-actions",
+        "name each third-party action by the commit SHA of its release, the release in a "
+        "comment (pin --actions-ref to a commit too)",
+        kind=SWITCH,
+    ),
 )
 OPTIONS = (
     *SETTING_OPTIONS,

@@ -80,6 +80,7 @@ class WorkflowSettings:
     sync_dispatch: str | None  # core: the repository_dispatch event sent after a sync
     create_environments: bool  # core: the sync may create a missing GitHub environment
     sync_permissions: dict[str, str]  # core: what the sync's token needs, GitHub's keys
+    pin_actions: bool  # third-party actions by commit SHA (action_pins.json)
 
 
 def load_settings(
@@ -156,6 +157,7 @@ def load_settings(
         sync_dispatch=sync_dispatch,
         create_environments=create_environments,
         sync_permissions=permissions,
+        pin_actions=_switch(merged, "pin-actions"),
     )
 
 
