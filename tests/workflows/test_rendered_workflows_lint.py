@@ -10,18 +10,15 @@ workflow, so a linter that silently checks nothing cannot pass this suite.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, CliRunner, make_cli_runner
+from testing.workflow_linters import TOOLS_BIN, actionlint, schema_check, zizmor_findings
+from tests.conftest import CliRunner, make_cli_runner
 
-TOOLS_BIN = Path(sys.executable).parent
-NODE_MODULES = REPO_ROOT / ".tools" / "node" / "node_modules"
 PINNED_REF = "0123456789abcdef0123456789abcdef01234567"
 
 RENDERS = {
@@ -149,56 +146,6 @@ jobs:
       - uses: actions/checkout@v4
       - run: echo "${{ github.event.head_commit.message }}"
 """
-
-
-def actionlint(path: Path) -> list[dict[str, object]]:
-    if not (NODE_MODULES / "@tktco" / "node-actionlint").is_dir():
-        pytest.fail(f"actionlint is not installed in {NODE_MODULES}: run scripts/test")
-    completed = subprocess.run(
-        ["node", str(REPO_ROOT / "tests" / "tools" / "actionlint.cjs"), str(path)],
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return [json.loads(line) for line in completed.stdout.splitlines()]
-
-
-def zizmor_findings(path: Path, persona: str = "regular") -> list[str]:
-    completed = subprocess.run(
-        [
-            str(TOOLS_BIN / "zizmor"),
-            "--offline",
-            "--no-progress",
-            "--persona",
-            persona,
-            "--format",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert completed.stdout, completed.stderr
-    return [finding["ident"] for finding in json.loads(completed.stdout)]
-
-
-def schema_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(TOOLS_BIN / "check-jsonschema"),
-            "--builtin-schema",
-            "vendor.github-workflows",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")
