@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import CliRunner, snapshot
+from toto_actions.workflows.action_pins import pin_table
 
 MICROSERVICE = Path(".github/workflows/toto-microservice.yml")
 CORE = Path(".github/workflows/toto-core.yml")
@@ -390,7 +392,7 @@ BAD_INPUTS = [
         "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
         "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, platforms, "
         "service-repositories, sync-auth, sync-dispatch, create-environments, actions-repo, "
-        "actions-ref)",
+        "actions-ref, pin-actions)",
         {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
     ),
     BadInput(
@@ -399,6 +401,42 @@ BAD_INPUTS = [
         {"toto.yml": "- kind\n"},
     ),
     BadInput(["--service", "ms"], None, {"toto.yml": "kind: [microservice\n"}),
+    BadInput(
+        ["--kind", "microservice", "--service", "ms"],
+        'toto.yml, line 2: key yes is read as True, not as a name (YAML 1.1): quote it, "yes"',
+        {"toto.yml": "environments:\n  yes: [main]\n"},
+    ),
+    BadInput(
+        ["--kind", "microservice", "--service", "ms"],
+        'toto.yml, line 3: key off is read as False, not as a name (YAML 1.1): quote it, "off"',
+        {"toto.yml": "environments:\n  dev: main\n  off: release/**\n"},
+    ),
+    BadInput(
+        ["--kind", "core", "--service", "core", "--service-repositories", "x"],
+        'toto.yml, line 1: key on is read as True, not as a name (YAML 1.1): quote it, "on"',
+        {"toto.yml": "environments: {on: main}\n"},
+    ),
+    BadInput(
+        ["--service", "ms"],
+        "toto.yml, line 2: key 'kind' is given twice",
+        {"toto.yml": "kind: core\nkind: microservice\n"},
+    ),
+    BadInput(
+        ["--kind", "microservice", "--service", "ms"],
+        "toto.yml, line 4: key 'dev' is given twice",
+        {"toto.yml": "environments:\n  dev: main\n  prod: release/**\n  dev: feature/**\n"},
+    ),
+    BadInput(
+        ["--kind", "microservice"],
+        "service name 'Toto MS' (from toto.yml) is not a valid repository name; "
+        "pass --service NAME",
+        {"toto.yml": "service: Toto MS\n"},
+    ),
+    BadInput(
+        ["--kind", "microservice"],
+        "service name 3 (from toto.yml) is not a valid repository name; pass --service NAME",
+        {"toto.yml": "service: 3\n"},
+    ),
     BadInput(["--service", "ms"], "kind: expected a string, found 3", {"toto.yml": "kind: 3\n"}),
     BadInput(
         ["--kind", "core", "--service-repositories", "x", "--sync-dispatch", " padded"],
@@ -413,6 +451,11 @@ BAD_INPUTS = [
         ["--kind", "core", "--service-repositories", "x"],
         "create-environments: expected true or false, found 'yes please'",
         {"toto.yml": "create-environments: yes please\n"},
+    ),
+    BadInput(
+        [*MS],
+        "pin-actions: expected true or false, found 'sha'",
+        {"toto.yml": "pin-actions: sha\n"},
     ),
     BadInput(
         ["--kind", "core", "--service-repositories", "x"],
@@ -441,6 +484,65 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
         assert result.stderr == f"error: {message}\n"
     assert "Traceback" not in result.stderr
     assert snapshot(tmp_path) == before
+
+
+def _link(link: Path, target: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+
+
+@pytest.mark.parametrize(
+    ("link", "extra", "shown"),
+    [
+        (MICROSERVICE, ["--check"], f"{MICROSERVICE.as_posix()} is a symbolic link"),
+        (MICROSERVICE, [], f"{MICROSERVICE.as_posix()} is a symbolic link"),
+        (Path(".github/workflows"), ["--check"], ".github/workflows is a symbolic link"),
+        (Path(".github"), [], ".github is a symbolic link"),
+        (Path("toto.yml"), [], "toto.yml is a symbolic link"),
+    ],
+)
+def test_a_symbolic_link_is_refused_and_its_target_never_shown(
+    cli: CliRunner, tmp_path: Path, link: Path, extra: list[str], shown: str
+) -> None:
+    """A workflow, its folders or toto.yml linked to a file elsewhere (here one with a secret):
+    one line, exit 2, nothing of the linked file printed, nothing written through the link."""
+    repository, elsewhere = _repository(tmp_path, "repo"), _repository(tmp_path, "elsewhere")
+    secret = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG"
+    (elsewhere / "credentials").write_text(f"{secret}\n", encoding="utf-8")
+    (elsewhere / "workflows").mkdir()
+    (elsewhere / "workflows" / MICROSERVICE.name).write_text(f"{secret}\n", encoding="utf-8")
+    target = {
+        MICROSERVICE: elsewhere / "credentials",
+        Path(".github/workflows"): elsewhere / "workflows",
+        Path(".github"): elsewhere,
+        Path("toto.yml"): elsewhere / "credentials",
+    }[link]
+    _link(repository / link, target)
+    before = snapshot(tmp_path)
+    result = cli("render-workflow", *microservice_named("toto-ms-x"), *extra, cwd=repository)
+    assert (result.exit_code, result.stdout) == (2, "")
+    kind = "file" if link in {MICROSERVICE, Path("toto.yml")} else "directory"
+    assert result.stderr == (
+        f"error: {shown}, which render-workflow does not follow: commit the {kind} itself\n"
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_a_folder_named_toto_yml_is_refused(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "toto.yml").mkdir()
+    result = cli("render-workflow", *microservice_named("toto-ms-x"))
+    assert (result.exit_code, result.stderr) == (2, "error: toto.yml is not a file\n")
+    assert not (tmp_path / ".github").exists()
+
+
+def test_quoted_yaml_words_are_environment_names(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "toto.yml").write_text(
+        "kind: microservice\nservice: toto-ms-x\nenvironments:\n  'on': main\n  \"off\": [x]\n",
+        encoding="utf-8",
+    )
+    result = cli("render-workflow")
+    assert result.exit_code == 0, result.stderr
+    assert list(load(tmp_path / MICROSERVICE)["jobs"]) == ["deploy-on", "deploy-off"]
 
 
 def test_bad_input_under_actions_is_one_error_annotation(cli: CliRunner, tmp_path: Path) -> None:
@@ -628,3 +730,51 @@ def test_bad_platforms_are_refused(
     result = cli("render-workflow", *arguments)
     assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
     assert not (tmp_path / ".github").exists()
+
+
+USES_LINE = re.compile(r"^ +uses: (?P<action>[\w./-]+)@(?P<ref>\S+)(?P<comment> #.*)?$", re.M)
+
+
+def uses_lines(workflow: Path) -> list[tuple[str, str, str]]:
+    """(action, ref, comment) of every `uses:` line of a rendered workflow, as written."""
+    text = workflow.read_text(encoding="utf-8")
+    return [(m["action"], m["ref"], m["comment"] or "") for m in USES_LINE.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "toto_yml", "workflow"),
+    [
+        (["--kind=microservice", "--pin-actions", "--platforms=linux/arm64"], "", MICROSERVICE),
+        (["--terraform-engine=cli"], "kind: core\nsync-auth: token\npin-actions: true\n", CORE),
+        (["--kind=core", "--pin-actions=true", "--service-repositories=a"], "", CORE),
+    ],
+)
+def test_pin_actions_names_each_third_party_action_by_its_commit_with_its_release(
+    cli: CliRunner, tmp_path: Path, arguments: list[str], toto_yml: str, workflow: Path
+) -> None:
+    """`uses: actions/checkout@<sha> # v4.x.y`, from the vendored table; the toto actions keep
+    --actions-ref."""
+    (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
+    result = cli("render-workflow", "--service=toto-x", *arguments)
+    assert result.exit_code == 0, result.stderr
+    table = pin_table().pins
+    third_party = []
+    for action, ref, comment in uses_lines(tmp_path / workflow):
+        if action.startswith("toto/actions/"):
+            assert (ref, comment) == ("v1", "")
+            continue
+        (pin,) = [pin for pin in table.values() if pin.action == action]
+        assert (ref, comment) == (pin.sha, f" # {pin.version}")
+        third_party.append(action)
+    assert "actions/checkout" in third_party and len(third_party) >= 3, third_party
+
+
+def test_without_pin_actions_third_party_actions_are_named_by_their_major_tag(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    arguments = ("--kind=microservice", "--service=toto-x", "--platforms=linux/arm64")
+    assert cli("render-workflow", *arguments, "--pin-actions=false").exit_code == 0
+    refs = {action: ref for action, ref, _ in uses_lines(tmp_path / MICROSERVICE)}
+    assert refs["actions/checkout"] == "v4"
+    assert refs["docker/setup-buildx-action"] == "v3"
+    assert all(re.fullmatch(r"v\d+", ref) for ref in refs.values()), refs

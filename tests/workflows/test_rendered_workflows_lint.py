@@ -1,25 +1,24 @@
 """Rendered workflows are clean under the linters people run on workflows.
 
-actionlint (0 findings), zizmor (nothing but `unpinned-uses`: third-party actions are referred to
-by tag, as their own READMEs show) and GitHub's workflow schema (SchemaStore's, as
-check-jsonschema vendors it), on several renders. Each linter is first shown to fail on a broken
+actionlint (0 findings), zizmor (nothing but `unpinned-uses` where actions are referred to by tag,
+as their own READMEs show; nothing at all, even as an auditor, with --pin-actions and the toto
+actions at a commit) and GitHub's workflow schema (SchemaStore's, as check-jsonschema vendors
+it), on several renders. Each linter is first shown to fail on a broken
 workflow, so a linter that silently checks nothing cannot pass this suite.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, CliRunner, make_cli_runner
+from testing.workflow_linters import TOOLS_BIN, actionlint, schema_check, zizmor_findings
+from tests.conftest import CliRunner, make_cli_runner
 
-TOOLS_BIN = Path(sys.executable).parent
-NODE_MODULES = REPO_ROOT / ".tools" / "node" / "node_modules"
 PINNED_REF = "0123456789abcdef0123456789abcdef01234567"
 
 RENDERS = {
@@ -103,6 +102,39 @@ RENDERS = {
     ],
 }
 
+# Every third-party action by commit SHA, the toto actions at a commit: nothing for zizmor to find.
+PINNED_RENDERS = {
+    "microservice-pinned-everything": [
+        "--kind",
+        "microservice",
+        "--service",
+        "toto-ms-pinned",
+        "--terraform-engine",
+        "cli",
+        "--platforms",
+        "linux/amd64,linux/arm64",
+        "--actions-ref",
+        PINNED_REF,
+        "--pin-actions",
+    ],
+    "core-cloud-app-pinned": [
+        *RENDERS["core-cloud-app"],
+        "--actions-ref",
+        PINNED_REF,
+        "--pin-actions",
+    ],
+    "core-cli-token-pinned-from-toto-yml": [
+        *RENDERS["core-cli-token"],
+        "--actions-ref",
+        PINNED_REF,
+    ],
+}
+# Written into the repository before the render, by render name.
+TOTO_YML = {
+    "odd-environment-names-no-core-secrets": "core-secrets: []\n",
+    "core-cli-token-pinned-from-toto-yml": "pin-actions: true\n",
+}
+
 BROKEN_WORKFLOW = """\
 on: push
 permissions: write-all
@@ -114,47 +146,6 @@ jobs:
       - uses: actions/checkout@v4
       - run: echo "${{ github.event.head_commit.message }}"
 """
-
-
-def actionlint(path: Path) -> list[dict[str, object]]:
-    if not (NODE_MODULES / "@tktco" / "node-actionlint").is_dir():
-        pytest.fail(f"actionlint is not installed in {NODE_MODULES}: run scripts/test")
-    completed = subprocess.run(
-        ["node", str(REPO_ROOT / "tests" / "tools" / "actionlint.cjs"), str(path)],
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return [json.loads(line) for line in completed.stdout.splitlines()]
-
-
-def zizmor_findings(path: Path) -> list[str]:
-    completed = subprocess.run(
-        [str(TOOLS_BIN / "zizmor"), "--offline", "--no-progress", "--format", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert completed.stdout, completed.stderr
-    return [finding["ident"] for finding in json.loads(completed.stdout)]
-
-
-def schema_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(TOOLS_BIN / "check-jsonschema"),
-            "--builtin-schema",
-            "vendor.github-workflows",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -178,16 +169,25 @@ def test_the_schema_catches_a_broken_workflow(broken_workflow: Path) -> None:
     assert schema_check(broken_workflow).returncode == 1
 
 
-@pytest.fixture(scope="module", params=sorted(RENDERS))
-def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repository = tmp_path_factory.mktemp(request.param)
-    if request.param == "odd-environment-names-no-core-secrets":
-        (repository / "toto.yml").write_text("core-secrets: []\n", encoding="utf-8")
-    cli: CliRunner = request.getfixturevalue("cli_module")
-    result = cli("render-workflow", "--output-dir", str(repository), *RENDERS[request.param])
+def render_into(tmp_path_factory: pytest.TempPathFactory, cli: CliRunner, name: str) -> Path:
+    repository = tmp_path_factory.mktemp(name)
+    if name in TOTO_YML:
+        (repository / "toto.yml").write_text(TOTO_YML[name], encoding="utf-8")
+    arguments = {**RENDERS, **PINNED_RENDERS}[name]
+    result = cli("render-workflow", "--output-dir", str(repository), *arguments)
     assert result.exit_code == 0, result.stderr
     (workflow,) = (repository / ".github" / "workflows").glob("*.yml")
     return workflow
+
+
+@pytest.fixture(scope="module", params=sorted(RENDERS) + sorted(PINNED_RENDERS))
+def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_into(tmp_path_factory, request.getfixturevalue("cli_module"), request.param)
+
+
+@pytest.fixture(scope="module", params=sorted(PINNED_RENDERS))
+def pinned(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_into(tmp_path_factory, request.getfixturevalue("cli_module"), request.param)
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +202,23 @@ def test_actionlint_finds_nothing(rendered: Path) -> None:
 def test_zizmor_finds_nothing_but_unpinned_third_party_actions(rendered: Path) -> None:
     findings = zizmor_findings(rendered)
     assert set(findings) <= {"unpinned-uses"}, findings
+
+
+def test_zizmor_finds_nothing_at_all_with_every_action_pinned(pinned: Path) -> None:
+    uses = re.findall(r"uses: (\S+)", pinned.read_text(encoding="utf-8"))
+    assert any(reference.startswith("actions/checkout@") for reference in uses), uses
+    assert zizmor_findings(pinned, persona="auditor") == []
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_RENDERS))
+def test_without_the_pins_zizmor_flags_the_third_party_tags(
+    name: str, tmp_path: Path, cli: CliRunner
+) -> None:
+    """The same renders without pin-actions: proof that the clean result above is the pins'."""
+    arguments = [argument for argument in PINNED_RENDERS[name] if argument != "--pin-actions"]
+    assert cli("render-workflow", *arguments).exit_code == 0
+    (workflow,) = (tmp_path / ".github" / "workflows").glob("*.yml")
+    assert set(zizmor_findings(workflow, persona="auditor")) == {"unpinned-uses"}
 
 
 def test_github_workflow_schema_accepts_it(rendered: Path) -> None:

@@ -10,6 +10,7 @@ from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, SWITCH, GivenOptions, Option
 from toto_actions.workflows.render import render
+from toto_actions.workflows.repository_files import refuse_links
 from toto_actions.workflows.settings import load_settings
 
 # Every option but output-dir and check may also be set in the target repository's toto.yml.
@@ -90,6 +91,12 @@ SETTING_OPTIONS = (
         metavar="OWNER/REPO",
     ),
     Option("--actions-ref", "tag, branch or commit of the toto actions (default v1)"),
+    Option(
+        "--pin-actions",
+        "name each third-party action by the commit SHA of its release, the release in a "
+        "comment (pin --actions-ref to a commit too)",
+        kind=SWITCH,
+    ),
 )
 OPTIONS = (
     *SETTING_OPTIONS,
@@ -110,6 +117,7 @@ def run(given: GivenOptions) -> int:
         raise UsageError(f"output directory {str(repo_dir)!r} {problem}")
     settings = load_settings(given, repo_dir, [option.key for option in SETTING_OPTIONS])
     rendered = render(settings)
+    refuse_links(repo_dir, rendered.path)
     target = repo_dir / rendered.path
     if given.switch("check"):
         return _check(target, rendered.content, rendered.path.as_posix())

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 import jinja2
 
 from toto_actions.github.sync_permissions import describe
+from toto_actions.workflows.action_pins import pinned
 from toto_actions.workflows.environments import trigger_branches
 from toto_actions.workflows.settings import WorkflowSettings
 
@@ -68,6 +69,7 @@ def render(settings: WorkflowSettings) -> RenderedWorkflow:
         workflow_file=workflow_path(settings.kind).name,
         trigger_branches=trigger_branches(settings.environments),
         action=lambda name: f"{settings.actions_repo}/actions/{name}@{settings.actions_ref}",
+        third_party=pinned if settings.pin_actions else str,
         tf_variable=lambda secret: f"TF_VAR_{secret.lower()}",
         describe=describe,
     )

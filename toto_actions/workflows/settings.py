@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from toto_actions.errors import UsageError
 from toto_actions.github.sync_config import name_problem, read_scope
 from toto_actions.github.sync_permissions import token_permissions
@@ -27,11 +25,11 @@ from toto_actions.workflows.environments import (
     parse_environments,
     parse_spec,
 )
+from toto_actions.workflows.settings_file import SETTINGS_FILE, read_settings_file
 
 SYNC_CONFIG_FILE = "toto-secrets.yml"  # the mapping the core workflow passes to sync-secrets
 _MAX_EVENT_TYPE = 100  # GitHub's limit for a repository_dispatch event type
 
-SETTINGS_FILE = "toto.yml"
 KINDS = ("microservice", "core")
 ENGINES = ("cloud", "cli")
 SYNC_AUTHS = ("app", "token")
@@ -82,6 +80,7 @@ class WorkflowSettings:
     sync_dispatch: str | None  # core: the repository_dispatch event sent after a sync
     create_environments: bool  # core: the sync may create a missing GitHub environment
     sync_permissions: dict[str, str]  # core: what the sync's token needs, GitHub's keys
+    pin_actions: bool  # third-party actions by commit SHA (action_pins.json)
 
 
 def load_settings(
@@ -91,13 +90,14 @@ def load_settings(
 
     known_keys are the settings toto.yml may hold: the render options' names.
     """
-    file_settings = read_settings_file(repo_dir / SETTINGS_FILE, known_keys)
+    file_settings = read_settings_file(repo_dir, known_keys)
     merged: dict[str, Any] = {**file_settings, **given}
 
     kind = _choice(merged, "kind", KINDS, default=None)
     engine = _choice(merged, "terraform-engine", ENGINES, default="cloud")
     sync_auth = _choice(merged, "sync-auth", SYNC_AUTHS, default="app")
-    service = _service_name(merged.get("service"), repo_dir, kind, engine)
+    service_source = "--service" if "service" in given else SETTINGS_FILE
+    service = _service_name(merged.get("service"), service_source, repo_dir, kind, engine)
     owner, repositories = _service_repositories(merged.get("service-repositories"))
     if kind == "core" and sync_auth == "app" and not repositories:
         raise UsageError(
@@ -157,25 +157,8 @@ def load_settings(
         sync_dispatch=sync_dispatch,
         create_environments=create_environments,
         sync_permissions=permissions,
+        pin_actions=_switch(merged, "pin-actions"),
     )
-
-
-def read_settings_file(path: Path, known_keys: Collection[str]) -> dict[str, Any]:
-    """Read toto.yml (absent: no settings); its keys are the options' names without dashes."""
-    if not path.is_file():
-        return {}
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as problem:
-        raise UsageError(f"{path}: not valid YAML ({problem})".replace("\n", " ")) from problem
-    if content is None:
-        return {}
-    if not isinstance(content, dict):
-        raise UsageError(f"{path}: expected a mapping of settings, found {type(content).__name__}")
-    for key in content:
-        if key not in known_keys:
-            raise UsageError(f"{path}: unknown setting {key!r} (known: {', '.join(known_keys)})")
-    return content
 
 
 def _text(merged: Mapping[str, Any], key: str) -> str | None:
@@ -236,8 +219,11 @@ def _matching(
     return value
 
 
-def _service_name(given: OptionValue | None, repo_dir: Path, kind: str, engine: str) -> str:
-    name, source = (given, "--service") if given else service_name(repo_dir)
+def _service_name(
+    given: OptionValue | None, given_source: str, repo_dir: Path, kind: str, engine: str
+) -> str:
+    """The service's name: given (from given_source), else the project's or directory's name."""
+    name, source = (given, given_source) if given is not None else service_name(repo_dir)
     if not isinstance(name, str) or not _is_repository_name(name):
         raise UsageError(
             f"service name {name!r} (from {source}) is not a valid repository name; "
