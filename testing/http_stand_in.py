@@ -151,6 +151,26 @@ class PathFailure:
     reset_seconds: float = 0.0
 
 
+@dataclass
+class AnswerDrop:
+    """Requests served but left unanswered: those whose percent-decoded path the pattern finds
+    (re.search), and whose method is `method` if given."""
+
+    pattern: re.Pattern[str]
+    method: str | None
+    remaining: int | None  # None: for ever
+
+    def takes(self, method: str, decoded_path: str) -> bool:
+        """Whether it takes this request, counted."""
+        if self.remaining == 0 or self.method not in {None, method}:
+            return False
+        if not self.pattern.search(decoded_path):
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
+
+
 class StandInServer(Generic[HandlerT]):
     """A stand-in on 127.0.0.1 and a free port. Use as a context manager, or start()/stop()."""
 
@@ -169,6 +189,7 @@ class StandInServer(Generic[HandlerT]):
         self._arrivals = 0
         self._errors: list[str] = []
         self._path_failures: list[PathFailure] = []
+        self._answer_drops: list[AnswerDrop] = []
         self._http: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -242,9 +263,21 @@ class StandInServer(Generic[HandlerT]):
     # -- faults ---------------------------------------------------------------------------------
 
     def clear_faults(self) -> None:
-        """No more path failures."""
+        """No more path failures, and no more dropped answers."""
         with self._lock:
             self._path_failures.clear()
+            self._answer_drops.clear()
+
+    def drop_answers(
+        self, pattern: str, times: int | None = 1, *, method: str | None = None
+    ) -> None:
+        """Serve the next `times` requests (None: all) whose percent-decoded path matches the
+        regular expression `pattern` (re.search), and whose method is `method` if given, as
+        usual (what they create is created, and logged), then close the connection without an
+        answer: the client sees the connection drop, as when the network loses the answer."""
+        drop = AnswerDrop(re.compile(pattern), method, times)
+        with self._lock:
+            self._answer_drops.append(drop)
 
     def fail_path(
         self,
@@ -325,7 +358,8 @@ class StandInServer(Generic[HandlerT]):
 
     def _answer(
         self, method: str, target: str, authorization: str | None, raw_body: bytes
-    ) -> Reply:
+    ) -> Reply | None:
+        """The reply to send; None when it is to be dropped (the connection closed instead)."""
         with self._lock:
             self._arrivals += 1
             arrival = self._arrivals
@@ -335,7 +369,9 @@ class StandInServer(Generic[HandlerT]):
         with self._lock:
             reply = self._respond(incoming)
             self._log[arrival] = self._logged(incoming, reply)
-        return reply
+            decoded_path = unquote(incoming.path)
+            dropped = any(drop.takes(method, decoded_path) for drop in self._answer_drops)
+        return None if dropped else reply
 
     def _incoming(
         self, method: str, target: str, authorization: str | None, raw_body: bytes
@@ -380,6 +416,9 @@ def _handler_class(server: StandInServer[Any]) -> type[BaseHTTPRequestHandler]:
             reply = server._answer(  # the handler is part of the server
                 self.command, self.path, self.headers.get("Authorization"), _read_body(self)
             )
+            if reply is None:  # dropped: the connection closes with no answer at all
+                self.close_connection = True
+                return
             if isinstance(reply.body, bytes):
                 payload = reply.body
             else:

@@ -645,7 +645,7 @@ class TestCheck:
         workflow = tmp_path / MICROSERVICE
         workflow.write_text(
             workflow.read_text(encoding="utf-8").replace(
-                "timeout-minutes: 60", "timeout-minutes: 5", 1
+                "timeout-minutes: 150", "timeout-minutes: 5", 1
             ),
             encoding="utf-8",
         )
@@ -657,7 +657,7 @@ class TestCheck:
             "render-workflow writes: run toto-actions render-workflow to "
             "update it\n"
         )
-        assert "-    timeout-minutes: 5\n+    timeout-minutes: 60" in result.stdout
+        assert "-    timeout-minutes: 5\n+    timeout-minutes: 150" in result.stdout
         assert snapshot(tmp_path) == before
 
     def test_a_missing_workflow_fails(self, cli: CliRunner, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ are planned and applied by the real terraform binary."""
 
 from __future__ import annotations
 
-import os
+import re
 import signal
 import subprocess
 import time
@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from testing.broken_configuration import add_an_undeclared_variable_reference
 from testing.terraform_configurations import CLOUD_CONFIG as CONFIG
+from testing.terraform_configurations import SLOW_RESOURCE
 from testing.tf_apply_step import TfApplyStep, outputs_of
+from testing.tfc.model import ARCHIVIST
 from testing.tfc.server import TfcServer
 from tests.conftest import CLI, CliRunner, clean_environment
+from toto_actions.commands import tf_apply
 from toto_actions.terraform.archive import config_archive
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
@@ -231,9 +235,9 @@ def test_a_soft_failed_policy_fails_the_step_and_frees_the_workspace(
     assert tfc.run_status(run.id) == "discarded"
 
 
-def test_a_cancelled_job_discards_the_run_it_started(service: Service, tfc: TfcServer) -> None:
-    tfc.lock_workspace(ORG, "toto-ms-x-dev")  # the run stays pending
-    process = subprocess.Popen(
+def _started_step(service: Service, *arguments: str) -> subprocess.Popen[str]:
+    """The step as its own process, as the runner starts it (and signals it)."""
+    return subprocess.Popen(
         [
             str(CLI),
             "tf-apply",
@@ -242,25 +246,63 @@ def test_a_cancelled_job_discards_the_run_it_started(service: Service, tfc: TfcS
             "--working-directory",
             str(service.root),
             "--workspace",
-            "toto-ms-x-dev",
+            service.workspace,
+            *arguments,
         ],
-        env=clean_environment(
-            {"TF_API_TOKEN": TOKEN, "TF_CLOUD_ORGANIZATION": ORG, "TF_CLOUD_ADDRESS": tfc.url}
-        ),
+        env=clean_environment(service.env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _first_run(tfc: TfcServer, workspace: str) -> str:
     deadline = time.monotonic() + 30
-    while not tfc.runs(ORG, "toto-ms-x-dev") and time.monotonic() < deadline:
-        time.sleep(0.1)
+    while not tfc.runs(ORG, workspace):
+        assert time.monotonic() < deadline, "no run was created"
+        time.sleep(0.05)
+    return tfc.runs(ORG, workspace)[0].id
+
+
+def _cancel_as_the_runner(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """What the runner does to a cancelled (or timed-out) job's step: SIGINT, then SIGTERM
+    (7.5 s later on GitHub; here while the step still releases its run); its output."""
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    return process.communicate(timeout=60)
+
+
+def test_a_cancelled_job_discards_the_run_it_started(service: Service, tfc: TfcServer) -> None:
+    """The SIGTERM that follows the SIGINT lands while the step discards its run (each request
+    answered a second late): it must not cut the discard short."""
+    tfc.lock_workspace(ORG, "toto-ms-x-dev")  # the run stays pending
+    process = _started_step(service)
+    run_id = _first_run(tfc, "toto-ms-x-dev")
     time.sleep(1.0)  # following it now
-    os.kill(process.pid, signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode != 0
-    (run,) = tfc.runs(ORG, "toto-ms-x-dev")
-    assert tfc.run_status(run.id) == "discarded", stdout + stderr
-    assert "discarded, so it does not hold the workspace" in stdout + stderr
+    tfc.latency_seconds = 1.0
+    stdout, stderr = _cancel_as_the_runner(process)
+    assert process.returncode == 130, stderr
+    assert tfc.wait_for_run(run_id, {"discarded"}) == "discarded", stdout + stderr
+    assert f"run {run_id}: discarded, so it does not hold the workspace" in stderr
+
+
+def test_a_cancelled_job_leaves_an_applying_run_to_finish(service: Service, tfc: TfcServer) -> None:
+    """Stopping terraform midway through an apply leaves resources half changed: once the run
+    applies, the step says so, with the run's address, and leaves it be."""
+    with (service.root / "main.tf").open("a", encoding="utf-8") as handle:
+        handle.write(SLOW_RESOURCE)
+    process = _started_step(service, "--var", "delay=4")
+    run_id = _first_run(tfc, "toto-ms-x-dev")
+    assert tfc.wait_for_run(run_id, {"applying"}, timeout=60) == "applying"
+    _, stderr = _cancel_as_the_runner(process)
+    assert process.returncode == 130, stderr
+    url = f"{tfc.url}/app/{ORG}/workspaces/toto-ms-x-dev/runs/{run_id}"
+    assert f"run {run_id} is applying: left to finish" in stderr
+    assert url in stderr
+    assert tfc.wait_for_run(run_id, {"applied"}, timeout=60) == "applied"
+    assert [r.id for r in tfc.runs(ORG, "toto-ms-x-dev")] == [run_id]
 
 
 def test_a_locked_workspace_is_named_not_a_timeout(service: Service, tfc: TfcServer) -> None:
@@ -404,3 +446,91 @@ def test_only_a_vcs_run_is_said_to_apply_by_itself(service_on: ServiceOn, tfc: T
     followed = service("--run-source", "vcs", "--commit", "abc1234")
     assert followed.exit_code == 0, followed.stderr
     assert "automatic applies its runs by itself" in followed.stderr
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(403, None), (500, "0")], ids=["403", "500"])
+def test_a_refused_upload_fails_at_once_naming_its_status(
+    service: Service, tfc: TfcServer, status: int, retry_after: str | None
+) -> None:
+    """A refused upload leaves the configuration version pending for ever: the step fails at
+    once rather than at the queue timeout (a server error after its retries)."""
+    tfc.fail_path(f"^{ARCHIVIST}/", status, times=None, method="PUT", retry_after=retry_after)
+    started = time.monotonic()
+    result = service("--queue-timeout", "30")
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 1
+    assert result.stderr.endswith(f"error: upload the configuration: {status} injected fault\n")
+    assert tfc.runs(ORG, "toto-ms-x-dev") == []
+
+
+def test_an_unreadable_log_is_a_warning_not_the_log(service: Service, tfc: TfcServer) -> None:
+    """An error page where the log should be is not shown as the log."""
+    add_an_undeclared_variable_reference(service.root)
+    tfc.fail_path(f"^{ARCHIVIST}/", 403, times=None, method="GET")
+    result = service()
+    assert result.exit_code == 1
+    assert "its log could not be read: read a log: 403 injected fault" in result.stderr
+    assert re.search(r"^error: run \S+ errored\n\Z", result.stderr, re.MULTILINE)
+    assert "errors" not in result.stderr
+
+
+def test_a_run_created_under_a_lost_answer_is_followed_not_doubled(
+    service: Service, tfc: TfcServer
+) -> None:
+    """The connection drops after HCP Terraform created the run: the run of the step's own
+    configuration version is that run, followed to its end; no second one holds the queue."""
+    tfc.drop_answers(r"^/api/v2/runs$", method="POST")
+    result = service()
+    assert result.exit_code == 0, result.stderr
+    (run,) = tfc.runs(ORG, "toto-ms-x-dev")
+    assert outputs_of(result)["run-id"] == run.id
+    assert tfc.run_status(run.id) == "applied"
+    assert f"the run was created: following {run.id}" in result.stderr
+    assert len(tfc.requests_to("/api/v2/runs", "POST")) == 1
+
+
+def test_a_run_never_created_is_asked_for_again(service: Service, tfc: TfcServer) -> None:
+    tfc.fail_path(r"^/api/v2/runs$", 503, method="POST")  # refused before any run is made
+    result = service()
+    assert result.exit_code == 0, result.stderr
+    (run,) = tfc.runs(ORG, "toto-ms-x-dev")
+    assert tfc.run_status(run.id) == "applied"
+    assert "no run was created: asking again" in result.stderr
+
+
+def test_a_run_created_under_a_lost_answer_is_discarded_when_the_step_fails(
+    service: Service, tfc: TfcServer
+) -> None:
+    """The answer is lost and the step cannot tell (the runs cannot be listed at first): it
+    fails, and on its way out finds the run its configuration version has and discards it."""
+    tfc.lock_workspace(ORG, "toto-ms-x-dev")  # the run stays pending
+    tfc.drop_answers(r"^/api/v2/runs$", method="POST")
+    tfc.fail_path(r"^/api/v2/workspaces/[^/]+/runs$", 403, method="GET")
+    result = service()
+    assert result.exit_code == 1
+    (run,) = tfc.runs(ORG, "toto-ms-x-dev")
+    assert tfc.wait_for_run(run.id, {"discarded"}) == "discarded"
+    assert result.stderr.endswith(
+        "error: create a run: no answer ConnectionError, and its runs cannot be listed: "
+        "runs of toto-ms-x-dev: 403 injected fault\n"
+    )
+    assert f"run {run.id}: discarded, so it does not hold the workspace" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["microservice", "core"])
+def test_the_rendered_job_outlasts_the_step_s_own_timeouts(
+    cli: CliRunner, tmp_path: Path, kind: str
+) -> None:
+    """The job's timeout-minutes must not cut a run that tf-apply's queue, plan and apply
+    timeouts still allow: those fire first, and release the run."""
+    (tmp_path / "package.json").write_text('{"name": "toto-ms-x"}', encoding="utf-8")
+    services = ["--service-repositories", "toto-ms-x"] if kind == "core" else []
+    result = cli("render-workflow", "--kind", kind, "--aws-region", "eu-west-1", *services)
+    assert result.exit_code == 0, result.stderr
+    workflow = yaml.safe_load((tmp_path / f".github/workflows/toto-{kind}.yml").read_text())
+    defaults = {option.key: option.default for option in tf_apply.OPTIONS}
+    step_seconds = sum(
+        float(str(defaults[f"{phase}-timeout"])) for phase in ("queue", "plan", "apply")
+    )
+    for job in workflow["jobs"].values():
+        assert job["timeout-minutes"] * 60 >= step_seconds + 15 * 60

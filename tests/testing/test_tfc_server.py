@@ -693,6 +693,22 @@ def test_injected_faults_come_first_then_the_route(server: TfcServer, client: Cl
     ]
 
 
+def test_a_dropped_answer_is_served_then_lost(server: TfcServer, client: Client) -> None:
+    """drop_answers: the request does its work (a configuration version is created) and is
+    logged with its status, but the client sees the connection close with no answer."""
+    workspace_id = server.add_workspace(ORGANIZATION, "svc-dev")
+    path = f"{API}/workspaces/{workspace_id}/configuration-versions"
+    body = {"data": {"type": "configuration-versions", "attributes": {"auto-queue-runs": False}}}
+    server.drop_answers("/configuration-versions$", method="POST")
+    with pytest.raises(requests.ConnectionError):
+        client.post(path, body)
+    created = server.current_configuration_version(ORGANIZATION, "svc-dev")
+    assert created is not None
+    assert client.post(path, body).status_code == 201  # one answer dropped, the next one sent
+    logged = server.requests_to(f"{API}/workspaces/:workspace_id/configuration-versions")
+    assert [r.status for r in logged] == [201, 201]
+
+
 def test_routes_declare_503_only_where_hashicorp_documents_it() -> None:
     """503 is documented on the current outputs alone (while the state is processed); the
     statuses every route shares are declared once, in COMMON_STATUSES."""

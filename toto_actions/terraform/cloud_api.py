@@ -17,7 +17,7 @@ import requests
 
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.http_retry import RequestPacer, RetryPolicy, retry_delay
-from toto_actions.terraform.runs import RunView
+from toto_actions.terraform.runs import RunView, run_view
 
 DEFAULT_ADDRESS = "https://app.terraform.io"
 JSON_API = "application/vnd.api+json"
@@ -45,6 +45,11 @@ class TfcError(OperationError):
     def __init__(self, what: str, status: int | None, detail: str) -> None:
         super().__init__(f"{what}: {status or 'no answer'} {detail}".rstrip())
         self.status = status
+
+    @property
+    def unanswered(self) -> bool:
+        """No answer, or a server error: the request may or may not have been carried out."""
+        return self.status is None or self.status >= 500
 
 
 class TfcClient:
@@ -106,7 +111,7 @@ class TfcClient:
             body,
         )["data"]
         upload_url = data["attributes"]["upload-url"]
-        self._with_retries(
+        uploaded = self._with_retries(
             "upload the configuration",
             lambda: requests.put(
                 upload_url,
@@ -115,6 +120,9 @@ class TfcClient:
                 timeout=120,
             ),
         )
+        # A refused upload leaves the version pending for ever: waiting for it would only end
+        # at the queue timeout.
+        _require_success("upload the configuration", uploaded)
         deadline = time.monotonic() + timeout
         while True:
             status = self._get(
@@ -170,6 +178,17 @@ class TfcClient:
         )
         found = runs.get("data") or []
         return run_view(found[0]) if found else None
+
+    def runs_of_configuration_version(self, workspace: Workspace, version: str) -> list[RunView]:
+        """The workspace's runs of that configuration version, oldest first, among its newest
+        runs (the list has no filter by version; plan-only runs are listed only when asked)."""
+        runs = self._get(
+            f"/api/v2/workspaces/{workspace.id}/runs"
+            "?filter[operation]=plan_only,plan_and_apply&page[size]=20",
+            f"runs of {workspace.name}",
+        )
+        listed = [run_view(run) for run in runs.get("data") or []]
+        return [run for run in reversed(listed) if run.configuration_version_id == version]
 
     def lock_holder(self, workspace: Workspace) -> str | None:
         """Who holds the workspace locked, when a person or team does (a run holding it is the
@@ -283,6 +302,7 @@ class TfcClient:
         if not url:
             return ""
         answer = self._with_retries("read a log", lambda: requests.get(url, timeout=60))
+        _require_success("read a log", answer)  # an error page is no log
         return "\n".join(answer.text.rstrip().splitlines()[-lines:])
 
     # -- state ---------------------------------------------------------------------------------
@@ -393,6 +413,12 @@ def _absolute_reset(headers: dict[str, str]) -> dict[str, str]:
     return lowered
 
 
+def _require_success(what: str, answer: requests.Response) -> None:
+    """Raise TfcError naming the status unless the answer is a success (2xx)."""
+    if not 200 <= answer.status_code < 300:
+        raise TfcError(what, answer.status_code, _error_detail(answer))
+
+
 def _error_detail(answer: requests.Response) -> str:
     try:
         errors = answer.json().get("errors") or []
@@ -400,24 +426,3 @@ def _error_detail(answer: requests.Response) -> str:
         return answer.reason or ""
     parts = [str(e.get("detail") or e.get("title") or "") for e in errors if isinstance(e, dict)]
     return "; ".join(p for p in parts if p) or (answer.reason or "")
-
-
-def run_view(data: Mapping[str, Any]) -> RunView:
-    attributes = data.get("attributes", {})
-    actions = attributes.get("actions", {})
-    relationships = data.get("relationships", {})
-
-    def related(name: str) -> str | None:
-        related_data = relationships.get(name, {}).get("data") or {}
-        return related_data.get("id")
-
-    return RunView(
-        id=str(data["id"]),
-        status=str(attributes.get("status", "")),
-        is_confirmable=bool(actions.get("is-confirmable")),
-        is_discardable=bool(actions.get("is-discardable")),
-        is_cancelable=bool(actions.get("is-cancelable")),
-        position_in_queue=attributes.get("position-in-queue"),
-        plan_id=related("plan"),
-        apply_id=related("apply"),
-    )

@@ -1,6 +1,8 @@
 """tf-apply's cloud engine: a run on HCP Terraform, from an upload of the directory or started by
 the workspace's VCS connection, followed through its phases and applied only when confirmable and
-the destroy guard allows it. A cancelled job releases the run this step started.
+the destroy guard allows it. A failure or a cancelled job releases the run this step started
+(found by its configuration version when the answer to its creation was lost), unless that run
+applies already.
 """
 
 from __future__ import annotations
@@ -8,17 +10,27 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform.archive import config_archive
-from toto_actions.terraform.cloud_api import TfcClient, Workspace
+from toto_actions.terraform.cloud_api import TfcClient, TfcError, Workspace
 from toto_actions.terraform.engine import EngineResult, StepStatus, mask, on_signals
 from toto_actions.terraform.plan import Decision, PlanSummary, ResourceChange, decide, summarize
-from toto_actions.terraform.runs import NEEDS_A_PERSON, PollPolicy, RunView, interruption, phase_of
+from toto_actions.terraform.runs import (
+    NEEDS_A_PERSON,
+    PollPolicy,
+    RunView,
+    interruption,
+    is_applying,
+    phase_of,
+)
 from toto_actions.terraform.variables import declared_variables, run_variable
+
+CREATE_ATTEMPTS = 3  # POSTs of a run whose answers are lost before the step gives up
 
 
 class CloudSettings(NamedTuple):
@@ -39,7 +51,8 @@ class CloudSettings(NamedTuple):
 
 def plan_and_apply(settings: CloudSettings) -> EngineResult:
     """Start (or find) the run, follow it to the end, and apply it unless the destroy guard
-    stops it; a cancelled job discards or cancels the run this step started."""
+    stops it; a failure or a cancelled job releases the run this step started, unless it
+    applies already."""
     actions_runtime.mask(settings.token)
     client = TfcClient(settings.address, settings.token, settings.organization)
     workspace = client.workspace(settings.workspace)
@@ -51,37 +64,95 @@ def plan_and_apply(settings: CloudSettings) -> EngineResult:
             "plan can be applied before this step can discard it"
         )
     follower = _RunFollower(client, settings, workspace)
-    run: RunView | None = None
-    with on_signals(_interrupt):
+    started = _Started()
+    cancellation = _Cancellation()
+    with on_signals(cancellation):
         try:
-            run = _start_run(client, workspace, settings)
-            actions_runtime.info(f"run {run.id}: {workspace.html_url}/runs/{run.id}")
+            run = _start_run(client, workspace, settings, started)
+            actions_runtime.info(f"run {run.id}: {follower.url(run.id)}")
             return follower.to_the_end(run)
         except BaseException:
-            if run is not None:
-                follower.release(run.id)  # a run this step started must not hold the workspace
+            cancellation.unwinding = True  # a second signal must not cut the release short
+            follower.release(started)  # a run this step started must not hold the workspace
             raise
 
 
-def _interrupt(number: int) -> None:
-    """Only unwind: the code that unwinds releases what it holds (a run), outside the handler,
-    whose thread may hold a lock the release needs."""
-    raise KeyboardInterrupt
+class _Cancellation:
+    """SIGINT and SIGTERM (a cancelled job, or one that timed out: the runner sends SIGINT,
+    then SIGTERM 7.5 s later, then kills) only unwind, once: the code that unwinds releases
+    the run, outside the handler, whose thread may hold a lock the release needs, and a
+    later signal must not interrupt that release."""
+
+    def __init__(self) -> None:
+        self.unwinding = False
+
+    def __call__(self, number: int) -> None:
+        if not self.unwinding:
+            self.unwinding = True
+            raise KeyboardInterrupt
 
 
-def _start_run(client: TfcClient, workspace: Workspace, settings: CloudSettings) -> RunView:
+@dataclass
+class _Started:
+    """What this step started on HCP Terraform: the configuration version it uploaded, and its
+    run once known (its creation answered, or the VCS run found)."""
+
+    version: str | None = None
+    run: RunView | None = None
+
+
+def _start_run(
+    client: TfcClient, workspace: Workspace, settings: CloudSettings, started: _Started
+) -> RunView:
     if settings.vcs_commit:
-        return _vcs_run(client, workspace, settings.vcs_commit, settings.queue_timeout)
+        started.run = _vcs_run(client, workspace, settings.vcs_commit, settings.queue_timeout)
+        return started.run
     declared = declared_variables(settings.directory)
     values = {**_tf_vars_from_environment(declared), **settings.variables}
     literals = {name: run_variable(value, declared.get(name)) for name, value in values.items()}
-    version = client.upload_configuration(
+    started.version = client.upload_configuration(
         workspace,
         config_archive(settings.directory),
         settings.queue_timeout,
         speculative=settings.plan_only,
     )
-    return client.create_run(workspace, version, literals, settings.message, settings.plan_only)
+    started.run = _create_run(client, workspace, started.version, literals, settings)
+    return started.run
+
+
+def _create_run(
+    client: TfcClient,
+    workspace: Workspace,
+    version: str,
+    variables: Mapping[str, str],
+    settings: CloudSettings,
+) -> RunView:
+    """Create the run. When the answer is lost (none, or a server error), the server may have
+    created it: the version is this step's own and queues no run by itself, so a run of it is
+    the one asked for, with these very attributes, and is followed rather than doubled by a
+    second POST; without one, the POST is sent again."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            return client.create_run(
+                workspace, version, variables, settings.message, settings.plan_only
+            )
+        except TfcError as problem:
+            if not problem.unanswered or attempt == CREATE_ATTEMPTS:
+                raise
+            try:
+                created = client.runs_of_configuration_version(workspace, version)
+            except TfcError as unknown:
+                raise OperationError(
+                    f"{problem}, and its runs cannot be listed: {unknown}"
+                ) from unknown
+            if created:
+                actions_runtime.warning(
+                    f"{problem}; the run was created: following {created[0].id}"
+                )
+                return created[0]
+            actions_runtime.warning(f"{problem}; no run was created: asking again")
+            time.sleep(attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _tf_vars_from_environment(declared: Mapping[str, str | None]) -> dict[str, str]:
@@ -124,10 +195,11 @@ class _RunFollower:
         self._settings = settings
         self._workspace = workspace
         self._poll = PollPolicy()
+        self._stopped: set[str] = set()  # runs discarded or cancelled: nothing left to release
 
     def to_the_end(self, run: RunView) -> EngineResult:
         """Follow the run to its plan, decide, and follow the apply when there is one."""
-        run_id, run_url = run.id, f"{self._workspace.html_url}/runs/{run.id}"
+        run_id, run_url = run.id, self.url(run.id)
         run = self._follow(run, stop_at={"decide", "done", "failed"})
         self._fail_if_failed(run)
         summary = self._summary(run)
@@ -142,16 +214,16 @@ class _RunFollower:
             return result(StepStatus.PLANNED if planned else StepStatus.NO_CHANGES, outputs)
         decision = decide(summary, plan_only=plan_only, allow_destroy=allow_destroy)
         if decision is Decision.STOP:
-            self._client.act(run, "discard", "plan only")
+            self._act(run, "discard", "plan only")
             return result(StepStatus.PLANNED, None)
         if decision is Decision.REFUSE:
-            if self._client.act(run, "discard", "the plan destroys resources: refused"):
+            if self._act(run, "discard", "the plan destroys resources: refused"):
                 return result(StepStatus.REFUSED, None)
             raise OperationError(
                 f"run {run.id} destroys {', '.join(r.address for r in summary.destroyed())} "
                 "and could not be discarded (the workspace applies by itself?): see " + run_url
             )
-        if not self._client.act(run, "apply", "applied by toto-actions tf-apply"):
+        if not self._act(run, "apply", "applied by toto-actions tf-apply"):
             actions_runtime.info(f"run {run.id} moved on before the apply: following it")
         run = self._follow(self._client.run(run.id), stop_at={"done", "failed"})
         self._fail_if_failed(run)
@@ -160,17 +232,46 @@ class _RunFollower:
     def _outputs(self) -> dict[str, Any]:
         return self._client.outputs(self._workspace, self._settings.apply_timeout)
 
-    def release(self, run_id: str) -> None:
-        """On cancellation: discard the run if it waits, cancel it if it plans or applies."""
+    def url(self, run_id: str) -> str:
+        return f"{self._workspace.html_url}/runs/{run_id}"
+
+    def release(self, started: _Started) -> None:
+        """On failure or cancellation: release the run this step started or, when its creation
+        was never answered, whatever run its configuration version has. What cannot be done is
+        a warning: the step's own error stands."""
         try:
-            run = self._client.run(run_id)
-            action = interruption(run)
-            if action and self._client.act(run, action, "the step ended before the run did"):
-                actions_runtime.warning(
-                    f"run {run_id}: {action}ed, so it does not hold the workspace"
-                )
-        except (OperationError, UsageError) as problem:  # reported; the first error stands
-            actions_runtime.warning(f"run {run_id} could not be released: {problem}")
+            if started.run is not None:
+                runs = [started.run]
+            elif started.version is not None:
+                runs = self._client.runs_of_configuration_version(self._workspace, started.version)
+            else:
+                return
+            for run in runs:
+                if run.id not in self._stopped:
+                    self._release(run.id)
+        except (OperationError, UsageError) as problem:
+            actions_runtime.warning(f"the run this step started could not be released: {problem}")
+
+    def _release(self, run_id: str) -> None:
+        """Discard the run if it waits, cancel it if it plans; leave it to finish once it was
+        confirmed: an apply stopped midway leaves resources half changed."""
+        run = self._client.run(run_id)
+        if is_applying(run):
+            actions_runtime.warning(
+                f"run {run_id} is {run.status}: left to finish, as stopping an apply midway "
+                f"leaves resources half changed; follow it at {self.url(run_id)}"
+            )
+            return
+        action = interruption(run)
+        if action and self._act(run, action, "the step ended before the run did"):
+            actions_runtime.warning(f"run {run_id}: {action}ed, so it does not hold the workspace")
+
+    def _act(self, run: RunView, action: str, comment: str) -> bool:
+        """The client's act, remembering a run this step discarded or cancelled."""
+        acted = self._client.act(run, action, comment)
+        if acted and action in {"discard", "cancel"}:
+            self._stopped.add(run.id)
+        return acted
 
     def _follow(self, run: RunView, stop_at: set[str]) -> RunView:
         phase = phase_of(run)
@@ -189,7 +290,7 @@ class _RunFollower:
                 "apply": self._settings.apply_timeout,
             }.get(phase, self._settings.plan_timeout)
             if time.monotonic() - phase_started > limit:
-                self._client.act(run, "discard" if run.is_discardable else "cancel", "timeout")
+                self._act(run, "discard" if run.is_discardable else "cancel", "timeout")
                 raise OperationError(
                     f"run {run.id} timed out in its {phase} phase after "
                     f"{limit:g} s (status {run.status})"
@@ -219,7 +320,7 @@ class _RunFollower:
             raise OperationError(f"run {run.id} errored" + (f":\n{log}" if log else ""))
         if run.status in NEEDS_A_PERSON:
             if run.is_discardable:
-                self._client.act(run, "discard", "tf-apply does not override policies")
+                self._act(run, "discard", "tf-apply does not override policies")
             raise OperationError(
                 f"run {run.id} stopped at {run.status}: a policy or run task "
                 "needs a person's decision in HCP Terraform"

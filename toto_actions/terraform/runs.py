@@ -6,7 +6,8 @@ Plain values only; toto_actions/terraform/cloud_api.py fetches the runs.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
 
 Phase = Literal["queue", "plan", "decide", "apply", "done", "failed"]
 
@@ -66,6 +67,30 @@ class RunView(NamedTuple):
     position_in_queue: int | None
     plan_id: str | None
     apply_id: str | None
+    configuration_version_id: str | None = None
+
+
+def run_view(data: Mapping[str, Any]) -> RunView:
+    """The RunView of a run's JSON:API resource (the runs API's `data`)."""
+    attributes = data.get("attributes", {})
+    actions = attributes.get("actions", {})
+    relationships = data.get("relationships", {})
+
+    def related(name: str) -> str | None:
+        related_data = relationships.get(name, {}).get("data") or {}
+        return related_data.get("id")
+
+    return RunView(
+        id=str(data["id"]),
+        status=str(attributes.get("status", "")),
+        is_confirmable=bool(actions.get("is-confirmable")),
+        is_discardable=bool(actions.get("is-discardable")),
+        is_cancelable=bool(actions.get("is-cancelable")),
+        position_in_queue=attributes.get("position-in-queue"),
+        plan_id=related("plan"),
+        apply_id=related("apply"),
+        configuration_version_id=related("configuration-version"),
+    )
 
 
 _PHASES: dict[str, Phase] = {
@@ -85,10 +110,17 @@ def phase_of(run: RunView, previous: Phase = "queue") -> Phase:
     return "decide" if run.is_confirmable else phase
 
 
+def is_applying(run: RunView) -> bool:
+    """Whether the run was confirmed and goes on to apply (or applies): past its decision."""
+    return run.status in APPLY_STATUSES
+
+
 def interruption(run: RunView) -> Literal["discard", "cancel"] | None:
     """How to release the workspace from a run this step created, when the job is cancelled:
-    discard what waits (for a decision, or in the queue), cancel what plans or applies."""
-    if run.status in DONE_STATUSES or run.status in FAILED_STATUSES:
+    discard what waits (for a decision, or in the queue: the runs API's discard), cancel what
+    plans (its cancel). None for a run that is over, and for one that applies: interrupting
+    terraform mid-apply leaves resources half changed, so it is left to finish."""
+    if run.status in DONE_STATUSES or run.status in FAILED_STATUSES or is_applying(run):
         return None
     if run.is_discardable:
         return "discard"
