@@ -171,6 +171,19 @@ class AnswerDrop:
         return True
 
 
+def take_failure(failures: list[PathFailure], method: str, path: str) -> PathFailure | None:
+    """The first of the failures that takes this request (its path as sent), counted."""
+    decoded_path = unquote(path)
+    for failure in failures:
+        if failure.remaining == 0 or failure.method not in {None, method}:
+            continue
+        if failure.pattern.search(decoded_path):
+            if failure.remaining is not None:
+                failure.remaining -= 1
+            return failure
+    return None
+
+
 class StandInServer(Generic[HandlerT]):
     """A stand-in on 127.0.0.1 and a free port. Use as a context manager, or start()/stop()."""
 
@@ -309,15 +322,7 @@ class StandInServer(Generic[HandlerT]):
 
     def _path_failure(self, method: str, path: str) -> PathFailure | None:
         """The first failure that takes this request, counted; under the lock."""
-        decoded_path = unquote(path)
-        for failure in self._path_failures:
-            if failure.remaining == 0 or failure.method not in {None, method}:
-                continue
-            if failure.pattern.search(decoded_path):
-                if failure.remaining is not None:
-                    failure.remaining -= 1
-                return failure
-        return None
+        return take_failure(self._path_failures, method, path)
 
     # -- answering ------------------------------------------------------------------------------
 

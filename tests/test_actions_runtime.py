@@ -81,6 +81,33 @@ def test_mask_registers_the_value_and_each_of_its_lines(
     ]
 
 
+@pytest.mark.parametrize(
+    ("value", "registered", "masked"),
+    [
+        ("1", [], False),
+        ("abc", [], False),
+        ("  ab  ", [], False),  # spaces do not count
+        ("abcd", ["abcd"], True),
+        # A multi-line value: whole, and each line long enough to be told from ordinary text.
+        ("{\n  pass-word\n}", ["{%0A  pass-word%0A}", "  pass-word"], True),
+    ],
+)
+def test_values_shorter_than_4_characters_are_not_masked(
+    under_actions: Path,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    registered: list[str],
+    masked: bool,
+) -> None:
+    """The one masking rule of every command: masking "1" would hide every digit 1 of the log
+    and make the runner drop every step output holding one."""
+    assert actions_runtime.mask(value) is masked
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [f"::add-mask::{piece}" for piece in registered]
+    actions_runtime.info("build 1 of abc: ok")
+    assert capsys.readouterr().out.splitlines()[-1] == "build 1 of abc: ok"
+
+
 def test_masked_values_never_reach_our_own_messages(
     outside_actions: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

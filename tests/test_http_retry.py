@@ -9,7 +9,13 @@ import time
 
 import pytest
 
-from toto_actions.http_retry import RequestPacer, RetryPolicy, is_transient, retry_delay
+from toto_actions.http_retry import (
+    RequestPacer,
+    RetryPolicy,
+    is_transient,
+    may_repeat,
+    retry_delay,
+)
 
 POLICY = RetryPolicy(attempts=5, base_delay=1.0, max_wait=300.0)
 
@@ -87,3 +93,25 @@ def test_the_pacer_makes_writes_serial_and_spaced() -> None:
     spans.sort()
     for (_, previous_end), (next_start, _) in itertools.pairwise(spans):
         assert next_start - previous_end >= 0.028
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "sent", "replay_safe", "expected"),
+    [
+        ("GET", 502, True, False, True),
+        ("PUT", None, True, False, True),  # idempotent: a second PUT leaves the same state
+        ("DELETE", 503, True, False, True),
+        ("POST", 502, True, False, False),  # GitHub may have acted before the proxy failed
+        ("POST", None, True, False, False),  # the answer was lost: it may have landed
+        ("POST", None, False, False, True),  # never sent: the connection was refused
+        ("POST", 429, True, False, True),  # a rate limit refuses before acting
+        ("POST", 403, True, False, True),  # (a secondary rate limit: only those are transient)
+        ("PATCH", 502, True, False, False),
+        ("PATCH", 502, True, True, True),  # the caller vouches: the PATCH sets a whole value
+        ("post", 502, True, False, False),
+    ],
+)
+def test_what_may_be_sent_again(
+    method: str, status: int | None, sent: bool, replay_safe: bool, expected: bool
+) -> None:
+    assert may_repeat(method, status, sent, replay_safe) is expected

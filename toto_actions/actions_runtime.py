@@ -19,6 +19,8 @@ from actions_toolkit.command import issue_command
 from actions_toolkit.file_command import prepare_key_value_message
 
 REDACTED = "***"
+# Shorter values are not masked: see mask().
+MIN_MASKED_LENGTH = 4
 
 # Values registered with mask(); kept so that our own messages are redacted outside Actions too.
 _masked_values: set[str] = set()
@@ -34,20 +36,30 @@ def debug_enabled() -> bool:
     return os.environ.get("RUNNER_DEBUG") == "1"
 
 
-def mask(value: str) -> None:
+def maskable(value: str) -> bool:
+    """Whether mask() hides this value: MIN_MASKED_LENGTH characters or more, spaces aside."""
+    return len(value.strip()) >= MIN_MASKED_LENGTH
+
+
+def mask(value: str) -> bool:
     """Register a sensitive value so the runner replaces it with *** in every later log line.
 
     Call it before anything could print the value. A multi-line value is masked whole and line by
-    line, because the runner matches masks within single log lines.
+    line, because the runner matches masks within single log lines. This is the one masking rule
+    of every command: a value (or line) shorter than MIN_MASKED_LENGTH characters is not
+    registered, because the runner would hide it inside every unrelated line ("1" hides every
+    digit 1) and drop every step output that contains it. Returns whether the value was masked;
+    the commands never print a value they handle as secret either way.
     """
     pieces = {value, *value.splitlines()}
     for piece in sorted(pieces, key=len, reverse=True):
-        if not piece.strip() or piece in _masked_values:
+        if not maskable(piece) or piece in _masked_values:
             continue
         _masked_values.add(piece)
         if in_actions():
             issue_command("add-mask", {}, piece)
     sys.stdout.flush()
+    return maskable(value)
 
 
 def redact(text: str) -> str:

@@ -4,7 +4,8 @@ GitHub's REST guidance: retry 5xx, 429 and 403 secondary rate limits; wait `Retr
 when given, else until `X-RateLimit-Reset` when the quota is spent, else (a secondary limit) at
 least a minute, growing exponentially; and make content-creating requests one at a time, about
 a second apart. HCP Terraform's API follows the same conventions, so its adapter uses these
-rules too.
+rules too. A request that may have taken effect is repeated only when doing it twice is the same
+as doing it once (may_repeat).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "wait for at least one minute before retrying"
+# RFC 9110 9.2.2: the methods whose repetition has the effect of one request.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 
 class RetryPolicy(NamedTuple):
@@ -43,6 +46,23 @@ def is_transient(status: int, headers: Mapping[str, str], message: str) -> bool:
             or lowered.get("x-ratelimit-remaining") == "0"
         )
     return False
+
+
+def may_repeat(method: str, status: int | None, sent: bool, replay_safe: bool = False) -> bool:
+    """Whether a request that failed transiently may be sent again.
+
+    Always when repeating it cannot do anything twice: an idempotent method, or a request the
+    caller vouches for (`replay_safe`: say, a create the server refuses to repeat with a 409).
+    Otherwise (a POST that sends an event, starts a run) only when it cannot have taken effect:
+    it was never sent (`sent` False: the connection was refused or never opened), or the server
+    refused it for a rate limit (429, or 403), which it does before acting on it. A 5xx or a
+    lost answer may come after the server acted: the request is not repeated.
+    """
+    if method.upper() in IDEMPOTENT_METHODS or replay_safe:
+        return True
+    if status is None:
+        return not sent
+    return status in {403, 429}
 
 
 def retry_delay(

@@ -141,7 +141,6 @@ def _create_dispatch(call: Call) -> Reply:
         raise error(
             422, "Invalid request.\n\nclient_payload must be an object of 10 keys or fewer."
         )
-    call.state.clock.tick()
     call.repository.dispatches.append({"event_type": event_type, "client_payload": payload})
     return Reply(204)
 
@@ -248,7 +247,6 @@ def _delete_entry(kind: _Kind, call: Call) -> Reply:
     name = call.params[kind.parameter].upper()
     _existing(entries, name)
     del entries[name]
-    call.state.clock.tick()
     return Reply(204)
 
 
@@ -304,7 +302,7 @@ def _update_variable(call: Call) -> Reply:
     if new_name != name and new_name in target.variables:
         raise error(409, "Already exists - Variable already exists")
     entry.value = value
-    entry.updated_at = call.state.clock.tick()
+    entry.updated_at = call.state.clock.stamp()
     target.variables[new_name] = target.variables.pop(name)
     return Reply(204)
 

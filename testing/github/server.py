@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 import threading
 import time
 from collections.abc import Collection, Mapping
@@ -30,7 +31,16 @@ from testing.github.documents import error
 from testing.github.openapi import load_openapi
 from testing.github.routes import ROUTER, AppCall, AppHandler, Call, Handler, permission_problem
 from testing.github.state import EntryKind, Repository, State, Token
-from testing.http_stand_in import NOT_JSON, Incoming, LoggedRequest, Reply, RouteSpec, StandInServer
+from testing.http_stand_in import (
+    NOT_JSON,
+    Incoming,
+    LoggedRequest,
+    PathFailure,
+    Reply,
+    RouteSpec,
+    StandInServer,
+    take_failure,
+)
 
 __all__ = [
     "COMMON_STATUSES",
@@ -63,6 +73,10 @@ def fault_reply(status: int, message: str | None, retry_after: str | None) -> Re
     return Reply(status, error(status, message).reply.body, headers)
 
 
+def _is_write(request: LoggedRequest) -> bool:
+    return request.method in WRITE_METHODS and 200 <= request.status < 300
+
+
 class GitHubServer(StandInServer[Handler]):
     """The stand-in GitHub, on 127.0.0.1 and a free port. Use as a context manager, or
     start()/stop(); its url is the API base URL, for PyGithub's base_url."""
@@ -74,8 +88,11 @@ class GitHubServer(StandInServer[Handler]):
     fault_retry_after = "1"
 
     def __init__(self) -> None:
-        super().__init__(ROUTER, threading.Lock())
+        # The server's lock, as a condition: wait_for_writes() sleeps on it.
+        self._written = threading.Condition(threading.Lock())
+        super().__init__(ROUTER, self._written)
         self._state = State()
+        self._late_failures: list[PathFailure] = []
         self._answered = 0
         self._fault_rate = 0.0
         # Seeded, for faults that repeat from one run to the next; nothing cryptographic.
@@ -100,7 +117,7 @@ class GitHubServer(StandInServer[Handler]):
             self._state.repositories[full_name.lower()] = Repository(
                 id=self._state.next_id(),
                 full_name=full_name,
-                created_at=self._state.clock.tick(),
+                created_at=self._state.clock.stamp(),
                 target=self._state.new_target(),
             )
 
@@ -147,7 +164,7 @@ class GitHubServer(StandInServer[Handler]):
                 owner=next(iter(repositories)).split("/")[0],
                 repositories=frozenset(r.lower() for r in repositories),
                 permissions=github_permissions.granted(permissions),
-                created_at=self._state.clock.tick(),
+                created_at=self._state.clock.stamp(),
             )
             self._state.apps[app_id] = app
             return app.private_key_pem
@@ -221,7 +238,6 @@ class GitHubServer(StandInServer[Handler]):
     def delete_secret(self, repository: str, name: str, environment: str | None = None) -> None:
         with self._lock:
             del self._state.target(repository, environment).secrets[name.upper()]
-            self._state.clock.tick()
 
     def variables(self, repository: str, environment: str | None = None) -> dict[str, str]:
         return self._values("variables", repository, environment)
@@ -238,6 +254,17 @@ class GitHubServer(StandInServer[Handler]):
             replacement = self._state.new_target()
             target.key_id, target.private_key = replacement.key_id, replacement.private_key
 
+    def advance_clock(self, seconds: float = 1.0) -> None:
+        """Move the clock on, as if that much time had passed: later writes get later stamps."""
+        with self._lock:
+            self._state.clock.advance(seconds)
+
+    def freeze_clock(self) -> None:
+        """Hold the clock at the current second (until advance_clock): every write gets the
+        same `updated_at`, as writes within one second do on GitHub."""
+        with self._lock:
+            self._state.clock.freeze()
+
     def dispatches(self, repository: str) -> list[dict[str, Any]]:
         """The repository_dispatch events received: {"event_type", "client_payload"}."""
         with self._lock:
@@ -247,7 +274,19 @@ class GitHubServer(StandInServer[Handler]):
 
     def writes(self) -> list[LoggedRequest]:
         """The POST, PUT, PATCH and DELETE requests that succeeded (2xx)."""
-        return [r for r in self.requests if r.method in WRITE_METHODS and 200 <= r.status < 300]
+        return [r for r in self.requests if _is_write(r)]
+
+    def wait_for_writes(self, count: int, route: str, timeout: float) -> bool:
+        """Block until the log holds `count` successful writes to the route (a template of
+        routes()); False when the timeout ran out first. A test kills its client at a chosen
+        point this way."""
+
+        def arrived() -> bool:
+            logged = self._log.values()
+            return sum(1 for r in logged if r.route == route and _is_write(r)) >= count
+
+        with self._written:
+            return self._written.wait_for(arrived, timeout)
 
     # -- faults ---------------------------------------------------------------------------------
 
@@ -268,16 +307,31 @@ class GitHubServer(StandInServer[Handler]):
             self._fault_statuses = tuple(statuses)
             self._fault_retry_after = retry_after
 
+    def fail_after_serving(
+        self, pattern: str, status: int = 502, times: int | None = 1, *, method: str | None = None
+    ) -> None:
+        """Like fail_path, but the request is served first (its write takes effect) and only
+        its answer is replaced by the failure: a proxy that gave up on the answer."""
+        failure = PathFailure(re.compile(pattern), method, status, times, None)
+        with self._lock:
+            self._late_failures.append(failure)
+
     def clear_faults(self) -> None:
         """No more random faults nor path failures."""
         super().clear_faults()
         with self._lock:
             self._fault_rate = 0.0
+            self._late_failures.clear()
 
     # -- answering ------------------------------------------------------------------------------
 
     def _respond(self, incoming: Incoming[Handler]) -> Reply:
         reply = self._fault(incoming) or self._serve(incoming)
+        if incoming.method in WRITE_METHODS:
+            self._written.notify_all()  # wakes wait_for_writes once the log holds it
+        late = take_failure(self._late_failures, incoming.method, incoming.path)
+        if late is not None:
+            reply = fault_reply(late.status, None, None)
         return self._with_rate_limit_headers(reply)
 
     def _server_error(self, detail: str) -> Reply:

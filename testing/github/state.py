@@ -1,33 +1,43 @@
 """The stand-in GitHub's state: repositories, their environments, secrets and variables (each
-target with a real libsodium key pair), tokens, apps and a logical clock. Every method runs under
+target with a real libsodium key pair), tokens, apps and the clock. Every method runs under
 the server's lock."""
 
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from nacl.public import PrivateKey
 
 from testing.github.apps import App
 
-# Every timestamp comes from a logical clock: deterministic, and distinct for every write.
-CLOCK_START = datetime(2024, 1, 1, tzinfo=UTC)
 FIRST_KEY_ID = 568_250_167_242_549_743  # the shape of GitHub's key ids: a number as a string
 
 
 class Clock:
-    """A clock that moves only when something is written: one second per write."""
+    """GitHub's timestamps: the wall clock in whole seconds, so two writes within one second get
+    the same `updated_at`, as on GitHub. Tests move it on (advance) or hold it still (freeze) to
+    make that deterministic."""
 
     def __init__(self) -> None:
-        self._ticks = 0
+        self._offset = 0.0
+        self._frozen_at: float | None = None
 
-    def tick(self) -> str:
-        self._ticks += 1
-        return iso(CLOCK_START + timedelta(seconds=self._ticks))
+    def stamp(self) -> str:
+        """Now, as GitHub writes it."""
+        now = self._frozen_at if self._frozen_at is not None else time.time()
+        return iso(datetime.fromtimestamp(int(now + self._offset), UTC))
+
+    def advance(self, seconds: float) -> None:
+        self._offset += seconds
+
+    def freeze(self) -> None:
+        """Hold the clock at the current second: every later write shares one timestamp."""
+        self._frozen_at = time.time()
 
 
 def iso(moment: datetime) -> str:
@@ -136,7 +146,7 @@ class State:
         existing = repository.environments.get(name.casefold())
         if existing is not None:
             return existing, False
-        now = self.clock.tick()
+        now = self.clock.stamp()
         created = Environment(
             id=self.next_id(),
             name=name,
@@ -159,11 +169,11 @@ class State:
         """Replace the protection settings named in `protection`; keep the others."""
         environment.protection.update(copy.deepcopy(dict(protection)))
         if not created:  # a creation already took its own timestamp
-            environment.updated_at = self.clock.tick()
+            environment.updated_at = self.clock.stamp()
 
     def put_entry(self, entries: dict[str, Entry], name: str, value: str) -> bool:
         """Create or update an entry; True when it was created."""
-        now = self.clock.tick()
+        now = self.clock.stamp()
         existing = entries.get(name)
         if existing is None:
             entries[name] = Entry(value, now, now)

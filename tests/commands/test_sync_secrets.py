@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +15,7 @@ from typing import Any
 import pytest
 
 from testing.github.server import GitHubServer, LoggedRequest
-from tests.conftest import CliResult, CliRunner, snapshot
+from tests.conftest import CLI, CliResult, CliRunner, clean_environment, snapshot
 from toto_actions.github.sync_permissions import sync_endpoints, token_permissions
 
 TOKEN = "ghs_sync-token-0123456789"
@@ -90,6 +94,12 @@ class Sync:
     def __call__(
         self, *arguments: str, key: str | None = KEY, env: dict[str, str] | None = None
     ) -> CliResult:
+        return self.cli(
+            *self.arguments(*arguments, key=key), env={"GITHUB_TOKEN": TOKEN, **(env or {})}
+        )
+
+    def arguments(self, *arguments: str, key: str | None = KEY) -> list[str]:
+        """The command line of a sync (the outputs written first), after `toto-actions`."""
         self.write_outputs()
         options = [
             "--environment",
@@ -105,9 +115,7 @@ class Sync:
         ]
         if key:
             options += ["--fingerprint-key", key]
-        return self.cli(
-            "sync-secrets", *options, *arguments, env={"GITHUB_TOKEN": TOKEN, **(env or {})}
-        )
+        return ["sync-secrets", *options, *arguments]
 
 
 @pytest.fixture
@@ -189,8 +197,10 @@ def test_one_changed_output_is_one_secret_write_per_target(
     assert sorted(puts) == sorted(
         f"/repos/{r}/environments/dev/secrets/ECS_SUBNET_1" for r in REPOSITORIES
     )
+    # Each target's manifest is written twice: the intent before the write, the record after.
     manifest_writes = [w for w in github.writes() if w.path.endswith("/TOTO_SYNC_STATE")]
-    assert len(github.writes()) == len(puts) + len(manifest_writes) == 2 * len(REPOSITORIES)
+    assert len(manifest_writes) == 2 * len(REPOSITORIES)
+    assert len(github.writes()) == len(puts) + len(manifest_writes)
     for repository in REPOSITORIES:
         assert github.secrets(repository, "dev")["ECS_SUBNET_1"] == "subnet-0ccc"
     assert outputs_of(result)["updated"] == "3"
@@ -198,6 +208,7 @@ def test_one_changed_output_is_one_secret_write_per_target(
 
 def test_a_secret_changed_out_of_band_is_rewritten(sync: Sync, github: GitHubServer) -> None:
     assert sync().exit_code == 0
+    github.advance_clock(1)  # GitHub counts whole seconds: a change within ours would not show
     github.set_secret("acme/toto-ms-games", "ECS_SUBNET_2", "tampered", "dev")
     github.delete_secret("acme/toto-ms-expenses", "ECS_SUBNET_1", "dev")
     github.clear_requests()
@@ -546,23 +557,25 @@ def test_a_rotated_public_key_is_fetched_again_once(sync: Sync, github: GitHubSe
     assert github.secrets("acme/toto-ms-games", "dev")["ECS_SUBNET_1"] == "subnet-0aaa"
 
 
-def test_a_write_that_did_not_land_is_not_vouched_for(sync: Sync, github: GitHubServer) -> None:
+def test_writes_within_the_same_second_as_the_last_are_not_failures(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """GitHub's `updated_at` counts whole seconds: a rewrite within the second of the previous
+    write keeps its `updated_at`. GitHub acknowledged it (204): it landed."""
+    github.freeze_clock()
     assert sync().exit_code == 0
     sync.outputs["db_password"]["value"] = "rotated-db-password"
-    # The server answers 204 without storing anything: a write lost on the way.
-    github.fail_path(
-        r"/toto-ms-games/environments/dev/secrets/DB_PASSWORD$", 204, times=1, method="PUT"
-    )
-    result = sync()
-    assert result.exit_code == 1
-    assert "write secret DB_PASSWORD of acme/toto-ms-games (dev): not confirmed" in result.stderr
-    assert github.secrets("acme/toto-ms-games", "dev")["DB_PASSWORD"] == DB_PASSWORD
     github.clear_requests()
-    assert sync().exit_code == 0
-    assert secret_puts(github.requests) == [
-        "/repos/acme/toto-ms-games/environments/dev/secrets/DB_PASSWORD"
-    ]
-    assert github.secrets("acme/toto-ms-games", "dev")["DB_PASSWORD"] == "rotated-db-password"
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    assert "not confirmed" not in result.stderr
+    assert len(secret_puts(github.requests)) == len(REPOSITORIES)
+    for repository in REPOSITORIES:
+        assert github.secrets(repository, "dev")["DB_PASSWORD"] == "rotated-db-password"
+    assert outputs_of(result)["updated"] == str(len(REPOSITORIES))
+    github.clear_requests()
+    assert sync().exit_code == 0  # and the manifest vouches for them: nothing to write
+    assert github.writes() == []
 
 
 def test_a_missing_environment_is_refused_before_anything_is_written(
@@ -614,3 +627,171 @@ def test_every_call_of_the_sync_is_one_its_permissions_cover(
         for endpoint in sync_endpoints("environment", create_environments=True, dispatch=True)
     }
     assert {(r.method, r.route) for r in github.requests} == covered
+
+
+def test_a_dispatch_whose_answer_was_lost_is_not_sent_again(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """A 502 can come after GitHub acted on the POST: sending it again would trigger the
+    services' workflows twice. The sync reports the dispatch as failed, and says why."""
+    assert sync().exit_code == 0
+    sync.outputs["supermarket_bucket"]["value"] = "toto-supermarket-dev-2"
+    grant(github, dispatch=True)
+    github.fail_after_serving(r"/toto-ms-supermarket/dispatches$", 502, times=1, method="POST")
+    result = sync("--dispatch", "toto-core-changed")
+    assert result.exit_code == 1
+    assert len(github.requests_to("/repos/{owner}/{repo}/dispatches", "POST")) == 1
+    assert len(github.dispatches("acme/toto-ms-supermarket")) == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: acme/toto-ms-supermarket: dispatch toto-core-changed to "
+        "acme/toto-ms-supermarket: 502 Bad Gateway (not sent again: GitHub may have acted on it)"
+    )
+    assert github.secrets("acme/toto-ms-supermarket", "dev")["SUPERMARKET_BUCKET"] == (
+        "toto-supermarket-dev-2"
+    )
+
+
+def test_a_dispatch_refused_by_a_rate_limit_is_sent_again(sync: Sync, github: GitHubServer) -> None:
+    """A rate limit refuses the request before GitHub acts on it: waiting and sending again is
+    safe, and GitHub asks for it."""
+    sync.outputs["supermarket_bucket"]["value"] = "toto-supermarket-dev-2"
+    grant(github, dispatch=True)
+    github.fail_path(r"/dispatches$", 429, times=1, method="POST", retry_after="0")
+    result = sync("--dispatch", "toto-core-changed")
+    assert result.exit_code == 0, result.stderr
+    statuses = [r.status for r in github.requests_to("/repos/{owner}/{repo}/dispatches")]
+    assert statuses.count(429) == 1 and statuses.count(204) == len(REPOSITORIES)
+    for repository in REPOSITORIES:
+        assert len(github.dispatches(repository)) == 1
+
+
+def manifest_of(github: GitHubServer, repository: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(github.variables(repository, "dev")["TOTO_SYNC_STATE"])
+    return document
+
+
+def test_equal_values_in_two_targets_have_different_fingerprints(
+    sync: Sync, github: GitHubServer
+) -> None:
+    assert sync().exit_code == 0
+    prints = {
+        manifest_of(github, repository)["secrets"]["ECS_SUBNET_1"]["hmac"]
+        for repository in REPOSITORIES
+    }
+    assert len(prints) == len(REPOSITORIES)
+
+
+def test_a_manifest_of_the_old_fingerprint_scheme_is_rewritten_not_an_error(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """Version 1 fingerprinted `name\\nvalue` for every target: those fingerprints are not
+    trusted, so each secret is written once more and fingerprinted the new way."""
+    assert sync().exit_code == 0
+    for repository in REPOSITORIES:
+        manifest = manifest_of(github, repository)
+        for name, entry in manifest["secrets"].items():
+            value = github.secrets(repository, "dev")[name]
+            message = f"{name}\n{value}".encode()
+            entry["hmac"] = hmac.new(KEY.encode(), message, hashlib.sha256).hexdigest()
+        manifest["version"] = 1
+        github.set_variable(repository, "TOTO_SYNC_STATE", json.dumps(manifest), "dev")
+    github.clear_requests()
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    assert len(secret_puts(github.requests)) == 13
+    assert {manifest_of(github, r)["version"] for r in REPOSITORIES} == {2}
+    github.clear_requests()
+    assert sync().exit_code == 0
+    assert github.writes() == []
+
+
+@pytest.mark.parametrize(("key", "size"), [("short-key", 9), ("k" * 31, 31), ("é" * 15 + "k", 31)])
+def test_a_fingerprint_key_shorter_than_32_bytes_is_refused(
+    sync: Sync, github: GitHubServer, key: str, size: int
+) -> None:
+    result = sync(key=key)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: --fingerprint-key is {size} bytes long; it must be at least 32 (for example "
+        "`openssl rand -hex 32`)\n",
+    )
+    assert github.requests == []
+    assert key not in result.stdout + result.stderr
+
+
+def test_a_secret_too_short_to_mask_is_written_not_masked_and_named(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """The one masking rule: values of 4 characters or more are masked; a shorter one would
+    hide every occurrence of its characters in the log, so it is not masked, and the log says
+    which output that is (never its value)."""
+    sync.outputs["db_password"]["value"] = "1"
+    sync.outputs["ecs_subnet_2"]["value"] = "abcd"
+    result = sync(env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 0, result.stderr
+    masked = [line for line in result.stdout.splitlines() if line.startswith("::add-mask::")]
+    assert "::add-mask::abcd" in masked
+    assert "::add-mask::1" not in masked
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("::warning")]
+    assert warnings == [
+        "::warning::output 'db_password' is shorter than 4 characters: too short to be "
+        "masked in logs; the sync writes it and never prints it"
+    ]
+    assert github.secrets("acme/toto-ms-games", "dev")["DB_PASSWORD"] == "1"
+
+
+SECRET_PUT_ROUTE = "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+
+
+def landed_secret_puts(github: GitHubServer) -> list[str]:
+    return [r.path for r in github.requests_to(SECRET_PUT_ROUTE, "PUT") if 200 <= r.status < 300]
+
+
+def test_a_sync_killed_halfway_converges_and_writes_nothing_twice(
+    sync: Sync, github: GitHubServer, tmp_path: Path
+) -> None:
+    """kill -9 once the stand-in has received some of the secret writes, then run again: the
+    second run writes exactly the secrets the first did not (the manifest's intents, recorded
+    before the writes, tell which landed), and every secret ends with its value."""
+    sync.outputs["db_password"]["value"] = "first-db-password"
+    assert sync().exit_code == 0
+    github.advance_clock(1)
+    sync.outputs["db_password"]["value"] = DB_PASSWORD  # an update in each target...
+    sync.outputs["ecs_subnet_1"]["value"] = "subnet-0ccc"  # ...two of them
+    sync.write_config(CONFIG.replace("ECS_SUBNETS: ecs_subnets", "ECS_SUBNETS_2: ecs_subnets"))
+    expected = {**EXPECTED_DEV_SECRETS, "ECS_SUBNET_1": "subnet-0ccc"}
+    expected["ECS_SUBNETS_2"] = expected.pop("ECS_SUBNETS")  # ...and a create
+    github.clear_requests()
+    process = subprocess.Popen(
+        [str(CLI), *sync.arguments("--write-interval", "0.2", "--max-concurrency", "3")],
+        cwd=tmp_path,
+        env=clean_environment({"GITHUB_TOKEN": TOKEN}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert github.wait_for_writes(4, SECRET_PUT_ROUTE, timeout=60)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        assert process.wait(timeout=30) == -signal.SIGKILL
+    first = landed_secret_puts(github)
+    assert 4 <= len(first) < 3 * 3  # it died halfway: 3 writes in each of 3 targets
+    github.advance_clock(1)
+    github.clear_requests()
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    second = landed_secret_puts(github)
+    everything = {
+        f"/repos/{repository}/environments/dev/secrets/{name}"
+        for repository in REPOSITORIES
+        for name in ("DB_PASSWORD", "ECS_SUBNET_1", "ECS_SUBNETS_2")
+    }
+    assert sorted(second) == sorted(everything - set(first))  # nothing twice, nothing left
+    for repository in REPOSITORIES:
+        held = github.secrets(repository, "dev")
+        assert {name: held[name] for name in expected} == expected
+        assert "intents" not in manifest_of(github, repository)
+    github.clear_requests()
+    assert sync().exit_code == 0
+    assert github.writes() == []

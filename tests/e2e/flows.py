@@ -50,7 +50,7 @@ OnLine = Callable[[str], None]  # handed each line of act's output as it comes
 # tells users to grant it; the workflow asks for a token with only the ones it renders.
 APP_ID = 31337
 APP_PERMISSIONS = token_permissions("environment", create_environments=True, dispatch=True)
-FINGERPRINT_KEY = "e2e-fingerprint-key-5d1f0c93"
+FINGERPRINT_KEY = "e2e-fingerprint-key-5d1f0c93a7e24b6f"
 TF_API_TOKEN = "e2e-team-token.atlasv1.c4f2a7e1"
 JOB_TOKEN = "ghs_e2e_job_token_not_used_0a9e"  # github.token; no step of the flows uses it
 DB_PASSWORD = "e2e-core-db-password-3f9c1a"

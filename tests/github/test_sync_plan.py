@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+
 import pytest
 
 from toto_actions.errors import UsageError
@@ -20,19 +24,22 @@ from toto_actions.github.sync_plan import (
     DesiredTarget,
     ManagedSecret,
     Manifest,
+    SecretIntent,
     Target,
     TargetContents,
     TargetState,
     desired_targets,
     fingerprint,
+    key_problem,
     limit_problems,
     manifest_after,
+    manifest_with_intents,
     plan_target,
     target_state,
 )
 from toto_actions.terraform.outputs import TerraformOutput, as_text, parse_outputs
 
-KEY = "fingerprint-key"
+KEY = "fingerprint-key-of-the-plan-tests-0123"
 TARGET = Target("acme/toto-ms-a", "dev")
 OUTPUTS = {
     "ecs_subnet_1": TerraformOutput("subnet-1", False),
@@ -124,7 +131,7 @@ def test_more_than_100_secrets_are_refused() -> None:
 
 
 def managed(value: str, updated_at: str, name: str = "ECS_SUBNET_1") -> ManagedSecret:
-    return ManagedSecret(fingerprint(KEY, name, value), updated_at)
+    return ManagedSecret(fingerprint(KEY, TARGET, name, value), updated_at)
 
 
 DESIRED = DesiredTarget(TARGET, {"ECS_SUBNET_1": "subnet-1"}, {"AWS_REGION": "eu-west-1"})
@@ -219,8 +226,53 @@ def test_the_manifest_after_a_sync_records_what_landed() -> None:
     assert after == Manifest(
         {"KEEP": managed("k", "t0", "KEEP"), "ECS_SUBNET_1": managed("subnet-1", "t5")},
         frozenset({"AWS_REGION"}),
+        # The failed write keeps its intent: the next run sees whether it landed after all.
+        {"NEW": SecretIntent(fingerprint(KEY, TARGET, "NEW", "n"), None)},
     )
     assert Manifest.decode(after.encode()) == after
+
+
+def test_intents_are_recorded_for_every_secret_write_before_it() -> None:
+    old = Manifest({"A": managed("a-old", "t0", "A"), "B": managed("b", "t0", "B")}, frozenset())
+    desired = DesiredTarget(TARGET, {"A": "a-new", "B": "b", "C": "c"}, {})
+    plan = plan_target(desired, state({"A": "t0", "B": "t0"}, old), KEY, False)
+    assert manifest_with_intents(plan, KEY) == Manifest(
+        old.secrets,
+        old.variables,
+        {
+            "A": SecretIntent(fingerprint(KEY, TARGET, "A", "a-new"), "t0"),
+            "C": SecretIntent(fingerprint(KEY, TARGET, "C", "c"), None),
+        },
+    )
+    after = manifest_after(plan, plan.changes, {"A": "t1", "B": "t0", "C": "t1"}, KEY)
+    assert after.intents == {}  # every write landed
+
+
+@pytest.mark.parametrize(
+    ("updated_at", "action", "recorded"),
+    [
+        ("t1", UNCHANGED, "t1"),  # moved since the intent: the interrupted write landed
+        ("t0", UPDATE, "t9"),  # did not move: it did not land (or landed within the same second)
+    ],
+)
+def test_an_interrupted_runs_intent_tells_whether_its_write_landed(
+    updated_at: str, action: str, recorded: str
+) -> None:
+    intents = {"ECS_SUBNET_1": SecretIntent(fingerprint(KEY, TARGET, "ECS_SUBNET_1", "s-2"), "t0")}
+    manifest = Manifest({"ECS_SUBNET_1": managed("s-1", "t0")}, frozenset(), intents)
+    desired = DesiredTarget(TARGET, {"ECS_SUBNET_1": "s-2"}, {})
+    plan = plan_target(desired, state({"ECS_SUBNET_1": updated_at}, manifest), KEY, False)
+    assert actions(plan.changes) == [(SECRET, "ECS_SUBNET_1", action)]
+    after = manifest_after(plan, plan.changes, {"ECS_SUBNET_1": "t9"}, KEY)  # read after writes
+    assert after == Manifest({"ECS_SUBNET_1": managed("s-2", recorded)}, frozenset())
+
+
+def test_an_intent_for_another_value_is_no_proof() -> None:
+    intents = {"ECS_SUBNET_1": SecretIntent(fingerprint(KEY, TARGET, "ECS_SUBNET_1", "s-2"), "t0")}
+    manifest = Manifest({"ECS_SUBNET_1": managed("s-1", "t0")}, frozenset(), intents)
+    desired = DesiredTarget(TARGET, {"ECS_SUBNET_1": "s-3"}, {})
+    plan = plan_target(desired, state({"ECS_SUBNET_1": "t1"}, manifest), KEY, False)
+    assert actions(plan.changes) == [(SECRET, "ECS_SUBNET_1", UPDATE)]
 
 
 def test_without_a_key_the_manifest_holds_names_only_and_stays_the_same() -> None:
@@ -252,10 +304,69 @@ def test_the_state_takes_the_manifest_out_of_the_variables_and_decodes_it() -> N
     )
 
 
-def test_the_fingerprint_is_keyed_and_bound_to_the_name() -> None:
-    assert fingerprint(KEY, "A", "v") != fingerprint("other", "A", "v")
-    assert fingerprint(KEY, "A", "v") != fingerprint(KEY, "B", "v")
-    assert "v" not in fingerprint(KEY, "A", "v")
+def test_the_fingerprint_is_keyed_and_bound_to_the_target_and_the_name() -> None:
+    other_key = "another-fingerprint-key-0123456789"
+    assert fingerprint(KEY, TARGET, "A", "v") != fingerprint(other_key, TARGET, "A", "v")
+    assert fingerprint(KEY, TARGET, "A", "v") != fingerprint(KEY, TARGET, "B", "v")
+    assert "v" not in fingerprint(KEY, TARGET, "A", "v")
+    # Equal values in two targets do not show as equal fingerprints.
+    others = [Target("acme/toto-ms-b", "dev"), Target("acme/toto-ms-a", "prod")]
+    others.append(Target("acme/toto-ms-a", None))
+    prints = {fingerprint(KEY, target, "A", "v") for target in [TARGET, *others]}
+    assert len(prints) == 4
+    # GitHub matches repository and environment names without regard to case.
+    assert fingerprint(KEY, Target("Acme/Toto-MS-A", "Dev"), "A", "v") == fingerprint(
+        KEY, TARGET, "A", "v"
+    )
+    # No two splits of target, name and value give the same input.
+    assert fingerprint(KEY, Target("a/b", "c\nd"), "E", "f") != fingerprint(
+        KEY, Target("a/b", "c"), "D\nE", "f"
+    )
+
+
+def test_a_manifest_of_version_1_leads_to_rewrites_not_errors() -> None:
+    """Version 1 fingerprinted name and value only. Its fingerprints never count as a match: each
+    secret is rewritten once and fingerprinted anew; the names it manages are kept for prune."""
+    old_print = hmac.new(KEY.encode(), b"ECS_SUBNET_1\nsubnet-1", hashlib.sha256).hexdigest()
+    text = json.dumps(
+        {
+            "version": 1,
+            "secrets": {"ECS_SUBNET_1": {"hmac": old_print, "updated_at": "t1"}},
+            "variables": ["AWS_REGION"],
+        }
+    )
+    current = target_state(
+        TargetContents(
+            True, {"ECS_SUBNET_1": "t1"}, {"AWS_REGION": "eu-west-1", MANIFEST_VARIABLE: text}
+        )
+    )
+    assert current.manifest == Manifest(
+        {"ECS_SUBNET_1": ManagedSecret(None, "t1")}, frozenset({"AWS_REGION"})
+    )
+    plan = plan_target(DESIRED, current, KEY, prune=False)
+    assert actions(plan.changes) == [
+        (SECRET, "ECS_SUBNET_1", UPDATE),
+        (VARIABLE, "AWS_REGION", UNCHANGED),
+    ]
+    after = manifest_after(plan, plan.changes, {"ECS_SUBNET_1": "t2"}, KEY)
+    assert json.loads(after.encode())["version"] == 2
+    assert after.secrets == {"ECS_SUBNET_1": managed("subnet-1", "t2")}
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("k" * 32, None),
+        ("é" * 16, None),  # bytes count, not characters
+        (
+            "k" * 31,
+            "--fingerprint-key is 31 bytes long; it must be at least 32 (for example "
+            "`openssl rand -hex 32`)",
+        ),
+    ],
+)
+def test_a_fingerprint_key_needs_32_bytes(key: str, problem: str | None) -> None:
+    assert key_problem(key) == problem
 
 
 def test_limits_count_what_the_target_will_hold() -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
@@ -513,15 +513,28 @@ def test_an_environment_put_keeps_the_protection_its_body_leaves_out(server: Git
 # -- 3. behaviour: timestamps, keys, visibility, faults, latency ---------------------------------
 
 
-def test_every_write_gets_a_distinct_timestamp(server: GitHubServer) -> None:
+def test_timestamps_are_whole_seconds_shared_by_writes_within_one(server: GitHubServer) -> None:
+    """As on GitHub: `updated_at` counts whole seconds, so it moves only when a second passed."""
+    server.freeze_clock()
     server.set_secret(REPOSITORY, "A", "1")
     first = server.secret_updated_at(REPOSITORY, "A")
-    server.set_secret(REPOSITORY, "A", "1")  # the same value, changed out of band: a new time
+    server.set_secret(REPOSITORY, "A", "2")  # within the same second: the same time
+    assert server.secret_updated_at(REPOSITORY, "A") == first
+    server.advance_clock(1)
+    server.set_secret(REPOSITORY, "A", "2")  # a second later: a new time
     second = server.secret_updated_at(REPOSITORY, "A")
-    assert first < second
-    assert datetime.strptime(second, "%Y-%m-%dT%H:%M:%SZ")
+    assert datetime.strptime(second, "%Y-%m-%dT%H:%M:%SZ") - datetime.strptime(
+        first, "%Y-%m-%dT%H:%M:%SZ"
+    ) == timedelta(seconds=1)
     listed = call(server, "GET", f"{REPOSITORY_PATH}/actions/secrets").body["secrets"]
     assert listed == [{"name": "A", "created_at": first, "updated_at": second}]
+
+
+def test_the_clock_is_the_wall_clock_in_whole_seconds(server: GitHubServer) -> None:
+    before = int(time.time())
+    server.set_secret(REPOSITORY, "A", "1")
+    stamped = datetime.strptime(server.secret_updated_at(REPOSITORY, "A"), "%Y-%m-%dT%H:%M:%SZ")
+    assert before <= stamped.replace(tzinfo=UTC).timestamp() <= time.time()
 
 
 def test_a_secret_sealed_with_a_rotated_key_is_refused(server: GitHubServer) -> None:
@@ -645,6 +658,35 @@ def test_a_path_fails_as_many_times_as_told(server: GitHubServer) -> None:
     assert call(server, "GET", dev).status == 200
     server.clear_faults()
     assert call(server, "POST", dev, body).status == 201
+
+
+def test_a_late_failure_answers_after_the_write_took_effect(server: GitHubServer) -> None:
+    """A proxy that gave up on the answer: the dispatch landed, the client hears 502."""
+    server.fail_after_serving(r"/dispatches$", 502, times=1, method="POST")
+    body = {"event_type": "core-changed", "client_payload": {}}
+    dispatches = f"{REPOSITORY_PATH}/dispatches"
+    assert [call(server, "POST", dispatches, body).status for _ in range(2)] == [502, 204]
+    assert server.dispatches(REPOSITORY) == [body, body]
+    assert [r.status for r in server.writes()] == [204]  # the log keeps what was answered
+
+
+def test_waiting_for_writes_returns_once_they_arrived(server: GitHubServer) -> None:
+    route = "/repos/{owner}/{repo}/actions/variables"
+    assert not server.wait_for_writes(1, route, timeout=0.05)
+
+    def create_two() -> None:
+        for name in ("A", "B"):
+            time.sleep(0.05)
+            call(
+                server, "POST", f"{REPOSITORY_PATH}/actions/variables", {"name": name, "value": "1"}
+            )
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        created = pool.submit(create_two)
+        assert server.wait_for_writes(2, route, timeout=10)
+        assert len(server.variables(REPOSITORY)) == 2
+        created.result()
+    assert not server.wait_for_writes(3, route, timeout=0.05)
 
 
 def test_concurrent_writers_all_land(server: GitHubServer) -> None:

@@ -7,7 +7,7 @@ Validate everything, read every target, plan, then apply: only the secrets whose
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple, TypeVar
@@ -29,6 +29,7 @@ from toto_actions.github.sync_plan import (
     Target,
     TargetPlan,
     desired_targets,
+    key_problem,
     limit_problems,
     plan_target,
     target_state,
@@ -81,7 +82,7 @@ OPTIONS = (
     ),
     Option(
         "--fingerprint-key",
-        "key of the HMAC fingerprints that let unchanged secrets be "
+        "key (32 bytes or more) of the HMAC fingerprints that let unchanged secrets be "
         "skipped; without it every secret is written",
     ),
     Option(
@@ -158,10 +159,14 @@ def run(given: GivenOptions) -> int:
     if settings.fingerprint_key:
         actions_runtime.mask(settings.fingerprint_key)
     outputs = _read_outputs(settings.outputs)
-    _mask_values(outputs, lambda name, output: output.sensitive)
+    _mask_values(outputs, {name for name, output in outputs.items() if output.sensitive})
     config = load_config(settings.config, settings.default_owner)
     secret_outputs = {o for repository in config.repositories for o in repository.secrets.values()}
-    _mask_values(outputs, lambda name, output: name in secret_outputs)
+    for name in sorted(_mask_values(outputs, secret_outputs)):
+        actions_runtime.warning(
+            f"output {name!r} is shorter than {actions_runtime.MIN_MASKED_LENGTH} characters: "
+            "too short to be masked in logs; the sync writes it and never prints it"
+        )
     if config.scope == "environment" and not settings.environment:
         raise UsageError(f"{settings.config} syncs into GitHub environments: pass --environment")
     desired = desired_targets(config, outputs, settings.environment or "")
@@ -182,26 +187,32 @@ def run(given: GivenOptions) -> int:
     return _report(results, [*read_failures, *dispatch_failures], settings)
 
 
-def _mask_values(
-    outputs: Mapping[str, TerraformOutput], chosen: Callable[[str, TerraformOutput], bool]
-) -> None:
-    """Mask the chosen outputs' values. Only secrets and sensitive outputs are masked: a public
-    value such as a region or a count, masked, would garble the log and make the runner drop
-    every step output that contains it."""
-    for name, output in outputs.items():
-        if output.text and chosen(name, output):
-            actions_runtime.mask(output.text)
+def _mask_values(outputs: Mapping[str, TerraformOutput], chosen: Collection[str]) -> set[str]:
+    """Mask the chosen outputs' values by the one rule of actions_runtime.mask; returns those
+    too short to be masked. Only secrets and sensitive outputs are masked: a public value such
+    as a region or a count, masked, would garble the log and make the runner drop every step
+    output that contains it."""
+    unmasked = set()
+    for name in chosen:
+        text = outputs[name].text if name in outputs else None
+        if text is not None and not actions_runtime.mask(text):
+            unmasked.add(name)
+    return unmasked
 
 
 def _settings(given: GivenOptions) -> SyncSettings:
     environment = given.text("environment")
     if environment is not None and (len(environment) > 255 or not environment.isprintable()):
         raise UsageError(f"environment {environment!r} is not a GitHub environment name")
+    key = given.text("fingerprint-key")
+    problem = key_problem(key) if key else None
+    if problem:
+        raise UsageError(problem)
     return SyncSettings(
         config=Path(given.text("config") or "toto-secrets.yml"),
         environment=environment,
         outputs=given.text("outputs") or "",
-        fingerprint_key=given.text("fingerprint-key"),
+        fingerprint_key=key,
         create_environments=given.switch("create-environments"),
         dry_run=given.switch("dry-run"),
         prune=given.switch("prune"),

@@ -25,7 +25,7 @@ from toto_actions.terraform import cli_engine, cloud_engine
 from toto_actions.terraform.cli_engine import CliSettings
 from toto_actions.terraform.cloud_api import DEFAULT_ADDRESS
 from toto_actions.terraform.cloud_engine import CloudSettings
-from toto_actions.terraform.engine import EngineResult, StepStatus, mask
+from toto_actions.terraform.engine import EngineResult, StepStatus
 from toto_actions.terraform.plan import plan_markdown
 from toto_actions.terraform.variables import is_duration, parse_variables
 
@@ -263,7 +263,9 @@ def _write_outputs(path: Path, outputs: Mapping[str, Any]) -> None:
     first; the file is readable by its owner only."""
     for output in outputs.values():
         value = output.get("value")
-        mask(value if isinstance(value, str) else json.dumps(value, separators=(",", ":")))
+        actions_runtime.mask(
+            value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

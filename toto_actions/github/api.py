@@ -4,7 +4,9 @@ Reads use PyGithub's objects. Writes go through its requester with a public key 
 target (PyGithub's own `create_secret` fetches it again for every secret), and never send what
 the sync did not mean to change: environments are created with an empty body, because PyGithub's
 `create_environment` sends empty protection rules that would wipe a prod environment's reviewers.
-Every write holds the one turn of a pacer shared by all threads. Each thread has its own PyGithub
+Every write holds the one turn of a pacer shared by all threads, and is repeated after a failure
+only when repeating it cannot do it twice (http_retry.may_repeat): the repository_dispatch POST
+is sent at most once unless it never left. Each thread has its own PyGithub
 client: one client shares one HTTP connection object between threads, and two threads' requests
 can then cross (one is never sent, and receives the other's answer).
 """
@@ -21,10 +23,17 @@ from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException
+from urllib3.exceptions import NewConnectionError
 
 from toto_actions.errors import OperationError
 from toto_actions.github.sync_plan import Target, TargetContents
-from toto_actions.http_retry import RequestPacer, RetryPolicy, is_transient, retry_delay
+from toto_actions.http_retry import (
+    RequestPacer,
+    RetryPolicy,
+    is_transient,
+    may_repeat,
+    retry_delay,
+)
 
 if TYPE_CHECKING:
     from github.PublicKey import PublicKey
@@ -130,10 +139,12 @@ class GitHubClient:
         url = f"{self._base_url(target)}/variables"
         body = {"name": name, "value": value}
         what = f"write variable {name} of {target}"
+        # Both may be repeated: the PATCH sets the whole value; a repeated create meets a 409,
+        # on which set_variable switches to the PATCH.
         if exists:
-            self._write(what, "PATCH", f"{url}/{quote(name, safe='')}", body)
+            self._write(what, "PATCH", f"{url}/{quote(name, safe='')}", body, replay_safe=True)
         else:
-            self._write(what, "POST", url, body)
+            self._write(what, "POST", url, body, replay_safe=True)
 
     def delete_variable(self, target: Target, name: str) -> None:
         self._delete(target, "variable", name)
@@ -148,6 +159,8 @@ class GitHubClient:
         )
 
     def dispatch(self, repository: str, event_type: str, payload: dict[str, Any]) -> None:
+        """Send the event once: a second one would trigger the workflows again, so a failure
+        after the request left (a 5xx, a lost answer) is not repeated."""
         self._write(
             f"dispatch {event_type} to {repository}",
             "POST",
@@ -202,7 +215,7 @@ class GitHubClient:
         return self._environment_url(target)
 
     def _read(self, what: str, operation: Callable[[], T]) -> T:
-        return self._with_retries(what, operation, write=False)
+        return self._with_retries(what, operation, method="GET")
 
     def _write(
         self,
@@ -210,22 +223,27 @@ class GitHubClient:
         method: str,
         url: str,
         body: dict[str, Any] | None = None,
+        *,
         missing_ok: bool = False,
+        replay_safe: bool = False,
     ) -> None:
         def request() -> None:
             self._requester().requestJsonAndCheck(method, url, input=body)
 
         try:
-            self._with_retries(what, request, write=True)
+            self._with_retries(what, request, method=method, replay_safe=replay_safe)
         except GitHubError as problem:
             if not (missing_ok and problem.status == 404):
                 raise
 
-    def _with_retries(self, what: str, operation: Callable[[], T], write: bool) -> T:
+    def _with_retries(
+        self, what: str, operation: Callable[[], T], method: str, replay_safe: bool = False
+    ) -> T:
         policy = self._settings.retry
         for attempt in range(1, policy.attempts + 1):
+            sent = True
             try:
-                if write:
+                if method != "GET":
                     with self._pacer.turn():
                         return operation()
                 return operation()
@@ -236,6 +254,11 @@ class GitHubClient:
                     raise GitHubError(what, status, _with_needed(message, headers)) from failure
             except requests.RequestException as failure:
                 status, message, headers = None, type(failure).__name__, {}
+                sent = not never_sent(failure)
+            if not may_repeat(method, status, sent, replay_safe):
+                raise GitHubError(
+                    what, status, f"{message} (not sent again: GitHub may have acted on it)"
+                )
             wait = retry_delay(
                 attempt, status, headers, policy=policy, now=time.time(), jitter=self._jitter
             )
@@ -244,6 +267,15 @@ class GitHubClient:
                 raise GitHubError(what, status, message + suffix)
             time.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def never_sent(failure: requests.RequestException) -> bool:
+    """Whether the request never reached the server: no connection could be opened (refused,
+    unresolved, timed out while connecting). Any other failure may come after it was sent."""
+    if isinstance(failure, requests.ConnectTimeout):
+        return True
+    reason = getattr(failure.args[0] if failure.args else None, "reason", None)
+    return isinstance(reason, NewConnectionError)
 
 
 def _message(failure: GithubException) -> str:

@@ -1,14 +1,13 @@
-"""Applying sync plans to GitHub: each target's changes written, its secret writes confirmed,
-its manifest brought up to date.
+"""Applying sync plans to GitHub: each target's intents recorded, its changes written, its
+manifest brought up to date.
 
 Plans in (sync_plan's plain values), results out; every GitHub call goes through the adapter
 (api.py). A failed change is recorded and the others still go ahead; the manifest vouches only
-for what landed, so the next run writes again what did not.
+for what GitHub acknowledged, so the next run writes again what did not land.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from toto_actions.github.api import GitHubClient, GitHubError
@@ -24,6 +23,7 @@ from toto_actions.github.sync_plan import (
     Target,
     TargetPlan,
     manifest_after,
+    manifest_with_intents,
 )
 
 if TYPE_CHECKING:
@@ -52,16 +52,24 @@ def apply_plan(client: GitHubClient, plan: TargetPlan, fingerprint_key: str | No
 def _apply(client: GitHubClient, plan: TargetPlan, fingerprint_key: str | None) -> TargetResult:
     """Apply one target's changes; a failed change is recorded and the others still go ahead.
 
-    Every secret write is confirmed by its new `updated_at` before the manifest vouches for it,
-    so a write that did not land is written again by the next run.
+    With a fingerprint key, the intents are recorded in the manifest before the first secret
+    write, so a run killed halfway leaves enough for the next run to skip what landed. A write
+    GitHub acknowledged (2xx) took effect; the secrets are read again afterwards for their new
+    `updated_at`, which may equal the old one (GitHub counts whole seconds).
     """
     target = plan.target
     in_effect = [c for c in plan.changes if c.action == UNCHANGED]
     failures: list[str] = []
     pending = plan.pending()
+    stored = plan.state.manifest_text
     try:
         if any(c.kind == ENVIRONMENT for c in pending):
             client.create_environment(target)
+        writes_secrets = any(c.kind == SECRET and c.action in {CREATE, UPDATE} for c in pending)
+        if fingerprint_key is not None and writes_secrets:
+            stored = _write_manifest(
+                client, target, manifest_with_intents(plan, fingerprint_key).encode(), stored
+            )
         writer = _SecretWriter(client, target)
         for change in pending:
             try:
@@ -70,18 +78,30 @@ def _apply(client: GitHubClient, plan: TargetPlan, fingerprint_key: str | None) 
             except GitHubError as failure:
                 failures.append(str(failure))
         timestamps = plan.state.secrets
-        if any(c.kind == SECRET and c.action != UNCHANGED for c in in_effect):
-            timestamps, unconfirmed = _confirm_secret_writes(client, plan, in_effect)
-            in_effect = [c for c in in_effect if c not in unconfirmed]
-            failures += [f"write secret {c.name} of {target}: not confirmed" for c in unconfirmed]
+        if any(c.kind == SECRET and c.action in {CREATE, UPDATE} for c in in_effect):
+            timestamps = _read_timestamps(client, target, failures)
         manifest = manifest_after(plan, in_effect, timestamps, fingerprint_key).encode()
-        if manifest != plan.state.manifest_text:
-            client.set_variable(
-                target, MANIFEST_VARIABLE, manifest, exists=plan.state.manifest_text is not None
-            )
+        _write_manifest(client, target, manifest, stored)
     except GitHubError as failure:
         failures.append(str(failure))
     return TargetResult(plan, tuple(in_effect), tuple(failures))
+
+
+def _write_manifest(client: GitHubClient, target: Target, manifest: str, stored: str | None) -> str:
+    """Store the manifest unless it is stored already; returns what is stored now."""
+    if manifest != stored:
+        client.set_variable(target, MANIFEST_VARIABLE, manifest, exists=stored is not None)
+    return manifest
+
+
+def _read_timestamps(client: GitHubClient, target: Target, failures: list[str]) -> dict[str, str]:
+    """The secrets' `updated_at` after the writes. When they cannot be read, the written
+    secrets are recorded without one, so the next run writes them again."""
+    try:
+        return client.secret_timestamps(target)
+    except GitHubError as failure:
+        failures.append(f"{failure} (the next run writes these secrets again)")
+        return {}
 
 
 class _SecretWriter:
@@ -120,22 +140,3 @@ def _apply_change(
         client.set_variable(
             target, change.name, plan.desired.variables[change.name], exists=change.action == UPDATE
         )
-
-
-def _confirm_secret_writes(
-    client: GitHubClient, plan: TargetPlan, in_effect: Sequence[Change]
-) -> tuple[dict[str, str], list[Change]]:
-    """Read the target's secrets again: their new `updated_at`, and the writes that did not show
-    (a created secret that is missing, an updated one whose `updated_at` did not move)."""
-    written = [c for c in in_effect if c.kind == SECRET and c.action in {CREATE, UPDATE}]
-    try:
-        timestamps = client.secret_timestamps(plan.target)
-    except GitHubError:
-        return {}, written  # nothing can be vouched for: the next run writes them again
-    unconfirmed = [
-        c
-        for c in written
-        if c.name not in timestamps
-        or (c.action == UPDATE and timestamps[c.name] == plan.state.secrets.get(c.name))
-    ]
-    return timestamps, unconfirmed

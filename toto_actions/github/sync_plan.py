@@ -2,8 +2,11 @@
 
 Plain values in and out; no GitHub client here. A target is a repository, or one GitHub
 environment of it. The manifest (an Actions variable of the target) records the secrets and
-variables this tool manages; for a secret, an HMAC of its value and its `updated_at` after our
-write. A secret whose fingerprint and `updated_at` both still match needs no write.
+variables this tool manages; for a secret, an HMAC of its target, name and value, and its
+`updated_at` after our write. A secret whose fingerprint and `updated_at` both still match needs
+no write. Before writing secrets, the sync records what it is about to write (an intent: the new
+fingerprint and the `updated_at` before), so a run killed halfway can tell, when run again, which
+of its writes landed: a secret whose `updated_at` moved since holds the value of the intent.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from toto_actions.github.sync_config import SyncConfig
 from toto_actions.terraform.outputs import TerraformOutput
 
 MANIFEST_VARIABLE = "TOTO_SYNC_STATE"
+# Version 1 fingerprinted name and value only: its fingerprints are ignored (rewritten once).
+MANIFEST_VERSION = 2
+MIN_KEY_BYTES = 32  # HMAC-SHA256's output size, the shortest key RFC 2104 recommends
 MAX_VALUE_BYTES = 48 * 1024  # GitHub's limit for one secret or variable
 MAX_SECRETS = 100  # per repository, and per environment
 MAX_VARIABLES = {"repository": 500, "environment": 100}
@@ -59,34 +65,56 @@ class ManagedSecret(NamedTuple):
     updated_at: str | None
 
 
+class SecretIntent(NamedTuple):
+    """A secret write about to be made: the value's fingerprint, the `updated_at` before it."""
+
+    fingerprint: str
+    before: str | None  # None: the secret did not exist
+
+
 class Manifest(NamedTuple):
-    """The secrets and variables this tool manages in a target."""
+    """The secrets and variables this tool manages in a target, and its unfinished writes."""
 
     secrets: Mapping[str, ManagedSecret]
     variables: frozenset[str]
+    intents: Mapping[str, SecretIntent] = {}
 
     def encode(self) -> str:
-        document = {
-            "version": 1,
+        document: dict[str, object] = {
+            "version": MANIFEST_VERSION,
             "secrets": {
                 name: {"hmac": s.fingerprint, "updated_at": s.updated_at}
                 for name, s in sorted(self.secrets.items())
             },
             "variables": sorted(self.variables),
         }
+        if self.intents:
+            document["intents"] = {
+                name: {"hmac": i.fingerprint, "before": i.before}
+                for name, i in sorted(self.intents.items())
+            }
         return json.dumps(document, separators=(",", ":"))
 
     @classmethod
     def decode(cls, text: str | None) -> Manifest:
-        """The manifest in text; an absent or unreadable one manages nothing: all is rewritten."""
+        """The manifest in text; an absent or unreadable one manages nothing: all is rewritten.
+        An older version's fingerprints are dropped (its secrets are rewritten, then fingerprinted
+        anew); the names it manages are kept, so `prune` still knows them."""
         try:
             document = json.loads(text) if text else {}
+            current = document.get("version") == MANIFEST_VERSION
             secrets = {
-                str(name): ManagedSecret(entry.get("hmac"), entry.get("updated_at"))
+                str(name): ManagedSecret(
+                    entry.get("hmac") if current else None, entry.get("updated_at")
+                )
                 for name, entry in document.get("secrets", {}).items()
             }
-            return cls(secrets, frozenset(map(str, document.get("variables", []))))
-        except (ValueError, AttributeError, TypeError):
+            intents = {
+                str(name): SecretIntent(str(entry["hmac"]), entry.get("before"))
+                for name, entry in (document.get("intents", {}) if current else {}).items()
+            }
+            return cls(secrets, frozenset(map(str, document.get("variables", []))), intents)
+        except (ValueError, AttributeError, TypeError, KeyError):
             return EMPTY_MANIFEST
 
 
@@ -196,9 +224,33 @@ def _resolve(
     return values
 
 
-def fingerprint(key: str, name: str, value: str) -> str:
-    """HMAC-SHA256 of the value, keyed, so the manifest reveals nothing about low-entropy IDs."""
-    return hmac.new(key.encode("utf-8"), f"{name}\n{value}".encode(), hashlib.sha256).hexdigest()
+def key_problem(key: str) -> str | None:
+    """Why a fingerprint key cannot be used, or None."""
+    size = len(key.encode("utf-8"))
+    if size < MIN_KEY_BYTES:
+        return (
+            f"--fingerprint-key is {size} bytes long; it must be at least {MIN_KEY_BYTES} "
+            "(for example `openssl rand -hex 32`)"
+        )
+    return None
+
+
+def fingerprint(key: str, target: Target, name: str, value: str) -> str:
+    """HMAC-SHA256 of the target, name and value, keyed: the manifest reveals nothing about
+    low-entropy IDs, and equal values in two targets do not show as equal fingerprints.
+    Repository and environment are lower-cased, as GitHub matches them."""
+    message = json.dumps(
+        [
+            "toto-sync",
+            MANIFEST_VERSION,
+            target.repository.lower(),
+            None if target.environment is None else target.environment.lower(),
+            name,
+            value,
+        ],
+        separators=(",", ":"),
+    )
+    return hmac.new(key.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def plan_target(
@@ -210,9 +262,8 @@ def plan_target(
     if not state.exists:
         changes.append(Change(target, ENVIRONMENT, target.environment or "", CREATE))
     for name, value in desired.secrets.items():
-        changes.append(
-            Change(target, SECRET, name, _secret_action(name, value, state, fingerprint_key))
-        )
+        action = _secret_action(target, name, value, state, fingerprint_key)
+        changes.append(Change(target, SECRET, name, action))
     for name, value in desired.variables.items():
         current = state.variables.get(name)
         action = CREATE if current is None else UNCHANGED if current == value else UPDATE
@@ -231,16 +282,23 @@ def plan_target(
     return TargetPlan(desired, state, tuple(changes))
 
 
-def _secret_action(name: str, value: str, state: TargetState, key: str | None) -> Action:
+def _secret_action(
+    target: Target, name: str, value: str, state: TargetState, key: str | None
+) -> Action:
+    """Create a missing secret; leave one that is known to hold the value (its manifest entry
+    matches, or an interrupted run's write of that value landed: `updated_at` moved since the
+    intent); rewrite any other."""
     if name not in state.secrets:
         return CREATE
+    if key is None:
+        return UPDATE
+    current = fingerprint(key, target, name, value)
+    updated_at = state.secrets[name]
     managed = state.manifest.secrets.get(name)
-    if (
-        key is not None
-        and managed is not None
-        and managed.fingerprint == fingerprint(key, name, value)
-        and managed.updated_at == state.secrets[name]
-    ):
+    if managed is not None and (managed.fingerprint, managed.updated_at) == (current, updated_at):
+        return UNCHANGED
+    intent = state.manifest.intents.get(name)
+    if intent is not None and intent.fingerprint == current and intent.before != updated_at:
         return UNCHANGED
     return UPDATE
 
@@ -265,6 +323,24 @@ def limit_problems(plan: TargetPlan, scope: str) -> list[str]:
     return problems
 
 
+def _secret_writes(plan: TargetPlan) -> list[Change]:
+    return [c for c in plan.changes if c.kind == SECRET and c.action in {CREATE, UPDATE}]
+
+
+def manifest_with_intents(plan: TargetPlan, fingerprint_key: str) -> Manifest:
+    """The stored manifest plus an intent for every secret the plan writes: recorded before the
+    writes, it lets a rerun after a crash tell which of them landed."""
+    stored = plan.state.manifest
+    intents = {
+        c.name: SecretIntent(
+            fingerprint(fingerprint_key, plan.target, c.name, plan.desired.secrets[c.name]),
+            plan.state.secrets.get(c.name),
+        )
+        for c in _secret_writes(plan)
+    }
+    return Manifest(stored.secrets, stored.variables, intents)
+
+
 def manifest_after(
     plan: TargetPlan,
     landed: Collection[Change],
@@ -273,26 +349,36 @@ def manifest_after(
 ) -> Manifest:
     """The manifest once `landed` (the changes that succeeded, and the unchanged ones) applied.
 
-    A change that failed keeps its old entry, so the next run rewrites what did not land.
+    A secret write that failed keeps its old entry, so the next run rewrites what did not land,
+    and its intent, so the next run sees it if it landed after all.
     """
     secrets = dict(plan.state.manifest.secrets)
     variables = set(plan.state.manifest.variables)
     for change in landed:
-        if change.kind == SECRET and change.action == UNCHANGED:
-            continue  # its entry matched, and still does
         if change.kind == SECRET and change.action == DELETE:
             secrets.pop(change.name, None)
         elif change.kind == SECRET:
-            value = plan.desired.secrets[change.name]
-            secrets[change.name] = (
-                ManagedSecret(
-                    fingerprint(fingerprint_key, change.name, value), updated_at.get(change.name)
-                )
-                if fingerprint_key is not None
-                else ManagedSecret(None, None)
-            )
+            secrets[change.name] = _entry(plan, change, updated_at, fingerprint_key)
         elif change.kind == VARIABLE and change.action == DELETE:
             variables.discard(change.name)
         elif change.kind == VARIABLE:
             variables.add(change.name)
-    return Manifest(secrets, frozenset(variables))
+    intents = {}
+    if fingerprint_key is not None:
+        unfinished = {c.name for c in _secret_writes(plan)} - {c.name for c in landed}
+        written = manifest_with_intents(plan, fingerprint_key).intents
+        intents = {name: written[name] for name in sorted(unfinished)}
+    return Manifest(secrets, frozenset(variables), intents)
+
+
+def _entry(
+    plan: TargetPlan, change: Change, updated_at: Mapping[str, str], key: str | None
+) -> ManagedSecret:
+    """The manifest entry of a secret that holds its desired value: its fingerprint, and its
+    `updated_at` (as read after the writes; for one left unchanged, as read before)."""
+    if key is None:
+        return ManagedSecret(None, None)
+    value = plan.desired.secrets[change.name]
+    # An unchanged secret keeps the time it was read with: a later one is someone else's write.
+    stamps = plan.state.secrets if change.action == UNCHANGED else updated_at
+    return ManagedSecret(fingerprint(key, plan.target, change.name, value), stamps.get(change.name))

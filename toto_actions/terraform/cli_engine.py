@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
 from toto_actions.terraform.binary import TerraformCli
-from toto_actions.terraform.engine import EngineResult, StepStatus, mask, on_signals
+from toto_actions.terraform.engine import EngineResult, StepStatus, on_signals
 from toto_actions.terraform.plan import Decision, decide, summarize
 
 
@@ -85,4 +85,6 @@ def _mask_planned_outputs(json_plan: Mapping[str, Any]) -> None:
     for change in json_plan.get("output_changes", {}).values():
         after = change.get("after")
         if after is not None:
-            mask(after if isinstance(after, str) else json.dumps(after, separators=(",", ":")))
+            actions_runtime.mask(
+                after if isinstance(after, str) else json.dumps(after, separators=(",", ":"))
+            )

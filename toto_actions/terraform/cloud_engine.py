@@ -18,7 +18,7 @@ from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform.archive import config_archive
 from toto_actions.terraform.cloud_api import TfcClient, TfcError, Workspace
-from toto_actions.terraform.engine import EngineResult, StepStatus, mask, on_signals
+from toto_actions.terraform.engine import EngineResult, StepStatus, on_signals
 from toto_actions.terraform.plan import Decision, PlanSummary, ResourceChange, decide, summarize
 from toto_actions.terraform.runs import (
     NEEDS_A_PERSON,
@@ -170,7 +170,9 @@ def _tf_vars_from_environment(declared: Mapping[str, str | None]) -> dict[str, s
         if name.startswith("TF_VAR_") and name.removeprefix("TF_VAR_") in declared
     }
     for value in found.values():
-        mask(value)  # secrets, already masked by the runner; masked here for laptops too
+        actions_runtime.mask(
+            value
+        )  # secrets, already masked by the runner; masked here for laptops too
     return found
 
 

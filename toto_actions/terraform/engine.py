@@ -1,5 +1,5 @@
-"""What both tf-apply engines share: the result they hand back to the command, the masking of
-the values they handle, and stopping when the job is cancelled.
+"""What both tf-apply engines share: the result they hand back to the command, and stopping
+when the job is cancelled.
 
 Each engine (cli_engine.py, cloud_engine.py) offers `plan_and_apply(settings) -> EngineResult`.
 """
@@ -15,8 +15,6 @@ from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
 from toto_actions.terraform.plan import PlanSummary
-
-_SHORTEST_MASKED = 4  # the runner drops every step output holding a masked text: "1" would go
 
 
 class StepStatus(Enum):
@@ -34,13 +32,6 @@ class EngineResult(NamedTuple):
     outputs: dict[str, Any] | None  # in `terraform output -json` form; None when not applied
     run_id: str | None = None  # the HCP Terraform run (cloud)
     run_url: str | None = None
-
-
-def mask(value: str) -> None:
-    """Mask a value the step handles, unless it is so short that masking it would hide the
-    step's outputs (counts) rather than a secret."""
-    if len(value) >= _SHORTEST_MASKED:
-        actions_runtime.mask(value)
 
 
 @contextmanager
