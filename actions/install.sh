@@ -4,18 +4,26 @@
 # virtual environment of its own, and prints the path of its `toto-actions` command on stdout.
 # Progress goes to stderr, in a log group under GitHub Actions.
 #
+# What is installed is locked: actions/requirements.txt pins every dependency and the build
+# backend with the hashes of their files (scripts/lock regenerates it from pyproject.toml), the
+# installer checks every hash, then the checkout itself is built without build isolation (the
+# locked backend) and installed without dependencies. Nothing is resolved from lower bounds.
+#
 # The environment is kept in a cache directory that outlives the job on a self-hosted or cached
-# runner, under a key that hashes what decides the install: pyproject.toml, every file of
-# toto_actions/ and workflows-templates/, and the interpreter with its version. A warm start
-# computes the key, finds the marker of a complete environment and prints its path: no installer,
-# no network. A cold start builds a new environment in a temporary directory beside the others,
-# with uv (on PATH, or `python -m uv`) or else pip, a non-editable install of the checkout, then
-# renames it into place: two jobs at once, or an interrupted install, never leave a half
-# environment. Old environments beyond the last few used are then removed. The download cache of
-# uv or pip sits in the same cache directory, so a new version reuses the wheels already fetched.
+# runner, under a key that hashes what decides the install: pyproject.toml, the lock, every file
+# of toto_actions/ and workflows-templates/, and the interpreter with its version. A warm start
+# computes the key, finds the marker of a complete environment, checks that every file the
+# installed distributions recorded is still there (a damaged environment is rebuilt, not reused),
+# and prints its path: no installer, no network. A cold start builds a new environment in a
+# temporary directory beside the others with uv (on PATH, `python -m uv`, or else the uv pinned
+# in actions/uv-requirements.txt, which pip installs with hash checking into the cache once) or
+# pip, then renames it into place: two jobs at once, or an interrupted install, never leave a
+# half environment. Old environments beyond the last few used are then removed. The download
+# cache of uv or pip sits in the same cache directory, so a new version reuses the wheels.
 #
 #   $TOTO_ACTIONS_CACHE/envs/<pyX.Y>-<key>/   complete environments (marker .toto-actions-env)
 #   $TOTO_ACTIONS_CACHE/envs/.build-*         installs in progress (or interrupted: pruned later)
+#   $TOTO_ACTIONS_CACHE/tools/uv-<version>-<machine>/bin/uv   the bootstrapped uv
 #   $TOTO_ACTIONS_CACHE/uv, .../pip           the installers' download caches
 #
 # Settings, all optional:
@@ -23,14 +31,21 @@
 #                           ${XDG_CACHE_HOME:-$HOME/.cache}/toto-actions)
 #   TOTO_ACTIONS_PYTHON     the interpreter (default: the first of python3, python3.14 ...
 #                           python3.11, python that is Python 3.11 or newer)
-#   TOTO_ACTIONS_INSTALLER  auto (default: uv when available, else pip), uv or pip
+#   TOTO_ACTIONS_INSTALLER  auto (default: uv, bootstrapped when missing; pip if that fails),
+#                           uv or pip
 #   TOTO_ACTIONS_KEEP       how many environments to keep, most recently used first (default 5)
 set -euo pipefail
 
 script_dir="${BASH_SOURCE[0]%/*}"
 [ "$script_dir" = "${BASH_SOURCE[0]}" ] && script_dir=.
 checkout="$(cd "$script_dir/.." && pwd -P)"
+lock="$checkout/actions/requirements.txt"
+uv_lock="$checkout/actions/uv-requirements.txt"
 cache="${TOTO_ACTIONS_CACHE:-${RUNNER_TOOL_CACHE:-${XDG_CACHE_HOME:-${HOME:-}/.cache}}/toto-actions}"
+case "$cache" in
+/*) ;;
+*) cache="$PWD/$cache" ;;
+esac
 marker=.toto-actions-env
 in_actions=false
 [ "${GITHUB_ACTIONS:-}" = true ] && in_actions=true
@@ -39,6 +54,14 @@ installing=false
 build=""
 
 say() { printf 'toto-actions: %s\n' "$*" >&2; }
+
+warn() {
+    if $in_actions; then
+        echo "::warning::toto-actions: $*" >&2
+    else
+        say "$*"
+    fi
+}
 
 report_error() {
     if $group_open; then
@@ -71,8 +94,11 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Prints the environment's name: the Python version and a hash of what decides the install.
-# On a Python older than 3.11 prints its version and exits 3; on an error, prints it and exits 4.
+# Prints the environment's name (the Python version and a hash of what decides the install), a
+# tab, and the state of that environment in the cache: absent, ok, or damaged, a tab and why.
+# Damaged: a file that an installed distribution recorded (RECORD) is missing, so some import
+# would fail. On a Python older than 3.11 prints its version and exits 3; on an error, prints it
+# and exits 4.
 # shellcheck disable=SC2016
 key_script='
 import sys
@@ -83,30 +109,78 @@ try:
     import hashlib
     import os
 
-    root = sys.argv[1]
-    digest = hashlib.sha256(b"toto-actions environment, layout 1\0")
-    digest.update(("%s\0%s\0" % (sys.version, os.path.realpath(sys.executable))).encode())
-    paths = ["pyproject.toml"]
-    for top in ("toto_actions", "workflows-templates"):
-        for directory, subdirectories, files in os.walk(os.path.join(root, top)):
-            subdirectories[:] = [name for name in subdirectories if name != "__pycache__"]
-            for name in files:
-                if not name.endswith((".pyc", ".pyo")):
-                    paths.append(os.path.relpath(os.path.join(directory, name), root))
-    for path in sorted(paths):
-        with open(os.path.join(root, path), "rb") as file:
-            data = file.read()
-        digest.update(b"%s\0%d\0" % (path.encode(), len(data)))
-        digest.update(data)
-    print("py%d.%d-%s" % (sys.version_info[0], sys.version_info[1], digest.hexdigest()[:16]))
+    root, envs, marker = sys.argv[1:4]
+
+
+    def key():
+        digest = hashlib.sha256(b"toto-actions environment, layout 2\0")
+        digest.update(("%s\0%s\0" % (sys.version, os.path.realpath(sys.executable))).encode())
+        paths = ["pyproject.toml", "actions/requirements.txt"]
+        for top in ("toto_actions", "workflows-templates"):
+            for directory, subdirectories, files in os.walk(os.path.join(root, top)):
+                subdirectories[:] = [name for name in subdirectories if name != "__pycache__"]
+                for name in files:
+                    if not name.endswith((".pyc", ".pyo")):
+                        paths.append(os.path.relpath(os.path.join(directory, name), root))
+        for path in sorted(paths):
+            with open(os.path.join(root, path), "rb") as file:
+                data = file.read()
+            digest.update(b"%s\0%d\0" % (path.encode(), len(data)))
+            digest.update(data)
+        return "py%d.%d-%s" % (sys.version_info[0], sys.version_info[1], digest.hexdigest()[:16])
+
+
+    def recorded_paths(record):
+        # RECORD is CSV: path,hash,size; a path with a comma or a quote is quoted. Parsed by
+        # hand: the csv module imports re, which would double the cost of a warm start.
+        with open(record, encoding="utf-8") as file:
+            for line in file:
+                line = line.rstrip("\r\n")
+                if line.startswith("\""):
+                    path = line[1:].split("\",", 1)[0].replace("\"\"", "\"")
+                else:
+                    path = line.rsplit(",", 2)[0]
+                if path and not path.endswith(".pyc"):  # bytecode is a cache, not a part
+                    yield path
+
+
+    def problem(env):
+        """None when env is complete, else what is missing."""
+        with open(os.path.join(env, marker), encoding="utf-8") as file:
+            lines = file.read().splitlines()
+        names = [line.split(" ", 1)[1] for line in lines if line.startswith("distribution ")]
+        if not names:
+            return "its marker names no installed distribution"
+        for path in ("bin/python", "bin/toto-actions"):
+            if not os.path.exists(os.path.join(env, path)):
+                return "%s is missing" % path
+        site = os.path.join(env, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+        for name in names:
+            try:
+                for path in recorded_paths(os.path.join(site, name, "RECORD")):
+                    if not os.path.exists(os.path.join(site, path)):
+                        return "%s of %s is missing" % (os.path.normpath(path), name)
+            except OSError:
+                return "%s/RECORD is missing" % name
+        return None
+
+
+    name = key()
+    env = os.path.join(envs, name)
+    if not os.path.exists(os.path.join(env, marker)):
+        print("%s\tabsent\t" % name)
+    else:
+        found = problem(env)
+        print("%s\t%s\t%s" % (name, "damaged" if found else "ok", found or ""))
 except Exception as error:
     print("%s: %s" % (type(error).__name__, error))
     sys.exit(4)
 '
 
 # Rewrites the build directory's path into the final one in bin/ (script shebangs, activate
-# scripts) and pyvenv.cfg, writes the marker, renames the environment into place (or keeps the one
-# a concurrent job renamed first), then removes environments beyond the last few used.
+# scripts) and pyvenv.cfg, writes the marker (with the distributions installed, which a warm
+# start checks), renames the environment into place (or keeps the one a concurrent job renamed
+# first), then removes environments beyond the last few used.
 # shellcheck disable=SC2016
 finish_script='
 import os
@@ -129,9 +203,12 @@ for path in paths:
             file.write(data.replace(old, new))
         shutil.copymode(path, path + ".new")
         os.replace(path + ".new", path)
+site = os.path.join(build, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+distributions = sorted(name for name in os.listdir(site) if name.endswith(".dist-info"))
 with open(os.path.join(build, marker), "w") as file:
     file.write("python %s\ninstaller %s\ninstalled %s\n" % (
         sys.version.split()[0], installer, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+    file.write("".join("distribution %s\n" % name for name in distributions))
 
 
 def remove(path):
@@ -172,8 +249,19 @@ for last_used, path in used[max(int(keep) - 1, 0):]:
         remove(path)
 '
 
+# Renames argv[1] to argv[2] unless argv[2] exists (then exits 1): `mv` would move it inside.
+# shellcheck disable=SC2016
+rename_script='
+import os
+import sys
+
+os.rename(*sys.argv[1:3])
+'
+
 python=""
 key=""
+state=""
+damage=""
 if [ -n "${TOTO_ACTIONS_PYTHON:-}" ]; then
     candidates=("$TOTO_ACTIONS_PYTHON")
 else
@@ -183,15 +271,17 @@ tried=""
 for candidate in "${candidates[@]}"; do
     command -v "$candidate" >/dev/null 2>&1 || continue
     status=0
-    key="$("$candidate" -I -S -c "$key_script" "$checkout" 2>/dev/null)" || status=$?
+    found="$("$candidate" -I -S -c "$key_script" "$checkout" "$cache/envs" "$marker" 2>/dev/null)" ||
+        status=$?
     if [ "$status" -eq 0 ]; then
+        IFS=$'\t' read -r key state damage <<<"$found"
         python="$(command -v "$candidate")"
         [[ "$python" = /* ]] || python="$PWD/$python"
         break
     fi
     case "$status" in
-    3) tried="$tried, $candidate is Python $key" ;;
-    4) tried="$tried, $candidate failed: $key" ;;
+    3) tried="$tried, $candidate is Python $found" ;;
+    4) tried="$tried, $candidate failed: $found" ;;
     *) tried="$tried, $candidate does not run (exit $status)" ;;
     esac
 done
@@ -200,18 +290,24 @@ if [ -z "$python" ]; then
     fail "no Python 3.11 or newer found (${tried#, }); install one (e.g. with actions/setup-python) or set TOTO_ACTIONS_PYTHON"
 fi
 [ "$cache" != /toto-actions ] || fail "no cache directory: set TOTO_ACTIONS_CACHE or HOME"
-case "$cache" in
-/*) ;;
-*) cache="$PWD/$cache" ;;
-esac
 
 env_dir="$cache/envs/$key"
-if [ -f "$env_dir/$marker" ] && [ -x "$env_dir/bin/toto-actions" ]; then
+case "$state" in
+ok)
     touch "$env_dir/$marker" 2>/dev/null || true # last used: pruning keeps the recent ones
     say "reusing the cached environment $env_dir"
     echo "$env_dir/bin/toto-actions"
     exit 0
-fi
+    ;;
+damaged)
+    warn "the cached environment $env_dir is damaged ($damage): rebuilding it"
+    # Out of the way at once (a job still using it fails anyway), then deleted.
+    trash="$cache/envs/.trash-$key-$$"
+    if mv -- "$env_dir" "$trash" 2>/dev/null; then
+        rm -rf -- "$trash"
+    fi
+    ;;
+esac
 
 installing=true
 if $in_actions; then
@@ -219,8 +315,32 @@ if $in_actions; then
     group_open=true
 fi
 
+[ -f "$lock" ] || fail "no lock file $lock: regenerate it with scripts/lock"
 keep="${TOTO_ACTIONS_KEEP:-5}"
 [[ "$keep" =~ ^[0-9]+$ ]] || fail "TOTO_ACTIONS_KEEP must be a number of environments, not '$keep'"
+
+# Installs the uv of actions/uv-requirements.txt (pip checks the wheel's hash) into the cache,
+# once per version and machine, and sets `uv` to it; returns 1 when that fails.
+bootstrap_uv() {
+    local version home
+    version="$(sed -n 's/^uv==\([^ ;\\]*\).*/\1/p' "$uv_lock" 2>/dev/null)"
+    [ -n "$version" ] || return 1
+    home="$cache/tools/uv-$version-$(uname -m)"
+    if [ ! -x "$home/bin/uv" ]; then
+        say "uv is neither on PATH nor a module of $python: installing uv $version (hash-checked) into $home"
+        mkdir -p "$cache/tools"
+        build="$cache/tools/.build-uv-$version-$$"
+        "$python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
+            --quiet --cache-dir "$cache/pip" --require-hashes --no-deps --only-binary :all: \
+            --target "$build" --requirement "$uv_lock" >&2 || return 1
+        "$build/bin/uv" --version >/dev/null || return 1
+        if "$python" -I -S -c "$rename_script" "$build" "$home" 2>/dev/null; then
+            build=""
+        fi # else another job installed it first: the EXIT trap removes ours
+    fi
+    uv=("$home/bin/uv")
+}
+
 installer="${TOTO_ACTIONS_INSTALLER:-auto}"
 uv=()
 case "$installer" in
@@ -229,14 +349,17 @@ auto | uv)
         uv=(uv)
     elif "$python" -m uv --version >/dev/null 2>&1; then
         uv=("$python" -m uv)
-    elif [ "$installer" = uv ]; then
-        fail "TOTO_ACTIONS_INSTALLER=uv but uv is neither on PATH nor a module of $python"
+    elif ! bootstrap_uv; then
+        [ -z "$build" ] || rm -rf -- "$build"
+        build=""
+        [ "$installer" = auto ] ||
+            fail "TOTO_ACTIONS_INSTALLER=uv but uv is neither on PATH nor a module of $python, and installing it from $uv_lock failed (see above)"
+        say "uv could not be installed (see above): installing with pip, slower"
     fi
     if ((${#uv[@]})); then
         installer=uv
     else
         installer=pip
-        say "uv is not available (neither on PATH nor a module of $python): installing with pip, slower"
     fi
     ;;
 pip) ;;
@@ -254,15 +377,21 @@ if [ "$installer" = uv ]; then
     say "installing into $env_dir with $("${uv[@]}" --version) and $python ($("$python" -I -S -c 'import sys; print(sys.version.split()[0])'))"
     export UV_PYTHON_DOWNLOADS=never # only the interpreter found above
     "${uv[@]}" venv --quiet --cache-dir "$cache/uv" --python "$python" "$build" >&2
-    # --reinstall-package: the checkout is always built afresh, never taken from uv's wheel
-    # cache. --compile-bytecode: half a second here saves a second on each first import.
+    # --compile-bytecode: half a second here saves a second on each first import.
     "${uv[@]}" pip install --cache-dir "$cache/uv" --python "$build/bin/python" \
-        --reinstall-package toto-actions --compile-bytecode "$checkout" >&2
+        --require-hashes --compile-bytecode --requirement "$lock" >&2
+    # --reinstall-package: the checkout is always built afresh, never taken from uv's wheel
+    # cache; built by the locked backend installed above, and without dependencies.
+    "${uv[@]}" pip install --cache-dir "$cache/uv" --python "$build/bin/python" \
+        --no-deps --no-build-isolation --reinstall-package toto-actions --compile-bytecode \
+        "$checkout" >&2
 else
     say "installing into $env_dir with pip and $python"
     "$python" -m venv "$build" >&2
-    "$build/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
-        --cache-dir "$cache/pip" "$checkout" >&2
+    pip_install=("$build/bin/python" -m pip install --disable-pip-version-check --no-input
+        --progress-bar off --cache-dir "$cache/pip")
+    "${pip_install[@]}" --require-hashes --requirement "$lock" >&2
+    "${pip_install[@]}" --no-deps --no-build-isolation "$checkout" >&2
 fi
 "$build/bin/python" -I -m toto_actions --version >&2
 "$python" -I -S -c "$finish_script" "$build" "$env_dir" "$marker" "$keep" \

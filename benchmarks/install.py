@@ -2,7 +2,9 @@
 
 Everything runs from a copy of this repository's tracked files, as an action's checkout, with the
 interpreter of this script (its directory first on PATH: its python3, and uv when the test extras
-installed it). For each installer (uv when available, and pip), three scenarios per round:
+installed it). For each installer (uv when available; "bootstrap": a runner without uv, the
+interpreter this venv was made from and a PATH without this venv, so install.sh installs its
+pinned uv with pip first; and pip), three scenarios per round:
 
 1. cold: an empty TOTO_ACTIONS_CACHE (a fresh runner): a new environment, every wheel downloaded;
 2. warm: the same cache again (the next action of the job, or a cached runner): the median of
@@ -16,7 +18,8 @@ sides alternate from one round to the next; every install is checked (the printe
 `--version`; the warm run printed the same path and said it reused it). Prints the medians, their
 ratios to the baseline, and every run.
 
-Usage: .venv/bin/python -m benchmarks.install [--rounds N] [--warm-runs N] [--installers uv,pip]
+Usage: .venv/bin/python -m benchmarks.install [--rounds N] [--warm-runs N]
+       [--installers uv,bootstrap,pip]
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON_BIN = Path(sys.executable).parent
+# What a runner without uv has: the system's PATH and an interpreter with pip but no uv.
+PATH_WITHOUT_UV = "/usr/bin:/bin"
+BASE_PYTHON = str(Path(sys.base_prefix, "bin", "python{}.{}".format(*sys.version_info)))
 SCENARIOS = ("cold", "warm", "new version, downloads cached")
 
 
@@ -89,12 +95,19 @@ def ours(
 ) -> dict[str, float]:
     """The three scenarios of install.sh with one installer, in a new cache."""
     cache = work / f"cache-{installer}-{round_number}"
-    env = environment(TOTO_ACTIONS_CACHE=str(cache), TOTO_ACTIONS_INSTALLER=installer)
+    if installer == "bootstrap":
+        env = environment(
+            TOTO_ACTIONS_CACHE=str(cache), TOTO_ACTIONS_PYTHON=BASE_PYTHON, PATH=PATH_WITHOUT_UV
+        )
+        said: tuple[str, ...] = ("installing uv ", " with uv ")
+    else:
+        env = environment(TOTO_ACTIONS_CACHE=str(cache), TOTO_ACTIONS_INSTALLER=installer)
+        said = (f" with {installer} ",)
     script = [str(checkout / "actions" / "install.sh")]
     result: dict[str, float] = {}
 
     result["cold"], stdout, stderr = timed(script, env, work)
-    if f" with {installer} " not in stderr:
+    if not all(words in stderr for words in said):
         raise SystemExit(f"install.sh did not install with {installer}:\n{stderr}")
     check_runs(Path(stdout.strip()))
 
@@ -137,7 +150,7 @@ def plain_pip(checkout: Path, work: Path, round_number: int) -> float:
 
 def available_installers() -> list[str]:
     uv = shutil.which("uv", path=environment()["PATH"]) is not None
-    return ["uv", "pip"] if uv else ["pip"]
+    return ["uv", "bootstrap", "pip"] if uv else ["bootstrap", "pip"]
 
 
 def version_of(command: list[str]) -> str:

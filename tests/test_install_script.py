@@ -2,12 +2,15 @@
 
 Real subprocesses and real installs from PyPI: the module shares one cold install (the fixture
 `first_install`), and every later cold install builds a changed copy of the checkout with the
-download cache that first install filled, so only the first (and the pip one) download wheels.
+download cache that first install filled, so only the first (and the pip one, and the bootstrap
+of uv) download wheels.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -19,12 +22,18 @@ from pathlib import Path
 
 import pytest
 
+from testing.install_lock import UV_LOCK, read_pins
 from tests.conftest import REPO_ROOT, clean_environment
 from toto_actions import __version__
 
 VENV_BIN = Path(sys.executable).parent
 BASH = shutil.which("bash") or "/bin/bash"
 UV_ON_PATH = (VENV_BIN / "uv").exists() or shutil.which("uv") is not None
+# A runner without uv: the system's directories on PATH, and the interpreter the test venv was
+# made from (which has pip, and no uv module).
+PATH_WITHOUT_UV = "/usr/bin:/bin"
+BASE_PYTHON = str(Path(sys.base_prefix, "bin", "python{}.{}".format(*sys.version_info)))
+ZERO_HASH = "sha256:" + "0" * 64
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,43 @@ def changed_copy(checkout: Path, destination: Path, change: str) -> Path:
     with (destination / "toto_actions" / "errors.py").open("a", encoding="utf-8") as file:
         file.write(f"# {change}\n")
     return destination
+
+
+def with_wrong_hashes(checkout: Path, destination: Path, lock: str, package: str) -> Path:
+    """A copy of checkout whose actions/LOCK gives PACKAGE's pin only wrong hashes."""
+    shutil.copytree(checkout, destination, symlinks=True)
+    path = destination / "actions" / lock
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{package}=="))
+    end = next(i for i in range(start + 1, len(lines)) if "--hash=" not in lines[i])
+    for i in range(start + 1, end):
+        lines[i] = re.sub(r"sha256:[0-9a-f]{64}", ZERO_HASH, lines[i])
+    path.write_text("".join(lines), encoding="utf-8")
+    return destination
+
+
+def site_packages(environment: Path) -> Path:
+    (path,) = environment.glob("lib/python3*/site-packages")
+    return path
+
+
+def installed_versions(python: Path) -> dict[str, str]:
+    """Every distribution installed in the environment of python, by canonical name."""
+    listed = subprocess.run(
+        [
+            str(python),
+            "-I",
+            "-c",
+            "import importlib.metadata as m\n"
+            "for d in m.distributions(): print(d.metadata['Name'], d.version)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    names = (line.split() for line in listed.splitlines())
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in names}
 
 
 def installed_errors_module(install: Install) -> str:
@@ -185,6 +231,178 @@ def test_the_install_is_a_copy_of_the_checkout_templates_included(
         for relative in expected:
             assert (installed / relative).read_bytes() == (source / relative).read_bytes()
     assert (package / "workflows_templates" / "microservice.yml.j2").is_file()
+
+
+def test_the_environment_holds_exactly_the_locked_versions(
+    first_install: Install, checkout: Path
+) -> None:
+    lock = (checkout / "actions" / "requirements.txt").read_text(encoding="utf-8")
+    locked = {str(pin.name): str(pin.version) for pin in read_pins(lock) if pin.applies_here()}
+    installed = installed_versions(first_install.command.with_name("python"))
+    assert installed == {**locked, "toto-actions": __version__}
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_file_whose_hash_is_not_the_locked_one_fails_the_install(
+    first_install: Install, checkout: Path, cache: Path, tmp_path: Path, installer: str
+) -> None:
+    # actions-toolkit: the first pin, so that pip fails before it downloads the rest.
+    wrong = with_wrong_hashes(checkout, tmp_path / "wrong", "requirements.txt", "actions-toolkit")
+    before = sorted((cache / "envs").iterdir())
+    install = run_install(wrong, cache, TOTO_ACTIONS_INSTALLER=installer)
+    assert install.exit_code != 0
+    assert install.stdout == ""
+    mismatch = {
+        "uv": "Hash mismatch for `actions-toolkit==",
+        "pip": "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE",
+    }[installer]
+    assert mismatch in install.stderr
+    assert install.stderr.splitlines()[-1].startswith("error: toto-actions could not be installed")
+    assert sorted((cache / "envs").iterdir()) == before
+    assert leftovers(cache) == []
+
+
+def test_a_changed_lock_gives_a_new_environment(
+    first_install: Install, checkout: Path, cache: Path, tmp_path: Path
+) -> None:
+    changed = tmp_path / "changed"
+    shutil.copytree(checkout, changed, symlinks=True)
+    with (changed / "actions" / "requirements.txt").open("a", encoding="utf-8") as file:
+        file.write("# relocked\n")
+    install = run_install(changed, cache)
+    assert install.exit_code == 0, install.stderr
+    assert install.environment != first_install.environment
+    assert "toto-actions: installed in " in install.stderr
+
+
+def test_without_uv_a_hash_checked_uv_is_bootstrapped_once(
+    first_install: Install, checkout: Path, cache: Path, tmp_path: Path
+) -> None:
+    assert shutil.which("uv", path=PATH_WITHOUT_UV) is None
+    has_uv = subprocess.run([BASE_PYTHON, "-c", "import uv"], capture_output=True, check=False)
+    assert has_uv.returncode != 0, f"{BASE_PYTHON} has uv: this test needs one without"
+    (pin,) = read_pins(UV_LOCK.read_text(encoding="utf-8"))
+    tools = cache / "tools" / f"uv-{pin.version}-{platform.machine()}"
+    without_uv = {"PATH": PATH_WITHOUT_UV, "TOTO_ACTIONS_PYTHON": BASE_PYTHON}
+
+    install = run_install(
+        changed_copy(checkout, tmp_path / "one", "bootstrap"), cache, **without_uv
+    )
+    assert install.exit_code == 0, install.stderr
+    lines = install.stderr.splitlines()
+    assert lines[0] == (
+        f"toto-actions: uv is neither on PATH nor a module of {BASE_PYTHON}: "
+        f"installing uv {pin.version} (hash-checked) into {tools}"
+    )
+    assert f" with uv {pin.version} " in install.stderr
+    assert version_of(install.command) == f"toto-actions {__version__}"
+    assert sorted(p.name for p in (cache / "tools").iterdir()) == [tools.name]
+
+    again = run_install(
+        changed_copy(checkout, tmp_path / "two", "bootstrap 2"), cache, **without_uv
+    )
+    assert again.exit_code == 0, again.stderr
+    assert "installing uv" not in again.stderr
+    assert f" with uv {pin.version} " in again.stderr
+
+
+def test_a_uv_whose_hash_is_not_the_locked_one_is_refused(checkout: Path, tmp_path: Path) -> None:
+    wrong = with_wrong_hashes(checkout, tmp_path / "wrong", "uv-requirements.txt", "uv")
+    cache = tmp_path / "cache"
+    install = run_install(
+        wrong,
+        cache,
+        PATH=PATH_WITHOUT_UV,
+        TOTO_ACTIONS_PYTHON=BASE_PYTHON,
+        TOTO_ACTIONS_INSTALLER="uv",
+    )
+    assert install.exit_code == 1
+    assert install.stdout == ""
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE" in install.stderr
+    assert install.stderr.splitlines()[-1].startswith(
+        f"error: toto-actions install: TOTO_ACTIONS_INSTALLER=uv but uv is neither on PATH nor "
+        f"a module of {BASE_PYTHON}, and installing it from "
+    )
+    assert list((cache / "tools").iterdir()) == []
+    assert not (cache / "envs").exists()
+
+
+def test_when_uv_cannot_be_bootstrapped_pip_installs_and_checks_the_hashes_too(
+    checkout: Path, tmp_path: Path
+) -> None:
+    wrong = with_wrong_hashes(checkout, tmp_path / "wrong", "uv-requirements.txt", "uv")
+    shutil.rmtree(tmp_path / "wrong")
+    wrong = with_wrong_hashes(
+        with_wrong_hashes(checkout, tmp_path / "uv", "uv-requirements.txt", "uv"),
+        tmp_path / "wrong",
+        "requirements.txt",
+        "actions-toolkit",
+    )
+    install = run_install(
+        wrong, tmp_path / "cache", PATH=PATH_WITHOUT_UV, TOTO_ACTIONS_PYTHON=BASE_PYTHON
+    )
+    assert install.exit_code != 0
+    assert "toto-actions: uv could not be installed (see above): installing with pip, slower" in (
+        install.stderr.splitlines()
+    )
+    assert f"installing into {tmp_path / 'cache' / 'envs'}" in install.stderr
+    assert " with pip " in install.stderr
+    # pip stopped at the first pin: it checks the lock's hashes as uv does.
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE" in install.stderr
+    assert "actions-toolkit" in install.stderr.split("DO NOT MATCH THE HASHES")[1]
+
+
+@pytest.mark.parametrize(
+    ("damage", "reported"),
+    [
+        # a dependency's package folder, as in the issue
+        (["yaml"], r"yaml/\S+ of pyyaml-[\d.]+\.dist-info is missing"),
+        # a whole distribution, as `pip uninstall` would leave it
+        (["yaml", "_yaml", "pyyaml-*.dist-info"], r"pyyaml-[\d.]+\.dist-info/RECORD is missing"),
+        # one module of the package itself
+        (
+            ["toto_actions/commands/render_workflow.py"],
+            r"toto_actions/commands/render_workflow\.py of toto_actions-\S+ is missing",
+        ),
+    ],
+    ids=["dependency-folder", "whole-distribution", "own-module"],
+)
+def test_a_damaged_environment_is_rebuilt_not_reused(
+    first_install: Install,
+    checkout: Path,
+    cache: Path,
+    tmp_path: Path,
+    *,
+    damage: list[str],
+    reported: str,
+) -> None:
+    changed = changed_copy(checkout, tmp_path / "changed", f"damaged: {damage}")
+    install = run_install(changed, cache)
+    assert install.exit_code == 0, install.stderr
+    command = [str(install.command), "render-workflow", "--help"]  # imports PyYAML
+    for path in (p for pattern in damage for p in site_packages(install.environment).glob(pattern)):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    broken = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert broken.returncode == 1, broken.stderr  # what every step met before
+
+    again = run_install(changed, cache, GITHUB_ACTIONS="true")
+
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == install.stdout
+    first, *_ = again.stderr.splitlines()
+    assert re.fullmatch(
+        f"::warning::toto-actions: the cached environment {re.escape(str(install.environment))} "
+        f"is damaged \\({reported}.*\\): rebuilding it",
+        first,
+    ), first
+    assert "toto-actions: installed in " in again.stderr
+    subprocess.run(command, capture_output=True, timeout=60, check=True)
+    third = run_install(changed, cache)
+    assert third.stderr == f"toto-actions: reusing the cached environment {install.environment}\n"
+    assert leftovers(cache) == []
 
 
 def test_a_second_run_reuses_the_environment_without_any_installer(
