@@ -16,7 +16,7 @@
 # installed distributions recorded is still there (a damaged environment is rebuilt, not reused),
 # and prints its path: no installer, no network. A cold start builds a new environment in a
 # temporary directory beside the others with uv (on PATH, `python -m uv`, or else the uv pinned
-# in actions/uv-requirements.txt, which pip installs with hash checking into the cache once) or
+# in actions/uv-requirements.txt, fetched with hash checking into the cache once) or
 # pip, then renames it into place: two jobs at once, or an interrupted install, never leave a
 # half environment. Old environments beyond the last few used are then removed. The download
 # cache of uv or pip sits in the same cache directory, so a new version reuses the wheels.
@@ -319,8 +319,9 @@ fi
 keep="${TOTO_ACTIONS_KEEP:-5}"
 [[ "$keep" =~ ^[0-9]+$ ]] || fail "TOTO_ACTIONS_KEEP must be a number of environments, not '$keep'"
 
-# Installs the uv of actions/uv-requirements.txt (pip checks the wheel's hash) into the cache,
-# once per version and machine, and sets `uv` to it; returns 1 when that fails.
+# Installs the uv of actions/uv-requirements.txt (its wheel checked against the lock's hashes:
+# fetch_uv.py, else pip) into the cache, once per version and machine, and sets `uv` to it;
+# returns 1 when that fails.
 bootstrap_uv() {
     local version home
     version="$(sed -n 's/^uv==\([^ ;\\]*\).*/\1/p' "$uv_lock" 2>/dev/null)"
@@ -330,9 +331,15 @@ bootstrap_uv() {
         say "uv is neither on PATH nor a module of $python: installing uv $version (hash-checked) into $home"
         mkdir -p "$cache/tools"
         build="$cache/tools/.build-uv-$version-$$"
-        "$python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
-            --quiet --cache-dir "$cache/pip" --require-hashes --no-deps --only-binary :all: \
-            --target "$build" --requirement "$uv_lock" >&2 || return 1
+        # Straight from PyPI with the standard library (the wheel checked against the lock's
+        # hashes), else through pip, which checks the same hashes but starts slower.
+        if ! "$python" -I -S "$checkout/actions/fetch_uv.py" "$uv_lock" "$build"; then
+            say "uv could not be fetched from PyPI directly (see above): installing it with pip"
+            rm -rf -- "$build"
+            "$python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
+                --quiet --cache-dir "$cache/pip" --require-hashes --no-deps --only-binary :all: \
+                --target "$build" --requirement "$uv_lock" >&2 || return 1
+        fi
         "$build/bin/uv" --version >/dev/null || return 1
         if "$python" -I -S -c "$rename_script" "$build" "$home" 2>/dev/null; then
             build=""

@@ -295,6 +295,7 @@ def test_without_uv_a_hash_checked_uv_is_bootstrapped_once(
         f"installing uv {pin.version} (hash-checked) into {tools}"
     )
     assert f" with uv {pin.version} " in install.stderr
+    assert "installing it with pip" not in install.stderr  # fetched straight from PyPI
     assert version_of(install.command) == f"toto-actions {__version__}"
     assert sorted(p.name for p in (cache / "tools").iterdir()) == [tools.name]
 
@@ -318,6 +319,9 @@ def test_a_uv_whose_hash_is_not_the_locked_one_is_refused(checkout: Path, tmp_pa
     )
     assert install.exit_code == 1
     assert install.stdout == ""
+    (pin,) = read_pins(UV_LOCK.read_text(encoding="utf-8"))
+    refused = f"fetch_uv: no wheel of uv {pin.version} in the lock fits {platform.machine()}"
+    assert refused in install.stderr.splitlines()  # no wheel PyPI serves has a wrong hash
     assert "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE" in install.stderr
     assert install.stderr.splitlines()[-1].startswith(
         f"error: toto-actions install: TOTO_ACTIONS_INSTALLER=uv but uv is neither on PATH nor "
