@@ -9,16 +9,17 @@ import time
 import uuid
 from pathlib import Path
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from testing.broken_configuration import add_an_undeclared_variable_reference
 from testing.local_stack import MotoServer
-from testing.terraform_configurations import BACKEND, CONFIG, TERRAFORM
+from testing.terraform_configurations import BACKEND, CONFIG, SLOW_RESOURCE, TERRAFORM
 from testing.tf_apply_step import TfApplyStep, outputs_of
 from tests.conftest import CliRunner
 
 SECRET = "pw-1"
+STATE_KEY = "env:/core-dev/core/terraform.tfstate"
+LOCK_KEY = f"{STATE_KEY}.tflock"
 
 
 class Core(TfApplyStep):
@@ -26,13 +27,8 @@ class Core(TfApplyStep):
 
     def __init__(self, root: Path, cli: CliRunner, moto_server: MotoServer) -> None:
         self.bucket = bucket = f"toto-state-{uuid.uuid4().hex[:12]}"
-        boto3.client(
-            "s3",
-            endpoint_url=moto_server.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ).create_bucket(Bucket=bucket)
+        self.s3 = moto_server.s3_client()
+        self.s3.create_bucket(Bucket=bucket)
         (root / "main.tf").write_text(CONFIG, encoding="utf-8")
         (root / "backend.hcl").write_text(
             BACKEND.format(bucket=bucket, key="core/terraform.tfstate"), encoding="utf-8"
@@ -235,7 +231,7 @@ os.execv({terraform!r}, [{terraform!r}, *sys.argv[1:]])
 def test_the_apply_waits_up_to_the_lock_timeout_for_a_lock_taken_after_the_plan(
     core: Core, tmp_path: Path
 ) -> None:
-    lock_key = "env:/core-dev/core/terraform.tfstate.tflock"
+    lock_key = LOCK_KEY
     lock_info = {"ID": str(uuid.uuid4()), "Operation": "OperationTypeApply", "Who": "other@ci"}
     wrapper = tmp_path / "bin" / "terraform"
     wrapper.parent.mkdir()
@@ -258,3 +254,92 @@ def test_the_apply_waits_up_to_the_lock_timeout_for_a_lock_taken_after_the_plan(
     assert result.exit_code == 0, result.stdout + result.stderr
     assert outputs_of(result)["status"] == "applied"
     assert time.monotonic() - started >= 2  # it waited for the other run's lock
+
+
+# ------------------------------------------------------------------------------------------------
+# Timeouts: terraform is interrupted (SIGINT), stops cleanly and releases the state lock
+
+
+def state_objects(core: Core) -> list[str]:
+    listing = core.s3.list_objects_v2(Bucket=core.bucket)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def test_an_apply_that_outlasts_the_apply_timeout_is_interrupted_and_the_state_stays_usable(
+    core: Core,
+) -> None:
+    with (core.root / "main.tf").open("a", encoding="utf-8") as handle:
+        handle.write(SLOW_RESOURCE)
+
+    started = time.monotonic()
+    result = core("--var", "delay=60", "--apply-timeout", "3")
+
+    assert time.monotonic() - started < 30  # not the 60 s of the provisioner's sleep
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "error: terraform apply timed out after 3 s: interrupted, it stopped cleanly\n",
+    )
+    assert "Interrupt received." in result.stdout
+    assert state_objects(core) == [STATE_KEY]  # the state written, and no lock left behind
+    # The next run takes the lock at once, and replaces the resource the interrupt left tainted.
+    again = core("--var", "delay=0", "--lock-timeout", "0s", "--allow-destroy", "true")
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert outputs_of(again)["status"] == "applied"
+
+
+def test_a_plan_that_outlasts_the_plan_timeout_is_interrupted(core: Core) -> None:
+    """The plan waits for a lock another run holds, longer than --plan-timeout allows."""
+    assert core().exit_code == 0  # the workspace exists: selecting it takes no lock
+    other_lock = {"ID": str(uuid.uuid4()), "Operation": "OperationTypeApply", "Who": "other@ci"}
+    core.s3.put_object(Bucket=core.bucket, Key=LOCK_KEY, Body=json.dumps(other_lock))
+
+    started = time.monotonic()
+    result = core("--plan-timeout", "2", "--lock-timeout", "60s")
+
+    assert time.monotonic() - started < 30
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "error: terraform plan timed out after 2 s: interrupted, it stopped cleanly\n",
+    )
+    assert "status=" not in result.stdout  # nothing planned, nothing applied
+    assert state_objects(core) == [STATE_KEY, LOCK_KEY]  # the other run's lock, untouched
+
+
+# ------------------------------------------------------------------------------------------------
+# Masking: every output value is masked before anything prints it
+
+# Outputs whose values terraform knows only once the apply has created the resources: a
+# resource's ID, as a plain output and as a sensitive one.
+KNOWN_AFTER_APPLY = """
+output "id_after_apply" {
+  value = terraform_data.image.id
+}
+
+output "secret_id" {
+  value     = terraform_data.generation.id
+  sensitive = true
+}
+"""
+
+
+@pytest.mark.parametrize("runs", [1, 2], ids=["first-apply", "second-apply"])
+def test_an_output_known_only_after_the_apply_is_masked_before_anything_prints_it(
+    core: Core, tmp_path: Path, runs: int
+) -> None:
+    with (core.root / "main.tf").open("a", encoding="utf-8") as handle:
+        handle.write(KNOWN_AFTER_APPLY)
+    step_outputs = tmp_path / "github-output"
+    step_outputs.touch()
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(step_outputs)}
+    if runs == 2:  # the plan and the apply now read the resources, and their IDs, from the state
+        assert core(env=env).exit_code == 0
+    result = core("--var", f"image_tag=run-{runs}", env=env)
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    for name in ("id_after_apply", "secret_id"):
+        value = core.outputs()[name]["value"]
+        mask_line = lines.index(f"::add-mask::{value}")
+        assert not [line for line in lines[:mask_line] if value in line], name
+        assert [line for line in lines if value in line] == [f"::add-mask::{value}"], name
+        assert value not in result.stderr

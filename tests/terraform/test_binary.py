@@ -27,7 +27,8 @@ import pytest
 from testing.local_stack import MotoServer
 from testing.terraform_configurations import BACKEND, CONFIG, SLOW_RESOURCE, TERRAFORM
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.terraform.binary import TerraformCli, TerraformError
+from toto_actions.terraform.binary import KILL_DELAY, TerraformCli, TerraformError
+from toto_actions.terraform.json_ui import Message
 
 STATE_KEY = "toto/terraform.tfstate"
 
@@ -674,3 +675,72 @@ def test_the_apply_checks_its_lock_timeout_before_terraform_runs(
     terraform = stack.terraform()
     with pytest.raises(UsageError, match="lock timeout '5 minutes' is not a duration"):
         terraform.apply(tmp_path / "p", Lines(), lock_timeout="5 minutes")
+
+
+def test_a_run_that_outlasts_its_timeout_is_interrupted_then_its_process_group_killed(
+    tmp_path: Path,
+) -> None:
+    """A stand-in for a terraform stuck beyond both interrupts (SIGINT and SIGTERM ignored),
+    whose child (a provider, a provisioner's command) holds its output open: after the grace
+    period and KILL_DELAY, the whole process group is killed, and the run ends."""
+    stuck = tmp_path / "stuck-terraform"
+    stuck.write_text(
+        f"#!{sys.executable}\n"
+        "import signal, subprocess, time\n"
+        "def ignore(number, frame):\n"
+        "    print('ignored', signal.Signals(number).name, flush=True)\n"
+        "signal.signal(signal.SIGINT, ignore)\n"
+        "signal.signal(signal.SIGTERM, ignore)\n"
+        "subprocess.Popen(['sleep', '120'])\n"
+        "print('running', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    stuck.chmod(0o755)
+    terraform = TerraformCli(tmp_path, binary=str(stuck), cancel_grace=1.0)
+    lines = Lines()
+
+    started = time.monotonic()
+    with pytest.raises(TerraformError) as failure:
+        terraform.apply(tmp_path / "plan", lines, timeout=1.0)
+
+    assert 1.0 + 1.0 + KILL_DELAY <= time.monotonic() - started < 1.0 + 1.0 + KILL_DELAY + 10
+    assert lines.lines == ["running", "ignored SIGINT", "ignored SIGTERM"]
+    assert str(failure.value) == (
+        "terraform apply timed out after 1 s and did not stop within 1 s of its interrupt: "
+        "it was killed and may have left the state locked (terraform force-unlock)"
+    )
+
+
+def test_the_machine_readable_ui_gives_the_changes_and_the_outputs_and_logs_no_ids(
+    stack: Stack, tmp_path: Path
+) -> None:
+    terraform = ready(stack)
+    plan_file = tmp_path / "streamed.tfplan"
+    plan_messages: list[Message] = []
+    plan_lines, apply_lines = Lines(), Lines()
+    applied_messages: list[Message] = []
+
+    assert terraform.plan(
+        plan_file, {}, None, None, False, plan_lines, on_message=plan_messages.append
+    )
+    terraform.apply(plan_file, apply_lines, on_message=applied_messages.append)
+
+    planned = {
+        m["change"]["resource"]["addr"]: m["change"]["action"]
+        for m in plan_messages
+        if m["type"] == "planned_change"
+    }
+    assert planned == {"terraform_data.generation": "create", "terraform_data.image": "create"}
+    assert "terraform_data.image: Plan to create" in plan_lines.lines
+    [reported] = [m["outputs"] for m in applied_messages if m["type"] == "outputs"]
+    assert reported["image_tag"] == {"sensitive": False, "type": "string", "value": "v1"}
+    assert reported["db_password"] == {"sensitive": True, "type": "string"}  # no value
+    ids = [m["hook"]["id_value"] for m in applied_messages if m["type"] == "apply_complete"]
+    assert len(ids) == 2
+    assert not [line for line in apply_lines.lines if any(i in line for i in ids)]
+    assert "terraform_data.image: Creation complete after 0s" in apply_lines.lines
+    assert not [line for line in apply_lines.lines if "Plan to create" in line]  # said once
+    assert apply_lines.lines[-2:] == [
+        "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.",
+        "Outputs: 4",
+    ]

@@ -11,6 +11,7 @@ from toto_actions.terraform.plan import (
     decide,
     plan_markdown,
     summarize,
+    summarize_planned_changes,
 )
 
 
@@ -125,3 +126,38 @@ def test_an_action_this_version_does_not_know_is_refused_as_destroying() -> None
     assert summary.has_changes
     assert decide(summary, plan_only=False, allow_destroy=False) is Decision.REFUSE
     assert decide(summary, plan_only=False, allow_destroy=True) is Decision.APPLY
+
+
+# The planned changes of `plan -json`: the same summary as the JSON plan's, or none when the
+# stream cannot tell it.
+def test_the_planned_changes_of_the_stream_summarize_as_the_json_plan_does() -> None:
+    streamed = [
+        ("terraform_data.new", "create"),
+        ("terraform_data.tag", "update"),
+        ("terraform_data.gone", "delete"),
+        ("terraform_data.kept", "remove"),
+        ("terraform_data.same", "noop"),
+        ("terraform_data.moved", "move"),
+        ("terraform_data.imported", "import"),
+        ("data.terraform_remote_state.core", "read"),
+    ]
+    json_plan = {
+        "resource_changes": [
+            change("terraform_data.new", "create"),
+            change("terraform_data.tag", "update"),
+            change("terraform_data.gone", "delete"),
+            change("terraform_data.kept", "forget"),
+            change("terraform_data.same", "no-op"),
+            change("terraform_data.moved", "no-op"),
+            change("terraform_data.imported", "no-op"),
+            change("data.terraform_remote_state.core", "read"),
+        ]
+    }
+    assert summarize_planned_changes(streamed) == summarize(json_plan)
+
+
+@pytest.mark.parametrize("action", ["replace", "obliterate"])
+def test_a_streamed_replace_or_an_unknown_action_gives_no_summary(action: str) -> None:
+    """terraform streams `replace` for a replacement and for a create that forgets the old
+    object (which destroys nothing): the saved plan must tell them apart."""
+    assert summarize_planned_changes([("terraform_data.a", "create"), ("b", action)]) is None

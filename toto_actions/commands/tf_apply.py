@@ -16,18 +16,19 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option, check_url
-from toto_actions.terraform import cli_engine, cloud_engine
+from toto_actions.terraform import cli_engine
 from toto_actions.terraform.cli_engine import CliSettings
-from toto_actions.terraform.cloud_api import DEFAULT_ADDRESS
-from toto_actions.terraform.cloud_engine import CloudSettings
-from toto_actions.terraform.engine import EngineResult, StepStatus
+from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs
 from toto_actions.terraform.plan import plan_markdown
 from toto_actions.terraform.variables import is_duration, parse_variables
+
+if TYPE_CHECKING:  # the cloud engine's HTTP client costs the cli engine 70 ms to import
+    from toto_actions.terraform.cloud_engine import CloudSettings
 
 ENGINES = ("cloud", "cli")
 
@@ -117,10 +118,12 @@ class ApplySettings(NamedTuple):
 def run(given: GivenOptions) -> int:
     """Plan and apply; exit 0, 1 when the run failed or was refused, 2 on bad input."""
     settings = _settings(given)
-    if isinstance(settings.engine_settings, CloudSettings):
-        result = cloud_engine.plan_and_apply(settings.engine_settings)
-    else:
+    if isinstance(settings.engine_settings, CliSettings):
         result = cli_engine.plan_and_apply(settings.engine_settings)
+    else:
+        from toto_actions.terraform import cloud_engine
+
+        result = cloud_engine.plan_and_apply(settings.engine_settings)
     return _report(settings.outputs_file, result)
 
 
@@ -163,8 +166,12 @@ def _settings(given: GivenOptions) -> ApplySettings:
             lock_timeout=lock_timeout,
             plan_only=given.switch("plan-only"),
             allow_destroy=given.switch("allow-destroy"),
+            plan_timeout=given.seconds("plan-timeout"),
+            apply_timeout=given.seconds("apply-timeout"),
         )
     else:
+        from toto_actions.terraform.cloud_engine import CloudSettings
+
         address, token, organization = _cloud_connection(problems, given)
         engine_settings = CloudSettings(
             address=address,
@@ -209,6 +216,8 @@ def _cloud_connection(problems: list[str], given: GivenOptions) -> tuple[str, st
         problems.append(
             "no HCP Terraform organization: pass --tfc-organization or set TF_CLOUD_ORGANIZATION"
         )
+    from toto_actions.terraform.cloud_api import DEFAULT_ADDRESS
+
     address = given.text("tfc-address") or DEFAULT_ADDRESS
     # Checked here, not as a URL option: only the cloud engine reads TF_CLOUD_ADDRESS.
     problem = check_url(address)
@@ -261,11 +270,7 @@ def _report(outputs_file: Path, result: EngineResult) -> int:
 def _write_outputs(path: Path, outputs: Mapping[str, Any]) -> None:
     """Write the outputs (sensitive values included, for sync-secrets), masking every value
     first; the file is readable by its owner only."""
-    for output in outputs.values():
-        value = output.get("value")
-        actions_runtime.mask(
-            value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-        )
+    mask_outputs(outputs)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

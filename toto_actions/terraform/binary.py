@@ -2,11 +2,14 @@
 
 This is the only module that runs the terraform binary. Every run is non-interactive
 (TF_IN_AUTOMATION=1, TF_INPUT=0, -input=false, stdin closed), uncoloured (-no-color), and streams
-its output line by line as it comes, keeping the last lines for the error message.
+its output line by line as it comes, keeping the last lines for the error message; plan and
+apply can speak terraform's machine-readable UI instead (-json, read in json_ui.py).
 
 Each child runs in a session of its own, so a Ctrl-C on a terminal does not reach terraform
 directly: terraform treats a first interrupt as "stop cleanly and release the state lock" and a
-second one as "exit at once", leaving the lock held. cancel() sends that one interrupt.
+second one as "exit at once", leaving the lock held. cancel(), and a plan or apply that outlasts
+its timeout, send that one interrupt; a child still running a grace period later gets the second
+one (SIGTERM), and a few seconds after that its process group is killed.
 """
 
 from __future__ import annotations
@@ -23,15 +26,19 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from toto_actions.errors import OperationError, UsageError
+from toto_actions.terraform import json_ui
 from toto_actions.terraform.variables import is_duration, is_variable_name
 
 LineSink = Callable[[str], None]
+MessageSink = Callable[[json_ui.Message], None]
 
 # Lines of a failed run's output that its error carries.
 TAIL_LINES = 20
 # Seconds terraform gets after the interrupt to stop cleanly (finish the calls in flight, write
 # the state, release the lock) before SIGTERM, its second interrupt, makes it exit at once.
 CANCEL_GRACE = 20.0
+# Seconds after that SIGTERM before the child's whole process group is killed.
+KILL_DELAY = 5.0
 # Exit codes of `plan -detailed-exitcode`.
 PLAN_NO_CHANGES = 0
 PLAN_HAS_CHANGES = 2
@@ -48,39 +55,75 @@ class TerraformError(OperationError):
 
 class _Exit(NamedTuple):
     """How a terraform process exited: its exit code, its last non-blank lines and its first
-    `Error:` line."""
+    `Error:` line; timed_out, the limit it outlasted; forced, whether the interrupt was not
+    enough to stop it."""
 
     verb: str
     code: int
     tail: tuple[str, ...]
     first_error: str | None
+    timed_out: float | None = None
+    forced: bool = False
 
 
 class _Child:
-    """A running terraform process, and the SIGTERM scheduled once it has been interrupted."""
+    """A running terraform process, and the signals scheduled for it: its deadline's interrupt,
+    and once interrupted, the SIGTERM and the kill that follow if it does not stop."""
 
-    def __init__(self, process: subprocess.Popen[str], verb: str) -> None:
+    def __init__(self, process: subprocess.Popen[str], verb: str, grace: float) -> None:
         self.process = process
         self.verb = verb
-        self.escalation: threading.Timer | None = None
+        self.grace = grace
+        self.interrupted = self.forced = False
+        self.timed_out: float | None = None
+        self._timers: list[threading.Timer] = []
+        self._lock = threading.Lock()
+        self._finished = False
 
-    def interrupt(self, grace: float) -> None:
-        """SIGINT now, SIGTERM after grace seconds if it is still running. Only the first call
-        signals: a second SIGINT would make terraform exit at once."""
-        if self.escalation is not None or self.process.poll() is not None:
-            return
-        self.escalation = threading.Timer(grace, self._terminate)
-        self.escalation.daemon = True
-        self.process.send_signal(signal.SIGINT)
-        self.escalation.start()
+    def set_deadline(self, seconds: float) -> None:
+        """Interrupt it, as cancel() does, if it still runs after seconds."""
+        self._later(seconds, self._time_out, seconds)
+
+    def interrupt(self) -> None:
+        """SIGINT now; SIGTERM after the grace period, then the kill, if it is still running.
+        Only the first call signals: a second SIGINT would make terraform exit at once."""
+        with self._lock:
+            if self.interrupted or self.process.poll() is not None:
+                return
+            self.interrupted = True
+            self.process.send_signal(signal.SIGINT)
+        self._later(self.grace, self._terminate)
+
+    def _time_out(self, seconds: float) -> None:
+        if self.process.poll() is None and not self.interrupted:
+            self.timed_out = seconds
+        self.interrupt()
 
     def _terminate(self) -> None:
         if self.process.poll() is None:
+            self.forced = True
             self.process.send_signal(signal.SIGTERM)
+            self._later(KILL_DELAY, self._kill)
+
+    def _kill(self) -> None:
+        if self.process.poll() is None:  # the group's leader still runs: its group is its own
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def _later(self, seconds: float, action: Callable[..., None], *arguments: object) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            timer = threading.Timer(seconds, action, arguments)
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
 
     def stop_escalation(self) -> None:
-        if self.escalation is not None:
-            self.escalation.cancel()
+        """Cancel every signal still to come: the process has exited."""
+        with self._lock:
+            self._finished = True
+            for timer in self._timers:
+                timer.cancel()
 
 
 class TerraformCli:
@@ -147,11 +190,17 @@ class TerraformCli:
         lock_timeout: str | None,
         destroy: bool,
         on_line: LineSink,
+        *,
+        on_message: MessageSink | None = None,
+        timeout: float | None = None,
     ) -> bool:
         """Plan into plan_file; True when the plan changes anything, False when it does not.
 
         Each variable goes to terraform as one `-var NAME=VALUE` argument, the value as given.
-        lock_timeout is a Go duration (`30s`, `5m`). Raises TerraformError when the plan fails.
+        lock_timeout is a Go duration (`30s`, `5m`). With on_message, terraform speaks its
+        machine-readable UI: each message goes to on_message, then its log lines to on_line.
+        A plan still running after timeout seconds is interrupted. Raises TerraformError when
+        the plan fails or times out.
         """
         arguments = [
             "plan",
@@ -159,6 +208,7 @@ class TerraformCli:
             "-no-color",
             f"-out={plan_file.resolve()}",
             "-detailed-exitcode",
+            *(["-json"] if on_message else []),
         ]
         if destroy:
             arguments.append("-destroy")
@@ -169,7 +219,7 @@ class TerraformCli:
         if var_file is not None:
             arguments.append(f"-var-file={_existing_file(var_file, 'variables file')}")
         arguments += _lock_timeout_arguments(lock_timeout)
-        exited = self._stream(arguments, on_line)
+        exited = self._stream(arguments, on_line, on_message, timeout)
         if exited.code == PLAN_HAS_CHANGES:
             return True
         if exited.code == PLAN_NO_CHANGES:
@@ -180,12 +230,29 @@ class TerraformCli:
         """The saved plan as terraform's JSON plan representation (`show -json`)."""
         return self._json(["show", "-json", "-no-color", str(plan_file.resolve())])
 
-    def apply(self, plan_file: Path, on_line: LineSink, *, lock_timeout: str | None = None) -> None:
+    def apply(
+        self,
+        plan_file: Path,
+        on_line: LineSink,
+        *,
+        lock_timeout: str | None = None,
+        on_message: MessageSink | None = None,
+        timeout: float | None = None,
+    ) -> None:
         """Apply exactly the saved plan (a plan that is stale, because the state moved on since,
         is refused by terraform). The apply takes the state lock again: lock_timeout, a Go
-        duration as for plan(), is how long it waits for it."""
+        duration as for plan(), is how long it waits for it. on_message and timeout as for
+        plan(): the last message of a successful apply lists the outputs."""
         arguments = ["apply", "-input=false", "-no-color", *_lock_timeout_arguments(lock_timeout)]
-        exited = self._stream([*arguments, str(plan_file.resolve())], on_line)
+        if on_message:
+            arguments.append("-json")
+        exited = self._stream(
+            [*arguments, str(plan_file.resolve())],
+            on_line,
+            on_message,
+            timeout,
+            unlogged=json_ui.APPLY_REPEATS,
+        )
         if exited.code != 0:
             raise self._failure(exited)
 
@@ -195,15 +262,17 @@ class TerraformCli:
         return self._json(["output", "-json", "-no-color"])
 
     def cancel(self) -> None:
-        """Interrupt the running terraform (SIGINT, then SIGTERM after the grace period), so that
-        it stops cleanly and releases its state lock; no later run starts. Safe to call from a
-        signal handler, and more than once; it returns at once."""
+        """Interrupt the running terraform (SIGINT; SIGTERM after the grace period, then the
+        kill), so that it stops cleanly and releases its state lock; no later run starts. Safe
+        to call from a signal handler, and more than once; it returns at once."""
         self._cancelled = True
         child = self._child
         if child is not None:
-            child.interrupt(self._cancel_grace)
+            child.interrupt()
 
-    def _start(self, arguments: Sequence[str], *, stderr: int) -> _Child:
+    def _start(
+        self, arguments: Sequence[str], *, stderr: int, timeout: float | None = None
+    ) -> _Child:
         verb = f"terraform {arguments[0]}"
         if self._cancelled:
             raise OperationError(f"cancelled: {verb} was not started")
@@ -219,15 +288,26 @@ class TerraformCli:
             errors="replace",
             start_new_session=True,
         )
-        child = _Child(process, verb)
+        child = _Child(process, verb, self._cancel_grace)
         self._child = child
+        if timeout is not None:
+            child.set_deadline(timeout)
         if self._cancelled:  # cancel() came between the check above and now
-            child.interrupt(self._cancel_grace)
+            child.interrupt()
         return child
 
-    def _stream(self, arguments: Sequence[str], on_line: LineSink) -> _Exit:
-        """Run terraform, each line of its output (stdout and stderr) to on_line as it comes."""
-        child = self._start(arguments, stderr=subprocess.STDOUT)
+    def _stream(
+        self,
+        arguments: Sequence[str],
+        on_line: LineSink,
+        on_message: MessageSink | None = None,
+        timeout: float | None = None,
+        unlogged: frozenset[str] = frozenset(),
+    ) -> _Exit:
+        """Run terraform, each line of its output (stdout and stderr) to on_line as it comes;
+        with on_message, each machine-readable message to on_message, then its log lines (none
+        for a message of a type in unlogged)."""
+        child = self._start(arguments, stderr=subprocess.STDOUT, timeout=timeout)
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         first_error: str | None = None
         try:
@@ -236,15 +316,18 @@ class TerraformCli:
                 raise AssertionError("unreachable: stdout is a pipe")
             for raw_line in stdout:
                 line = raw_line.rstrip("\r\n")
-                if line.strip():
-                    tail.append(line)
-                if first_error is None and line.startswith("Error: "):
-                    first_error = line.removeprefix("Error: ").strip()
-                on_line(line)
+                for text in _read_line(line, on_message, unlogged):
+                    if text.strip():
+                        tail.append(text)
+                    if first_error is None and text.startswith("Error: "):
+                        first_error = text.removeprefix("Error: ").strip()
+                    on_line(text)
             code = child.process.wait()
         finally:
             self._finish(child)
-        return _Exit(child.verb, code, tuple(tail), first_error)
+        return _Exit(
+            child.verb, code, tuple(tail), first_error, child.timed_out, forced=child.forced
+        )
 
     def _json(self, arguments: Sequence[str]) -> dict[str, Any]:
         """Run terraform and parse what it prints on stdout as a JSON object; its stderr (warnings,
@@ -274,7 +357,17 @@ class TerraformCli:
 
     def _failure(self, exited: _Exit) -> TerraformError:
         """The error of a terraform process that failed: one line (its first error, else the exit
-        code), then the tail of its output."""
+        code), then the tail of its output; for one that timed out, one line that says so."""
+        if exited.timed_out is not None:
+            limit = f"{exited.verb} timed out after {exited.timed_out:g} s"
+            if exited.forced:
+                return TerraformError(
+                    f"{limit} and did not stop within {self._cancel_grace:g} s of its "
+                    "interrupt: it was killed and may have left the state locked "
+                    "(terraform force-unlock)",
+                    (),
+                )
+            return TerraformError(f"{limit}: interrupted, it stopped cleanly", ())
         reason = exited.first_error or f"exit code {exited.code}"
         if self._cancelled:
             return TerraformError(f"{exited.verb} was cancelled: {reason}", exited.tail)
@@ -285,7 +378,7 @@ class TerraformCli:
         the way cancel() stops it, then killed if it outlasts twice the grace period."""
         try:
             if child.process.poll() is None:
-                child.interrupt(self._cancel_grace)
+                child.interrupt()
                 try:
                     child.process.wait(timeout=2 * self._cancel_grace)
                 except subprocess.TimeoutExpired:
@@ -296,6 +389,16 @@ class TerraformCli:
             if child.process.stdout is not None:
                 child.process.stdout.close()
             self._child = None
+
+
+def _read_line(line: str, on_message: MessageSink | None, unlogged: frozenset[str]) -> list[str]:
+    """The log lines of a line terraform printed; a machine-readable message (when on_message
+    takes them) goes to on_message first."""
+    message = json_ui.parse(line) if on_message else None
+    if on_message is None or message is None:
+        return [line]
+    on_message(message)
+    return [] if message.get("type") in unlogged else json_ui.log_lines(message)
 
 
 def _lock_timeout_arguments(lock_timeout: str | None) -> list[str]:

@@ -1,5 +1,13 @@
 """tf-apply's cli engine: the terraform binary in the runner plans, and exactly the saved plan is
-applied when the destroy guard allows it."""
+applied when the destroy guard allows it.
+
+terraform starts as few times as the result allows (each start costs tens of milliseconds with
+the built-in provider, seconds with a real one): the plan's machine-readable UI tells the planned
+changes, and the apply's tells the outputs, so neither `show -json` nor `output -json` runs,
+unless the stream cannot tell (a `replace`, which may forget rather than destroy; a sensitive
+output, whose value the stream leaves out). A plan-only run prints terraform's own plan, for
+people to review, and reads the saved plan with `show -json`.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +17,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
+from toto_actions.terraform import json_ui
 from toto_actions.terraform.binary import TerraformCli
-from toto_actions.terraform.engine import EngineResult, StepStatus, on_signals
-from toto_actions.terraform.plan import Decision, decide, summarize
+from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs, on_signals
+from toto_actions.terraform.plan import (
+    Decision,
+    PlanSummary,
+    decide,
+    summarize,
+    summarize_planned_changes,
+)
 
 
 class CliSettings(NamedTuple):
@@ -23,11 +38,19 @@ class CliSettings(NamedTuple):
     lock_timeout: str | None  # as terraform reads it, e.g. 5m
     plan_only: bool
     allow_destroy: bool
+    plan_timeout: float | None = None  # seconds terraform plan may take
+    apply_timeout: float | None = None  # seconds terraform apply may take
+
+
+class _Planned(NamedTuple):
+    changes: bool  # whether anything, even an output alone, would change
+    summary: PlanSummary
 
 
 def plan_and_apply(settings: CliSettings) -> EngineResult:
     """init, select the workspace, plan to a file, and apply that plan unless the destroy guard
-    stops it. A cancelled job interrupts terraform, which then releases its state lock."""
+    stops it. A cancelled job interrupts terraform, which then releases its state lock; so does
+    a plan or an apply that outlasts its timeout."""
     terraform = TerraformCli(settings.directory)
 
     def stop(number: int) -> None:
@@ -49,25 +72,13 @@ def plan_and_apply(settings: CliSettings) -> EngineResult:
 def _plan_decide_apply(
     terraform: TerraformCli, settings: CliSettings, plan_file: Path
 ) -> EngineResult:
-    # The plan's text shows the outputs' new values: it is printed once they are masked.
-    plan_text: list[str] = []
     with actions_runtime.group("terraform plan"):
-        try:
-            changes = terraform.plan(
-                plan_file,
-                settings.variables,
-                settings.var_file,
-                settings.lock_timeout,
-                destroy=False,
-                on_line=plan_text.append,
-            )
-            json_plan = terraform.show_plan(plan_file)
-            _mask_planned_outputs(json_plan)
-        finally:
-            for line in plan_text:
-                actions_runtime.info(line)
-    summary = summarize(json_plan)
-    if not changes:  # nothing, not even an output, would change
+        if settings.plan_only:
+            planned = _plan_for_review(terraform, settings, plan_file)
+        else:
+            planned = _plan_streamed(terraform, settings, plan_file)
+    summary = planned.summary
+    if not planned.changes:  # nothing, not even an output, would change
         outputs = None if settings.plan_only else terraform.outputs()
         return EngineResult(StepStatus.NO_CHANGES, summary, outputs)
     decision = decide(summary, plan_only=settings.plan_only, allow_destroy=settings.allow_destroy)
@@ -76,12 +87,84 @@ def _plan_decide_apply(
     if decision is Decision.REFUSE:
         return EngineResult(StepStatus.REFUSED, summary, None)
     with actions_runtime.group("terraform apply"):
-        terraform.apply(plan_file, actions_runtime.info, lock_timeout=settings.lock_timeout)
-    return EngineResult(StepStatus.APPLIED, summary, terraform.outputs())
+        outputs = _apply(terraform, settings, plan_file)
+    return EngineResult(StepStatus.APPLIED, summary, outputs)
+
+
+def _plan_streamed(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> _Planned:
+    """Plan with the machine-readable UI, whose log shows no value (outputs are listed by name),
+    so it prints as it comes; the summary from its planned changes, else from the saved plan."""
+    streamed: list[tuple[str, str]] = []
+
+    def on_message(message: json_ui.Message) -> None:
+        change = json_ui.planned_change(message)
+        if change is not None:
+            streamed.append(change)
+
+    changes = terraform.plan(
+        plan_file,
+        settings.variables,
+        settings.var_file,
+        settings.lock_timeout,
+        destroy=False,
+        on_line=actions_runtime.info,
+        on_message=on_message,
+        timeout=settings.plan_timeout,
+    )
+    summary = summarize_planned_changes(streamed)
+    if summary is None:
+        summary = summarize(terraform.show_plan(plan_file))
+    return _Planned(changes, summary)
+
+
+def _plan_for_review(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> _Planned:
+    """Plan with terraform's own text, every attribute's change shown; that text shows the
+    outputs' new values too, so it is printed once they are masked."""
+    plan_text: list[str] = []
+    try:
+        changes = terraform.plan(
+            plan_file,
+            settings.variables,
+            settings.var_file,
+            settings.lock_timeout,
+            destroy=False,
+            on_line=plan_text.append,
+            timeout=settings.plan_timeout,
+        )
+        json_plan = terraform.show_plan(plan_file)
+        _mask_planned_outputs(json_plan)
+    finally:
+        for line in plan_text:
+            actions_runtime.info(line)
+    return _Planned(changes, summarize(json_plan))
+
+
+def _apply(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> dict[str, Any]:
+    """Apply the saved plan; its outputs, each value masked before the apply's last line (the
+    outputs' count) prints. A sensitive value, which the stream leaves out, is read with
+    `terraform output -json`."""
+    reported: list[dict[str, dict[str, Any]]] = []
+
+    def on_message(message: json_ui.Message) -> None:
+        outputs = json_ui.outputs(message)
+        if outputs is not None:
+            mask_outputs(outputs)
+            reported.append(outputs)
+
+    terraform.apply(
+        plan_file,
+        actions_runtime.info,
+        lock_timeout=settings.lock_timeout,
+        on_message=on_message,
+        timeout=settings.apply_timeout,
+    )
+    if len(reported) != 1 or any(o.get("sensitive") for o in reported[0].values()):
+        return terraform.outputs()
+    return reported[0]
 
 
 def _mask_planned_outputs(json_plan: Mapping[str, Any]) -> None:
-    """Mask the outputs' new values before the plan's text or the apply prints them."""
+    """Mask the outputs' new values before the plan's text prints them."""
     for change in json_plan.get("output_changes", {}).values():
         after = change.get("after")
         if after is not None:

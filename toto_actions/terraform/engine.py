@@ -1,5 +1,5 @@
-"""What both tf-apply engines share: the result they hand back to the command, and stopping
-when the job is cancelled.
+"""What both tf-apply engines share: the result they hand back to the command, the masking of
+its outputs, and stopping when the job is cancelled.
 
 Each engine (cli_engine.py, cloud_engine.py) offers `plan_and_apply(settings) -> EngineResult`.
 """
@@ -7,13 +7,14 @@ Each engine (cli_engine.py, cloud_engine.py) offers `plan_and_apply(settings) ->
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum
 from types import FrameType
 from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
+from toto_actions.terraform.outputs import as_text
 from toto_actions.terraform.plan import PlanSummary
 
 
@@ -32,6 +33,15 @@ class EngineResult(NamedTuple):
     outputs: dict[str, Any] | None  # in `terraform output -json` form; None when not applied
     run_id: str | None = None  # the HCP Terraform run (cloud)
     run_url: str | None = None
+
+
+def mask_outputs(outputs: Mapping[str, Mapping[str, Any]]) -> None:
+    """Mask the value of each output (in `terraform output -json` form) that has one: a list
+    or a map as the compact JSON that sync-secrets writes."""
+    for output in outputs.values():
+        text = as_text(output.get("value"))
+        if text is not None:
+            actions_runtime.mask(text)
 
 
 @contextmanager

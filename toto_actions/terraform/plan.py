@@ -70,6 +70,37 @@ def summarize(json_plan: Mapping[str, Any]) -> PlanSummary:
         action = _action(change.get("change", {}).get("actions", []))
         if action not in {"no-op", "read"}:
             resources.append(ResourceChange(str(change.get("address")), action))
+    return _counted(resources)
+
+
+# The actions of a plan's `planned_change` messages (`plan -json`) that say exactly what the
+# JSON plan would; those left out change no object (a read, a move or an import alone).
+_STREAMED_ACTIONS: dict[str, ResourceAction] = {
+    "create": "create",
+    "update": "update",
+    "delete": "delete",
+    "remove": "forget",
+}
+_STREAMED_NO_OPS = frozenset({"noop", "read", "move", "import"})
+
+
+def summarize_planned_changes(changes: Sequence[tuple[str, str]]) -> PlanSummary | None:
+    """Summarize the (address, action) pairs of a plan's `planned_change` messages; None when
+    they cannot tell: the stream says `replace` both for a replacement and for a create that
+    forgets the old object, and a newer terraform may say a word this version does not know."""
+    resources = []
+    for address, streamed in changes:
+        if streamed in _STREAMED_NO_OPS:
+            continue
+        action = _STREAMED_ACTIONS.get(streamed)
+        if action is None:
+            return None
+        resources.append(ResourceChange(address, action))
+    return _counted(resources)
+
+
+def _counted(resources: Sequence[ResourceChange]) -> PlanSummary:
+    """The counts terraform prints for these changes (a replacement adds one, destroys one)."""
     add = sum(1 for r in resources if r.action in {"create", "replace", "create-forget"})
     destroy = sum(1 for r in resources if r.action in {"delete", "replace"})
     change = sum(1 for r in resources if r.action == "update")
