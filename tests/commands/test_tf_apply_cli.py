@@ -343,3 +343,80 @@ def test_an_output_known_only_after_the_apply_is_masked_before_anything_prints_i
         assert not [line for line in lines[:mask_line] if value in line], name
         assert [line for line in lines if value in line] == [f"::add-mask::{value}"], name
         assert value not in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# The outputs file: always a new file, readable by its owner only
+
+
+def test_an_outputs_file_already_there_is_replaced_by_an_owner_only_one(core: Core) -> None:
+    core.outputs_file.write_text('{"stale": {"value": "old"}}', encoding="utf-8")
+    core.outputs_file.chmod(0o644)
+    before = core.outputs_file.stat().st_ino
+
+    result = core()
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert oct(core.outputs_file.stat().st_mode & 0o777) == "0o600"
+    assert core.outputs_file.stat().st_ino != before  # a new file, not the old one rewritten
+    assert set(core.outputs()) == {"image_tag", "db_password", "subnets", "tags"}
+    assert sorted(p.name for p in core.outputs_file.parent.iterdir()) == [
+        "core",
+        core.outputs_file.name,
+    ]  # and no temporary file left beside it
+
+
+def test_a_symbolic_link_at_the_outputs_file_is_replaced_and_its_target_untouched(
+    core: Core, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("someone else's file\n", encoding="utf-8")
+    elsewhere.chmod(0o644)
+    core.outputs_file.symlink_to(elsewhere)
+
+    result = core()
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert not core.outputs_file.is_symlink()
+    assert oct(core.outputs_file.stat().st_mode & 0o777) == "0o600"
+    assert core.outputs()["db_password"]["value"] == SECRET
+    assert elsewhere.read_text(encoding="utf-8") == "someone else's file\n"
+    assert oct(elsewhere.stat().st_mode & 0o777) == "0o644"
+
+
+def test_the_default_outputs_file_is_a_new_file_of_its_own_in_runner_temp(
+    core: Core, cli: CliRunner, tmp_path: Path
+) -> None:
+    """Without --outputs-file, a file made for this step in RUNNER_TEMP, whatever a predictable
+    name there would point at (a link planted by another job on a shared runner)."""
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    planted = tmp_path / "planted.txt"
+    planted.write_text("not for outputs\n", encoding="utf-8")
+    (runner_temp / "terraform-outputs.json").symlink_to(planted)  # the name used before
+    arguments = ["--engine", "cli", "--working-directory", str(core.root)]
+
+    result = cli(
+        "tf-apply",
+        *arguments,
+        *core.engine_options(),
+        env={**core.env, "RUNNER_TEMP": str(runner_temp)},
+    )
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    written = Path(outputs_of(result)["outputs-file"])
+    assert written.parent == runner_temp
+    assert written.name.startswith("terraform-outputs-") and written.suffix == ".json"
+    assert oct(written.stat().st_mode & 0o777) == "0o600"
+    assert json.loads(written.read_text(encoding="utf-8"))["db_password"]["value"] == SECRET
+    assert planted.read_text(encoding="utf-8") == "not for outputs\n"
+
+
+def test_an_outputs_file_that_is_a_directory_is_a_usage_error(core: Core) -> None:
+    core.outputs_file.mkdir()
+    result = core()
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: --outputs-file {str(core.outputs_file)!r} is a directory\n",
+    )
+    assert not (core.root / ".terraform").exists()

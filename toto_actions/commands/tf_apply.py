@@ -112,7 +112,8 @@ OPTIONS = (
 
 class ApplySettings(NamedTuple):
     engine_settings: CliSettings | CloudSettings
-    outputs_file: Path
+    outputs_file: Path | None  # None: a new file in temp_dir
+    temp_dir: Path
 
 
 def run(given: GivenOptions) -> int:
@@ -124,7 +125,7 @@ def run(given: GivenOptions) -> int:
         from toto_actions.terraform import cloud_engine
 
         result = cloud_engine.plan_and_apply(settings.engine_settings)
-    return _report(settings.outputs_file, result)
+    return _report(settings, result)
 
 
 def _settings(given: GivenOptions) -> ApplySettings:
@@ -188,12 +189,14 @@ def _settings(given: GivenOptions) -> ApplySettings:
             plan_timeout=given.seconds("plan-timeout"),
             apply_timeout=given.seconds("apply-timeout"),
         )
+    outputs_text = given.text("outputs-file")
+    outputs_file = Path(outputs_text) if outputs_text else None
+    if outputs_file is not None and outputs_file.is_dir():
+        problems.append(f"--outputs-file {str(outputs_file)!r} is a directory")
     if problems:
         raise UsageError("\n".join(problems))
-    # Not named after the workspace: a step output holding a masked text (`prod`) is dropped.
     temp_dir = Path(given.text("temp-dir") or tempfile.gettempdir())
-    outputs_file = Path(given.text("outputs-file") or temp_dir / "terraform-outputs.json")
-    return ApplySettings(engine_settings, outputs_file)
+    return ApplySettings(engine_settings, outputs_file, temp_dir)
 
 
 def _existing(problems: list[str], given: GivenOptions, key: str) -> Path | None:
@@ -236,11 +239,11 @@ def _vcs_commit(problems: list[str], given: GivenOptions) -> str | None:
     return commit
 
 
-def _report(outputs_file: Path, result: EngineResult) -> int:
+def _report(settings: ApplySettings, result: EngineResult) -> int:
     summary = result.summary
     if result.outputs is not None:
-        _write_outputs(outputs_file, result.outputs)
-        actions_runtime.set_output("outputs-file", str(outputs_file))
+        written = _write_outputs(settings.outputs_file, settings.temp_dir, result.outputs)
+        actions_runtime.set_output("outputs-file", str(written))
     values = {
         "status": result.status.value,
         "add": str(summary.add),
@@ -267,11 +270,22 @@ def _report(outputs_file: Path, result: EngineResult) -> int:
     return 0
 
 
-def _write_outputs(path: Path, outputs: Mapping[str, Any]) -> None:
+def _write_outputs(path: Path | None, temp_dir: Path, outputs: Mapping[str, Any]) -> Path:
     """Write the outputs (sensitive values included, for sync-secrets), masking every value
-    first; the file is readable by its owner only."""
+    first, into a new file readable by its owner only: with no path, a new file of its own in
+    temp_dir; else one that then replaces path, so a file already there keeps neither its
+    permissions nor its content, and a symbolic link there is replaced, not followed."""
     mask_outputs(outputs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(outputs, handle, indent=2)
+    # Not named after the workspace: a step output holding a masked text (`prod`) is dropped.
+    directory = temp_dir if path is None else path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    prefix = "terraform-outputs-" if path is None else f".{path.name}."
+    descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=".json", dir=directory)
+    written = Path(name)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(outputs, handle, indent=2)
+        return written if path is None else written.replace(path)
+    except BaseException:
+        written.unlink(missing_ok=True)
+        raise
