@@ -57,10 +57,10 @@ def test_a_line_is_a_message_only_when_it_is_a_json_object_with_a_message() -> N
             "terraform_data.x: Modifying...",
         ),
         (
-            "refresh_complete",
-            f"terraform_data.x: Refresh complete [id={ID}]",
+            "refresh_start",
+            f"terraform_data.x: Refreshing state... [id={ID}]",
             {"id_key": "id", "id_value": ID},
-            "terraform_data.x: Refresh complete",
+            "terraform_data.x: Refreshing state...",
         ),
         (
             "apply_start",
@@ -74,6 +74,12 @@ def test_a_hook_prints_its_message_without_the_resource_id(
     kind: str, text: str, hook: dict[str, object], expected: str
 ) -> None:
     assert log_lines(message(text, kind, hook={"resource": RESOURCE, **hook})) == [expected]
+
+
+def test_a_refresh_s_end_prints_nothing_as_in_terraform_s_own_text() -> None:
+    hook = {"resource": RESOURCE, "id_key": "id", "id_value": ID}
+    text = f"terraform_data.x: Refresh complete [id={ID}]"
+    assert log_lines(message(text, "refresh_complete", hook=hook)) == []
 
 
 def test_a_diagnostic_prints_its_summary_place_and_detail() -> None:

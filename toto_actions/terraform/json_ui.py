@@ -18,6 +18,8 @@ Message = Mapping[str, Any]
 # What an apply of a saved plan repeats from its plan (terraform's version, each planned change):
 # its log leaves them out, as terraform's own text does.
 APPLY_REPEATS = frozenset({"version", "planned_change"})
+# Messages terraform's own text does not print: the log leaves them out too (one line a resource).
+_UNPRINTED = frozenset({"refresh_complete"})
 
 
 def parse(line: str) -> Message | None:
@@ -37,8 +39,11 @@ def log_lines(message: Message) -> list[str]:
 
     A hook's ` [id=...]` is left out: a resource's ID is often an output too (a subnet ID, an
     ARN), and an output unknown at plan time is masked only once the apply has reported it, at
-    its end. A diagnostic prints its summary, where it is, and its detail.
+    its end. A diagnostic prints its summary, where it is, and its detail. A message terraform's
+    own text leaves out (a refresh's end) prints nothing.
     """
+    if message.get("type") in _UNPRINTED:
+        return []
     text = str(message.get("@message", ""))
     hook = message.get("hook")
     if isinstance(hook, dict) and hook.get("id_key") and hook.get("id_value"):
