@@ -77,7 +77,8 @@ class _Child:
         self.interrupted = self.forced = False
         self.timed_out: float | None = None
         self._timers: list[threading.Timer] = []
-        self._lock = threading.Lock()
+        # Reentrant: cancel() may come from a signal handler while this thread holds it.
+        self._lock = threading.RLock()
         self._finished = False
 
     def set_deadline(self, seconds: float) -> None:
