@@ -162,7 +162,7 @@ class TerraformCli:
         self._binary = found
         self._directory = working_directory.resolve()
         self._cancel_grace = cancel_grace
-        self._child: _Child | None = None
+        self._children: set[_Child] = set()  # running: an apply, and maybe a show beside it
         self._cancelled = False
 
     def init(self, backend_config: Path | None, on_line: LineSink) -> None:
@@ -267,8 +267,7 @@ class TerraformCli:
         kill), so that it stops cleanly and releases its state lock; no later run starts. Safe
         to call from a signal handler, and more than once; it returns at once."""
         self._cancelled = True
-        child = self._child
-        if child is not None:
+        for child in list(self._children):
             child.interrupt()
 
     def _start(
@@ -290,7 +289,7 @@ class TerraformCli:
             start_new_session=True,
         )
         child = _Child(process, verb, self._cancel_grace)
-        self._child = child
+        self._children.add(child)
         if timeout is not None:
             child.set_deadline(timeout)
         if self._cancelled:  # cancel() came between the check above and now
@@ -389,7 +388,7 @@ class TerraformCli:
             child.stop_escalation()
             if child.process.stdout is not None:
                 child.process.stdout.close()
-            self._child = None
+            self._children.discard(child)
 
 
 def _read_line(line: str, on_message: MessageSink | None, unlogged: frozenset[str]) -> list[str]:

@@ -4,19 +4,22 @@ applied when the destroy guard allows it.
 terraform starts as few times as the result allows (each start costs tens of milliseconds with
 the built-in provider, seconds with a real one): the plan's machine-readable UI tells the planned
 changes, and the apply's tells the outputs, so neither `show -json` nor `output -json` runs,
-unless the stream cannot tell (a `replace`, which may forget rather than destroy; a sensitive
-output, whose value the stream leaves out). A plan-only run prints terraform's own plan, for
-people to review, and reads the saved plan with `show -json`.
+unless the stream cannot tell (a `replace`, which may forget rather than destroy). A sensitive
+output's value, which the streams leave out, is read from the saved plan (`show -json`, run
+beside the apply) when the plan knew it, else afterwards with `output -json`. A plan-only run
+prints terraform's own plan, for people to review, and reads the saved plan with `show -json`.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
+from toto_actions.errors import OperationError
 from toto_actions.terraform import json_ui
 from toto_actions.terraform.binary import TerraformCli
 from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs, on_signals
@@ -45,6 +48,7 @@ class CliSettings(NamedTuple):
 class _Planned(NamedTuple):
     changes: bool  # whether anything, even an output alone, would change
     summary: PlanSummary
+    sensitive_outputs: frozenset[str] = frozenset()  # names, as the plan's stream lists them
 
 
 def plan_and_apply(settings: CliSettings) -> EngineResult:
@@ -87,7 +91,7 @@ def _plan_decide_apply(
     if decision is Decision.REFUSE:
         return EngineResult(StepStatus.REFUSED, summary, None)
     with actions_runtime.group("terraform apply"):
-        outputs = _apply(terraform, settings, plan_file)
+        outputs = _apply(terraform, settings, plan_file, planned.sensitive_outputs)
     return EngineResult(StepStatus.APPLIED, summary, outputs)
 
 
@@ -95,11 +99,16 @@ def _plan_streamed(terraform: TerraformCli, settings: CliSettings, plan_file: Pa
     """Plan with the machine-readable UI, whose log shows no value (outputs are listed by name),
     so it prints as it comes; the summary from its planned changes, else from the saved plan."""
     streamed: list[tuple[str, str]] = []
+    sensitive: set[str] = set()
 
     def on_message(message: json_ui.Message) -> None:
         change = json_ui.planned_change(message)
         if change is not None:
             streamed.append(change)
+        outputs = json_ui.outputs(message)
+        sensitive.update(
+            name for name, output in (outputs or {}).items() if output.get("sensitive")
+        )
 
     changes = terraform.plan(
         plan_file,
@@ -114,7 +123,7 @@ def _plan_streamed(terraform: TerraformCli, settings: CliSettings, plan_file: Pa
     summary = summarize_planned_changes(streamed)
     if summary is None:
         summary = summarize(terraform.show_plan(plan_file))
-    return _Planned(changes, summary)
+    return _Planned(changes, summary, frozenset(sensitive))
 
 
 def _plan_for_review(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> _Planned:
@@ -139,11 +148,14 @@ def _plan_for_review(terraform: TerraformCli, settings: CliSettings, plan_file: 
     return _Planned(changes, summarize(json_plan))
 
 
-def _apply(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> dict[str, Any]:
+def _apply(
+    terraform: TerraformCli, settings: CliSettings, plan_file: Path, sensitive: frozenset[str]
+) -> dict[str, Any]:
     """Apply the saved plan; its outputs, each value masked before the apply's last line (the
-    outputs' count) prints. A sensitive value, which the stream leaves out, is read with
-    `terraform output -json`."""
+    outputs' count) prints. The sensitive values, which the stream leaves out, come from the
+    saved plan, read beside the apply, when the plan knew them, else from `output -json`."""
     reported: list[dict[str, dict[str, Any]]] = []
+    planned = _PlannedOutputs(terraform, plan_file) if sensitive else None
 
     def on_message(message: json_ui.Message) -> None:
         outputs = json_ui.outputs(message)
@@ -151,16 +163,60 @@ def _apply(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> d
             mask_outputs(outputs)
             reported.append(outputs)
 
-    terraform.apply(
-        plan_file,
-        actions_runtime.info,
-        lock_timeout=settings.lock_timeout,
-        on_message=on_message,
-        timeout=settings.apply_timeout,
-    )
-    if len(reported) != 1 or any(o.get("sensitive") for o in reported[0].values()):
+    try:
+        terraform.apply(
+            plan_file,
+            actions_runtime.info,
+            lock_timeout=settings.lock_timeout,
+            on_message=on_message,
+            timeout=settings.apply_timeout,
+        )
+    finally:
+        known = planned.result() if planned else {}
+    if len(reported) != 1:
         return terraform.outputs()
-    return reported[0]
+    outputs = reported[0]
+    for name, output in outputs.items():
+        if output.get("sensitive") and "value" not in output:
+            if name not in known:
+                return terraform.outputs()
+            outputs[name] = known[name]
+    return outputs
+
+
+class _PlannedOutputs:
+    """The sensitive outputs' values the saved plan knows, read by `show -json` in a thread of
+    its own while the apply runs, each masked as soon as it is read."""
+
+    def __init__(self, terraform: TerraformCli, plan_file: Path) -> None:
+        self._found: dict[str, dict[str, Any]] = {}
+        self._thread = threading.Thread(
+            target=self._read, args=(terraform, plan_file), name="show-plan", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, terraform: TerraformCli, plan_file: Path) -> None:
+        try:
+            json_plan = terraform.show_plan(plan_file)
+        except OperationError:  # `output -json` reads them instead
+            return
+        unknown = {
+            name
+            for name, change in json_plan.get("output_changes", {}).items()
+            if change.get("after_unknown")
+        }
+        planned = json_plan.get("planned_values", {}).get("outputs", {})
+        found = {
+            name: dict(output)
+            for name, output in planned.items()
+            if output.get("sensitive") and "value" in output and name not in unknown
+        }
+        mask_outputs(found)
+        self._found = found
+
+    def result(self) -> dict[str, dict[str, Any]]:
+        self._thread.join()
+        return self._found
 
 
 def _mask_planned_outputs(json_plan: Mapping[str, Any]) -> None:
