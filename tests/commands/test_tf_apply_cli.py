@@ -256,6 +256,41 @@ def test_the_apply_waits_up_to_the_lock_timeout_for_a_lock_taken_after_the_plan(
     assert time.monotonic() - started >= 2  # it waited for the other run's lock
 
 
+# Stands in front of the real terraform binary: the text a one-process apply shows before its
+# approval prompt says a verb this version does not know (as a newer terraform might).
+REWORDING_TERRAFORM = """\
+#!{python}
+import os, subprocess, sys
+if sys.argv[1:3] == ["apply", "-input=true"]:
+    child = subprocess.Popen([{terraform!r}, *sys.argv[1:]], stdout=subprocess.PIPE)
+    while chunk := os.read(child.stdout.fileno(), 65536):
+        os.write(1, chunk.replace(b"will be updated in-place", b"will be reshaped"))
+    sys.exit(child.wait())
+os.execv({terraform!r}, [{terraform!r}, *sys.argv[1:]])
+"""
+
+
+def test_a_plan_text_this_version_cannot_read_is_declined_and_planned_the_exact_way(
+    core: Core, tmp_path: Path
+) -> None:
+    assert core().exit_code == 0
+    wrapper = tmp_path / "bin" / "terraform"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        REWORDING_TERRAFORM.format(python=sys.executable, terraform=TERRAFORM), encoding="utf-8"
+    )
+    wrapper.chmod(0o755)
+    path = f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"
+
+    result = core("--var", "image_tag=v2", env={"PATH": path})
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "the plan's text is not one this version reads: planning again" in result.stdout
+    outputs = outputs_of(result)
+    assert (outputs["status"], outputs["change"]) == ("applied", "1")
+    assert outputs_of(core("--var", "image_tag=v2"))["status"] == "no-changes"
+
+
 # ------------------------------------------------------------------------------------------------
 # Timeouts: terraform is interrupted (SIGINT), stops cleanly and releases the state lock
 

@@ -27,8 +27,9 @@ import pytest
 from testing.local_stack import MotoServer
 from testing.terraform_configurations import BACKEND, CONFIG, SLOW_RESOURCE, TERRAFORM
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.terraform.binary import KILL_DELAY, TerraformCli, TerraformError
+from toto_actions.terraform.binary import TerraformCli, TerraformError
 from toto_actions.terraform.json_ui import Message
+from toto_actions.terraform.process import KILL_DELAY
 
 STATE_KEY = "toto/terraform.tfstate"
 

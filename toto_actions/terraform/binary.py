@@ -14,19 +14,19 @@ one (SIGTERM), and a few seconds after that its process group is killed.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import shutil
-import signal
 import subprocess
-import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.terraform import json_ui
+from toto_actions.terraform import json_ui, plan_text
+from toto_actions.terraform.process import TerraformProcess
 from toto_actions.terraform.variables import is_duration, is_variable_name
 
 LineSink = Callable[[str], None]
@@ -37,8 +37,6 @@ TAIL_LINES = 20
 # Seconds terraform gets after the interrupt to stop cleanly (finish the calls in flight, write
 # the state, release the lock) before SIGTERM, its second interrupt, makes it exit at once.
 CANCEL_GRACE = 20.0
-# Seconds after that SIGTERM before the child's whole process group is killed.
-KILL_DELAY = 5.0
 # Exit codes of `plan -detailed-exitcode`.
 PLAN_NO_CHANGES = 0
 PLAN_HAS_CHANGES = 2
@@ -64,67 +62,6 @@ class _Exit(NamedTuple):
     first_error: str | None
     timed_out: float | None = None
     forced: bool = False
-
-
-class _Child:
-    """A running terraform process, and the signals scheduled for it: its deadline's interrupt,
-    and once interrupted, the SIGTERM and the kill that follow if it does not stop."""
-
-    def __init__(self, process: subprocess.Popen[str], verb: str, grace: float) -> None:
-        self.process = process
-        self.verb = verb
-        self.grace = grace
-        self.interrupted = self.forced = False
-        self.timed_out: float | None = None
-        self._timers: list[threading.Timer] = []
-        # Reentrant: cancel() may come from a signal handler while this thread holds it.
-        self._lock = threading.RLock()
-        self._finished = False
-
-    def set_deadline(self, seconds: float) -> None:
-        """Interrupt it, as cancel() does, if it still runs after seconds."""
-        self._later(seconds, self._time_out, seconds)
-
-    def interrupt(self) -> None:
-        """SIGINT now; SIGTERM after the grace period, then the kill, if it is still running.
-        Only the first call signals: a second SIGINT would make terraform exit at once."""
-        with self._lock:
-            if self.interrupted or self.process.poll() is not None:
-                return
-            self.interrupted = True
-            self.process.send_signal(signal.SIGINT)
-        self._later(self.grace, self._terminate)
-
-    def _time_out(self, seconds: float) -> None:
-        if self.process.poll() is None and not self.interrupted:
-            self.timed_out = seconds
-        self.interrupt()
-
-    def _terminate(self) -> None:
-        if self.process.poll() is None:
-            self.forced = True
-            self.process.send_signal(signal.SIGTERM)
-            self._later(KILL_DELAY, self._kill)
-
-    def _kill(self) -> None:
-        if self.process.poll() is None:  # the group's leader still runs: its group is its own
-            os.killpg(self.process.pid, signal.SIGKILL)
-
-    def _later(self, seconds: float, action: Callable[..., None], *arguments: object) -> None:
-        with self._lock:
-            if self._finished:
-                return
-            timer = threading.Timer(seconds, action, arguments)
-            timer.daemon = True
-            self._timers.append(timer)
-            timer.start()
-
-    def stop_escalation(self) -> None:
-        """Cancel every signal still to come: the process has exited."""
-        with self._lock:
-            self._finished = True
-            for timer in self._timers:
-                timer.cancel()
 
 
 class TerraformCli:
@@ -162,7 +99,7 @@ class TerraformCli:
         self._binary = found
         self._directory = working_directory.resolve()
         self._cancel_grace = cancel_grace
-        self._children: set[_Child] = set()  # running: an apply, and maybe a show beside it
+        self._children: set[TerraformProcess] = set()  # an apply, maybe a show beside it
         self._cancelled = False
 
     def init(self, backend_config: Path | None, on_line: LineSink) -> None:
@@ -210,16 +147,9 @@ class TerraformCli:
             f"-out={plan_file.resolve()}",
             "-detailed-exitcode",
             *(["-json"] if on_message else []),
+            *(["-destroy"] if destroy else []),
+            *_input_arguments(variables, var_file, lock_timeout),
         ]
-        if destroy:
-            arguments.append("-destroy")
-        for name, value in variables.items():
-            if not is_variable_name(name):
-                raise UsageError(f"{name!r} is not a Terraform variable name")
-            arguments += ["-var", f"{name}={value}"]
-        if var_file is not None:
-            arguments.append(f"-var-file={_existing_file(var_file, 'variables file')}")
-        arguments += _lock_timeout_arguments(lock_timeout)
         exited = self._stream(arguments, on_line, on_message, timeout)
         if exited.code == PLAN_HAS_CHANGES:
             return True
@@ -257,6 +187,55 @@ class TerraformCli:
         if exited.code != 0:
             raise self._failure(exited)
 
+    def apply_reviewed(
+        self,
+        inputs: tuple[Mapping[str, str], Path | None, str | None],
+        review: Callable[[list[str]], bool],
+        on_line: LineSink,
+        *,
+        plan_timeout: float | None = None,
+        apply_timeout: float | None = None,
+    ) -> tuple[bool, list[str]]:
+        """One `terraform apply` that plans, shows its plan as text and waits for approval:
+        review(the plan's lines) answers it, so what is applied is exactly the plan reviewed.
+        inputs: variables, variables file and lock timeout, as for plan(). The apply's lines go
+        to on_line without their resource IDs, and none from its `Outputs:` list on. Returns
+        whether it was approved (False: declined, or nothing to change) and the plan's lines.
+        Raises TerraformError when it fails or outlasts its phase's timeout."""
+        arguments = ["apply", "-input=true", "-no-color", *_input_arguments(*inputs)]
+        child = self._start(arguments, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
+        child.verb = "terraform plan"
+        child.set_deadline(plan_timeout)
+        planned: list[str] = []
+        approved: bool | None = None
+        outputs_listed = False  # from the apply's `Outputs:` line on: values, never shown
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        try:
+            for line, waiting in _lines_and_prompt(child):
+                outputs_listed = outputs_listed or line.startswith("Outputs:")
+                if waiting and approved is None:
+                    approved = review(planned)
+                    _answer(child, approved, apply_timeout)
+                elif outputs_listed:
+                    continue
+                elif approved is None:
+                    planned.append(line)
+                else:
+                    on_line(plan_text.apply_log_line(line))
+                if line.strip():
+                    tail.append(line)
+            code = child.process.wait()
+        finally:
+            self._finish(child)
+        if code != 0 and approved is not False:
+            errors = [text.lstrip("│ ") for text in plan_text.plan_log(tail)]
+            first = next(
+                (e.removeprefix("Error: ") for e in errors if e.startswith("Error: ")), None
+            )
+            exited = _Exit(child.verb, code, tuple(errors), first, child.timed_out, child.forced)
+            raise self._failure(exited)
+        return bool(approved), planned
+
     def outputs(self) -> dict[str, Any]:
         """The workspace's outputs as `terraform output -json` gives them: {name: {"value",
         "type", "sensitive"}}, sensitive values included."""
@@ -271,8 +250,13 @@ class TerraformCli:
             child.interrupt()
 
     def _start(
-        self, arguments: Sequence[str], *, stderr: int, timeout: float | None = None
-    ) -> _Child:
+        self,
+        arguments: Sequence[str],
+        *,
+        stderr: int,
+        timeout: float | None = None,
+        stdin: int = subprocess.DEVNULL,
+    ) -> TerraformProcess:
         verb = f"terraform {arguments[0]}"
         if self._cancelled:
             raise OperationError(f"cancelled: {verb} was not started")
@@ -280,7 +264,7 @@ class TerraformCli:
             [self._binary, *arguments],
             cwd=self._directory,
             env=self._environment,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -288,7 +272,7 @@ class TerraformCli:
             errors="replace",
             start_new_session=True,
         )
-        child = _Child(process, verb, self._cancel_grace)
+        child = TerraformProcess(process, verb, self._cancel_grace)
         self._children.add(child)
         if timeout is not None:
             child.set_deadline(timeout)
@@ -373,7 +357,7 @@ class TerraformCli:
             return TerraformError(f"{exited.verb} was cancelled: {reason}", exited.tail)
         return TerraformError(f"{exited.verb} failed: {reason}", exited.tail)
 
-    def _finish(self, child: _Child) -> None:
+    def _finish(self, child: TerraformProcess) -> None:
         """Forget the child; one still running (the caller is leaving on an exception) is stopped
         the way cancel() stops it, then killed if it outlasts twice the grace period."""
         try:
@@ -399,6 +383,53 @@ def _read_line(line: str, on_message: MessageSink | None, unlogged: frozenset[st
         return [line]
     on_message(message)
     return [] if message.get("type") in unlogged else json_ui.log_lines(message)
+
+
+def _lines_and_prompt(child: TerraformProcess) -> Iterator[tuple[str, bool]]:
+    """Each line the process prints, and (with waiting True) its approval prompt, which has no
+    line end: read as it comes, not a line at a time."""
+    stdout = child.process.stdout
+    if stdout is None:
+        raise AssertionError("unreachable: stdout is a pipe")
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    pending = ""
+    while chunk := os.read(stdout.fileno(), 65536):
+        pending += decoder.decode(chunk)
+        *lines, pending = pending.split("\n")
+        for line in lines:
+            yield line.rstrip("\r"), False
+        if pending.strip() == plan_text.APPROVAL_PROMPT.strip():
+            pending = ""
+            yield "", True
+    if pending:
+        yield pending, False
+
+
+def _answer(child: TerraformProcess, approved: bool, apply_timeout: float | None) -> None:
+    """Approve the plan (the apply's own timeout from now on) or decline it."""
+    stdin = child.process.stdin
+    if stdin is None:
+        raise AssertionError("unreachable: stdin is a pipe")
+    if approved:
+        child.verb = "terraform apply"
+        child.set_deadline(apply_timeout)
+    stdin.write("yes\n" if approved else "no\n")
+    stdin.close()
+
+
+def _input_arguments(
+    variables: Mapping[str, str], var_file: Path | None, lock_timeout: str | None
+) -> list[str]:
+    """`-var NAME=VALUE` for each variable (the value as given), the variables file, the lock
+    timeout."""
+    arguments = []
+    for name, value in variables.items():
+        if not is_variable_name(name):
+            raise UsageError(f"{name!r} is not a Terraform variable name")
+        arguments += ["-var", f"{name}={value}"]
+    if var_file is not None:
+        arguments.append(f"-var-file={_existing_file(var_file, 'variables file')}")
+    return arguments + _lock_timeout_arguments(lock_timeout)
 
 
 def _lock_timeout_arguments(lock_timeout: str | None) -> list[str]:

@@ -1,13 +1,16 @@
-"""tf-apply's cli engine: the terraform binary in the runner plans, and exactly the saved plan is
-applied when the destroy guard allows it.
+"""tf-apply's cli engine: the terraform binary in the runner plans, and exactly the plan the
+destroy guard checked is applied.
 
-terraform starts as few times as the result allows (each start costs tens of milliseconds with
-the built-in provider, seconds with a real one): the plan's machine-readable UI tells the planned
-changes, and the apply's tells the outputs, so neither `show -json` nor `output -json` runs,
-unless the stream cannot tell (a `replace`, which may forget rather than destroy). A sensitive
-output's value, which the streams leave out, is read from the saved plan (`show -json`, run
-beside the apply) when the plan knew it, else afterwards with `output -json`. A plan-only run
-prints terraform's own plan, for people to review, and reads the saved plan with `show -json`.
+One `terraform apply` plans, shows its plan as text and waits for approval; the guard reads that
+text (plan_text.py, trusted only when its resources add up to terraform's own counts) and
+approves or declines, so terraform starts as often as a plain `init`, `apply`, `output`, and the
+plan applied is the plan shown. The log shows no value: the plan's resource headers and counts,
+the apply's lines without resource IDs, no output (tf-apply masks each when it writes them).
+A text the guard cannot read with certainty is declined, and the step plans the exact way: a
+saved plan, its changes from the machine-readable stream (`show -json` for a `replace`), that
+saved plan applied, a sensitive output's value from the saved plan read beside the apply. A
+plan-only run prints terraform's own plan, for people to review, and reads the saved plan with
+`show -json`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError
-from toto_actions.terraform import json_ui
+from toto_actions.terraform import json_ui, plan_text
 from toto_actions.terraform.binary import TerraformCli
 from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs, on_signals
 from toto_actions.terraform.plan import (
@@ -76,6 +79,10 @@ def plan_and_apply(settings: CliSettings) -> EngineResult:
 def _plan_decide_apply(
     terraform: TerraformCli, settings: CliSettings, plan_file: Path
 ) -> EngineResult:
+    if not settings.plan_only:
+        reviewed = _apply_reviewed(terraform, settings)
+        if reviewed is not None:
+            return reviewed
     with actions_runtime.group("terraform plan"):
         if settings.plan_only:
             planned = _plan_for_review(terraform, settings, plan_file)
@@ -93,6 +100,49 @@ def _plan_decide_apply(
     with actions_runtime.group("terraform apply"):
         outputs = _apply(terraform, settings, plan_file, planned.sensitive_outputs)
     return EngineResult(StepStatus.APPLIED, summary, outputs)
+
+
+def _apply_reviewed(terraform: TerraformCli, settings: CliSettings) -> EngineResult | None:
+    """Plan and apply in one terraform process, the destroy guard reading the plan's text
+    before it approves; None when that text could not be read with certainty (the plan was
+    declined, nothing applied: the caller plans again the exact way)."""
+    reviewed: list[tuple[PlanSummary, Decision] | None] = []
+
+    def review(lines: list[str]) -> bool:
+        for line in plan_text.plan_log(lines):
+            actions_runtime.info(line)
+        summary = plan_text.summarize_plan_text(lines)
+        if summary is None:
+            reviewed.append(None)
+            actions_runtime.info("the plan's text is not one this version reads: planning again")
+            return False
+        decision = decide(summary, plan_only=False, allow_destroy=settings.allow_destroy)
+        reviewed.append((summary, decision))
+        return decision is Decision.APPLY
+
+    with actions_runtime.group("terraform apply"):
+        _, planned = terraform.apply_reviewed(
+            (settings.variables, settings.var_file, settings.lock_timeout),
+            review,
+            actions_runtime.info,
+            plan_timeout=settings.plan_timeout,
+            apply_timeout=settings.apply_timeout,
+        )
+    if not reviewed:  # no approval asked: nothing to change
+        for line in plan_text.plan_log(planned):
+            actions_runtime.info(line)
+        return EngineResult(StepStatus.NO_CHANGES, PlanSummary(0, 0, 0, ()), _outputs(terraform))
+    if reviewed[0] is None:
+        return None
+    summary, decision = reviewed[0]
+    if decision is Decision.REFUSE:
+        return EngineResult(StepStatus.REFUSED, summary, None)
+    return EngineResult(StepStatus.APPLIED, summary, _outputs(terraform))
+
+
+def _outputs(terraform: TerraformCli) -> dict[str, Any]:
+    """The workspace's outputs (none of them printed: tf-apply masks each when it writes them)."""
+    return terraform.outputs()
 
 
 def _plan_streamed(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> _Planned:
