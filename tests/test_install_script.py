@@ -206,6 +206,20 @@ def test_uv_installs_when_it_is_on_path(first_install: Install) -> None:
     assert " with uv " in first_install.stderr
 
 
+def test_the_dependencies_bytecode_is_compiled_after_the_path_is_printed(
+    first_install: Install,
+) -> None:
+    """The package's own bytecode is compiled by the install; the dependencies' (a second and
+    more) beside the first command, by a process that holds none of the step's output."""
+    site = site_packages(first_install.environment)
+    assert list((site / "toto_actions" / "__pycache__").glob("cli.*.pyc"))
+    deadline = time.monotonic() + 60
+    while not list((site / "yaml" / "__pycache__").glob("__init__.*.pyc")):
+        assert time.monotonic() < deadline, "yaml's bytecode was never compiled"
+        time.sleep(0.2)
+    assert version_of(first_install.command) == f"toto-actions {__version__}"
+
+
 def test_the_install_is_a_copy_of_the_checkout_templates_included(
     first_install: Install, checkout: Path
 ) -> None:
