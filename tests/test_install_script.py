@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.background import wait_for_processes_naming
 from testing.install_lock import UV_LOCK, read_pins
 from tests.conftest import REPO_ROOT, clean_environment
 from toto_actions import __version__
@@ -398,6 +399,7 @@ def test_a_damaged_environment_is_rebuilt_not_reused(
     install = run_install(changed, cache)
     assert install.exit_code == 0, install.stderr
     command = [str(install.command), "render-workflow", "--help"]  # imports PyYAML
+    wait_for_processes_naming(str(install.environment))  # its bytecode compile, first
     for path in (p for pattern in damage for p in site_packages(install.environment).glob(pattern)):
         if path.is_dir():
             shutil.rmtree(path)
