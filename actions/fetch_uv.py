@@ -50,8 +50,8 @@ def main(lock_path: str, target: str) -> int:
     with urllib.request.urlopen(wheel["url"], timeout=TIMEOUT) as answer:  # noqa: S310
         data = answer.read()
     digest = hashlib.sha256(data).hexdigest()
-    if digest not in hashes:
-        return fail(f"{wheel['filename']} has sha256 {digest}, which the lock does not list")
+    if digest != wheel["hashes"]["sha256"] or digest not in hashes:
+        return fail(f"{wheel['filename']} has sha256 {digest}, not the lock's for it")
     member = f"uv-{version}.data/scripts/uv"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         binary = archive.read(member)

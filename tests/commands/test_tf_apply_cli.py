@@ -264,25 +264,31 @@ import os, subprocess, sys
 if sys.argv[1:3] == ["apply", "-input=true"]:
     child = subprocess.Popen([{terraform!r}, *sys.argv[1:]], stdout=subprocess.PIPE)
     while chunk := os.read(child.stdout.fileno(), 65536):
-        os.write(1, chunk.replace(b"will be updated in-place", b"will be reshaped"))
+        for known in (b"will be updated in-place", b"will be created"):
+            chunk = chunk.replace(known, b"will be reshaped")
+        os.write(1, chunk)
     sys.exit(child.wait())
 os.execv({terraform!r}, [{terraform!r}, *sys.argv[1:]])
 """
+
+
+def rewording_terraform(directory: Path) -> dict[str, str]:
+    """The environment that puts REWORDING_TERRAFORM first on PATH."""
+    wrapper = directory / "terraform"
+    directory.mkdir()
+    wrapper.write_text(
+        REWORDING_TERRAFORM.format(python=sys.executable, terraform=TERRAFORM), encoding="utf-8"
+    )
+    wrapper.chmod(0o755)
+    return {"PATH": f"{directory}{os.pathsep}{os.environ['PATH']}"}
 
 
 def test_a_plan_text_this_version_cannot_read_is_declined_and_planned_the_exact_way(
     core: Core, tmp_path: Path
 ) -> None:
     assert core().exit_code == 0
-    wrapper = tmp_path / "bin" / "terraform"
-    wrapper.parent.mkdir()
-    wrapper.write_text(
-        REWORDING_TERRAFORM.format(python=sys.executable, terraform=TERRAFORM), encoding="utf-8"
-    )
-    wrapper.chmod(0o755)
-    path = f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"
 
-    result = core("--var", "image_tag=v2", env={"PATH": path})
+    result = core("--var", "image_tag=v2", env=rewording_terraform(tmp_path / "bin"))
 
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "the plan's text is not one this version reads: planning again" in result.stdout
@@ -357,20 +363,30 @@ output "secret_id" {
 """
 
 
-@pytest.mark.parametrize("runs", [1, 2], ids=["first-apply", "second-apply"])
+@pytest.mark.parametrize(
+    ("runs", "exact_path"),
+    [(1, False), (2, False), (1, True), (2, True)],
+    ids=["first-apply", "second-apply", "first-apply-exact-path", "second-apply-exact-path"],
+)
 def test_an_output_known_only_after_the_apply_is_masked_before_anything_prints_it(
-    core: Core, tmp_path: Path, runs: int
+    core: Core, tmp_path: Path, runs: int, *, exact_path: bool
 ) -> None:
+    """Through the one-process apply, and through the exact path (a saved plan, its JSON) that
+    a plan text the guard cannot read falls back on."""
     with (core.root / "main.tf").open("a", encoding="utf-8") as handle:
         handle.write(KNOWN_AFTER_APPLY)
     step_outputs = tmp_path / "github-output"
     step_outputs.touch()
     env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(step_outputs)}
+    if exact_path:
+        env |= rewording_terraform(tmp_path / "bin")
     if runs == 2:  # the plan and the apply now read the resources, and their IDs, from the state
         assert core(env=env).exit_code == 0
     result = core("--var", f"image_tag=run-{runs}", env=env)
 
     assert result.exit_code == 0, result.stdout + result.stderr
+    declined = "the plan's text is not one this version reads: planning again"
+    assert (declined in result.stdout) is exact_path
     lines = result.stdout.splitlines()
     for name in ("id_after_apply", "secret_id"):
         value = core.outputs()[name]["value"]
@@ -378,6 +394,21 @@ def test_an_output_known_only_after_the_apply_is_masked_before_anything_prints_i
         assert not [line for line in lines[:mask_line] if value in line], name
         assert [line for line in lines if value in line] == [f"::add-mask::{value}"], name
         assert value not in result.stderr
+
+
+def test_a_variable_without_a_value_is_one_error_and_no_answer(core: Core) -> None:
+    """The one-process apply answers terraform's approval only: a variable terraform would ask
+    for gets no answer, and the step fails at once with terraform's error."""
+    with (core.root / "main.tf").open("a", encoding="utf-8") as handle:
+        handle.write('variable "required_here" {\n  type = string\n}\n')
+
+    started = time.monotonic()
+    result = core()
+
+    assert time.monotonic() - started < 60
+    assert result.exit_code == 1
+    assert "No value for required variable" in result.stderr
+    assert result.stderr.startswith("error: terraform plan failed: ")
 
 
 # ------------------------------------------------------------------------------------------------

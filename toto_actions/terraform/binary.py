@@ -14,19 +14,18 @@ one (SIGTERM), and a few seconds after that its process group is killed.
 
 from __future__ import annotations
 
-import codecs
 import json
 import os
 import shutil
 import subprocess
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform import json_ui, plan_text
-from toto_actions.terraform.process import TerraformProcess
+from toto_actions.terraform.process import TerraformProcess, answer, lines_and_prompt
 from toto_actions.terraform.variables import is_duration, is_variable_name
 
 LineSink = Callable[[str], None]
@@ -211,11 +210,14 @@ class TerraformCli:
         outputs_listed = False  # from the apply's `Outputs:` line on: values, never shown
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         try:
-            for line, waiting in _lines_and_prompt(child):
+            for line, waiting in lines_and_prompt(child, plan_text.APPROVAL_PROMPT):
                 outputs_listed = outputs_listed or line.startswith("Outputs:")
                 if waiting and approved is None:
-                    approved = review(planned)
-                    _answer(child, approved, apply_timeout)
+                    # Only the approval is answered; another question (a variable without a
+                    # value) gets no answer: its input closes, and terraform fails.
+                    asked = any(plan_text.APPROVAL_QUESTION in text for text in planned[-6:])
+                    approved = review(planned) if asked else None
+                    answer(child, approved, apply_timeout)
                 elif outputs_listed:
                     continue
                 elif approved is None:
@@ -383,38 +385,6 @@ def _read_line(line: str, on_message: MessageSink | None, unlogged: frozenset[st
         return [line]
     on_message(message)
     return [] if message.get("type") in unlogged else json_ui.log_lines(message)
-
-
-def _lines_and_prompt(child: TerraformProcess) -> Iterator[tuple[str, bool]]:
-    """Each line the process prints, and (with waiting True) its approval prompt, which has no
-    line end: read as it comes, not a line at a time."""
-    stdout = child.process.stdout
-    if stdout is None:
-        raise AssertionError("unreachable: stdout is a pipe")
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    pending = ""
-    while chunk := os.read(stdout.fileno(), 65536):
-        pending += decoder.decode(chunk)
-        *lines, pending = pending.split("\n")
-        for line in lines:
-            yield line.rstrip("\r"), False
-        if pending.strip() == plan_text.APPROVAL_PROMPT.strip():
-            pending = ""
-            yield "", True
-    if pending:
-        yield pending, False
-
-
-def _answer(child: TerraformProcess, approved: bool, apply_timeout: float | None) -> None:
-    """Approve the plan (the apply's own timeout from now on) or decline it."""
-    stdin = child.process.stdin
-    if stdin is None:
-        raise AssertionError("unreachable: stdin is a pipe")
-    if approved:
-        child.verb = "terraform apply"
-        child.set_deadline(apply_timeout)
-    stdin.write("yes\n" if approved else "no\n")
-    stdin.close()
 
 
 def _input_arguments(

@@ -20,8 +20,10 @@ from collections.abc import Sequence
 
 from toto_actions.terraform.plan import PlanSummary, ResourceAction, ResourceChange
 
-# What terraform prints while it waits for the approval of its plan (the line has no end).
+# What terraform prints while it waits for the approval of its plan (the line has no end), and
+# the question just before it (a variable without a value is asked with the same prompt).
 APPROVAL_PROMPT = "Enter a value: "
+APPROVAL_QUESTION = "Only 'yes' will be accepted to approve."
 # A resource's header in the plan, after the column of its action's symbol:
 # `  # ADDRESS will be created`, ` # ADDRESS will no longer be managed by Terraform, but ...`.
 _HEADER = re.compile(

@@ -7,11 +7,12 @@ output pipe open must not keep the step waiting).
 
 from __future__ import annotations
 
+import codecs
 import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 # Seconds after that SIGTERM before the child's whole process group is killed.
 KILL_DELAY = 5.0
@@ -86,3 +87,40 @@ class TerraformProcess:
             self._finished = True
             for timer in self._timers:
                 timer.cancel()
+
+
+def lines_and_prompt(child: TerraformProcess, prompt: str) -> Iterator[tuple[str, bool]]:
+    """Each line the process prints, and (with waiting True) each time it waits at prompt, a
+    line without an end: read as it comes, not a line at a time."""
+    stdout = child.process.stdout
+    if stdout is None:
+        raise AssertionError("unreachable: stdout is a pipe")
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    pending = ""
+    while chunk := os.read(stdout.fileno(), 65536):
+        pending += decoder.decode(chunk)
+        *lines, pending = pending.split("\n")
+        for line in lines:
+            yield line.rstrip("\r"), False
+        if pending.strip() == prompt.strip():
+            pending = ""
+            yield "", True
+    if pending:
+        yield pending, False
+
+
+def answer(child: TerraformProcess, approved: bool | None, apply_timeout: float | None) -> None:
+    """Approve the plan (the apply's own timeout from now on), decline it, or (None) close the
+    input unanswered."""
+    stdin = child.process.stdin
+    if stdin is None:
+        raise AssertionError("unreachable: stdin is a pipe")
+    if approved:
+        child.verb = "terraform apply"
+        child.set_deadline(apply_timeout)
+    try:
+        if approved is not None:
+            stdin.write("yes\n" if approved else "no\n")
+        stdin.close()
+    except OSError:  # terraform ended first: its exit tells
+        pass
