@@ -125,7 +125,9 @@ def test_without_push_no_docker_engine_is_needed(
     assert outputs_of(result)["exists"] == "false"
     marker = outputs_of(result)["inputs-tag"]
     assert f"| inputs tag | `{marker}` |" in summary.read_text(encoding="utf-8")
-    assert "push: false, nothing built or pushed: a push builds it" in summary.read_text()
+    assert "push: false, nothing built or pushed: a push builds it" in summary.read_text(
+        encoding="utf-8"
+    )
 
 
 def test_on_ecr_without_push_nothing_is_created(service: Service, moto_server: MotoServer) -> None:
@@ -134,8 +136,6 @@ def test_on_ecr_without_push_nothing_is_created(service: Service, moto_server: M
         "toto/plan-ecr",
         "--push",
         "false",
-        "--lifecycle-policy",
-        "none",
         env=moto_server.env,
     )
     assert result.exit_code == 0, result.stderr
@@ -169,6 +169,27 @@ def test_on_ecr_without_push_an_image_from_the_same_inputs_is_found_and_left_alo
     assert ecr_tags(ecr, name) == before == {built.tag: built.digest}
     with pytest.raises(policy):
         ecr.get_lifecycle_policy(repositoryName=name)
+
+
+def test_without_push_a_base_whose_digest_is_unknown_gives_no_inputs_tag(
+    service: Service, registry: Registry, base_image: BaseImage
+) -> None:
+    """The session's base image is in the engine only: its digest cannot be asked of a
+    registry, so the push would tag no inputs tag either (it builds every time)."""
+    (service.root / "Dockerfile").write_text(f"FROM {base_image.tag}\nCOPY app.txt /app.txt\n")
+    before = RegistryState(registry)
+    result = service(*on_registry(registry, "toto/plan-unknown-base", "--push", "false"))
+    assert result.exit_code == 0, result.stderr
+    before.assert_unchanged()
+    assert (outputs_of(result)["inputs-tag"], outputs_of(result)["exists"]) == ("", "false")
+    assert "its digest is unknown" in result.stdout + result.stderr
+    assert "the image would carry no inputs tag" in result.stdout + result.stderr
+
+    pushed = service(*on_registry(registry, "toto/plan-unknown-base"))
+    assert pushed.exit_code == 0, pushed.stderr
+    assert outputs_of(pushed)["inputs-tag"] == ""
+    tags = registry_tags(registry, "toto/plan-unknown-base")
+    assert "0123456" in tags and not [t for t in tags if t.startswith("toto-inputs-")]
 
 
 @pytest.mark.parametrize(
