@@ -11,17 +11,21 @@ it is reported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from toto_actions import actions_runtime, git
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.images import build_options, buildkit, docker_client, registry_steps
-from toto_actions.images.build_inputs import BuildInputs, inputs_digest, inputs_tag
+from toto_actions.images import (
+    build_options,
+    buildkit,
+    content_tag,
+    docker_client,
+    registry_steps,
+)
 from toto_actions.images.build_options import BuildSettings
+from toto_actions.images.content_tag import Published
 from toto_actions.images.docker_client import DockerClient
 from toto_actions.images.engine import DockerEngine
 from toto_actions.images.lifecycle_policy import PolicyProblem, lifecycle_policy
@@ -133,6 +137,13 @@ OPTIONS = (
         True,
     ),
     Option(
+        "--push",
+        "build and push (default true); false: only report the inputs tag and whether the "
+        "registry holds it, building, pushing and writing nothing",
+        SWITCH,
+        True,
+    ),
+    Option(
         "--scan-severity-threshold",
         "ECR: wait for the scan on push and fail on a finding at or above this severity",
         kind=CHOICE,
@@ -158,15 +169,10 @@ OPTIONS = (
 )
 
 
-class Published(NamedTuple):
-    digest: str
-    skipped: bool
-    size: int | None
-
-
 def run(given: GivenOptions) -> int:
     """Build and push, or reuse; exit 0, 1 when the build, push or scan failed (or no docker
-    client builds with BuildKit), 2 on bad input.
+    client builds with BuildKit), 2 on bad input. With push false, only report the inputs tag
+    and whether the registry holds it (content_tag.plan): no docker client needed, no write.
 
     Everything is read and checked before the first write: the registry's repository and tags,
     then either the requested tags go onto the image built from the same inputs, or BuildKit
@@ -174,11 +180,12 @@ def run(given: GivenOptions) -> int:
     """
     for value in _sensitive_values(given):
         actions_runtime.mask(value)
-    client = docker_client.find_client()
     settings = _settings(given)
-    problems = buildkit.capability_problems(client, settings.build_request("", ()))
-    if problems:
-        raise UsageError("\n".join(problems))
+    client = docker_client.find_client() if settings.push else None
+    if client is not None:
+        problems = buildkit.capability_problems(client, settings.build_request("", ()))
+        if problems:
+            raise UsageError("\n".join(problems))
     engine = DockerEngine()
     registry = connect(
         settings.registry,
@@ -187,22 +194,9 @@ def run(given: GivenOptions) -> int:
         settings.aws_region,
     )
     host = settings.registry or registry.host
-    bases = registry_steps.base_images(settings, registry, host) if settings.skip_if_exists else ()
-    if bases is None:  # an image built on an unknown base is no image to reuse
-        settings = settings._replace(skip_if_exists=False)
-    inputs = BuildInputs(
-        settings.context,
-        tuple(engine.context_files(settings.context, settings.dockerfile)),
-        settings.dockerfile,
-        settings.input_build_args,
-        settings.target,
-        settings.labels,
-        settings.secret_ids,
-        settings.platforms,
-        settings.network,
-        bases or (),
-    )
-    marker = inputs_tag(inputs_digest(inputs))
+    if client is None:
+        return content_tag.plan(settings, registry, host, engine)
+    marker = content_tag.content_tag(settings, registry, host, engine)
     mutability = registry.tag_mutability(
         settings.repository, create=settings.create_repository, created=settings.tag_mutability
     )
@@ -212,7 +206,7 @@ def run(given: GivenOptions) -> int:
             " (no scan on push, no registry scanning rule for it): turn scan on push on for it,"
             " or leave the threshold out"
         )
-    existing = registry.find_image(settings.repository, marker) if settings.skip_if_exists else None
+    existing = content_tag.existing_image(registry, settings, marker)
     _check_tags_can_move(registry, settings, mutability, existing)
     if existing is not None:
         actions_runtime.info(f"{settings.repository}:{marker} exists: reusing {existing.digest}")
@@ -225,7 +219,8 @@ def run(given: GivenOptions) -> int:
         registry_steps.mark_cache(registry, settings, image)
     size = registry_steps.image_size(registry, settings.repository, image)
     counts = registry_steps.scan(registry, settings, image.digest)
-    _report(settings, host, Published(image.digest, existing is not None, size), counts)
+    published = Published(image.digest, existing is not None, size, marker)
+    content_tag.report(settings, host, published, counts)
     return 0
 
 
@@ -272,6 +267,7 @@ def _settings(given: GivenOptions) -> BuildSettings:
         tag_mutability=given.text("tag-mutability") or "MUTABLE",
         lifecycle_policy=policy,
         skip_if_exists=given.switch("skip-if-exists"),
+        push=given.switch("push"),
         scan_threshold=given.text("scan-severity-threshold"),
         scan_timeout=given.seconds("scan-timeout"),
         network=given.text("network"),
@@ -352,17 +348,17 @@ def _build_and_push(
     settings: BuildSettings,
     *,
     host: str,
-    marker: str,
+    marker: str | None,
 ) -> ImageManifest:
     """Build and push one tag; the other tags are added through the registry's API, as on
-    reuse. The pushed tag is the inputs marker, so that a run that fails after the push finds
-    the image the next time and only adds the tags.
+    reuse. The pushed tag is the inputs marker (when there is one), so that a run that fails
+    after the push finds the image the next time and only adds the tags.
 
     buildx pushes the image itself, so the repository is made ready first; the built-in client
     builds into the engine, and only a build that succeeded creates the repository before the
     engine pushes the image (the layers go with it)."""
     reference = f"{host}/{settings.repository}"
-    pushed_tag = marker if settings.skip_if_exists else settings.tags[0]
+    pushed_tag = marker or settings.tags[0]
     if client.buildx:
         _ensure_repository(registry, settings)
     else:
@@ -403,35 +399,3 @@ def _ensure_repository(registry: Registry, settings: BuildSettings) -> None:
         create=True,
         lifecycle_policy=settings.lifecycle_policy,
     )
-
-
-def _report(
-    settings: BuildSettings, host: str, published: Published, counts: Mapping[str, int] | None
-) -> None:
-    image = f"{host}/{settings.repository}@{published.digest}"
-    outputs = {
-        "image": image,
-        "digest": published.digest,
-        "tags": ",".join(settings.tags),
-        "tag": settings.tags[0],
-        "registry": host,
-        "skipped": "true" if published.skipped else "false",
-    }
-    for name, value in outputs.items():
-        actions_runtime.set_output(name, value)
-    rows = [
-        ("image", f"`{image}`"),
-        ("digest", f"`{published.digest}`"),
-        ("tags", ", ".join(f"`{tag}`" for tag in settings.tags)),
-        ("size", f"{published.size / 1e6:.1f} MB" if published.size is not None else "unknown"),
-        (
-            "build",
-            "reused: an image from the same inputs existed"
-            if published.skipped
-            else "built and pushed",
-        ),
-    ]
-    if counts is not None:
-        rows.append(("scan", ", ".join(f"{s} {n}" for s, n in counts.items() if n) or "clean"))
-    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    actions_runtime.add_summary(f"### build-push\n\n| | |\n| --- | --- |\n{table}")

@@ -33,7 +33,7 @@ PASSWORD = "registry-password-never-logged"
 
 
 def outputs_of(result: CliResult) -> dict[str, str]:
-    names = {"image", "digest", "tags", "tag", "registry", "skipped"}
+    names = {"image", "digest", "tags", "tag", "inputs-tag", "exists", "registry", "skipped"}
     pairs = (line.partition("=") for line in result.stdout.splitlines())
     return {name: value for name, _, value in pairs if name in names}
 
