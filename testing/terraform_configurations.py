@@ -99,3 +99,35 @@ skip_requesting_account_id  = true
 skip_metadata_api_check     = true
 skip_region_validation      = true
 """
+
+# The AWS provider, from the machine's filesystem mirror (no registry download), pointed at the
+# moto server by AWS_ENDPOINT_URL: a resource whose real object a test can change outside
+# Terraform, so a refresh finds drift (terraform_data only reads back its own state).
+AWS_PROVIDER_MIRROR = "/opt/tf-plugins"
+AWS_PROVIDER_CLI_CONFIG = f"""\
+provider_installation {{
+  filesystem_mirror {{
+    path = "{AWS_PROVIDER_MIRROR}"
+  }}
+}}
+"""
+DRIFT_PARAMETER = "/toto/drift"
+DRIFTING_RESOURCES = f"""
+terraform {{
+  required_providers {{
+    aws = {{ source = "hashicorp/aws" }}
+  }}
+}}
+
+provider "aws" {{
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}}
+
+resource "aws_ssm_parameter" "drift" {{
+  name  = "{DRIFT_PARAMETER}"
+  type  = "String"
+  value = "v1"
+}}
+"""
