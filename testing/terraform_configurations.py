@@ -111,8 +111,11 @@ provider_installation {{
   }}
 }}
 """
-DRIFT_PARAMETER = "/toto/drift"
-DRIFTING_RESOURCES = f"""
+
+
+def drifting_resources(parameter: str) -> str:
+    """An SSM parameter of that name (unique per test: moto's server is the session's)."""
+    return f"""
 terraform {{
   required_providers {{
     aws = {{ source = "hashicorp/aws" }}
@@ -126,8 +129,10 @@ provider "aws" {{
 }}
 
 resource "aws_ssm_parameter" "drift" {{
-  name  = "{DRIFT_PARAMETER}"
+  name  = "{parameter}"
   type  = "String"
   value = "v1"
+  # Without tags, the provider reads {{}} back from moto where it stored none: drift at once.
+  tags = {{ team = "toto" }}
 }}
 """

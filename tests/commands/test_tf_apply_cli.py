@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -18,10 +17,9 @@ from testing.terraform_configurations import (
     AWS_PROVIDER_CLI_CONFIG,
     BACKEND,
     CONFIG,
-    DRIFT_PARAMETER,
-    DRIFTING_RESOURCES,
     SLOW_RESOURCE,
     TERRAFORM,
+    drifting_resources,
 )
 from testing.tf_apply_step import TfApplyStep, outputs_of
 from tests.conftest import CliRunner
@@ -486,18 +484,10 @@ def test_detailed_exitcode_with_plan_only_is_3_for_changes_and_0_for_none(core: 
 def test_a_refresh_only_plan_finds_drift_and_not_the_configuration_s_changes(
     core: Core, tmp_path: Path, moto_server: MotoServer
 ) -> None:
-    (core.root / "drift.tf").write_text(DRIFTING_RESOURCES, encoding="utf-8")
+    parameter = f"/toto/drift-{uuid.uuid4().hex[:8]}"
+    (core.root / "drift.tf").write_text(drifting_resources(parameter), encoding="utf-8")
     (core.root / "terraformrc").write_text(AWS_PROVIDER_CLI_CONFIG, encoding="utf-8")
     assert core().exit_code == 0
-    # moto reads the parameter's tags back as {} where the provider stored none: that refresh
-    # is recorded first, so that only the change made below is drift.
-    subprocess.run(
-        [TERRAFORM, "apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color"],
-        cwd=core.root,
-        env={**os.environ, **core.env},
-        check=True,
-        capture_output=True,
-    )
     drift_check = ("--plan-only", "true", "--refresh-only", "true", "--detailed-exitcode", "true")
     summary = tmp_path / "summary.md"
     summary.touch()
@@ -508,7 +498,7 @@ def test_a_refresh_only_plan_finds_drift_and_not_the_configuration_s_changes(
     assert outputs_of(quiet)["status"] == "no-changes"
     assert "**0 resources changed outside Terraform.**" in summary.read_text(encoding="utf-8")
     moto_server.boto3_client("ssm").put_parameter(
-        Name=DRIFT_PARAMETER, Value="changed-by-hand", Type="String", Overwrite=True
+        Name=parameter, Value="changed-by-hand", Type="String", Overwrite=True
     )
     drifted = core(*drift_check, env=env)
     assert drifted.exit_code == 3, drifted.stdout + drifted.stderr
@@ -519,7 +509,5 @@ def test_a_refresh_only_plan_finds_drift_and_not_the_configuration_s_changes(
     assert "changed-by-hand" not in markdown
     # The check applied nothing: the state still holds v1, and an apply puts it back.
     assert outputs_of(core())["change"] == "1"
-    value = moto_server.boto3_client("ssm").get_parameter(Name=DRIFT_PARAMETER)["Parameter"][
-        "Value"
-    ]
+    value = moto_server.boto3_client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
     assert value == "v1"
