@@ -506,6 +506,7 @@ def test_a_refresh_only_plan_finds_drift_and_not_the_configuration_s_changes(
     markdown = summary.read_text(encoding="utf-8")
     assert "**1 resource changed outside Terraform.**" in markdown
     assert "| changed | `aws_ssm_parameter.drift` |" in markdown
+    assert "planned: 1 changed outside Terraform" in drifted.stdout
     assert "changed-by-hand" not in markdown
     # The check applied nothing: the state still holds v1, and an apply puts it back.
     assert outputs_of(core())["change"] == "1"

@@ -123,6 +123,16 @@ def test_plan_only_plans_and_applies_nothing(service: Service, tfc: TfcServer) -
     assert tfc.workspace_state_outputs(ORG, "toto-ms-x-dev") == {}
 
 
+def test_detailed_exitcode_with_plan_only_is_3_for_changes_and_0_for_none(
+    service: Service,
+) -> None:
+    planned = service("--plan-only", "true", "--detailed-exitcode", "true")
+    assert (planned.exit_code, outputs_of(planned)["status"]) == (3, "planned"), planned.stderr
+    assert service().exit_code == 0
+    unchanged = service("--plan-only", "true", "--detailed-exitcode", "true")
+    assert (unchanged.exit_code, outputs_of(unchanged)["status"]) == (0, "no-changes")
+
+
 def test_an_errored_plan_says_why_with_its_log(service: Service) -> None:
     add_an_undeclared_variable_reference(service.root)
     result = service()

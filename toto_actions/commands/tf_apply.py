@@ -297,10 +297,15 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
     actions_runtime.add_summary(
         markdown(summary, result.run_url) + f"\n\nResult: **{result.status.value}**"
     )
-    actions_runtime.info(
-        f"{result.status.value}: {summary.add} to add, {summary.change} to change, "
-        f"{summary.destroy} to destroy"
-    )
+    if settings.refresh_only:
+        actions_runtime.info(
+            f"{result.status.value}: {len(summary.resources)} changed outside Terraform"
+        )
+    else:
+        actions_runtime.info(
+            f"{result.status.value}: {summary.add} to add, {summary.change} to change, "
+            f"{summary.destroy} to destroy"
+        )
     if result.status is StepStatus.REFUSED:
         destroyed = ", ".join(f"{r.address} ({r.action})" for r in summary.destroyed())
         raise OperationError(
