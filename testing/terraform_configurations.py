@@ -99,3 +99,40 @@ skip_requesting_account_id  = true
 skip_metadata_api_check     = true
 skip_region_validation      = true
 """
+
+# The AWS provider, from the machine's filesystem mirror (no registry download), pointed at the
+# moto server by AWS_ENDPOINT_URL: a resource whose real object a test can change outside
+# Terraform, so a refresh finds drift (terraform_data only reads back its own state).
+AWS_PROVIDER_MIRROR = "/opt/tf-plugins"
+AWS_PROVIDER_CLI_CONFIG = f"""\
+provider_installation {{
+  filesystem_mirror {{
+    path = "{AWS_PROVIDER_MIRROR}"
+  }}
+}}
+"""
+
+
+def drifting_resources(parameter: str) -> str:
+    """An SSM parameter of that name (unique per test: moto's server is the session's)."""
+    return f"""
+terraform {{
+  required_providers {{
+    aws = {{ source = "hashicorp/aws" }}
+  }}
+}}
+
+provider "aws" {{
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+}}
+
+resource "aws_ssm_parameter" "drift" {{
+  name  = "{parameter}"
+  type  = "String"
+  value = "v1"
+  # Without tags, the provider reads {{}} back from moto where it stored none: drift at once.
+  tags = {{ team = "toto" }}
+}}
+"""

@@ -40,10 +40,14 @@ class MotoServer:
 
     def s3_client(self) -> Any:
         """A boto3 S3 client of this server, whatever AWS_* the process has."""
+        return self.boto3_client("s3")
+
+    def boto3_client(self, service: str) -> Any:
+        """A boto3 client of service on this server, whatever AWS_* the process has."""
         import boto3  # type: ignore[import-untyped, unused-ignore]
 
         return boto3.client(
-            "s3",
+            service,
             endpoint_url=self.endpoint_url,
             region_name=self.region,
             aws_access_key_id=MOTO_CREDENTIAL,

@@ -185,7 +185,7 @@ def run_resource(state: State, run: Run) -> dict[str, Any]:
             "plan-only": run.plan_only,
             "position-in-queue": run.position_in_queue(),
             "refresh": True,
-            "refresh-only": False,
+            "refresh-only": run.refresh_only,
             "replace-addrs": None,
             "save-plan": False,
             "source": run.source,

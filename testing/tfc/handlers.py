@@ -194,6 +194,7 @@ def create_run(call: Call) -> Reply:
         message=message,
         plan_only=_boolean(attributes, "plan-only", version.speculative),
         auto_apply=_boolean(attributes, "auto-apply", workspace.auto_apply),
+        refresh_only=_boolean(attributes, "refresh-only", False),
         variables=_run_variables(attributes.get("variables")),
         source="tfe-api",
     )

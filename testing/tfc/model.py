@@ -86,6 +86,7 @@ class RunSummary(NamedTuple):
     auto_apply: bool
     source: str
     variables: tuple[tuple[str, str], ...]  # (key, HCL literal) as the run was given them
+    refresh_only: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,6 +195,8 @@ class Workspace:
     run_tasks: bool
     state_path: Path
     locked_reason: str | None = None  # set by lock_workspace()
+    # Its environment variables (HCP Terraform's `env` category), in every run's terraform.
+    environment: dict[str, str] = field(default_factory=dict)
     queue: list[Run] = field(default_factory=list)  # non-speculative, unfinished runs, in order
     runs: list[Run] = field(default_factory=list)
     state_versions: list[StateVersion] = field(default_factory=list)
@@ -241,6 +244,7 @@ class Run:
     policy_check: PolicyCheck | None
     policy_evaluation: PolicyEvaluation | None
     cost_estimate_id: str | None
+    refresh_only: bool = False  # the refresh-only plan mode: what changed outside Terraform
     status: str = "pending"
     timestamps: dict[str, str] = field(default_factory=dict)
     changes: list[StatusChange] = field(default_factory=list)

@@ -169,6 +169,8 @@ class RunWorker:
         ]
         if run.plan_only:  # speculative plans run beside the workspace's own run
             arguments.append("-lock=false")
+        if run.refresh_only:
+            arguments.append("-refresh-only")
         exit_code = self._terraform(run.plan, arguments, config)
         if exit_code not in {0, 2}:
             return False
@@ -176,7 +178,7 @@ class RunWorker:
             [self.state.terraform, "show", "-json", str(plan_file)],
             cwd=config,
             capture_output=True,
-            env=self.state.terraform_environment(),
+            env=self.state.terraform_environment(self.run.workspace),
             timeout=300,
             check=False,
         )
@@ -200,7 +202,7 @@ class RunWorker:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=self.state.terraform_environment(),
+            env=self.state.terraform_environment(self.run.workspace),
         )
         with self.cond:
             self.run.process = process

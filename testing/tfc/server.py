@@ -29,7 +29,7 @@ import contextlib
 import json
 import shutil
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -126,9 +126,13 @@ class TfcServer(StandInServer[Endpoint]):
         step_seconds: float = DEFAULT_STEP_SECONDS,
         state_processing_seconds: float = DEFAULT_STATE_PROCESSING_SECONDS,
         terraform: str = TERRAFORM,
+        cli_config: str = "",
     ) -> None:
+        """cli_config: terraform's CLI configuration in the runs (a provider mirror standing
+        for the registry, which the stand-in does not reach)."""
         self._root = Path(tempfile.mkdtemp(prefix="tfc-stand-in-"))
         self._state = State(self._root, terraform)
+        self._state.cli_config = cli_config
         super().__init__(ROUTER, self._state.cond)
         self._errors = self._state.errors  # the run workers' too
         self._state.step_seconds = step_seconds
@@ -182,11 +186,13 @@ class TfcServer(StandInServer[Endpoint]):
         policy_evaluations: EvaluationOutcome | None = None,
         auto_apply: bool = False,
         run_tasks: bool = False,
+        environment: Mapping[str, str] | None = None,
     ) -> str:
         """A workspace (API-driven, remote execution) and its id. Its optional stages:
         cost estimation, policy checks that pass, soft-fail or hard-fail, a policy evaluation
         in the post-plan task stage that passes or fails a mandatory policy, and run tasks
-        (pre-plan, post-plan and pre-apply stages that pass)."""
+        (pre-plan, post-plan and pre-apply stages that pass). environment: its environment
+        variables, in every run's terraform."""
         with self._state.cond:
             found = self._state.organizations.get(organization)
             if found is None:
@@ -206,6 +212,7 @@ class TfcServer(StandInServer[Endpoint]):
                 policy_evaluations=policy_evaluations,
                 run_tasks=run_tasks,
                 state_path=self._root / "states" / f"{workspace_id}.tfstate",
+                environment=dict(environment or {}),
             )
             found.workspaces[name] = workspace
             self._state.workspaces[workspace_id] = workspace
@@ -325,6 +332,7 @@ class TfcServer(StandInServer[Endpoint]):
                     run.auto_apply,
                     run.source,
                     tuple((v["key"], v["value"]) for v in run.variables),
+                    run.refresh_only,
                 )
                 for run in self._state.workspace(organization, name).runs
             ]

@@ -43,6 +43,9 @@ class State:
         self.cond = threading.Condition(threading.Lock())
         self.root = root
         self.terraform = terraform
+        # terraform's CLI configuration in the runs: a provider_installation block stands for
+        # the registry HCP Terraform downloads providers from.
+        self.cli_config = ""
         self.step_seconds = DEFAULT_STEP_SECONDS
         self.state_processing_seconds = DEFAULT_STATE_PROCESSING_SECONDS
         self.organizations: dict[str, Organization] = {}
@@ -98,12 +101,14 @@ class State:
                 self._terraform_version = "unknown"
         return self._terraform_version
 
-    def terraform_environment(self) -> dict[str, str]:
-        """A clean environment: nothing of the test process (TF_VAR_*, AWS_*) leaks into a run."""
+    def terraform_environment(self, workspace: Workspace | None = None) -> dict[str, str]:
+        """A clean environment: nothing of the test process (TF_VAR_*, AWS_*) leaks into a run;
+        only the workspace's own environment variables."""
         config = self.root / "terraformrc"
         if not config.exists():
-            config.write_text("")
+            config.write_text(self.cli_config)
         return {
+            **(workspace.environment if workspace else {}),
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.root),
             "TF_IN_AUTOMATION": "1",
@@ -156,6 +161,7 @@ class State:
         auto_apply: bool,
         variables: list[dict[str, str]],
         source: str,
+        refresh_only: bool = False,
     ) -> Run:
         run_id = self.new_id("run")
         plan_id, apply_id = self.new_id("plan"), self.new_id("apply")
@@ -186,6 +192,7 @@ class State:
             policy_check=policy_check,
             policy_evaluation=evaluation,
             cost_estimate_id=self.new_id("ce") if workspace.cost_estimation else None,
+            refresh_only=refresh_only,
         )
         run.plan.timestamps["pending-at"] = iso()
         self.runs[run_id] = run

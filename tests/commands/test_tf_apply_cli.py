@@ -13,7 +13,14 @@ import pytest
 
 from testing.broken_configuration import add_an_undeclared_variable_reference
 from testing.local_stack import MotoServer
-from testing.terraform_configurations import BACKEND, CONFIG, SLOW_RESOURCE, TERRAFORM
+from testing.terraform_configurations import (
+    AWS_PROVIDER_CLI_CONFIG,
+    BACKEND,
+    CONFIG,
+    SLOW_RESOURCE,
+    TERRAFORM,
+    drifting_resources,
+)
 from testing.tf_apply_step import TfApplyStep, outputs_of
 from tests.conftest import CliRunner
 
@@ -128,6 +135,13 @@ def test_plan_only_reports_and_applies_nothing(core: Core, tmp_path: Path) -> No
             "--plan-timeout 'soon': expected a number of seconds from 1 to 86400",
         ),
         (["--plan-only", "maybe"], "--plan-only 'maybe': expected true or false"),
+        (["--refresh-only", "yes"], "--refresh-only 'yes': expected true or false"),
+        (
+            ["--plan-only", "true", "--detailed-exitcode", "1"],
+            "--detailed-exitcode '1': expected true or false",
+        ),
+        (["--refresh-only", "true"], "--refresh-only needs --plan-only true"),
+        (["--detailed-exitcode", "true"], "--detailed-exitcode needs --plan-only true"),
         (
             ["--lock-timeout", "soon"],
             "--lock-timeout 'soon': expected a duration such as 30s, 5m or 1h",
@@ -486,3 +500,46 @@ def test_an_outputs_file_that_is_a_directory_is_a_usage_error(core: Core) -> Non
         f"error: --outputs-file {str(core.outputs_file)!r} is a directory\n",
     )
     assert not (core.root / ".terraform").exists()
+
+
+def test_detailed_exitcode_with_plan_only_is_3_for_changes_and_0_for_none(core: Core) -> None:
+    planned = core("--plan-only", "true", "--detailed-exitcode", "true")
+    assert planned.exit_code == 3, planned.stderr
+    assert outputs_of(planned)["status"] == "planned"
+    assert core().exit_code == 0
+    unchanged = core("--plan-only", "true", env={"INPUT_DETAILED-EXITCODE": "true"})
+    assert unchanged.exit_code == 0, unchanged.stderr
+    assert outputs_of(unchanged)["status"] == "no-changes"
+
+
+def test_a_refresh_only_plan_finds_drift_and_not_the_configuration_s_changes(
+    core: Core, tmp_path: Path, moto_server: MotoServer
+) -> None:
+    parameter = f"/toto/drift-{uuid.uuid4().hex[:8]}"
+    (core.root / "drift.tf").write_text(drifting_resources(parameter), encoding="utf-8")
+    (core.root / "terraformrc").write_text(AWS_PROVIDER_CLI_CONFIG, encoding="utf-8")
+    assert core().exit_code == 0
+    drift_check = ("--plan-only", "true", "--refresh-only", "true", "--detailed-exitcode", "true")
+    summary = tmp_path / "summary.md"
+    summary.touch()
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+    # A change of the configuration's own is not drift.
+    quiet = core(*drift_check, "--var", "image_tag=v2", env=env)
+    assert quiet.exit_code == 0, quiet.stdout + quiet.stderr
+    assert outputs_of(quiet)["status"] == "no-changes"
+    assert "**0 resources changed outside Terraform.**" in summary.read_text(encoding="utf-8")
+    moto_server.boto3_client("ssm").put_parameter(
+        Name=parameter, Value="changed-by-hand", Type="String", Overwrite=True
+    )
+    drifted = core(*drift_check, env=env)
+    assert drifted.exit_code == 3, drifted.stdout + drifted.stderr
+    assert outputs_of(drifted)["status"] == "planned"
+    markdown = summary.read_text(encoding="utf-8")
+    assert "**1 resource changed outside Terraform.**" in markdown
+    assert "| changed | `aws_ssm_parameter.drift` |" in markdown
+    assert "planned: 1 changed outside Terraform" in drifted.stdout
+    assert "changed-by-hand" not in markdown
+    # The check applied nothing: the state still holds v1, and an apply puts it back.
+    assert outputs_of(core())["change"] == "1"
+    value = moto_server.boto3_client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+    assert value == "v1"

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,13 @@ import pytest
 import yaml
 
 from testing.broken_configuration import add_an_undeclared_variable_reference
+from testing.local_stack import MotoServer
+from testing.terraform_configurations import (
+    AWS_PROVIDER_CLI_CONFIG,
+    SLOW_RESOURCE,
+    drifting_resources,
+)
 from testing.terraform_configurations import CLOUD_CONFIG as CONFIG
-from testing.terraform_configurations import SLOW_RESOURCE
 from testing.tf_apply_step import TfApplyStep, outputs_of
 from testing.tfc.model import ARCHIVIST
 from testing.tfc.server import TfcServer
@@ -117,6 +123,16 @@ def test_plan_only_plans_and_applies_nothing(service: Service, tfc: TfcServer) -
     assert tfc.workspace_state_outputs(ORG, "toto-ms-x-dev") == {}
 
 
+def test_detailed_exitcode_with_plan_only_is_3_for_changes_and_0_for_none(
+    service: Service,
+) -> None:
+    planned = service("--plan-only", "true", "--detailed-exitcode", "true")
+    assert (planned.exit_code, outputs_of(planned)["status"]) == (3, "planned"), planned.stderr
+    assert service().exit_code == 0
+    unchanged = service("--plan-only", "true", "--detailed-exitcode", "true")
+    assert (unchanged.exit_code, outputs_of(unchanged)["status"]) == (0, "no-changes")
+
+
 def test_an_errored_plan_says_why_with_its_log(service: Service) -> None:
     add_an_undeclared_variable_reference(service.root)
     result = service()
@@ -179,6 +195,27 @@ def test_bad_input_is_one_line_exit_2(
             ],
         ),
         (
+            [
+                "--run-source",
+                "vcs",
+                "--commit",
+                "abc",
+                "--plan-only",
+                "true",
+                "--refresh-only",
+                "true",
+            ],
+            {},
+            ["--refresh-only cannot change a run the VCS connection started"],
+        ),
+        (
+            ["--refresh-only", "yes", "--detailed-exitcode", "true"],
+            {},
+            [
+                "--refresh-only 'yes': expected true or false",
+            ],
+        ),
+        (
             ["--plan-timeout", "soon", "--queue-timeout", "nan", "--allow-destroy", "yes"],
             {},
             [
@@ -194,6 +231,8 @@ def test_bad_input_is_one_line_exit_2(
         "bad-address",
         "vcs-without-commit",
         "all-at-once",
+        "refresh-only-of-a-vcs-run",
+        "refresh-only-not-a-boolean",
         "every-bad-option-at-once",
     ],
 )
@@ -534,3 +573,53 @@ def test_the_rendered_job_outlasts_the_step_s_own_timeouts(
     )
     for job in workflow["jobs"].values():
         assert job["timeout-minutes"] * 60 >= step_seconds + 15 * 60
+
+
+def test_a_refresh_only_plan_sends_the_attribute_and_reports_drift_alone(
+    tmp_path: Path, cli: CliRunner, moto_server: MotoServer
+) -> None:
+    """The stand-in's runs reach moto through the workspace's environment variables, and the
+    AWS provider through a mirror, so a parameter changed by hand is drift."""
+    with TfcServer(
+        step_seconds=0.02, state_processing_seconds=0.3, cli_config=AWS_PROVIDER_CLI_CONFIG
+    ) as tfc:
+        tfc.add_organization(ORG)
+        tfc.add_token(TOKEN, "team")
+        tfc.add_workspace(ORG, "core-dev", environment=moto_server.env)
+        root = tmp_path / "core-dev"
+        root.mkdir()
+        core = Service(root, cli, tfc, "core-dev")
+        parameter = f"/toto/drift-{uuid.uuid4().hex[:8]}"
+        (root / "drift.tf").write_text(drifting_resources(parameter), encoding="utf-8")
+        assert core().exit_code == 0
+        summary = tmp_path / "summary.md"
+        summary.touch()
+        env = {"GITHUB_STEP_SUMMARY": str(summary)}
+        drift_check = (
+            "--plan-only",
+            "true",
+            "--refresh-only",
+            "true",
+            "--detailed-exitcode",
+            "true",
+        )
+        # A change of the configuration's own is not drift.
+        quiet = core(*drift_check, "--var", "image_tag=v2", env=env)
+        assert quiet.exit_code == 0, quiet.stdout + quiet.stderr
+        assert outputs_of(quiet)["status"] == "no-changes"
+        moto_server.boto3_client("ssm").put_parameter(
+            Name=parameter, Value="changed-by-hand", Type="String", Overwrite=True
+        )
+        drifted = core(*drift_check, env=env)
+        assert drifted.exit_code == 3, drifted.stdout + drifted.stderr
+        markdown = summary.read_text(encoding="utf-8")
+        assert "| changed | `aws_ssm_parameter.drift` |" in markdown
+        assert "changed-by-hand" not in markdown
+        runs = tfc.runs(ORG, "core-dev")
+        assert [(run.plan_only, run.refresh_only) for run in runs] == [
+            (False, False),
+            (True, True),
+            (True, True),
+        ]
+        assert tfc.workspace_state_outputs(ORG, "core-dev")["image_tag"]["value"] == "v1"
+        assert tfc.errors == []

@@ -24,13 +24,14 @@ from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, O
 from toto_actions.terraform import cli_engine
 from toto_actions.terraform.cli_engine import CliSettings
 from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs
-from toto_actions.terraform.plan import plan_markdown
+from toto_actions.terraform.plan import drift_markdown, plan_markdown
 from toto_actions.terraform.variables import is_duration, parse_variables
 
 if TYPE_CHECKING:  # the cloud engine's HTTP client costs the cli engine 70 ms to import
     from toto_actions.terraform.cloud_engine import CloudSettings
 
 ENGINES = ("cloud", "cli")
+EXIT_CHANGES_PENDING = 3  # with --plan-only --detailed-exitcode, as `terraform plan` has it
 
 OPTIONS = (
     Option(
@@ -61,6 +62,19 @@ OPTIONS = (
         False,
     ),
     Option("--plan-only", "stop after the plan (default false)", SWITCH, False),
+    Option(
+        "--refresh-only",
+        "with --plan-only: plan only what changed outside Terraform, "
+        "listing the drifted resources (default false)",
+        SWITCH,
+        False,
+    ),
+    Option(
+        "--detailed-exitcode",
+        "with --plan-only: exit 3 when the plan has changes, 0 when it has none (default false)",
+        SWITCH,
+        False,
+    ),
     Option(
         "--outputs-file",
         "where to write the applied outputs, as `terraform output -json` "
@@ -114,10 +128,13 @@ class ApplySettings(NamedTuple):
     engine_settings: CliSettings | CloudSettings
     outputs_file: Path | None  # None: a new file in temp_dir
     temp_dir: Path
+    refresh_only: bool = False
+    detailed_exitcode: bool = False
 
 
 def run(given: GivenOptions) -> int:
-    """Plan and apply; exit 0, 1 when the run failed or was refused, 2 on bad input."""
+    """Plan and apply; exit 0, 1 when the run failed or was refused, 2 on bad input, 3 for a
+    plan with changes under --plan-only --detailed-exitcode."""
     settings = _settings(given)
     if isinstance(settings.engine_settings, CliSettings):
         result = cli_engine.plan_and_apply(settings.engine_settings)
@@ -156,6 +173,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
         )
     if given.text("run-source") == "vcs" and (variables or var_file):
         problems.append("--var and --var-file cannot reach a run the VCS connection started")
+    problems += _plan_only_problems(given)
     engine_settings: CliSettings | CloudSettings
     if engine == "cli":
         engine_settings = CliSettings(
@@ -169,6 +187,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
             allow_destroy=given.switch("allow-destroy"),
             plan_timeout=given.seconds("plan-timeout"),
             apply_timeout=given.seconds("apply-timeout"),
+            refresh_only=given.switch("refresh-only"),
         )
     else:
         from toto_actions.terraform.cloud_engine import CloudSettings
@@ -188,6 +207,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
             queue_timeout=given.seconds("queue-timeout"),
             plan_timeout=given.seconds("plan-timeout"),
             apply_timeout=given.seconds("apply-timeout"),
+            refresh_only=given.switch("refresh-only"),
         )
     outputs_text = given.text("outputs-file")
     outputs_file = Path(outputs_text) if outputs_text else None
@@ -196,7 +216,26 @@ def _settings(given: GivenOptions) -> ApplySettings:
     if problems:
         raise UsageError("\n".join(problems))
     temp_dir = Path(given.text("temp-dir") or tempfile.gettempdir())
-    return ApplySettings(engine_settings, outputs_file, temp_dir)
+    return ApplySettings(
+        engine_settings,
+        outputs_file,
+        temp_dir,
+        refresh_only=given.switch("refresh-only"),
+        detailed_exitcode=given.switch("detailed-exitcode"),
+    )
+
+
+def _plan_only_problems(given: GivenOptions) -> list[str]:
+    """--refresh-only and --detailed-exitcode only qualify a plan: an apply would accept the
+    drift into the state, and its exit code already says whether it changed anything."""
+    problems = [
+        f"--{key} needs --plan-only true"
+        for key in ("refresh-only", "detailed-exitcode")
+        if given.switch(key) and not given.switch("plan-only")
+    ]
+    if given.switch("refresh-only") and given.text("run-source") == "vcs":
+        problems.append("--refresh-only cannot change a run the VCS connection started")
+    return problems
 
 
 def _existing(problems: list[str], given: GivenOptions, key: str) -> Path | None:
@@ -254,20 +293,27 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
     }
     for name, value in values.items():
         actions_runtime.set_output(name, value)
+    markdown = drift_markdown if settings.refresh_only else plan_markdown
     actions_runtime.add_summary(
-        plan_markdown(summary, result.run_url) + f"\n\nResult: **{result.status.value}**"
+        markdown(summary, result.run_url) + f"\n\nResult: **{result.status.value}**"
     )
-    actions_runtime.info(
-        f"{result.status.value}: {summary.add} to add, {summary.change} to change, "
-        f"{summary.destroy} to destroy"
-    )
+    if settings.refresh_only:
+        actions_runtime.info(
+            f"{result.status.value}: {len(summary.resources)} changed outside Terraform"
+        )
+    else:
+        actions_runtime.info(
+            f"{result.status.value}: {summary.add} to add, {summary.change} to change, "
+            f"{summary.destroy} to destroy"
+        )
     if result.status is StepStatus.REFUSED:
         destroyed = ", ".join(f"{r.address} ({r.action})" for r in summary.destroyed())
         raise OperationError(
             f"the plan destroys or replaces {destroyed}: not applied; pass "
             "--allow-destroy true to apply it"
         )
-    return 0
+    planned = result.status is StepStatus.PLANNED
+    return EXIT_CHANGES_PENDING if settings.detailed_exitcode and planned else 0
 
 
 def _write_outputs(path: Path | None, temp_dir: Path, outputs: Mapping[str, Any]) -> Path:

@@ -130,8 +130,11 @@ class TerraformCli:
         *,
         on_message: MessageSink | None = None,
         timeout: float | None = None,
+        refresh_only: bool = False,
     ) -> bool:
         """Plan into plan_file; True when the plan changes anything, False when it does not.
+        refresh_only: a plan of what changed outside Terraform (`-refresh-only`), True when
+        something did.
 
         Each variable goes to terraform as one `-var NAME=VALUE` argument, the value as given.
         lock_timeout is a Go duration (`30s`, `5m`). With on_message, terraform speaks its
@@ -147,6 +150,7 @@ class TerraformCli:
             "-detailed-exitcode",
             *(["-json"] if on_message else []),
             *(["-destroy"] if destroy else []),
+            *(["-refresh-only"] if refresh_only else []),
             *_input_arguments(variables, var_file, lock_timeout),
         ]
         exited = self._stream(arguments, on_line, on_message, timeout)

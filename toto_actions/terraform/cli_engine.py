@@ -31,6 +31,7 @@ from toto_actions.terraform.plan import (
     PlanSummary,
     decide,
     summarize,
+    summarize_drift,
     summarize_planned_changes,
 )
 
@@ -46,6 +47,7 @@ class CliSettings(NamedTuple):
     allow_destroy: bool
     plan_timeout: float | None = None  # seconds terraform plan may take
     apply_timeout: float | None = None  # seconds terraform apply may take
+    refresh_only: bool = False  # a plan of what changed outside Terraform (with plan_only)
 
 
 class _Planned(NamedTuple):
@@ -189,12 +191,18 @@ def _plan_for_review(terraform: TerraformCli, settings: CliSettings, plan_file: 
             destroy=False,
             on_line=plan_text.append,
             timeout=settings.plan_timeout,
+            refresh_only=settings.refresh_only,
         )
         json_plan = terraform.show_plan(plan_file)
         _mask_planned_outputs(json_plan)
     finally:
         for line in plan_text:
             actions_runtime.info(line)
+    if settings.refresh_only:
+        # terraform's exit code says changes for a refresh-only plan whose configuration
+        # differs from the state, drift or not: the drifted resources decide.
+        drift = summarize_drift(json_plan)
+        return _Planned(drift.has_changes, drift)
     return _Planned(changes, summarize(json_plan))
 
 

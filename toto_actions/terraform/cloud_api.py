@@ -143,7 +143,11 @@ class TfcClient:
         variables: Mapping[str, str],
         message: str,
         plan_only: bool,
+        *,
+        refresh_only: bool = False,
     ) -> RunView:
+        """refresh_only: the run's refresh-only plan mode (a plan of what changed outside
+        Terraform), as the Runs API's `refresh-only` attribute."""
         relationships: dict[str, Any] = {
             "workspace": {"data": {"type": "workspaces", "id": workspace.id}}
         }
@@ -157,6 +161,7 @@ class TfcClient:
                 "attributes": {
                     "message": message,
                     "plan-only": plan_only,
+                    "refresh-only": refresh_only,
                     "auto-apply": False,
                     "variables": [{"key": k, "value": v} for k, v in variables.items()],
                 },

@@ -19,7 +19,14 @@ from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform.archive import config_archive
 from toto_actions.terraform.cloud_api import TfcClient, TfcError, Workspace
 from toto_actions.terraform.engine import EngineResult, StepStatus, on_signals
-from toto_actions.terraform.plan import Decision, PlanSummary, ResourceChange, decide, summarize
+from toto_actions.terraform.plan import (
+    Decision,
+    PlanSummary,
+    ResourceChange,
+    decide,
+    summarize,
+    summarize_drift,
+)
 from toto_actions.terraform.runs import (
     NEEDS_A_PERSON,
     PollPolicy,
@@ -47,6 +54,7 @@ class CloudSettings(NamedTuple):
     queue_timeout: float
     plan_timeout: float
     apply_timeout: float
+    refresh_only: bool = False  # a plan of what changed outside Terraform (with plan_only)
 
 
 def plan_and_apply(settings: CloudSettings) -> EngineResult:
@@ -134,7 +142,12 @@ def _create_run(
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             return client.create_run(
-                workspace, version, variables, settings.message, settings.plan_only
+                workspace,
+                version,
+                variables,
+                settings.message,
+                settings.plan_only,
+                refresh_only=settings.refresh_only,
             )
         except TfcError as problem:
             if not problem.unanswered or attempt == CREATE_ATTEMPTS:
@@ -370,7 +383,7 @@ class _RunFollower:
         try:
             json_plan = self._client.plan_json(run.plan_id)
             if json_plan is not None:
-                return summarize(json_plan)
+                return (summarize_drift if self._settings.refresh_only else summarize)(json_plan)
             actions_runtime.warning("the JSON plan is not ready: using the plan's counts")
         except OperationError as problem:
             actions_runtime.warning(f"no JSON plan ({problem}): using the plan's counts")

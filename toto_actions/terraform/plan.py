@@ -73,6 +73,18 @@ def summarize(json_plan: Mapping[str, Any]) -> PlanSummary:
     return _counted(resources)
 
 
+def summarize_drift(json_plan: Mapping[str, Any]) -> PlanSummary:
+    """Summarize what changed outside Terraform, from a JSON plan's `resource_drift` (in a
+    refresh-only plan, the whole plan): an update or a delete for each drifted resource."""
+    resources = [
+        ResourceChange(
+            str(drift.get("address")), _action(drift.get("change", {}).get("actions", []))
+        )
+        for drift in json_plan.get("resource_drift", [])
+    ]
+    return _counted([r for r in resources if r.action not in {"no-op", "read"}])
+
+
 # The actions of a plan's `planned_change` messages (`plan -json`) that say exactly what the
 # JSON plan would; those left out change no object (a read, a move or an import alone).
 _STREAMED_ACTIONS: dict[str, ResourceAction] = {
@@ -132,3 +144,24 @@ def plan_markdown(summary: PlanSummary, run_url: str | None = None) -> str:
         lines += ["", "| action | resource |", "| --- | --- |"]
         lines += [f"| {r.action} | `{r.address}` |" for r in summary.resources]
     return "\n".join(lines)
+
+
+def drift_markdown(summary: PlanSummary, run_url: str | None = None) -> str:
+    """The job summary of a refresh-only plan: every resource changed outside Terraform."""
+    count = len(summary.resources)
+    lines = [
+        "### Terraform drift",
+        "",
+        f"**{count} resource{'' if count == 1 else 's'} changed outside Terraform.**",
+    ]
+    if run_url:
+        lines += ["", f"[The run on HCP Terraform]({run_url})"]
+    if summary.resources:
+        lines += ["", "| outside Terraform | resource |", "| --- | --- |"]
+        lines += [
+            f"| {_DRIFTED.get(r.action, r.action)} | `{r.address}` |" for r in summary.resources
+        ]
+    return "\n".join(lines)
+
+
+_DRIFTED = {"update": "changed", "delete": "deleted"}
