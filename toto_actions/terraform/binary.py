@@ -98,7 +98,7 @@ class TerraformCli:
         self._binary = found
         self._directory = working_directory.resolve()
         self._cancel_grace = cancel_grace
-        self._children: set[TerraformProcess] = set()  # an apply, maybe a show beside it
+        self._child: TerraformProcess | None = None
         self._cancelled = False
 
     def init(self, backend_config: Path | None, on_line: LineSink) -> None:
@@ -252,7 +252,8 @@ class TerraformCli:
         kill), so that it stops cleanly and releases its state lock; no later run starts. Safe
         to call from a signal handler, and more than once; it returns at once."""
         self._cancelled = True
-        for child in list(self._children):
+        child = self._child
+        if child is not None:
             child.interrupt()
 
     def _start(
@@ -279,7 +280,7 @@ class TerraformCli:
             start_new_session=True,
         )
         child = TerraformProcess(process, verb, self._cancel_grace)
-        self._children.add(child)
+        self._child = child
         if timeout is not None:
             child.set_deadline(timeout)
         if self._cancelled:  # cancel() came between the check above and now
@@ -378,7 +379,7 @@ class TerraformCli:
             child.stop_escalation()
             if child.process.stdout is not None:
                 child.process.stdout.close()
-            self._children.discard(child)
+            self._child = None
 
 
 def _read_line(line: str, on_message: MessageSink | None, unlogged: frozenset[str]) -> list[str]:

@@ -8,7 +8,7 @@ plan applied is the plan shown. The log shows no value: the plan's resource head
 the apply's lines without resource IDs, no output (tf-apply masks each when it writes them).
 A text the guard cannot read with certainty is declined, and the step plans the exact way: a
 saved plan, its changes from the machine-readable stream (`show -json` for a `replace`), that
-saved plan applied, a sensitive output's value from the saved plan read beside the apply. A
+saved plan applied, a sensitive output's value read with `output -json`. A
 plan-only run prints terraform's own plan, for people to review, and reads the saved plan with
 `show -json`.
 """
@@ -16,13 +16,11 @@ plan-only run prints terraform's own plan, for people to review, and reads the s
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
-from toto_actions.errors import OperationError
 from toto_actions.terraform import json_ui, plan_text
 from toto_actions.terraform.binary import TerraformCli
 from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs, on_signals
@@ -53,7 +51,6 @@ class CliSettings(NamedTuple):
 class _Planned(NamedTuple):
     changes: bool  # whether anything, even an output alone, would change
     summary: PlanSummary
-    sensitive_outputs: frozenset[str] = frozenset()  # names, as the plan's stream lists them
 
 
 def plan_and_apply(settings: CliSettings) -> EngineResult:
@@ -100,7 +97,7 @@ def _plan_decide_apply(
     if decision is Decision.REFUSE:
         return EngineResult(StepStatus.REFUSED, summary, None)
     with actions_runtime.group("terraform apply"):
-        outputs = _apply(terraform, settings, plan_file, planned.sensitive_outputs)
+        outputs = _apply(terraform, settings, plan_file)
     return EngineResult(StepStatus.APPLIED, summary, outputs)
 
 
@@ -147,56 +144,54 @@ def _outputs(terraform: TerraformCli) -> dict[str, Any]:
     return terraform.outputs()
 
 
-def _plan_streamed(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> _Planned:
-    """Plan with the machine-readable UI, whose log shows no value (outputs are listed by name),
-    so it prints as it comes; the summary from its planned changes, else from the saved plan."""
-    streamed: list[tuple[str, str]] = []
-    sensitive: set[str] = set()
-
-    def on_message(message: json_ui.Message) -> None:
-        change = json_ui.planned_change(message)
-        if change is not None:
-            streamed.append(change)
-        outputs = json_ui.outputs(message)
-        sensitive.update(
-            name for name, output in (outputs or {}).items() if output.get("sensitive")
-        )
-
-    changes = terraform.plan(
+def _plan(
+    terraform: TerraformCli,
+    settings: CliSettings,
+    plan_file: Path,
+    on_line: Callable[[str], None],
+    on_message: Callable[[json_ui.Message], None] | None = None,
+) -> bool:
+    """terraform plan into plan_file with the step's inputs; whether it changes anything."""
+    return terraform.plan(
         plan_file,
         settings.variables,
         settings.var_file,
         settings.lock_timeout,
         destroy=False,
-        on_line=actions_runtime.info,
+        on_line=on_line,
         on_message=on_message,
         timeout=settings.plan_timeout,
+        refresh_only=settings.refresh_only,
     )
+
+
+def _plan_streamed(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> _Planned:
+    """Plan with the machine-readable UI, whose log shows no value (outputs are listed by name),
+    so it prints as it comes; the summary from its planned changes, else from the saved plan."""
+    streamed: list[tuple[str, str]] = []
+
+    def on_message(message: json_ui.Message) -> None:
+        change = json_ui.planned_change(message)
+        if change is not None:
+            streamed.append(change)
+
+    changes = _plan(terraform, settings, plan_file, actions_runtime.info, on_message)
     summary = summarize_planned_changes(streamed)
     if summary is None:
         summary = summarize(terraform.show_plan(plan_file))
-    return _Planned(changes, summary, frozenset(sensitive))
+    return _Planned(changes, summary)
 
 
 def _plan_for_review(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> _Planned:
     """Plan with terraform's own text, every attribute's change shown; that text shows the
     outputs' new values too, so it is printed once they are masked."""
-    plan_text: list[str] = []
+    printed: list[str] = []
     try:
-        changes = terraform.plan(
-            plan_file,
-            settings.variables,
-            settings.var_file,
-            settings.lock_timeout,
-            destroy=False,
-            on_line=plan_text.append,
-            timeout=settings.plan_timeout,
-            refresh_only=settings.refresh_only,
-        )
+        changes = _plan(terraform, settings, plan_file, printed.append)
         json_plan = terraform.show_plan(plan_file)
         _mask_planned_outputs(json_plan)
     finally:
-        for line in plan_text:
+        for line in printed:
             actions_runtime.info(line)
     if settings.refresh_only:
         # terraform's exit code says changes for a refresh-only plan whose configuration
@@ -206,14 +201,11 @@ def _plan_for_review(terraform: TerraformCli, settings: CliSettings, plan_file: 
     return _Planned(changes, summarize(json_plan))
 
 
-def _apply(
-    terraform: TerraformCli, settings: CliSettings, plan_file: Path, sensitive: frozenset[str]
-) -> dict[str, Any]:
+def _apply(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> dict[str, Any]:
     """Apply the saved plan; its outputs, each value masked before the apply's last line (the
-    outputs' count) prints. The sensitive values, which the stream leaves out, come from the
-    saved plan, read beside the apply, when the plan knew them, else from `output -json`."""
+    outputs' count) prints. A sensitive value, which the stream leaves out, is read with
+    `terraform output -json`."""
     reported: list[dict[str, dict[str, Any]]] = []
-    planned = _PlannedOutputs(terraform, plan_file) if sensitive else None
 
     def on_message(message: json_ui.Message) -> None:
         outputs = json_ui.outputs(message)
@@ -221,60 +213,16 @@ def _apply(
             mask_outputs(outputs)
             reported.append(outputs)
 
-    try:
-        terraform.apply(
-            plan_file,
-            actions_runtime.info,
-            lock_timeout=settings.lock_timeout,
-            on_message=on_message,
-            timeout=settings.apply_timeout,
-        )
-    finally:
-        known = planned.result() if planned else {}
-    if len(reported) != 1:
+    terraform.apply(
+        plan_file,
+        actions_runtime.info,
+        lock_timeout=settings.lock_timeout,
+        on_message=on_message,
+        timeout=settings.apply_timeout,
+    )
+    if len(reported) != 1 or any(o.get("sensitive") for o in reported[0].values()):
         return terraform.outputs()
-    outputs = reported[0]
-    for name, output in outputs.items():
-        if output.get("sensitive") and "value" not in output:
-            if name not in known:
-                return terraform.outputs()
-            outputs[name] = known[name]
-    return outputs
-
-
-class _PlannedOutputs:
-    """The sensitive outputs' values the saved plan knows, read by `show -json` in a thread of
-    its own while the apply runs, each masked as soon as it is read."""
-
-    def __init__(self, terraform: TerraformCli, plan_file: Path) -> None:
-        self._found: dict[str, dict[str, Any]] = {}
-        self._thread = threading.Thread(
-            target=self._read, args=(terraform, plan_file), name="show-plan", daemon=True
-        )
-        self._thread.start()
-
-    def _read(self, terraform: TerraformCli, plan_file: Path) -> None:
-        try:
-            json_plan = terraform.show_plan(plan_file)
-        except OperationError:  # `output -json` reads them instead
-            return
-        unknown = {
-            name
-            for name, change in json_plan.get("output_changes", {}).items()
-            if change.get("after_unknown")
-        }
-        planned = json_plan.get("planned_values", {}).get("outputs", {})
-        found = {
-            name: dict(output)
-            for name, output in planned.items()
-            if output.get("sensitive") and "value" in output and name not in unknown
-        }
-        mask_outputs(found)
-        self._found = found
-
-    def result(self) -> dict[str, dict[str, Any]]:
-        self._thread.join()
-        return self._found
+    return reported[0]
 
 
 def _mask_planned_outputs(json_plan: Mapping[str, Any]) -> None:
