@@ -133,34 +133,29 @@ def _action(actions: Sequence[str]) -> ResourceAction:
 
 def plan_markdown(summary: PlanSummary, run_url: str | None = None) -> str:
     """The job summary of a plan: counts, then every changing resource by action."""
-    lines = [
-        "### Terraform plan",
-        "",
-        f"**{summary.add} to add, {summary.change} to change, {summary.destroy} to destroy.**",
-    ]
-    if run_url:
-        lines += ["", f"[The run on HCP Terraform]({run_url})"]
-    if summary.resources:
-        lines += ["", "| action | resource |", "| --- | --- |"]
-        lines += [f"| {r.action} | `{r.address}` |" for r in summary.resources]
-    return "\n".join(lines)
+    counts = f"{summary.add} to add, {summary.change} to change, {summary.destroy} to destroy."
+    rows = [(r.action, r.address) for r in summary.resources]
+    return _summary_markdown("Terraform plan", counts, run_url, "action", rows)
 
 
 def drift_markdown(summary: PlanSummary, run_url: str | None = None) -> str:
     """The job summary of a refresh-only plan: every resource changed outside Terraform."""
     count = len(summary.resources)
-    lines = [
-        "### Terraform drift",
-        "",
-        f"**{count} resource{'' if count == 1 else 's'} changed outside Terraform.**",
-    ]
+    headline = f"{count} resource{'' if count == 1 else 's'} changed outside Terraform."
+    rows = [(_DRIFTED.get(r.action, r.action), r.address) for r in summary.resources]
+    return _summary_markdown("Terraform drift", headline, run_url, "outside Terraform", rows)
+
+
+def _summary_markdown(
+    title: str, headline: str, run_url: str | None, column: str, rows: Sequence[tuple[str, str]]
+) -> str:
+    """A title, a bold headline, the run's link, and a table of (what, resource) rows."""
+    lines = [f"### {title}", "", f"**{headline}**"]
     if run_url:
         lines += ["", f"[The run on HCP Terraform]({run_url})"]
-    if summary.resources:
-        lines += ["", "| outside Terraform | resource |", "| --- | --- |"]
-        lines += [
-            f"| {_DRIFTED.get(r.action, r.action)} | `{r.address}` |" for r in summary.resources
-        ]
+    if rows:
+        lines += ["", f"| {column} | resource |", "| --- | --- |"]
+        lines += [f"| {what} | `{address}` |" for what, address in rows]
     return "\n".join(lines)
 
 
