@@ -25,7 +25,12 @@ def load(path: Path) -> dict[Any, Any]:
 
 
 def steps_by_uses(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {step["uses"].split("@")[0]: step for step in job["steps"]}
+    """The job's steps that use an action, by action (the first, when one is used twice)."""
+    steps: dict[str, dict[str, Any]] = {}
+    for step in job["steps"]:
+        if "uses" in step:
+            steps.setdefault(step["uses"].split("@")[0], step)
+    return steps
 
 
 def microservice_named(service: str) -> tuple[str, ...]:
@@ -41,18 +46,33 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
 
     workflow = load(tmp_path / MICROSERVICE)
     # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
+    branches = ["feature/**", "main", "release/**"]
     assert workflow[True] == {
-        "push": {"branches": ["feature/**", "main", "release/**"]},
+        "push": {"branches": branches},
+        "pull_request": {"types": ["opened", "synchronize", "reopened"], "branches": branches},
+        "schedule": [{"cron": "23 5 * * *"}],
         "workflow_dispatch": None,
     }
     assert workflow["permissions"] == {}
-    assert list(workflow["jobs"]) == ["deploy-dev", "deploy-prod"]
+    assert list(workflow["jobs"]) == [
+        "deploy-dev",
+        "deploy-prod",
+        "plan-dev",
+        "plan-prod",
+        "drift-dev",
+        "drift-prod",
+    ]
     dev = workflow["jobs"]["deploy-dev"]
     assert dev["environment"] == "dev"
     assert dev["if"] == (
-        "startsWith(github.ref, 'refs/heads/feature/') || github.ref == 'refs/heads/main'"
+        "(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && "
+        "(startsWith(github.ref, 'refs/heads/feature/') || github.ref == 'refs/heads/main')"
     )
-    assert dev["permissions"] == {"contents": "read", "id-token": "write"}
+    assert dev["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "pull-requests": "read",
+    }
     assert dev["concurrency"] == {"group": "toto-ms-expenses-dev", "cancel-in-progress": False}
     steps = steps_by_uses(dev)
     assert list(steps) == [
@@ -69,11 +89,18 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
     assert steps["toto/actions/actions/build-push"]["with"]["repository"] == "toto-ms-expenses"
     apply = steps["toto/actions/actions/tf-apply"]
     assert apply["with"]["workspace"] == "toto-ms-expenses-dev"
-    assert apply["with"]["var"] == "image_tag=${{ steps.build.outputs.tag }}"
+    assert apply["with"]["var"] == (
+        "image_tag=${{ steps.build.outputs.inputs-tag || steps.build.outputs.tag }}"
+    )
+    assert apply["with"]["github-api-url"] == "${{ vars.TOTO_GITHUB_API_URL || github.api_url }}"
+    assert "plan-only" not in apply["with"] and "run-source" not in apply["with"]
     assert apply["env"]["TF_VAR_ecs_subnet_1"] == "${{ secrets.ECS_SUBNET_1 }}"
     assert apply["env"]["TF_API_TOKEN"] == "${{ secrets.TF_API_TOKEN }}"
     prod = workflow["jobs"]["deploy-prod"]
-    assert prod["if"] == "startsWith(github.ref, 'refs/heads/release/')"
+    assert prod["if"] == (
+        "(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && "
+        "(startsWith(github.ref, 'refs/heads/release/'))"
+    )
     assert steps_by_uses(prod)["toto/actions/actions/tf-apply"]["with"]["workspace"] == (
         "toto-ms-expenses-prod"
     )
@@ -93,16 +120,28 @@ def test_core_workflow_syncs_with_an_app_token_scoped_to_the_services(
     )
     assert result.exit_code == 0, result.stderr
     workflow = load(tmp_path / CORE)
-    assert workflow[True] == {"push": {"branches": ["main", "prod"]}}
+    assert workflow[True] == {
+        "push": {"branches": ["main", "prod"]},
+        "pull_request": {
+            "types": ["opened", "synchronize", "reopened"],
+            "branches": ["main", "prod"],
+        },
+        "schedule": [{"cron": "23 5 * * *"}],
+    }
     dev = workflow["jobs"]["apply-dev"]
-    assert dev["if"] == "github.ref == 'refs/heads/main'"
-    assert dev["permissions"] == {"contents": "read"}  # no AWS credentials on the cloud engine
+    assert dev["if"] == "github.event_name == 'push' && (github.ref == 'refs/heads/main')"
+    # No AWS credentials on the cloud engine.
+    assert dev["permissions"] == {"contents": "read", "pull-requests": "read"}
     steps = steps_by_uses(dev)
     assert list(steps) == [
         "actions/checkout",
         "toto/actions/actions/tf-apply",
         "actions/create-github-app-token",
         "toto/actions/actions/sync-secrets",
+    ]
+    assert [step.get("with", {}).get("environment") for step in dev["steps"][-2:]] == [
+        "dev",
+        "dev-plan",
     ]
     token = steps["actions/create-github-app-token"]["with"]
     assert token["owner"] == "acme"
@@ -112,7 +151,9 @@ def test_core_workflow_syncs_with_an_app_token_scoped_to_the_services(
     assert sync["outputs"] == "${{ steps.apply.outputs.outputs-file }}"
     assert sync["github-token"] == "${{ steps.app-token.outputs.token }}"
     assert "dispatch" not in sync and "create-environments" not in sync
-    assert workflow["jobs"]["apply-prod"]["if"] == "github.ref == 'refs/heads/prod'"
+    assert workflow["jobs"]["apply-prod"]["if"] == (
+        "github.event_name == 'push' && (github.ref == 'refs/heads/prod')"
+    )
     # Exactly what the sync into environments needs, under GitHub's keys.
     assert {key: value for key, value in token.items() if key.startswith("permission-")} == {
         "permission-actions": "read",
@@ -176,7 +217,11 @@ def test_core_workflow_with_a_token_secret_and_the_cli_engine(
     steps = steps_by_uses(dev)
     assert "actions/create-github-app-token" not in steps
     assert "hashicorp/setup-terraform" in steps
-    assert dev["permissions"] == {"contents": "read", "id-token": "write"}
+    assert dev["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "pull-requests": "read",
+    }
     assert steps["toto/actions/actions/tf-apply"]["with"]["engine"] == "cli"
     assert steps["toto/actions/actions/sync-secrets"]["with"]["github-token"] == (
         "${{ secrets.TOTO_SYNC_TOKEN }}"
@@ -273,7 +318,11 @@ def test_toto_yml_holds_lists_and_mappings(cli: CliRunner, tmp_path: Path) -> No
     )
     assert cli("render-workflow").exit_code == 0
     workflow = load(tmp_path / CORE)
-    assert list(workflow["jobs"]) == ["apply-dev", "apply-qa", "apply-prod"]
+    assert [job for job in workflow["jobs"] if job.startswith("apply-")] == [
+        "apply-dev",
+        "apply-qa",
+        "apply-prod",
+    ]
     assert workflow[True]["push"]["branches"] == ["main", "qa", "prod", "hotfix/**"]
 
 
@@ -391,8 +440,8 @@ BAD_INPUTS = [
         ["--service", "ms"],
         "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
         "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, platforms, "
-        "service-repositories, sync-auth, sync-dispatch, create-environments, actions-repo, "
-        "actions-ref, pin-actions)",
+        "service-repositories, sync-auth, sync-dispatch, create-environments, drift-schedule, "
+        "run-source, actions-repo, actions-ref, pin-actions)",
         {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
     ),
     BadInput(
@@ -542,7 +591,8 @@ def test_quoted_yaml_words_are_environment_names(cli: CliRunner, tmp_path: Path)
     )
     result = cli("render-workflow")
     assert result.exit_code == 0, result.stderr
-    assert list(load(tmp_path / MICROSERVICE)["jobs"]) == ["deploy-on", "deploy-off"]
+    jobs = list(load(tmp_path / MICROSERVICE)["jobs"])
+    assert jobs[:4] == ["deploy-on", "deploy-off", "plan-on", "plan-off"]
 
 
 def test_bad_input_under_actions_is_one_error_annotation(cli: CliRunner, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, SWITCH, GivenOptions, Option
+from toto_actions.workflows.cron import DEFAULT_SCHEDULE
 from toto_actions.workflows.render import render
 from toto_actions.workflows.repository_files import refuse_links
 from toto_actions.workflows.settings import load_settings
@@ -84,6 +85,19 @@ SETTING_OPTIONS = (
         "core: let the sync create a missing GitHub environment (the token then asks for "
         "Administration: write, a repository-admin permission)",
         kind=SWITCH,
+    ),
+    Option(
+        "--drift-schedule",
+        "when to look for drift in every environment: a 5-field cron, in UTC (default "
+        f"{DEFAULT_SCHEDULE!r}, daily), or none",
+        metavar="CRON",
+    ),
+    Option(
+        "--run-source",
+        "core, cloud engine: upload the configuration (default), or follow the runs the "
+        "workspaces' VCS connection starts for a push and a pull request",
+        kind=CHOICE,
+        choices=("upload", "vcs"),
     ),
     Option(
         "--actions-repo",

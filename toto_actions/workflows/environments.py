@@ -33,14 +33,32 @@ class Environment:
     @property
     def job_condition(self) -> str:
         """The `if:` expression true exactly on a push to one of this environment's branches."""
-        return " || ".join(_ref_condition(pattern) for pattern in self.branches)
+        return " || ".join(_ref_condition("github.ref", f"refs/heads/{p}") for p in self.branches)
+
+    @property
+    def base_condition(self) -> str:
+        """The expression true exactly on a pull request into one of this environment's branches
+        (github.base_ref is the branch's name, without refs/heads/)."""
+        return " || ".join(_ref_condition("github.base_ref", pattern) for pattern in self.branches)
+
+    @property
+    def plan_name(self) -> str:
+        """The GitHub environment of its pull-request plans and drift checks: no protection
+        rules, read-only credentials (see the README)."""
+        return f"{self.name}-plan"
 
 
-def _ref_condition(pattern: str) -> str:
+def _ref_condition(context: str, pattern: str) -> str:
     prefix = pattern.rstrip("*")
     if prefix == pattern:
-        return f"github.ref == 'refs/heads/{pattern}'"
-    return f"startsWith(github.ref, 'refs/heads/{prefix}')"
+        return f"{context} == '{pattern}'"
+    return f"startsWith({context}, '{prefix}')"
+
+
+def on_events(events: Sequence[str], condition: str) -> str:
+    """condition, on one of these events only (github.event_name)."""
+    event = " || ".join(f"github.event_name == '{name}'" for name in events)
+    return f"({event}) && ({condition})" if len(events) > 1 else f"{event} && ({condition})"
 
 
 def parse_spec(spec: str) -> dict[str, list[str]]:

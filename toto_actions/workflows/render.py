@@ -16,7 +16,7 @@ import jinja2
 
 from toto_actions.github.sync_permissions import describe
 from toto_actions.workflows.action_pins import pinned
-from toto_actions.workflows.environments import trigger_branches
+from toto_actions.workflows.environments import on_events, trigger_branches
 from toto_actions.workflows.settings import WorkflowSettings
 
 WORKFLOWS_DIR = PurePosixPath(".github/workflows")
@@ -72,6 +72,7 @@ def render(settings: WorkflowSettings) -> RenderedWorkflow:
         third_party=pinned if settings.pin_actions else str,
         tf_variable=lambda secret: f"TF_VAR_{secret.lower()}",
         describe=describe,
+        on_events=on_events,
     )
     return RenderedWorkflow(workflow_path(settings.kind), content)
 

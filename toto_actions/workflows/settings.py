@@ -18,6 +18,7 @@ from toto_actions.github.sync_permissions import token_permissions
 from toto_actions.images.names import is_repository_name, platform_problem
 from toto_actions.options import GivenOptions, OptionValue
 from toto_actions.service_project import service_name
+from toto_actions.workflows.cron import drift_schedule
 from toto_actions.workflows.environments import (
     CORE_DEFAULT,
     MICROSERVICE_DEFAULT,
@@ -33,6 +34,7 @@ _MAX_EVENT_TYPE = 100  # GitHub's limit for a repository_dispatch event type
 KINDS = ("microservice", "core")
 ENGINES = ("cloud", "cli")
 SYNC_AUTHS = ("app", "token")
+RUN_SOURCES = ("upload", "vcs")
 
 # The secrets the core flow writes into each service repository by default (see DESIGN.md); a
 # service's Terraform reads each as TF_VAR_<lower-case name>.
@@ -80,6 +82,9 @@ class WorkflowSettings:
     sync_dispatch: str | None  # core: the repository_dispatch event sent after a sync
     create_environments: bool  # core: the sync may create a missing GitHub environment
     sync_permissions: dict[str, str]  # core: what the sync's token needs, GitHub's keys
+    sync_plan_environments: bool  # core: the sync writes into each <env>-plan environment too
+    drift_schedule: str | None  # the drift check's cron; None: no drift check
+    run_source: str  # core, cloud: upload the configuration, or follow the VCS-driven run
     pin_actions: bool  # third-party actions by commit SHA (action_pins.json)
 
 
@@ -111,13 +116,12 @@ def load_settings(
     create_environments = _switch(merged, "create-environments")
     if kind != "core" and (sync_dispatch or create_environments):
         raise UsageError("sync-dispatch and create-environments are settings of the core workflow")
+    scope = read_scope(repo_dir / SYNC_CONFIG_FILE) if kind == "core" else None
     permissions = (
         token_permissions(
-            read_scope(repo_dir / SYNC_CONFIG_FILE),
-            create_environments=create_environments,
-            dispatch=sync_dispatch is not None,
+            scope, create_environments=create_environments, dispatch=sync_dispatch is not None
         )
-        if kind == "core"
+        if scope is not None
         else {}
     )
     longest = max(environments, key=lambda e: len(e.name)).name
@@ -157,6 +161,9 @@ def load_settings(
         sync_dispatch=sync_dispatch,
         create_environments=create_environments,
         sync_permissions=permissions,
+        sync_plan_environments=scope == "environment",
+        drift_schedule=drift_schedule(merged.get("drift-schedule")),
+        run_source=_run_source(merged, kind, engine),
         pin_actions=_switch(merged, "pin-actions"),
     )
 
@@ -204,6 +211,17 @@ def _choice(
     if value not in choices:
         raise UsageError(f"{key} {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+def _run_source(merged: Mapping[str, Any], kind: str, engine: str) -> str:
+    """How the core workflow's runs start on HCP Terraform: an upload, or the workspace's own
+    VCS-driven run (only there: a service's apply passes the image tag as a variable)."""
+    if merged.get("run-source") is None:
+        return "upload"
+    run_source = _choice(merged, "run-source", RUN_SOURCES, default=None)
+    if (kind, engine) != ("core", "cloud"):
+        raise UsageError("run-source is a setting of the core workflow on the cloud engine")
+    return run_source
 
 
 def _matching(
