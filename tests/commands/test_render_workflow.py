@@ -511,6 +511,55 @@ BAD_INPUTS = [
         None,
         {"toto-secrets.yml": "version: 1\nscope: everywhere\nrepositories: [a/b]\n"},
     ),
+    BadInput(
+        [*MS, "--drift-schedule", "61 5 * * *"],
+        "drift-schedule '61 5 * * *' is not a 5-field cron (minute hour day-of-month month "
+        "day-of-week), or none: minute '61' is not in 0-59",
+    ),
+    BadInput(
+        [*MS, "--drift-schedule", "@daily"],
+        "drift-schedule '@daily' is not a 5-field cron (minute hour day-of-month month "
+        "day-of-week), or none: 1 fields",
+    ),
+    BadInput(
+        [*MS, "--drift-schedule", "0 5 * * 1 2026"],
+        "drift-schedule '0 5 * * 1 2026' is not a 5-field cron (minute hour day-of-month month "
+        "day-of-week), or none: 6 fields",
+    ),
+    BadInput(
+        [*MS, "--drift-schedule", "0 5 L * *"],
+        "drift-schedule '0 5 L * *' is not a 5-field cron (minute hour day-of-month month "
+        "day-of-week), or none: day of month 'L' is not in 1-31",
+    ),
+    BadInput(
+        [*MS, "--drift-schedule", "0 5 ? * MON#2"],
+        "drift-schedule '0 5 ? * MON#2' is not a 5-field cron (minute hour day-of-month month "
+        "day-of-week), or none: day of month '?'",
+    ),
+    BadInput(
+        [*MS, "--drift-schedule", "*/2 * * * *"],
+        "drift-schedule '*/2 * * * *' runs more often than every 5 minutes, the shortest "
+        "interval GitHub schedules",
+    ),
+    BadInput(
+        [*MS],
+        "drift-schedule: expected a cron or none, found 5",
+        {"toto.yml": "drift-schedule: 5\n"},
+    ),
+    BadInput(
+        [*MS, "--run-source", "vcs"],
+        "run-source is a setting of the core workflow on the cloud engine",
+    ),
+    BadInput(
+        ["--kind=core", "--service-repositories=x", "--terraform-engine=cli"],
+        "run-source is a setting of the core workflow on the cloud engine",
+        {"toto.yml": "run-source: upload\n"},
+    ),
+    BadInput(
+        ["--kind=core", "--service-repositories=x"],
+        "run-source 'git' is not one of upload, vcs",
+        {"toto.yml": "run-source: git\n"},
+    ),
 ]
 
 

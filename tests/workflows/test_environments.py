@@ -7,6 +7,7 @@ import pytest
 from toto_actions.errors import UsageError
 from toto_actions.workflows.environments import (
     Environment,
+    on_events,
     parse_environments,
     parse_spec,
     trigger_branches,
@@ -25,6 +26,24 @@ def test_job_conditions_match_names_exactly_and_wildcards_by_prefix() -> None:
     assert dev.job_condition == (
         "github.ref == 'refs/heads/main' || startsWith(github.ref, 'refs/heads/feature/')"
         " || startsWith(github.ref, 'refs/heads/hotfix-')"
+    )
+
+
+def test_pull_request_conditions_match_the_base_branch_without_refs_heads() -> None:
+    dev = Environment("dev", ("main", "feature/**", "hotfix-*"))
+    assert dev.base_condition == (
+        "github.base_ref == 'main' || startsWith(github.base_ref, 'feature/')"
+        " || startsWith(github.base_ref, 'hotfix-')"
+    )
+    assert dev.plan_name == "dev-plan"
+
+
+def test_a_condition_on_events_keeps_its_alternatives_together() -> None:
+    assert (
+        on_events(["pull_request"], "a || b") == "github.event_name == 'pull_request' && (a || b)"
+    )
+    assert on_events(["push", "workflow_dispatch"], "a || b") == (
+        "(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && (a || b)"
     )
 
 

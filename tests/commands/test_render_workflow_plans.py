@@ -1,0 +1,312 @@
+"""render-workflow's pull-request plans, drift checks and the core flow's run source (issue 19):
+the console script in a subprocess, its rendered workflow read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from tests.commands.test_render_workflow import (
+    CORE,
+    MICROSERVICE,
+    load,
+    microservice_named,
+    steps_by_uses,
+)
+from tests.conftest import CliRunner
+
+SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
+FORK = "github.event.pull_request.head.repo.full_name != github.repository"
+GITHUB_API_URL = "${{ vars.TOTO_GITHUB_API_URL || github.api_url }}"
+CORE_APP = ("--kind=core", "--service=toto-terra-aws", "--service-repositories=acme/toto-ms-a")
+
+
+def test_a_pull_request_plans_the_service_in_the_plan_environment(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    assert cli("render-workflow", *microservice_named("toto-ms-x")).exit_code == 0
+    plan = load(tmp_path / MICROSERVICE)["jobs"]["plan-dev"]
+    assert plan["if"] == (
+        "github.event_name == 'pull_request' && "
+        "(startsWith(github.base_ref, 'feature/') || github.base_ref == 'main')"
+    )
+    assert plan["environment"] == {"name": "dev-plan", "deployment": False}
+    assert plan["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+        "id-token": "write",  # build-push reads the registry with AWS credentials
+    }
+    assert plan["concurrency"] == {
+        "group": "toto-ms-x-plan-dev-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
+    notice, *steps = plan["steps"]
+    assert notice["if"] == FORK
+    assert notice["run"].startswith('echo "::notice title=No plan for a fork::')
+    assert [step["if"] for step in steps] == [SAME_REPOSITORY] * len(steps)
+    by_uses = steps_by_uses(plan)
+    assert list(by_uses) == [
+        "actions/checkout",
+        "aws-actions/configure-aws-credentials",
+        "toto/actions/actions/build-push",
+        "toto/actions/actions/tf-apply",
+    ]
+    build = by_uses["toto/actions/actions/build-push"]
+    assert (build["id"], build["with"]["push"]) == ("build", False)
+    apply = by_uses["toto/actions/actions/tf-apply"]
+    assert apply["with"]["plan-only"] is True
+    assert apply["with"]["workspace"] == "toto-ms-x-dev"
+    assert apply["with"]["github-api-url"] == GITHUB_API_URL
+    assert apply["with"]["var"] == "image_tag=${{ steps.build.outputs.inputs-tag }}"
+    assert not {"refresh-only", "detailed-exitcode", "pr-comment", "github-token"} & set(
+        apply["with"]
+    )
+    assert apply["env"]["TF_VAR_alb_listener_arn"] == "${{ secrets.ALB_LISTENER_ARN }}"
+    assert load(tmp_path / MICROSERVICE)["jobs"]["plan-prod"]["if"] == (
+        "github.event_name == 'pull_request' && (startsWith(github.base_ref, 'release/'))"
+    )
+
+
+def test_a_multi_platform_plan_computes_the_tag_for_the_platforms_without_building(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    arguments = (*microservice_named("toto-ms-x"), "--platforms=linux/amd64,linux/arm64")
+    assert cli("render-workflow", *arguments).exit_code == 0
+    plan = steps_by_uses(load(tmp_path / MICROSERVICE)["jobs"]["plan-dev"])
+    assert plan["toto/actions/actions/build-push"]["with"]["platforms"] == "linux/amd64,linux/arm64"
+    assert "docker/setup-qemu-action" not in plan and "docker/setup-buildx-action" not in plan
+
+
+def test_the_core_plan_on_the_cli_engine_takes_aws_credentials_unless_from_a_fork(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    arguments = ("--kind=core", "--service=toto-terra-aws", "--sync-auth=token")
+    assert cli("render-workflow", *arguments, "--terraform-engine=cli").exit_code == 0
+    plan = load(tmp_path / CORE)["jobs"]["plan-dev"]
+    assert plan["if"] == "github.event_name == 'pull_request' && (github.base_ref == 'main')"
+    assert plan["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+        "id-token": "write",
+    }
+    assert [(step["name"], step["if"]) for step in plan["steps"]] == [
+        ("No plan for a pull request from a fork", FORK),
+        ("Check out the pull request", SAME_REPOSITORY),
+        ("Configure AWS credentials (OIDC)", SAME_REPOSITORY),
+        ("Set up Terraform", SAME_REPOSITORY),
+        ("Plan the core Terraform and comment on the pull request", SAME_REPOSITORY),
+    ]
+    apply = plan["steps"][-1]["with"]
+    assert (apply["engine"], apply["plan-only"], apply["github-api-url"]) == (
+        "cli",
+        True,
+        GITHUB_API_URL,
+    )
+    assert "run-source" not in apply and "commit" not in apply
+
+
+@pytest.mark.parametrize(
+    ("engine", "permissions", "uses"),
+    [
+        ("cloud", {"contents": "read"}, ["actions/checkout", "toto/actions/actions/tf-apply"]),
+        (
+            "cli",
+            {"contents": "read", "id-token": "write"},
+            [
+                "actions/checkout",
+                "aws-actions/configure-aws-credentials",
+                "hashicorp/setup-terraform",
+                "toto/actions/actions/tf-apply",
+            ],
+        ),
+    ],
+)
+def test_the_drift_check_is_a_scheduled_refresh_only_plan_that_fails_on_drift(
+    cli: CliRunner, tmp_path: Path, engine: str, permissions: dict[str, str], uses: list[str]
+) -> None:
+    arguments = (*microservice_named("toto-ms-x"), f"--terraform-engine={engine}")
+    assert cli("render-workflow", *arguments).exit_code == 0
+    drift = load(tmp_path / MICROSERVICE)["jobs"]["drift-prod"]
+    assert drift["if"] == "github.event_name == 'schedule'"
+    assert drift["environment"] == {"name": "prod-plan", "deployment": False}
+    assert drift["permissions"] == permissions
+    assert drift["concurrency"] == {"group": "toto-ms-x-drift-prod", "cancel-in-progress": True}
+    steps = steps_by_uses(drift)
+    assert list(steps) == uses
+    apply = steps["toto/actions/actions/tf-apply"]
+    assert {
+        key: apply["with"][key] for key in ("plan-only", "refresh-only", "detailed-exitcode")
+    } == {
+        "plan-only": True,
+        "refresh-only": True,
+        "detailed-exitcode": True,
+    }
+    assert apply["with"]["workspace"] == "toto-ms-x-prod"
+    assert apply["with"]["var"] == "image_tag=drift-check"  # any value: never compared
+    assert apply["env"]["TF_VAR_ecs_cluster_arn"] == "${{ secrets.ECS_CLUSTER_ARN }}"
+    text = (tmp_path / MICROSERVICE).read_text(encoding="utf-8")
+    assert "does not compare\n          # the configuration" in text
+
+
+@pytest.mark.parametrize(
+    ("given", "toto_yml", "cron"),
+    [
+        ([], "", "23 5 * * *"),
+        (["--drift-schedule", "0  3 * * mon-fri"], "", "0 3 * * mon-fri"),
+        ([], "drift-schedule: '*/30 6-18 * JAN,JUL *'\n", "*/30 6-18 * JAN,JUL *"),
+        (["--drift-schedule=17 4 1 * *"], "drift-schedule: none\n", "17 4 1 * *"),
+    ],
+)
+def test_the_drift_schedule(
+    cli: CliRunner, tmp_path: Path, given: list[str], toto_yml: str, cron: str
+) -> None:
+    (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
+    assert cli("render-workflow", *CORE_APP, *given).exit_code == 0
+    workflow = load(tmp_path / CORE)
+    assert workflow[True]["schedule"] == [{"cron": cron}]
+    assert [job for job in workflow["jobs"] if job.startswith("drift-")] == [
+        "drift-dev",
+        "drift-prod",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "toto_yml"),
+    [(["--drift-schedule", "none"], ""), ([], "drift-schedule: none\n")],
+)
+def test_drift_schedule_none_leaves_the_schedule_out(
+    cli: CliRunner, tmp_path: Path, given: list[str], toto_yml: str
+) -> None:
+    (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
+    assert cli("render-workflow", *microservice_named("toto-ms-x"), *given).exit_code == 0
+    workflow = load(tmp_path / MICROSERVICE)
+    assert list(workflow[True]) == ["push", "pull_request", "workflow_dispatch"]
+    assert not [job for job in workflow["jobs"] if job.startswith("drift-")]
+    assert "schedule" not in (tmp_path / MICROSERVICE).read_text(encoding="utf-8")
+
+
+def test_run_source_vcs_follows_the_workspaces_own_runs(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli("render-workflow", *CORE_APP, "--run-source", "vcs").exit_code == 0
+    jobs = load(tmp_path / CORE)["jobs"]
+    apply = steps_by_uses(jobs["apply-dev"])["toto/actions/actions/tf-apply"]["with"]
+    assert apply["run-source"] == "vcs"
+    assert "commit" not in apply  # the action's default: the pushed commit, github.sha
+    plan = steps_by_uses(jobs["plan-dev"])["toto/actions/actions/tf-apply"]["with"]
+    assert (plan["run-source"], plan["commit"]) == (
+        "vcs",
+        "${{ github.event.pull_request.head.sha }}",
+    )
+    assert plan["plan-only"] is True
+    drift = steps_by_uses(jobs["drift-dev"])["toto/actions/actions/tf-apply"]["with"]
+    assert "run-source" not in drift and drift["refresh-only"] is True
+
+
+def test_run_source_upload_is_the_default_and_renders_no_run_source(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    assert cli("render-workflow", *CORE_APP).exit_code == 0
+    default = (tmp_path / CORE).read_text(encoding="utf-8")
+    assert "run-source" not in default and "commit:" not in default
+    assert cli("render-workflow", *CORE_APP, "--run-source=upload").exit_code == 0
+    assert (tmp_path / CORE).read_text(encoding="utf-8") == default
+
+
+def test_a_repository_scope_sync_writes_no_plan_environment(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "toto-secrets.yml").write_text(
+        "version: 1\nscope: repository\nrepositories: [acme/toto-ms-a]\nsecrets: {A: a}\n",
+        encoding="utf-8",
+    )
+    assert cli("render-workflow", *CORE_APP, "--sync-dispatch=core-changed").exit_code == 0
+    steps = load(tmp_path / CORE)["jobs"]["apply-prod"]["steps"]
+    syncs = [step["with"] for step in steps if "sync-secrets" in step["uses"]]
+    assert [sync["environment"] for sync in syncs] == ["prod"]
+
+
+def test_the_plan_environment_sync_sends_no_second_dispatch(cli: CliRunner, tmp_path: Path) -> None:
+    arguments = (*CORE_APP, "--sync-dispatch=core-changed", "--create-environments")
+    assert cli("render-workflow", *arguments).exit_code == 0
+    steps = load(tmp_path / CORE)["jobs"]["apply-prod"]["steps"]
+    syncs = [step for step in steps if "sync-secrets" in step["uses"]]
+    assert [sync["name"] for sync in syncs] == [
+        "Write the core outputs as secrets of the service repositories",
+        "Write them into the plan environment prod-plan too",
+    ]
+    first, second = (sync["with"] for sync in syncs)
+    assert (first["environment"], first["dispatch"]) == ("prod", "core-changed")
+    assert second["environment"] == "prod-plan" and "dispatch" not in second
+    assert second["create-environments"] is True
+    assert {k: v for k, v in first.items() if k not in {"environment", "dispatch"}} == {
+        k: v for k, v in second.items() if k != "environment"
+    }
+
+
+class Combination(NamedTuple):
+    kind: str
+    engine: str
+    drift: str
+    run_source: str
+
+
+COMBINATIONS = [
+    Combination(kind, engine, drift, run_source)
+    for kind in ("microservice", "core")
+    for engine in ("cloud", "cli")
+    for drift in ("default", "none")
+    for run_source in ("default", "vcs")
+    if run_source == "default" or (kind, engine) == ("core", "cloud")
+]
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids="-".join)
+def test_every_combination_guards_each_job_to_its_event(
+    cli: CliRunner, tmp_path: Path, combination: Combination
+) -> None:
+    """Per environment: the push job on push (and a manual run) only, the plan on a pull request
+    into its branch, the drift check on the schedule; never pull_request_target."""
+    kind, engine, drift, run_source = combination
+    arguments = [f"--kind={kind}", "--service=toto-x", f"--terraform-engine={engine}"]
+    arguments += ["--sync-auth=token"] if kind == "core" else []
+    arguments += ["--drift-schedule=none"] if drift == "none" else []
+    arguments += [f"--run-source={run_source}"] if run_source != "default" else []
+    arguments += ["--environments=dev=main;qa=qa-*"]
+    assert cli("render-workflow", *arguments).exit_code == 0
+    path = tmp_path / (CORE if kind == "core" else MICROSERVICE)
+    assert "pull_request_target" not in path.read_text(encoding="utf-8")
+    jobs = load(path)["jobs"]
+    push_job = "apply" if kind == "core" else "deploy"
+    push_events = (
+        "github.event_name == 'push'"
+        if kind == "core"
+        else "(github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
+    )
+    expected = {
+        f"{push_job}-dev": f"{push_events} && (github.ref == 'refs/heads/main')",
+        f"{push_job}-qa": f"{push_events} && (startsWith(github.ref, 'refs/heads/qa-'))",
+        "plan-dev": "github.event_name == 'pull_request' && (github.base_ref == 'main')",
+        "plan-qa": "github.event_name == 'pull_request' && (startsWith(github.base_ref, 'qa-'))",
+    }
+    if drift == "default":
+        expected |= {f"drift-{env}": "github.event_name == 'schedule'" for env in ("dev", "qa")}
+    assert {name: job["if"] for name, job in jobs.items()} == expected
+    for name, job in jobs.items():
+        uses_aws = engine == "cli" or (kind == "microservice" and not name.startswith("drift-"))
+        assert ("id-token" in job["permissions"]) == uses_aws, name
+        if not name.startswith(push_job):
+            assert job["environment"]["name"] == f"{name.split('-', 1)[1]}-plan", name
+            assert job["environment"]["deployment"] is False
+            assert ("pull-requests" in job["permissions"]) == name.startswith("plan-"), name
+        else:
+            assert job["permissions"]["pull-requests"] == "read"
+        tf_apply = steps_by_uses(job)["toto/actions/actions/tf-apply"]["with"]
+        vcs = run_source == "vcs" and not name.startswith("drift-")
+        assert ("run-source" in tf_apply) == vcs, name
+
+
+def test_check_follows_the_new_settings(cli: CliRunner, tmp_path: Path) -> None:
+    arguments = (*CORE_APP, "--drift-schedule=5 4 * * *", "--run-source=vcs")
+    assert cli("render-workflow", *arguments).exit_code == 0
+    assert cli("render-workflow", *arguments, "--check").exit_code == 0
+    assert cli("render-workflow", *CORE_APP, "--run-source=vcs", "--check").exit_code == 1
+    assert cli("render-workflow", *CORE_APP, "--drift-schedule=5 4 * * *", "--check").exit_code == 1
