@@ -32,7 +32,7 @@ def test_a_pull_request_plans_the_service_in_the_plan_environment(
         "github.event_name == 'pull_request' && "
         "(startsWith(github.base_ref, 'feature/') || github.base_ref == 'main')"
     )
-    assert plan["environment"] == {"name": "dev-plan", "deployment": False}
+    assert plan["environment"] == "dev-plan"
     assert plan["permissions"] == {
         "contents": "read",
         "pull-requests": "write",
@@ -130,7 +130,7 @@ def test_the_drift_check_is_a_scheduled_refresh_only_plan_that_fails_on_drift(
     assert cli("render-workflow", *arguments).exit_code == 0
     drift = load(tmp_path / MICROSERVICE)["jobs"]["drift-prod"]
     assert drift["if"] == "github.event_name == 'schedule'"
-    assert drift["environment"] == {"name": "prod-plan", "deployment": False}
+    assert drift["environment"] == "prod-plan"
     assert drift["permissions"] == permissions
     assert drift["concurrency"] == {"group": "toto-ms-x-drift-prod", "cancel-in-progress": True}
     steps = steps_by_uses(drift)
@@ -294,8 +294,7 @@ def test_every_combination_guards_each_job_to_its_event(
         uses_aws = engine == "cli" or (kind == "microservice" and not name.startswith("drift-"))
         assert ("id-token" in job["permissions"]) == uses_aws, name
         if not name.startswith(push_job):
-            assert job["environment"]["name"] == f"{name.split('-', 1)[1]}-plan", name
-            assert job["environment"]["deployment"] is False
+            assert job["environment"] == f"{name.split('-', 1)[1]}-plan", name
             assert ("pull-requests" in job["permissions"]) == name.startswith("plan-"), name
         else:
             assert job["permissions"]["pull-requests"] == "read"
