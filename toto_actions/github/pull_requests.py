@@ -126,6 +126,10 @@ class PullRequests:
                 auth=Auth.Token(self._token),
                 lazy=True,  # objects are addresses: only the list, create and edit reach GitHub
                 retry=None,
+                # PyGithub waits 0.25 s before a request and 1 s before a write by default: a
+                # step that sends two or three has no rate to keep under.
+                seconds_between_requests=None,
+                seconds_between_writes=None,
                 per_page=100,
                 timeout=30,
             )
