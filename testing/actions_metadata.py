@@ -11,8 +11,13 @@ import yaml
 from testing import REPO_ROOT
 
 ACTIONS = sorted(p.parent.name for p in (REPO_ROOT / "actions").glob("*/action.yml"))
-# Inputs whose default is made of several context values; the command has its own fallback.
-COMPOSED_DEFAULTS = {("tf-apply", "message"), ("build-push", "source")}
+# Inputs whose default is made of several context values, or is the job's token (for which the
+# runner sets no variable); the command has its own fallback.
+COMPOSED_DEFAULTS = {
+    ("tf-apply", "message"),
+    ("build-push", "source"),
+    ("tf-apply", "github-token"),
+}
 
 
 def action_path(name: str) -> Path:

@@ -79,6 +79,30 @@ def warning(message: str, title: str | None = None) -> None:
     _annotate("warning", redact(message), title)
 
 
+def notice(message: str, title: str | None = None) -> None:
+    _annotate("notice", redact(message), title)
+
+
+def event() -> tuple[str | None, str | None]:
+    """The event that started the workflow and the file of its payload, as the runner sets
+    them (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH); (None, None) outside Actions."""
+    return os.environ.get("GITHUB_EVENT_NAME") or None, os.environ.get("GITHUB_EVENT_PATH") or None
+
+
+def repository() -> str | None:
+    """The repository the workflow runs in (GITHUB_REPOSITORY, owner/name)."""
+    return os.environ.get("GITHUB_REPOSITORY") or None
+
+
+def job_url() -> str | None:
+    """The link to this workflow run's page; None outside Actions."""
+    parts = [os.environ.get(n) for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    if not all(parts):
+        return None
+    server, repository, run_id = parts
+    return f"{server}/{repository}/actions/runs/{run_id}"
+
+
 def error(message: str, title: str | None = None) -> None:
     """Report an error: one `::error title=...::` annotation under Actions, else `error: ...`."""
     _annotate("error", redact(message), title)

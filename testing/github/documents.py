@@ -42,7 +42,7 @@ def account_document(login: str, account_id: int, kind: str) -> dict[str, Any]:
     return {
         "login": login,
         "id": account_id,
-        "node_id": _node_id(kind, account_id),
+        "node_id": node_id(kind, account_id),
         "avatar_url": f"https://avatars.githubusercontent.com/u/{account_id}?v=4",
         "gravatar_id": "",
         "url": api,
@@ -67,7 +67,7 @@ def _team_document(organization: str, team_id: int) -> dict[str, Any]:
     url = f"https://api.github.com/organizations/{organization}/team/{team_id}"
     return {
         "id": team_id,
-        "node_id": _node_id("Team", team_id),
+        "node_id": node_id("Team", team_id),
         "url": url,
         "html_url": f"https://github.com/orgs/{organization}/teams/{slug}",
         "name": slug,
@@ -83,7 +83,7 @@ def _team_document(organization: str, team_id: int) -> dict[str, Any]:
     }
 
 
-def _node_id(kind: str, number: int) -> str:
+def node_id(kind: str, number: int) -> str:
     return base64.b64encode(f"0:{kind}{number}".encode()).decode()
 
 
@@ -94,7 +94,7 @@ def repository_document(api_url: str, repository: Repository) -> dict[str, Any]:
     html = f"https://github.com/{repository.full_name}"
     document: dict[str, Any] = {
         "id": repository.id,
-        "node_id": _node_id("Repository", repository.id),
+        "node_id": node_id("Repository", repository.id),
         "name": name,
         "full_name": repository.full_name,
         "owner": account_document(owner, repository.id + 1_000_000, "Organization"),
@@ -198,7 +198,7 @@ def environment_document(
     quoted = quote(environment.name, safe="")
     return {
         "id": environment.id,
-        "node_id": _node_id("Environment", environment.id),
+        "node_id": node_id("Environment", environment.id),
         "name": environment.name,
         "url": f"{api_url}/repos/{repository.full_name}/environments/{quoted}",
         "html_url": (
@@ -221,7 +221,7 @@ def _protection_rules(repository: Repository, environment: Environment) -> list[
         rules.append(
             {
                 "id": rule_id + 1,
-                "node_id": _node_id("Gate", rule_id + 1),
+                "node_id": node_id("Gate", rule_id + 1),
                 "type": "wait_timer",
                 "wait_timer": protection["wait_timer"],
             }
@@ -231,7 +231,7 @@ def _protection_rules(repository: Repository, environment: Environment) -> list[
         rules.append(
             {
                 "id": rule_id + 2,
-                "node_id": _node_id("Gate", rule_id + 2),
+                "node_id": node_id("Gate", rule_id + 2),
                 "prevent_self_review": protection["prevent_self_review"],
                 "type": "required_reviewers",
                 "reviewers": [
@@ -249,6 +249,6 @@ def _protection_rules(repository: Repository, environment: Environment) -> list[
         )
     if protection["deployment_branch_policy"] is not None:
         rules.append(
-            {"id": rule_id + 3, "node_id": _node_id("Gate", rule_id + 3), "type": "branch_policy"}
+            {"id": rule_id + 3, "node_id": node_id("Gate", rule_id + 3), "type": "branch_policy"}
         )
     return rules

@@ -11,6 +11,11 @@ Token permission keys are the data's keys (GitHub's own: the Variables permissio
 `actions_variables`). A key GitHub does not know is ignored when a token is made, as GitHub does:
 a token asked for `variables` silently lacks the Variables permission and then answers 403
 (fullsend-ai/fullsend#997).
+
+The data does not say whether an endpoint listed under several permissions needs all of them or
+any one: its REST reference does. Issue comments take "at least one of" Issues or Pull requests
+(a comment on a pull request with `pull-requests: write` alone, as a plan job has it): those are
+listed in ANY_ONE_OF; every other endpoint needs all of its entries.
 """
 
 from __future__ import annotations
@@ -24,6 +29,17 @@ from typing import NamedTuple
 VENDORED = Path(__file__).resolve().parent.parent / "vendor" / "github-permissions.json"
 ACCESS_LEVELS = ("read", "write")
 IMPLICIT = {"metadata": "read"}
+_REPOSITORY = "/repos/{owner}/{repo}"
+ANY_ONE_OF = frozenset(
+    {
+        ("GET", f"{_REPOSITORY}/issues/{{issue_number}}/comments"),
+        ("POST", f"{_REPOSITORY}/issues/{{issue_number}}/comments"),
+        ("GET", f"{_REPOSITORY}/issues/comments"),
+        ("GET", f"{_REPOSITORY}/issues/comments/{{comment_id}}"),
+        ("PATCH", f"{_REPOSITORY}/issues/comments/{{comment_id}}"),
+        ("DELETE", f"{_REPOSITORY}/issues/comments/{{comment_id}}"),
+    }
+)
 
 
 class Requirement(NamedTuple):
@@ -63,6 +79,23 @@ def missing(granted: Mapping[str, str], needs: Iterable[Requirement]) -> list[Re
     """The requirements a token with these permissions does not meet."""
     held = {**IMPLICIT, **granted}
     return [need for need in needs if not _meets(held.get(need.permission), need.access)]
+
+
+def refused(granted: Mapping[str, str], method: str, template: str) -> list[Requirement]:
+    """What a token with these permissions lacks for the endpoint ([] when it may call it): all
+    of the endpoint's requirements, or for an ANY_ONE_OF endpoint, all when it meets none."""
+    needs = required(method, template)
+    lacking = missing(granted, needs)
+    if (method.upper(), template) in ANY_ONE_OF and len(lacking) < len(needs):
+        return []
+    return lacking
+
+
+def accepted_header(method: str, template: str) -> str:
+    """X-Accepted-GitHub-Permissions: a set's permissions joined by commas; alternative sets
+    (ANY_ONE_OF) by semicolons."""
+    needs = sorted(str(need) for need in required(method, template))
+    return ("; " if (method.upper(), template) in ANY_ONE_OF else ",").join(needs)
 
 
 def _meets(level: str | None, access: str) -> bool:

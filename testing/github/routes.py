@@ -93,11 +93,11 @@ def _paginated(call: Call, key: str, items: list[Any], size: _PageSize) -> Reply
     last_page = max((len(items) + per_page - 1) // per_page, 1)
     start = (page - 1) * per_page
     body = {"total_count": len(items), key: items[start : start + per_page]}
-    links = _page_links(call, page, last_page)
+    links = page_links(call, page, last_page)
     return Reply(200, body, (("Link", links),) if links else ())
 
 
-def _page_links(call: Call, page: int, last_page: int) -> str:
+def page_links(call: Call, page: int, last_page: int) -> str:
     def url(number: int) -> str:
         query = {**call.query, "page": str(number)}
         return f"<{call.api_url}{call.path}?{urlencode(query)}>"
@@ -312,10 +312,9 @@ def permission_problem(token: Token, spec: RouteSpec) -> Reply | None:
     the header GitHub sends to say which."""
     if token.permissions is None:
         return None
-    needs = github_permissions.required(spec.method, spec.template)
-    if not github_permissions.missing(token.permissions, needs):
+    if not github_permissions.refused(token.permissions, spec.method, spec.template):
         return None
-    accepted = ",".join(sorted(str(need) for need in needs))
+    accepted = github_permissions.accepted_header(spec.method, spec.template)
     forbidden = error(403, FORBIDDEN_MESSAGE).reply
     return Reply(403, forbidden.body, ((ACCEPTED_PERMISSIONS_HEADER, accepted),))
 

@@ -29,6 +29,8 @@ from testing.github import permissions as github_permissions
 from testing.github.apps import claimed_app_id, jwt_problem, new_app
 from testing.github.documents import error
 from testing.github.openapi import load_openapi
+from testing.github.pull_routes import PULL_REQUEST_ROUTES
+from testing.github.pull_seeding import PullRequestSeeding
 from testing.github.routes import ROUTER, AppCall, AppHandler, Call, Handler, permission_problem
 from testing.github.state import EntryKind, Repository, State, Token
 from testing.http_stand_in import (
@@ -37,6 +39,7 @@ from testing.http_stand_in import (
     LoggedRequest,
     PathFailure,
     Reply,
+    Router,
     RouteSpec,
     StandInServer,
     take_failure,
@@ -62,6 +65,7 @@ SECONDARY_RATE_LIMIT_MESSAGE = (
 # 404 for a repository (or environment) the token cannot see, 422 for a body the description
 # does not allow.
 COMMON_STATUSES = frozenset({400, 401, 403, 404, 422})
+ROUTES: Router[Handler] = Router([*ROUTER.routes, *PULL_REQUEST_ROUTES])
 
 
 def fault_reply(status: int, message: str | None, retry_after: str | None) -> Reply:
@@ -77,7 +81,7 @@ def _is_write(request: LoggedRequest) -> bool:
     return request.method in WRITE_METHODS and 200 <= request.status < 300
 
 
-class GitHubServer(StandInServer[Handler]):
+class GitHubServer(StandInServer[Handler], PullRequestSeeding):
     """The stand-in GitHub, on 127.0.0.1 and a free port. Use as a context manager, or
     start()/stop(); its url is the API base URL, for PyGithub's base_url."""
 
@@ -90,7 +94,7 @@ class GitHubServer(StandInServer[Handler]):
     def __init__(self) -> None:
         # The server's lock, as a condition: wait_for_writes() sleeps on it.
         self._written = threading.Condition(threading.Lock())
-        super().__init__(ROUTER, self._written)
+        super().__init__(ROUTES, self._written)
         self._state = State()
         self._late_failures: list[PathFailure] = []
         self._answered = 0
@@ -103,7 +107,7 @@ class GitHubServer(StandInServer[Handler]):
 
     @staticmethod
     def routes() -> tuple[RouteSpec, ...]:
-        return ROUTER.specs()
+        return ROUTES.specs()
 
     # -- seeding and reading state --------------------------------------------------------------
 

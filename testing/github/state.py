@@ -91,6 +91,35 @@ class Environment:
 
 
 @dataclass
+class PullRequest:
+    """A pull request: its head commit and branch (in head_repository, a fork when it is not the
+    base repository), its base branch, and the commit its merge made (None until merged)."""
+
+    id: int
+    number: int
+    head_sha: str
+    head_ref: str
+    head_repository: str
+    base_ref: str
+    merge_commit_sha: str | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class Comment:
+    """An issue comment (on a pull request here), with its author."""
+
+    id: int
+    issue_number: int
+    body: str
+    user_login: str
+    user_type: str  # "User" or "Bot"
+    created_at: str
+    updated_at: str
+
+
+@dataclass
 class Repository:
     id: int
     full_name: str
@@ -98,6 +127,8 @@ class Repository:
     target: Target
     environments: dict[str, Environment] = field(default_factory=dict)  # by casefolded name
     dispatches: list[dict[str, Any]] = field(default_factory=list)
+    pulls: dict[int, PullRequest] = field(default_factory=dict)  # by number
+    comments: dict[int, Comment] = field(default_factory=dict)  # by id, in creation order
 
 
 class State:

@@ -222,6 +222,7 @@ def exchanges() -> Iterator[list[Exchange]]:
             _drive_secret_routes(run, scope)
             _drive_variable_routes(run, scope)
         _drive_app_routes(run)
+        _drive_pull_request_routes(run)
         run.close()
         # What the run sent on purpose against the description, and nothing else.
         assert len(server.errors) == len(DELIBERATE_VIOLATIONS), server.errors
@@ -267,6 +268,27 @@ def _drive_app_routes(run: RepresentativeRun) -> None:
     run.send("GET", f"{REPOSITORY_PATH}/installation", expect=401, token=app_jwt(key, 1))
     # The token made above may write secrets, not variables.
     run.send("GET", f"{REPOSITORY_PATH}/actions/variables", expect=403, token=made["token"])
+
+
+def _drive_pull_request_routes(run: RepresentativeRun) -> None:
+    """A pull request from a fork and one merged, their commits, and comments on one."""
+    run.server.add_pull_request(REPOSITORY, 7, "a" * 40, head_repo_full_name="someone/toto-ms-x")
+    run.server.add_pull_request(REPOSITORY, 8, "b" * 40, merge_commit_sha="c" * 40)
+    run.send("GET", f"{REPOSITORY_PATH}/pulls/7", expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/pulls/8", expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/pulls/9", expect=404)
+    run.send("GET", f"{REPOSITORY_PATH}/commits/{'c' * 40}/pulls", expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/commits/{'d' * 40}/pulls", expect=200)
+    comments = f"{REPOSITORY_PATH}/issues/7/comments"
+    created = run.send("POST", comments, {"body": "plan"}, expect=201).body
+    run.send("POST", comments, {"body": "x" * 65_537}, expect=422)
+    run.send("POST", f"{REPOSITORY_PATH}/issues/9/comments", {"body": "plan"}, expect=404)
+    run.send("GET", comments, expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/issues/9/comments", expect=404)
+    edited = f"{REPOSITORY_PATH}/issues/comments/{created['id']}"
+    run.send("PATCH", edited, {"body": "plan, again"}, expect=200)
+    run.send("PATCH", edited, {"body": "x" * 65_537}, expect=422)
+    run.send("PATCH", f"{REPOSITORY_PATH}/issues/comments/1", {"body": "plan"}, expect=404)
 
 
 def _drive_repository_routes(run: RepresentativeRun) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from toto_actions import actions_runtime
+from toto_actions.commands import tf_apply_github
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option, check_url
 from toto_actions.terraform import cli_engine
@@ -121,6 +122,7 @@ OPTIONS = (
         "cloud, --run-source vcs: the commit whose run to follow",
         fallback_variable="GITHUB_SHA",
     ),
+    *tf_apply_github.OPTIONS,
 )
 
 
@@ -130,6 +132,7 @@ class ApplySettings(NamedTuple):
     temp_dir: Path
     refresh_only: bool = False
     detailed_exitcode: bool = False
+    github: tf_apply_github.GitHubSteps = tf_apply_github.GitHubSteps(None, None)
 
 
 def run(given: GivenOptions) -> int:
@@ -209,6 +212,9 @@ def _settings(given: GivenOptions) -> ApplySettings:
             apply_timeout=given.seconds("apply-timeout"),
             refresh_only=given.switch("refresh-only"),
         )
+    github = tf_apply_github.settings(
+        given, problems, workspace=workspace or "default", commit=given.text("commit")
+    )
     outputs_text = given.text("outputs-file")
     outputs_file = Path(outputs_text) if outputs_text else None
     if outputs_file is not None and outputs_file.is_dir():
@@ -222,6 +228,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
         temp_dir,
         refresh_only=given.switch("refresh-only"),
         detailed_exitcode=given.switch("detailed-exitcode"),
+        github=github,
     )
 
 
@@ -294,8 +301,11 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
     for name, value in values.items():
         actions_runtime.set_output(name, value)
     markdown = drift_markdown if settings.refresh_only else plan_markdown
+    review = settings.github.review
     actions_runtime.add_summary(
-        markdown(summary, result.run_url) + f"\n\nResult: **{result.status.value}**"
+        markdown(summary, result.run_url)
+        + f"\n\nResult: **{result.status.value}**"
+        + (review.summary_markdown() if review else "")
     )
     if settings.refresh_only:
         actions_runtime.info(
@@ -306,6 +316,7 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
             f"{result.status.value}: {summary.add} to add, {summary.change} to change, "
             f"{summary.destroy} to destroy"
         )
+    tf_apply_github.after_plan(settings.github, result)
     if result.status is StepStatus.REFUSED:
         destroyed = ", ".join(f"{r.address} ({r.action})" for r in summary.destroyed())
         raise OperationError(

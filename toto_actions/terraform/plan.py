@@ -6,6 +6,7 @@ which both engines produce, so both engines are guarded by the same code.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any, Literal, NamedTuple
@@ -129,6 +130,14 @@ def _action(actions: Sequence[str]) -> ResourceAction:
     if len(actions) == 1 and actions[0] in _SINGLE_ACTIONS:
         return actions[0]  # type: ignore[return-value]
     return "no-op" if not actions else "unknown"
+
+
+def changes_digest(summary: PlanSummary) -> str:
+    """The sha256 (hex) of the plan's changing resources, one `ACTION ADDRESS` line each, sorted
+    by address: what a pull request's plan comment records, and an apply compares with."""
+    ordered = sorted(summary.resources, key=lambda resource: resource.address)
+    lines = "".join(f"{resource.action} {resource.address}\n" for resource in ordered)
+    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 def plan_markdown(summary: PlanSummary, run_url: str | None = None) -> str:

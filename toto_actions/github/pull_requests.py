@@ -1,0 +1,158 @@
+"""Pull requests on GitHub, through PyGithub: the `pull_request` event a plan runs for, this
+workspace's plan comment (found by its marker, then edited, or created), and the plan comment
+of the pull request that brought a pushed commit.
+
+The client is lazy (PyGithub's `lazy=True`: a repository or an issue is an address, not a GET),
+so a comment costs one request to list the pull request's comments (one per hundred) and one to
+create or edit it. Only comments written by a bot are ours: a person's comment that copies the
+marker is neither edited nor trusted as a reviewed plan.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
+
+from toto_actions import actions_runtime
+from toto_actions.errors import OperationError
+
+if TYPE_CHECKING:
+    from github import Github
+    from github.IssueComment import IssueComment
+
+T = TypeVar("T")
+IsOurs = Callable[[str], bool]  # whether a comment body is this workspace's plan comment
+DEFAULT_API_URL = "https://api.github.com"
+PULL_REQUEST_EVENT = "pull_request"
+
+
+class PullRequestEvent(NamedTuple):
+    """What the plan of a `pull_request` event needs from its payload."""
+
+    number: int
+    head_sha: str
+    head_repository: str | None  # None when the fork was deleted
+    base_repository: str
+
+    @property
+    def from_fork(self) -> bool:
+        """A fork's pull request runs without the repository's secrets and with a read-only
+        token: it cannot comment."""
+        head = self.head_repository
+        return head is None or head.lower() != self.base_repository.lower()
+
+
+def pull_request_event(name: str | None, path: str | None) -> PullRequestEvent | None:
+    """The pull request of a `pull_request` event (as the runner sets GITHUB_EVENT_NAME and
+    GITHUB_EVENT_PATH); None for any other event."""
+    if name != PULL_REQUEST_EVENT:
+        return None
+    if not path:
+        raise OperationError("a pull_request event without GITHUB_EVENT_PATH: no payload to read")
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        pull = payload["pull_request"]
+        head_repo = pull["head"].get("repo")
+        return PullRequestEvent(
+            number=int(pull["number"]),
+            head_sha=str(pull["head"]["sha"]),
+            head_repository=None if head_repo is None else str(head_repo["full_name"]),
+            base_repository=str(pull["base"]["repo"]["full_name"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as problem:
+        raise OperationError(
+            f"the pull_request event payload {path} cannot be read: {problem!r}"
+        ) from problem
+
+
+class ReviewedComment(NamedTuple):
+    """The plan comment found on the pull request of a commit."""
+
+    pull_number: int
+    body: str | None  # None: the pull request has no plan comment of this workspace
+
+
+class PullRequests:
+    """One repository's pull requests and their comments, with one token."""
+
+    def __init__(self, token: str, api_url: str, repository: str) -> None:
+        actions_runtime.mask(token)  # before any request could print it
+        self._token, self._api_url, self._repository = token, api_url, repository
+        self._client: Github | None = None
+
+    def publish(
+        self, number: int, body: str, is_ours: IsOurs
+    ) -> Literal["created", "edited", "unchanged"]:
+        """Edit the first bot comment for which is_ours(body) holds, or create one."""
+        what = f"the plan comment on #{number}"
+        existing = self._guarded(what, lambda: self._find(number, is_ours))
+        if existing is None:
+            self._guarded(what, lambda: self._issue(number).create_comment(body))
+            return "created"
+        if existing.body == body:
+            return "unchanged"
+        self._guarded(what, lambda: existing.edit(body))
+        return "edited"
+
+    def reviewed_comment(self, commit: str, is_ours: IsOurs) -> ReviewedComment | None:
+        """The plan comment of the pull request that brought the commit: the one whose merge
+        made it, else the first listed; None when no pull request has the commit."""
+
+        def lookup() -> ReviewedComment | None:
+            pulls = list(self._repo().get_commit(commit).get_pulls())
+            if not pulls:
+                return None
+            pull = next((p for p in pulls if p.merge_commit_sha == commit), pulls[0])
+            found = self._find(pull.number, is_ours)
+            return ReviewedComment(pull.number, None if found is None else found.body)
+
+        return self._guarded(f"the pull request of {commit}", lookup)
+
+    def _find(self, number: int, is_ours: IsOurs) -> IssueComment | None:
+        for comment in self._issue(number).get_comments():
+            if comment.user is not None and comment.user.type == "Bot" and is_ours(comment.body):
+                found: IssueComment = comment
+                return found
+        return None
+
+    def _github(self) -> Github:
+        if self._client is None:
+            from github import Auth, Github
+
+            self._client = Github(
+                base_url=self._api_url.rstrip("/"),
+                auth=Auth.Token(self._token),
+                lazy=True,  # objects are addresses: only the list, create and edit reach GitHub
+                retry=None,
+                # PyGithub waits 0.25 s before a request and 1 s before a write by default: a
+                # step that sends two or three has no rate to keep under.
+                seconds_between_requests=None,
+                seconds_between_writes=None,
+                per_page=100,
+                timeout=30,
+            )
+        return self._client
+
+    def _repo(self) -> Any:
+        return self._github().get_repo(self._repository)
+
+    def _issue(self, number: int) -> Any:
+        return self._repo().get_issue(number)
+
+    def _guarded(self, what: str, operation: Callable[[], T]) -> T:
+        """operation(), with GitHub's refusal or an unreachable API as one OperationError."""
+        import requests
+        from github import GithubException
+
+        try:
+            return operation()
+        except GithubException as failure:
+            data = failure.data if isinstance(failure.data, dict) else {}
+            message = str(data.get("message") or failure.data or "")
+            raise OperationError(f"{what}: GitHub answered {failure.status} {message}") from failure
+        except requests.RequestException as failure:
+            raise OperationError(
+                f"{what}: GitHub unreachable ({type(failure).__name__})"
+            ) from failure

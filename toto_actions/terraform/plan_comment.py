@@ -1,0 +1,130 @@
+"""The plan comment on a pull request, as plain text: what a reviewer sees, and the hidden lines
+that find it again (one comment per workspace) and tell an apply which changes were reviewed.
+
+It is made of the plan's counts, resource addresses and actions, the commit and a link: no value
+of the plan ever enters it (not even a masked one), so no sensitive value can.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from toto_actions.terraform.plan import PlanSummary, ResourceChange, changes_digest
+
+MAX_COMMENT_CHARS = 65_536  # GitHub refuses a longer comment body
+# More changing resources than this fold into a <details> block.
+FOLD_ABOVE = 20
+_MARKER = "<!-- toto-actions:plan workspace={workspace} -->"
+_DIGEST = re.compile(r"^<!-- toto-actions:changes sha256=([0-9a-f]{64}) -->$", re.MULTILINE)
+_ACTION_ORDER = ("create", "update", "replace", "delete", "create-forget", "forget", "unknown")
+_CUT_NOTE = "\n\n_The list is cut here to fit a comment: the full list is in the job summary._"
+
+
+class CommentContext(NamedTuple):
+    """Where the plan comes from: the workspace, the commit planned, and a link to the run on
+    HCP Terraform (cloud) or to the job."""
+
+    workspace: str
+    commit: str
+    link: str
+    link_is_run: bool  # the run on HCP Terraform, else the job
+
+
+def marker(workspace: str) -> str:
+    """The comment's first line, which finds it again."""
+    return _MARKER.format(workspace=workspace)
+
+
+def is_plan_comment(body: str, workspace: str) -> bool:
+    return body.partition("\n")[0] == marker(workspace)
+
+
+def reviewed_digest(body: str) -> str | None:
+    """The changes digest a plan comment records; None when it has none."""
+    found = _DIGEST.search(body)
+    return found.group(1) if found else None
+
+
+def plan_comment(summary: PlanSummary, context: CommentContext) -> str:
+    """The comment's markdown, at most MAX_COMMENT_CHARS characters: when the resources do not
+    all fit, the list is cut with a note."""
+    head = _head(summary, context)
+    sections = _resource_sections(summary.resources)
+    fold = len(summary.resources) > FOLD_ABOVE
+    full = _join(head, sections, fold)
+    if len(full) <= MAX_COMMENT_CHARS:
+        return full
+    lines = [line for section in sections for line in section]
+    kept = _fitting(head, lines, fold)
+    return _join(head, [lines[:kept]], fold, cut=True)
+
+
+def _head(summary: PlanSummary, context: CommentContext) -> str:
+    lines = [
+        marker(context.workspace),
+        f"<!-- toto-actions:changes sha256={changes_digest(summary)} -->",
+        f"### Terraform plan: {_code(context.workspace)}",
+        "",
+    ]
+    if summary.has_changes:
+        lines.append(
+            f"**{summary.add} to add, {summary.change} to change, {summary.destroy} to destroy.**"
+        )
+    else:
+        lines.append("**No changes.** The infrastructure matches the configuration.")
+    destroyed = summary.destroyed()
+    if destroyed:
+        lines += ["", "> [!WARNING]", f"> This plan destroys or replaces {_count(destroyed)}:"]
+        lines += [f"> - {_code(r.address)} ({r.action})" for r in destroyed]
+    link = "the run on HCP Terraform" if context.link_is_run else "the job"
+    lines += ["", f"Planned for commit {_code(context.commit)}: [{link}]({context.link})."]
+    return "\n".join(lines)
+
+
+def _resource_sections(resources: Sequence[ResourceChange]) -> list[list[str]]:
+    """One section per action: a heading line, then one line per resource."""
+    order = {action: index for index, action in enumerate(_ACTION_ORDER)}
+    actions = sorted({r.action for r in resources}, key=lambda a: order.get(a, len(order)))
+    sections = []
+    for action in actions:
+        chosen = [r for r in resources if r.action == action]
+        lines = [f"**{action}** ({len(chosen)})"]
+        lines += [f"- {_code(r.address)}" for r in chosen]
+        sections.append(lines)
+    return sections
+
+
+def _join(head: str, sections: Sequence[Sequence[str]], fold: bool, cut: bool = False) -> str:
+    if not any(sections):
+        return head + (_CUT_NOTE if cut else "")
+    body = "\n\n".join("\n".join(section) for section in sections if section)
+    if fold:
+        count = sum(1 for section in sections for line in section if line.startswith("- "))
+        body = f"<details><summary>{count} resources</summary>\n\n{body}\n\n</details>"
+    return f"{head}\n\n{body}" + (_CUT_NOTE if cut else "")
+
+
+def _fitting(head: str, lines: Sequence[str], fold: bool) -> int:
+    """How many of the lines fit in a comment with the cut note (a binary search)."""
+    low, high = 0, len(lines)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(_join(head, [lines[:middle]], fold, cut=True)) <= MAX_COMMENT_CHARS:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _count(resources: Sequence[ResourceChange]) -> str:
+    return f"{len(resources)} resource{'' if len(resources) == 1 else 's'}"
+
+
+def _code(text: str) -> str:
+    """text as inline code, on one line, whatever backticks it holds (a for_each key may)."""
+    flat = " ".join(text.splitlines())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    padding = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{padding}{flat}{padding}{fence}"
