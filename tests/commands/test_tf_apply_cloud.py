@@ -26,7 +26,7 @@ from testing.terraform_configurations import (
 from testing.terraform_configurations import CLOUD_CONFIG as CONFIG
 from testing.tf_apply_step import Reviewer, TfApplyStep, outputs_of
 from testing.tfc.model import ARCHIVIST
-from testing.tfc.server import TfcServer
+from testing.tfc.server import FINAL_STATUSES, TfcServer
 from tests.conftest import CLI, CliRunner, clean_environment
 from toto_actions.commands import tf_apply
 from toto_actions.terraform.archive import config_archive
@@ -720,6 +720,26 @@ def test_a_pull_request_s_speculative_run_is_followed_and_nothing_uploaded(
     [listed] = tfc.requests_to("/api/v2/workspaces/:workspace_id/runs", "GET")
     query = dict(parse_qsl(listed.query))
     assert (query["search[commit]"], query["filter[operation]"]) == ("head123", "plan_only")
+
+
+def test_a_cancelled_job_leaves_the_pull_request_s_run_alone(
+    service: Service, tfc: TfcServer
+) -> None:
+    """The speculative run is the VCS connection's, reported on the pull request by HCP
+    Terraform itself: a cancelled step neither cancels nor discards it."""
+    tfc.step_seconds = 1.0  # the run is still on its way when the job is cancelled
+    run_id = tfc.queue_vcs_run(
+        ORG, "toto-ms-x-dev", config_archive(service.root), commit_sha="head789", pull_request=9
+    )
+    process = _started_step(
+        service, "--plan-only", "true", "--run-source", "vcs", "--commit", "head789"
+    )
+    time.sleep(1.5)  # following it now
+    assert tfc.run_status(run_id) not in FINAL_STATUSES
+    stdout, stderr = _cancel_as_the_runner(process)
+    assert process.returncode == 130, stdout + stderr
+    assert tfc.wait_for_run(run_id, {"planned_and_finished"}, 60) == "planned_and_finished"
+    assert [r for r in tfc.requests if r.method != "GET"] == []
 
 
 def test_a_pull_request_without_changes_exits_0(service: Service, tfc: TfcServer) -> None:
