@@ -56,7 +56,8 @@ class TfApplyStep:
     ) -> CliResult:
         """tf-apply with review in its engine's settings, which no option sets: run in this
         process (a function cannot reach a subprocess) as the console script runs it, in the
-        environment the script would get, its error reported as the script reports it."""
+        environment the script would get, its error reported as the script reports it. What
+        other threads of this process (a stand-in server's) print meanwhile is captured too."""
         out, err = io.StringIO(), io.StringIO()
         environment = clean_environment({**self.env, **(env or {})})
         with _isolated(environment), redirect_stdout(out), redirect_stderr(err):
