@@ -46,6 +46,7 @@ from testing.terraform_configurations import TERRAFORM
 from testing.tfc.documents import (
     error,
     not_found,
+    pull_request_ingress,
 )
 from testing.tfc.handlers import (
     Call,
@@ -86,6 +87,7 @@ __all__ = ["API", "COMMON_STATUSES", "FINAL_STATUSES", "TERRAFORM", "LoggedReque
 
 
 RUN_ROUTE = f"{API}/runs/:run_id"  # its log entries say the status the run showed
+
 
 # ---------------------------------------------------------------------------------------------
 # The server
@@ -247,13 +249,18 @@ class TfcServer(StandInServer[Endpoint]):
         commit_sha: str,
         branch: str = "main",
         message: str = "Merge pull request",
+        pull_request: int | None = None,
     ) -> str:
-        """A run as a VCS push starts one: a configuration version from the commit (with its
-        ingress attributes), uploaded, and a run queued from it. The run's id."""
+        """A run as the VCS connection starts one: a configuration version from the commit
+        (with its ingress attributes, configuration-versions API), uploaded, and a run queued
+        from it. The run's id. For a push, a run that plans and applies; with pull_request, the
+        speculative plan-only run HCP Terraform starts for a pull request's head commit (branch
+        then names the pull request's head branch, message its title)."""
+        speculative = pull_request is not None
         with self._state.cond:
             workspace = self._state.workspace(organization, name)
             version = self._state.create_configuration_version(
-                workspace, auto_queue_runs=True, speculative=False
+                workspace, auto_queue_runs=True, speculative=speculative
             )
             version.source = "github"
             version.archive = archive
@@ -265,15 +272,16 @@ class TfcServer(StandInServer[Endpoint]):
                 "commit-sha": commit_sha,
                 "commit-message": message,
                 "identifier": f"{organization}/{name}",
-                "is-pull-request": False,
-                "on-default-branch": branch == "main",
+                "is-pull-request": speculative,
+                "on-default-branch": branch == "main" and not speculative,
+                **pull_request_ingress(organization, name, pull_request, message),
             }
             run = self._state.create_run(
                 workspace,
                 version,
                 message=message,
-                plan_only=False,
-                auto_apply=workspace.auto_apply,
+                plan_only=speculative,
+                auto_apply=workspace.auto_apply and not speculative,
                 variables=[],
                 source="tfe-configuration-version",
             )

@@ -21,8 +21,9 @@ from testing.terraform_configurations import (
     TERRAFORM,
     drifting_resources,
 )
-from testing.tf_apply_step import TfApplyStep, outputs_of
+from testing.tf_apply_step import Reviewer, TfApplyStep, outputs_of
 from tests.conftest import CliRunner
+from toto_actions.terraform.plan import ResourceChange
 
 SECRET = "pw-1"
 STATE_KEY = "env:/core-dev/core/terraform.tfstate"
@@ -543,3 +544,70 @@ def test_a_refresh_only_plan_finds_drift_and_not_the_configuration_s_changes(
     assert outputs_of(core())["change"] == "1"
     value = moto_server.boto3_client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
     assert value == "v1"
+
+
+# ------------------------------------------------------------------------------------------------
+# The engine's review: asked once before an apply, a reason refuses the plan
+
+
+REASON = "the changes differ from the plan reviewed in #7"
+
+
+def state_image_tag(core: Core) -> str:
+    state = json.loads(core.s3.get_object(Bucket=core.bucket, Key=STATE_KEY)["Body"].read())
+    tag: str = state["outputs"]["image_tag"]["value"]
+    return tag
+
+
+@pytest.mark.parametrize("exact_path", [False, True], ids=["one-process", "saved-plan"])
+def test_a_review_s_reason_refuses_the_plan_and_nothing_is_applied(
+    core: Core, tmp_path: Path, exact_path: bool
+) -> None:
+    assert core().exit_code == 0
+    env = rewording_terraform(tmp_path / "bin") if exact_path else {}
+    reviewer = Reviewer(REASON)
+
+    result = core.reviewed(reviewer.review, "--var", "image_tag=v2", env=env)
+
+    assert result.exit_code == 1, result.stdout + result.stderr
+    # The one error is the review's (this process's stand-in threads may print beside it).
+    assert f"error: {REASON}" in result.stderr.splitlines()
+    assert "--allow-destroy" not in result.stderr
+    assert outputs_of(result)["status"] == "refused"
+    assert [(s.change, s.resources) for s in reviewer.shown] == [
+        (1, (ResourceChange("terraform_data.image", "update"),))
+    ]
+    declined = "the plan's text is not one this version reads: planning again"
+    assert (declined in result.stdout) is exact_path
+    assert state_image_tag(core) == "v1"
+    assert outputs_of(core("--var", "image_tag=v2"))["change"] == "1"  # still to apply
+
+
+def test_a_review_without_a_reason_lets_the_plan_apply(core: Core) -> None:
+    reviewer = Reviewer(None)
+
+    result = core.reviewed(reviewer.review, "--var", "image_tag=v2")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert outputs_of(result)["status"] == "applied"
+    assert [s.add for s in reviewer.shown] == [2]
+    assert state_image_tag(core) == "v2"
+
+
+def test_a_review_is_not_asked_for_a_plan_only_run_nor_without_changes(core: Core) -> None:
+    reviewer = Reviewer(REASON)
+    planned = core.reviewed(reviewer.review, "--plan-only", "true")
+    assert (planned.exit_code, outputs_of(planned)["status"]) == (0, "planned"), planned.stderr
+    assert core().exit_code == 0
+    unchanged = core.reviewed(reviewer.review)
+    assert (unchanged.exit_code, outputs_of(unchanged)["status"]) == (0, "no-changes")
+    assert reviewer.shown == []
+
+
+def test_the_destroy_guard_refuses_before_a_review_is_asked(core: Core) -> None:
+    assert core().exit_code == 0
+    reviewer = Reviewer(None)
+    result = core.reviewed(reviewer.review, "--var", "generation=2")
+    assert result.exit_code == 1
+    assert "terraform_data.generation (replace): not applied" in result.stderr
+    assert reviewer.shown == []

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 import yaml
@@ -23,12 +24,13 @@ from testing.terraform_configurations import (
     drifting_resources,
 )
 from testing.terraform_configurations import CLOUD_CONFIG as CONFIG
-from testing.tf_apply_step import TfApplyStep, outputs_of
+from testing.tf_apply_step import Reviewer, TfApplyStep, outputs_of
 from testing.tfc.model import ARCHIVIST
-from testing.tfc.server import TfcServer
+from testing.tfc.server import FINAL_STATUSES, TfcServer
 from tests.conftest import CLI, CliRunner, clean_environment
 from toto_actions.commands import tf_apply
 from toto_actions.terraform.archive import config_archive
+from toto_actions.terraform.plan import ResourceChange
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
 ORG = "acme"
@@ -623,3 +625,136 @@ def test_a_refresh_only_plan_sends_the_attribute_and_reports_drift_alone(
         ]
         assert tfc.workspace_state_outputs(ORG, "core-dev")["image_tag"]["value"] == "v1"
         assert tfc.errors == []
+
+
+# ------------------------------------------------------------------------------------------------
+# The engine's review: asked once before an apply, a reason discards the run
+
+REASON = "the changes differ from the plan reviewed in #7"
+DISCARD = "/api/v2/runs/:run_id/actions/discard"
+
+
+def test_a_review_s_reason_discards_the_run_and_applies_nothing(
+    service: Service, tfc: TfcServer
+) -> None:
+    assert service().exit_code == 0
+    reviewer = Reviewer(REASON)
+
+    result = service.reviewed(reviewer.review, "--var", "image_tag=v2")
+
+    assert result.exit_code == 1, result.stdout + result.stderr
+    # The one error is the review's (this process's stand-in threads may print beside it).
+    assert f"error: {REASON}" in result.stderr.splitlines()
+    assert "--allow-destroy" not in result.stderr
+    run_id = outputs_of(result)["run-id"]
+    assert outputs_of(result)["status"] == "refused"
+    assert tfc.run_status(run_id) == "discarded"
+    [discard] = tfc.requests_to(DISCARD, "POST")
+    assert discard.body == {"comment": f"not applied: {REASON}"}
+    assert [(s.change, s.resources) for s in reviewer.shown] == [
+        (1, (ResourceChange("terraform_data.image", "update"),))
+    ]
+    assert tfc.workspace_state_outputs(ORG, "toto-ms-x-dev")["image_tag"]["value"] == "v1"
+
+
+def test_a_review_without_a_reason_lets_the_run_apply(service: Service, tfc: TfcServer) -> None:
+    reviewer = Reviewer(None)
+
+    result = service.reviewed(reviewer.review, "--var", "image_tag=v2")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert tfc.run_status(outputs_of(result)["run-id"]) == "applied"
+    assert [s.add for s in reviewer.shown] == [2]
+    assert tfc.workspace_state_outputs(ORG, "toto-ms-x-dev")["image_tag"]["value"] == "v2"
+
+
+def test_a_review_is_not_asked_for_a_plan_only_run_nor_without_changes(service: Service) -> None:
+    reviewer = Reviewer(REASON)
+    planned = service.reviewed(reviewer.review, "--plan-only", "true")
+    assert (planned.exit_code, outputs_of(planned)["status"]) == (0, "planned"), planned.stderr
+    assert service().exit_code == 0
+    unchanged = service.reviewed(reviewer.review)
+    assert (unchanged.exit_code, outputs_of(unchanged)["status"]) == (0, "no-changes")
+    assert reviewer.shown == []
+
+
+def test_a_refused_run_that_applies_by_itself_fails_the_step(
+    service_on: ServiceOn, tfc: TfcServer
+) -> None:
+    service = service_on("automatic", auto_apply=True)
+    run_id = tfc.queue_vcs_run(ORG, "automatic", config_archive(service.root), commit_sha="abc1234")
+
+    result = service.reviewed(Reviewer(REASON).review, "--run-source", "vcs", "--commit", "abc1234")
+
+    assert result.exit_code == 1
+    assert f"run {run_id} was refused ({REASON}) and could not be discarded" in result.stderr
+    assert tfc.run_status(run_id) == "applied"
+
+
+# ------------------------------------------------------------------------------------------------
+# A pull request's plan on a VCS-connected workspace: its own speculative run, followed
+
+
+def test_a_pull_request_s_speculative_run_is_followed_and_nothing_uploaded(
+    service: Service, tfc: TfcServer
+) -> None:
+    archive = config_archive(service.root)
+    # The head commit, pushed to a deploy branch too: its run waits for a confirmation.
+    pushed = tfc.queue_vcs_run(ORG, "toto-ms-x-dev", archive, commit_sha="head123")
+    assert tfc.wait_for_run(pushed, {"planned"}) == "planned"
+    speculative = tfc.queue_vcs_run(
+        ORG, "toto-ms-x-dev", archive, commit_sha="head123", branch="feature", pull_request=7
+    )
+
+    result = service(
+        "--plan-only", "true", "--run-source", "vcs", "--commit", "head123",
+        "--detailed-exitcode", "true",
+    )  # fmt: skip
+
+    assert result.exit_code == 3, result.stdout + result.stderr
+    outputs = outputs_of(result)
+    assert (outputs["run-id"], outputs["status"], outputs["add"]) == (speculative, "planned", "2")
+    assert tfc.run_status(speculative) == "planned_and_finished"
+    assert tfc.run_status(pushed) == "planned"  # neither discarded nor applied
+    sent = {(r.method, r.route) for r in tfc.requests if r.method != "GET"}
+    assert sent == set()  # no configuration version, no run, no action: only reads
+    # Plan-only runs are listed only when filter[operation] asks for them (runs API).
+    [listed] = tfc.requests_to("/api/v2/workspaces/:workspace_id/runs", "GET")
+    query = dict(parse_qsl(listed.query))
+    assert (query["search[commit]"], query["filter[operation]"]) == ("head123", "plan_only")
+
+
+def test_a_cancelled_job_leaves_the_pull_request_s_run_alone(
+    service: Service, tfc: TfcServer
+) -> None:
+    """The speculative run is the VCS connection's, reported on the pull request by HCP
+    Terraform itself: a cancelled step neither cancels nor discards it."""
+    tfc.step_seconds = 1.0  # the run is still on its way when the job is cancelled
+    run_id = tfc.queue_vcs_run(
+        ORG, "toto-ms-x-dev", config_archive(service.root), commit_sha="head789", pull_request=9
+    )
+    process = _started_step(
+        service, "--plan-only", "true", "--run-source", "vcs", "--commit", "head789"
+    )
+    time.sleep(1.5)  # following it now
+    assert tfc.run_status(run_id) not in FINAL_STATUSES
+    stdout, stderr = _cancel_as_the_runner(process)
+    assert process.returncode == 130, stdout + stderr
+    assert tfc.wait_for_run(run_id, {"planned_and_finished"}, 60) == "planned_and_finished"
+    assert [r for r in tfc.requests if r.method != "GET"] == []
+
+
+def test_a_pull_request_without_changes_exits_0(service: Service, tfc: TfcServer) -> None:
+    assert service().exit_code == 0
+    speculative = tfc.queue_vcs_run(
+        ORG, "toto-ms-x-dev", config_archive(service.root), commit_sha="head456", pull_request=8
+    )
+    result = service(
+        "--plan-only", "true", "--run-source", "vcs", "--commit", "head456",
+        "--detailed-exitcode", "true", "--queue-timeout", "20",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert (outputs_of(result)["run-id"], outputs_of(result)["status"]) == (
+        speculative,
+        "no-changes",
+    )

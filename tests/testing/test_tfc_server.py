@@ -604,6 +604,43 @@ def test_a_vcs_run_is_found_by_its_commit(server: TfcServer, client: Client) -> 
     client.follow(run_id, {"planned"})
 
 
+def test_a_pull_request_s_run_is_speculative_and_listed_only_when_asked(
+    server: TfcServer, client: Client
+) -> None:
+    """HCP Terraform plans a pull request's head commit in a speculative run, from a
+    configuration version whose ingress attributes name the pull request."""
+    workspace_id = server.add_workspace(ORGANIZATION, "svc-dev")
+    run_id = server.queue_vcs_run(
+        ORGANIZATION,
+        "svc-dev",
+        tar_gz({"main.tf": SLOW_APPLY_CONFIG}),
+        commit_sha="abc123",
+        branch="feature/x",
+        message="Add x",
+        pull_request=12,
+    )
+    runs = f"{API}/workspaces/{workspace_id}/runs"
+    assert client.get(runs, params={"search[commit]": "abc123"}).json()["data"] == []
+    listed = client.get(
+        runs, params={"search[commit]": "abc123", "filter[operation]": "plan_only"}
+    ).json()
+    assert [run["id"] for run in listed["data"]] == [run_id]
+    assert listed["data"][0]["attributes"]["plan-only"] is True
+    version_id = client.run(run_id)["relationships"]["configuration-version"]["data"]["id"]
+    version = client.get(f"{API}/configuration-versions/{version_id}").json()["data"]
+    assert version["attributes"]["speculative"] is True
+    ingress = client.get(f"{API}/configuration-versions/{version_id}/ingress-attributes").json()
+    attributes = ingress["data"]["attributes"]
+    assert {key: attributes[key] for key in ("is-pull-request", "pull-request-number")} == {
+        "is-pull-request": True,
+        "pull-request-number": 12,
+    }
+    assert (attributes["branch"], attributes["on-default-branch"]) == ("feature/x", False)
+    assert attributes["pull-request-url"].endswith("/pull/12")
+    client.follow(run_id, {"planned_and_finished"})
+    assert server.current_configuration_version(ORGANIZATION, "svc-dev") is None
+
+
 # -- credentials, errors, rate limits and faults --------------------------------------------------
 
 

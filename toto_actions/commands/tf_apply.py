@@ -318,6 +318,8 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
         )
     tf_apply_github.after_plan(settings.github, result)
     if result.status is StepStatus.REFUSED:
+        if result.refusal is not None:
+            raise OperationError(result.refusal)
         destroyed = ", ".join(f"{r.address} ({r.action})" for r in summary.destroyed())
         raise OperationError(
             f"the plan destroys or replaces {destroyed}: not applied; pass "

@@ -3,9 +3,10 @@ destroy guard checked is applied.
 
 One `terraform apply` plans, shows its plan as text and waits for approval; the guard reads that
 text (plan_text.py, trusted only when its resources add up to terraform's own counts) and
-approves or declines, so terraform starts as often as a plain `init`, `apply`, `output`, and the
-plan applied is the plan shown. The log shows no value: the plan's resource headers and counts,
-the apply's lines without resource IDs, no output (tf-apply masks each when it writes them).
+approves or declines (after it, the settings' review may decline too), so terraform starts as
+often as a plain `init`, `apply`, `output`, and the plan applied is the plan shown. The log
+shows no value: the plan's resource headers and counts, the apply's lines without resource
+IDs, no output (tf-apply masks each when it writes them).
 A text the guard cannot read with certainty is declined, and the step plans the exact way: a
 saved plan, its changes from the machine-readable stream (`show -json` for a `replace`), that
 saved plan applied, a sensitive output's value read with `output -json`. A
@@ -23,7 +24,13 @@ from typing import Any, NamedTuple
 from toto_actions import actions_runtime
 from toto_actions.terraform import json_ui, plan_text
 from toto_actions.terraform.binary import TerraformCli
-from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs, on_signals
+from toto_actions.terraform.engine import (
+    EngineResult,
+    Review,
+    StepStatus,
+    mask_outputs,
+    on_signals,
+)
 from toto_actions.terraform.plan import (
     Decision,
     PlanSummary,
@@ -46,6 +53,7 @@ class CliSettings(NamedTuple):
     plan_timeout: float | None = None  # seconds terraform plan may take
     apply_timeout: float | None = None  # seconds terraform apply may take
     refresh_only: bool = False  # a plan of what changed outside Terraform (with plan_only)
+    review: Review | None = None  # asked once before an apply; a reason it returns refuses
 
 
 class _Planned(NamedTuple):
@@ -96,6 +104,9 @@ def _plan_decide_apply(
         return EngineResult(StepStatus.PLANNED, summary, None)
     if decision is Decision.REFUSE:
         return EngineResult(StepStatus.REFUSED, summary, None)
+    refusal = _refusal(settings, summary)
+    if refusal is not None:  # the saved plan is deleted unapplied
+        return EngineResult(StepStatus.REFUSED, summary, None, refusal=refusal)
     with actions_runtime.group("terraform apply"):
         outputs = _apply(terraform, settings, plan_file)
     return EngineResult(StepStatus.APPLIED, summary, outputs)
@@ -103,9 +114,10 @@ def _plan_decide_apply(
 
 def _apply_reviewed(terraform: TerraformCli, settings: CliSettings) -> EngineResult | None:
     """Plan and apply in one terraform process, the destroy guard reading the plan's text
-    before it approves; None when that text could not be read with certainty (the plan was
-    declined, nothing applied: the caller plans again the exact way)."""
-    reviewed: list[tuple[PlanSummary, Decision] | None] = []
+    and then the settings' review before it approves; None when that text could not be read
+    with certainty (the plan was declined, nothing applied: the caller plans again the exact
+    way)."""
+    reviewed: list[tuple[PlanSummary, Decision, str | None] | None] = []
 
     def review(lines: list[str]) -> bool:
         for line in plan_text.plan_log(lines):
@@ -116,8 +128,9 @@ def _apply_reviewed(terraform: TerraformCli, settings: CliSettings) -> EngineRes
             actions_runtime.info("the plan's text is not one this version reads: planning again")
             return False
         decision = decide(summary, plan_only=False, allow_destroy=settings.allow_destroy)
-        reviewed.append((summary, decision))
-        return decision is Decision.APPLY
+        refusal = _refusal(settings, summary) if decision is Decision.APPLY else None
+        reviewed.append((summary, decision, refusal))
+        return decision is Decision.APPLY and refusal is None
 
     with actions_runtime.group("terraform apply"):
         _, planned = terraform.apply_reviewed(
@@ -133,10 +146,15 @@ def _apply_reviewed(terraform: TerraformCli, settings: CliSettings) -> EngineRes
         return EngineResult(StepStatus.NO_CHANGES, PlanSummary(0, 0, 0, ()), _outputs(terraform))
     if reviewed[0] is None:
         return None
-    summary, decision = reviewed[0]
-    if decision is Decision.REFUSE:
-        return EngineResult(StepStatus.REFUSED, summary, None)
+    summary, decision, refusal = reviewed[0]
+    if decision is Decision.REFUSE or refusal is not None:
+        return EngineResult(StepStatus.REFUSED, summary, None, refusal=refusal)
     return EngineResult(StepStatus.APPLIED, summary, _outputs(terraform))
+
+
+def _refusal(settings: CliSettings, summary: PlanSummary) -> str | None:
+    """Why the settings' review refuses a plan the destroy guard let through; None: apply it."""
+    return None if settings.review is None else settings.review(summary)
 
 
 def _outputs(terraform: TerraformCli) -> dict[str, Any]:

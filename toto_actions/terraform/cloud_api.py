@@ -175,10 +175,16 @@ class TfcClient:
     def run(self, run_id: str) -> RunView:
         return run_view(self._get(f"/api/v2/runs/{run_id}", f"run {run_id}")["data"])
 
-    def run_for_commit(self, workspace: Workspace, commit: str) -> RunView | None:
-        """The newest run of the workspace for that commit (a VCS-driven run), if any."""
+    def run_for_commit(
+        self, workspace: Workspace, commit: str, *, speculative: bool = False
+    ) -> RunView | None:
+        """The newest run of the workspace for that commit (a VCS-driven run), if any;
+        speculative: the newest plan-only one (a pull request's), which the runs list leaves
+        out unless its filter[operation] asks for them."""
+        operation = "&filter[operation]=plan_only" if speculative else ""
         runs = self._get(
-            f"/api/v2/workspaces/{workspace.id}/runs?search[commit]={quote(commit)}&page[size]=1",
+            f"/api/v2/workspaces/{workspace.id}/runs?search[commit]={quote(commit)}"
+            f"{operation}&page[size]=1",
             f"runs of {workspace.name} for {commit}",
         )
         found = runs.get("data") or []

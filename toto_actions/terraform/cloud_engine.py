@@ -1,8 +1,10 @@
 """tf-apply's cloud engine: a run on HCP Terraform, from an upload of the directory or started by
 the workspace's VCS connection, followed through its phases and applied only when confirmable and
-the destroy guard allows it. A failure or a cancelled job releases the run this step started
-(found by its configuration version when the answer to its creation was lost), unless that run
-applies already.
+the destroy guard and the settings' review allow it. A failure or a cancelled job releases the
+run this step started (found by its configuration version when the answer to its creation was
+lost), unless that run applies already. With plan_only, a VCS-started run is the workspace's own
+speculative run of the commit (a pull request's head), only followed: never discarded, cancelled
+or confirmed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform.archive import config_archive
 from toto_actions.terraform.cloud_api import TfcClient, TfcError, Workspace
-from toto_actions.terraform.engine import EngineResult, StepStatus, on_signals
+from toto_actions.terraform.engine import EngineResult, Review, StepStatus, on_signals
 from toto_actions.terraform.plan import (
     Decision,
     PlanSummary,
@@ -55,6 +57,7 @@ class CloudSettings(NamedTuple):
     plan_timeout: float
     apply_timeout: float
     refresh_only: bool = False  # a plan of what changed outside Terraform (with plan_only)
+    review: Review | None = None  # asked once before an apply; a reason it returns refuses
 
 
 def plan_and_apply(settings: CloudSettings) -> EngineResult:
@@ -66,7 +69,8 @@ def plan_and_apply(settings: CloudSettings) -> EngineResult:
     workspace = client.workspace(settings.workspace)
     # The runs this step creates say auto-apply: false, which overrides the workspace's setting;
     # a run the VCS connection started follows the workspace.
-    if workspace.auto_apply and settings.vcs_commit and not settings.allow_destroy:
+    applies = not settings.plan_only and not settings.allow_destroy
+    if workspace.auto_apply and settings.vcs_commit and applies:
         actions_runtime.warning(
             f"{workspace.name} applies its runs by itself: a destroying "
             "plan can be applied before this step can discard it"
@@ -113,8 +117,10 @@ def _start_run(
     client: TfcClient, workspace: Workspace, settings: CloudSettings, started: _Started
 ) -> RunView:
     if settings.vcs_commit:
-        started.run = _vcs_run(client, workspace, settings.vcs_commit, settings.queue_timeout)
-        return started.run
+        run = _vcs_run(client, workspace, settings, settings.vcs_commit)
+        if not settings.plan_only:  # a speculative run is the pull request's, not this step's
+            started.run = run
+        return run
     declared = declared_variables(settings.directory)
     values = {**_tf_vars_from_environment(declared), **settings.variables}
     literals = {name: run_variable(value, declared.get(name)) for name, value in values.items()}
@@ -189,15 +195,20 @@ def _tf_vars_from_environment(declared: Mapping[str, str | None]) -> dict[str, s
     return found
 
 
-def _vcs_run(client: TfcClient, workspace: Workspace, commit: str, timeout: float) -> RunView:
+def _vcs_run(
+    client: TfcClient, workspace: Workspace, settings: CloudSettings, commit: str
+) -> RunView:
+    """The run the VCS connection started for the commit: with plan_only, the speculative run
+    of a pull request whose head it is; else the run of a push."""
+    timeout, kind = settings.queue_timeout, "speculative run" if settings.plan_only else "run"
     deadline = time.monotonic() + timeout
     while True:
-        run = client.run_for_commit(workspace, commit)
+        run = client.run_for_commit(workspace, commit, speculative=settings.plan_only)
         if run is not None:
             return run
         if time.monotonic() > deadline:
             raise OperationError(
-                f"no run of {workspace.name} for commit {commit} started within {timeout:g} s"
+                f"no {kind} of {workspace.name} for commit {commit} started within {timeout:g} s"
             )
         time.sleep(5)
 
@@ -211,6 +222,9 @@ class _RunFollower:
         self._workspace = workspace
         self._poll = PollPolicy()
         self._stopped: set[str] = set()  # runs discarded or cancelled: nothing left to release
+        # A pull request's speculative run belongs to the workspace's VCS connection: followed
+        # and reported only, whatever happens to this step.
+        self._owns_run = not (settings.vcs_commit and settings.plan_only)
 
     def to_the_end(self, run: RunView) -> EngineResult:
         """Follow the run to its plan, decide, and follow the apply when there is one."""
@@ -237,6 +251,14 @@ class _RunFollower:
             raise OperationError(
                 f"run {run.id} destroys {', '.join(r.address for r in summary.destroyed())} "
                 "and could not be discarded (the workspace applies by itself?): see " + run_url
+            )
+        refusal = self._settings.review(summary) if self._settings.review else None
+        if refusal is not None:
+            if self._act(run, "discard", f"not applied: {refusal}"):
+                return result(StepStatus.REFUSED, None)._replace(refusal=refusal)
+            raise OperationError(
+                f"run {run.id} was refused ({refusal}) and could not be discarded "
+                "(the workspace applies by itself?): see " + run_url
             )
         if not self._act(run, "apply", "applied by toto-actions tf-apply"):
             actions_runtime.info(f"run {run.id} moved on before the apply: following it")
@@ -282,7 +304,10 @@ class _RunFollower:
             actions_runtime.warning(f"run {run_id}: {action}ed, so it does not hold the workspace")
 
     def _act(self, run: RunView, action: str, comment: str) -> bool:
-        """The client's act, remembering a run this step discarded or cancelled."""
+        """The client's act, remembering a run this step discarded or cancelled; never on a
+        run the step does not own."""
+        if not self._owns_run:
+            return False
         acted = self._client.act(run, action, comment)
         if acted and action in {"discard", "cancel"}:
             self._stopped.add(run.id)

@@ -1,5 +1,5 @@
 """What both tf-apply engines share: the result they hand back to the command, the masking of
-its outputs, and stopping when the job is cancelled.
+its outputs, stopping when the job is cancelled, and the review a plan may be refused by.
 
 Each engine (cli_engine.py, cloud_engine.py) offers `plan_and_apply(settings) -> EngineResult`.
 """
@@ -17,6 +17,10 @@ from toto_actions import actions_runtime
 from toto_actions.terraform.outputs import as_text
 from toto_actions.terraform.plan import PlanSummary
 
+# Called with the plan once the destroy guard let it through, just before it would be applied:
+# None to apply it, or a one-line reason to refuse it (nothing is then applied).
+Review = Callable[[PlanSummary], str | None]
+
 
 class StepStatus(Enum):
     """How the step ended, as its `status` output says it."""
@@ -33,6 +37,7 @@ class EngineResult(NamedTuple):
     outputs: dict[str, Any] | None  # in `terraform output -json` form; None when not applied
     run_id: str | None = None  # the HCP Terraform run (cloud)
     run_url: str | None = None
+    refusal: str | None = None  # why the settings' review refused the plan (status REFUSED)
 
 
 def mask_outputs(outputs: Mapping[str, Mapping[str, Any]]) -> None:
