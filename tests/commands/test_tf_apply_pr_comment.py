@@ -291,3 +291,58 @@ def test_a_person_s_comment_with_the_marker_is_not_a_reviewed_plan(
         check.statement
         == "No reviewed plan found for commit `6eed00000000` (no plan comment on #12)."
     )
+
+
+def push_env(tmp_path: Path, github: GitHubServer, required: bool) -> dict[str, str]:
+    """The runner's variables of the push job that applies the merge commit."""
+    summary = tmp_path / "apply-summary.md"
+    summary.touch()
+    return {
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_SHA": MERGE,
+        "GITHUB_REPOSITORY": REPOSITORY,
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "INPUT_GITHUB-TOKEN": TOKEN,
+        "INPUT_GITHUB-API-URL": github.url,
+        "INPUT_REQUIRE-REVIEWED-PLAN": "true" if required else "false",
+    }
+
+
+def test_an_apply_of_the_reviewed_plan_applies_and_says_so_in_the_summary(
+    core: Core, github: GitHubServer, tmp_path: Path
+) -> None:
+    plan(core, event_env(tmp_path, github))
+    github.add_pull_request(REPOSITORY, 12, HEAD, "main", merge_commit_sha=MERGE)
+    env = push_env(tmp_path, github, required=True)
+    result = core(env=env)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert outputs_of(result)["status"] == "applied"
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert "The changes applied are the ones reviewed in #12." in summary
+
+
+def test_an_apply_that_differs_from_the_reviewed_plan_is_refused_when_required(
+    core: Core, github: GitHubServer, tmp_path: Path
+) -> None:
+    plan(core, event_env(tmp_path, github))
+    github.add_pull_request(REPOSITORY, 12, HEAD, "main", merge_commit_sha=MERGE)
+    main = core.root / "main.tf"  # merged with a change the plan comment never showed
+    main.write_text(
+        main.read_text(encoding="utf-8") + 'resource "terraform_data" "unreviewed" {}\n',
+        encoding="utf-8",
+    )
+    reported_env = push_env(tmp_path, github, required=False)
+    required_env = push_env(tmp_path, github, required=True)
+    refused = core(env=required_env)
+    assert refused.exit_code == 1, refused.stdout + refused.stderr
+    assert (
+        "the changes differ from the plan reviewed in #12: not applied "
+        "(require-reviewed-plan is true)"
+    ) in refused.stderr
+    assert outputs_of(refused)["status"] == "refused"
+    state = core.s3.get_object(Bucket=core.bucket, Key="env:/core-dev/core/terraform.tfstate")
+    assert json.loads(state["Body"].read())["resources"] == []  # nothing applied
+    reported = core(env=reported_env)  # not required: applied, and the summary says so
+    assert reported.exit_code == 0, reported.stdout + reported.stderr
+    summary = Path(reported_env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert "The changes differ from the plan reviewed in #12." in summary

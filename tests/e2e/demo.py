@@ -416,7 +416,8 @@ def describe(
     if service.run.exit_code == 0:
         service_outputs = service.run.outputs()
         deployment = state_outputs(stack.state(SERVICE_WORKSPACE, SERVICE_STATE_KEY))["deployment"]
-        report.check(deployment.get("image_tag") == tag, "the deployment holds another image tag")
+        deployed = built.get("inputs-tag") or tag  # the content-addressed tag, see build-push
+        report.check(deployment.get("image_tag") == deployed, "the deployment holds another tag")
         report.check(
             all(deployment.get(name) == value for name, value in CORE_IDS.items()),
             "the deployment does not hold the core IDs",

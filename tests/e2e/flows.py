@@ -265,11 +265,13 @@ def run_core_cli(stack: Stack, repository: Path, on_line: OnLine | None = None) 
 
 
 def serve_service_repositories(github: GitHubServer, repositories: tuple[str, ...]) -> None:
-    """The service repositories on the stand-in GitHub, each with its `dev` environment (which
-    the sync needs, not being asked to create environments), and the app installed on them."""
+    """The service repositories on the stand-in GitHub, each with its `dev` environment and the
+    plan environment `dev-plan` (which the sync needs, not being asked to create environments),
+    and the app installed on them."""
     for repository in repositories:
         github.add_repository(repository)
         github.add_environment(repository, "dev")
+        github.add_environment(repository, "dev-plan")
     github.add_app(APP_ID, repositories, APP_PERMISSIONS)
 
 

@@ -130,11 +130,14 @@ def test_the_core_flow_applies_then_writes_the_ids_into_every_service_repository
         "Set up Terraform",
         "Apply the core Terraform",
         "Write the core outputs as secrets of the service repositories",
+        "Write them into the plan environment dev-plan too",
     ):
         assert succeeded(run, step), log(run)
     assert state_outputs(stack.core_state()) == {**CORE_IDS, "db_password": DB_PASSWORD}
     for repository in SERVICE_REPOSITORIES:
         assert stack.github.secrets(repository, "dev") == EXPECTED_SECRETS, repository
+        # The pull requests' plans read the same IDs in their own environment.
+        assert stack.github.secrets(repository, "dev-plan") == EXPECTED_SECRETS, repository
         assert stack.github.secrets(repository) == {}  # the environment's, not the repository's
         assert stack.github.dispatches(repository) == []  # rendered without a dispatch
     # The sync ran on a token with exactly the permissions the workflow asks for, and the
@@ -165,8 +168,9 @@ def test_a_second_core_apply_that_moves_a_subnet_rewrites_one_secret_per_reposit
     assert minted_permissions(stack.github) == [rendered_token_permissions(repository)]
     assert minted_permissions(stack.github)[0]["contents"] == "write"  # for the dispatch
     assert stack.secret_puts() == sorted(
-        f"/repos/{service}/environments/dev/secrets/ECS_SUBNET_2"
+        f"/repos/{service}/environments/{environment}/secrets/ECS_SUBNET_2"
         for service in SERVICE_REPOSITORIES
+        for environment in ("dev", "dev-plan")
     )
     for service in SERVICE_REPOSITORIES:
         assert stack.github.secrets(service, "dev") == {
@@ -217,10 +221,14 @@ def test_the_service_flow_pushes_the_image_and_deploys_its_tag_with_the_core_ids
     assert succeeded(run, "Build the image and push it"), log(run)
     assert succeeded(run, "Deploy the new image with the service's Terraform"), log(run)
     tag = head(service_dev.repository)[:7]  # build-push's default tag: the short commit
+    inputs_tag = run.outputs()["inputs-tag"]
+    assert inputs_tag.startswith("toto-inputs-"), inputs_tag
     tags = registry_tags(registry, SERVICE)
-    assert tag in tags and "1.0.0" in tags, tags
+    assert {tag, "1.0.0", inputs_tag} <= set(tags), tags
+    # The content-addressed tag is deployed (an unchanged image never redeploys); the short
+    # commit stays a tag for people.
     deployment = state_outputs(stack.state(SERVICE_WORKSPACE, SERVICE_STATE_KEY))["deployment"]
-    assert deployment["image_tag"] == tag
+    assert deployment["image_tag"] == inputs_tag
     assert {name: deployment[name] for name in CORE_IDS} == {
         name: service_dev.secrets[name.upper()] for name in CORE_IDS
     }

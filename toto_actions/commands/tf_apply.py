@@ -177,6 +177,9 @@ def _settings(given: GivenOptions) -> ApplySettings:
     if given.text("run-source") == "vcs" and (variables or var_file):
         problems.append("--var and --var-file cannot reach a run the VCS connection started")
     problems += _plan_only_problems(given)
+    github = tf_apply_github.settings(
+        given, problems, workspace=workspace or "default", commit=given.text("commit")
+    )
     engine_settings: CliSettings | CloudSettings
     if engine == "cli":
         engine_settings = CliSettings(
@@ -191,6 +194,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
             plan_timeout=given.seconds("plan-timeout"),
             apply_timeout=given.seconds("apply-timeout"),
             refresh_only=given.switch("refresh-only"),
+            review=github.review,
         )
     else:
         from toto_actions.terraform.cloud_engine import CloudSettings
@@ -211,10 +215,8 @@ def _settings(given: GivenOptions) -> ApplySettings:
             plan_timeout=given.seconds("plan-timeout"),
             apply_timeout=given.seconds("apply-timeout"),
             refresh_only=given.switch("refresh-only"),
+            review=github.review,
         )
-    github = tf_apply_github.settings(
-        given, problems, workspace=workspace or "default", commit=given.text("commit")
-    )
     outputs_text = given.text("outputs-file")
     outputs_file = Path(outputs_text) if outputs_text else None
     if outputs_file is not None and outputs_file.is_dir():
