@@ -52,7 +52,8 @@ APP_ID = 31337
 APP_PERMISSIONS = token_permissions("environment", create_environments=True, dispatch=True)
 FINGERPRINT_KEY = "e2e-fingerprint-key-5d1f0c93a7e24b6f"
 TF_API_TOKEN = "e2e-team-token.atlasv1.c4f2a7e1"
-JOB_TOKEN = "ghs_e2e_job_token_not_used_0a9e"  # github.token; no step of the flows uses it
+# github.token: the plan jobs comment with it, the apply jobs read the reviewed plan with it.
+JOB_TOKEN = "ghs_e2e_job_token_0a9e"
 DB_PASSWORD = "e2e-core-db-password-3f9c1a"
 
 _ACCOUNT, _REGION = MOTO_ACCOUNT_ID, MOTO_REGION
@@ -273,6 +274,15 @@ def serve_service_repositories(github: GitHubServer, repositories: tuple[str, ..
         github.add_environment(repository, "dev")
         github.add_environment(repository, "dev-plan")
     github.add_app(APP_ID, repositories, APP_PERMISSIONS)
+    serve_job_token(github, (CORE_REPOSITORY, *repositories))
+
+
+def serve_job_token(github: GitHubServer, repositories: tuple[str, ...]) -> None:
+    """The repositories, and the job's token (github.token) on them with the most the rendered
+    jobs ask for: contents read, pull-requests write."""
+    for repository in repositories:
+        github.add_repository(repository)
+    github.add_token(JOB_TOKEN, repositories, {"contents": "read", "pull_requests": "write"})
 
 
 def serve_core_workspace(tfc: TfcServer) -> None:
@@ -353,22 +363,36 @@ def new_service_repository(root: Path, bucket: str) -> Path:
 
 
 def run_service_cli(
-    stack: Stack, repository: Path, registry: Registry, on_line: OnLine | None = None
+    stack: Stack,
+    repository: Path,
+    registry: Registry,
+    on_line: OnLine | None = None,
+    *,
+    job: str = "deploy-dev",
+    event: Mapping[str, object] = MAIN,
+    event_name: str = "push",
+    environment: str | None = "dev",
 ) -> Flow:
     """A push to main of the service repository (cli engine): the job deploy-dev under act, with
-    the secrets the core flow wrote into the service's `dev` environment."""
-    secrets = {**stack.github.secrets(f"{ORG}/{SERVICE}", "dev"), "GITHUB_TOKEN": JOB_TOKEN}
+    the secrets the core flow wrote into the service's `dev` environment; or another job and
+    event, with the secrets of environment (None: none, as a fork's pull request gets)."""
+    secrets = {
+        **(stack.github.secrets(f"{ORG}/{SERVICE}", environment) if environment else {}),
+        "GITHUB_TOKEN": JOB_TOKEN,
+    }
     run = stack.act.run(
         repository,
         SERVICE_WORKFLOW,
-        "deploy-dev",
-        event=MAIN,
+        job,
+        event=event,
+        event_name=event_name,
         secrets=secrets,
         variables={
             "AWS_ROLE_ARN": ROLE_ARN,
             "AWS_REGION": MOTO_REGION,
             "TOTO_BACKEND_CONFIG": BACKEND_CONFIG,
             "TOTO_REGISTRY": registry.host,
+            "TOTO_GITHUB_API_URL": stack.github.url,
         },
         on_line=on_line,
     )

@@ -56,6 +56,7 @@ class ReviewedPlanCheck:
             return self._refusal(f"no reviewed plan found for commit {short} ({where})")
         if digest == changes_digest(summary):
             self.statement = f"The changes applied are the ones reviewed in #{found.pull_number}."
+            actions_runtime.info(self.statement)
             return None
         self.statement = f"The changes differ from the plan reviewed in #{found.pull_number}."
         return self._refusal(f"the changes differ from the plan reviewed in #{found.pull_number}")
