@@ -441,7 +441,7 @@ BAD_INPUTS = [
         "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
         "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, platforms, "
         "service-repositories, sync-auth, sync-dispatch, create-environments, drift-schedule, "
-        "run-source, actions-repo, actions-ref, pin-actions)",
+        "run-source, require-reviewed-plan, actions-repo, actions-ref, pin-actions)",
         {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
     ),
     BadInput(
@@ -545,6 +545,10 @@ BAD_INPUTS = [
         [*MS],
         "drift-schedule: expected a cron or none, found 5",
         {"toto.yml": "drift-schedule: 5\n"},
+    ),
+    BadInput(
+        [*MS, "--require-reviewed-plan", "prod,staging"],
+        "require-reviewed-plan: 'staging' is not one of the environments (dev, prod)",
     ),
     BadInput(
         [*MS, "--run-source", "vcs"],

@@ -309,3 +309,25 @@ def test_check_follows_the_new_settings(cli: CliRunner, tmp_path: Path) -> None:
     assert cli("render-workflow", *arguments, "--check").exit_code == 0
     assert cli("render-workflow", *CORE_APP, "--run-source=vcs", "--check").exit_code == 1
     assert cli("render-workflow", *CORE_APP, "--drift-schedule=5 4 * * *", "--check").exit_code == 1
+
+
+def test_require_reviewed_plan_names_the_environments_whose_apply_needs_it(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "toto.yml").write_text("require-reviewed-plan: [prod]\n", encoding="utf-8")
+    assert cli("render-workflow", *CORE_APP).exit_code == 0
+
+    def tf_apply_inputs(path: str, job: str) -> dict[str, object]:
+        steps = steps_by_uses(load(tmp_path / path)["jobs"][job])
+        return dict(steps["toto/actions/actions/tf-apply"]["with"])
+
+    assert tf_apply_inputs(CORE, "apply-prod")["require-reviewed-plan"] is True
+    for job in ("apply-dev", "plan-prod", "drift-prod"):
+        assert "require-reviewed-plan" not in tf_apply_inputs(CORE, job), job
+    (tmp_path / "toto.yml").unlink()
+    assert (
+        cli("render-workflow", *microservice_named("ms"), "--require-reviewed-plan=dev").exit_code
+        == 0
+    )
+    assert tf_apply_inputs(MICROSERVICE, "deploy-dev")["require-reviewed-plan"] is True
+    assert "require-reviewed-plan" not in tf_apply_inputs(MICROSERVICE, "deploy-prod")

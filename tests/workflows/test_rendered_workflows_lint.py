@@ -36,6 +36,8 @@ RENDERS = {
         "arn:aws:iam::123456789012:role/deploy",
         "--environments",
         "dev=develop,feature/**;staging=main;prod=release-*,hotfix/**",
+        "--require-reviewed-plan",
+        "staging,prod",
     ],
     "microservice-pinned-fork": [
         "--kind",

@@ -100,6 +100,12 @@ SETTING_OPTIONS = (
         choices=("upload", "vcs"),
     ),
     Option(
+        "--require-reviewed-plan",
+        "environments whose apply refuses changes other than the plan reviewed on the merged "
+        "pull request, or no reviewed plan (default none: the apply only reports it)",
+        metavar="ENV[,ENV...]",
+    ),
+    Option(
         "--actions-repo",
         "repository of the toto actions (default toto/actions)",
         metavar="OWNER/REPO",

@@ -86,6 +86,7 @@ class WorkflowSettings:
     drift_schedule: str | None  # the drift check's cron; None: no drift check
     run_source: str  # core, cloud: upload the configuration, or follow the VCS-driven run
     pin_actions: bool  # third-party actions by commit SHA (action_pins.json)
+    reviewed_environments: tuple[str, ...] = ()  # their applies require the reviewed plan
 
 
 def load_settings(
@@ -165,6 +166,9 @@ def load_settings(
         drift_schedule=drift_schedule(merged.get("drift-schedule")),
         run_source=_run_source(merged, kind, engine),
         pin_actions=_switch(merged, "pin-actions"),
+        reviewed_environments=_reviewed_environments(
+            merged.get("require-reviewed-plan"), environments
+        ),
     )
 
 
@@ -284,6 +288,22 @@ def _environments(value: object) -> tuple[Environment, ...]:
         f"environments: expected 'dev=main,feature/**;prod=release/**' or a mapping "
         f"of environment to branches, found {value!r}"
     )
+
+
+def _reviewed_environments(
+    value: object, environments: tuple[Environment, ...]
+) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    names = {e.name: e.name for e in environments}
+    reviewed = _listed(value, "require-reviewed-plan")
+    for name in reviewed:
+        if name not in names:
+            raise UsageError(
+                f"require-reviewed-plan: {name!r} is not one of the environments "
+                f"({', '.join(names)})"
+            )
+    return tuple(dict.fromkeys(reviewed))
 
 
 def _platforms(value: object, kind: str) -> tuple[str, ...]:
