@@ -317,7 +317,7 @@ def test_require_reviewed_plan_names_the_environments_whose_apply_needs_it(
     (tmp_path / "toto.yml").write_text("require-reviewed-plan: [prod]\n", encoding="utf-8")
     assert cli("render-workflow", *CORE_APP).exit_code == 0
 
-    def tf_apply_inputs(path: str, job: str) -> dict[str, object]:
+    def tf_apply_inputs(path: Path, job: str) -> dict[str, object]:
         steps = steps_by_uses(load(tmp_path / path)["jobs"][job])
         return dict(steps["toto/actions/actions/tf-apply"]["with"])
 
