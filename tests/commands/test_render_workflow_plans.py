@@ -237,8 +237,10 @@ def test_the_plan_environment_sync_sends_no_second_dispatch(cli: CliRunner, tmp_
     assert (first["environment"], first["dispatch"]) == ("prod", "core-changed")
     assert second["environment"] == "prod-plan" and "dispatch" not in second
     assert second["create-environments"] is True
+    # A pull request's workflow can read the plan environment: no sensitive output goes there.
+    assert second["skip-sensitive"] is True and "skip-sensitive" not in first
     assert {k: v for k, v in first.items() if k not in {"environment", "dispatch"}} == {
-        k: v for k, v in second.items() if k != "environment"
+        k: v for k, v in second.items() if k not in {"environment", "skip-sensitive"}
     }
 
 

@@ -174,6 +174,21 @@ def test_a_first_sync_writes_every_secret_into_each_environment(
     }
 
 
+def test_skip_sensitive_leaves_out_what_terraform_marks_sensitive(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """What the plan environments get: the IDs, never a sensitive output."""
+    result = sync("--skip-sensitive")
+    assert result.exit_code == 0, result.stderr
+    assert "left out (sensitive outputs): DB_PASSWORD" in result.stdout
+    for repository in REPOSITORIES:
+        written = github.secrets(repository, "dev")
+        assert "DB_PASSWORD" not in written
+        assert written["ECS_SUBNET_1"] == "subnet-0aaa"
+    assert not [path for path in secret_puts(github.requests) if "DB_PASSWORD" in path]
+    assert DB_PASSWORD not in result.stdout + result.stderr
+
+
 def test_a_sync_with_nothing_to_change_writes_nothing(sync: Sync, github: GitHubServer) -> None:
     assert sync().exit_code == 0
     github.clear_requests()

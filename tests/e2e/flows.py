@@ -75,6 +75,9 @@ EXPECTED_SECRETS = {
     **{name.upper(): value for name, value in CORE_IDS.items()},
     "DB_PASSWORD": DB_PASSWORD,
 }
+# What their `dev-plan` environment holds: the IDs, no sensitive output (a pull request's
+# workflow can read it).
+PLAN_SECRETS = {name.upper(): value for name, value in CORE_IDS.items()}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from tests.e2e.flows import (
     EXPECTED_SECRETS,
     MOVED_SUBNET,
     ORG,
+    PLAN_SECRETS,
     SERVICE,
     SERVICE_REPOSITORIES,
     SERVICE_STATE_KEY,
@@ -136,8 +137,8 @@ def test_the_core_flow_applies_then_writes_the_ids_into_every_service_repository
     assert state_outputs(stack.core_state()) == {**CORE_IDS, "db_password": DB_PASSWORD}
     for repository in SERVICE_REPOSITORIES:
         assert stack.github.secrets(repository, "dev") == EXPECTED_SECRETS, repository
-        # The pull requests' plans read the same IDs in their own environment.
-        assert stack.github.secrets(repository, "dev-plan") == EXPECTED_SECRETS, repository
+        # The pull requests' plans read the same IDs in their own environment, no secret.
+        assert stack.github.secrets(repository, "dev-plan") == PLAN_SECRETS, repository
         assert stack.github.secrets(repository) == {}  # the environment's, not the repository's
         assert stack.github.dispatches(repository) == []  # rendered without a dispatch
     # The sync ran on a token with exactly the permissions the workflow asks for, and the

@@ -30,6 +30,7 @@ from tests.e2e.flows import (
     EXPECTED_SECRETS,
     JOB_TOKEN,
     ORG,
+    PLAN_SECRETS,
     SERVICE,
     SERVICE_STATE_KEY,
     SERVICE_WORKSPACE,
@@ -98,8 +99,9 @@ def assert_absent(comments: list[dict[str, Any]], values: Any) -> None:
 def github() -> Iterator[GitHubServer]:
     with GitHubServer() as server:
         serve_service_repositories(server, (SERVICE_REPOSITORY,))
-        for environment in ("dev", "dev-plan"):  # as the core flow writes them (test_flows)
-            for name, value in EXPECTED_SECRETS.items():
+        # As the core flow writes them (see test_flows).
+        for environment, secrets in (("dev", EXPECTED_SECRETS), ("dev-plan", PLAN_SECRETS)):
+            for name, value in secrets.items():
                 server.set_secret(SERVICE_REPOSITORY, name, value, environment)
         yield server
         assert server.errors == []
@@ -284,7 +286,7 @@ def test_run_source_vcs_follows_the_workspace_s_own_runs_and_drift_is_checked_on
         assert tfc.run_status(pushed) == "applied"
         assert "The changes applied are the ones reviewed in #5." in flow.run.output
         assert github.secrets(service, "dev") == EXPECTED_SECRETS
-        assert github.secrets(service, "dev-plan") == EXPECTED_SECRETS
+        assert github.secrets(service, "dev-plan") == PLAN_SECRETS
         assert_nothing_leaked(flow.run, flow.sensitive)
 
         # The scheduled drift check: a refresh-only speculative upload, nothing drifted.

@@ -22,7 +22,7 @@ from toto_actions.github.api import (
     GitHubSettings,
 )
 from toto_actions.github.sync_apply import TargetResult, apply_plan
-from toto_actions.github.sync_config import load_config
+from toto_actions.github.sync_config import load_config, without_sensitive
 from toto_actions.github.sync_plan import (
     Change,
     DesiredTarget,
@@ -92,6 +92,13 @@ OPTIONS = (
         SWITCH,
         False,
     ),
+    Option(
+        "--skip-sensitive",
+        "leave out every mapping of an output Terraform marks sensitive (for a plan "
+        "environment, which pull requests reach)",
+        SWITCH,
+        False,
+    ),
     Option("--dry-run", "read and plan, write nothing", SWITCH, False),
     Option(
         "--prune",
@@ -144,6 +151,7 @@ class SyncSettings(NamedTuple):
     outputs: str
     fingerprint_key: str | None
     create_environments: bool
+    skip_sensitive: bool
     dry_run: bool
     prune: bool
     dispatch: str | None
@@ -161,6 +169,10 @@ def run(given: GivenOptions) -> int:
     outputs = _read_outputs(settings.outputs)
     _mask_values(outputs, {name for name, output in outputs.items() if output.sensitive})
     config = load_config(settings.config, settings.default_owner)
+    if settings.skip_sensitive:
+        config, left_out = without_sensitive(config, outputs)
+        if left_out:
+            actions_runtime.info(f"left out (sensitive outputs): {', '.join(sorted(left_out))}")
     secret_outputs = {o for repository in config.repositories for o in repository.secrets.values()}
     for name in sorted(_mask_values(outputs, secret_outputs)):
         actions_runtime.warning(
@@ -214,6 +226,7 @@ def _settings(given: GivenOptions) -> SyncSettings:
         outputs=given.text("outputs") or "",
         fingerprint_key=key,
         create_environments=given.switch("create-environments"),
+        skip_sensitive=given.switch("skip-sensitive"),
         dry_run=given.switch("dry-run"),
         prune=given.switch("prune"),
         dispatch=given.text("dispatch"),

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from toto_actions.errors import UsageError
+from toto_actions.terraform.outputs import TerraformOutput
 
 SCHEMA_FILE = "toto-secrets.schema.json"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -136,3 +137,27 @@ def name_problem(name: str) -> str | None:
     if name.upper().startswith("GITHUB_"):
         return f"{name!r} starts with GITHUB_, which GitHub reserves"
     return None
+
+
+def without_sensitive(
+    config: SyncConfig, outputs: Mapping[str, TerraformOutput]
+) -> tuple[SyncConfig, set[str]]:
+    """The config without the mappings of sensitive outputs, and the names left out: what a
+    plan environment, which a pull request's workflow can read, may hold."""
+
+    def kept(mapping: Mapping[str, str]) -> dict[str, str]:
+        keep = {}
+        for name, output in mapping.items():
+            found = outputs.get(output)
+            if found is not None and found.sensitive:
+                left_out.add(name)
+            else:
+                keep[name] = output
+        return keep
+
+    left_out: set[str] = set()
+    repositories = tuple(
+        repository._replace(secrets=kept(repository.secrets), variables=kept(repository.variables))
+        for repository in config.repositories
+    )
+    return config._replace(repositories=repositories), left_out

@@ -290,9 +290,7 @@ def _environments(value: object) -> tuple[Environment, ...]:
     )
 
 
-def _reviewed_environments(
-    value: object, environments: tuple[Environment, ...]
-) -> tuple[str, ...]:
+def _reviewed_environments(value: object, environments: tuple[Environment, ...]) -> tuple[str, ...]:
     if value is None:
         return ()
     names = {e.name: e.name for e in environments}
