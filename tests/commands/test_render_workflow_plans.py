@@ -59,7 +59,9 @@ def test_a_pull_request_plans_the_service_in_the_plan_environment(
     assert apply["with"]["plan-only"] is True
     assert apply["with"]["workspace"] == "toto-ms-x-dev"
     assert apply["with"]["github-api-url"] == GITHUB_API_URL
-    assert apply["with"]["var"] == "image_tag=${{ steps.build.outputs.inputs-tag }}"
+    assert apply["with"]["var"] == (
+        "image_tag=${{ steps.build.outputs.inputs-tag || steps.build.outputs.tag }}"
+    )
     assert not {"refresh-only", "detailed-exitcode", "pr-comment", "github-token"} & set(
         apply["with"]
     )

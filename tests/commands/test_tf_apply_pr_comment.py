@@ -277,6 +277,19 @@ def test_no_reviewed_plan_refuses_only_when_required(github: GitHubServer) -> No
     )
 
 
+def test_an_open_pull_request_holding_the_commit_is_not_a_review_of_it(
+    core: Core, github: GitHubServer, tmp_path: Path
+) -> None:
+    """A branch pushed (and deployed) before its pull request is merged: the open pull
+    request's plan is not a review of what is applied."""
+    plan(core, event_env(tmp_path, github))  # the open pull request #12 has its plan comment
+    check = review_check(github, HEAD, required=True)
+    assert check(FIRST_PLAN) == (
+        "no reviewed plan found for commit 5eed00000000 (no pull request): not applied "
+        "(require-reviewed-plan is true)"
+    )
+
+
 def test_a_person_s_comment_with_the_marker_is_not_a_reviewed_plan(
     github: GitHubServer,
 ) -> None:

@@ -45,7 +45,10 @@ def test_the_comment_starts_with_the_marker_and_records_the_digest() -> None:
     assert reviewed_digest(body) == changes_digest(summary)
     assert is_plan_comment(body, "core-dev") and not is_plan_comment(body, "core")
     assert "**1 to add, 0 to change, 0 to destroy.**" in body
-    assert f"Planned for commit `{CONTEXT.commit}`: [the job](https://example.test/run/1)." in body
+    assert (
+        f"Planned for the pull request's head commit `{CONTEXT.commit}`: "
+        "[the job](https://example.test/run/1)."
+    ) in body
     assert "**create** (1)\n- `terraform_data.image`" in body
     assert "WARNING" not in body and "<details>" not in body
 
@@ -82,6 +85,19 @@ def test_a_list_too_long_for_a_comment_is_cut_with_a_note() -> None:
     assert "`module.m.terraform_data.r00000`" in body
     assert "`module.m.terraform_data.r02999`" not in body
     assert reviewed_digest(body) == changes_digest(summary)  # the digest covers the whole plan
+
+
+def test_a_plan_that_destroys_thousands_still_fits_and_keeps_its_sections_apart() -> None:
+    deleted = [("delete", f"module.old.terraform_data.gone{i:05}") for i in range(1500)]
+    created = [("create", f"module.new.terraform_data.made{i:05}") for i in range(1500)]
+    body = plan_comment(summary_of(*created, *deleted), CONTEXT)
+    assert len(body) <= MAX_COMMENT_CHARS
+    assert "> This plan destroys or replaces 1500 resources:" in body
+    assert "> - `module.old.terraform_data.gone00049` (delete)" in body
+    assert "> - `module.old.terraform_data.gone00050` (delete)" not in body
+    assert "> - and 1450 more (see the list)" in body
+    assert "\n\n**create** (1500)\n- `module.new.terraform_data.made00000`" in body
+    assert body.endswith("the full list is in the job summary._")
 
 
 def test_an_address_with_backticks_or_a_newline_stays_one_code_span() -> None:

@@ -92,10 +92,11 @@ def settings(
     elif required or (event_name == "push" and token):
         repository = actions_runtime.repository()
         if not (token and repository and commit):
-            problems.append(
-                "--require-reviewed-plan needs --github-token, GITHUB_REPOSITORY and the "
-                "commit applied (--commit or GITHUB_SHA)"
-            )
+            if required:  # else there is only nothing to report
+                problems.append(
+                    "--require-reviewed-plan needs --github-token, GITHUB_REPOSITORY and the "
+                    "commit applied (--commit or GITHUB_SHA)"
+                )
         else:
             review = ReviewedPlanCheck(
                 ReviewSettings(token, api_url, repository, commit, workspace, required)

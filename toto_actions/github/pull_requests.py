@@ -98,10 +98,12 @@ class PullRequests:
 
     def reviewed_comment(self, commit: str, is_ours: IsOurs) -> ReviewedComment | None:
         """The plan comment of the pull request that brought the commit: the one whose merge
-        made it, else the first listed; None when no pull request has the commit."""
+        made it (a merge, squash or rebase names the pushed commit), else a merged one that
+        holds it; None when no merged pull request has the commit (an open one is not a
+        review of what is applied)."""
 
         def lookup() -> ReviewedComment | None:
-            pulls = list(self._repo().get_commit(commit).get_pulls())
+            pulls = [p for p in self._repo().get_commit(commit).get_pulls() if p.merged_at]
             if not pulls:
                 return None
             pull = next((p for p in pulls if p.merge_commit_sha == commit), pulls[0])

@@ -16,6 +16,8 @@ from toto_actions.terraform.plan import PlanSummary, ResourceChange, changes_dig
 MAX_COMMENT_CHARS = 65_536  # GitHub refuses a longer comment body
 # More changing resources than this fold into a <details> block.
 FOLD_ABOVE = 20
+# The destroy warning names at most this many (the rest are in the list below it).
+WARN_AT_MOST = 50
 _MARKER = "<!-- toto-actions:plan workspace={workspace} -->"
 _DIGEST = re.compile(r"^<!-- toto-actions:changes sha256=([0-9a-f]{64}) -->$", re.MULTILINE)
 _ACTION_ORDER = ("create", "update", "replace", "delete", "create-forget", "forget", "unknown")
@@ -56,9 +58,8 @@ def plan_comment(summary: PlanSummary, context: CommentContext) -> str:
     full = _join(head, sections, fold)
     if len(full) <= MAX_COMMENT_CHARS:
         return full
-    lines = [line for section in sections for line in section]
-    kept = _fitting(head, lines, fold)
-    return _join(head, [lines[:kept]], fold, cut=True)
+    kept = _fitting(head, sections, fold)
+    return _join(head, _first_lines(sections, kept), fold, cut=True)
 
 
 def _head(summary: PlanSummary, context: CommentContext) -> str:
@@ -74,13 +75,30 @@ def _head(summary: PlanSummary, context: CommentContext) -> str:
         )
     else:
         lines.append("**No changes.** The infrastructure matches the configuration.")
-    destroyed = summary.destroyed()
-    if destroyed:
-        lines += ["", "> [!WARNING]", f"> This plan destroys or replaces {_count(destroyed)}:"]
-        lines += [f"> - {_code(r.address)} ({r.action})" for r in destroyed]
+    lines += _destroy_warning(summary.destroyed())
     link = "the run on HCP Terraform" if context.link_is_run else "the job"
-    lines += ["", f"Planned for commit {_code(context.commit)}: [{link}]({context.link})."]
+    lines += [
+        "",
+        f"Planned for the pull request's head commit {_code(context.commit)}: "
+        f"[{link}]({context.link}).",
+    ]
     return "\n".join(lines)
+
+
+def _destroy_warning(destroyed: Sequence[ResourceChange]) -> list[str]:
+    """The warning naming what the plan destroys or replaces: at most WARN_AT_MOST resources,
+    and within a quarter of a comment, so the list below always has room."""
+    if not destroyed:
+        return []
+    named = min(len(destroyed), WARN_AT_MOST)
+    while True:
+        lines = ["", "> [!WARNING]", f"> This plan destroys or replaces {_count(destroyed)}:"]
+        lines += [f"> - {_code(r.address)} ({r.action})" for r in destroyed[:named]]
+        if named < len(destroyed):
+            lines.append(f"> - and {len(destroyed) - named} more (see the list)")
+        if named == 0 or len("\n".join(lines)) <= MAX_COMMENT_CHARS // 4:
+            return lines
+        named //= 2
 
 
 def _resource_sections(resources: Sequence[ResourceChange]) -> list[list[str]]:
@@ -106,12 +124,24 @@ def _join(head: str, sections: Sequence[Sequence[str]], fold: bool, cut: bool = 
     return f"{head}\n\n{body}" + (_CUT_NOTE if cut else "")
 
 
-def _fitting(head: str, lines: Sequence[str], fold: bool) -> int:
-    """How many of the lines fit in a comment with the cut note (a binary search)."""
-    low, high = 0, len(lines)
+def _first_lines(sections: Sequence[Sequence[str]], count: int) -> list[list[str]]:
+    """The sections cut after their first count lines in all."""
+    kept: list[list[str]] = []
+    for section in sections:
+        if count <= 0:
+            break
+        kept.append(list(section[:count]))
+        count -= len(section)
+    return kept
+
+
+def _fitting(head: str, sections: Sequence[Sequence[str]], fold: bool) -> int:
+    """How many of the sections' lines fit in a comment with the cut note (a binary search)."""
+    low, high = 0, sum(len(section) for section in sections)
     while low < high:
         middle = (low + high + 1) // 2
-        if len(_join(head, [lines[:middle]], fold, cut=True)) <= MAX_COMMENT_CHARS:
+        cut = _join(head, _first_lines(sections, middle), fold, cut=True)
+        if len(cut) <= MAX_COMMENT_CHARS:
             low = middle
         else:
             high = middle - 1
