@@ -17,6 +17,7 @@ COMPOSED_DEFAULTS = {
     ("tf-apply", "message"),
     ("build-push", "source"),
     ("tf-apply", "github-token"),
+    ("deployed-commit", "github-token"),
 }
 
 

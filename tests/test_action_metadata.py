@@ -57,6 +57,7 @@ RUNNER_EXPRESSIONS = {
     "${{ github.api_url }}": "GITHUB_API_URL",
     "${{ github.repository_owner }}": "GITHUB_REPOSITORY_OWNER",
     "${{ github.sha }}": "GITHUB_SHA",
+    "${{ github.repository }}": "GITHUB_REPOSITORY",
 }
 
 

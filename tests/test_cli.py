@@ -68,11 +68,15 @@ def test_the_version(cli: CliRunner) -> None:
 @pytest.mark.parametrize(
     ("arguments", "line"),
     [
-        ([], "no command given: choose one of build-push, render-workflow, tf-apply, sync-secrets"),
+        (
+            [],
+            "no command given: choose one of build-push, render-workflow, tf-apply, sync-secrets, "
+            "deployed-commit",
+        ),
         (
             ["deploy"],
             "toto-actions: argument COMMAND: invalid choice: 'deploy' (choose from 'build-push', "
-            "'render-workflow', 'tf-apply', 'sync-secrets')",
+            "'render-workflow', 'tf-apply', 'sync-secrets', 'deployed-commit')",
         ),
         (["--bogus", "render-workflow"], "toto-actions: unrecognized arguments: --bogus"),
         (

@@ -39,6 +39,8 @@ COMMANDS = {
     "refusing destructive plans unless allowed.",
     "sync-secrets": "Write Terraform outputs as secrets and variables of the service repositories, "
     "changed values only.",
+    "deployed-commit": "Find the commit of an environment's latest successful deployment on "
+    "GitHub.",
 }
 
 

@@ -22,7 +22,7 @@ MAX_COMMENT_LENGTH = 65_536
 _PER_PAGE, _MAX_PER_PAGE = 30, 100
 
 
-def _array_page(call: Call, items: list[Any]) -> Reply:
+def array_page(call: Call, items: list[Any]) -> Reply:
     """One page of a list GitHub answers as a bare array, with its Link header."""
     per_page = min(max(int_or(call.query.get("per_page"), _PER_PAGE), 1), _MAX_PER_PAGE)
     page = max(int_or(call.query.get("page"), 1), 1)
@@ -77,14 +77,14 @@ def _commit_pulls(call: Call) -> Reply:
         pull_request_simple_document(call.api_url, call.repository, p, _head_repository(call, p))
         for p in pulls
     ]
-    return _array_page(call, documents)
+    return array_page(call, documents)
 
 
 def _list_comments(call: Call) -> Reply:
     pull = _pull(call, "issue_number")
     comments = [c for c in call.repository.comments.values() if c.issue_number == pull.number]
     documents = [issue_comment_document(call.api_url, call.repository, c) for c in comments]
-    return _array_page(call, documents)
+    return array_page(call, documents)
 
 
 def _comment_body(call: Call) -> str:

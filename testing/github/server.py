@@ -1,8 +1,9 @@
 """A stateful stand-in for the GitHub REST API, listening on loopback.
 
-It serves the routes the sync uses (repository and environment secrets and variables, environments,
-the repository, repository dispatches) with the paths, status codes and JSON documents of GitHub's
-published OpenAPI description (tests/testing/test_github_server.py checks them against it). Each
+It serves the routes the toolkit uses (repository and environment secrets and variables,
+environments, the repository, repository dispatches, pull requests and comments, deployments and
+their statuses) with the paths, status codes and JSON documents of GitHub's published OpenAPI
+description (tests/testing/test_github_server.py checks them against it). Each
 secret target has a real libsodium key pair and the server decrypts what it receives, so a test
 asserts the plaintext that arrived, never an opaque blob. Faults, latency and per-token visibility
 are injected through the public API; every request is logged.
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl
 
 from testing.github import permissions as github_permissions
 from testing.github.apps import claimed_app_id, jwt_problem, new_app
+from testing.github.deployment_routes import DEPLOYMENT_ROUTES, DeploymentSeeding
 from testing.github.documents import error
 from testing.github.openapi import load_openapi
 from testing.github.pull_routes import PULL_REQUEST_ROUTES
@@ -65,7 +67,7 @@ SECONDARY_RATE_LIMIT_MESSAGE = (
 # 404 for a repository (or environment) the token cannot see, 422 for a body the description
 # does not allow.
 COMMON_STATUSES = frozenset({400, 401, 403, 404, 422})
-ROUTES: Router[Handler] = Router([*ROUTER.routes, *PULL_REQUEST_ROUTES])
+ROUTES: Router[Handler] = Router([*ROUTER.routes, *PULL_REQUEST_ROUTES, *DEPLOYMENT_ROUTES])
 
 
 def fault_reply(status: int, message: str | None, retry_after: str | None) -> Reply:
@@ -81,7 +83,7 @@ def _is_write(request: LoggedRequest) -> bool:
     return request.method in WRITE_METHODS and 200 <= request.status < 300
 
 
-class GitHubServer(StandInServer[Handler], PullRequestSeeding):
+class GitHubServer(StandInServer[Handler], PullRequestSeeding, DeploymentSeeding):
     """The stand-in GitHub, on 127.0.0.1 and a free port. Use as a context manager, or
     start()/stop(); its url is the API base URL, for PyGithub's base_url."""
 

@@ -120,6 +120,19 @@ class Comment:
 
 
 @dataclass
+class Deployment:
+    """A deployment of a commit to an environment, with its statuses' states, oldest first (as
+    GitHub Actions makes one for each job that names an environment)."""
+
+    id: int
+    sha: str
+    ref: str
+    environment: str
+    created_at: str
+    statuses: list[tuple[int, str, str]]  # (id, state, created_at), oldest first
+
+
+@dataclass
 class Repository:
     id: int
     full_name: str
@@ -129,6 +142,7 @@ class Repository:
     dispatches: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[int, PullRequest] = field(default_factory=dict)  # by number
     comments: dict[int, Comment] = field(default_factory=dict)  # by id, in creation order
+    deployments: list[Deployment] = field(default_factory=list)  # oldest first
 
 
 class State:

@@ -52,11 +52,14 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
         "pull_request": {"types": ["opened", "synchronize", "reopened"], "branches": branches},
         "schedule": [{"cron": "23 5 * * *"}],
         "workflow_dispatch": None,
+        "repository_dispatch": {"types": ["toto-core-changed"]},
     }
     assert workflow["permissions"] == {}
     assert list(workflow["jobs"]) == [
         "deploy-dev",
         "deploy-prod",
+        "redeploy-dev",
+        "redeploy-prod",
         "plan-dev",
         "plan-prod",
         "drift-dev",
@@ -493,8 +496,13 @@ BAD_INPUTS = [
         "characters",
     ),
     BadInput(
-        [*MS, "--sync-dispatch", "core-changed"],
-        "sync-dispatch and create-environments are settings of the core workflow",
+        [*MS, "--create-environments"],
+        "create-environments is a setting of the core workflow",
+    ),
+    BadInput(
+        [*MS, "--sync-dispatch", "core\tchanged"],
+        "sync-dispatch 'core\\tchanged' is not a repository_dispatch event type: 1 to 100 "
+        "printable characters",
     ),
     BadInput(
         ["--kind", "core", "--service-repositories", "x"],
@@ -645,7 +653,14 @@ def test_quoted_yaml_words_are_environment_names(cli: CliRunner, tmp_path: Path)
     result = cli("render-workflow")
     assert result.exit_code == 0, result.stderr
     jobs = list(load(tmp_path / MICROSERVICE)["jobs"])
-    assert jobs[:4] == ["deploy-on", "deploy-off", "plan-on", "plan-off"]
+    assert jobs[:6] == [
+        "deploy-on",
+        "deploy-off",
+        "redeploy-on",
+        "redeploy-off",
+        "plan-on",
+        "plan-off",
+    ]
 
 
 def test_bad_input_under_actions_is_one_error_annotation(cli: CliRunner, tmp_path: Path) -> None:

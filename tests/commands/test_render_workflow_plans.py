@@ -184,7 +184,12 @@ def test_drift_schedule_none_leaves_the_schedule_out(
     (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
     assert cli("render-workflow", *microservice_named("toto-ms-x"), *given).exit_code == 0
     workflow = load(tmp_path / MICROSERVICE)
-    assert list(workflow[True]) == ["push", "pull_request", "workflow_dispatch"]
+    assert list(workflow[True]) == [
+        "push",
+        "pull_request",
+        "workflow_dispatch",
+        "repository_dispatch",
+    ]
     assert not [job for job in workflow["jobs"] if job.startswith("drift-")]
     assert "schedule" not in (tmp_path / MICROSERVICE).read_text(encoding="utf-8")
 
@@ -293,11 +298,21 @@ def test_every_combination_guards_each_job_to_its_event(
     }
     if drift == "default":
         expected |= {f"drift-{env}": "github.event_name == 'schedule'" for env in ("dev", "qa")}
+    if kind == "microservice":  # a core change redeploys each environment's deployed commit
+        expected |= {
+            f"redeploy-{env}": "github.event_name == 'repository_dispatch' && "
+            f"github.event.client_payload.environment == '{env}'"
+            for env in ("dev", "qa")
+        }
     assert {name: job["if"] for name, job in jobs.items()} == expected
     for name, job in jobs.items():
         uses_aws = engine == "cli" or (kind == "microservice" and not name.startswith("drift-"))
         assert ("id-token" in job["permissions"]) == uses_aws, name
-        if not name.startswith(push_job):
+        if name.startswith("redeploy-"):
+            assert job["environment"] == name.split("-", 1)[1], name
+            assert job["permissions"]["deployments"] == "read", name
+            assert "pull-requests" not in job["permissions"], name
+        elif not name.startswith(push_job):
             assert job["environment"] == f"{name.split('-', 1)[1]}-plan", name
             assert ("pull-requests" in job["permissions"]) == name.startswith("plan-"), name
         else:

@@ -282,10 +282,14 @@ def serve_service_repositories(github: GitHubServer, repositories: tuple[str, ..
 
 def serve_job_token(github: GitHubServer, repositories: tuple[str, ...]) -> None:
     """The repositories, and the job's token (github.token) on them with the most the rendered
-    jobs ask for: contents read, pull-requests write."""
+    jobs ask for: contents read, pull-requests write, deployments read (a redeploy's lookup)."""
     for repository in repositories:
         github.add_repository(repository)
-    github.add_token(JOB_TOKEN, repositories, {"contents": "read", "pull_requests": "write"})
+    github.add_token(
+        JOB_TOKEN,
+        repositories,
+        {"contents": "read", "pull_requests": "write", "deployments": "read"},
+    )
 
 
 def serve_core_workspace(tfc: TfcServer) -> None:

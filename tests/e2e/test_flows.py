@@ -263,6 +263,60 @@ def test_the_core_flow_on_the_cloud_engine(act: Act, tmp_path: Path) -> None:
     assert_nothing_leaked(run, flow.sensitive)
 
 
+MOVED_SECURITY_GROUP = "sg-0e2e0000000000b01"
+
+
+def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
+    service_dev: Flow, stack: Stack, registry: Registry, tmp_path: Path
+) -> None:
+    """The core's sync moved one secret of the service's dev environment and sent the dispatch
+    (seeded here: the core flow's own dispatch is test_a_second_core_apply...). The service's
+    main has moved on to a commit that was never deployed (its deploy failed); the redeploy must
+    apply the commit dev runs, found through GitHub's deployments, with the moved ID."""
+    assert service_dev.run.exit_code == 0, log(service_dev.run)
+    service = f"{ORG}/{SERVICE}"
+    deployed, deployed_tag = head(service_dev.repository), service_dev.run.outputs()["inputs-tag"]
+    repository = copy_repository(service_dev.repository, tmp_path / SERVICE)
+    newer = commit(repository, {"app.txt": "expenses, version two\n"}, "Version two")
+    stack.github.add_deployment(service, "dev", deployed, ["queued", "in_progress", "success"])
+    stack.github.add_deployment(service, "dev", newer, ["queued", "in_progress", "failure"])
+    stack.github.set_secret(service, "ECS_SECURITY_GROUP", MOVED_SECURITY_GROUP, "dev")
+    stack.github.clear_requests()
+    flow = run_service_cli(
+        stack,
+        repository,
+        registry,
+        job="redeploy-dev",
+        event={
+            "action": "toto-core-changed",
+            "client_payload": {"environment": "dev", "changed": ["ECS_SECURITY_GROUP"]},
+        },
+        event_name="repository_dispatch",
+    )
+    run = flow.run
+    assert run.exit_code == 0, log(run)
+    for step in (
+        "Find the commit dev runs now",
+        "Switch to the deployed commit",
+        "Find the deployed image (its inputs are unchanged, nothing is built)",
+        "Apply the deployed commit with the new core values",
+    ):
+        assert succeeded(run, step), log(run)
+    assert run.outputs()["sha"] == deployed
+    assert run.outputs()["skipped"] == "true"  # the deployed commit's image was there
+    deployment = state_outputs(stack.state(SERVICE_WORKSPACE, SERVICE_STATE_KEY))["deployment"]
+    assert deployment["image_tag"] == deployed_tag  # the deployed commit's, not main's newer one
+    assert deployment["ecs_security_group"] == MOVED_SECURITY_GROUP
+    assert {name: deployment[name] for name in CORE_IDS} == {
+        name: flow.secrets[name.upper()] for name in CORE_IDS
+    }
+    lookups = [
+        r.query for r in stack.github.requests if r.route == "/repos/{owner}/{repo}/deployments"
+    ]
+    assert lookups == ["environment=dev&per_page=100"]
+    assert_nothing_leaked(run, flow.sensitive)
+
+
 def test_no_secret_or_sensitive_value_appears_in_act_output(
     core_dev: Flow, service_dev: Flow
 ) -> None:

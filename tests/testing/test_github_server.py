@@ -223,6 +223,7 @@ def exchanges() -> Iterator[list[Exchange]]:
             _drive_variable_routes(run, scope)
         _drive_app_routes(run)
         _drive_pull_request_routes(run)
+        _drive_deployment_routes(run)
         run.close()
         # What the run sent on purpose against the description, and nothing else.
         assert len(server.errors) == len(DELIBERATE_VIOLATIONS), server.errors
@@ -289,6 +290,16 @@ def _drive_pull_request_routes(run: RepresentativeRun) -> None:
     run.send("PATCH", edited, {"body": "plan, again"}, expect=200)
     run.send("PATCH", edited, {"body": "x" * 65_537}, expect=422)
     run.send("PATCH", f"{REPOSITORY_PATH}/issues/comments/1", {"body": "plan"}, expect=404)
+
+
+def _drive_deployment_routes(run: RepresentativeRun) -> None:
+    """A deployment that succeeded, one that failed; the list filtered, and their statuses."""
+    deployed = run.server.add_deployment(REPOSITORY, "dev", "e" * 40, ["in_progress", "success"])
+    run.server.add_deployment(REPOSITORY, "prod", "f" * 40, ["queued", "failure"])
+    run.send("GET", f"{REPOSITORY_PATH}/deployments", expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/deployments?environment=dev&per_page=1", expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/deployments/{deployed}/statuses", expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/deployments/1/statuses", expect=404)
 
 
 def _drive_repository_routes(run: RepresentativeRun) -> None:

@@ -80,6 +80,22 @@ RENDERS = {
         "toto-core: changed",
         "--create-environments",
     ],
+    "microservice-odd-dispatch-event": [
+        "--kind",
+        "microservice",
+        "--service",
+        "toto-ms-z",
+        "--sync-dispatch",
+        "toto-core: changed, 'again'",
+    ],
+    "microservice-no-dispatch": [
+        "--kind",
+        "microservice",
+        "--service",
+        "toto-ms-z",
+        "--sync-dispatch",
+        "none",
+    ],
     "odd-environment-names-no-core-secrets": [
         "--kind",
         "microservice",

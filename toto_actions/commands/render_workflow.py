@@ -77,7 +77,9 @@ SETTING_OPTIONS = (
     Option(
         "--sync-dispatch",
         "core: after a sync, send this repository_dispatch event type to each service "
-        "repository where something changed (the token then asks for Contents: write)",
+        "repository where something changed (the token then asks for Contents: write); "
+        "microservice: redeploy an environment's deployed commit on this event type (default "
+        "toto-core-changed); none: neither",
         metavar="EVENT_TYPE",
     ),
     Option(

@@ -144,17 +144,19 @@ class PullRequests:
         return self._repo().get_issue(number)
 
     def _guarded(self, what: str, operation: Callable[[], T]) -> T:
-        """operation(), with GitHub's refusal or an unreachable API as one OperationError."""
-        import requests
-        from github import GithubException
+        return guarded(what, operation)
 
-        try:
-            return operation()
-        except GithubException as failure:
-            data = failure.data if isinstance(failure.data, dict) else {}
-            message = str(data.get("message") or failure.data or "")
-            raise OperationError(f"{what}: GitHub answered {failure.status} {message}") from failure
-        except requests.RequestException as failure:
-            raise OperationError(
-                f"{what}: GitHub unreachable ({type(failure).__name__})"
-            ) from failure
+
+def guarded(what: str, operation: Callable[[], T]) -> T:
+    """operation(), with GitHub's refusal or an unreachable API as one OperationError."""
+    import requests
+    from github import GithubException
+
+    try:
+        return operation()
+    except GithubException as failure:
+        data = failure.data if isinstance(failure.data, dict) else {}
+        message = str(data.get("message") or failure.data or "")
+        raise OperationError(f"{what}: GitHub answered {failure.status} {message}") from failure
+    except requests.RequestException as failure:
+        raise OperationError(f"{what}: GitHub unreachable ({type(failure).__name__})") from failure

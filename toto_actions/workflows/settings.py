@@ -30,6 +30,9 @@ from toto_actions.workflows.settings_file import SETTINGS_FILE, read_settings_fi
 
 SYNC_CONFIG_FILE = "toto-secrets.yml"  # the mapping the core workflow passes to sync-secrets
 _MAX_EVENT_TYPE = 100  # GitHub's limit for a repository_dispatch event type
+# The event type a service workflow listens to unless told otherwise: what the README tells the
+# core workflow to send, so that turning the dispatch on in the core is the only step.
+DEFAULT_DISPATCH_EVENT = "toto-core-changed"
 
 KINDS = ("microservice", "core")
 ENGINES = ("cloud", "cli")
@@ -79,7 +82,9 @@ class WorkflowSettings:
     service_owner: str | None
     service_repositories: tuple[str, ...]
     sync_auth: str
-    sync_dispatch: str | None  # core: the repository_dispatch event sent after a sync
+    # core: the repository_dispatch event sent after a sync; microservice: the one that
+    # redeploys an environment; None: neither
+    sync_dispatch: str | None
     create_environments: bool  # core: the sync may create a missing GitHub environment
     sync_permissions: dict[str, str]  # core: what the sync's token needs, GitHub's keys
     sync_plan_environments: bool  # core: the sync writes into each <env>-plan environment too
@@ -113,10 +118,11 @@ def load_settings(
         )
     default_environments = MICROSERVICE_DEFAULT if kind == "microservice" else CORE_DEFAULT
     environments = _environments(merged.get("environments", default_environments))
-    sync_dispatch = _event_type(merged.get("sync-dispatch"))
+    default_dispatch = DEFAULT_DISPATCH_EVENT if kind == "microservice" else None
+    sync_dispatch = _event_type(merged.get("sync-dispatch", default_dispatch))
     create_environments = _switch(merged, "create-environments")
-    if kind != "core" and (sync_dispatch or create_environments):
-        raise UsageError("sync-dispatch and create-environments are settings of the core workflow")
+    if kind != "core" and create_environments:
+        raise UsageError("create-environments is a setting of the core workflow")
     scope = read_scope(repo_dir / SYNC_CONFIG_FILE) if kind == "core" else None
     permissions = (
         token_permissions(
@@ -189,7 +195,8 @@ def _switch(merged: Mapping[str, Any], key: str) -> bool:
 
 
 def _event_type(value: object) -> str | None:
-    if value is None:
+    """A repository_dispatch event type; None for none (no dispatch, no redeploy trigger)."""
+    if value is None or value == "none":
         return None
     if (
         not isinstance(value, str)

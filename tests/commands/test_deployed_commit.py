@@ -1,0 +1,175 @@
+"""`toto-actions deployed-commit` against the stand-in GitHub over real sockets: the commit of an
+environment's latest successful deployment, found through the deployments API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testing.github.server import GitHubServer
+from tests.conftest import CliResult, CliRunner
+
+REPOSITORY = "acme/toto-ms-expenses"
+TOKEN = "ghs_deployments_reader_5b2e"
+DEPLOYMENTS = "/repos/{owner}/{repo}/deployments"
+STATUSES = "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+SHA = {name: character * 40 for name, character in zip("abcdef", "abcdef", strict=True)}
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubServer]:
+    with GitHubServer() as server:
+        server.add_repository(REPOSITORY)
+        # The redeploy job's token: Deployments read and nothing else that this needs.
+        server.add_token(TOKEN, [REPOSITORY], {"deployments": "read"})
+        yield server
+        assert server.errors == []
+
+
+OUTPUTS = ("sha", "deployment-id", "ref")
+
+
+def lookup(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path, *arguments: str, token: str = TOKEN
+) -> tuple[CliResult, dict[str, str]]:
+    """Run the command with the variables the runner sets; the outputs it prints."""
+    result = cli(
+        "deployed-commit",
+        *arguments,
+        env={"GITHUB_REPOSITORY": REPOSITORY, "GITHUB_TOKEN": token, "GITHUB_API_URL": github.url},
+    )
+    pairs = (line.partition("=") for line in result.stdout.splitlines())
+    return result, {name: value for name, _, value in pairs if name in OUTPUTS}
+
+
+def test_the_newest_successful_deployment_wins_over_newer_failed_or_running_ones(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path
+) -> None:
+    github.add_deployment(REPOSITORY, "dev", SHA["a"], ["queued", "in_progress", "success"])
+    github.advance_clock(60)
+    # A newer success turns the older one's success inactive, as GitHub does.
+    deployed = github.add_deployment(REPOSITORY, "dev", SHA["b"], ["in_progress", "success"])
+    github.add_deployment(REPOSITORY, "dev", SHA["c"], ["in_progress", "failure"])
+    github.add_deployment(REPOSITORY, "dev", SHA["d"], ["queued", "in_progress"])
+    github.add_deployment(REPOSITORY, "dev", SHA["e"], ["in_progress", "error"])
+    github.add_deployment(REPOSITORY, "prod", SHA["f"], ["in_progress", "success"])  # elsewhere
+    result, outputs = lookup(cli, github, tmp_path, "--environment", "dev")
+    assert result.exit_code == 0, result.stderr
+    assert outputs == {"sha": SHA["b"], "deployment-id": str(deployed), "ref": "main"}
+    # One list of dev's deployments, then the newest status of each until the success.
+    assert [(r.route, r.query) for r in github.requests] == [
+        (DEPLOYMENTS, "environment=dev&per_page=100"),
+        *[(STATUSES, "per_page=100")] * 4,
+    ]
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_an_older_success_made_inactive_is_not_what_runs(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path
+) -> None:
+    github.add_deployment(REPOSITORY, "prod", SHA["a"], ["success", "inactive"])
+    github.add_deployment(REPOSITORY, "prod", SHA["b"], ["success"], ref="release/2.0")
+    github.add_deployment(REPOSITORY, "prod", SHA["c"], ["in_progress", "failure"])
+    result, outputs = lookup(cli, github, tmp_path, "--environment", "prod")
+    assert result.exit_code == 0, result.stderr
+    assert (outputs["sha"], outputs["ref"]) == (SHA["b"], "release/2.0")
+
+
+def test_the_lookup_follows_the_pages_of_deployments(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path
+) -> None:
+    github.add_deployment(REPOSITORY, "dev", SHA["a"], ["success"])
+    for _ in range(120):
+        github.add_deployment(REPOSITORY, "dev", SHA["b"], ["in_progress", "failure"])
+    result, outputs = lookup(cli, github, tmp_path, "--environment", "dev")
+    assert result.exit_code == 0, result.stderr
+    assert outputs["sha"] == SHA["a"]
+    lists = [r.query for r in github.requests if r.route == DEPLOYMENTS]
+    assert lists == ["environment=dev&per_page=100", "environment=dev&page=2&per_page=100"]
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [None, ["in_progress", "failure"], ["success", "inactive"], []],
+    ids=["never-deployed", "only-failed", "only-inactive", "no-status"],
+)
+def test_no_successful_deployment_is_exit_1_in_one_line(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path, statuses: list[str] | None
+) -> None:
+    if statuses is not None:
+        github.add_deployment(REPOSITORY, "dev", SHA["a"], statuses)
+    github.add_deployment(REPOSITORY, "prod", SHA["b"], ["success"])  # another environment's
+    result, outputs = lookup(cli, github, tmp_path, "--environment", "dev")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {REPOSITORY} has no successful deployment to dev: "
+        "nothing to redeploy (deploy it once with a push)"
+    ]
+    assert outputs == {}
+
+
+def test_a_token_without_deployments_read_is_exit_1_naming_the_refusal(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path
+) -> None:
+    github.add_token("ghs_contents_only", [REPOSITORY], {"contents": "read"})
+    github.add_deployment(REPOSITORY, "dev", SHA["a"], ["success"])
+    result, _ = lookup(cli, github, tmp_path, "--environment", "dev", token="ghs_contents_only")
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: the deployments of {REPOSITORY} to dev: GitHub answered 403"), (
+        line
+    )
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "line"),
+    [
+        (
+            [],
+            "--environment is required: the GitHub environment whose latest successful "
+            "deployment is looked up",
+        ),
+        (
+            ["--environment", " dev"],
+            "environment ' dev' is not a GitHub environment name: 1 to "
+            "255 printable characters, no surrounding spaces",
+        ),
+        (
+            ["--environment", "x" * 256],
+            f"environment {'x' * 256!r} is not a GitHub environment "
+            "name: 1 to 255 printable characters, no surrounding spaces",
+        ),
+        (["--environment", "dev", "--repository", "acme"], "repository 'acme' is not OWNER/NAME"),
+        (["--environment", "dev", "--repository", "a/b/c"], "repository 'a/b/c' is not OWNER/NAME"),
+        (
+            ["--environment", "dev", "--github-api-url", "ftp://x"],
+            "--github-api-url 'ftp://x': expected an http or https URL with a host",
+        ),
+    ],
+)
+def test_bad_input_is_exit_2_in_one_line_before_any_request(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path, arguments: list[str], line: str
+) -> None:
+    github.add_deployment(REPOSITORY, "dev", SHA["a"], ["success"])
+    result, outputs = lookup(cli, github, tmp_path, *arguments)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"error: {line}"]
+    assert github.requests == [] and outputs == {}
+
+
+def test_a_missing_token_is_exit_2(cli: CliRunner, github: GitHubServer, tmp_path: Path) -> None:
+    result = cli(
+        "deployed-commit",
+        "--environment",
+        "dev",
+        "--repository",
+        REPOSITORY,
+        "--github-api-url",
+        github.url,
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --github-token is required (or set GITHUB_TOKEN)"
+    assert github.requests == []

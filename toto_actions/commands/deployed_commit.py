@@ -1,0 +1,91 @@
+"""`toto-actions deployed-commit`: the commit an environment runs now, from GitHub's deployments.
+
+A `repository_dispatch` run starts on the default branch; the service workflow's redeploy job asks
+this command which commit the environment last deployed successfully, checks that commit out and
+applies it again with the environment's new secrets.
+"""
+
+from __future__ import annotations
+
+import re
+
+from toto_actions import actions_runtime
+from toto_actions.errors import OperationError, UsageError
+from toto_actions.github.pull_requests import DEFAULT_API_URL
+from toto_actions.options import URL, GivenOptions, Option
+
+_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
+_MAX_ENVIRONMENT = 255  # GitHub's limit for an environment name
+
+OPTIONS = (
+    Option(
+        "--environment",
+        "the GitHub environment whose latest successful deployment is looked up",
+        required=True,
+    ),
+    Option(
+        "--repository",
+        "the repository, OWNER/NAME (default: the workflow's)",
+        fallback_variable="GITHUB_REPOSITORY",
+    ),
+    Option(
+        "--github-token",
+        "a token that can read the repository's deployments (Deployments: read)",
+        fallback_variable="GITHUB_TOKEN",
+        sensitive=True,
+    ),
+    Option(
+        "--github-api-url",
+        f"GitHub API (default {DEFAULT_API_URL})",
+        kind=URL,
+        default=DEFAULT_API_URL,
+        fallback_variable="GITHUB_API_URL",
+    ),
+)
+
+
+def run(given: GivenOptions) -> int:
+    """Find the commit and set the outputs sha, deployment-id and ref; exit 1 when there is none."""
+    environment = _environment(given.text("environment") or "")
+    repository = _repository(given.text("repository") or "")
+    token = given.text("github-token")
+    if not token:
+        raise UsageError("--github-token is required (or set GITHUB_TOKEN)")
+    api_url = given.text("github-api-url") or DEFAULT_API_URL
+    from toto_actions.github.deployments import deployed_commit
+
+    found = deployed_commit(token, api_url, repository, environment)
+    if found is None:
+        raise OperationError(
+            f"{repository} has no successful deployment to {environment}: nothing to redeploy "
+            "(deploy it once with a push)"
+        )
+    actions_runtime.set_output("sha", found.sha)
+    actions_runtime.set_output("deployment-id", str(found.deployment_id))
+    actions_runtime.set_output("ref", found.ref)
+    actions_runtime.info(
+        f"{environment} runs {found.sha} ({found.ref}, deployment {found.deployment_id} "
+        f"of {found.created_at})"
+    )
+    actions_runtime.add_summary(
+        f"`{environment}` runs `{found.sha}` ({found.ref}), deployed {found.created_at}: "
+        "redeploying that commit."
+    )
+    return 0
+
+
+def _environment(name: str) -> str:
+    if len(name) > _MAX_ENVIRONMENT or not name.isprintable() or name != name.strip():
+        raise UsageError(
+            f"environment {name!r} is not a GitHub environment name: 1 to "
+            f"{_MAX_ENVIRONMENT} printable characters, no surrounding spaces"
+        )
+    return name
+
+
+def _repository(name: str) -> str:
+    if not name:
+        raise UsageError("--repository is required (or set GITHUB_REPOSITORY)")
+    if not _REPOSITORY.fullmatch(name) or name.endswith(("/.", "/..")):
+        raise UsageError(f"repository {name!r} is not OWNER/NAME")
+    return name
