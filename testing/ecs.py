@@ -48,10 +48,20 @@ class StandInService:
     running: int = 0
     rollout_state: str = "IN_PROGRESS"
     rollout_reason: str = "ECS deployment ecs-svc/1 in progress."
-    completes_at: float | None = None  # time.monotonic() from which the rollout is COMPLETED
+    completes_after: float | None = None  # seconds after it was first described: COMPLETED
+    first_described: float | None = None  # time.monotonic()
     stopped_tasks: list[str] = field(default_factory=list)  # their stoppedReason
 
+    @property
+    def completes_at(self) -> float | None:
+        """When the rollout is COMPLETED (time.monotonic()); None: not yet known, or never."""
+        if self.completes_after is None or self.first_described is None:
+            return None
+        return self.first_described + self.completes_after
+
     def now_completed(self) -> bool:
+        if self.first_described is None:
+            self.first_described = time.monotonic()
         return self.completes_at is not None and time.monotonic() >= self.completes_at
 
 
@@ -93,10 +103,11 @@ class EcsStandIn(StandInServer[Handler]):
             )
         return self.arn("service", f"{cluster}/{name}")
 
-    def complete_at(self, cluster: str, name: str, moment: float) -> None:
-        """The rollout is COMPLETED, every task running, from time.monotonic() moment on."""
+    def complete_after(self, cluster: str, name: str, seconds: float) -> None:
+        """The rollout is COMPLETED, every task running, this many seconds after the service
+        was first described (0: from the first DescribeServices on)."""
         with self._state_lock:
-            self.services[cluster, name].completes_at = moment
+            self.services[cluster, name].completes_after = seconds
 
     def fail(self, cluster: str, name: str, reason: str, stopped: list[str]) -> None:
         """The circuit breaker failed the rollout; stopped: the stoppedReason of its tasks."""

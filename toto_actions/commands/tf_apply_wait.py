@@ -61,7 +61,7 @@ def settings(given: GivenOptions, problems: list[str]) -> WaitSettings:
     if any(ref.region is None for ref in request.services) and not found:
         from toto_actions.rollout.ecs import default_region
 
-        if default_region() is None:
+        if not default_region():
             problems.append(
                 "--wait-for-services names a service without its ARN: set AWS_REGION "
                 "(or give the service's ARN)"

@@ -83,10 +83,11 @@ class ServiceOutcome(NamedTuple):
     reason: str | None = None
 
     def as_json(self) -> dict[str, object]:
+        """Its entry of the `services` output (no ARN: the outputs that hold it are masked, and
+        a step output holding a masked value is dropped)."""
         view = self.view
         return {
             "service": view.label,
-            "arn": view.arn,
             "task_definition": revision(deployed_task_definition(view)),
             "images": list(self.images),
             "desired": view.desired,

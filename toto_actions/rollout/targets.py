@@ -20,6 +20,7 @@ _SERVICE_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"service/(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<name>[A-Za-z0-9_-]{1,255})"
 )
+ARN_FORM = "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME"
 _CLUSTER_SERVICE = re.compile(r"(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<name>[A-Za-z0-9_-]{1,255})")
 
 
@@ -77,7 +78,7 @@ def parse_request(raw: str | None) -> tuple[WaitRequest, list[str]]:
         if ref is None:
             problems.append(
                 f"--wait-for-services line {number} {line!r}: expected an ECS service ARN "
-                "(arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME) or CLUSTER/SERVICE"
+                f"({ARN_FORM}) or CLUSTER/SERVICE"
             )
         elif ref not in services:
             services.append(ref)
@@ -87,27 +88,21 @@ def parse_request(raw: str | None) -> tuple[WaitRequest, list[str]]:
 def from_outputs(outputs: Mapping[str, Any]) -> tuple[list[ServiceRef], list[str]]:
     """The services the applied outputs name (`terraform output -json` form), and the problems
     with them: an output of the wrong type, or a value that is not a service ARN."""
-    values: list[object] = []
+    named: list[tuple[str, object]] = []  # (where, value): messages never show a value (masked)
     problems: list[str] = []
     if ARN_OUTPUT in outputs:
-        value = outputs[ARN_OUTPUT].get("value")
-        if isinstance(value, str):
-            values.append(value)
-        else:
-            problems.append(f"output {ARN_OUTPUT} is not a string")
+        named.append((f"output {ARN_OUTPUT}", outputs[ARN_OUTPUT].get("value")))
     if ARNS_OUTPUT in outputs:
-        value = outputs[ARNS_OUTPUT].get("value")
-        if isinstance(value, list):
-            values += value
+        listed = outputs[ARNS_OUTPUT].get("value")
+        if isinstance(listed, list):
+            named += [(f"output {ARNS_OUTPUT} item {n}", v) for n, v in enumerate(listed, 1)]
         else:
-            problems.append(f"output {ARNS_OUTPUT} is not a list")
+            problems.append(f"output {ARNS_OUTPUT}: not a list of ECS service ARNs")
     services: list[ServiceRef] = []
-    for value in values:
+    for where, value in named:
         ref = service_ref(value) if isinstance(value, str) else None
         if ref is None or ref.arn is None:
-            problems.append(
-                f"outputs {ARN_OUTPUT}/{ARNS_OUTPUT}: {value!r} is not an ECS service ARN"
-            )
+            problems.append(f"{where}: not an ECS service ARN ({ARN_FORM})")
         elif ref not in services:
             services.append(ref)
     return services, problems
