@@ -104,7 +104,7 @@ def most_in_a_minute(calls: list[float]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--complete-after", default="4,16", metavar="LOW,HIGH")
+    parser.add_argument("--complete-after", default="5,65", metavar="LOW,HIGH")
     parser.add_argument("--long-seconds", type=float, default=90.0)
     parser.add_argument("--seed", type=int, default=20)
     options = parser.parse_args()
