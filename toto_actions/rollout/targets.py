@@ -128,12 +128,13 @@ def batches(services: Iterable[ServiceRef]) -> list[Batch]:
     ]
 
 
-def poll_delays(calls_per_poll: int, first: float = 2.0, cap: float = 3.0) -> Sequence[float]:
-    """The first delays between polls (the last repeats): from first, growing by half to cap,
-    each scaled by the calls a poll makes, so DescribeServices stays under 30 calls a minute
-    (60 / 30 = 2 s a call) while a finished rollout is seen within the cap."""
+def poll_delays(calls_per_poll: int, first: float = 2.0, cap: float = 2.5) -> Sequence[float]:
+    """The first delays between polls (the last repeats): from first, growing by a quarter to
+    cap, each scaled by the calls a poll makes, so DescribeServices stays under 30 calls a minute
+    (60 / 30 = 2 s a call). The cap is low because it is also the longest a finished rollout
+    goes unnoticed (half of it on average): a rollout takes minutes, and its end is the news."""
     delays, delay = [], first
     while delay < cap:
         delays.append(delay * calls_per_poll)
-        delay *= 1.5
+        delay *= 1.25
     return [*delays, cap * calls_per_poll]

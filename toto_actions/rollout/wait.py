@@ -27,14 +27,6 @@ class EcsReader(Protocol):
     def images(self, region: str | None, task_definition: str) -> tuple[str, ...]: ...
 
 
-class Clock(NamedTuple):
-    now: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-
-
-REAL_TIME = Clock()
-
-
 class WaitResult(NamedTuple):
     outcomes: list[ServiceOutcome]  # one per service, in the order asked
     failure: str | None  # the one line the step fails with; None: every service is steady
@@ -45,11 +37,10 @@ def wait_for_services(
     ecs: EcsReader,
     timeout: float,
     log: Callable[[str], None],
-    clock: Clock = REAL_TIME,
 ) -> WaitResult:
     """Poll (one DescribeServices call per batch of a cluster's services not yet steady) until
     every service is steady, one failed (at once, with why its tasks stopped), or timeout."""
-    started = clock.now()
+    started = time.monotonic()
     deadline = started + timeout
     watch = _Watch(services, log)
     delays = poll_delays(len(batches(services)))
@@ -64,10 +55,10 @@ def wait_for_services(
                     "outputs ecs_service_arn/ecs_service_arns"
                 )
             for ref, view in views.items():
-                watch.see(ref, view, clock.now() - started)
-        if watch.failed() or not watch.unsettled() or clock.now() >= deadline:
+                watch.see(ref, view, time.monotonic() - started)
+        if watch.failed() or not watch.unsettled() or time.monotonic() >= deadline:
             break
-        clock.sleep(min(delays[min(poll, len(delays) - 1)], max(deadline - clock.now(), 0)))
+        time.sleep(min(delays[min(poll, len(delays) - 1)], max(deadline - time.monotonic(), 0)))
         poll += 1
     return watch.result(ecs, timeout)
 
