@@ -1,6 +1,6 @@
 """The project's test tooling, shared by tests/, benchmarks/ and scripts/demo (not shipped).
 
-The stand-in servers (github/, tfc/) answer on loopback through one HTTP harness
+The stand-in servers (github/, tfc/, ecs.py) answer on loopback through one HTTP harness
 (http_stand_in.py); local_stack/ starts the real Docker engine, registry and moto server;
 terraform_configurations.py holds the Terraform configurations the tests and benchmarks apply;
 actions_metadata.py reads the composite actions' action.yml.

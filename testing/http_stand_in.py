@@ -193,6 +193,9 @@ class StandInServer(Generic[HandlerT]):
     content_type: ClassVar[str] = JSON  # of a reply's JSON body, unless the reply says otherwise
     fault_status: ClassVar[int] = 503  # fail_path's default status
     fault_retry_after: ClassVar[str | None] = None  # and its default Retry-After
+    # A header naming the operation, routed on instead of the path: AWS's JSON protocol posts
+    # every operation to / and names it in X-Amz-Target (a route's template is then its value).
+    operation_header: ClassVar[str | None] = None
 
     def __init__(self, router: Router[HandlerT], lock: AbstractContextManager[Any]) -> None:
         self.latency_seconds: float = 0.0  # slept before answering every request
@@ -362,7 +365,12 @@ class StandInServer(Generic[HandlerT]):
         return reply
 
     def _answer(
-        self, method: str, target: str, authorization: str | None, raw_body: bytes
+        self,
+        method: str,
+        target: str,
+        authorization: str | None,
+        raw_body: bytes,
+        operation: str | None = None,
     ) -> Reply | None:
         """The reply to send; None when it is to be dropped (the connection closed instead)."""
         with self._lock:
@@ -370,7 +378,7 @@ class StandInServer(Generic[HandlerT]):
             arrival = self._arrivals
         if self.latency_seconds > 0:
             time.sleep(self.latency_seconds)
-        incoming = self._incoming(method, target, authorization, raw_body)
+        incoming = self._incoming(method, target, authorization, raw_body, operation)
         with self._lock:
             reply = self._respond(incoming)
             self._log[arrival] = self._logged(incoming, reply)
@@ -379,10 +387,16 @@ class StandInServer(Generic[HandlerT]):
         return None if dropped else reply
 
     def _incoming(
-        self, method: str, target: str, authorization: str | None, raw_body: bytes
+        self,
+        method: str,
+        target: str,
+        authorization: str | None,
+        raw_body: bytes,
+        operation: str | None = None,
     ) -> Incoming[HandlerT]:
         path, _, query = target.partition("?")
-        matched, params = self._router.match(method, path)
+        routed = path if self.operation_header is None else (operation or "")
+        matched, params = self._router.match(method, routed)
         scheme, _, token = (authorization or "").partition(" ")
         valid = scheme.lower() in self.token_schemes and token.strip()
         body = parse_body(raw_body)
@@ -418,8 +432,13 @@ def _handler_class(server: StandInServer[Any]) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
 
         def _serve(self) -> None:
+            header = server.operation_header
             reply = server._answer(  # the handler is part of the server
-                self.command, self.path, self.headers.get("Authorization"), _read_body(self)
+                self.command,
+                self.path,
+                self.headers.get("Authorization"),
+                _read_body(self),
+                self.headers.get(header) if header else None,
             )
             if reply is None:  # dropped: the connection closes with no answer at all
                 self.close_connection = True

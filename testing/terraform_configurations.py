@@ -136,3 +136,20 @@ resource "aws_ssm_parameter" "drift" {{
   tags = {{ team = "toto" }}
 }}
 """
+
+
+# A service's configuration that names its ECS service as the outputs convention has it (the ARN
+# passes through terraform_data: no provider can be downloaded), local state.
+ECS_SERVICE_CONFIG = """\
+variable "service_arn" {
+  type = string
+}
+
+resource "terraform_data" "service" {
+  input = var.service_arn
+}
+
+output "ecs_service_arn" {
+  value = terraform_data.service.output
+}
+"""

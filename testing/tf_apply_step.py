@@ -20,7 +20,16 @@ from toto_actions.terraform import cli_engine, cloud_engine
 from toto_actions.terraform.engine import EngineResult, Review
 from toto_actions.terraform.plan import PlanSummary
 
-STEP_OUTPUTS = {"status", "add", "change", "destroy", "outputs-file", "run-id", "run-url"}
+STEP_OUTPUTS = {
+    "status",
+    "add",
+    "change",
+    "destroy",
+    "outputs-file",
+    "run-id",
+    "run-url",
+    "services",
+}
 
 
 class TfApplyStep:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,9 +79,10 @@ def moto_environment(endpoint_url: str, region: str = MOTO_REGION) -> dict[str, 
 
 
 @contextmanager
-def run_moto_server() -> Iterator[MotoServer]:
+def run_moto_server(settings: Mapping[str, str] | None = None) -> Iterator[MotoServer]:
     """Start `python -m moto.server` (a process of its own, so no in-process moto mock can reset
-    its state) on a free loopback port; yield it once it answers; stop it."""
+    its state) on a free loopback port; yield it once it answers; stop it. settings: variables of
+    the server's environment that steer moto (MOTO_ECS_SERVICE_RUNNING, ...)."""
     root = Path(tempfile.mkdtemp(prefix="toto-moto-"))
     log_path = root / "moto_server.log"
 
@@ -90,7 +91,7 @@ def run_moto_server() -> Iterator[MotoServer]:
             "moto_server",
             [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
             log_path,
-            service_environment(()),
+            {**service_environment(()), **(settings or {})},
         )
 
     with run_http_service(root, start, "/moto-api/data.json") as started:

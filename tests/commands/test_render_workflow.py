@@ -97,6 +97,7 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
     )
     assert apply["with"]["github-api-url"] == "${{ vars.TOTO_GITHUB_API_URL || github.api_url }}"
     assert "plan-only" not in apply["with"] and "run-source" not in apply["with"]
+    assert apply["with"]["wait-for-services"] == "auto"
     assert apply["env"]["TF_VAR_ecs_subnet_1"] == "${{ secrets.ECS_SUBNET_1 }}"
     assert apply["env"]["TF_API_TOKEN"] == "${{ secrets.TF_API_TOKEN }}"
     prod = workflow["jobs"]["deploy-prod"]

@@ -62,9 +62,13 @@ def test_a_pull_request_plans_the_service_in_the_plan_environment(
     assert apply["with"]["var"] == (
         "image_tag=${{ steps.build.outputs.inputs-tag || steps.build.outputs.tag }}"
     )
-    assert not {"refresh-only", "detailed-exitcode", "pr-comment", "github-token"} & set(
-        apply["with"]
-    )
+    assert not {
+        "refresh-only",
+        "detailed-exitcode",
+        "pr-comment",
+        "github-token",
+        "wait-for-services",
+    } & set(apply["with"])
     assert apply["env"]["TF_VAR_alb_listener_arn"] == "${{ secrets.ALB_LISTENER_ARN }}"
     assert load(tmp_path / MICROSERVICE)["jobs"]["plan-prod"]["if"] == (
         "github.event_name == 'pull_request' && (startsWith(github.base_ref, 'release/'))"

@@ -573,7 +573,8 @@ def test_the_rendered_job_outlasts_the_step_s_own_timeouts(
     for name, job in workflow["jobs"].items():
         # The plan and drift jobs plan only: no apply phase.
         plans_only = name.startswith(("plan-", "drift-"))
-        phases = ("queue", "plan") if plans_only else ("queue", "plan", "apply")
+        # The deploys apply, then wait for the ECS rollout.
+        phases = ("queue", "plan") if plans_only else ("queue", "plan", "apply", "wait")
         step_seconds = sum(float(str(defaults[f"{phase}-timeout"])) for phase in phases)
         assert job["timeout-minutes"] * 60 >= step_seconds + 15 * 60, name
 

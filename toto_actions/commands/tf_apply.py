@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from toto_actions import actions_runtime
-from toto_actions.commands import tf_apply_github
+from toto_actions.commands import tf_apply_github, tf_apply_wait
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option, check_url
 from toto_actions.terraform import cli_engine
@@ -123,6 +123,7 @@ OPTIONS = (
         fallback_variable="GITHUB_SHA",
     ),
     *tf_apply_github.OPTIONS,
+    *tf_apply_wait.OPTIONS,
 )
 
 
@@ -133,6 +134,7 @@ class ApplySettings(NamedTuple):
     refresh_only: bool = False
     detailed_exitcode: bool = False
     github: tf_apply_github.GitHubSteps = tf_apply_github.GitHubSteps(None, None)
+    wait: tf_apply_wait.WaitSettings = tf_apply_wait.NO_WAIT
 
 
 def run(given: GivenOptions) -> int:
@@ -180,6 +182,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
     github = tf_apply_github.settings(
         given, problems, workspace=workspace or "default", commit=given.text("commit")
     )
+    wait = tf_apply_wait.settings(given, problems)
     engine_settings: CliSettings | CloudSettings
     if engine == "cli":
         engine_settings = CliSettings(
@@ -231,6 +234,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
         refresh_only=given.switch("refresh-only"),
         detailed_exitcode=given.switch("detailed-exitcode"),
         github=github,
+        wait=wait,
     )
 
 
@@ -327,6 +331,7 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
             f"the plan destroys or replaces {destroyed}: not applied; pass "
             "--allow-destroy true to apply it"
         )
+    tf_apply_wait.after_apply(settings.wait, result)
     planned = result.status is StepStatus.PLANNED
     return EXIT_CHANGES_PENDING if settings.detailed_exitcode and planned else 0
 

@@ -1,0 +1,140 @@
+"""Which ECS services tf-apply waits for: the `wait-for-services` input read into plain values,
+and `auto` resolved from the applied outputs `ecs_service_arn` (a string) and `ecs_service_arns`
+(a list). Plain logic: no SDK."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+AUTO = "auto"
+NONE = "none"
+ARN_OUTPUT = "ecs_service_arn"
+ARNS_OUTPUT = "ecs_service_arns"
+BATCH_SIZE = 10  # DescribeServices takes up to 10 services per call
+
+# arn:PARTITION:ecs:REGION:ACCOUNT:service/CLUSTER/NAME (the long ARN format, the default since
+# 2021; the short one has no cluster to ask DescribeServices in).
+_SERVICE_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"service/(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<name>[A-Za-z0-9_-]{1,255})"
+)
+ARN_FORM = "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME"
+_CLUSTER_SERVICE = re.compile(r"(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<name>[A-Za-z0-9_-]{1,255})")
+
+
+class ServiceRef(NamedTuple):
+    """One service to wait for: its cluster and name, and the region its ARN names (None: the
+    runner's default region)."""
+
+    cluster: str
+    name: str
+    region: str | None = None
+    arn: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `cluster/service`."""
+        return f"{self.cluster}/{self.name}"
+
+
+class WaitRequest(NamedTuple):
+    """What `wait-for-services` asks: nothing, the outputs' services (auto), or these."""
+
+    auto: bool
+    services: tuple[ServiceRef, ...]
+
+    @property
+    def wanted(self) -> bool:
+        return self.auto or bool(self.services)
+
+
+NOTHING = WaitRequest(False, ())
+
+
+def service_ref(text: str) -> ServiceRef | None:
+    """A service ARN or `cluster/service` as a ServiceRef; None when it is neither."""
+    text = text.strip()
+    arn = _SERVICE_ARN.fullmatch(text)
+    if arn:
+        return ServiceRef(arn["cluster"], arn["name"], arn["region"], text)
+    pair = _CLUSTER_SERVICE.fullmatch(text)
+    return ServiceRef(pair["cluster"], pair["name"]) if pair else None
+
+
+def parse_request(raw: str | None) -> tuple[WaitRequest, list[str]]:
+    """The input's request and its problems (one line each, naming the line by number)."""
+    lines = [line.strip() for line in (raw or "").splitlines() if line.strip()]
+    if not lines or lines == [NONE]:
+        return NOTHING, []
+    if AUTO in lines or NONE in lines:
+        if lines == [AUTO]:
+            return WaitRequest(True, ()), []
+        return NOTHING, ["--wait-for-services: auto and none stand alone, not among service lines"]
+    problems, services = [], []
+    for number, line in enumerate(lines, start=1):
+        ref = service_ref(line)
+        if ref is None:
+            problems.append(
+                f"--wait-for-services line {number} {line!r}: expected an ECS service ARN "
+                f"({ARN_FORM}) or CLUSTER/SERVICE"
+            )
+        elif ref not in services:
+            services.append(ref)
+    return WaitRequest(False, tuple(services)), problems
+
+
+def from_outputs(outputs: Mapping[str, Any]) -> tuple[list[ServiceRef], list[str]]:
+    """The services the applied outputs name (`terraform output -json` form), and the problems
+    with them: an output of the wrong type, or a value that is not a service ARN."""
+    named: list[tuple[str, object]] = []  # (where, value): messages never show a value (masked)
+    problems: list[str] = []
+    if ARN_OUTPUT in outputs:
+        named.append((f"output {ARN_OUTPUT}", outputs[ARN_OUTPUT].get("value")))
+    if ARNS_OUTPUT in outputs:
+        listed = outputs[ARNS_OUTPUT].get("value")
+        if isinstance(listed, list):
+            named += [(f"output {ARNS_OUTPUT} item {n}", v) for n, v in enumerate(listed, 1)]
+        else:
+            problems.append(f"output {ARNS_OUTPUT}: not a list of ECS service ARNs")
+    services: list[ServiceRef] = []
+    for where, value in named:
+        ref = service_ref(value) if isinstance(value, str) else None
+        if ref is None or ref.arn is None:
+            problems.append(f"{where}: not an ECS service ARN ({ARN_FORM})")
+        elif ref not in services:
+            services.append(ref)
+    return services, problems
+
+
+class Batch(NamedTuple):
+    """Services one DescribeServices call asks for: one region, one cluster, up to 10."""
+
+    region: str | None
+    cluster: str
+    services: tuple[ServiceRef, ...]
+
+
+def batches(services: Iterable[ServiceRef]) -> list[Batch]:
+    """The services grouped by region and cluster, in calls of up to BATCH_SIZE."""
+    groups: dict[tuple[str | None, str], list[ServiceRef]] = {}
+    for ref in services:
+        groups.setdefault((ref.region, ref.cluster), []).append(ref)
+    return [
+        Batch(region, cluster, tuple(refs[start : start + BATCH_SIZE]))
+        for (region, cluster), refs in groups.items()
+        for start in range(0, len(refs), BATCH_SIZE)
+    ]
+
+
+def poll_delays(calls_per_poll: int, first: float = 2.0, cap: float = 2.5) -> Sequence[float]:
+    """The first delays between polls (the last repeats): from first, growing by a quarter to
+    cap, each scaled by the calls a poll makes, so DescribeServices stays under 30 calls a minute
+    (60 / 30 = 2 s a call). The cap is low because it is also the longest a finished rollout
+    goes unnoticed (half of it on average): a rollout takes minutes, and its end is the news."""
+    delays, delay = [], first
+    while delay < cap:
+        delays.append(delay * calls_per_poll)
+        delay *= 1.25
+    return [*delays, cap * calls_per_poll]
