@@ -18,6 +18,7 @@ COMPOSED_DEFAULTS = {
     ("build-push", "source"),
     ("tf-apply", "github-token"),
     ("deployed-commit", "github-token"),
+    ("deployed-commit", "log-url"),
 }
 
 

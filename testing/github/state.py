@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from nacl.public import PrivateKey
 
@@ -119,17 +119,26 @@ class Comment:
     updated_at: str
 
 
+class DeploymentStatus(NamedTuple):
+    id: int
+    state: str
+    created_at: str
+    log_url: str = ""  # "": GitHub Actions' own link to the run (the document's default)
+    description: str = ""
+
+
 @dataclass
 class Deployment:
-    """A deployment of a commit to an environment, with its statuses' states, oldest first (as
-    GitHub Actions makes one for each job that names an environment)."""
+    """A deployment of a commit to an environment, with its statuses, oldest first (as GitHub
+    Actions makes one for each job that names an environment, or a client through the API)."""
 
     id: int
     sha: str
     ref: str
     environment: str
     created_at: str
-    statuses: list[tuple[int, str, str]]  # (id, state, created_at), oldest first
+    statuses: list[DeploymentStatus]  # oldest first
+    description: str | None = None
 
 
 @dataclass

@@ -13,6 +13,8 @@ from tests.conftest import CliResult, CliRunner
 
 REPOSITORY = "acme/toto-ms-expenses"
 TOKEN = "ghs_deployments_reader_5b2e"
+WRITER = "ghs_deployments_writer_91c4"
+RUN_URL = "https://github.com/acme/toto-ms-expenses/actions/runs/4242"
 DEPLOYMENTS = "/repos/{owner}/{repo}/deployments"
 STATUSES = "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
 SHA = {name: character * 40 for name, character in zip("abcdef", "abcdef", strict=True)}
@@ -24,6 +26,8 @@ def github() -> Iterator[GitHubServer]:
         server.add_repository(REPOSITORY)
         # The redeploy job's token: Deployments read and nothing else that this needs.
         server.add_token(TOKEN, [REPOSITORY], {"deployments": "read"})
+        # The redeploy job's token once it records what it applied: Deployments write.
+        server.add_token(WRITER, [REPOSITORY], {"deployments": "write"})
         yield server
         assert server.errors == []
 
@@ -173,3 +177,81 @@ def test_a_missing_token_is_exit_2(cli: CliRunner, github: GitHubServer, tmp_pat
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: --github-token is required (or set GITHUB_TOKEN)"
     assert github.requests == []
+
+
+def test_record_makes_a_deployment_of_the_sha_with_a_success_status_that_the_next_lookup_finds(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path
+) -> None:
+    """The redeploy of dev: dev ran a; GitHub recorded the redeploy job as a deployment of the
+    run's commit b when it started; the job applied a and records it; then GitHub marks the job's
+    deployment success. The next lookup must answer a, not b."""
+    github.add_deployment(REPOSITORY, "dev", SHA["a"], ["queued", "in_progress", "success"])
+    job = github.add_deployment(REPOSITORY, "dev", SHA["b"], ["queued", "in_progress"])
+    github.add_deployment(REPOSITORY, "prod", SHA["c"], ["success"])  # another environment's
+    github.advance_clock(60)
+    github.clear_requests()
+    arguments = ("--environment", "dev", "--record", SHA["a"], "--log-url", RUN_URL)
+    result, outputs = lookup(cli, github, tmp_path, *arguments, token=WRITER)
+    assert result.exit_code == 0, result.stderr
+    assert [(r.method, r.route, r.status) for r in github.requests] == [
+        ("POST", DEPLOYMENTS, 201),
+        ("POST", STATUSES, 201),
+    ]
+    made, status = (r.body for r in github.requests)
+    description = "toto-actions redeploy: the commit the environment ran, applied again"
+    assert made == {
+        "ref": SHA["a"],
+        "environment": "dev",
+        "auto_merge": False,
+        "required_contexts": [],
+        "description": description,
+    }
+    assert status == {"state": "success", "log_url": RUN_URL, "description": description}
+    record = github.deployments(REPOSITORY)[-1]
+    assert (record.sha, record.ref, record.environment) == (SHA["a"], SHA["a"], "dev")
+    assert [(s.state, s.log_url) for s in record.statuses] == [("success", RUN_URL)]
+    assert outputs == {"sha": SHA["a"], "deployment-id": str(record.id), "ref": SHA["a"]}
+    assert WRITER not in result.stdout + result.stderr
+    # The job ends: GitHub marks its own deployment (of b, created before the record) success.
+    github.add_deployment_status(REPOSITORY, job, "success")
+    result, outputs = lookup(cli, github, tmp_path, "--environment", "dev")
+    assert result.exit_code == 0, result.stderr
+    assert outputs == {"sha": SHA["a"], "deployment-id": str(record.id), "ref": SHA["a"]}
+
+
+def test_record_without_log_url_sends_none(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path
+) -> None:
+    arguments = ("--environment", "qa", "--record", SHA["d"])
+    result, _ = lookup(cli, github, tmp_path, *arguments, token=WRITER)
+    assert result.exit_code == 0, result.stderr
+    [_, status] = github.requests
+    assert status.body == {
+        "state": "success",
+        "description": "toto-actions redeploy: the commit the environment ran, applied again",
+    }
+
+
+def test_record_with_a_read_only_token_is_exit_1_naming_the_refusal(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path
+) -> None:
+    result, outputs = lookup(cli, github, tmp_path, "--environment", "dev", "--record", SHA["a"])
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        f"error: recording {SHA['a']} as deployed to dev in {REPOSITORY}: GitHub answered 403"
+    ), line
+    assert github.deployments(REPOSITORY) == [] and outputs == {}
+
+
+@pytest.mark.parametrize("sha", ["main", "A" * 40, "a" * 39, "a" * 64])
+def test_record_of_anything_but_a_commit_sha_is_exit_2_before_any_request(
+    cli: CliRunner, github: GitHubServer, tmp_path: Path, sha: str
+) -> None:
+    arguments = ("--environment", "dev", f"--record={sha}")
+    result, outputs = lookup(cli, github, tmp_path, *arguments, token=WRITER)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: --record {sha!r} is not a commit SHA (40 lowercase hexadecimal digits)"
+    ]
+    assert github.requests == [] and outputs == {}

@@ -314,7 +314,7 @@ def test_every_combination_guards_each_job_to_its_event(
         assert ("id-token" in job["permissions"]) == uses_aws, name
         if name.startswith("redeploy-"):
             assert job["environment"] == name.split("-", 1)[1], name
-            assert job["permissions"]["deployments"] == "read", name
+            assert job["permissions"]["deployments"] == "write", name  # records the commit
             assert "pull-requests" not in job["permissions"], name
         elif not name.startswith(push_job):
             assert job["environment"] == f"{name.split('-', 1)[1]}-plan", name

@@ -39,7 +39,9 @@ def test_the_workflow_listens_to_the_core_event_and_redeploys_each_environment(
         assert job["environment"] == environment
         assert job["permissions"] == {
             "contents": "read",
-            "deployments": "read",
+            # write: the job records the commit it applied (GitHub's own record of the job
+            # names the run's commit).
+            "deployments": "write",
             "id-token": "write",
         }
         # The deploy job's group: a redeploy waits for a deploy in progress, and the reverse.
@@ -62,6 +64,7 @@ def test_the_redeploy_checks_out_the_deployed_commit_then_builds_and_applies_as_
         "hashicorp/setup-terraform",
         "toto/actions/actions/build-push",
         "toto/actions/actions/tf-apply",
+        "toto/actions/actions/deployed-commit",
     ]
     lookup, checkout, switch = steps[0], steps[1], steps[2]
     assert lookup["id"] == "deployed"
@@ -81,13 +84,22 @@ def test_the_redeploy_checks_out_the_deployed_commit_then_builds_and_applies_as_
     deployed = deploy_steps["Deploy the new image with the service's Terraform"]
     assert apply["with"] == deployed["with"]
     assert apply["env"] == deployed["env"]
+    # After the apply (only when it succeeded: no `if`), the applied commit is recorded as what
+    # dev runs, the job's token and the run's URL from the action's defaults.
+    record = steps[7]
+    assert "if" not in record and "env" not in record
+    assert record["with"] == {
+        "environment": "dev",
+        "record": "${{ steps.deployed.outputs.sha }}",
+        "github-api-url": "${{ vars.TOTO_GITHUB_API_URL || github.api_url }}",
+    }
 
 
 def test_on_the_cloud_engine_the_run_names_the_deployed_commit(
     cli: CliRunner, tmp_path: Path
 ) -> None:
     workflow = render(cli, tmp_path)
-    apply = workflow["jobs"]["redeploy-prod"]["steps"][-1]
+    apply = workflow["jobs"]["redeploy-prod"]["steps"][-2]  # the last records the commit
     assert apply["with"]["message"] == (
         "Redeploy ${{ steps.deployed.outputs.sha }} with the new core values"
     )

@@ -24,6 +24,7 @@ import yaml
 from testing.github.server import GitHubServer
 from testing.local_stack import MotoServer, Registry
 from testing.tfc.server import TfcServer
+from tests.conftest import CliRunner
 from tests.e2e.act import Act, assert_nothing_leaked
 from tests.e2e.flows import (
     CORE_IDS,
@@ -31,6 +32,7 @@ from tests.e2e.flows import (
     CORE_WORKSPACE,
     DB_PASSWORD,
     EXPECTED_SECRETS,
+    JOB_TOKEN,
     MOVED_SUBNET,
     ORG,
     PLAN_SECRETS,
@@ -267,12 +269,14 @@ MOVED_SECURITY_GROUP = "sg-0e2e0000000000b01"
 
 
 def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
-    service_dev: Flow, stack: Stack, registry: Registry, tmp_path: Path
+    service_dev: Flow, stack: Stack, registry: Registry, tmp_path: Path, cli: CliRunner
 ) -> None:
     """The core's sync moved one secret of the service's dev environment and sent the dispatch
     (seeded here: the core flow's own dispatch is test_a_second_core_apply...). The service's
     main has moved on to a commit that was never deployed (its deploy failed); the redeploy must
-    apply the commit dev runs, found through GitHub's deployments, with the moved ID."""
+    apply the commit dev runs, found through GitHub's deployments, with the moved ID, and record
+    it, so that the next core change finds it again rather than GitHub's record of the redeploy
+    job (a deployment of the run's commit, main's newest: act makes none, so it is seeded)."""
     assert service_dev.run.exit_code == 0, log(service_dev.run)
     service = f"{ORG}/{SERVICE}"
     deployed, deployed_tag = head(service_dev.repository), service_dev.run.outputs()["inputs-tag"]
@@ -280,6 +284,9 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
     newer = commit(repository, {"app.txt": "expenses, version two\n"}, "Version two")
     stack.github.add_deployment(service, "dev", deployed, ["queued", "in_progress", "success"])
     stack.github.add_deployment(service, "dev", newer, ["queued", "in_progress", "failure"])
+    # GitHub's record of the redeploy job, made as it starts: of the run's commit (main's).
+    job = stack.github.add_deployment(service, "dev", newer, ["queued", "in_progress"])
+    stack.github.advance_clock(5)  # the job runs after GitHub made that record
     stack.github.set_secret(service, "ECS_SECURITY_GROUP", MOVED_SECURITY_GROUP, "dev")
     stack.github.clear_requests()
     flow = run_service_cli(
@@ -310,11 +317,34 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
     assert {name: deployment[name] for name in CORE_IDS} == {
         name: flow.secrets[name.upper()] for name in CORE_IDS
     }
+    assert succeeded(run, "Record the deployed commit as what dev runs"), log(run)
     lookups = [
-        r.query for r in stack.github.requests if r.route == "/repos/{owner}/{repo}/deployments"
+        (r.method, r.query)
+        for r in stack.github.requests
+        if r.route == "/repos/{owner}/{repo}/deployments"
     ]
-    assert lookups == ["environment=dev&per_page=100"]
+    assert lookups == [("GET", "environment=dev&per_page=100"), ("POST", "")]
+    record = stack.github.deployments(service)[-1]
+    assert (record.sha, record.environment) == (deployed, "dev")
+    [status] = record.statuses
+    assert status.state == "success"
+    assert status.log_url.startswith(f"https://github.com/{service}/actions/runs/"), status
     assert_nothing_leaked(run, flow.sensitive)
+    # The job ends: GitHub marks its record success. The next core change's lookup still
+    # finds the deployed commit, through the record made after GitHub's.
+    stack.github.add_deployment_status(service, job, "success")
+    again = cli(
+        "deployed-commit",
+        "--environment",
+        "dev",
+        env={
+            "GITHUB_REPOSITORY": service,
+            "GITHUB_TOKEN": JOB_TOKEN,
+            "GITHUB_API_URL": stack.github.url,
+        },
+    )
+    assert again.exit_code == 0, again.stderr
+    assert f"sha={deployed}" in again.stdout.splitlines(), again.stdout
 
 
 def test_no_secret_or_sensitive_value_appears_in_act_output(

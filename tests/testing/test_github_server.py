@@ -293,13 +293,27 @@ def _drive_pull_request_routes(run: RepresentativeRun) -> None:
 
 
 def _drive_deployment_routes(run: RepresentativeRun) -> None:
-    """A deployment that succeeded, one that failed; the list filtered, and their statuses."""
+    """A deployment that succeeded, one that failed; the list filtered, and their statuses; one
+    created through the API with a success status (the one before it then inactive)."""
     deployed = run.server.add_deployment(REPOSITORY, "dev", "e" * 40, ["in_progress", "success"])
     run.server.add_deployment(REPOSITORY, "prod", "f" * 40, ["queued", "failure"])
     run.send("GET", f"{REPOSITORY_PATH}/deployments", expect=200)
     run.send("GET", f"{REPOSITORY_PATH}/deployments?environment=dev&per_page=1", expect=200)
     run.send("GET", f"{REPOSITORY_PATH}/deployments/{deployed}/statuses", expect=200)
     run.send("GET", f"{REPOSITORY_PATH}/deployments/1/statuses", expect=404)
+    deployments = f"{REPOSITORY_PATH}/deployments"
+    made = run.send(
+        "POST",
+        deployments,
+        {"ref": "e" * 40, "environment": "dev", "auto_merge": False, "required_contexts": []},
+        expect=201,
+    ).body
+    run.send("POST", deployments, {"ref": "main", "environment": "dev"}, expect=422)
+    success = {"state": "success", "log_url": "https://github.com/acme/toto-ms-x/actions/runs/7"}
+    run.send("POST", f"{deployments}/{made['id']}/statuses", success, expect=201)
+    run.send("POST", f"{deployments}/1/statuses", success, expect=404)
+    states = [s.state for s in run.server.deployments(REPOSITORY)[0].statuses]
+    assert states == ["in_progress", "success", "inactive"]
 
 
 def _drive_repository_routes(run: RepresentativeRun) -> None:
