@@ -1,5 +1,6 @@
 """The HTTP harness the stand-in servers share: a threaded server on loopback, the routing of a
-request to its handler, the request log, path failures and the checks on what a handler answers.
+request to its handler, the request log, the faults of testing/faults.py and the checks on what a
+handler answers.
 
 A stand-in subclasses StandInServer with its router and answers in `_respond`, under the lock; a
 handler returns a Reply or raises Answer. What differs between the APIs (the error documents, the
@@ -19,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import EllipsisType, TracebackType
 from typing import Any, ClassVar, Generic, NamedTuple, Self, TypeVar
 from urllib.parse import unquote
+
+from testing.faults import AnswerDrop, PathFailure, take_failure
 
 JSON = "application/json; charset=utf-8"
 NOT_JSON = object()  # a request body that could not be parsed as JSON
@@ -135,53 +138,6 @@ def int_or(text: str | None, default: int) -> int:
         return int(text) if text is not None else default
     except ValueError:
         return default
-
-
-@dataclass
-class PathFailure:
-    """Requests to fail: those whose percent-decoded path the pattern finds (re.search), and
-    whose method is `method` if given."""
-
-    pattern: re.Pattern[str]
-    method: str | None
-    status: int
-    remaining: int | None  # None: for ever
-    retry_after: str | None
-    message: str | None = None
-    reset_seconds: float = 0.0
-
-
-@dataclass
-class AnswerDrop:
-    """Requests served but left unanswered: those whose percent-decoded path the pattern finds
-    (re.search), and whose method is `method` if given."""
-
-    pattern: re.Pattern[str]
-    method: str | None
-    remaining: int | None  # None: for ever
-
-    def takes(self, method: str, decoded_path: str) -> bool:
-        """Whether it takes this request, counted."""
-        if self.remaining == 0 or self.method not in {None, method}:
-            return False
-        if not self.pattern.search(decoded_path):
-            return False
-        if self.remaining is not None:
-            self.remaining -= 1
-        return True
-
-
-def take_failure(failures: list[PathFailure], method: str, path: str) -> PathFailure | None:
-    """The first of the failures that takes this request (its path as sent), counted."""
-    decoded_path = unquote(path)
-    for failure in failures:
-        if failure.remaining == 0 or failure.method not in {None, method}:
-            continue
-        if failure.pattern.search(decoded_path):
-            if failure.remaining is not None:
-                failure.remaining -= 1
-            return failure
-    return None
 
 
 class StandInServer(Generic[HandlerT]):

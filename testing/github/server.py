@@ -26,6 +26,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
+from testing.faults import PathFailure, take_failure
 from testing.github import permissions as github_permissions
 from testing.github.apps import claimed_app_id, jwt_problem, new_app
 from testing.github.deployment_routes import DEPLOYMENT_ROUTES, DeploymentSeeding
@@ -39,12 +40,10 @@ from testing.http_stand_in import (
     NOT_JSON,
     Incoming,
     LoggedRequest,
-    PathFailure,
     Reply,
     Router,
     RouteSpec,
     StandInServer,
-    take_failure,
 )
 
 __all__ = [
