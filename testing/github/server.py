@@ -31,9 +31,19 @@ from testing.github.apps import claimed_app_id, jwt_problem, new_app
 from testing.github.deployment_routes import DEPLOYMENT_ROUTES, DeploymentSeeding
 from testing.github.documents import error
 from testing.github.openapi import load_openapi
+from testing.github.organization_routes import ORGANIZATION_ROUTES, OrganizationSeeding
 from testing.github.pull_routes import PULL_REQUEST_ROUTES
 from testing.github.pull_seeding import PullRequestSeeding
-from testing.github.routes import ROUTER, AppCall, AppHandler, Call, Handler, permission_problem
+from testing.github.routes import (
+    ROUTER,
+    AppCall,
+    AppHandler,
+    Call,
+    Handler,
+    OrganizationCall,
+    OrganizationHandler,
+    permission_problem,
+)
 from testing.github.state import EntryKind, Repository, State, Token
 from testing.http_stand_in import (
     NOT_JSON,
@@ -67,7 +77,9 @@ SECONDARY_RATE_LIMIT_MESSAGE = (
 # 404 for a repository (or environment) the token cannot see, 422 for a body the description
 # does not allow.
 COMMON_STATUSES = frozenset({400, 401, 403, 404, 422})
-ROUTES: Router[Handler] = Router([*ROUTER.routes, *PULL_REQUEST_ROUTES, *DEPLOYMENT_ROUTES])
+ROUTES: Router[Handler] = Router(
+    [*ROUTER.routes, *PULL_REQUEST_ROUTES, *DEPLOYMENT_ROUTES, *ORGANIZATION_ROUTES]
+)
 
 
 def fault_reply(status: int, message: str | None, retry_after: str | None) -> Reply:
@@ -83,7 +95,9 @@ def _is_write(request: LoggedRequest) -> bool:
     return request.method in WRITE_METHODS and 200 <= request.status < 300
 
 
-class GitHubServer(StandInServer[Handler], PullRequestSeeding, DeploymentSeeding):
+class GitHubServer(
+    StandInServer[Handler], PullRequestSeeding, DeploymentSeeding, OrganizationSeeding
+):
     """The stand-in GitHub, on 127.0.0.1 and a free port. Use as a context manager, or
     start()/stop(); its url is the API base URL, for PyGithub's base_url."""
 
@@ -366,6 +380,8 @@ class GitHubServer(StandInServer[Handler], PullRequestSeeding, DeploymentSeeding
             # GitHub answers 404 too; kept, since a client that meets it sent a path it should not.
             self._errors.append(f"{incoming.path}: no operation of the description that is served")
             return error(404, "Not Found").reply
+        if isinstance(handle, OrganizationHandler):
+            return self._serve_organization(route.spec, handle, incoming, token)
         params = incoming.params
         repository = self._state.visible_repository(token, f"{params['owner']}/{params['repo']}")
         refusal = (
@@ -380,6 +396,31 @@ class GitHubServer(StandInServer[Handler], PullRequestSeeding, DeploymentSeeding
         call = Call(self._state, repository, params, query, incoming.body, incoming.path, self.url)
         assert handle is not None and not isinstance(handle, AppHandler)
         return self._checked(route.spec, lambda: handle(call))
+
+    def _serve_organization(
+        self, spec: RouteSpec, handler: OrganizationHandler, incoming: Incoming[Handler], token: str
+    ) -> Reply:
+        """As _serve, for an organization's routes: the organization stands for the repository."""
+        organization = self._state.visible_organization(token, incoming.params["org"])
+        refusal = (
+            self._unparsable(spec, incoming)
+            or (error(404, "Not Found").reply if organization is None else None)
+            or permission_problem(self._state.tokens[token], spec)
+            or self._body_problem(spec, incoming.body)
+        )
+        if refusal is not None or organization is None:
+            return refusal or error(404, "Not Found").reply
+        query = dict(parse_qsl(incoming.query))
+        call = OrganizationCall(
+            self._state,
+            organization,
+            incoming.params,
+            query,
+            incoming.body,
+            incoming.path,
+            self.url,
+        )
+        return self._checked(spec, lambda: handler.handle(call))
 
     def _unparsable(self, spec: RouteSpec, incoming: Incoming[Handler]) -> Reply | None:
         if incoming.body is not NOT_JSON:
