@@ -1,9 +1,9 @@
 """A stateful stand-in for the GitHub REST API, listening on loopback.
 
-It serves the routes the toolkit uses (repository and environment secrets and variables,
-environments, the repository, repository dispatches, pull requests and comments, deployments and
-their statuses) with the paths, status codes and JSON documents of GitHub's published OpenAPI
-description (tests/testing/test_github_server.py checks them against it). Each
+It serves the routes the toolkit uses (repository, environment and organization secrets and
+variables, environments, the repository, repository dispatches, pull requests and comments,
+deployments and their statuses) with the paths, status codes and JSON documents of GitHub's
+published OpenAPI description (tests/testing/test_github_server.py checks them against it). Each
 secret target has a real libsodium key pair and the server decrypts what it receives, so a test
 asserts the plaintext that arrived, never an opaque blob. Faults, latency and per-token visibility
 are injected through the public API; every request is logged.
@@ -44,7 +44,7 @@ from testing.github.routes import (
     OrganizationHandler,
     permission_problem,
 )
-from testing.github.state import EntryKind, Repository, State, Token
+from testing.github.state import EntryKind, Organization, Repository, State, Token
 from testing.http_stand_in import (
     NOT_JSON,
     Incoming,
@@ -380,47 +380,28 @@ class GitHubServer(
             # GitHub answers 404 too; kept, since a client that meets it sent a path it should not.
             self._errors.append(f"{incoming.path}: no operation of the description that is served")
             return error(404, "Not Found").reply
-        if isinstance(handle, OrganizationHandler):
-            return self._serve_organization(route.spec, handle, incoming, token)
-        params = incoming.params
-        repository = self._state.visible_repository(token, f"{params['owner']}/{params['repo']}")
+        params, body = incoming.params, incoming.body
+        # An organization's routes name no repository: the organization stands for it.
+        found = (
+            self._state.visible_organization(token, params["org"])
+            if isinstance(handle, OrganizationHandler)
+            else self._state.visible_repository(token, f"{params['owner']}/{params['repo']}")
+        )
         refusal = (
             self._unparsable(route.spec, incoming)
-            or (error(404, "Not Found").reply if repository is None else None)
+            or (error(404, "Not Found").reply if found is None else None)
             or permission_problem(self._state.tokens[token], route.spec)
-            or self._body_problem(route.spec, incoming.body)
+            or self._body_problem(route.spec, body)
         )
-        if refusal is not None or repository is None:
+        if refusal is not None or found is None:
             return refusal or error(404, "Not Found").reply
         query = dict(parse_qsl(incoming.query))
-        call = Call(self._state, repository, params, query, incoming.body, incoming.path, self.url)
-        assert handle is not None and not isinstance(handle, AppHandler)
+        if isinstance(handle, OrganizationHandler) and isinstance(found, Organization):
+            on = OrganizationCall(self._state, found, params, query, body, incoming.path, self.url)
+            return self._checked(route.spec, lambda: handle.handle(on))
+        assert isinstance(found, Repository) and callable(handle)
+        call = Call(self._state, found, params, query, body, incoming.path, self.url)
         return self._checked(route.spec, lambda: handle(call))
-
-    def _serve_organization(
-        self, spec: RouteSpec, handler: OrganizationHandler, incoming: Incoming[Handler], token: str
-    ) -> Reply:
-        """As _serve, for an organization's routes: the organization stands for the repository."""
-        organization = self._state.visible_organization(token, incoming.params["org"])
-        refusal = (
-            self._unparsable(spec, incoming)
-            or (error(404, "Not Found").reply if organization is None else None)
-            or permission_problem(self._state.tokens[token], spec)
-            or self._body_problem(spec, incoming.body)
-        )
-        if refusal is not None or organization is None:
-            return refusal or error(404, "Not Found").reply
-        query = dict(parse_qsl(incoming.query))
-        call = OrganizationCall(
-            self._state,
-            organization,
-            incoming.params,
-            query,
-            incoming.body,
-            incoming.path,
-            self.url,
-        )
-        return self._checked(spec, lambda: handler.handle(call))
 
     def _unparsable(self, spec: RouteSpec, incoming: Incoming[Handler]) -> Reply | None:
         if incoming.body is not NOT_JSON:
