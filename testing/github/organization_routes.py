@@ -6,7 +6,7 @@ routes.py do; the server checks the token, the organization and the body first."
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any, NamedTuple
@@ -282,6 +282,51 @@ class OrganizationSeeding:
     def organization_variables(self, login: str) -> dict[str, tuple[str, str, list[str]]]:
         """NAME -> (value, visibility, sorted selected repository full names)."""
         return self._entries(login, "variables")
+
+    def set_organization_secret(
+        self,
+        login: str,
+        name: str,
+        value: str,
+        *,
+        visibility: str = "selected",
+        repositories: Collection[str] = (),
+    ) -> None:
+        """Seed an organization secret, or change one behind the sync's back (a new updated_at),
+        selecting these repositories (full names, added first)."""
+        self._seed(login, "secrets", name, value, visibility=visibility, repositories=repositories)
+
+    def set_organization_variable(
+        self,
+        login: str,
+        name: str,
+        value: str,
+        *,
+        visibility: str = "selected",
+        repositories: Collection[str] = (),
+    ) -> None:
+        self._seed(
+            login, "variables", name, value, visibility=visibility, repositories=repositories
+        )
+
+    def _seed(
+        self,
+        login: str,
+        kind: EntryKind,
+        name: str,
+        value: str,
+        *,
+        visibility: str,
+        repositories: Collection[str],
+    ) -> None:
+        if visibility not in VISIBILITIES or (repositories and visibility != "selected"):
+            raise ValueError(f"repositories are selected with visibility selected: {visibility}")
+        with self._lock:
+            entries = self._state.organizations[login.lower()].entries(kind)
+            now = self._state.clock.stamp()
+            created_at = entries[name.upper()].created_at if name.upper() in entries else now
+            selected = {self._state.repository(r).id for r in repositories}
+            entries[name.upper()] = OrganizationEntry(value, created_at, now, visibility, selected)
 
     def _entries(self, login: str, kind: EntryKind) -> dict[str, tuple[str, str, list[str]]]:
         with self._lock:

@@ -240,3 +240,16 @@ def test_an_organization_the_token_cannot_see_answers_404(server: GitHubServer) 
     assert call(server, "GET", "/orgs/nobody/actions/secrets").status == 404
     assert call(server, "GET", f"{SECRETS}/MISSING").status == 404
     assert call(server, "DELETE", f"{VARIABLES}/MISSING").status == 404
+
+
+def test_seeded_organization_entries_are_served(server: GitHubServer) -> None:
+    server.set_organization_secret(ORG, "dev_old", "was-here", repositories=[SERVICES[1]])
+    server.set_organization_variable(ORG, "DEV_OLD", "1", visibility="private")
+    got = call(server, "GET", f"{SECRETS}/DEV_OLD")
+    assert got.body["visibility"] == "selected"
+    listed = call(server, "GET", f"{SECRETS}/DEV_OLD/repositories").body
+    assert [r["full_name"] for r in listed["repositories"]] == [SERVICES[1]]
+    assert call(server, "GET", f"{VARIABLES}/DEV_OLD").body["visibility"] == "private"
+    assert server.organization_secrets(ORG) == {"DEV_OLD": ("was-here", "selected", [SERVICES[1]])}
+    with pytest.raises(ValueError, match="visibility selected"):
+        server.set_organization_variable(ORG, "X", "1", visibility="all", repositories=[OTHER])
