@@ -29,6 +29,7 @@ from testing.github.state import (
     Entry,
     EntryKind,
     Environment,
+    Organization,
     Repository,
     State,
     Target,
@@ -82,11 +83,11 @@ class _PageSize(NamedTuple):
 
 # The description's `per-page` parameter, and its `variables-per-page` (GitHub lists variables
 # ten at a time unless asked, thirty at most).
-_PAGE = _PageSize(30, 100)
-_VARIABLES_PAGE = _PageSize(10, 30)
+PAGE = _PageSize(30, 100)
+VARIABLES_PAGE = _PageSize(10, 30)
 
 
-def _paginated(call: Call, key: str, items: list[Any], size: _PageSize) -> Reply:
+def paginated(call: Call | OrganizationCall, key: str, items: list[Any], size: _PageSize) -> Reply:
     """One page of items, with `total_count` and the Link header GitHub sends."""
     per_page = min(max(int_or(call.query.get("per_page"), size.default), 1), size.maximum)
     page = max(int_or(call.query.get("page"), 1), 1)
@@ -97,7 +98,7 @@ def _paginated(call: Call, key: str, items: list[Any], size: _PageSize) -> Reply
     return Reply(200, body, (("Link", links),) if links else ())
 
 
-def page_links(call: Call, page: int, last_page: int) -> str:
+def page_links(call: Call | OrganizationCall, page: int, last_page: int) -> str:
     def url(number: int) -> str:
         query = {**call.query, "page": str(number)}
         return f"<{call.api_url}{call.path}?{urlencode(query)}>"
@@ -110,7 +111,7 @@ def page_links(call: Call, page: int, last_page: int) -> str:
     return ", ".join(relations)
 
 
-def _valid_name(name: str, kind: str) -> str:
+def valid_name(name: str, kind: str) -> str:
     """The name upper-cased as GitHub stores it; 422 when GitHub would refuse it."""
     if not _NAME.fullmatch(name) or name.upper().startswith(_RESERVED_PREFIX):
         raise error(
@@ -121,7 +122,7 @@ def _valid_name(name: str, kind: str) -> str:
     return name.upper()
 
 
-def _string_field(body: Any, key: str) -> str:
+def string_field(body: Any, key: str) -> str:
     value = body.get(key) if isinstance(body, dict) else None
     if not isinstance(value, str):
         raise error(422, f'Invalid request.\n\n"{key}" wasn\'t supplied.')
@@ -148,7 +149,7 @@ def _create_dispatch(call: Call) -> Reply:
 def _list_environments(call: Call) -> Reply:
     environments = sorted(call.repository.environments.values(), key=lambda e: e.name.casefold())
     documents = [environment_document(call.api_url, call.repository, e) for e in environments]
-    return _paginated(call, "environments", documents, _PAGE)
+    return paginated(call, "environments", documents, PAGE)
 
 
 def _get_environment(call: Call) -> Reply:
@@ -226,31 +227,31 @@ class _Kind(NamedTuple):
     page: _PageSize
 
 
-_SECRETS = _Kind("secrets", "secret_name", with_value=False, page=_PAGE)
-_VARIABLES = _Kind("variables", "name", with_value=True, page=_VARIABLES_PAGE)
+_SECRETS = _Kind("secrets", "secret_name", with_value=False, page=PAGE)
+_VARIABLES = _Kind("variables", "name", with_value=True, page=VARIABLES_PAGE)
 
 
 def _list_entries(kind: _Kind, call: Call) -> Reply:
     entries = sorted(call.target().entries(kind.name).items())
     documents = [entry_document(name, entry, kind.with_value) for name, entry in entries]
-    return _paginated(call, kind.name, documents, kind.page)
+    return paginated(call, kind.name, documents, kind.page)
 
 
 def _get_entry(kind: _Kind, call: Call) -> Reply:
     name = call.params[kind.parameter].upper()
-    entry = _existing(call.target().entries(kind.name), name)
+    entry = existing(call.target().entries(kind.name), name)
     return Reply(200, entry_document(name, entry, kind.with_value))
 
 
 def _delete_entry(kind: _Kind, call: Call) -> Reply:
     entries = call.target().entries(kind.name)
     name = call.params[kind.parameter].upper()
-    _existing(entries, name)
+    existing(entries, name)
     del entries[name]
     return Reply(204)
 
 
-def _existing(entries: Mapping[str, Entry], name: str) -> Entry:
+def existing(entries: Mapping[str, Entry], name: str) -> Entry:
     """The secret or variable of that (upper-case) name; 404 when there is none."""
     entry = entries.get(name)
     if entry is None:
@@ -260,17 +261,17 @@ def _existing(entries: Mapping[str, Entry], name: str) -> Entry:
 
 def _put_secret(call: Call) -> Reply:
     target = call.target()
-    name = _valid_name(call.params["secret_name"], "Secret")
-    plaintext = _decrypt(target, call.body)
+    name = valid_name(call.params["secret_name"], "Secret")
+    plaintext = decrypt(target, call.body)
     if call.state.put_entry(target.secrets, name, plaintext):
         return Reply(201, {})  # the description's empty-object
     return Reply(204)
 
 
-def _decrypt(target: Target, body: Any) -> str:
+def decrypt(target: Target, body: Any) -> str:
     """The plaintext of a sealed-box `encrypted_value` made with the target's current key."""
-    encrypted_value = _string_field(body, "encrypted_value")
-    key_id = _string_field(body, "key_id")
+    encrypted_value = string_field(body, "encrypted_value")
+    key_id = string_field(body, "key_id")
     improper = error(422, "Bad request - validation failed due to an improperly encrypted secret")
     if key_id != target.key_id:
         raise improper
@@ -283,8 +284,8 @@ def _decrypt(target: Target, body: Any) -> str:
 
 def _create_variable(call: Call) -> Reply:
     target = call.target()
-    name = _valid_name(_string_field(call.body, "name"), "Variable")
-    value = _string_field(call.body, "value")
+    name = valid_name(string_field(call.body, "name"), "Variable")
+    value = string_field(call.body, "value")
     if name in target.variables:
         raise error(409, "Already exists - Variable already exists")
     call.state.put_entry(target.variables, name, value)
@@ -295,10 +296,10 @@ def _update_variable(call: Call) -> Reply:
     """Change the value and, when the body names it differently, rename it."""
     target = call.target()
     name = call.params["name"].upper()
-    entry = _existing(target.variables, name)
+    entry = existing(target.variables, name)
     body = call.body if isinstance(call.body, dict) else {}
-    new_name = _valid_name(_string_field(body, "name"), "Variable") if "name" in body else name
-    value = _string_field(body, "value") if "value" in body else entry.value
+    new_name = valid_name(string_field(body, "name"), "Variable") if "name" in body else name
+    value = string_field(body, "value") if "value" in body else entry.value
     if new_name != name and new_name in target.variables:
         raise error(409, "Already exists - Variable already exists")
     entry.value = value
@@ -378,7 +379,25 @@ class AppHandler:
     handle: Callable[[AppCall], Reply]
 
 
-Handler = Callable[[Call], Reply] | AppHandler
+@dataclass(frozen=True)
+class OrganizationCall:
+    """A call on an organization's routes (/orgs/{org}/...), which name no repository."""
+
+    state: State
+    organization: Organization
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    path: str
+    api_url: str
+
+
+@dataclass(frozen=True)
+class OrganizationHandler:
+    handle: Callable[[OrganizationCall], Reply]
+
+
+Handler = Callable[[Call], Reply] | AppHandler | OrganizationHandler
 
 
 def _route(

@@ -1,9 +1,9 @@
 """A stateful stand-in for the GitHub REST API, listening on loopback.
 
-It serves the routes the toolkit uses (repository and environment secrets and variables,
-environments, the repository, repository dispatches, pull requests and comments, deployments and
-their statuses) with the paths, status codes and JSON documents of GitHub's published OpenAPI
-description (tests/testing/test_github_server.py checks them against it). Each
+It serves the routes the toolkit uses (repository, environment and organization secrets and
+variables, environments, the repository, repository dispatches, pull requests and comments,
+deployments and their statuses) with the paths, status codes and JSON documents of GitHub's
+published OpenAPI description (tests/testing/test_github_server.py checks them against it). Each
 secret target has a real libsodium key pair and the server decrypts what it receives, so a test
 asserts the plaintext that arrived, never an opaque blob. Faults, latency and per-token visibility
 are injected through the public API; every request is logged.
@@ -32,10 +32,20 @@ from testing.github.apps import claimed_app_id, jwt_problem, new_app
 from testing.github.deployment_routes import DEPLOYMENT_ROUTES, DeploymentSeeding
 from testing.github.documents import error
 from testing.github.openapi import load_openapi
+from testing.github.organization_routes import ORGANIZATION_ROUTES, OrganizationSeeding
 from testing.github.pull_routes import PULL_REQUEST_ROUTES
 from testing.github.pull_seeding import PullRequestSeeding
-from testing.github.routes import ROUTER, AppCall, AppHandler, Call, Handler, permission_problem
-from testing.github.state import EntryKind, Repository, State, Token
+from testing.github.routes import (
+    ROUTER,
+    AppCall,
+    AppHandler,
+    Call,
+    Handler,
+    OrganizationCall,
+    OrganizationHandler,
+    permission_problem,
+)
+from testing.github.state import EntryKind, Organization, Repository, State, Token
 from testing.http_stand_in import (
     NOT_JSON,
     Incoming,
@@ -66,7 +76,9 @@ SECONDARY_RATE_LIMIT_MESSAGE = (
 # 404 for a repository (or environment) the token cannot see, 422 for a body the description
 # does not allow.
 COMMON_STATUSES = frozenset({400, 401, 403, 404, 422})
-ROUTES: Router[Handler] = Router([*ROUTER.routes, *PULL_REQUEST_ROUTES, *DEPLOYMENT_ROUTES])
+ROUTES: Router[Handler] = Router(
+    [*ROUTER.routes, *PULL_REQUEST_ROUTES, *DEPLOYMENT_ROUTES, *ORGANIZATION_ROUTES]
+)
 
 
 def fault_reply(status: int, message: str | None, retry_after: str | None) -> Reply:
@@ -82,7 +94,9 @@ def _is_write(request: LoggedRequest) -> bool:
     return request.method in WRITE_METHODS and 200 <= request.status < 300
 
 
-class GitHubServer(StandInServer[Handler], PullRequestSeeding, DeploymentSeeding):
+class GitHubServer(
+    StandInServer[Handler], PullRequestSeeding, DeploymentSeeding, OrganizationSeeding
+):
     """The stand-in GitHub, on 127.0.0.1 and a free port. Use as a context manager, or
     start()/stop(); its url is the API base URL, for PyGithub's base_url."""
 
@@ -365,19 +379,27 @@ class GitHubServer(StandInServer[Handler], PullRequestSeeding, DeploymentSeeding
             # GitHub answers 404 too; kept, since a client that meets it sent a path it should not.
             self._errors.append(f"{incoming.path}: no operation of the description that is served")
             return error(404, "Not Found").reply
-        params = incoming.params
-        repository = self._state.visible_repository(token, f"{params['owner']}/{params['repo']}")
+        params, body = incoming.params, incoming.body
+        # An organization's routes name no repository: the organization stands for it.
+        found = (
+            self._state.visible_organization(token, params["org"])
+            if isinstance(handle, OrganizationHandler)
+            else self._state.visible_repository(token, f"{params['owner']}/{params['repo']}")
+        )
         refusal = (
             self._unparsable(route.spec, incoming)
-            or (error(404, "Not Found").reply if repository is None else None)
+            or (error(404, "Not Found").reply if found is None else None)
             or permission_problem(self._state.tokens[token], route.spec)
-            or self._body_problem(route.spec, incoming.body)
+            or self._body_problem(route.spec, body)
         )
-        if refusal is not None or repository is None:
+        if refusal is not None or found is None:
             return refusal or error(404, "Not Found").reply
         query = dict(parse_qsl(incoming.query))
-        call = Call(self._state, repository, params, query, incoming.body, incoming.path, self.url)
-        assert handle is not None and not isinstance(handle, AppHandler)
+        if isinstance(handle, OrganizationHandler) and isinstance(found, Organization):
+            on = OrganizationCall(self._state, found, params, query, body, incoming.path, self.url)
+            return self._checked(route.spec, lambda: handle.handle(on))
+        assert isinstance(found, Repository) and callable(handle)
+        call = Call(self._state, found, params, query, body, incoming.path, self.url)
         return self._checked(route.spec, lambda: handle(call))
 
     def _unparsable(self, spec: RouteSpec, incoming: Incoming[Handler]) -> Reply | None:

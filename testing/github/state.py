@@ -69,6 +69,29 @@ class Target:
         return self.secrets if kind == "secrets" else self.variables
 
 
+@dataclass
+class OrganizationEntry(Entry):
+    """An organization secret or variable: which repositories may use it. `selected` (repository
+    ids) counts only with visibility `selected`."""
+
+    visibility: str = "all"
+    selected: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Organization:
+    """An organization's Actions secrets and variables, with its key pair (`key`'s own entries
+    stay empty)."""
+
+    login: str
+    key: Target
+    secrets: dict[str, OrganizationEntry] = field(default_factory=dict)
+    variables: dict[str, OrganizationEntry] = field(default_factory=dict)
+
+    def entries(self, kind: EntryKind) -> dict[str, OrganizationEntry]:
+        return self.secrets if kind == "secrets" else self.variables
+
+
 @dataclass(frozen=True)
 class Token:
     """What a token may reach: its repositories (None: all) and its permissions (None: a classic
@@ -162,6 +185,7 @@ class State:
         self.repositories: dict[str, Repository] = {}  # by lower-cased full name
         self.tokens: dict[str, Token] = {}
         self.apps: dict[int, App] = {}  # by app ID
+        self.organizations: dict[str, Organization] = {}  # by lower-cased login
         self._last_id = 0
 
     def next_id(self) -> int:
@@ -194,6 +218,19 @@ class State:
         if repository is None or (allowed is not None and full_name.lower() not in allowed):
             return None
         return repository
+
+    def visible_organization(self, token: str, login: str) -> Organization | None:
+        """The organization, when the token sees every repository or one of the organization's
+        (an installation on it); None otherwise, or when there is no such organization."""
+        organization = self.organizations.get(login.lower())
+        allowed = self.tokens[token].repositories
+        if organization is None or allowed is None:
+            return organization
+        owners = {full_name.split("/")[0] for full_name in allowed}
+        return organization if login.lower() in owners else None
+
+    def repository_by_id(self, repository_id: int) -> Repository | None:
+        return next((r for r in self.repositories.values() if r.id == repository_id), None)
 
     def put_environment(self, repository: Repository, name: str) -> tuple[Environment, bool]:
         """The environment, created (unprotected) when missing; and whether it was created."""

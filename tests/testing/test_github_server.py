@@ -224,6 +224,7 @@ def exchanges() -> Iterator[list[Exchange]]:
         _drive_app_routes(run)
         _drive_pull_request_routes(run)
         _drive_deployment_routes(run)
+        _drive_organization_routes(run)
         run.close()
         # What the run sent on purpose against the description, and nothing else.
         assert len(server.errors) == len(DELIBERATE_VIOLATIONS), server.errors
@@ -369,6 +370,52 @@ def _drive_variable_routes(run: RepresentativeRun, scope: str) -> None:
     run.send("PATCH", f"{scope}/variables/MISSING", {"value": "2"}, expect=404)
     run.send("DELETE", variable, expect=204)
     run.send("DELETE", variable, expect=404)
+
+
+def _drive_organization_routes(run: RepresentativeRun) -> None:
+    run.server.add_organization("acme")
+    repository_id = run.send("GET", REPOSITORY_PATH, expect=200).body["id"]
+    one = {"visibility": "selected", "selected_repository_ids": [repository_id]}
+    scope = "/orgs/acme/actions"
+    key = run.send("GET", f"{scope}/secrets/public-key", expect=200).body
+    run.send("PUT", f"{scope}/secrets/NEW", {**sealed(key, "1"), **one}, expect=201)
+    run.send("PUT", f"{scope}/secrets/NEW", {**sealed(key, "2"), **one}, expect=204)
+    run.send(
+        "PUT", f"{scope}/secrets/NEW", {**sealed({**key, "key_id": "1"}, "3"), **one}, expect=422
+    )
+    run.send("PUT", f"{scope}/secrets/ALL", {**sealed(key, "a"), "visibility": "all"}, expect=201)
+    run.send("GET", f"{scope}/secrets", expect=200)
+    run.send("POST", f"{scope}/variables", {"name": "NEW", "value": "1", **one}, expect=201)
+    run.send("POST", f"{scope}/variables", {"name": "NEW", "value": "1", **one}, expect=409)
+    run.send(
+        "POST", f"{scope}/variables", {"name": "ALL", "value": "a", "visibility": "all"}, expect=201
+    )
+    run.send(
+        "POST",
+        f"{scope}/variables",
+        {"name": "X", "value": "1", **one, "visibility": "all"},
+        expect=422,
+    )
+    run.send("GET", f"{scope}/variables", expect=200)
+    run.send("PATCH", f"{scope}/variables/NEW", {"value": "2"}, expect=204)
+    run.send("PATCH", f"{scope}/variables/NEW", {"name": "ALL"}, expect=409)
+    run.send("PATCH", f"{scope}/variables/NEW", {**one, "visibility": "private"}, expect=422)
+    run.send("PATCH", f"{scope}/variables/MISSING", {"value": "2"}, expect=404)
+    for kind in ("secrets", "variables"):
+        entry, other, missing = (f"{scope}/{kind}/{name}" for name in ("NEW", "ALL", "MISSING"))
+        run.send("GET", entry, expect=200)
+        for path, expect in [(entry, 204), (other, 409), (missing, 404)]:
+            listed = 200 if expect == 204 else expect
+            run.send("GET", f"{path}/repositories", expect=listed)
+            run.send("PUT", f"{path}/repositories", {"selected_repository_ids": []}, expect=expect)
+            run.send("PUT", f"{path}/repositories/{repository_id}", expect=expect)
+            run.send("DELETE", f"{path}/repositories/{repository_id}", expect=expect)
+        run.send("PUT", f"{entry}/repositories", {"selected_repository_ids": [999]}, expect=422)
+        run.send("PUT", f"{entry}/repositories/999", expect=422)
+        run.send("DELETE", f"{entry}/repositories/999", expect=422)
+        run.send("DELETE", entry, expect=204)
+        run.send("GET", entry, expect=404)
+        run.send("DELETE", entry, expect=404)
 
 
 def _spec(method: str, template: str | None) -> RouteSpec:
