@@ -650,7 +650,9 @@ def test_a_review_s_reason_discards_the_run_and_applies_nothing(
     assert "--allow-destroy" not in result.stderr
     run_id = outputs_of(result)["run-id"]
     assert outputs_of(result)["status"] == "refused"
-    assert tfc.run_status(run_id) == "discarded"
+    # A discard is accepted (202) and then carried out: the step, run in this process, may
+    # return before the stand-in's worker has moved the run on.
+    assert tfc.wait_for_run(run_id, {"discarded"}, timeout=10) == "discarded"
     [discard] = tfc.requests_to(DISCARD, "POST")
     assert discard.body == {"comment": f"not applied: {REASON}"}
     assert [(s.change, s.resources) for s in reviewer.shown] == [
