@@ -14,7 +14,7 @@ import re
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.github.pull_requests import DEFAULT_API_URL
+from toto_actions.github import API_URL_OPTION, DEFAULT_API_URL
 from toto_actions.options import URL, GivenOptions, Option
 
 _REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
@@ -50,13 +50,7 @@ OPTIONS = (
         fallback_variable="GITHUB_TOKEN",
         sensitive=True,
     ),
-    Option(
-        "--github-api-url",
-        f"GitHub API (default {DEFAULT_API_URL})",
-        kind=URL,
-        default=DEFAULT_API_URL,
-        fallback_variable="GITHUB_API_URL",
-    ),
+    API_URL_OPTION,
 )
 
 

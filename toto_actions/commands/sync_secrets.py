@@ -14,8 +14,8 @@ from typing import NamedTuple, TypeVar
 
 from toto_actions import actions_runtime
 from toto_actions.errors import UsageError
+from toto_actions.github import API_URL_OPTION, DEFAULT_API_URL
 from toto_actions.github.api import (
-    DEFAULT_API_URL,
     PERMISSION_STATUSES,
     GitHubClient,
     GitHubError,
@@ -36,7 +36,7 @@ from toto_actions.github.sync_plan import (
 )
 from toto_actions.github.sync_report import TargetFailure, change_lines, counts, summary_table
 from toto_actions.http_retry import RetryPolicy
-from toto_actions.options import INTEGER, SECONDS, SWITCH, URL, GivenOptions, Option
+from toto_actions.options import INTEGER, SECONDS, SWITCH, GivenOptions, Option
 from toto_actions.terraform.outputs import TerraformOutput, parse_outputs
 
 T = TypeVar("T")
@@ -68,13 +68,7 @@ OPTIONS = (
         fallback_variable="GITHUB_TOKEN",
         required=True,
     ),
-    Option(
-        "--github-api-url",
-        f"GitHub API (default {DEFAULT_API_URL})",
-        kind=URL,
-        default=DEFAULT_API_URL,
-        fallback_variable="GITHUB_API_URL",
-    ),
+    API_URL_OPTION,
     Option(
         "--owner",
         "owner of repositories named without one when the config has none",

@@ -11,14 +11,14 @@ from functools import partial
 from typing import NamedTuple
 
 from toto_actions import actions_runtime
+from toto_actions.github import API_URL_OPTION, DEFAULT_API_URL
 from toto_actions.github.pull_requests import (
-    DEFAULT_API_URL,
     PullRequestEvent,
     PullRequests,
     pull_request_event,
 )
 from toto_actions.github.reviewed_plan import ReviewedPlanCheck, ReviewSettings
-from toto_actions.options import SWITCH, URL, GivenOptions, Option
+from toto_actions.options import SWITCH, GivenOptions, Option
 from toto_actions.terraform.engine import EngineResult
 from toto_actions.terraform.plan_comment import CommentContext, is_plan_comment, plan_comment
 
@@ -37,13 +37,7 @@ OPTIONS = (
         fallback_variable="GITHUB_TOKEN",
         sensitive=True,
     ),
-    Option(
-        "--github-api-url",
-        f"GitHub API (default {DEFAULT_API_URL})",
-        kind=URL,
-        default=DEFAULT_API_URL,
-        fallback_variable="GITHUB_API_URL",
-    ),
+    API_URL_OPTION,
     Option(
         "--require-reviewed-plan",
         "refuse an apply whose changes differ from the plan commented on the commit's pull "

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from github.PublicKey import PublicKey
 
 T = TypeVar("T")
-DEFAULT_API_URL = "https://api.github.com"
 # Answers that say the token may not do this: retrying cannot help, and the sync must not start.
 PERMISSION_STATUSES = frozenset({401, 403, 404})
 # Sent with a 403 to a GitHub App or fine-grained token: the permissions the endpoint accepts.

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 IsOurs = Callable[[str], bool]  # whether a comment body is this workspace's plan comment
-DEFAULT_API_URL = "https://api.github.com"
 PULL_REQUEST_EVENT = "pull_request"
 
 
