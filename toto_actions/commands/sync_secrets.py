@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from toto_actions import actions_runtime
+from toto_actions.commands.sync_secrets_organization import (
+    OrganizationSync,
+    plan_for_organization,
+    reached_repositories,
+)
 from toto_actions.errors import UsageError
 from toto_actions.github import API_URL_OPTION, DEFAULT_API_URL
 from toto_actions.github.api import (
@@ -21,8 +25,10 @@ from toto_actions.github.api import (
     GitHubError,
     GitHubSettings,
 )
+from toto_actions.github.organization_api import OrganizationClient
 from toto_actions.github.sync_apply import TargetResult, apply_plan
-from toto_actions.github.sync_config import load_config, without_sensitive
+from toto_actions.github.sync_config import SyncConfig, load_config, without_sensitive
+from toto_actions.github.sync_organization import ORGANIZATION_SCOPE
 from toto_actions.github.sync_plan import (
     Change,
     DesiredTarget,
@@ -37,10 +43,8 @@ from toto_actions.github.sync_plan import (
 from toto_actions.github.sync_report import TargetFailure, change_lines, counts, summary_table
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.options import INTEGER, SECONDS, SWITCH, GivenOptions, Option
+from toto_actions.parallel import parallel
 from toto_actions.terraform.outputs import TerraformOutput, parse_outputs
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 # GitHub: "If you're making a large number of POST, PATCH, PUT, or DELETE requests for a single
 # user or client ID, wait at least one second between each request."
@@ -173,24 +177,43 @@ def run(given: GivenOptions) -> int:
             f"output {name!r} is shorter than {actions_runtime.MIN_MASKED_LENGTH} characters: "
             "too short to be masked in logs; the sync writes it and never prints it"
         )
-    if config.scope == "environment" and not settings.environment:
-        raise UsageError(f"{settings.config} syncs into GitHub environments: pass --environment")
-    desired = desired_targets(config, outputs, settings.environment or "")
-
-    client = GitHubClient(settings.github)
     workers = settings.github.max_concurrency
-    plans, read_failures = _read_and_plan(client, desired, settings, config.scope, workers)
+    if config.scope == ORGANIZATION_SCOPE:
+        organization = OrganizationClient(settings.github)
+        client: GitHubClient = organization
+        sync = _organization_sync(settings, config)
+        plans, read_failures = plan_for_organization(organization, sync, outputs)
+    else:
+        if config.scope == "environment" and not settings.environment:
+            raise UsageError(
+                f"{settings.config} syncs into GitHub environments: pass --environment"
+            )
+        desired = desired_targets(config, outputs, settings.environment or "")
+        client = GitHubClient(settings.github)
+        plans, read_failures = _read_and_plan(client, desired, settings, config.scope, workers)
     _print_changes("Plan", [c for plan in plans for c in plan.changes])
     if not settings.fingerprint_key:
         actions_runtime.warning("no --fingerprint-key: every secret is written, changed or not")
     if settings.dry_run:
         return _finish_dry_run(plans, read_failures, settings)
 
-    results = _parallel(
+    results = parallel(
         workers, plans, lambda plan: apply_plan(client, plan, settings.fingerprint_key)
     )
     dispatch_failures = _dispatch(client, results, settings) if settings.dispatch else []
     return _report(results, [*read_failures, *dispatch_failures], settings)
+
+
+def _organization_sync(settings: SyncSettings, config: SyncConfig) -> OrganizationSync:
+    return OrganizationSync(
+        config,
+        str(settings.config),
+        settings.environment,
+        settings.fingerprint_key,
+        settings.prune,
+        settings.create_environments,
+        settings.github.max_concurrency,
+    )
 
 
 def _mask_values(outputs: Mapping[str, TerraformOutput], chosen: Collection[str]) -> set[str]:
@@ -246,11 +269,6 @@ def _read_outputs(source: str) -> dict[str, TerraformOutput]:
     return parse_outputs(content, source)
 
 
-def _parallel(workers: int, items: Sequence[T], work: Callable[[T], R]) -> list[R]:
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(work, items))
-
-
 def _read_and_plan(
     client: GitHubClient,
     desired: Sequence[DesiredTarget],
@@ -262,7 +280,7 @@ def _read_and_plan(
     usage error (exit 2, nothing written); a target that cannot be read after retries fails
     alone."""
     repositories = list(dict.fromkeys(d.target.repository for d in desired))
-    problems = [p for p in _parallel(workers, repositories, client.visibility_problem) if p]
+    problems = [p for p in parallel(workers, repositories, client.visibility_problem) if p]
     if problems:
         raise UsageError("\n".join(problems))
 
@@ -278,7 +296,7 @@ def _read_and_plan(
             return TargetFailure(target, f"{type(failure).__name__}: {failure}")
         return plan_target(target_desired, state, settings.fingerprint_key, settings.prune)
 
-    outcomes = _parallel(workers, desired, read)
+    outcomes = parallel(workers, desired, read)
     plans = [outcome for outcome in outcomes if isinstance(outcome, TargetPlan)]
     problems = [outcome for outcome in outcomes if isinstance(outcome, str)]
     problems += [p for plan in plans for p in limit_problems(plan, scope)]
@@ -304,14 +322,13 @@ def _dispatch(
     client: GitHubClient, results: Iterable[TargetResult], settings: SyncSettings
 ) -> list[TargetFailure]:
     """One repository_dispatch per repository where something changed: names only, no value."""
-    changed: dict[str, list[str]] = {}
+    changed: dict[str, set[str]] = {}
     for result in results:
-        names = [c.name for c in result.changed()]
-        if names:
-            changed.setdefault(result.plan.target.repository, []).extend(names)
+        for repository, names in reached_repositories(result.plan, result.changed()).items():
+            changed.setdefault(repository, set()).update(names)
     failures = []
     for repository, names in changed.items():
-        payload = {"environment": settings.environment, "changed": sorted(set(names))}
+        payload = {"environment": settings.environment, "changed": sorted(names)}
         try:
             client.dispatch(repository, settings.dispatch or "", payload)
             actions_runtime.info(f"dispatched {settings.dispatch} to {repository}")
@@ -347,7 +364,8 @@ def _finish_dry_run(
             failures,
         )
     )
-    _set_outputs(counts(changes), (p.target.repository for p in plans if p.pending()))
+    reached = (r for plan in plans for r in reached_repositories(plan, plan.pending()))
+    _set_outputs(counts(changes), reached)
     if failures:
         return 1
     pending = any(plan.pending() for plan in plans)
@@ -371,5 +389,6 @@ def _report(
             failures,
         )
     )
-    _set_outputs(counts(in_effect), (r.plan.target.repository for r in results if r.changed()))
+    reached = (r for result in results for r in reached_repositories(result.plan, result.changed()))
+    _set_outputs(counts(in_effect), reached)
     return 1 if failures else 0

@@ -100,7 +100,7 @@ class GitHubClient:
         secrets = self._read(
             f"list secrets of {target}", lambda: list(self._scope(target).get_secrets())
         )
-        return {secret.name.upper(): _timestamp(secret.updated_at) for secret in secrets}
+        return {secret.name.upper(): timestamp_text(secret.updated_at) for secret in secrets}
 
     def create_environment(self, target: Target) -> None:
         self._write(f"create environment {target}", "PUT", self._environment_url(target))
@@ -111,9 +111,17 @@ class GitHubClient:
         )
         return key
 
-    def put_secret(self, target: Target, key: PublicKey, name: str, value: str) -> None:
-        """Encrypt value locally (PyNaCl sealed box) and write it."""
-        body = {"encrypted_value": key.encrypt(value), "key_id": key.key_id}
+    def put_secret(
+        self,
+        target: Target,
+        key: PublicKey,
+        name: str,
+        value: str,
+        selected: list[int] | None = None,
+    ) -> None:
+        """Encrypt value locally (PyNaCl sealed box) and write it; an organization's selecting
+        exactly these repositories, in the same request."""
+        body = {"encrypted_value": key.encrypt(value), "key_id": key.key_id, **_only(selected)}
         self._write(
             f"write secret {name} of {target}",
             "PUT",
@@ -124,19 +132,23 @@ class GitHubClient:
     def delete_secret(self, target: Target, name: str) -> None:
         self._delete(target, "secret", name)
 
-    def set_variable(self, target: Target, name: str, value: str, exists: bool) -> None:
-        """Create or update a variable. A create that meets one (or an update that meets none)
-        switches once, so a retried or raced write still lands."""
+    def set_variable(
+        self, target: Target, name: str, value: str, exists: bool, selected: list[int] | None = None
+    ) -> None:
+        """Create or update a variable (an organization's selecting exactly these repositories).
+        A create that meets one (or an update that meets none) switches once, so a retried or
+        raced write still lands."""
+        body = {"name": name, "value": value, **_only(selected)}
         try:
-            self._write_variable(target, name, value, exists)
+            self._write_variable(target, body, exists)
         except GitHubError as problem:
             if problem.status != (404 if exists else 409):
                 raise
-            self._write_variable(target, name, value, not exists)
+            self._write_variable(target, body, not exists)
 
-    def _write_variable(self, target: Target, name: str, value: str, exists: bool) -> None:
+    def _write_variable(self, target: Target, body: dict[str, Any], exists: bool) -> None:
         url = f"{self._base_url(target)}/variables"
-        body = {"name": name, "value": value}
+        name = body["name"]
         what = f"write variable {name} of {target}"
         # Both may be repeated: the PATCH sets the whole value; a repeated create meets a 409,
         # on which set_variable switches to the PATCH.
@@ -144,6 +156,15 @@ class GitHubClient:
             self._write(what, "PATCH", f"{url}/{quote(name, safe='')}", body, replay_safe=True)
         else:
             self._write(what, "POST", url, body, replay_safe=True)
+
+    def set_selection(self, target: Target, kind: str, name: str, selected: list[int]) -> None:
+        """Make an organization secret or variable reach exactly the selected repositories."""
+        self._write(
+            f"select the repositories of {kind} {name} of {target}",
+            "PUT",
+            f"{self._base_url(target)}/{kind}s/{quote(name, safe='')}/repositories",
+            {"selected_repository_ids": selected},
+        )
 
     def delete_variable(self, target: Target, name: str) -> None:
         self._delete(target, "variable", name)
@@ -199,7 +220,10 @@ class GitHubClient:
         return True
 
     def _scope(self, target: Target) -> Any:
-        """The PyGithub object whose secrets are the target's: a Repository or an Environment."""
+        """The PyGithub object whose secrets are the target's: an Organization, a Repository or
+        an Environment."""
+        if target.organization:
+            return self._github().get_organization(target.repository)
         repository = self._github().get_repo(target.repository)
         if target.environment is None:
             return repository
@@ -209,6 +233,8 @@ class GitHubClient:
         return f"/repos/{target.repository}/environments/{quote(target.environment or '', safe='')}"
 
     def _base_url(self, target: Target) -> str:
+        if target.organization:
+            return f"/orgs/{target.repository}/actions"
         if target.environment is None:
             return f"/repos/{target.repository}/actions"
         return self._environment_url(target)
@@ -277,6 +303,14 @@ def never_sent(failure: requests.RequestException) -> bool:
     return isinstance(reason, NewConnectionError)
 
 
+def _only(selected: list[int] | None) -> dict[str, Any]:
+    """The body fields that make an organization secret or variable reach exactly the selected
+    repositories; none for a repository's or environment's."""
+    if selected is None:
+        return {}
+    return {"visibility": "selected", "selected_repository_ids": selected}
+
+
 def _message(failure: GithubException) -> str:
     data = failure.data
     if isinstance(data, dict) and data.get("message"):
@@ -292,5 +326,5 @@ def _with_needed(message: str, headers: dict[str, str]) -> str:
     return f"{message} (the token needs {needed})" if needed else message
 
 
-def _timestamp(moment: datetime | None) -> str:
+def timestamp_text(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""

@@ -15,8 +15,8 @@ from toto_actions.github.sync_plan import (
     CREATE,
     DELETE,
     ENVIRONMENT,
-    MANIFEST_VARIABLE,
     SECRET,
+    SELECT,
     UNCHANGED,
     UPDATE,
     Change,
@@ -24,6 +24,7 @@ from toto_actions.github.sync_plan import (
     TargetPlan,
     manifest_after,
     manifest_with_intents,
+    moves_timestamps,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +56,9 @@ def _apply(client: GitHubClient, plan: TargetPlan, fingerprint_key: str | None) 
     With a fingerprint key, the intents are recorded in the manifest before the first secret
     write, so a run killed halfway leaves enough for the next run to skip what landed. A write
     GitHub acknowledged (2xx) took effect; the secrets are read again afterwards for their new
-    `updated_at`, which may equal the old one (GitHub counts whole seconds).
+    `updated_at`, which may equal the old one (GitHub counts whole seconds). An organization
+    records no intents: the state write that saves at most a few rewrites after a crash would
+    double the writes of every change.
     """
     target = plan.target
     in_effect = [c for c in plan.changes if c.action == UNCHANGED]
@@ -66,7 +69,7 @@ def _apply(client: GitHubClient, plan: TargetPlan, fingerprint_key: str | None) 
         if any(c.kind == ENVIRONMENT for c in pending):
             client.create_environment(target)
         writes_secrets = any(c.kind == SECRET and c.action in {CREATE, UPDATE} for c in pending)
-        if fingerprint_key is not None and writes_secrets:
+        if fingerprint_key is not None and writes_secrets and not target.organization:
             stored = _write_manifest(
                 client, target, manifest_with_intents(plan, fingerprint_key).encode(), stored
             )
@@ -78,7 +81,7 @@ def _apply(client: GitHubClient, plan: TargetPlan, fingerprint_key: str | None) 
             except GitHubError as failure:
                 failures.append(str(failure))
         timestamps = plan.state.secrets
-        if any(c.kind == SECRET and c.action in {CREATE, UPDATE} for c in in_effect):
+        if moves_timestamps(in_effect):
             timestamps = _read_timestamps(client, target, failures)
         manifest = manifest_after(plan, in_effect, timestamps, fingerprint_key).encode()
         _write_manifest(client, target, manifest, stored)
@@ -88,9 +91,13 @@ def _apply(client: GitHubClient, plan: TargetPlan, fingerprint_key: str | None) 
 
 
 def _write_manifest(client: GitHubClient, target: Target, manifest: str, stored: str | None) -> str:
-    """Store the manifest unless it is stored already; returns what is stored now."""
+    """Store the manifest unless it is stored already; returns what is stored now. An
+    organization's selects no repository: no workflow needs to read it."""
     if manifest != stored:
-        client.set_variable(target, MANIFEST_VARIABLE, manifest, exists=stored is not None)
+        selected: list[int] | None = [] if target.organization else None
+        client.set_variable(
+            target, target.manifest_variable, manifest, exists=stored is not None, selected=selected
+        )
     return manifest
 
 
@@ -112,31 +119,33 @@ class _SecretWriter:
         self._client, self._target = client, target
         self._key: PublicKey | None = None
 
-    def write(self, name: str, value: str) -> None:
+    def write(self, name: str, value: str, selected: list[int] | None) -> None:
         if self._key is None:
             self._key = self._client.public_key(self._target)
         try:
-            self._client.put_secret(self._target, self._key, name, value)
+            self._client.put_secret(self._target, self._key, name, value, selected)
         except GitHubError as failure:
             if failure.status != 422:
                 raise
             self._key = self._client.public_key(self._target)
-            self._client.put_secret(self._target, self._key, name, value)
+            self._client.put_secret(self._target, self._key, name, value, selected)
 
 
 def _apply_change(
     client: GitHubClient, writer: _SecretWriter, plan: TargetPlan, change: Change
 ) -> None:
-    target = plan.target
+    target, name = plan.target, change.name
     if change.kind == ENVIRONMENT:
         return  # created before any other change
-    if change.kind == SECRET and change.action == DELETE:
-        client.delete_secret(target, change.name)
+    selected = plan.desired.selected_ids(change.kind, name)
+    if change.action == SELECT:
+        client.set_selection(target, change.kind, name, selected or [])
+    elif change.kind == SECRET and change.action == DELETE:
+        client.delete_secret(target, name)
     elif change.kind == SECRET:
-        writer.write(change.name, plan.desired.secrets[change.name])
+        writer.write(name, plan.desired.secrets[name], selected)
     elif change.action == DELETE:
-        client.delete_variable(target, change.name)
+        client.delete_variable(target, name)
     else:
-        client.set_variable(
-            target, change.name, plan.desired.variables[change.name], exists=change.action == UPDATE
-        )
+        value = plan.desired.variables[name]
+        client.set_variable(target, name, value, exists=change.action == UPDATE, selected=selected)

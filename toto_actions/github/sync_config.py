@@ -32,8 +32,10 @@ class RepositoryMapping(NamedTuple):
 
 
 class SyncConfig(NamedTuple):
-    scope: str  # "environment" or "repository"
+    scope: str  # "environment", "repository" or "organization"
     repositories: tuple[RepositoryMapping, ...]
+    # scope organization: the sensitive outputs that may still become organization secrets
+    allow_sensitive: frozenset[str] = frozenset()
 
 
 def load_config(path: Path, default_owner: str | None) -> SyncConfig:
@@ -85,7 +87,10 @@ def _key_path(parts: Any) -> str:
 
 def _build(document: dict[str, Any], default_owner: str | None, source: str) -> SyncConfig:
     owner = document.get("owner", default_owner)
+    scope = document.get("scope", "environment")
     problems: list[str] = []
+    if "allow-sensitive" in document and scope != "organization":
+        problems.append("allow-sensitive: a setting of scope organization only")
     shared_secrets = _names(problems, "secrets", document.get("secrets", {}))
     shared_variables = _names(problems, "variables", document.get("variables", {}))
     repositories: dict[str, RepositoryMapping] = {}
@@ -110,7 +115,8 @@ def _build(document: dict[str, Any], default_owner: str | None, source: str) -> 
         )
     if problems:
         raise UsageError("\n".join(f"{source}: {problem}" for problem in problems))
-    return SyncConfig(document.get("scope", "environment"), tuple(repositories.values()))
+    allowed = frozenset(document.get("allow-sensitive", ()))
+    return SyncConfig(scope, tuple(repositories.values()), allowed)
 
 
 def _names(problems: list[str], key: str, mapping: Mapping[str, str]) -> dict[str, str]:

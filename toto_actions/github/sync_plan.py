@@ -1,9 +1,10 @@
 """Planning a secret sync: what each target must hold, what it holds, and the changes between.
 
-Plain values in and out; no GitHub client here. A target is a repository, or one GitHub
-environment of it. The manifest (an Actions variable of the target) records the secrets and
-variables this tool manages; for a secret, an HMAC of its target, name and value, and its
-`updated_at` after our write. A secret whose fingerprint and `updated_at` both still match needs
+Plain values in and out; no GitHub client here. A target is a repository, one GitHub
+environment of it, or (scope organization) an organization's secrets of one environment. The
+manifest (an Actions variable of the target) records the secrets and variables this tool
+manages; for a secret, an HMAC of its target, name and value, and its `updated_at` after our
+write. A secret whose fingerprint and `updated_at` both still match needs
 no write. Before writing secrets, the sync records what it is about to write (an intent: the new
 fingerprint and the `updated_at` before), so a run killed halfway can tell, when run again, which
 of its writes landed: a secret whose `updated_at` moved since holds the value of the intent.
@@ -30,34 +31,58 @@ MAX_SECRETS = 100  # per repository, and per environment
 MAX_VARIABLES = {"repository": 500, "environment": 100}
 
 Kind = Literal["secret", "variable", "environment"]
-Action = Literal["create", "update", "unchanged", "delete"]
+Action = Literal["create", "update", "select", "unchanged", "delete"]
 SECRET: Kind = "secret"  # noqa: S105 - a kind of change, not a password
 VARIABLE: Kind = "variable"
 ENVIRONMENT: Kind = "environment"
 CREATE: Action = "create"
 UPDATE: Action = "update"
+SELECT: Action = "select"  # an organization secret or variable: only its repositories change
 UNCHANGED: Action = "unchanged"
 DELETE: Action = "delete"
 
 
 class Target(NamedTuple):
-    repository: str  # owner/name
+    repository: str  # owner/name; with organization, the organization's login
     environment: str | None  # None: the repository's own secrets and variables
+    organization: bool = False  # the organization's secrets and variables of the environment
 
     def __str__(self) -> str:
+        if self.organization:
+            return f"organization {self.repository} ({self.environment})"
         return (
             self.repository
             if self.environment is None
             else (f"{self.repository} ({self.environment})")
         )
 
+    @property
+    def manifest_variable(self) -> str:
+        """The variable holding the manifest: an organization has one per environment."""
+        if self.organization:
+            return f"{MANIFEST_VARIABLE}_{(self.environment or '').upper()}"
+        return MANIFEST_VARIABLE
+
+
+# An organization secret or variable: (kind, NAME).
+Entry = tuple[Kind, str]
+
 
 class DesiredTarget(NamedTuple):
-    """What one target must hold: NAME -> value for its secrets and for its variables."""
+    """What one target must hold: NAME -> value for its secrets and for its variables; for an
+    organization, the repositories each one selects (lower-case full names) and their ids."""
 
     target: Target
     secrets: Mapping[str, str]
     variables: Mapping[str, str]
+    selections: Mapping[Entry, frozenset[str]] = {}
+    repository_ids: Mapping[str, int] = {}  # lower-case full name -> id
+
+    def selected_ids(self, kind: Kind, name: str) -> list[int] | None:
+        """The ids a write of this entry selects; None outside an organization."""
+        if not self.target.organization:
+            return None
+        return sorted(self.repository_ids[r] for r in self.selections.get((kind, name), ()))
 
 
 class ManagedSecret(NamedTuple):
@@ -127,6 +152,10 @@ class TargetContents(NamedTuple):
     exists: bool  # False: the GitHub environment is missing
     secrets: Mapping[str, str]  # NAME -> updated_at (values cannot be read)
     variables: Mapping[str, str]  # NAME -> value, the manifest included
+    # An organization's: each entry's visibility (all, private, selected), and the
+    # repositories (lower-case full names) of those whose visibility is selected.
+    visibilities: Mapping[Entry, str] = {}
+    selections: Mapping[Entry, frozenset[str]] = {}
 
 
 class TargetState(NamedTuple):
@@ -137,18 +166,24 @@ class TargetState(NamedTuple):
     variables: Mapping[str, str]  # NAME -> value, the manifest excluded
     manifest: Manifest
     manifest_text: str | None  # the manifest variable as stored, None when absent
+    visibilities: Mapping[Entry, str] = {}  # as in TargetContents
+    selections: Mapping[Entry, frozenset[str]] = {}
 
 
-def target_state(contents: TargetContents) -> TargetState:
+def target_state(
+    contents: TargetContents, manifest_variable: str = MANIFEST_VARIABLE
+) -> TargetState:
     """The target's state, its manifest taken out of the variables and decoded."""
     variables = dict(contents.variables)
-    manifest_text = variables.pop(MANIFEST_VARIABLE, None)
+    manifest_text = variables.pop(manifest_variable, None)
     return TargetState(
         contents.exists,
         contents.secrets,
         variables,
         Manifest.decode(manifest_text),
         manifest_text,
+        contents.visibilities,
+        contents.selections,
     )
 
 
@@ -182,8 +217,8 @@ def desired_targets(
         target = Target(
             repository.full_name, environment if config.scope == "environment" else None
         )
-        secrets = _resolve(problems, target, SECRET, repository.secrets, outputs)
-        variables = _resolve(problems, target, VARIABLE, repository.variables, outputs)
+        secrets = resolve(problems, target, SECRET, repository.secrets, outputs)
+        variables = resolve(problems, target, VARIABLE, repository.variables, outputs)
         if len(secrets) > MAX_SECRETS:
             problems.append(
                 f"{target}: {len(secrets)} secrets, more than GitHub's "
@@ -195,7 +230,7 @@ def desired_targets(
     return tuple(targets)
 
 
-def _resolve(
+def resolve(
     problems: list[str],
     target: Target,
     kind: Kind,
@@ -327,6 +362,12 @@ def _secret_writes(plan: TargetPlan) -> list[Change]:
     return [c for c in plan.changes if c.kind == SECRET and c.action in {CREATE, UPDATE}]
 
 
+def moves_timestamps(changes: Collection[Change]) -> bool:
+    """Whether the changes may move some secret's `updated_at`: a write of its value, or of its
+    selection (GitHub does not say whether that one does; the secrets are read again)."""
+    return any(c.kind == SECRET and c.action in {CREATE, UPDATE, SELECT} for c in changes)
+
+
 def manifest_with_intents(plan: TargetPlan, fingerprint_key: str) -> Manifest:
     """The stored manifest plus an intent for every secret the plan writes: recorded before the
     writes, it lets a rerun after a crash tell which of them landed."""
@@ -380,5 +421,6 @@ def _entry(
         return ManagedSecret(None, None)
     value = plan.desired.secrets[change.name]
     # An unchanged secret keeps the time it was read with: a later one is someone else's write.
+    # One whose selection changed takes the time read after: GitHub may have moved it for that.
     stamps = plan.state.secrets if change.action == UNCHANGED else updated_at
     return ManagedSecret(fingerprint(key, plan.target, change.name, value), stamps.get(change.name))

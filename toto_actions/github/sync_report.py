@@ -13,6 +13,7 @@ from toto_actions.github.sync_plan import (
     CREATE,
     DELETE,
     SECRET,
+    SELECT,
     UNCHANGED,
     UPDATE,
     VARIABLE,
@@ -21,6 +22,7 @@ from toto_actions.github.sync_plan import (
 )
 
 COUNT_NAMES = {CREATE: "created", UPDATE: "updated", UNCHANGED: "unchanged", DELETE: "deleted"}
+COUNTED_AS = {SELECT: UPDATE}
 
 
 class TargetFailure(NamedTuple):
@@ -54,9 +56,10 @@ def summary_table(title: str, changes: Sequence[Change], failures: Sequence[Targ
 
 
 def counts(changes: Iterable[Change]) -> dict[str, int]:
-    """How many secrets and variables were (or would be) created, updated, left, deleted."""
+    """How many secrets and variables were (or would be) created, updated (a new selection of
+    repositories included), left, deleted."""
     counted = [c for c in changes if c.kind in {SECRET, VARIABLE}]
     return {
-        label: sum(1 for c in counted if c.action == action)
+        label: sum(1 for c in counted if COUNTED_AS.get(c.action, c.action) == action)
         for action, label in COUNT_NAMES.items()
     }

@@ -1,0 +1,81 @@
+"""Planning an organization-scope sync: the selection changes and GitHub's limits, as plain
+values (the CLI tests show them against the stand-in GitHub)."""
+
+from __future__ import annotations
+
+from toto_actions.github.sync_organization import (
+    RepositoryFacts,
+    organization_limit_problems,
+    organization_name,
+    plan_organization,
+)
+from toto_actions.github.sync_plan import (
+    SECRET,
+    SELECT,
+    UNCHANGED,
+    UPDATE,
+    VARIABLE,
+    DesiredTarget,
+    Target,
+    TargetContents,
+    target_state,
+)
+
+TARGET = Target("acme", "dev", organization=True)
+BOTH = frozenset({"acme/a", "acme/b"})
+
+
+def desired(selection: frozenset[str] = BOTH) -> DesiredTarget:
+    return DesiredTarget(
+        TARGET,
+        {"DEV_X": "x"},
+        {"DEV_R": "eu-west-1"},
+        {(SECRET, "DEV_X"): selection, (VARIABLE, "DEV_R"): selection},
+    )
+
+
+def contents(visibility: str, selection: frozenset[str]) -> TargetContents:
+    return TargetContents(
+        True,
+        {"DEV_X": "2026-01-01T00:00:00Z"},
+        {"DEV_R": "eu-west-1"},
+        {(SECRET, "DEV_X"): visibility, (VARIABLE, "DEV_R"): visibility},
+        {(SECRET, "DEV_X"): selection, (VARIABLE, "DEV_R"): selection}
+        if visibility == "selected"
+        else {},
+    )
+
+
+def actions(visibility: str, selection: frozenset[str]) -> list[tuple[str, str]]:
+    state = target_state(contents(visibility, selection), TARGET.manifest_variable)
+    plan = plan_organization(desired(), state, fingerprint_key=None, prune=False)
+    return [(c.name, c.action) for c in plan.changes if c.kind == VARIABLE]
+
+
+def test_a_variable_whose_value_holds_changes_only_its_selection() -> None:
+    assert actions("selected", BOTH) == [("DEV_R", UNCHANGED)]
+    assert actions("selected", frozenset({"acme/a"})) == [("DEV_R", SELECT)]
+    # Visible to all (or private) repositories: written again, with visibility selected.
+    assert actions("all", frozenset()) == [("DEV_R", UPDATE)]
+
+
+def test_the_names_are_the_environment_and_the_name_upper_case() -> None:
+    assert organization_name("dev", "ecs_subnet_1") == "DEV_ECS_SUBNET_1"
+    assert TARGET.manifest_variable == "TOTO_SYNC_STATE_DEV"
+    assert str(TARGET) == "organization acme (dev)"
+
+
+def test_a_private_secret_does_not_count_towards_a_public_repositorys_100() -> None:
+    others = {f"O{n:03}": "2026-01-01T00:00:00Z" for n in range(100)}
+    state = target_state(
+        TargetContents(True, others, {}, {(SECRET, name): "private" for name in others}, {}),
+        TARGET.manifest_variable,
+    )
+    plan = plan_organization(desired(), state, fingerprint_key=None, prune=False)
+    public = {"acme/a": RepositoryFacts(1, public=True)}
+    private = {"acme/b": RepositoryFacts(2, public=False)}
+    assert organization_limit_problems(plan, public) == []
+    assert organization_limit_problems(plan, private) == [
+        "acme/b: would reach 101 organization secrets; its workflows read only the first 100 "
+        "by name, so some would be missing"
+    ]

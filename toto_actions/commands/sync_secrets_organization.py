@@ -1,0 +1,122 @@
+"""sync-secrets at `scope: organization`: the pre-flight checks and the plan of the one target,
+the organization's secrets and variables of the environment.
+
+Everything is checked before the first write: the mapping (names, values, sensitive outputs),
+every configured repository (its id is what a selection holds), the token's access to the
+organization's public key and its secrets and variables, and GitHub's limits as they will be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from toto_actions.errors import UsageError
+from toto_actions.github.api import PERMISSION_STATUSES, GitHubError
+from toto_actions.github.organization_api import OrganizationClient
+from toto_actions.github.sync_config import SyncConfig
+from toto_actions.github.sync_organization import (
+    RepositoryFacts,
+    desired_organization,
+    organization_limit_problems,
+    organization_target,
+    plan_organization,
+    with_repository_ids,
+)
+from toto_actions.github.sync_plan import (
+    DELETE,
+    SELECT,
+    Change,
+    Target,
+    TargetPlan,
+    target_state,
+)
+from toto_actions.github.sync_report import TargetFailure
+from toto_actions.parallel import parallel
+from toto_actions.terraform.outputs import TerraformOutput
+
+
+class OrganizationSync(NamedTuple):
+    """What the command passes: the settings an organization-scope sync reads."""
+
+    config: SyncConfig
+    source: str  # the config file, for messages
+    environment: str | None
+    fingerprint_key: str | None
+    prune: bool
+    create_environments: bool
+    workers: int
+
+
+def plan_for_organization(
+    client: OrganizationClient, sync: OrganizationSync, outputs: Mapping[str, TerraformOutput]
+) -> tuple[list[TargetPlan], list[TargetFailure]]:
+    """The organization's plan, or its read failure; a usage error (exit 2, nothing written)
+    for anything the configuration, the token or GitHub's limits forbid."""
+    if not sync.environment:
+        raise UsageError(f"{sync.source} syncs into organization secrets: pass --environment")
+    if sync.create_environments:
+        raise UsageError(
+            "--create-environments: scope organization writes organization secrets, no "
+            "GitHub environment"
+        )
+    target = organization_target(sync.config, sync.environment, sync.source)
+    desired = desired_organization(sync.config, outputs, target, sync.source)
+    facts = _repository_facts(client, sync)
+    desired = with_repository_ids(desired, facts)
+    try:
+        client.public_key(target)  # the writes need it: a token that cannot read it stops here
+        contents = client.read_organization(target, desired.variables)
+    except GitHubError as failure:
+        if failure.status in PERMISSION_STATUSES:
+            raise UsageError(
+                f"{target}: not an organization, or the token may not read its secrets and "
+                f"variables ({failure})"
+            ) from failure
+        return [], [TargetFailure(target, str(failure))]
+    state = target_state(contents, target.manifest_variable)
+    plan = plan_organization(desired, state, sync.fingerprint_key, sync.prune)
+    problems = organization_limit_problems(plan, facts)
+    if problems:
+        raise UsageError("\n".join(problems))
+    return [plan], []
+
+
+def _repository_facts(
+    client: OrganizationClient, sync: OrganizationSync
+) -> dict[str, RepositoryFacts]:
+    """Every configured repository's id and visibility, by lower-case full name; one line per
+    repository the token cannot see."""
+    names = [repository.full_name for repository in sync.config.repositories]
+    found = parallel(sync.workers, names, client.repository_facts)
+    problems = [outcome for outcome in found if isinstance(outcome, str)]
+    if problems:
+        raise UsageError("\n".join(problems))
+    return {
+        name.lower(): outcome
+        for name, outcome in zip(names, found, strict=True)
+        if isinstance(outcome, RepositoryFacts)
+    }
+
+
+def reached_repositories(plan: TargetPlan, changes: Sequence[Change]) -> dict[str, set[str]]:
+    """Repository -> the names whose change it sees: a new value reaches every repository
+    the entry selects, a new selection the repositories it adds, a deletion those it had."""
+    target: Target = plan.target
+    if not target.organization:
+        return {target.repository: {c.name for c in changes}} if changes else {}
+    reached: dict[str, set[str]] = {}
+    for change in changes:
+        entry = (change.kind, change.name)
+        before = plan.state.selections.get(entry, frozenset())
+        after = plan.desired.selections.get(entry, frozenset())
+        repositories = (
+            before
+            if change.action == DELETE
+            else after - before
+            if change.action == SELECT
+            else after
+        )
+        for repository in repositories:
+            reached.setdefault(repository, set()).add(change.name)
+    return reached

@@ -1,0 +1,76 @@
+"""The GitHub calls only an organization-scope sync makes: each repository's id and visibility,
+and the organization's secrets and variables with their visibility and selected repositories.
+
+The writes (secrets and variables with their selection, the selection alone) are the adapter's
+own (api.py), which serves every target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from toto_actions.github.api import (
+    PERMISSION_STATUSES,
+    GitHubClient,
+    GitHubError,
+    timestamp_text,
+)
+from toto_actions.github.sync_organization import RepositoryFacts
+from toto_actions.github.sync_plan import SECRET, VARIABLE, Entry, Target, TargetContents
+
+SELECTED = "selected"
+
+
+class OrganizationClient(GitHubClient):
+    """GitHubClient with the organization's reads; as safe to share between threads."""
+
+    def repository_facts(self, repository: str) -> RepositoryFacts | str:
+        """The repository's id and whether it is public; a string saying why the token cannot
+        see it."""
+        try:
+            _, document = self._read(
+                f"GET {repository}",
+                lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repository}"),
+            )
+        except GitHubError as problem:
+            if problem.status in PERMISSION_STATUSES:
+                return f"{repository}: not found, or the token cannot see it ({problem})"
+            raise
+        return RepositoryFacts(int(document["id"]), document.get("visibility") == "public")
+
+    def read_organization(self, target: Target, variables: Collection[str]) -> TargetContents:
+        """The organization's secrets (updated_at, visibility, and each selected one's
+        repositories: all of them count towards a workflow's 100) and variables (value,
+        visibility, and the repositories of those named in `variables`)."""
+        organization = self._scope(target)
+        secrets = self._read(
+            f"list the secrets of {target}", lambda: list(organization.get_secrets())
+        )
+        found = self._read(
+            f"list the variables of {target}", lambda: list(organization.get_variables())
+        )
+        wanted = {name.upper() for name in variables}
+        visibilities: dict[Entry, str] = {}
+        selections: dict[Entry, frozenset[str]] = {}
+        for kind, entries in ((SECRET, secrets), (VARIABLE, found)):
+            for entry in entries:
+                key = (kind, entry.name.upper())
+                visibilities[key] = entry.visibility
+                if entry.visibility == SELECTED and (kind == SECRET or key[1] in wanted):
+                    selections[key] = self._selection(target, key, entry)
+        return TargetContents(
+            True,
+            {s.name.upper(): timestamp_text(s.updated_at) for s in secrets},
+            {v.name.upper(): v.value for v in found},
+            visibilities,
+            selections,
+        )
+
+    def _selection(self, target: Target, key: Entry, entry: Any) -> frozenset[str]:
+        """The lower-case full names of the repositories the entry selects."""
+        repositories = self._read(
+            f"list the repositories of {key[0]} {key[1]} of {target}",
+            lambda: list(entry.selected_repositories),
+        )
+        return frozenset(repository.full_name.lower() for repository in repositories)

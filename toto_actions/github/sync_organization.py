@@ -1,0 +1,191 @@
+"""Planning a sync into organization secrets and variables (`scope: organization`).
+
+Each mapped NAME becomes `<ENVIRONMENT>_<NAME>` of the organization, with visibility selected
+and exactly the repositories that map it selected, so a first sync is one write per output
+whatever the number of repositories. What organization scope gives up is guarded here: such a
+secret reaches every workflow of the selected repositories, pull requests included, so a
+sensitive output needs `allow-sensitive`; and a workflow reads only the first 100 organization
+secrets by name, so no repository may be left seeing more. Plain values in and out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from toto_actions.errors import UsageError
+from toto_actions.github.sync_config import SyncConfig, name_problem
+from toto_actions.github.sync_plan import (
+    DELETE,
+    SECRET,
+    SELECT,
+    UNCHANGED,
+    UPDATE,
+    VARIABLE,
+    Change,
+    DesiredTarget,
+    Entry,
+    Kind,
+    Target,
+    TargetPlan,
+    TargetState,
+    plan_target,
+    resolve,
+)
+from toto_actions.terraform.outputs import TerraformOutput
+
+ORGANIZATION_SCOPE = "organization"
+MAX_ORGANIZATION_SECRETS = 1000
+MAX_ORGANIZATION_VARIABLES = 1000
+# "If the repository is assigned access to more than 100 organization secrets, the workflow can
+# only use the first 100 organization secrets (sorted alphabetically by secret name)."
+MAX_VISIBLE_SECRETS = 100
+
+
+class RepositoryFacts(NamedTuple):
+    id: int
+    public: bool  # an organization secret of visibility private does not reach it
+
+
+def organization_name(environment: str, name: str) -> str:
+    """The organization secret or variable that holds NAME for the environment."""
+    return f"{environment}_{name}".upper()
+
+
+def organization_target(config: SyncConfig, environment: str, source: str) -> Target:
+    """The organization the configured repositories belong to: one, as their secrets are its."""
+    owners = sorted({r.full_name.split("/")[0].lower() for r in config.repositories})
+    if len(owners) > 1:
+        raise UsageError(
+            f"{source}: scope organization writes one organization's secrets, but the "
+            f"repositories belong to {', '.join(owners)}"
+        )
+    login = config.repositories[0].full_name.split("/")[0]
+    return Target(login, environment, organization=True)
+
+
+def desired_organization(
+    config: SyncConfig, outputs: Mapping[str, TerraformOutput], target: Target, source: str
+) -> DesiredTarget:
+    """What the organization must hold for the environment (repository ids still to be filled
+    in: with_repository_ids), or raise with every problem."""
+    environment = target.environment or ""
+    problems: list[str] = []
+    values: dict[Kind, dict[str, str]] = {}
+    selections: dict[Entry, frozenset[str]] = {}
+    for kind in (SECRET, VARIABLE):
+        mappings = _mappings(problems, config, kind, environment, source)
+        outputs_of = {name: output for name, (output, _) in mappings.items()}
+        values[kind] = resolve(problems, target, kind, outputs_of, outputs)
+        for name, (output_name, repositories) in mappings.items():
+            selections[(kind, name)] = repositories
+            output = outputs.get(output_name)
+            sensitive = output is not None and output.sensitive
+            if kind == SECRET and sensitive and output_name not in config.allow_sensitive:
+                problems.append(_sensitive(target, name, output_name, source))
+            if name == target.manifest_variable:
+                problems.append(f"{target}: {kind} {name} is the sync's own manifest")
+    if problems:
+        raise UsageError("\n".join(dict.fromkeys(problems)))
+    return DesiredTarget(target, values[SECRET], values[VARIABLE], selections)
+
+
+def _mappings(
+    problems: list[str], config: SyncConfig, kind: Kind, environment: str, source: str
+) -> dict[str, tuple[str, frozenset[str]]]:
+    """Organization NAME -> (its output, the repositories that map it). One organization secret
+    holds one value: a repository mapping the NAME to another output cannot hold."""
+    found: dict[str, tuple[str, str, set[str]]] = {}  # NAME -> output, first repo, repos
+    for repository in config.repositories:
+        mapping = repository.secrets if kind == SECRET else repository.variables
+        for name, output in mapping.items():
+            prefixed = organization_name(environment, name)
+            problem = name_problem(prefixed)
+            if problem:
+                problems.append(f"{source}: {kind} {name} in environment {environment}: {problem}")
+                continue
+            first = found.setdefault(prefixed, (output, repository.full_name, set()))
+            if first[0] != output:
+                problems.append(
+                    f"{source}: {kind} {name} is output {output!r} for {repository.full_name} "
+                    f"but {first[0]!r} for {first[1]}: an organization {kind} holds one value "
+                    "for every repository (scope organization)"
+                )
+            first[2].add(repository.full_name.lower())
+    return {name: (output, frozenset(repos)) for name, (output, _, repos) in found.items()}
+
+
+def _sensitive(target: Target, name: str, output: str, source: str) -> str:
+    return (
+        f"{target}: secret {name}: output {output!r} is sensitive, and an organization secret "
+        "reaches every workflow of the selected repositories, pull requests included: list it "
+        f"under allow-sensitive in {source} to sync it anyway, or use scope environment"
+    )
+
+
+def with_repository_ids(
+    desired: DesiredTarget, facts: Mapping[str, RepositoryFacts]
+) -> DesiredTarget:
+    """The desired target with the ids its writes select (facts by lower-case full name)."""
+    return desired._replace(repository_ids={name: f.id for name, f in facts.items()})
+
+
+def plan_organization(
+    desired: DesiredTarget, state: TargetState, fingerprint_key: str | None, prune: bool
+) -> TargetPlan:
+    """The target's plan, where an entry whose value holds but whose repositories differ only
+    has its selection set, and one whose visibility is not `selected` is written again."""
+    plan = plan_target(desired, state, fingerprint_key, prune)
+    return plan._replace(changes=tuple(_selected(c, desired, state) for c in plan.changes))
+
+
+def _selected(change: Change, desired: DesiredTarget, state: TargetState) -> Change:
+    if change.action != UNCHANGED:
+        return change
+    entry = (change.kind, change.name)
+    if state.visibilities.get(entry) != "selected":
+        return change._replace(action=UPDATE)
+    if state.selections.get(entry, frozenset()) != desired.selections[entry]:
+        return change._replace(action=SELECT)
+    return change
+
+
+def organization_limit_problems(
+    plan: TargetPlan, facts: Mapping[str, RepositoryFacts]
+) -> list[str]:
+    """GitHub's limits, as the organization will be after the plan: 1,000 secrets, 1,000
+    variables, and no configured repository reaching more than 100 organization secrets."""
+    deleted = {(c.kind, c.name) for c in plan.changes if c.action == DELETE}
+    state, desired = plan.state, plan.desired
+    secrets = {*state.secrets, *desired.secrets} - {n for k, n in deleted if k == SECRET}
+    variables = {*state.variables, *desired.variables, plan.target.manifest_variable}
+    variables -= {n for k, n in deleted if k == VARIABLE}
+    problems = [
+        f"{plan.target}: the organization would hold {count} {what}, more than GitHub's {most}"
+        for count, what, most in (
+            (len(secrets), "secrets", MAX_ORGANIZATION_SECRETS),
+            (len(variables), "variables", MAX_ORGANIZATION_VARIABLES),
+        )
+        if count > most
+    ]
+    for repository, fact in sorted(facts.items()):
+        seen = sum(1 for name in secrets if _reaches(plan, name, repository, fact))
+        if seen > MAX_VISIBLE_SECRETS:
+            problems.append(
+                f"{repository}: would reach {seen} organization secrets; its workflows read "
+                f"only the first {MAX_VISIBLE_SECRETS} by name, so some would be missing"
+            )
+    return problems
+
+
+def _reaches(plan: TargetPlan, name: str, repository: str, fact: RepositoryFacts) -> bool:
+    """Whether the organization secret reaches the repository once the plan is applied."""
+    entry = (SECRET, name)
+    if name in plan.desired.secrets:
+        return repository in plan.desired.selections[entry]
+    visibility = plan.state.visibilities.get(entry)
+    if visibility == "all":
+        return True
+    if visibility == "private":
+        return not fact.public
+    return repository in plan.state.selections.get(entry, frozenset())
