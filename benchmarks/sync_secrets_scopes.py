@@ -58,6 +58,7 @@ ORGANIZATION_PERMISSIONS = {
     "organization_actions_variables": "write",
     "organization_secrets": "write",
 }
+MANIFEST = f"TOTO_SYNC_STATE_{ENVIRONMENT.upper()}"  # the state, selecting no repository
 SIDES = ("environment", "organization")
 GOAL_FIRST_SYNC_RATIO = 0.02  # of the environment scope's writes and wall time
 GOAL_CHANGE_WRITES = 2
@@ -87,6 +88,9 @@ def check_organization(server: GitHubServer, workload: Workload) -> str | None:
             name for name in expected.keys() | held.keys() if held.get(name) != expected.get(name)
         )
         return f"organization {OWNER}: these secrets are not as expected: {wrong}"
+    variables = server.organization_variables(OWNER)
+    if list(variables) != [MANIFEST] or variables[MANIFEST][1:] != ("selected", []):
+        return f"organization {OWNER}: variables {sorted(variables)}, expected the state only"
     for repository in workload.repositories:
         if server.secrets(repository) or server.environment_names(repository):
             return f"{repository} holds secrets or environments of its own"
