@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -102,6 +102,21 @@ def baseline_side(server: GitHubServer, write_interval: float) -> Side:
 
 
 def ours_side(server: GitHubServer, write_interval: float, directory: Path) -> Side:
+    # The first sync creates the environments, as the baseline's loop does.
+    options = ("--create-environments",)
+    return cli_side(server, write_interval, directory, "environment", options)
+
+
+def cli_side(
+    server: GitHubServer,
+    write_interval: float,
+    directory: Path,
+    scope: str,
+    options: Sequence[str] = (),
+    *,
+    sensitive: bool = True,
+) -> Side:
+    """The installed console script syncing the workload at this scope, in a subprocess."""
     config, outputs = directory / "toto-secrets.yml", directory / "outputs.json"
     # Without the variables of a GitHub Actions runner, which would change what the CLI does.
     environment = {k: v for k, v in os.environ.items() if not k.startswith(RUNNER_VARIABLES)}
@@ -115,13 +130,12 @@ def ours_side(server: GitHubServer, write_interval: float, directory: Path) -> S
         f"--github-api-url={server.url}",
         f"--fingerprint-key={FINGERPRINT_KEY}",
         f"--write-interval={write_interval:g}",
-        # The first sync creates the environments, as the baseline's loop does.
-        "--create-environments",
+        *options,
     ]
 
     def sync(workload: Workload) -> None:
-        config.write_text(config_text(workload), encoding="utf-8")
-        outputs.write_text(outputs_json(workload), encoding="utf-8")
+        config.write_text(config_text(workload, scope), encoding="utf-8")
+        outputs.write_text(outputs_json(workload, sensitive=sensitive), encoding="utf-8")
         done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             sys.exit(f"sync-secrets exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
@@ -129,17 +143,17 @@ def ours_side(server: GitHubServer, write_interval: float, directory: Path) -> S
     return sync
 
 
-def config_text(workload: Workload) -> str:
-    lines = ["version: 1", f"owner: {OWNER}", "scope: environment", "repositories:"]
+def config_text(workload: Workload, scope: str = "environment") -> str:
+    lines = ["version: 1", f"owner: {OWNER}", f"scope: {scope}", "repositories:"]
     lines += [f"  - {full_name.partition('/')[2]}" for full_name in workload.repositories]
     lines += ["secrets:"] + [f"  {name}: {output}" for name, output in workload.secrets.items()]
     return "\n".join(lines) + "\n"
 
 
-def outputs_json(workload: Workload) -> str:
+def outputs_json(workload: Workload, *, sensitive: bool = True) -> str:
     """`terraform output -json`."""
     document: dict[str, Any] = {
-        name: {"value": value, "type": "string", "sensitive": True}
+        name: {"value": value, "type": "string", "sensitive": sensitive}
         for name, value in workload.outputs.items()
     }
     return json.dumps(document, indent=2)
@@ -158,23 +172,28 @@ def measure(server: GitHubServer, side: Side, workload: Workload, label: str) ->
             sys.exit(f"{label}: {repository} holds {held}, expected {expected}")
     if server.errors:
         sys.exit(f"{label}: the stand-in server failed: {server.errors}")
+    return tally(server, seconds, SECRET_PUT_ROUTE)
+
+
+def tally(server: GitHubServer, seconds: float, secret_put_route: str) -> Measure:
+    """What the server was sent since its log was cleared; secret PUTs are those to the route."""
     writes = server.writes()
     other_writes: dict[str, int] = {}
     for write in writes:
-        if not is_secret_put(write):
+        if not is_secret_put(write, secret_put_route):
             key = f"{write.method} {write.route}"
             other_writes[key] = other_writes.get(key, 0) + 1
     return Measure(
         requests=len(server.requests),
         writes=len(writes),
-        secret_puts=sum(1 for w in writes if is_secret_put(w)),
+        secret_puts=sum(1 for w in writes if is_secret_put(w, secret_put_route)),
         other_writes=other_writes,
         seconds=seconds,
     )
 
 
-def is_secret_put(request: LoggedRequest) -> bool:
-    return request.method == "PUT" and request.route == SECRET_PUT_ROUTE
+def is_secret_put(request: LoggedRequest, route: str) -> bool:
+    return request.method == "PUT" and request.route == route
 
 
 @contextmanager

@@ -1,0 +1,275 @@
+"""`toto-actions sync-secrets` at `scope: organization` against `scope: environment` (issue 21).
+
+The same workload (repositories x Terraform outputs, one environment, `dev`) synced by the
+installed console script, in a subprocess, into two stand-in GitHubs under the same write pacing
+(`--write-interval`) and fingerprint key: **environment**, where every repository has the
+environment `dev` already and gets every output as an environment secret; **organization**, where
+the repositories belong to the organization `acme` and every output becomes one organization
+secret `DEV_<NAME>` selecting all of them. The outputs are not sensitive on either side (subnet
+ids and the like: what an organization secret is for; a sensitive one would need `allow-sensitive`).
+
+Three scenarios, in order, on each side: a first sync, a sync where nothing changed, and a sync
+where one output changed. The sides alternate within the run, so load on this shared machine hits
+both alike. Every scenario ends with a check of the plaintext the server holds (and, at
+organization scope, of each secret's visibility and selected repositories); a wrong value stops
+the run. The issue's goals are reported at the end: a first sync at most 0.02x the environment
+scope's writes and wall time (at 200 repositories x 10 outputs: the ratios depend on the size),
+a change at most 2 writes and a no-op none; the run exits 1 when one of the last two is missed.
+
+Usage: .venv/bin/python -m benchmarks.sync_secrets_scopes [--write-interval S] [--latency S]
+           [--repositories N] [--secrets N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+from benchmarks.sync_secrets import (
+    ENVIRONMENT,
+    OWNER,
+    SCENARIOS,
+    SECRET_PUT_ROUTE,
+    TOKEN,
+    Measure,
+    Side,
+    Workload,
+    changed,
+    cli_side,
+    figures,
+    make_workload,
+    tally,
+)
+from testing.github.server import GitHubServer
+from toto_actions.github.sync_permissions import token_permissions
+
+ORGANIZATION_SECRET_PUT_ROUTE = "/orgs/{org}/actions/secrets/{secret_name}"  # noqa: S105 - a route
+# What an organization-scope sync's token needs (as tests/commands/test_sync_secrets_organization
+# gives it; sync_permissions.token_permissions knows the environment and repository scopes only).
+ORGANIZATION_PERMISSIONS = {
+    "metadata": "read",
+    "organization_actions_variables": "write",
+    "organization_secrets": "write",
+}
+MANIFEST = f"TOTO_SYNC_STATE_{ENVIRONMENT.upper()}"  # the state, selecting no repository
+SIDES = ("environment", "organization")
+GOAL_FIRST_SYNC_RATIO = 0.02  # of the environment scope's writes and wall time
+GOAL_CHANGE_WRITES = 2
+
+# A side's check of what its server holds after a sync: a problem, or None.
+Check = Callable[[GitHubServer, Workload], str | None]
+
+
+def check_environments(server: GitHubServer, workload: Workload) -> str | None:
+    expected = workload.expected()
+    for repository in workload.repositories:
+        held = server.secrets(repository, ENVIRONMENT)
+        if held != expected:
+            return f"{repository} holds {held}, expected {expected}"
+    return None
+
+
+def check_organization(server: GitHubServer, workload: Workload) -> str | None:
+    every = sorted(workload.repositories)
+    expected = {
+        f"{ENVIRONMENT.upper()}_{name}": (value, "selected", every)
+        for name, value in workload.expected().items()
+    }
+    held = server.organization_secrets(OWNER)
+    if held != expected:
+        wrong = sorted(
+            name for name in expected.keys() | held.keys() if held.get(name) != expected.get(name)
+        )
+        return f"organization {OWNER}: these secrets are not as expected: {wrong}"
+    variables = server.organization_variables(OWNER)
+    if list(variables) != [MANIFEST] or variables[MANIFEST][1:] != ("selected", []):
+        return f"organization {OWNER}: variables {sorted(variables)}, expected the state only"
+    for repository in workload.repositories:
+        if server.secrets(repository) or server.environment_names(repository):
+            return f"{repository} holds secrets or environments of its own"
+    return None
+
+
+@contextmanager
+def environment_stand_in(workload: Workload, latency: float) -> Iterator[GitHubServer]:
+    """Repositories that each have the environment already (no environment PUT is counted)."""
+    with GitHubServer() as server:
+        server.latency_seconds = latency
+        for repository in workload.repositories:
+            server.add_repository(repository)
+            server.add_environment(repository, ENVIRONMENT)
+        permissions = token_permissions("environment", create_environments=False, dispatch=False)
+        server.add_token(TOKEN, permissions=permissions)
+        yield server
+
+
+@contextmanager
+def organization_stand_in(workload: Workload, latency: float) -> Iterator[GitHubServer]:
+    with GitHubServer() as server:
+        server.latency_seconds = latency
+        server.add_organization(OWNER)
+        for repository in workload.repositories:
+            server.add_repository(repository)
+        server.add_token(TOKEN, permissions=ORGANIZATION_PERMISSIONS)
+        yield server
+
+
+class Contender(NamedTuple):
+    server: GitHubServer
+    sync: Side
+    check: Check
+    secret_put_route: str
+
+
+def measure(contender: Contender, workload: Workload, label: str) -> Measure:
+    """Sync, check what the server holds, and count what it was sent."""
+    server = contender.server
+    server.clear_requests()
+    started = time.perf_counter()
+    contender.sync(workload)
+    seconds = time.perf_counter() - started
+    problem = contender.check(server, workload)
+    if problem:
+        sys.exit(f"{label}: {problem}")
+    if server.errors:
+        sys.exit(f"{label}: the stand-in server failed: {server.errors}")
+    return tally(server, seconds, contender.secret_put_route)
+
+
+COLUMNS = ("requests", "writes", "secret PUTs", "other writes", "wall s")
+
+
+def print_table(results: dict[tuple[str, str], Measure]) -> None:
+    print(f"{'scenario':19} {'side':13} " + " ".join(f"{c:>12}" for c in COLUMNS))
+    for scenario in SCENARIOS:
+        rows = {side: figures(results[scenario, side]) for side in SIDES}
+        for side, row in rows.items():
+            cells = [f"{n:12.0f}" for n in row[:-1]] + [f"{row[-1]:12.2f}"]
+            print(f"{scenario:19} {side:13} " + " ".join(cells))
+        pairs = zip(rows["organization"], rows["environment"], strict=True)
+        ratios = [f"{o / e:12.4f}" if e else f"{'-':>12}" for o, e in pairs]
+        print(f"{scenario:19} {'org/env':13} " + " ".join(ratios))
+    print("\nother writes (2xx POST/PUT/PATCH/DELETE that are not a secret PUT):")
+    for scenario in SCENARIOS:
+        for side in SIDES:
+            other = results[scenario, side].other_writes
+            listed = ", ".join(f"{n} x {route}" for route, n in sorted(other.items())) or "none"
+            print(f"  {scenario}, {side}: {listed}")
+
+
+def check_goals(results: dict[tuple[str, str], Measure]) -> bool:
+    """Print each goal of the issue, met or not; False when a change wrote more than it may or
+    a no-op wrote at all."""
+    first = {side: results["first sync", side] for side in SIDES}
+    write_ratio = first["organization"].writes / first["environment"].writes
+    wall_ratio = first["organization"].seconds / first["environment"].seconds
+    change = results["one output changed", "organization"].writes
+    no_op = results["no-op sync", "organization"].writes
+    ratio_goal, change_goal = GOAL_FIRST_SYNC_RATIO, GOAL_CHANGE_WRITES
+    goals = [  # what, measured, goal, met, enforced (the ratios depend on the size, so not those)
+        (
+            "first sync writes, org/env",
+            f"{write_ratio:.4f}",
+            f"<= {ratio_goal}",
+            write_ratio <= ratio_goal,
+            False,
+        ),
+        (
+            "first sync wall time, org/env",
+            f"{wall_ratio:.4f}",
+            f"<= {ratio_goal}",
+            wall_ratio <= ratio_goal,
+            False,
+        ),
+        (
+            "one output changed, org writes",
+            str(change),
+            f"<= {change_goal}",
+            change <= change_goal,
+            True,
+        ),
+        ("no-op sync, org writes", str(no_op), "== 0", no_op == 0, True),
+    ]
+    print("\ngoals (issue 21):")
+    for what, measured, goal, met, _ in goals:
+        print(f"  {what:32} {measured:>8}  goal {goal:7}  {'met' if met else 'NOT MET'}")
+    return all(met for *_, met, enforced in goals if enforced)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--write-interval",
+        type=float,
+        default=0.05,
+        help="seconds between writes, our --write-interval on both sides (default %(default)g)",
+    )
+    parser.add_argument("--latency", type=float, default=0.03, help="seconds per request")
+    parser.add_argument("--repositories", type=int, default=200)
+    parser.add_argument("--secrets", type=int, default=10, help="outputs synced")
+    arguments = parser.parse_args()
+    run_started = time.perf_counter()
+    first = make_workload(arguments.repositories, arguments.secrets)
+    workloads = dict(zip(SCENARIOS, (first, first, changed(first)), strict=True))
+    interval, latency = arguments.write_interval, arguments.latency
+
+    results: dict[tuple[str, str], Measure] = {}
+    with (
+        tempfile.TemporaryDirectory() as environment_directory,
+        tempfile.TemporaryDirectory() as organization_directory,
+        environment_stand_in(first, latency) as environment_server,
+        organization_stand_in(first, latency) as organization_server,
+    ):
+        contenders = {
+            "environment": Contender(
+                environment_server,
+                cli_side(
+                    environment_server,
+                    interval,
+                    Path(environment_directory),
+                    "environment",
+                    sensitive=False,
+                ),
+                check_environments,
+                SECRET_PUT_ROUTE,
+            ),
+            "organization": Contender(
+                organization_server,
+                cli_side(
+                    organization_server,
+                    interval,
+                    Path(organization_directory),
+                    "organization",
+                    sensitive=False,
+                ),
+                check_organization,
+                ORGANIZATION_SECRET_PUT_ROUTE,
+            ),
+        }
+        for index, scenario in enumerate(SCENARIOS):
+            order = SIDES if index % 2 == 0 else SIDES[::-1]
+            for side in order:
+                print(f"{scenario}: {side} ...", file=sys.stderr, flush=True)
+                label = f"{scenario}, {side}"
+                results[scenario, side] = measure(contenders[side], workloads[scenario], label)
+    print(
+        f"{len(first.repositories)} repositories x {len(first.secrets)} outputs "
+        f"(environment {ENVIRONMENT}), {latency * 1000:g} ms per request, "
+        f"write interval {interval:g} s on both sides; Python {platform.python_version()}\n"
+    )
+    print_table(results)
+    met = check_goals(results)
+    print(f"\nthe whole run took {time.perf_counter() - run_started:.0f} s")
+    if not met:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
