@@ -85,7 +85,7 @@ def test_the_default_owner_serves_when_the_config_has_none(tmp_path: Path) -> No
         ),
         (
             "version: 1\nscope: org\nrepositories: [a/b]\n",
-            ["scope: 'org' is not one of ['environment', 'repository']"],
+            ["scope: 'org' is not one of ['environment', 'repository', 'organization']"],
         ),
         (
             "version: 1\nrepositories: [b]\n",
