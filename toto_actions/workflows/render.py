@@ -64,7 +64,7 @@ def render(settings: WorkflowSettings) -> RenderedWorkflow:
         autoescape=False,  # noqa: S701 - the output is YAML; values are quoted by the yaml filter
     )
     environment.filters["yaml"] = yaml_scalar
-    # `names | map("in_environment", env)`: the secrets an environment's jobs read.
+    # `name | in_environment(env)`: the secret an environment's jobs read a core value from.
     environment.filters["in_environment"] = lambda secret, name: core_secret(settings, name, secret)
     template = environment.get_template(_TEMPLATE_FILES[settings.kind])
     content = template.render(
@@ -74,7 +74,6 @@ def render(settings: WorkflowSettings) -> RenderedWorkflow:
         action=lambda name: f"{settings.actions_repo}/actions/{name}@{settings.actions_ref}",
         third_party=pinned if settings.pin_actions else str,
         tf_variable=lambda secret: f"TF_VAR_{secret.lower()}",
-        core_secret=lambda environment, secret: core_secret(settings, environment, secret),
         describe=describe,
         on_events=on_events,
     )
