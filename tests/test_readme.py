@@ -42,9 +42,8 @@ def test_the_sync_permission_table_is_what_the_workflow_asks_for() -> None:
     rendered token asks for, with its access; the optional ones only with their option."""
     from toto_actions.github.sync_permissions import TITLES, token_permissions
 
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Permissions of the sync", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| (\w+) \(`(\w+)`\) \| (read|write) \| (.*) \|$", section, re.MULTILINE)
+    section = _sync_permissions_section().split(_ORGANIZATION_HEADING, 1)[0]
+    rows = _permission_rows(section)
     table = {key: (title, access) for title, key, access, _ in rows}
     everything = token_permissions("environment", create_environments=True, dispatch=True)
     assert table == {key: (TITLES[key], access) for key, access in everything.items()}
@@ -53,3 +52,35 @@ def test_the_sync_permission_table_is_what_the_workflow_asks_for() -> None:
     assert set(optional) == set(everything) - set(base)
     assert "`--sync-dispatch`" in optional["contents"]
     assert "`--create-environments`" in optional["administration"]
+
+
+_ORGANIZATION_HEADING = "#### Organization secrets (`scope: organization`)"
+
+
+def _sync_permissions_section() -> str:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("### Permissions of the sync", 1)[1].split("\n## ", 1)[0]
+
+
+def _permission_rows(section: str) -> list[tuple[str, str, str, str]]:
+    """The table rows `| Title (`key`) | access | why |` of section."""
+    rows: list[tuple[str, str, str, str]] = re.findall(
+        r"^\| ([\w ]+) \(`(\w+)`\) \| (read|write) \| (.*) \|$", section, re.MULTILINE
+    )
+    return rows
+
+
+def test_the_organization_permission_table_is_what_the_workflow_asks_for() -> None:
+    from toto_actions.github.sync_permissions import title, token_permissions
+
+    section = _sync_permissions_section().split(_ORGANIZATION_HEADING, 1)[1]
+    rows = _permission_rows(section)
+    everything = token_permissions("organization", create_environments=False, dispatch=True)
+    assert {key: (name, access) for name, key, access, _ in rows} == {
+        key: (title(key), access) for key, access in everything.items()
+    }
+    base = token_permissions("organization", create_environments=False, dispatch=False)
+    optional = {key for _, key, _, why in rows if why.startswith("only with")}
+    assert optional == set(everything) - set(base) == {"contents"}
+    # The input the pinned create-github-app-token does not declare, named as the runner does.
+    assert "Unexpected input(s) 'permission-organization-actions-variables'" in section

@@ -444,8 +444,9 @@ BAD_INPUTS = [
         ["--service", "ms"],
         "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
         "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, platforms, "
-        "service-repositories, sync-auth, sync-dispatch, create-environments, drift-schedule, "
-        "run-source, require-reviewed-plan, actions-repo, actions-ref, pin-actions)",
+        "service-repositories, sync-auth, secrets-scope, sync-dispatch, create-environments, "
+        "drift-schedule, run-source, require-reviewed-plan, actions-repo, actions-ref, "
+        "pin-actions)",
         {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
     ),
     BadInput(

@@ -8,7 +8,15 @@ import pytest
 
 from testing.github import permissions as github_permissions
 from testing.github.openapi import load_openapi
-from toto_actions.github.sync_permissions import ALL_ENDPOINTS, TITLES, Endpoint, token_permissions
+from toto_actions.github.sync_permissions import (
+    ALL_ENDPOINTS,
+    ORGANIZATION_PERMISSIONS,
+    TITLES,
+    Endpoint,
+    describe,
+    sync_endpoints,
+    token_permissions,
+)
 
 
 @pytest.mark.parametrize("endpoint", ALL_ENDPOINTS, ids=lambda e: f"{e.method} {e.template}")
@@ -63,6 +71,27 @@ def test_every_key_is_one_github_knows() -> None:
             False,
             {"actions_variables": "write", "metadata": "read", "secrets": "write"},
         ),
+        (
+            "organization",
+            False,
+            False,
+            {
+                "metadata": "read",
+                "organization_actions_variables": "write",
+                "organization_secrets": "write",
+            },
+        ),
+        (
+            "organization",
+            True,  # nor in organization scope
+            True,
+            {
+                "contents": "write",
+                "metadata": "read",
+                "organization_actions_variables": "write",
+                "organization_secrets": "write",
+            },
+        ),
     ],
 )
 def test_the_token_asks_for_exactly_what_its_calls_need(
@@ -74,6 +103,41 @@ def test_the_token_asks_for_exactly_what_its_calls_need(
     )
 
 
+def _vendored_data() -> dict[str, dict[str, str]]:
+    data: dict[str, dict[str, str]] = json.loads(
+        github_permissions.VENDORED.read_text(encoding="utf-8")
+    )["permissions"]
+    return data
+
+
 def test_titles_are_githubs() -> None:
-    data = json.loads(github_permissions.VENDORED.read_text(encoding="utf-8"))["permissions"]
+    data = _vendored_data()
     assert {key: data[key]["title"] for key in TITLES} == TITLES
+
+
+def test_the_organization_permissions_are_those_github_lists_as_such() -> None:
+    data = _vendored_data()
+    listed = {
+        key
+        for key in TITLES
+        if data[key]["displayTitle"].startswith("Organization permissions for ")
+    }
+    assert listed == ORGANIZATION_PERMISSIONS
+
+
+def test_an_organization_permission_is_told_from_the_repository_one() -> None:
+    permissions = token_permissions("organization", create_environments=False, dispatch=True)
+    assert describe(permissions) == (
+        "Contents: write, Metadata: read, Organization variables: write, "
+        "Organization secrets: write"
+    )
+
+
+def test_an_organization_sync_calls_no_repository_or_environment_secret_endpoint() -> None:
+    templates = [
+        endpoint.template
+        for endpoint in sync_endpoints("organization", create_environments=True, dispatch=False)
+    ]
+    assert templates[0] == "/repos/{owner}/{repo}"  # each repository's id and visibility
+    assert all(template.startswith("/orgs/{org}/actions/") for template in templates[1:])
+    assert len(templates) == 13

@@ -130,6 +130,36 @@ RENDERS = {
         "--drift-schedule",
         "*/30 6-18 * JAN-DEC mon-fri",
     ],
+    "microservice-organization-secrets": [
+        "--kind",
+        "microservice",
+        "--service",
+        "toto-ms-org",
+        "--secrets-scope",
+        "organization",
+        "--environments",
+        "dev=main;qa_eu=qa;prod=release/**",
+    ],
+    "core-organization-secrets-app-dispatch": [
+        "--kind",
+        "core",
+        "--service",
+        "toto-terra-aws",
+        "--service-repositories",
+        "acme/toto-ms-expenses,acme/toto-ms-games",
+        "--sync-dispatch",
+        "toto-core-changed",
+    ],
+    "core-organization-secrets-token": [
+        "--kind",
+        "core",
+        "--service",
+        "toto-terra-aws",
+        "--sync-auth",
+        "token",
+        "--secrets-scope",
+        "organization",
+    ],
     "microservice-cli-no-drift": [
         "--kind",
         "microservice",
@@ -168,6 +198,14 @@ PINNED_RENDERS = {
         "--actions-ref",
         PINNED_REF,
     ],
+    "core-organization-secrets-pinned": [
+        *RENDERS["core-organization-secrets-app-dispatch"],
+        "--secrets-scope",  # agrees with toto-secrets.yml; the render without the file takes it
+        "organization",
+        "--actions-ref",
+        PINNED_REF,
+        "--pin-actions",
+    ],
     "core-cloud-vcs-pinned": [
         *RENDERS["core-cloud-vcs-weekday-drift"],
         "--actions-ref",
@@ -175,10 +213,13 @@ PINNED_RENDERS = {
         "--pin-actions",
     ],
 }
-# Written into the repository before the render, by render name.
-TOTO_YML = {
-    "odd-environment-names-no-core-secrets": "core-secrets: []\n",
-    "core-cli-token-pinned-from-toto-yml": "pin-actions: true\n",
+ORGANIZATION_CONFIG = "version: 1\nscope: organization\nrepositories: [acme/a]\nsecrets: {A: a}\n"
+# Written into the repository before the render, by render name: file name -> content.
+FILES = {
+    "odd-environment-names-no-core-secrets": {"toto.yml": "core-secrets: []\n"},
+    "core-cli-token-pinned-from-toto-yml": {"toto.yml": "pin-actions: true\n"},
+    "core-organization-secrets-app-dispatch": {"toto-secrets.yml": ORGANIZATION_CONFIG},
+    "core-organization-secrets-pinned": {"toto-secrets.yml": ORGANIZATION_CONFIG},
 }
 
 BROKEN_WORKFLOW = """\
@@ -217,8 +258,8 @@ def test_the_schema_catches_a_broken_workflow(broken_workflow: Path) -> None:
 
 def render_into(tmp_path_factory: pytest.TempPathFactory, cli: CliRunner, name: str) -> Path:
     repository = tmp_path_factory.mktemp(name)
-    if name in TOTO_YML:
-        (repository / "toto.yml").write_text(TOTO_YML[name], encoding="utf-8")
+    for file_name, content in FILES.get(name, {}).items():
+        (repository / file_name).write_text(content, encoding="utf-8")
     arguments = {**RENDERS, **PINNED_RENDERS}[name]
     result = cli("render-workflow", "--output-dir", str(repository), *arguments)
     assert result.exit_code == 0, result.stderr

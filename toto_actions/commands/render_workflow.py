@@ -75,6 +75,15 @@ SETTING_OPTIONS = (
         choices=("app", "token"),
     ),
     Option(
+        "--secrets-scope",
+        "where the core flow's sync writes the core secrets: each service repository's "
+        "environments, or organization secrets <ENV>_<NAME> selected for the service "
+        "repositories; core: must match the scope of toto-secrets.yml, which decides when "
+        "present (default environment)",
+        kind=CHOICE,
+        choices=("environment", "organization"),
+    ),
+    Option(
         "--sync-dispatch",
         "core: after a sync, send this repository_dispatch event type to each service "
         "repository where something changed (the token then asks for Contents: write); "

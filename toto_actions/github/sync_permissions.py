@@ -5,6 +5,9 @@ entry against the vendored data).
 Keys are GitHub's own: the Variables permission is `actions_variables` (a token asked for
 `variables` silently lacks it); reading an environment is Actions: read; creating one is
 Administration: write, a repository-admin permission asked for only with create-environments.
+Organization secrets and variables have keys of their own (`organization_secrets`,
+`organization_actions_variables`), which GitHub's settings pages title "Secrets" and "Variables"
+like the repository ones, under "Organization permissions".
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import NamedTuple
 
 ENVIRONMENT_SCOPE = "environment"
 REPOSITORY_SCOPE = "repository"
+ORGANIZATION_SCOPE = "organization"
 _REPOSITORY = "/repos/{owner}/{repo}"
+_ORGANIZATION = "/orgs/{org}/actions"
 _ENVIRONMENT = f"{_REPOSITORY}/environments/{{environment_name}}"
 # How GitHub's settings pages title each permission (the data's `title`), for people.
 TITLES = {
@@ -23,8 +28,13 @@ TITLES = {
     "contents": "Contents",
     "environments": "Environments",
     "metadata": "Metadata",
+    "organization_actions_variables": "Variables",
+    "organization_secrets": "Secrets",
     "secrets": "Secrets",
 }
+# The permissions the settings pages list under "Organization permissions" (the data's
+# displayTitle), whose titles alone would read like the repository ones.
+ORGANIZATION_PERMISSIONS = frozenset({"organization_actions_variables", "organization_secrets"})
 _BOTH = {"environments": "write"}  # environment secrets and variables need it besides their own
 
 
@@ -61,6 +71,29 @@ CREATE_ENVIRONMENT = _endpoint("PUT", _ENVIRONMENT, administration="write")
 DISPATCH = _endpoint("POST", f"{_REPOSITORY}/dispatches", contents="write")
 REPOSITORY_TARGET = _secrets_and_variables(f"{_REPOSITORY}/actions")
 ENVIRONMENT_TARGET = _secrets_and_variables(_ENVIRONMENT, **_BOTH)
+
+
+def _organization_target() -> tuple[Endpoint, ...]:
+    """Organization secrets and variables, and the repositories each is selected for."""
+    secrets, variables = f"{_ORGANIZATION}/secrets", f"{_ORGANIZATION}/variables"
+    secret, variable = f"{secrets}/{{secret_name}}", f"{variables}/{{name}}"
+    return (
+        _endpoint("GET", secrets, organization_secrets="read"),
+        _endpoint("GET", f"{secrets}/public-key", organization_secrets="read"),
+        _endpoint("PUT", secret, organization_secrets="write"),
+        _endpoint("DELETE", secret, organization_secrets="write"),
+        _endpoint("GET", f"{secret}/repositories", organization_secrets="read"),
+        _endpoint("PUT", f"{secret}/repositories", organization_secrets="write"),
+        _endpoint("GET", variables, organization_actions_variables="read"),
+        _endpoint("POST", variables, organization_actions_variables="write"),
+        _endpoint("PATCH", variable, organization_actions_variables="write"),
+        _endpoint("DELETE", variable, organization_actions_variables="write"),
+        _endpoint("GET", f"{variable}/repositories", organization_actions_variables="read"),
+        _endpoint("PUT", f"{variable}/repositories", organization_actions_variables="write"),
+    )
+
+
+ORGANIZATION_TARGET = _organization_target()
 ALL_ENDPOINTS = (
     READ_REPOSITORY,
     READ_ENVIRONMENT,
@@ -68,16 +101,20 @@ ALL_ENDPOINTS = (
     DISPATCH,
     *REPOSITORY_TARGET,
     *ENVIRONMENT_TARGET,
+    *ORGANIZATION_TARGET,
 )
 
 
 def sync_endpoints(scope: str, *, create_environments: bool, dispatch: bool) -> list[Endpoint]:
-    """Every endpoint a sync with these settings may call."""
+    """Every endpoint a sync with these settings may call (environments are created in the
+    environment scope only)."""
     endpoints = [READ_REPOSITORY]
     if scope == ENVIRONMENT_SCOPE:
         endpoints += [READ_ENVIRONMENT, *ENVIRONMENT_TARGET]
         if create_environments:
             endpoints.append(CREATE_ENVIRONMENT)
+    elif scope == ORGANIZATION_SCOPE:
+        endpoints += ORGANIZATION_TARGET
     else:
         endpoints += REPOSITORY_TARGET
     if dispatch:
@@ -96,6 +133,14 @@ def token_permissions(scope: str, *, create_environments: bool, dispatch: bool) 
     return dict(sorted(needed.items()))
 
 
+def title(key: str) -> str:
+    """The permission as a person finds it on GitHub's settings pages: its title, with
+    `Organization` before those listed under Organization permissions (`Organization secrets`)."""
+    if key in ORGANIZATION_PERMISSIONS:
+        return f"Organization {TITLES[key].lower()}"
+    return TITLES[key]
+
+
 def describe(permissions: dict[str, str]) -> str:
     """The permissions as GitHub's settings pages name them: `Secrets: write, Metadata: read`."""
-    return ", ".join(f"{TITLES[key]}: {access}" for key, access in permissions.items())
+    return ", ".join(f"{title(key)}: {access}" for key, access in permissions.items())

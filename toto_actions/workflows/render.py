@@ -14,9 +14,10 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from toto_actions.github.sync_permissions import describe
+from toto_actions.github.sync_permissions import ORGANIZATION_SCOPE, describe
 from toto_actions.workflows.action_pins import pinned
 from toto_actions.workflows.environments import on_events, trigger_branches
+from toto_actions.workflows.secrets_scope import organization_secret
 from toto_actions.workflows.settings import WorkflowSettings
 
 WORKFLOWS_DIR = PurePosixPath(".github/workflows")
@@ -63,6 +64,8 @@ def render(settings: WorkflowSettings) -> RenderedWorkflow:
         autoescape=False,  # noqa: S701 - the output is YAML; values are quoted by the yaml filter
     )
     environment.filters["yaml"] = yaml_scalar
+    # `name | in_environment(env)`: the secret an environment's jobs read a core value from.
+    environment.filters["in_environment"] = lambda secret, name: core_secret(settings, name, secret)
     template = environment.get_template(_TEMPLATE_FILES[settings.kind])
     content = template.render(
         settings=settings,
@@ -75,6 +78,13 @@ def render(settings: WorkflowSettings) -> RenderedWorkflow:
         on_events=on_events,
     )
     return RenderedWorkflow(workflow_path(settings.kind), content)
+
+
+def core_secret(settings: WorkflowSettings, environment: str, name: str) -> str:
+    """The secret a service's job for environment reads the core value name from."""
+    if settings.secrets_scope == ORGANIZATION_SCOPE:
+        return organization_secret(environment, name)
+    return name
 
 
 def yaml_scalar(value: str) -> str:

@@ -13,8 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from toto_actions.errors import UsageError
-from toto_actions.github.sync_config import name_problem, read_scope
-from toto_actions.github.sync_permissions import token_permissions
+from toto_actions.github.sync_config import name_problem
+from toto_actions.github.sync_permissions import (
+    ENVIRONMENT_SCOPE,
+    ORGANIZATION_SCOPE,
+    token_permissions,
+)
 from toto_actions.images.names import is_repository_name, platform_problem
 from toto_actions.options import GivenOptions, OptionValue
 from toto_actions.service_project import service_name
@@ -25,6 +29,11 @@ from toto_actions.workflows.environments import (
     Environment,
     parse_environments,
     parse_spec,
+)
+from toto_actions.workflows.secrets_scope import (
+    SECRETS_SCOPES,
+    check_organization_names,
+    core_scope,
 )
 from toto_actions.workflows.settings_file import SETTINGS_FILE, read_settings_file
 
@@ -88,6 +97,9 @@ class WorkflowSettings:
     create_environments: bool  # core: the sync may create a missing GitHub environment
     sync_permissions: dict[str, str]  # core: what the sync's token needs, GitHub's keys
     sync_plan_environments: bool  # core: the sync writes into each <env>-plan environment too
+    # where the core secrets live: environment (or repository) secrets of each service named
+    # NAME, or organization secrets named <ENV>_<NAME> (see organization_secret)
+    secrets_scope: str
     drift_schedule: str | None  # the drift check's cron; None: no drift check
     run_source: str  # core, cloud: upload the configuration, or follow the VCS-driven run
     pin_actions: bool  # third-party actions by commit SHA (action_pins.json)
@@ -123,12 +135,16 @@ def load_settings(
     create_environments = _switch(merged, "create-environments")
     if kind != "core" and create_environments:
         raise UsageError("create-environments is a setting of the core workflow")
-    scope = read_scope(repo_dir / SYNC_CONFIG_FILE) if kind == "core" else None
+    scope = _secrets_scope(merged, kind, repo_dir, create_environments)
+    core_secrets = _secret_names(merged.get("core-secrets", DEFAULT_CORE_SECRETS))
+    if scope == ORGANIZATION_SCOPE:
+        # The core workflow's names are in toto-secrets.yml, checked by the sync: its prefixes here.
+        check_organization_names(environments, core_secrets if kind == "microservice" else ["X"])
     permissions = (
         token_permissions(
             scope, create_environments=create_environments, dispatch=sync_dispatch is not None
         )
-        if scope is not None
+        if kind == "core"
         else {}
     )
     longest = max(environments, key=lambda e: len(e.name)).name
@@ -160,7 +176,7 @@ def load_settings(
             None,
             "an HCP Terraform organization name",
         ),
-        core_secrets=_secret_names(merged.get("core-secrets", DEFAULT_CORE_SECRETS)),
+        core_secrets=core_secrets,
         platforms=_platforms(merged.get("platforms"), kind),
         service_owner=owner,
         service_repositories=repositories,
@@ -168,7 +184,8 @@ def load_settings(
         sync_dispatch=sync_dispatch,
         create_environments=create_environments,
         sync_permissions=permissions,
-        sync_plan_environments=scope == "environment",
+        sync_plan_environments=scope == ENVIRONMENT_SCOPE,
+        secrets_scope=scope,
         drift_schedule=drift_schedule(merged.get("drift-schedule")),
         run_source=_run_source(merged, kind, engine),
         pin_actions=_switch(merged, "pin-actions"),
@@ -222,6 +239,24 @@ def _choice(
     if value not in choices:
         raise UsageError(f"{key} {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+def _secrets_scope(
+    merged: Mapping[str, Any], kind: str, repo_dir: Path, create_environments: bool
+) -> str:
+    """The scope of the core secrets: the core's toto-secrets.yml's, else secrets-scope."""
+    given = _choice(merged, "secrets-scope", SECRETS_SCOPES, default=ENVIRONMENT_SCOPE)
+    if kind == "core":
+        given_or_none = given if merged.get("secrets-scope") is not None else None
+        scope = core_scope(repo_dir / SYNC_CONFIG_FILE, given_or_none)
+    else:
+        scope = given
+    if scope == ORGANIZATION_SCOPE and create_environments:
+        raise UsageError(
+            "create-environments has no use in scope organization (organization secrets "
+            "belong to no environment): leave it out"
+        )
+    return scope
 
 
 def _run_source(merged: Mapping[str, Any], kind: str, engine: str) -> str:
