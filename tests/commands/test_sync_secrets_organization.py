@@ -12,6 +12,7 @@ import pytest
 from testing.github.server import GitHubServer
 from tests.commands.test_sync_secrets import DB_PASSWORD, KEY, TOKEN, Sync, outputs_of
 from tests.conftest import CliRunner, snapshot
+from toto_actions.github.sync_permissions import sync_endpoints, token_permissions
 
 ORGANIZATION = "acme"
 REPOSITORIES = ("acme/toto-ms-expenses", "acme/toto-ms-games", "acme/toto-ms-supermarket")
@@ -41,13 +42,9 @@ SELECTION_ROUTES = (
     "/orgs/{org}/actions/secrets/{secret_name}/repositories",
     "/orgs/{org}/actions/variables/{name}/repositories",
 )
-# What an organization-scope sync's token needs (tests/github/test_sync_permissions.py pins the
-# endpoints behind these against GitHub's permission data).
-PERMISSIONS = {
-    "metadata": "read",
-    "organization_actions_variables": "write",
-    "organization_secrets": "write",
-}
+# What an organization-scope sync's token needs, as the rendered core workflow asks for it
+# (tests/github/test_sync_permissions.py pins the endpoints against GitHub's permission data).
+PERMISSIONS = token_permissions("organization", create_environments=False, dispatch=False)
 
 
 @pytest.fixture
@@ -78,7 +75,8 @@ EXPECTED_SECRETS = {
 
 
 def grant_dispatch(github: GitHubServer) -> None:
-    github.add_token(TOKEN, permissions={**PERMISSIONS, "contents": "write"})
+    permissions = token_permissions("organization", create_environments=False, dispatch=True)
+    github.add_token(TOKEN, permissions=permissions)
 
 
 def writes_to(github: GitHubServer, *routes: str) -> list[str]:
@@ -395,3 +393,28 @@ def test_more_than_1000_organization_secrets_are_refused(sync: Sync, github: Git
         "GitHub's 1000\n",
     )
     assert github.writes() == []
+
+
+def test_every_call_of_the_sync_is_one_its_permissions_cover(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """Syncs that use every feature call exactly the endpoints the token is made for."""
+    grant_dispatch(github)
+    assert sync("--dispatch", "core").exit_code == 0
+    sync.outputs["ecs_subnet_1"]["value"] = "subnet-0ccc"
+    sync.write_config(
+        CONFIG.replace("  - toto-ms-games\n", "  - toto-ms-games\n  - toto-ms-auth\n")
+    )
+    assert sync("--dispatch", "core").exit_code == 0
+    sync.write_config(
+        CONFIG.replace("  ECS_SUBNET_2: ecs_subnet_2\n", "").replace(
+            "variables:\n  AWS_REGION: aws_region\n", ""
+        )
+    )
+    result = sync("--prune", "--dispatch", "core")
+    assert result.exit_code == 0, result.stderr
+    covered = {
+        (endpoint.method, endpoint.template)
+        for endpoint in sync_endpoints("organization", create_environments=False, dispatch=True)
+    }
+    assert {(r.method, r.route) for r in github.requests} == covered

@@ -97,9 +97,12 @@ def core_configuration(ids: Mapping[str, str], *, s3_backend: bool) -> str:
     return "\n".join(blocks)
 
 
-def secrets_mapping(repositories: tuple[str, ...]) -> str:
-    """toto-secrets.yml: every core ID and the password, into each service's environment."""
-    lines = ["version: 1", f"owner: {ORG}", "repositories:"]
+def secrets_mapping(repositories: tuple[str, ...], scope: str = "environment") -> str:
+    """toto-secrets.yml: every core ID and the password, into each service's environment (or,
+    scope organization, organization secrets selecting each service)."""
+    lines = ["version: 1", f"owner: {ORG}", f"scope: {scope}", "repositories:"]
+    if scope == "organization":
+        lines.insert(3, "allow-sensitive: [db_password]")
     lines += [f"  - {repository.split('/')[1]}" for repository in repositories]
     lines.append("secrets:")
     lines += [f"  {name}: {name.lower()}" for name in EXPECTED_SECRETS]
@@ -307,12 +310,14 @@ def new_core_repository(
     engine: str,
     repositories: tuple[str, ...] = SERVICE_REPOSITORIES,
     bucket: str | None = None,
+    scope: str = "environment",
 ) -> Path:
     """The core repository at root, its workflow rendered for engine (cli: the S3 backend in
-    bucket) with the GitHub App's token for the sync into repositories, and committed."""
+    bucket) with the GitHub App's token for the sync into repositories (scope: as
+    toto-secrets.yml's), and committed."""
     files = {
         "terraform/main.tf": core_configuration(CORE_IDS, s3_backend=engine == "cli"),
-        "toto-secrets.yml": secrets_mapping(repositories),
+        "toto-secrets.yml": secrets_mapping(repositories, scope),
     }
     if engine == "cli":
         if bucket is None:
@@ -355,16 +360,20 @@ def run_core_cloud(
     )
 
 
-def new_service_repository(root: Path, bucket: str) -> Path:
+def new_service_repository(root: Path, bucket: str, *options: str) -> Path:
     """The service repository at root, its workflow rendered for the cli engine (the S3 backend
-    in bucket), and committed."""
+    in bucket) and options, and committed."""
     repository = new_repository(
         root,
         f"{ORG}/{SERVICE}",
         {**SERVICE_FILES, BACKEND_CONFIG: backend_config(bucket, SERVICE_STATE_KEY)},
     )
     workflow = render_workflow(
-        repository, "--kind=microservice", f"--service={SERVICE}", "--terraform-engine=cli"
+        repository,
+        "--kind=microservice",
+        f"--service={SERVICE}",
+        "--terraform-engine=cli",
+        *options,
     )
     assert workflow == Path(SERVICE_WORKFLOW)
     return repository
@@ -380,14 +389,20 @@ def run_service_cli(
     event: Mapping[str, object] = MAIN,
     event_name: str = "push",
     environment: str | None = "dev",
+    organization_secrets: bool = False,
 ) -> Flow:
     """A push to main of the service repository (cli engine): the job deploy-dev under act, with
-    the secrets the core flow wrote into the service's `dev` environment; or another job and
-    event, with the secrets of environment (None: none, as a fork's pull request gets)."""
-    secrets = {
-        **(stack.github.secrets(f"{ORG}/{SERVICE}", environment) if environment else {}),
-        "GITHUB_TOKEN": JOB_TOKEN,
-    }
+    the secrets the core flow wrote into the service's `dev` environment (or, with
+    organization_secrets, the organization secrets that select it); or another job and event,
+    with the secrets of environment (None: none, as a fork's pull request gets)."""
+    given = stack.github.secrets(f"{ORG}/{SERVICE}", environment) if environment else {}
+    if organization_secrets:
+        given = {
+            name: value
+            for name, (value, _, selected) in stack.github.organization_secrets(ORG).items()
+            if f"{ORG}/{SERVICE}" in selected
+        }
+    secrets = {**given, "GITHUB_TOKEN": JOB_TOKEN}
     run = stack.act.run(
         repository,
         SERVICE_WORKFLOW,

@@ -28,7 +28,7 @@ from toto_actions.github.api import (
 from toto_actions.github.organization_api import OrganizationClient
 from toto_actions.github.sync_apply import TargetResult, apply_plan
 from toto_actions.github.sync_config import SyncConfig, load_config, without_sensitive
-from toto_actions.github.sync_organization import ORGANIZATION_SCOPE
+from toto_actions.github.sync_permissions import ORGANIZATION_SCOPE
 from toto_actions.github.sync_plan import (
     Change,
     DesiredTarget,

@@ -34,7 +34,6 @@ from toto_actions.github.sync_plan import (
 )
 from toto_actions.terraform.outputs import TerraformOutput
 
-ORGANIZATION_SCOPE = "organization"
 MAX_ORGANIZATION_SECRETS = 1000
 MAX_ORGANIZATION_VARIABLES = 1000
 # "If the repository is assigned access to more than 100 organization secrets, the workflow can

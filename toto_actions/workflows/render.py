@@ -14,10 +14,10 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
+from toto_actions.github.sync_organization import organization_name
 from toto_actions.github.sync_permissions import ORGANIZATION_SCOPE, describe
 from toto_actions.workflows.action_pins import pinned
 from toto_actions.workflows.environments import on_events, trigger_branches
-from toto_actions.workflows.secrets_scope import organization_secret
 from toto_actions.workflows.settings import WorkflowSettings
 
 WORKFLOWS_DIR = PurePosixPath(".github/workflows")
@@ -83,7 +83,7 @@ def render(settings: WorkflowSettings) -> RenderedWorkflow:
 def core_secret(settings: WorkflowSettings, environment: str, name: str) -> str:
     """The secret a service's job for environment reads the core value name from."""
     if settings.secrets_scope == ORGANIZATION_SCOPE:
-        return organization_secret(environment, name)
+        return organization_name(environment, name)
     return name
 
 

@@ -14,15 +14,11 @@ from pathlib import Path
 
 from toto_actions.errors import UsageError
 from toto_actions.github.sync_config import name_problem, read_scope
+from toto_actions.github.sync_organization import organization_name
 from toto_actions.github.sync_permissions import ENVIRONMENT_SCOPE, ORGANIZATION_SCOPE
 from toto_actions.workflows.environments import Environment
 
 SECRETS_SCOPES = (ENVIRONMENT_SCOPE, ORGANIZATION_SCOPE)  # what secrets-scope may name
-
-
-def organization_secret(environment: str, name: str) -> str:
-    """The organization secret (or variable) that holds an environment's value of name."""
-    return f"{environment}_{name}".upper()
 
 
 def core_scope(sync_config: Path, scope: str | None) -> str:
@@ -45,7 +41,7 @@ def check_organization_names(environments: Iterable[Environment], names: Iterabl
     listed = tuple(names)
     for environment in environments:
         for name in listed:
-            problem = name_problem(organization_secret(environment.name, name))
+            problem = name_problem(organization_name(environment.name, name))
             if problem is not None:
                 raise UsageError(
                     f"environment {environment.name!r} cannot prefix organization secret "
