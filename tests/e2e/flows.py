@@ -395,13 +395,14 @@ def run_service_cli(
     the secrets the core flow wrote into the service's `dev` environment (or, with
     organization_secrets, the organization secrets that select it); or another job and event,
     with the secrets of environment (None: none, as a fork's pull request gets)."""
-    given = stack.github.secrets(f"{ORG}/{SERVICE}", environment) if environment else {}
-    if organization_secrets:
+    if organization_secrets:  # what GitHub hands a workflow: those that select its repository
         given = {
             name: value
             for name, (value, _, selected) in stack.github.organization_secrets(ORG).items()
             if f"{ORG}/{SERVICE}" in selected
         }
+    else:
+        given = stack.github.secrets(f"{ORG}/{SERVICE}", environment) if environment else {}
     secrets = {**given, "GITHUB_TOKEN": JOB_TOKEN}
     run = stack.act.run(
         repository,

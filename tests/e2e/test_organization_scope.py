@@ -76,7 +76,9 @@ def test_the_core_flow_writes_organization_secrets_selecting_every_service(
 ) -> None:
     run = core_dev.run
     assert run.exit_code == 0, log(run)
-    assert succeeded(run, "Write the core outputs as secrets of the service repositories")
+    assert succeeded(
+        run, "Write the core outputs as organization secrets of the service repositories"
+    )
     assert "Write them into the plan environment dev-plan too" not in run.outcomes()
     assert stack.github.organization_secrets(ORG) == {
         f"DEV_{name}": (value, "selected", EVERY) for name, value in EXPECTED_SECRETS.items()
