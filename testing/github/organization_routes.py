@@ -274,6 +274,15 @@ class OrganizationSeeding:
                     login, self._state.new_target()
                 )
 
+    def rename_repository(self, old: str, new: str) -> None:
+        """Rename or transfer (another owner) a repository; it keeps its id. GitHub redirects
+        requests for the old name (301): the stand-in answers them as the renamed repository,
+        what a client that follows the redirect sees."""
+        with self._lock:
+            repository = self._state.repository(old)
+            repository.full_name = new
+            self._state.repositories[new.lower()] = repository
+
     def organization_secrets(self, login: str) -> dict[str, tuple[str, str, list[str]]]:
         """NAME -> (the plaintext that arrived, visibility, sorted selected repository full
         names)."""

@@ -418,3 +418,35 @@ def test_every_call_of_the_sync_is_one_its_permissions_cover(
         for endpoint in sync_endpoints("organization", create_environments=False, dispatch=True)
     }
     assert {(r.method, r.route) for r in github.requests} == covered
+
+
+def test_a_renamed_repository_keeps_its_selection_and_a_warning_says_so(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """Selections hold ids, which a renamed repository keeps; GitHub redirects its old name."""
+    assert sync().exit_code == 0
+    github.rename_repository("acme/toto-ms-games", "acme/toto-ms-games-v2")
+    github.clear_requests()
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    assert github.writes() == []
+    assert (
+        "acme/toto-ms-games is acme/toto-ms-games-v2 now (renamed): update toto-secrets.yml"
+        in result.stdout + result.stderr
+    )
+    renamed = sorted(["acme/toto-ms-expenses", "acme/toto-ms-games-v2", "acme/toto-ms-supermarket"])
+    assert github.organization_secrets(ORGANIZATION)["DEV_ECS_SUBNET_1"][2] == renamed
+
+
+def test_a_repository_transferred_to_another_owner_is_refused_before_any_write(
+    sync: Sync, github: GitHubServer
+) -> None:
+    github.add_organization("other")
+    github.rename_repository("acme/toto-ms-games", "other/toto-ms-games")
+    result = sync()
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: acme/toto-ms-games: is other/toto-ms-games now, not a repository of acme: its "
+        "secrets cannot select it (update toto-secrets.yml)\n",
+    )
+    assert github.writes() == []

@@ -23,6 +23,7 @@ from toto_actions.github.sync_plan import (
 
 TARGET = Target("acme", "dev", organization=True)
 BOTH = frozenset({"acme/a", "acme/b"})
+IDS = {"acme/a": 1, "acme/b": 2}
 
 
 def desired(selection: frozenset[str] = BOTH) -> DesiredTarget:
@@ -31,10 +32,11 @@ def desired(selection: frozenset[str] = BOTH) -> DesiredTarget:
         {"DEV_X": "x"},
         {"DEV_R": "eu-west-1"},
         {(SECRET, "DEV_X"): selection, (VARIABLE, "DEV_R"): selection},
+        IDS,
     )
 
 
-def contents(visibility: str, selection: frozenset[str]) -> TargetContents:
+def contents(visibility: str, selection: frozenset[int]) -> TargetContents:
     return TargetContents(
         True,
         {"DEV_X": "2026-01-01T00:00:00Z"},
@@ -46,15 +48,15 @@ def contents(visibility: str, selection: frozenset[str]) -> TargetContents:
     )
 
 
-def actions(visibility: str, selection: frozenset[str]) -> list[tuple[str, str]]:
+def actions(visibility: str, selection: frozenset[int]) -> list[tuple[str, str]]:
     state = target_state(contents(visibility, selection), TARGET.manifest_variable)
     plan = plan_organization(desired(), state, fingerprint_key=None, prune=False)
     return [(c.name, c.action) for c in plan.changes if c.kind == VARIABLE]
 
 
 def test_a_variable_whose_value_holds_changes_only_its_selection() -> None:
-    assert actions("selected", BOTH) == [("DEV_R", UNCHANGED)]
-    assert actions("selected", frozenset({"acme/a"})) == [("DEV_R", SELECT)]
+    assert actions("selected", frozenset({1, 2})) == [("DEV_R", UNCHANGED)]
+    assert actions("selected", frozenset({1})) == [("DEV_R", SELECT)]
     # Visible to all (or private) repositories: written again, with visibility selected.
     assert actions("all", frozenset()) == [("DEV_R", UPDATE)]
 
@@ -72,8 +74,8 @@ def test_a_private_secret_does_not_count_towards_a_public_repositorys_100() -> N
         TARGET.manifest_variable,
     )
     plan = plan_organization(desired(), state, fingerprint_key=None, prune=False)
-    public = {"acme/a": RepositoryFacts(1, public=True)}
-    private = {"acme/b": RepositoryFacts(2, public=False)}
+    public = {"acme/a": RepositoryFacts(1, True, "acme/a")}
+    private = {"acme/b": RepositoryFacts(2, False, "acme/b")}
     assert organization_limit_problems(plan, public) == []
     assert organization_limit_problems(plan, private) == [
         "acme/b: would reach 101 organization secrets; its workflows read only the first 100 "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from toto_actions import actions_runtime
 from toto_actions.errors import UsageError
 from toto_actions.github.api import PERMISSION_STATUSES, GitHubError
 from toto_actions.github.organization_api import OrganizationClient
@@ -62,7 +63,7 @@ def plan_for_organization(
         )
     target = organization_target(sync.config, sync.environment, sync.source)
     desired = desired_organization(sync.config, outputs, target, sync.source)
-    facts = _repository_facts(client, sync)
+    facts = _repository_facts(client, sync, target)
     desired = with_repository_ids(desired, facts)
     try:
         client.public_key(target)  # the writes need it: a token that cannot read it stops here
@@ -83,20 +84,33 @@ def plan_for_organization(
 
 
 def _repository_facts(
-    client: OrganizationClient, sync: OrganizationSync
+    client: OrganizationClient, sync: OrganizationSync, target: Target
 ) -> dict[str, RepositoryFacts]:
-    """Every configured repository's id and visibility, by lower-case full name; one line per
-    repository the token cannot see."""
+    """Every configured repository's id and visibility, by lower-case full name as configured;
+    one line per repository the token cannot see, or that another owner holds now (only the
+    organization's own repositories can be selected). A renamed one is a warning: it keeps its
+    id, which is what a selection holds."""
     names = [repository.full_name for repository in sync.config.repositories]
     found = parallel(sync.workers, names, client.repository_facts)
-    problems = [outcome for outcome in found if isinstance(outcome, str)]
+    facts, problems = {}, []
+    for name, outcome in zip(names, found, strict=True):
+        if isinstance(outcome, str):
+            problems.append(outcome)
+            continue
+        owner = outcome.full_name.split("/")[0]
+        if owner.lower() != target.repository.lower():
+            problems.append(
+                f"{name}: is {outcome.full_name} now, not a repository of {target.repository}: "
+                f"its secrets cannot select it (update {sync.source})"
+            )
+        elif outcome.full_name.lower() != name.lower():
+            actions_runtime.warning(
+                f"{name} is {outcome.full_name} now (renamed): update {sync.source}"
+            )
+        facts[name.lower()] = outcome
     if problems:
         raise UsageError("\n".join(problems))
-    return {
-        name.lower(): outcome
-        for name, outcome in zip(names, found, strict=True)
-        if isinstance(outcome, RepositoryFacts)
-    }
+    return facts
 
 
 def reached_repositories(plan: TargetPlan, changes: Sequence[Change]) -> dict[str, set[str]]:
@@ -105,18 +119,16 @@ def reached_repositories(plan: TargetPlan, changes: Sequence[Change]) -> dict[st
     target: Target = plan.target
     if not target.organization:
         return {target.repository: {c.name for c in changes}} if changes else {}
+    names = {number: name for name, number in plan.desired.repository_ids.items()}
     reached: dict[str, set[str]] = {}
     for change in changes:
         entry = (change.kind, change.name)
         before = plan.state.selections.get(entry, frozenset())
-        after = plan.desired.selections.get(entry, frozenset())
-        repositories = (
-            before
-            if change.action == DELETE
-            else after - before
-            if change.action == SELECT
-            else after
-        )
-        for repository in repositories:
-            reached.setdefault(repository, set()).add(change.name)
+        after = plan.desired.selected_id_set(entry)
+        if change.action == DELETE:
+            repositories = before
+        else:
+            repositories = after - before if change.action == SELECT else after
+        for number in repositories & names.keys():  # only the configured repositories hear
+            reached.setdefault(names[number], set()).add(change.name)
     return reached

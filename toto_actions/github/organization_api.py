@@ -37,7 +37,9 @@ class OrganizationClient(GitHubClient):
             if problem.status in PERMISSION_STATUSES:
                 return f"{repository}: not found, or the token cannot see it ({problem})"
             raise
-        return RepositoryFacts(int(document["id"]), document.get("visibility") == "public")
+        return RepositoryFacts(
+            int(document["id"]), document.get("visibility") == "public", document["full_name"]
+        )
 
     def read_organization(self, target: Target, variables: Collection[str]) -> TargetContents:
         """The organization's secrets (updated_at, visibility, and each selected one's
@@ -52,7 +54,7 @@ class OrganizationClient(GitHubClient):
         )
         wanted = {name.upper() for name in variables}
         visibilities: dict[Entry, str] = {}
-        selections: dict[Entry, frozenset[str]] = {}
+        selections: dict[Entry, frozenset[int]] = {}
         for kind, entries in ((SECRET, secrets), (VARIABLE, found)):
             for entry in entries:
                 key = (kind, entry.name.upper())
@@ -67,10 +69,10 @@ class OrganizationClient(GitHubClient):
             selections,
         )
 
-    def _selection(self, target: Target, key: Entry, entry: Any) -> frozenset[str]:
-        """The lower-case full names of the repositories the entry selects."""
+    def _selection(self, target: Target, key: Entry, entry: Any) -> frozenset[int]:
+        """The ids of the repositories the entry selects."""
         repositories = self._read(
             f"list the repositories of {key[0]} {key[1]} of {target}",
             lambda: list(entry.selected_repositories),
         )
-        return frozenset(repository.full_name.lower() for repository in repositories)
+        return frozenset(int(repository.id) for repository in repositories)

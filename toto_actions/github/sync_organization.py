@@ -44,6 +44,7 @@ MAX_VISIBLE_SECRETS = 100
 class RepositoryFacts(NamedTuple):
     id: int
     public: bool  # an organization secret of visibility private does not reach it
+    full_name: str  # as GitHub names it now: a renamed or transferred one answers the old name
 
 
 def organization_name(environment: str, name: str) -> str:
@@ -144,7 +145,7 @@ def _selected(change: Change, desired: DesiredTarget, state: TargetState) -> Cha
     entry = (change.kind, change.name)
     if state.visibilities.get(entry) != "selected":
         return change._replace(action=UPDATE)
-    if state.selections.get(entry, frozenset()) != desired.selections[entry]:
+    if state.selections.get(entry, frozenset()) != desired.selected_id_set(entry):
         return change._replace(action=SELECT)
     return change
 
@@ -187,4 +188,4 @@ def _reaches(plan: TargetPlan, name: str, repository: str, fact: RepositoryFacts
         return True
     if visibility == "private":
         return not fact.public
-    return repository in plan.state.selections.get(entry, frozenset())
+    return fact.id in plan.state.selections.get(entry, frozenset())

@@ -82,7 +82,12 @@ class DesiredTarget(NamedTuple):
         """The ids a write of this entry selects; None outside an organization."""
         if not self.target.organization:
             return None
-        return sorted(self.repository_ids[r] for r in self.selections.get((kind, name), ()))
+        return sorted(self.selected_id_set((kind, name)))
+
+    def selected_id_set(self, entry: Entry) -> frozenset[int]:
+        """The ids of the repositories the entry selects: GitHub's selections hold ids, which
+        a repository keeps when it is renamed."""
+        return frozenset(self.repository_ids[r] for r in self.selections.get(entry, ()))
 
 
 class ManagedSecret(NamedTuple):
@@ -152,10 +157,10 @@ class TargetContents(NamedTuple):
     exists: bool  # False: the GitHub environment is missing
     secrets: Mapping[str, str]  # NAME -> updated_at (values cannot be read)
     variables: Mapping[str, str]  # NAME -> value, the manifest included
-    # An organization's: each entry's visibility (all, private, selected), and the
-    # repositories (lower-case full names) of those whose visibility is selected.
+    # An organization's: each entry's visibility (all, private, selected), and the ids of the
+    # repositories of those whose visibility is selected.
     visibilities: Mapping[Entry, str] = {}
-    selections: Mapping[Entry, frozenset[str]] = {}
+    selections: Mapping[Entry, frozenset[int]] = {}
 
 
 class TargetState(NamedTuple):
@@ -167,7 +172,7 @@ class TargetState(NamedTuple):
     manifest: Manifest
     manifest_text: str | None  # the manifest variable as stored, None when absent
     visibilities: Mapping[Entry, str] = {}  # as in TargetContents
-    selections: Mapping[Entry, frozenset[str]] = {}
+    selections: Mapping[Entry, frozenset[int]] = {}
 
 
 def target_state(
