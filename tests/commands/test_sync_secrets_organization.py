@@ -133,7 +133,8 @@ def test_one_changed_output_is_one_secret_write_and_one_state_write(
     grant_dispatch(github)
     result = sync("--dispatch", "toto-core-changed")
     assert result.exit_code == 0, result.stderr
-    assert writes_to(github, SECRETS_ROUTE, "/orgs/{org}/actions/variables/{name}") == [
+    dispatches = "/repos/{owner}/{repo}/dispatches"
+    assert [f"{w.method} {w.path}" for w in github.writes() if w.route != dispatches] == [
         "PUT /orgs/acme/actions/secrets/DEV_ECS_SUBNET_1",
         f"PATCH /orgs/acme/actions/variables/{MANIFEST}",
     ]
@@ -307,6 +308,21 @@ BAD_CONFIGS = [
         ],
     ),
     (
+        CONFIG.replace(
+            "allow-sensitive: [db_password]", "allow-sensitive: [db_password, db_pasword]"
+        ),
+        "dev",
+        ["toto-secrets.yml: allow-sensitive: 'db_pasword' is not in the Terraform outputs"],
+    ),
+    (
+        CONFIG.replace("  AWS_REGION: aws_region\n", "  SYNC_STATE_DEV: aws_region\n"),
+        "toto",
+        [
+            "organization acme (toto): variable TOTO_SYNC_STATE_DEV: TOTO_SYNC_STATE_* are the "
+            "syncs' own"
+        ],
+    ),
+    (
         CONFIG.replace("  - toto-ms-games\n", "  - toto-ms-gone\n"),
         "dev",
         [
@@ -450,3 +466,92 @@ def test_a_repository_transferred_to_another_owner_is_refused_before_any_write(
         "secrets cannot select it (update toto-secrets.yml)\n",
     )
     assert github.writes() == []
+
+
+OTHER_TEAM = """\
+version: 1
+owner: acme
+scope: organization
+state-name: team_b
+repositories: [toto-ms-auth]
+secrets:
+  AUTH_BUCKET: supermarket_bucket
+"""
+
+
+def test_configs_sharing_an_organization_keep_their_own_state_and_names(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """Another core repository's config, with its state-name: its prune never touches this
+    one's secrets, and a name this one keeps is refused."""
+    assert sync().exit_code == 0
+    sync.write_config(OTHER_TEAM + "  ECS_SUBNET_1: ecs_subnet_1\n")
+    github.clear_requests()
+    result = sync("--prune")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: organization acme (dev): DEV_ECS_SUBNET_1 is kept by another sync (its state "
+        f"is {MANIFEST}: another environment or config); rename one of them\n",
+    )
+    assert github.writes() == []
+    sync.write_config(OTHER_TEAM)
+    result = sync("--prune")
+    assert result.exit_code == 0, result.stderr
+    secrets = github.organization_secrets(ORGANIZATION)
+    assert {name: secrets[name] for name in EXPECTED_SECRETS} == EXPECTED_SECRETS
+    assert secrets["DEV_AUTH_BUCKET"] == ("toto-supermarket-dev", "selected", ["acme/toto-ms-auth"])
+    variables = github.organization_variables(ORGANIZATION)
+    assert set(json.loads(variables["TOTO_SYNC_STATE_TEAM_B__DEV"][0])["secrets"]) == {
+        "DEV_AUTH_BUCKET"
+    }
+    assert set(json.loads(variables[MANIFEST][0])["secrets"]) == set(EXPECTED_SECRETS)
+
+
+def test_two_environments_whose_names_meet_once_prefixed_are_refused(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """`dev` with EU_SUBNET and `dev_eu` with SUBNET would both write DEV_EU_SUBNET."""
+    sync.write_config(CONFIG.replace("\nsecrets:\n", "\nsecrets:\n  EU_SUBNET: ecs_subnet_1\n"))
+    assert sync().exit_code == 0
+    sync.write_config(CONFIG.replace("\nsecrets:\n", "\nsecrets:\n  SUBNET: ecs_subnet_2\n"))
+    arguments = sync.arguments()
+    arguments[arguments.index("--environment") + 1] = "dev_eu"
+    github.clear_requests()
+    result = sync.cli(*arguments, env={"GITHUB_TOKEN": TOKEN})
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: organization acme (dev_eu): DEV_EU_SUBNET is kept by another sync (its state is "
+        f"{MANIFEST}: another environment or config); rename one of them"
+    ]
+    assert github.writes() == []
+
+
+def test_a_state_that_would_outgrow_a_variable_is_refused(sync: Sync, github: GitHubServer) -> None:
+    names = "".join(f"  SUBNET_{number:03}: ecs_subnet_1\n" for number in range(400))
+    sync.write_config(CONFIG.replace("\nsecrets:\n", "\nsecrets:\n" + names))
+    result = sync()
+    assert result.exit_code == 2
+    assert (
+        "error: organization acme (dev): its state would outgrow GitHub's 48 KB for the "
+        f"variable {MANIFEST}: split the config (each with its own state-name)"
+    ) in result.stderr.splitlines()
+    assert github.writes() == []
+
+
+def test_selections_of_more_than_a_page_of_repositories_are_read_whole(
+    sync: Sync, github: GitHubServer
+) -> None:
+    """GitHub pages a selection 100 at a time: a sync that read only the first page would
+    select the others again on every run."""
+    many = [f"acme/toto-ms-{number:03}" for number in range(130)]
+    for repository in many:
+        github.add_repository(repository)
+    sync.write_config(CONFIG.replace("  - toto-ms-games\n", "".join(f"  - {r}\n" for r in many)))
+    assert sync().exit_code == 0
+    assert len(github.organization_secrets(ORGANIZATION)["DEV_ECS_SUBNET_1"][2]) == 132
+    github.clear_requests()
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    assert github.writes() == []
+    pages = github.requests_to(SELECTION_ROUTES[0], "GET")
+    assert len(pages) == 4 * 2 + 1  # two pages for each shared secret, one for the bucket

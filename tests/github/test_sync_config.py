@@ -92,6 +92,14 @@ def test_the_default_owner_serves_when_the_config_has_none(tmp_path: Path) -> No
             ["allow-sensitive: a setting of scope organization only"],
         ),
         (
+            "version: 1\nscope: repository\nrepositories: [a/b]\nstate-name: team_b\n",
+            ["state-name: a setting of scope organization only"],
+        ),
+        (
+            "version: 1\nscope: organization\nrepositories: [a/b]\nstate-name: team-b\n",
+            ["state-name: 'team-b' does not match '^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$'"],
+        ),
+        (
             "version: 1\nscope: organization\nrepositories: [a/b]\nallow-sensitive: [x, x]\n",
             ["allow-sensitive: ['x', 'x'] has non-unique elements"],
         ),

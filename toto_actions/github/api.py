@@ -313,9 +313,8 @@ def _only(selected: list[int] | None) -> dict[str, Any]:
 
 def _message(failure: GithubException) -> str:
     data = failure.data
-    if isinstance(data, dict) and data.get("message"):
-        return str(data["message"])
-    return str(data or "")
+    message = data["message"] if isinstance(data, dict) and data.get("message") else data or ""
+    return " ".join(str(message).split())  # GitHub's 422s hold blank lines: one line each
 
 
 def _with_needed(message: str, headers: dict[str, str]) -> str:

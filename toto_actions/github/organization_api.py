@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from github.PaginatedList import PaginatedList
+from github.Repository import Repository
+
 from toto_actions.github.api import (
     PERMISSION_STATUSES,
     GitHubClient,
@@ -18,6 +21,7 @@ from toto_actions.github.api import (
 )
 from toto_actions.github.sync_organization import RepositoryFacts
 from toto_actions.github.sync_plan import SECRET, VARIABLE, Entry, Target, TargetContents
+from toto_actions.parallel import parallel
 
 SELECTED = "selected"
 
@@ -54,13 +58,21 @@ class OrganizationClient(GitHubClient):
         )
         wanted = {name.upper() for name in variables}
         visibilities: dict[Entry, str] = {}
-        selections: dict[Entry, frozenset[int]] = {}
+        selected: list[tuple[Entry, Any]] = []
         for kind, entries in ((SECRET, secrets), (VARIABLE, found)):
             for entry in entries:
                 key = (kind, entry.name.upper())
                 visibilities[key] = entry.visibility
                 if entry.visibility == SELECTED and (kind == SECRET or key[1] in wanted):
-                    selections[key] = self._selection(target, key, entry)
+                    selected.append((key, entry))
+        # One request (a page of 100) or more per selected entry: read a few at once, each
+        # thread with its own client (the entries' own would share one connection).
+        read = parallel(
+            self._settings.max_concurrency,
+            selected,
+            lambda item: self._selection(target, item[0], item[1].selected_repositories_url),
+        )
+        selections = {key: ids for (key, _), ids in zip(selected, read, strict=True)}
         return TargetContents(
             True,
             {s.name.upper(): timestamp_text(s.updated_at) for s in secrets},
@@ -69,10 +81,12 @@ class OrganizationClient(GitHubClient):
             selections,
         )
 
-    def _selection(self, target: Target, key: Entry, entry: Any) -> frozenset[int]:
-        """The ids of the repositories the entry selects."""
+    def _selection(self, target: Target, key: Entry, url: str) -> frozenset[int]:
+        """The ids of the repositories the entry selects (its selected_repositories_url)."""
         repositories = self._read(
             f"list the repositories of {key[0]} {key[1]} of {target}",
-            lambda: list(entry.selected_repositories),
+            lambda: list(
+                PaginatedList(Repository, self._requester(), url, None, list_item="repositories")
+            ),
         )
         return frozenset(int(repository.id) for repository in repositories)

@@ -36,6 +36,7 @@ class SyncConfig(NamedTuple):
     repositories: tuple[RepositoryMapping, ...]
     # scope organization: the sensitive outputs that may still become organization secrets
     allow_sensitive: frozenset[str] = frozenset()
+    state_name: str | None = None  # scope organization: this config's own state variable
 
 
 def load_config(path: Path, default_owner: str | None) -> SyncConfig:
@@ -89,8 +90,9 @@ def _build(document: dict[str, Any], default_owner: str | None, source: str) -> 
     owner = document.get("owner", default_owner)
     scope = document.get("scope", "environment")
     problems: list[str] = []
-    if "allow-sensitive" in document and scope != "organization":
-        problems.append("allow-sensitive: a setting of scope organization only")
+    for key in ("allow-sensitive", "state-name"):
+        if key in document and scope != "organization":
+            problems.append(f"{key}: a setting of scope organization only")
     shared_secrets = _names(problems, "secrets", document.get("secrets", {}))
     shared_variables = _names(problems, "variables", document.get("variables", {}))
     repositories: dict[str, RepositoryMapping] = {}
@@ -116,7 +118,7 @@ def _build(document: dict[str, Any], default_owner: str | None, source: str) -> 
     if problems:
         raise UsageError("\n".join(f"{source}: {problem}" for problem in problems))
     allowed = frozenset(document.get("allow-sensitive", ()))
-    return SyncConfig(scope, tuple(repositories.values()), allowed)
+    return SyncConfig(scope, tuple(repositories.values()), allowed, document.get("state-name"))
 
 
 def _names(problems: list[str], key: str, mapping: Mapping[str, str]) -> dict[str, str]:

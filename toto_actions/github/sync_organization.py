@@ -17,6 +17,8 @@ from toto_actions.errors import UsageError
 from toto_actions.github.sync_config import SyncConfig, name_problem
 from toto_actions.github.sync_plan import (
     DELETE,
+    MANIFEST_VARIABLE,
+    MAX_VALUE_BYTES,
     SECRET,
     SELECT,
     UNCHANGED,
@@ -26,6 +28,8 @@ from toto_actions.github.sync_plan import (
     DesiredTarget,
     Entry,
     Kind,
+    ManagedSecret,
+    Manifest,
     Target,
     TargetPlan,
     TargetState,
@@ -61,7 +65,7 @@ def organization_target(config: SyncConfig, environment: str, source: str) -> Ta
             f"repositories belong to {', '.join(owners)}"
         )
     login = config.repositories[0].full_name.split("/")[0]
-    return Target(login, environment, organization=True)
+    return Target(login, environment, organization=True, state_name=config.state_name)
 
 
 def desired_organization(
@@ -83,8 +87,14 @@ def desired_organization(
             sensitive = output is not None and output.sensitive
             if kind == SECRET and sensitive and output_name not in config.allow_sensitive:
                 problems.append(_sensitive(target, name, output_name, source))
-            if name == target.manifest_variable:
-                problems.append(f"{target}: {kind} {name} is the sync's own manifest")
+            if name.startswith(MANIFEST_VARIABLE):
+                problems.append(
+                    f"{target}: {kind} {name}: {MANIFEST_VARIABLE}_* are the syncs' own"
+                )
+    problems += [
+        f"{source}: allow-sensitive: {name!r} is not in the Terraform outputs"
+        for name in sorted(config.allow_sensitive - outputs.keys())
+    ]
     if problems:
         raise UsageError("\n".join(dict.fromkeys(problems)))
     return DesiredTarget(target, values[SECRET], values[VARIABLE], selections)
@@ -168,6 +178,7 @@ def organization_limit_problems(
         )
         if count > most
     ]
+    problems += _state_problems(plan)
     for repository, fact in sorted(facts.items()):
         seen = sum(1 for name in secrets if _reaches(plan, name, repository, fact))
         if seen > MAX_VISIBLE_SECRETS:
@@ -175,6 +186,35 @@ def organization_limit_problems(
                 f"{repository}: would reach {seen} organization secrets; its workflows read "
                 f"only the first {MAX_VISIBLE_SECRETS} by name, so some would be missing"
             )
+    return problems
+
+
+def _state_problems(plan: TargetPlan) -> list[str]:
+    """The state must fit in one variable (48 KB), and no name may be another sync's: that of
+    another environment (`dev` with EU_X and `dev_eu` with X both make DEV_EU_X) or config."""
+    desired, target = plan.desired, plan.target
+    largest = Manifest(
+        {name: ManagedSecret("0" * 64, "2000-01-01T00:00:00Z") for name in desired.secrets},
+        frozenset(desired.variables),
+    ).encode()
+    problems = []
+    if len(largest.encode("utf-8")) > MAX_VALUE_BYTES:
+        problems.append(
+            f"{target}: its state would outgrow GitHub's 48 KB for the variable "
+            f"{target.manifest_variable}: split the config (each with its own state-name)"
+        )
+    for other, text in sorted(plan.state.variables.items()):
+        if not other.startswith(f"{MANIFEST_VARIABLE}_"):
+            continue
+        kept = Manifest.decode(text)
+        taken = sorted(
+            (set(kept.secrets) & set(desired.secrets)) | (kept.variables & set(desired.variables))
+        )
+        problems += [
+            f"{target}: {name} is kept by another sync (its state is {other}: another "
+            "environment or config); rename one of them"
+            for name in taken
+        ]
     return problems
 
 

@@ -46,6 +46,7 @@ class Target(NamedTuple):
     repository: str  # owner/name; with organization, the organization's login
     environment: str | None  # None: the repository's own secrets and variables
     organization: bool = False  # the organization's secrets and variables of the environment
+    state_name: str | None = None  # an organization's: tells apart two configs' states
 
     def __str__(self) -> str:
         if self.organization:
@@ -58,10 +59,14 @@ class Target(NamedTuple):
 
     @property
     def manifest_variable(self) -> str:
-        """The variable holding the manifest: an organization has one per environment."""
-        if self.organization:
-            return f"{MANIFEST_VARIABLE}_{(self.environment or '').upper()}"
-        return MANIFEST_VARIABLE
+        """The variable holding the manifest: an organization has one per environment (and
+        state-name, when several configs sync into it)."""
+        if not self.organization:
+            return MANIFEST_VARIABLE
+        environment = (self.environment or "").upper()
+        if self.state_name:
+            return f"{MANIFEST_VARIABLE}_{self.state_name.upper()}__{environment}"
+        return f"{MANIFEST_VARIABLE}_{environment}"
 
 
 # An organization secret or variable: (kind, NAME).
