@@ -59,7 +59,8 @@ OPTIONS = (
     ),
     Option(
         "--environment",
-        "the Toto environment; with scope environment, the GitHub environment written to",
+        "the Toto environment; with scope environment, the GitHub environment written to; "
+        "with scope organization, the prefix of the names (dev: DEV_NAME)",
     ),
     Option(
         "--outputs",
