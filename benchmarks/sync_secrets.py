@@ -159,20 +159,41 @@ def outputs_json(workload: Workload, *, sensitive: bool = True) -> str:
     return json.dumps(document, indent=2)
 
 
-def measure(server: GitHubServer, side: Side, workload: Workload, label: str) -> Measure:
-    """Sync, check what the server holds, and count what it was sent."""
-    server.clear_requests()
-    started = time.perf_counter()
-    side(workload)
-    seconds = time.perf_counter() - started
+# A side's check of what its server holds after a sync: a problem, or None.
+Check = Callable[[GitHubServer, Workload], str | None]
+
+
+def check_environments(server: GitHubServer, workload: Workload) -> str | None:
+    """Every repository's environment holds the workload's plaintext."""
     expected = workload.expected()
     for repository in workload.repositories:
         held = server.secrets(repository, ENVIRONMENT)
         if held != expected:
-            sys.exit(f"{label}: {repository} holds {held}, expected {expected}")
+            return f"{repository} holds {held}, expected {expected}"
+    return None
+
+
+def measure(
+    server: GitHubServer,
+    side: Side,
+    workload: Workload,
+    label: str,
+    *,
+    check: Check = check_environments,
+    secret_put_route: str = SECRET_PUT_ROUTE,
+) -> Measure:
+    """Sync, check what the server holds (a wrong value stops the run), and count what it was
+    sent."""
+    server.clear_requests()
+    started = time.perf_counter()
+    side(workload)
+    seconds = time.perf_counter() - started
+    problem = check(server, workload)
+    if problem:
+        sys.exit(f"{label}: {problem}")
     if server.errors:
         sys.exit(f"{label}: the stand-in server failed: {server.errors}")
-    return tally(server, seconds, SECRET_PUT_ROUTE)
+    return tally(server, seconds, secret_put_route)
 
 
 def tally(server: GitHubServer, seconds: float, secret_put_route: str) -> Measure:
@@ -197,15 +218,22 @@ def is_secret_put(request: LoggedRequest, route: str) -> bool:
 
 
 @contextmanager
-def stand_in(workload: Workload, latency: float) -> Iterator[GitHubServer]:
+def stand_in(
+    workload: Workload, latency: float, scope: str = "environment", *, environments: bool = False
+) -> Iterator[GitHubServer]:
+    """The workload's repositories (in the organization OWNER at organization scope; with the
+    environment already, when environments), and a token with exactly what the rendered core
+    workflow asks for (to create the environments when they are not there)."""
     with GitHubServer() as server:
         server.latency_seconds = latency
+        if scope == "organization":
+            server.add_organization(OWNER)
         for repository in workload.repositories:
             server.add_repository(repository)
-        server.add_token(  # exactly what the rendered core workflow would ask for
-            TOKEN,
-            permissions=token_permissions("environment", create_environments=True, dispatch=False),
-        )
+            if environments:
+                server.add_environment(repository, ENVIRONMENT)
+        permissions = token_permissions(scope, create_environments=not environments, dispatch=False)
+        server.add_token(TOKEN, permissions=permissions)
         yield server
 
 
@@ -217,19 +245,26 @@ def figures(measured: Measure) -> tuple[float, ...]:
     return (measured.requests, measured.writes, measured.secret_puts, other, measured.seconds)
 
 
-def print_table(results: dict[tuple[str, str], Measure]) -> None:
+def print_table(
+    results: dict[tuple[str, str], Measure],
+    sides: tuple[str, str] = ("baseline", "ours"),
+    ratio_label: str = "ours/baseline",
+    digits: tuple[int, int] = (1, 3),  # of the wall time, of the ratios
+) -> None:
+    """Each scenario's figures per side, then the second side's over the first's."""
     print(f"{'scenario':19} {'side':13} " + " ".join(f"{c:>12}" for c in COLUMNS))
+    wall, ratio = digits
     for scenario in SCENARIOS:
-        baseline, ours = figures(results[scenario, "baseline"]), figures(results[scenario, "ours"])
-        for side, row in (("baseline", baseline), ("ours", ours)):
-            cells = [f"{n:12.0f}" for n in row[:-1]] + [f"{row[-1]:12.1f}"]
+        first, second = (figures(results[scenario, side]) for side in sides)
+        for side, row in zip(sides, (first, second), strict=True):
+            cells = [f"{n:12.0f}" for n in row[:-1]] + [f"{row[-1]:12.{wall}f}"]
             print(f"{scenario:19} {side:13} " + " ".join(cells))
-        pairs = zip(ours, baseline, strict=True)
-        ratios = [f"{o / b:12.3f}" if b else f"{'-':>12}" for o, b in pairs]
-        print(f"{scenario:19} {'ours/baseline':13} " + " ".join(ratios))
+        pairs = zip(second, first, strict=True)
+        ratios = [f"{s / f:12.{ratio}f}" if f else f"{'-':>12}" for s, f in pairs]
+        print(f"{scenario:19} {ratio_label:13} " + " ".join(ratios))
     print("\nother writes (2xx POST/PUT/PATCH/DELETE that are not a secret PUT):")
     for scenario in SCENARIOS:
-        for side in ("baseline", "ours"):
+        for side in sides:
             other = results[scenario, side].other_writes
             listed = ", ".join(f"{n} x {route}" for route, n in sorted(other.items())) or "none"
             print(f"  {scenario}, {side}: {listed}")

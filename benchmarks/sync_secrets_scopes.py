@@ -27,8 +27,6 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,43 +35,27 @@ from benchmarks.sync_secrets import (
     OWNER,
     SCENARIOS,
     SECRET_PUT_ROUTE,
-    TOKEN,
+    Check,
     Measure,
     Side,
     Workload,
     changed,
+    check_environments,
     cli_side,
-    figures,
     make_workload,
-    tally,
+    measure,
+    print_table,
+    stand_in,
 )
 from testing.github.server import GitHubServer
-from toto_actions.github.sync_permissions import token_permissions
+from toto_actions.github.sync_plan import Target
 
 ORGANIZATION_SECRET_PUT_ROUTE = "/orgs/{org}/actions/secrets/{secret_name}"  # noqa: S105 - a route
-# What an organization-scope sync's token needs (as tests/commands/test_sync_secrets_organization
-# gives it; sync_permissions.token_permissions knows the environment and repository scopes only).
-ORGANIZATION_PERMISSIONS = {
-    "metadata": "read",
-    "organization_actions_variables": "write",
-    "organization_secrets": "write",
-}
-MANIFEST = f"TOTO_SYNC_STATE_{ENVIRONMENT.upper()}"  # the state, selecting no repository
+# The state, selecting no repository.
+MANIFEST = Target(OWNER, ENVIRONMENT, organization=True).manifest_variable
 SIDES = ("environment", "organization")
 GOAL_FIRST_SYNC_RATIO = 0.02  # of the environment scope's writes and wall time
 GOAL_CHANGE_WRITES = 2
-
-# A side's check of what its server holds after a sync: a problem, or None.
-Check = Callable[[GitHubServer, Workload], str | None]
-
-
-def check_environments(server: GitHubServer, workload: Workload) -> str | None:
-    expected = workload.expected()
-    for repository in workload.repositories:
-        held = server.secrets(repository, ENVIRONMENT)
-        if held != expected:
-            return f"{repository} holds {held}, expected {expected}"
-    return None
 
 
 def check_organization(server: GitHubServer, workload: Workload) -> str | None:
@@ -97,71 +79,11 @@ def check_organization(server: GitHubServer, workload: Workload) -> str | None:
     return None
 
 
-@contextmanager
-def environment_stand_in(workload: Workload, latency: float) -> Iterator[GitHubServer]:
-    """Repositories that each have the environment already (no environment PUT is counted)."""
-    with GitHubServer() as server:
-        server.latency_seconds = latency
-        for repository in workload.repositories:
-            server.add_repository(repository)
-            server.add_environment(repository, ENVIRONMENT)
-        permissions = token_permissions("environment", create_environments=False, dispatch=False)
-        server.add_token(TOKEN, permissions=permissions)
-        yield server
-
-
-@contextmanager
-def organization_stand_in(workload: Workload, latency: float) -> Iterator[GitHubServer]:
-    with GitHubServer() as server:
-        server.latency_seconds = latency
-        server.add_organization(OWNER)
-        for repository in workload.repositories:
-            server.add_repository(repository)
-        server.add_token(TOKEN, permissions=ORGANIZATION_PERMISSIONS)
-        yield server
-
-
 class Contender(NamedTuple):
     server: GitHubServer
     sync: Side
     check: Check
     secret_put_route: str
-
-
-def measure(contender: Contender, workload: Workload, label: str) -> Measure:
-    """Sync, check what the server holds, and count what it was sent."""
-    server = contender.server
-    server.clear_requests()
-    started = time.perf_counter()
-    contender.sync(workload)
-    seconds = time.perf_counter() - started
-    problem = contender.check(server, workload)
-    if problem:
-        sys.exit(f"{label}: {problem}")
-    if server.errors:
-        sys.exit(f"{label}: the stand-in server failed: {server.errors}")
-    return tally(server, seconds, contender.secret_put_route)
-
-
-COLUMNS = ("requests", "writes", "secret PUTs", "other writes", "wall s")
-
-
-def print_table(results: dict[tuple[str, str], Measure]) -> None:
-    print(f"{'scenario':19} {'side':13} " + " ".join(f"{c:>12}" for c in COLUMNS))
-    for scenario in SCENARIOS:
-        rows = {side: figures(results[scenario, side]) for side in SIDES}
-        for side, row in rows.items():
-            cells = [f"{n:12.0f}" for n in row[:-1]] + [f"{row[-1]:12.2f}"]
-            print(f"{scenario:19} {side:13} " + " ".join(cells))
-        pairs = zip(rows["organization"], rows["environment"], strict=True)
-        ratios = [f"{o / e:12.4f}" if e else f"{'-':>12}" for o, e in pairs]
-        print(f"{scenario:19} {'org/env':13} " + " ".join(ratios))
-    print("\nother writes (2xx POST/PUT/PATCH/DELETE that are not a secret PUT):")
-    for scenario in SCENARIOS:
-        for side in SIDES:
-            other = results[scenario, side].other_writes
-            listed = ", ".join(f"{n} x {route}" for route, n in sorted(other.items())) or "none"
-            print(f"  {scenario}, {side}: {listed}")
 
 
 def check_goals(results: dict[tuple[str, str], Measure]) -> bool:
@@ -224,8 +146,8 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as environment_directory,
         tempfile.TemporaryDirectory() as organization_directory,
-        environment_stand_in(first, latency) as environment_server,
-        organization_stand_in(first, latency) as organization_server,
+        stand_in(first, latency, "environment", environments=True) as environment_server,
+        stand_in(first, latency, "organization") as organization_server,
     ):
         contenders = {
             "environment": Contender(
@@ -258,13 +180,21 @@ def main() -> None:
             for side in order:
                 print(f"{scenario}: {side} ...", file=sys.stderr, flush=True)
                 label = f"{scenario}, {side}"
-                results[scenario, side] = measure(contenders[side], workloads[scenario], label)
+                contender = contenders[side]
+                results[scenario, side] = measure(
+                    contender.server,
+                    contender.sync,
+                    workloads[scenario],
+                    label,
+                    check=contender.check,
+                    secret_put_route=contender.secret_put_route,
+                )
     print(
         f"{len(first.repositories)} repositories x {len(first.secrets)} outputs "
         f"(environment {ENVIRONMENT}), {latency * 1000:g} ms per request, "
         f"write interval {interval:g} s on both sides; Python {platform.python_version()}\n"
     )
-    print_table(results)
+    print_table(results, SIDES, "org/env", (2, 4))
     met = check_goals(results)
     print(f"\nthe whole run took {time.perf_counter() - run_started:.0f} s")
     if not met:
