@@ -69,11 +69,18 @@ class GitHubClient:
         self._per_thread = threading.local()
         self._pacer = RequestPacer(settings.write_interval)
         self._jitter = random.Random()  # noqa: S311 - spreads retries; no secret
+        self._public_keys: dict[Target, PublicKey] = {}
+        self._public_keys_lock = threading.Lock()
 
     def visibility_problem(self, repository: str) -> str | None:
         """None when the token can see the repository, else why not."""
+        document = self.repository_document(repository)
+        return document if isinstance(document, str) else None
+
+    def repository_document(self, repository: str) -> dict[str, Any] | str:
+        """The repository as GitHub answers it, or a line saying why the token cannot see it."""
         try:
-            self._read(
+            _, document = self._read(
                 f"GET {repository}",
                 lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repository}"),
             )
@@ -81,7 +88,7 @@ class GitHubClient:
             if problem.status in PERMISSION_STATUSES:
                 return f"{repository}: not found, or the token cannot see it ({problem})"
             raise
-        return None
+        return dict(document)
 
     def read_target(self, target: Target) -> TargetContents:
         """The target's secrets (names, updated_at) and variables, the manifest among them."""
@@ -105,10 +112,18 @@ class GitHubClient:
     def create_environment(self, target: Target) -> None:
         self._write(f"create environment {target}", "PUT", self._environment_url(target))
 
-    def public_key(self, target: Target) -> PublicKey:
+    def public_key(self, target: Target, *, fresh: bool = False) -> PublicKey:
+        """The target's public key, read once (a pre-flight check's read serves the writes);
+        read again when fresh: GitHub rotated it, and refused the key_id of a write."""
+        with self._public_keys_lock:
+            known = None if fresh else self._public_keys.get(target)
+        if known is not None:
+            return known
         key: PublicKey = self._read(
             f"get the public key of {target}", lambda: self._scope(target).get_public_key()
         )
+        with self._public_keys_lock:
+            self._public_keys[target] = key
         return key
 
     def put_secret(

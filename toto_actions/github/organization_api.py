@@ -14,9 +14,7 @@ from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 
 from toto_actions.github.api import (
-    PERMISSION_STATUSES,
     GitHubClient,
-    GitHubError,
     timestamp_text,
 )
 from toto_actions.github.sync_organization import RepositoryFacts
@@ -32,15 +30,9 @@ class OrganizationClient(GitHubClient):
     def repository_facts(self, repository: str) -> RepositoryFacts | str:
         """The repository's id and whether it is public; a string saying why the token cannot
         see it."""
-        try:
-            _, document = self._read(
-                f"GET {repository}",
-                lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repository}"),
-            )
-        except GitHubError as problem:
-            if problem.status in PERMISSION_STATUSES:
-                return f"{repository}: not found, or the token cannot see it ({problem})"
-            raise
+        document = self.repository_document(repository)
+        if isinstance(document, str):
+            return document
         return RepositoryFacts(
             int(document["id"]), document.get("visibility") == "public", document["full_name"]
         )

@@ -8,7 +8,7 @@ for what GitHub acknowledged, so the next run writes again what did not land.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from toto_actions.github.api import GitHubClient, GitHubError
 from toto_actions.github.sync_plan import (
@@ -26,9 +26,6 @@ from toto_actions.github.sync_plan import (
     manifest_with_intents,
     moves_timestamps,
 )
-
-if TYPE_CHECKING:
-    from github.PublicKey import PublicKey
 
 
 class TargetResult(NamedTuple):
@@ -73,10 +70,9 @@ def _apply(client: GitHubClient, plan: TargetPlan, fingerprint_key: str | None) 
             stored = _write_manifest(
                 client, target, manifest_with_intents(plan, fingerprint_key).encode(), stored
             )
-        writer = _SecretWriter(client, target)
         for change in pending:
             try:
-                _apply_change(client, writer, plan, change)
+                _apply_change(client, plan, change)
                 in_effect.append(change)
             except GitHubError as failure:
                 failures.append(str(failure))
@@ -111,29 +107,20 @@ def _read_timestamps(client: GitHubClient, target: Target, failures: list[str]) 
         return {}
 
 
-class _SecretWriter:
-    """Writes a target's secrets with one public key, fetched at the first write; fetched again
-    once if GitHub rotated it meanwhile (its key_id then answers 422)."""
-
-    def __init__(self, client: GitHubClient, target: Target) -> None:
-        self._client, self._target = client, target
-        self._key: PublicKey | None = None
-
-    def write(self, name: str, value: str, selected: list[int] | None) -> None:
-        if self._key is None:
-            self._key = self._client.public_key(self._target)
-        try:
-            self._client.put_secret(self._target, self._key, name, value, selected)
-        except GitHubError as failure:
-            if failure.status != 422:
-                raise
-            self._key = self._client.public_key(self._target)
-            self._client.put_secret(self._target, self._key, name, value, selected)
-
-
-def _apply_change(
-    client: GitHubClient, writer: _SecretWriter, plan: TargetPlan, change: Change
+def _write_secret(
+    client: GitHubClient, target: Target, name: str, value: str, selected: list[int] | None
 ) -> None:
+    """Write a secret with the target's public key; once more with a fresh key if GitHub
+    rotated it meanwhile (the old key_id then answers 422)."""
+    try:
+        client.put_secret(target, client.public_key(target), name, value, selected)
+    except GitHubError as failure:
+        if failure.status != 422:
+            raise
+        client.put_secret(target, client.public_key(target, fresh=True), name, value, selected)
+
+
+def _apply_change(client: GitHubClient, plan: TargetPlan, change: Change) -> None:
     target, name = plan.target, change.name
     if change.kind == ENVIRONMENT:
         return  # created before any other change
@@ -143,7 +130,7 @@ def _apply_change(
     elif change.kind == SECRET and change.action == DELETE:
         client.delete_secret(target, name)
     elif change.kind == SECRET:
-        writer.write(name, plan.desired.secrets[name], selected)
+        _write_secret(client, target, name, plan.desired.secrets[name], selected)
     elif change.action == DELETE:
         client.delete_variable(target, name)
     else:
