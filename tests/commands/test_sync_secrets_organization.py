@@ -10,32 +10,24 @@ from pathlib import Path
 import pytest
 
 from testing.github.server import GitHubServer
-from tests.commands.test_sync_secrets import DB_PASSWORD, KEY, TOKEN, Sync, outputs_of
+from tests.commands.test_sync_secrets import CONFIG as ENVIRONMENT_CONFIG
+from tests.commands.test_sync_secrets import (
+    DB_PASSWORD,
+    KEY,
+    REPOSITORIES,
+    TOKEN,
+    Sync,
+    outputs_of,
+)
 from tests.conftest import CliRunner, snapshot
 from toto_actions.github.sync_permissions import sync_endpoints, token_permissions
 
 ORGANIZATION = "acme"
-REPOSITORIES = ("acme/toto-ms-expenses", "acme/toto-ms-games", "acme/toto-ms-supermarket")
 EVERY = sorted(REPOSITORIES)
-CONFIG = """\
-version: 1
-owner: acme
-scope: organization
-allow-sensitive: [db_password]
-repositories:
-  - toto-ms-expenses
-  - toto-ms-games
-  - name: acme/toto-ms-supermarket
-    secrets:
-      SUPERMARKET_BUCKET: supermarket_bucket
-secrets:
-  ECS_SUBNET_1: ecs_subnet_1
-  ECS_SUBNET_2: ecs_subnet_2
-  ECS_SUBNETS: ecs_subnets
-  DB_PASSWORD: db_password
-variables:
-  AWS_REGION: aws_region
-"""
+# The environment scope's mapping, into organization secrets; the password allowed there.
+CONFIG = ENVIRONMENT_CONFIG.replace(
+    "owner: acme\n", "owner: acme\nscope: organization\nallow-sensitive: [db_password]\n"
+)
 MANIFEST = "TOTO_SYNC_STATE_DEV"
 SECRETS_ROUTE = "/orgs/{org}/actions/secrets/{secret_name}"
 SELECTION_ROUTES = (

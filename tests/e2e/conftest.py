@@ -1,4 +1,5 @@
-"""Fixtures of the end-to-end tests: act with its mappings, the runner machine, the state bucket."""
+"""Fixtures of the end-to-end tests: act with its mappings, the runner machine, the state bucket,
+the stack a module's flows run on."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from testing.github.server import GitHubServer
 from testing.local_stack import DockerEngine, MotoServer
 from tests.e2e.act import ACT, Act, copy_checkout
+from tests.e2e.flows import Stack
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +47,9 @@ def state_bucket(moto_server: MotoServer) -> str:
     bucket = f"toto-e2e-state-{uuid.uuid4().hex[:10]}"
     moto_server.s3_client().create_bucket(Bucket=bucket)
     return bucket
+
+
+@pytest.fixture(scope="module")
+def stack(act: Act, github: GitHubServer, moto_server: MotoServer, state_bucket: str) -> Stack:
+    """What a module's flows run on: its own stand-in GitHub (the module's `github` fixture)."""
+    return Stack(act, github, moto_server, state_bucket)

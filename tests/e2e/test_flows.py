@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from testing.github.server import GitHubServer
-from testing.local_stack import MotoServer, Registry
+from testing.local_stack import Registry
 from testing.tfc.server import TfcServer
 from tests.conftest import CliRunner
 from tests.e2e.act import Act, assert_nothing_leaked
@@ -90,11 +90,6 @@ def github() -> Iterator[GitHubServer]:
         serve_service_repositories(server, SERVICE_REPOSITORIES)
         yield server
         assert server.errors == []
-
-
-@pytest.fixture(scope="module")
-def stack(act: Act, github: GitHubServer, moto_server: MotoServer, state_bucket: str) -> Stack:
-    return Stack(act, github, moto_server, state_bucket)
 
 
 @pytest.fixture(scope="module")

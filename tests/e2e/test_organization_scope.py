@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from testing.github.server import GitHubServer
-from testing.local_stack import MotoServer, Registry
-from tests.e2e.act import Act, assert_nothing_leaked
+from testing.local_stack import Registry
+from tests.e2e.act import assert_nothing_leaked
 from tests.e2e.flows import (
     APP_ID,
     CORE_IDS,
@@ -53,11 +53,6 @@ def github() -> Iterator[GitHubServer]:
         server.add_app(APP_ID, SERVICE_REPOSITORIES, permissions)
         yield server
         assert server.errors == []
-
-
-@pytest.fixture(scope="module")
-def stack(act: Act, github: GitHubServer, moto_server: MotoServer, state_bucket: str) -> Stack:
-    return Stack(act, github, moto_server, state_bucket)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from testing.github.server import GitHubServer
-from testing.local_stack import MotoServer, Registry
+from testing.local_stack import Registry
 from testing.tfc.server import TfcServer
 from tests.e2e.act import Act, ActRun, assert_nothing_leaked
 from tests.e2e.flows import (
@@ -105,11 +105,6 @@ def github() -> Iterator[GitHubServer]:
                 server.set_secret(SERVICE_REPOSITORY, name, value, environment)
         yield server
         assert server.errors == []
-
-
-@pytest.fixture(scope="module")
-def stack(act: Act, github: GitHubServer, moto_server: MotoServer, state_bucket: str) -> Stack:
-    return Stack(act, github, moto_server, state_bucket)
 
 
 def test_a_service_pull_request_is_planned_in_one_comment_and_the_merge_applies_that_plan(
