@@ -1,5 +1,5 @@
 """A stand-in Amazon ECS API: what moto cannot serve of a rollout (a FAILED deployment, stopped
-tasks with their reasons, a rollout that completes at a chosen moment).
+tasks of a service with their reasons, a rollout that completes at a chosen moment).
 
 The JSON 1.1 protocol boto3 speaks to ECS: every operation is a POST to / named by its
 X-Amz-Target header (`AmazonEC2ContainerServiceV20141113.<Operation>`), the request and the
@@ -115,6 +115,15 @@ class EcsStandIn(StandInServer[Handler]):
             service = self.services[cluster, name]
             service.rollout_state, service.rollout_reason = "FAILED", reason
             service.stopped_tasks = list(stopped)
+
+    def crash_loop(self, cluster: str, name: str, stopped: list[str]) -> None:
+        """The deployment circuit breaker is off and every task fails: the rollout stays
+        IN_PROGRESS, none running, `failedTasks` counting the stopped tasks (their stoppedReason).
+        moto cannot serve this: its services launch no task and its ListTasks ignores
+        serviceName (moto/ecs/models.py, list_tasks)."""
+        with self._state_lock:
+            service = self.services[cluster, name]
+            service.running, service.stopped_tasks = 0, list(stopped)
 
     def describe_services_calls(self) -> list[float]:
         """When each DescribeServices call was answered (time.monotonic())."""
