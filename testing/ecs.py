@@ -51,6 +51,7 @@ class StandInService:
     completes_after: float | None = None  # seconds after it was first described: COMPLETED
     first_described: float | None = None  # time.monotonic()
     stopped_tasks: list[str] = field(default_factory=list)  # their stoppedReason
+    circuit_breaker: bool = False  # deploymentConfiguration.deploymentCircuitBreaker.enable
 
     @property
     def completes_at(self) -> float | None:
@@ -110,11 +111,12 @@ class EcsStandIn(StandInServer[Handler]):
             self.services[cluster, name].completes_after = seconds
 
     def fail(self, cluster: str, name: str, reason: str, stopped: list[str]) -> None:
-        """The circuit breaker failed the rollout; stopped: the stoppedReason of its tasks."""
+        """The circuit breaker (on, then) failed the rollout; stopped: the stoppedReason of its
+        tasks."""
         with self._state_lock:
             service = self.services[cluster, name]
             service.rollout_state, service.rollout_reason = "FAILED", reason
-            service.stopped_tasks = list(stopped)
+            service.stopped_tasks, service.circuit_breaker = list(stopped), True
 
     def crash_loop(self, cluster: str, name: str, stopped: list[str]) -> None:
         """The deployment circuit breaker is off and every task fails: the rollout stays
@@ -164,6 +166,12 @@ class EcsStandIn(StandInServer[Handler]):
             "status": "ACTIVE",
             "taskDefinition": task_definition,
             **counts,
+            "deploymentController": {"type": "ECS"},
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": {"enable": service.circuit_breaker, "rollback": False},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
             "deployments": [
                 {
                     "id": "ecs-svc/1",
