@@ -112,24 +112,32 @@ def from_outputs(outputs: Mapping[str, Any]) -> tuple[list[ServiceRef], list[str
             problems.append(f"output {ARNS_OUTPUT}: not a list of ECS service ARNs")
     services: list[ServiceRef] = []
     for where, value in named:
-        text = value.strip() if isinstance(value, str) else ""
-        ref, old = service_ref(text), _OLD_SERVICE_ARN.fullmatch(text)
-        if old:
-            cluster, problem = _output_cluster(outputs)
-            if cluster is not None:
-                ref = ServiceRef(cluster, old["name"], old["region"], text)
-            elif problem is None:
-                problems.append(
-                    f"{where}: {OLD_ARN}: add the output {CLUSTER_OUTPUT} (the cluster's name "
-                    "or ARN)"
-                )
-            elif problem not in problems:
-                problems.append(problem)
-        elif ref is None or ref.arn is None:
-            problems.append(f"{where}: not an ECS service ARN ({ARN_FORM})")
-        if ref is not None and ref.arn is not None and ref not in services:
+        ref, problem = _named_service(where, value, outputs)
+        if problem is not None and problem not in problems:  # ecs_cluster's: said once
+            problems.append(problem)
+        elif ref is not None and ref not in services:
             services.append(ref)
     return services, problems
+
+
+def _named_service(
+    where: str, value: object, outputs: Mapping[str, Any]
+) -> tuple[ServiceRef | None, str | None]:
+    """The service an output's value names, or the problem with it."""
+    text = value.strip() if isinstance(value, str) else ""
+    old = _OLD_SERVICE_ARN.fullmatch(text)
+    if old is None:
+        ref = service_ref(text)
+        if ref is None or ref.arn is None:
+            return None, f"{where}: not an ECS service ARN ({ARN_FORM})"
+        return ref, None
+    cluster, problem = _output_cluster(outputs)
+    if cluster is None:
+        no_cluster = (
+            f"{where}: {OLD_ARN}: add the output {CLUSTER_OUTPUT} (the cluster's name or ARN)"
+        )
+        return None, problem or no_cluster
+    return ServiceRef(cluster, old["name"], old["region"], text), None
 
 
 def _output_cluster(outputs: Mapping[str, Any]) -> tuple[str | None, str | None]:
