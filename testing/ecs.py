@@ -1,5 +1,5 @@
 """A stand-in Amazon ECS API: what moto cannot serve of a rollout (a FAILED deployment, stopped
-tasks with their reasons, a rollout that completes at a chosen moment).
+tasks of a service with their reasons, a rollout that completes at a chosen moment).
 
 The JSON 1.1 protocol boto3 speaks to ECS: every operation is a POST to / named by its
 X-Amz-Target header (`AmazonEC2ContainerServiceV20141113.<Operation>`), the request and the
@@ -51,6 +51,7 @@ class StandInService:
     completes_after: float | None = None  # seconds after it was first described: COMPLETED
     first_described: float | None = None  # time.monotonic()
     stopped_tasks: list[str] = field(default_factory=list)  # their stoppedReason
+    circuit_breaker: bool = False  # deploymentConfiguration.deploymentCircuitBreaker.enable
 
     @property
     def completes_at(self) -> float | None:
@@ -110,11 +111,21 @@ class EcsStandIn(StandInServer[Handler]):
             self.services[cluster, name].completes_after = seconds
 
     def fail(self, cluster: str, name: str, reason: str, stopped: list[str]) -> None:
-        """The circuit breaker failed the rollout; stopped: the stoppedReason of its tasks."""
+        """The circuit breaker (on, then) failed the rollout; stopped: the stoppedReason of its
+        tasks."""
         with self._state_lock:
             service = self.services[cluster, name]
             service.rollout_state, service.rollout_reason = "FAILED", reason
-            service.stopped_tasks = list(stopped)
+            service.stopped_tasks, service.circuit_breaker = list(stopped), True
+
+    def crash_loop(self, cluster: str, name: str, stopped: list[str]) -> None:
+        """The deployment circuit breaker is off and every task fails: the rollout stays
+        IN_PROGRESS, none running, `failedTasks` counting the stopped tasks (their stoppedReason).
+        moto cannot serve this: its services launch no task and its ListTasks ignores
+        serviceName (moto/ecs/models.py, list_tasks)."""
+        with self._state_lock:
+            service = self.services[cluster, name]
+            service.running, service.stopped_tasks = 0, list(stopped)
 
     def describe_services_calls(self) -> list[float]:
         """When each DescribeServices call was answered (time.monotonic())."""
@@ -155,6 +166,12 @@ class EcsStandIn(StandInServer[Handler]):
             "status": "ACTIVE",
             "taskDefinition": task_definition,
             **counts,
+            "deploymentController": {"type": "ECS"},
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": {"enable": service.circuit_breaker, "rollback": False},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
             "deployments": [
                 {
                     "id": "ecs-svc/1",

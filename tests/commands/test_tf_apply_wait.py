@@ -10,31 +10,24 @@ ECS API of testing/ecs.py. Each test says which it uses.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from testing.ecs import DESCRIBE_SERVICES, TARGET_PREFIX, EcsStandIn
+from testing.ecs_rollout import CLUSTER, CREDENTIALS, Deploy, seed_moto_service, services_output
 from testing.local_stack import MotoServer, run_moto_server
 from testing.terraform_configurations import ECS_SERVICE_CONFIG
 from testing.tf_apply_step import TfApplyStep, outputs_of
 from testing.tfc.server import TfcServer
 from tests.conftest import CLI, CliRunner, clean_environment
 
-CLUSTER = "toto-dev"
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
 ORG = "acme"
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 
 
 @pytest.fixture(scope="module")
@@ -52,54 +45,6 @@ def ecs() -> Iterator[EcsStandIn]:
         assert server.errors == []
 
 
-def seed_moto_service(moto: MotoServer, name: str, desired: int) -> str:
-    """A Fargate service on moto, with its VPC, subnet, security group, cluster and task
-    definition, all made through boto3; its ARN."""
-    ec2, ecs = moto.boto3_client("ec2"), moto.boto3_client("ecs")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName=f"{name}-sg", Description="x", VpcId=vpc)
-    ecs.create_cluster(clusterName=CLUSTER)
-    ecs.register_task_definition(
-        family=name,
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[{"name": "app", "image": f"repo/{name}:abc1234", "essential": True}],
-    )
-    service = ecs.create_service(
-        cluster=CLUSTER,
-        serviceName=name,
-        taskDefinition=name,
-        desiredCount=desired,
-        launchType="FARGATE",
-        networkConfiguration={
-            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group["GroupId"]]}
-        },
-    )
-    arn: str = service["service"]["serviceArn"]
-    return arn
-
-
-class Deploy(TfApplyStep):
-    """The cli engine on ECS_SERVICE_CONFIG (local state), boto3 pointed at env's endpoint."""
-
-    def __init__(self, root: Path, cli: CliRunner, env: dict[str, str]) -> None:
-        (root / "main.tf").write_text(ECS_SERVICE_CONFIG, encoding="utf-8")
-        (root / "terraformrc").write_text("", encoding="utf-8")
-        self.summary = root.parent / "summary.md"
-        self.summary.touch()
-        env = {
-            **CREDENTIALS,
-            **env,
-            "TF_CLI_CONFIG_FILE": str(root / "terraformrc"),
-            "CHECKPOINT_DISABLE": "1",
-            "GITHUB_STEP_SUMMARY": str(self.summary),
-        }
-        super().__init__(cli, root, "cli", env)
-
-
 @pytest.fixture
 def on_moto(tmp_path: Path, cli: CliRunner, ecs_moto: MotoServer) -> Deploy:
     root = tmp_path / "service"
@@ -112,16 +57,6 @@ def on_stand_in(tmp_path: Path, cli: CliRunner, ecs: EcsStandIn) -> Deploy:
     root = tmp_path / "service"
     root.mkdir()
     return Deploy(root, cli, {"AWS_ENDPOINT_URL_ECS": ecs.url})
-
-
-def services_output(stdout: str) -> list[dict[str, Any]]:
-    document: list[dict[str, Any]] = json.loads(outputs_of_text(stdout)["services"])
-    return document
-
-
-def outputs_of_text(stdout: str) -> dict[str, str]:
-    pairs = (line.partition("=") for line in stdout.splitlines())
-    return {name: value for name, _, value in pairs if name == "services"}
 
 
 @pytest.mark.parametrize(("name", "request_line"), [("api", "auto"), ("www", f"{CLUSTER}/www")])
@@ -309,7 +244,9 @@ LINE_PROBLEM = (
         (["--wait-for-services", "api"], f"--wait-for-services line 1 'api': {LINE_PROBLEM}"),
         (
             ["--wait-for-services", f"{CLUSTER}/api\n{SHORT_ARN}"],
-            f"--wait-for-services line 2 '{SHORT_ARN}': {LINE_PROBLEM}",
+            f"--wait-for-services line 2 '{SHORT_ARN}': an old-format service ARN, without its "
+            "cluster: write CLUSTER/api (in the runner's region), or use auto with the output "
+            "ecs_cluster",
         ),
         (
             ["--wait-for-services", f"auto\n{CLUSTER}/api"],

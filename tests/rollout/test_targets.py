@@ -57,7 +57,6 @@ def test_a_request_is_read_into_services(raw: str | None, request_: WaitRequest)
     [
         "api",
         "a/b/c",
-        "arn:aws:ecs:us-east-1:123456789012:service/api",  # the short ARN names no cluster
         "arn:aws:ecs:us-east-1:123456789012:task/toto-dev/abc",
         "arn:aws:ecs:us-east-1:1234:service/toto-dev/api",
     ],
@@ -68,6 +67,26 @@ def test_a_line_neither_an_arn_nor_cluster_service_is_a_problem(line: str) -> No
         f"--wait-for-services line 2 {line!r}: expected an ECS service ARN "
         "(arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME) or CLUSTER/SERVICE"
     ]
+
+
+def test_an_old_format_arn_line_is_told_to_name_its_cluster() -> None:
+    short = "arn:aws:ecs:us-east-1:123456789012:service/api"
+    assert parse_request(f"toto-dev/ok\n{short}") == (
+        WaitRequest(False, (ServiceRef("toto-dev", "ok"),)),
+        [
+            f"--wait-for-services line 2 {short!r}: an old-format service ARN, without its "
+            "cluster: write CLUSTER/api (in the runner's region), or use auto with the output "
+            "ecs_cluster"
+        ],
+    )
+
+
+SHORT = "arn:aws:ecs:eu-west-3:123456789012:service/api"
+CLUSTER_ARN = "arn:aws:ecs:eu-west-3:123456789012:cluster/toto-dev"
+NO_CLUSTER = (
+    "output ecs_service_arn: an old-format service ARN, without its cluster: add the output "
+    "ecs_cluster (the cluster's name or ARN)"
+)
 
 
 @pytest.mark.parametrize(
@@ -91,6 +110,28 @@ def test_a_line_neither_an_arn_nor_cluster_service_is_a_problem(line: str) -> No
             {"ecs_service_arns": {"value": ARN}},
             [],
             ["output ecs_service_arns: not a list of ECS service ARNs"],
+        ),
+        # The old ARN format (arn:aws:ecs:REGION:ACCOUNT:service/NAME, the ECS developer guide's
+        # "Amazon Resource Names (ARNs) and IDs"): its cluster is the output ecs_cluster.
+        *(
+            (
+                {"ecs_service_arn": {"value": SHORT}, "ecs_cluster": {"value": cluster}},
+                [ServiceRef("toto-dev", "api", "eu-west-3", SHORT)],
+                [],
+            )
+            for cluster in ("toto-dev", CLUSTER_ARN)
+        ),
+        ({"ecs_service_arn": {"value": SHORT}}, [], [NO_CLUSTER]),
+        (
+            {"ecs_service_arn": {"value": SHORT}, "ecs_cluster": {"value": ["toto-dev"]}},
+            [],
+            ["output ecs_cluster: not an ECS cluster name or ARN"],
+        ),
+        # Needed only by an old-format ARN: any other value beside a long ARN is not read.
+        (
+            {"ecs_service_arn": {"value": ARN}, "ecs_cluster": {"value": {"id": 1}}},
+            [ServiceRef("toto-dev", "api", "eu-west-3", ARN)],
+            [],
         ),
     ],
 )

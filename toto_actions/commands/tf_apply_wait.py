@@ -89,9 +89,12 @@ def after_apply(wait: WaitSettings, result: EngineResult) -> None:
         waited = wait_for_services(services, Ecs(), wait.timeout, actions_runtime.info)
     actions_runtime.set_output("services", services_json(waited.outcomes))
     actions_runtime.add_summary(summary_markdown(waited.outcomes))
+    for warning in waited.warnings:
+        actions_runtime.warning(warning)
     if waited.failure is not None:
         raise OperationError(waited.failure)
-    actions_runtime.info(f"steady: {names}")
+    if waited.steady:
+        actions_runtime.info(f"steady: {', '.join(waited.steady)}")
 
 
 def _services(request: WaitRequest, result: EngineResult) -> list[ServiceRef]:

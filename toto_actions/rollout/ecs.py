@@ -85,6 +85,8 @@ class Ecs:
 
 def _service_view(cluster: str, service: dict[str, Any]) -> ServiceView:
     cluster_name = str(service.get("clusterArn") or cluster).rpartition("/")[2]
+    configuration = service.get("deploymentConfiguration") or {}
+    breaker = configuration.get("deploymentCircuitBreaker") or {}
     return ServiceView(
         arn=str(service.get("serviceArn", "")),
         label=f"{cluster_name}/{service.get('serviceName', '')}",
@@ -99,7 +101,12 @@ def _service_view(cluster: str, service: dict[str, Any]) -> ServiceView:
                 task_definition=str(d.get("taskDefinition", "")),
                 rollout_state=d.get("rolloutState"),
                 rollout_reason=d.get("rolloutStateReason"),
+                running=int(d.get("runningCount", 0)),
+                failed_tasks=int(d.get("failedTasks", 0)),
             )
             for d in service.get("deployments", [])
         ),
+        # Without a deploymentController, the ECS API's default: ECS.
+        controller=str((service.get("deploymentController") or {}).get("type") or "ECS"),
+        circuit_breaker=bool(breaker.get("enable")),
     )

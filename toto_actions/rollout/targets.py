@@ -1,6 +1,6 @@
 """Which ECS services tf-apply waits for: the `wait-for-services` input read into plain values,
 and `auto` resolved from the applied outputs `ecs_service_arn` (a string) and `ecs_service_arns`
-(a list). Plain logic: no SDK."""
+(a list), with `ecs_cluster` for an old-format ARN, which names no cluster. Plain logic: no SDK."""
 
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ AUTO = "auto"
 NONE = "none"
 ARN_OUTPUT = "ecs_service_arn"
 ARNS_OUTPUT = "ecs_service_arns"
+CLUSTER_OUTPUT = "ecs_cluster"
 BATCH_SIZE = 10  # DescribeServices takes up to 10 services per call
 
-# arn:PARTITION:ecs:REGION:ACCOUNT:service/CLUSTER/NAME (the long ARN format, the default since
-# 2021; the short one has no cluster to ask DescribeServices in).
-_SERVICE_ARN = re.compile(
-    r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"service/(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<name>[A-Za-z0-9_-]{1,255})"
-)
+_ARN_PREFIX = r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+_NAME = r"[A-Za-z0-9_-]{1,255}"
+# arn:PARTITION:ecs:REGION:ACCOUNT:service/CLUSTER/NAME: the long ARN format, the default since
+# 2021. A service made before its account opted in keeps the old one, service/NAME, which has
+# no cluster to ask DescribeServices in: that comes from elsewhere.
+_SERVICE_ARN = re.compile(_ARN_PREFIX + rf"service/(?P<cluster>{_NAME})/(?P<name>{_NAME})")
+_OLD_SERVICE_ARN = re.compile(_ARN_PREFIX + rf"service/(?P<name>{_NAME})")
+_CLUSTER_ARN = re.compile(_ARN_PREFIX + rf"cluster/(?P<name>{_NAME})")
 ARN_FORM = "arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME"
-_CLUSTER_SERVICE = re.compile(r"(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<name>[A-Za-z0-9_-]{1,255})")
+OLD_ARN = "an old-format service ARN, without its cluster"
+_CLUSTER_SERVICE = re.compile(rf"(?P<cluster>{_NAME})/(?P<name>{_NAME})")
 
 
 class ServiceRef(NamedTuple):
@@ -75,7 +79,14 @@ def parse_request(raw: str | None) -> tuple[WaitRequest, list[str]]:
     problems, services = [], []
     for number, line in enumerate(lines, start=1):
         ref = service_ref(line)
-        if ref is None:
+        old = _OLD_SERVICE_ARN.fullmatch(line)
+        if old:
+            problems.append(
+                f"--wait-for-services line {number} {line!r}: {OLD_ARN}: write "
+                f"CLUSTER/{old['name']} (in the runner's region), or use {AUTO} with the output "
+                f"{CLUSTER_OUTPUT}"
+            )
+        elif ref is None:
             problems.append(
                 f"--wait-for-services line {number} {line!r}: expected an ECS service ARN "
                 f"({ARN_FORM}) or CLUSTER/SERVICE"
@@ -87,7 +98,8 @@ def parse_request(raw: str | None) -> tuple[WaitRequest, list[str]]:
 
 def from_outputs(outputs: Mapping[str, Any]) -> tuple[list[ServiceRef], list[str]]:
     """The services the applied outputs name (`terraform output -json` form), and the problems
-    with them: an output of the wrong type, or a value that is not a service ARN."""
+    with them: an output of the wrong type, a value that is not a service ARN, an old-format
+    ARN without the output ecs_cluster (a cluster name or ARN; read only for such an ARN)."""
     named: list[tuple[str, object]] = []  # (where, value): messages never show a value (masked)
     problems: list[str] = []
     if ARN_OUTPUT in outputs:
@@ -100,12 +112,45 @@ def from_outputs(outputs: Mapping[str, Any]) -> tuple[list[ServiceRef], list[str
             problems.append(f"output {ARNS_OUTPUT}: not a list of ECS service ARNs")
     services: list[ServiceRef] = []
     for where, value in named:
-        ref = service_ref(value) if isinstance(value, str) else None
-        if ref is None or ref.arn is None:
-            problems.append(f"{where}: not an ECS service ARN ({ARN_FORM})")
-        elif ref not in services:
+        ref, problem = _named_service(where, value, outputs)
+        if problem is not None and problem not in problems:  # ecs_cluster's: said once
+            problems.append(problem)
+        elif ref is not None and ref not in services:
             services.append(ref)
     return services, problems
+
+
+def _named_service(
+    where: str, value: object, outputs: Mapping[str, Any]
+) -> tuple[ServiceRef | None, str | None]:
+    """The service an output's value names, or the problem with it."""
+    text = value.strip() if isinstance(value, str) else ""
+    old = _OLD_SERVICE_ARN.fullmatch(text)
+    if old is None:
+        ref = service_ref(text)
+        if ref is None or ref.arn is None:
+            return None, f"{where}: not an ECS service ARN ({ARN_FORM})"
+        return ref, None
+    cluster, problem = _output_cluster(outputs)
+    if cluster is None:
+        no_cluster = (
+            f"{where}: {OLD_ARN}: add the output {CLUSTER_OUTPUT} (the cluster's name or ARN)"
+        )
+        return None, problem or no_cluster
+    return ServiceRef(cluster, old["name"], old["region"], text), None
+
+
+def _output_cluster(outputs: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The cluster name the output ecs_cluster gives (a name or a cluster ARN), or the problem
+    with it; (None, None) when there is no such output."""
+    if CLUSTER_OUTPUT not in outputs:
+        return None, None
+    value = outputs[CLUSTER_OUTPUT].get("value")
+    text = value.strip() if isinstance(value, str) else ""
+    found = _CLUSTER_ARN.fullmatch(text) or re.fullmatch(rf"(?P<name>{_NAME})", text)
+    if found is None:
+        return None, f"output {CLUSTER_OUTPUT}: not an ECS cluster name or ARN"
+    return found["name"], None
 
 
 class Batch(NamedTuple):

@@ -1,5 +1,6 @@
-"""The wait itself: poll the services' rollouts until each is steady, one fails, or the time is
-up. Plain logic over an Ecs-shaped reader (ecs.py in the step, any other in a test)."""
+"""The wait itself: poll the services' rollouts until each is steady (or rolled by another
+deployment controller: not followed), one fails, or the time is up. Plain logic over an
+Ecs-shaped reader (ecs.py in the step, any other in a test)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,21 @@ class EcsReader(Protocol):
 
 class WaitResult(NamedTuple):
     outcomes: list[ServiceOutcome]  # one per service, in the order asked
-    failure: str | None  # the one line the step fails with; None: every service is steady
+    failure: str | None  # the one line the step fails with; None: none failed nor was late
+
+    @property
+    def warnings(self) -> list[str]:
+        """A line for each service whose rollout was not followed, naming it and why."""
+        return [
+            f"{o.view.label}: not followed: {o.reason}"
+            for o in self.outcomes
+            if o.phase is Phase.NOT_FOLLOWED
+        ]
+
+    @property
+    def steady(self) -> list[str]:
+        """The services found steady."""
+        return [o.view.label for o in self.outcomes if o.phase is Phase.STEADY]
 
 
 def wait_for_services(
@@ -38,8 +53,9 @@ def wait_for_services(
     timeout: float,
     log: Callable[[str], None],
 ) -> WaitResult:
-    """Poll (one DescribeServices call per batch of a cluster's services not yet steady) until
-    every service is steady, one failed (at once, with why its tasks stopped), or timeout."""
+    """Poll (one DescribeServices call per batch of a cluster's services not yet settled) until
+    every service is steady or not followed, one failed (at once, with why its tasks stopped),
+    or timeout."""
     started = time.monotonic()
     deadline = started + timeout
     watch = _Watch(services, log)
@@ -75,7 +91,13 @@ class _Watch:
         self.shown: dict[ServiceRef, tuple[object, ...]] = {}
 
     def unsettled(self) -> list[ServiceRef]:
-        return [ref for ref in self.services if ref not in self.steady_after]
+        """The services still to poll: neither steady nor left to another controller."""
+        return [
+            ref
+            for ref in self.services
+            if ref not in self.steady_after
+            and not (ref in self.judgements and self.judgements[ref].phase is Phase.NOT_FOLLOWED)
+        ]
 
     def failed(self) -> list[ServiceRef]:
         return [r for r, j in self.judgements.items() if j.phase is Phase.FAILED]
