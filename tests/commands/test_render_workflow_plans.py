@@ -19,6 +19,9 @@ from tests.conftest import CliRunner
 
 SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
 FORK = "github.event.pull_request.head.repo.full_name != github.repository"
+# A run Dependabot starts gets no Actions secrets (see test_render_workflow_dependabot).
+DEPENDABOT = f"{SAME_REPOSITORY} && github.actor == 'dependabot[bot]'"
+PLANNED = f"{SAME_REPOSITORY} && github.actor != 'dependabot[bot]'"
 GITHUB_API_URL = "${{ vars.TOTO_GITHUB_API_URL || github.api_url }}"
 CORE_APP = ("--kind=core", "--service=toto-terra-aws", "--service-repositories=acme/toto-ms-a")
 
@@ -42,10 +45,11 @@ def test_a_pull_request_plans_the_service_in_the_plan_environment(
         "group": "toto-ms-x-plan-dev-${{ github.event.pull_request.number }}",
         "cancel-in-progress": True,
     }
-    notice, *steps = plan["steps"]
+    notice, dependabot_notice, *steps = plan["steps"]
     assert notice["if"] == FORK
     assert notice["run"].startswith('echo "::notice title=No plan for a fork::')
-    assert [step["if"] for step in steps] == [SAME_REPOSITORY] * len(steps)
+    assert dependabot_notice["if"] == DEPENDABOT  # see test_render_workflow_dependabot
+    assert [step["if"] for step in steps] == [PLANNED] * len(steps)
     by_uses = steps_by_uses(plan)
     assert list(by_uses) == [
         "actions/checkout",
@@ -99,10 +103,11 @@ def test_the_core_plan_on_the_cli_engine_takes_aws_credentials_unless_from_a_for
     }
     assert [(step["name"], step["if"]) for step in plan["steps"]] == [
         ("No plan for a pull request from a fork", FORK),
-        ("Check out the pull request", SAME_REPOSITORY),
-        ("Configure AWS credentials (OIDC)", SAME_REPOSITORY),
-        ("Set up Terraform", SAME_REPOSITORY),
-        ("Plan the core Terraform and comment on the pull request", SAME_REPOSITORY),
+        ("No plan for a run Dependabot started", DEPENDABOT),
+        ("Check out the pull request", PLANNED),
+        ("Configure AWS credentials (OIDC)", PLANNED),
+        ("Set up Terraform", PLANNED),
+        ("Plan the core Terraform and comment on the pull request", PLANNED),
     ]
     apply = plan["steps"][-1]["with"]
     assert (apply["engine"], apply["plan-only"], apply["github-api-url"]) == (

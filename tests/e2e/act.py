@@ -188,10 +188,12 @@ class Act:
         event_name: str = "push",
         secrets: Mapping[str, str] | None = None,
         variables: Mapping[str, str] | None = None,
+        actor: str | None = None,
         on_line: Callable[[str], None] | None = None,
     ) -> ActRun:
-        """Run one job of repository's workflow file (a path relative to repository); on_line,
-        if given, is handed each line of act's output as act prints it."""
+        """Run one job of repository's workflow file (a path relative to repository), started
+        by actor (github.actor; act's own default when None); on_line, if given, is handed each
+        line of act's output as act prints it."""
         files = self.cache / "run-files"
         files.mkdir(parents=True, exist_ok=True)
         event_file = files / "event.json"
@@ -220,6 +222,7 @@ class Act:
             "--var-file",
             str(files / "no.vars"),
             *_pairs("--var", variables or {}),
+            *(["--actor", actor] if actor else []),
             *_pairs("--local-repository", self.mappings()),
         ]
         started = time.monotonic()

@@ -390,11 +390,13 @@ def run_service_cli(
     event_name: str = "push",
     environment: str | None = "dev",
     organization_secrets: bool = False,
+    actor: str | None = None,
 ) -> Flow:
     """A push to main of the service repository (cli engine): the job deploy-dev under act, with
     the secrets the core flow wrote into the service's `dev` environment (or, with
     organization_secrets, the organization secrets that select it); or another job and event,
-    with the secrets of environment (None: none, as a fork's pull request gets)."""
+    with the secrets of environment (None: none, as a fork's pull request gets), started by
+    actor (github.actor)."""
     if organization_secrets:  # what GitHub hands a workflow: those that select its repository
         given = {
             name: value
@@ -418,6 +420,7 @@ def run_service_cli(
             "TOTO_REGISTRY": registry.host,
             "TOTO_GITHUB_API_URL": stack.github.url,
         },
+        actor=actor,
         on_line=on_line,
     )
     return Flow(repository, run, secrets, frozenset(secrets.values()))
