@@ -386,9 +386,10 @@ def _build_and_push(
         actions_runtime.group(f"Build {reference} with {client}"),
         buildkit.build_directory() as directory,
     ):
-        # BuildKit's pulls, cache and push read the registry's login from a Docker config: a
-        # private one, holding only this login, removed when the build ends.
-        directory.write_docker_config(host, registry.auth_config())
+        # BuildKit's pulls, cache and push read the logins from a Docker config: a private one,
+        # the runner's logins and this registry's own, removed when the build ends.
+        for warning in directory.write_docker_config(host, registry.auth_config()):
+            actions_runtime.warning(warning)
         request = settings.build_request(
             f"{reference}:{pushed_tag}",
             directory.write_secrets(settings.secrets),
