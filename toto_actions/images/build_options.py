@@ -201,7 +201,7 @@ def _list_pairs(
     problems: list[str], key: str, raw: str | None, refused: Callable[[str], bool]
 ) -> dict[str, str]:
     """NAME=VALUE items of a list input; a problem per item that is not NAME=VALUE or whose value
-    sets a refused name after a comma. Problems name the names, never a value."""
+    sets a refused name after a comma (that problem names the names, never the value)."""
     try:
         items = list_items(raw)
     except csv.Error as problem:
