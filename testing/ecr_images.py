@@ -65,3 +65,40 @@ def put_image(
 def in_registry(account: str | None) -> RegistryId:
     """The registryId argument of a call into account's registry (none: the caller's)."""
     return {"registryId": account} if account else {}
+
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def oci_manifest_json(layer: bytes, layer_media_type: str) -> str:
+    """An OCI image manifest of one layer (the blobs need not exist): a platform's image with
+    `application/vnd.oci.image.layer.v1.tar+gzip`, or an attestation manifest, whose layers are
+    in-toto statements (`application/vnd.in-toto+json`), as buildx pushes them."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "size": 241,
+                "digest": sha256(b"config-" + layer),
+            },
+            "layers": [
+                {"mediaType": layer_media_type, "size": len(layer), "digest": sha256(layer)}
+            ],
+        }
+    )
+
+
+def put_untagged(client: ECRClient, repository: str, manifest: str, media_type: str) -> str:
+    """Put manifest without a tag, as ECR holds the platform and attestation manifests of an
+    image index (listed by DescribeImages as images of their own, untagged); its digest."""
+    digest = sha256(manifest.encode())
+    client.put_image(
+        repositoryName=repository,
+        imageManifest=manifest,
+        imageManifestMediaType=media_type,
+        imageDigest=digest,
+    )
+    return digest

@@ -220,7 +220,8 @@ def test_the_build_directory_is_private_and_removed_also_on_failure() -> None:
     with pytest.raises(RuntimeError), buildkit.build_directory() as directory:
         root = directory.root
         (secret,) = directory.write_secrets({"npm": "s3cr3t"})
-        config = directory.write_docker_config("registry.test", {"username": "u", "password": "p"})
+        directory.write_docker_config("registry.test", {"username": "u", "password": "p"})
+        config = directory.docker_config
         assert stat.S_IMODE(root.stat().st_mode) == 0o700
         assert stat.S_IMODE(secret.path.stat().st_mode) == 0o600
         assert secret.path.read_text() == "s3cr3t"

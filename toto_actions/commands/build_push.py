@@ -27,6 +27,7 @@ from toto_actions.images import (
 from toto_actions.images.build_options import BuildSettings
 from toto_actions.images.content_tag import Published
 from toto_actions.images.docker_client import DockerClient
+from toto_actions.images.dockerfile import declared_args
 from toto_actions.images.engine import DockerEngine
 from toto_actions.images.lifecycle_policy import PolicyProblem, lifecycle_policy
 from toto_actions.images.names import (
@@ -50,10 +51,17 @@ OPTIONS = (
         "comma-separated tags (default: the short commit, and the service version "
         "from package.json or pyproject.toml in the context)",
     ),
-    Option("--build-args", "comma-separated build arguments", metavar="K=V,..."),
+    Option(
+        "--build-args",
+        "build arguments, one NAME=VALUE a line (a comma stays in the value)",
+        metavar="NAME=VALUE",
+    ),
     Option("--target", "the stage to build"),
     Option(
-        "--labels", "comma-separated labels, over the OCI ones set by default", metavar="K=V,..."
+        "--labels",
+        "labels, one NAME=VALUE a line (a comma stays in the value), over the OCI ones set by "
+        "default",
+        metavar="NAME=VALUE",
     ),
     Option(
         "--network",
@@ -238,8 +246,10 @@ def _settings(given: GivenOptions) -> BuildSettings:
         problems.append(f"build context {str(context)!r} is not a directory")
     elif not dockerfile.is_file():
         problems.append(f"Dockerfile {str(dockerfile)!r} does not exist")
-    build_args = build_options.comma_pairs(problems, "build-args", given.text("build-args"))
-    labels = build_options.comma_pairs(problems, "labels", given.text("labels"))
+    build_args = build_options.build_args(
+        problems, given.text("build-args"), _declared_args(dockerfile)
+    )
+    labels = build_options.labels(problems, given.text("labels"))
     revision = given.text("revision") or (git.head_commit(context) if context.is_dir() else None)
     version = service_version(context) if context.is_dir() else None
     tags = build_options.tags(problems, given.text("tags"), revision, version)
@@ -287,6 +297,15 @@ def _settings(given: GivenOptions) -> BuildSettings:
     if problems:
         raise UsageError("\n".join(problems))
     return settings
+
+
+def _declared_args(dockerfile: Path) -> frozenset[str]:
+    """The build arguments the Dockerfile takes (none known when it cannot be read: the problem
+    is reported, or the build reports it)."""
+    try:
+        return declared_args(dockerfile.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return frozenset()
 
 
 def _sensitive_values(given: GivenOptions) -> list[str]:
@@ -367,9 +386,10 @@ def _build_and_push(
         actions_runtime.group(f"Build {reference} with {client}"),
         buildkit.build_directory() as directory,
     ):
-        # BuildKit's pulls, cache and push read the registry's login from a Docker config: a
-        # private one, holding only this login, removed when the build ends.
-        directory.write_docker_config(host, registry.auth_config())
+        # BuildKit's pulls, cache and push read the logins from a Docker config: a private one,
+        # the runner's logins and this registry's own, removed when the build ends.
+        for warning in directory.write_docker_config(host, registry.auth_config()):
+            actions_runtime.warning(warning)
         request = settings.build_request(
             f"{reference}:{pushed_tag}",
             directory.write_secrets(settings.secrets),

@@ -5,7 +5,10 @@ problem; a secret's value never appears in one.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import NamedTuple
 
@@ -164,15 +167,59 @@ def _items(raw: str | None, *, separators: str) -> list[str]:
     return [item.strip() for item in text.split(separators[0]) if item.strip()]
 
 
-def comma_pairs(problems: list[str], key: str, raw: object) -> dict[str, str]:
-    """NAME=VALUE items, comma-separated (`build-args`, `labels`, as build-push-action has them)."""
+def build_args(problems: list[str], raw: str | None, declared: Collection[str]) -> dict[str, str]:
+    """The build arguments of `build-args`: one NAME=VALUE a line, a comma kept in the value. A
+    line that sets, after a comma, an ARG the Dockerfile declares (declared) is refused: it was
+    two arguments when the input was comma-separated."""
+    return _list_pairs(problems, "build-args", raw, lambda name: name in declared)
+
+
+def labels(problems: list[str], raw: str | None) -> dict[str, str]:
+    """The labels of `labels`: one NAME=VALUE a line, a comma kept in the value; a line with
+    `,KEY=` in its value is refused (two labels when the input was comma-separated)."""
+    return _list_pairs(problems, "labels", raw, lambda name: True)
+
+
+def list_items(raw: str | None) -> list[str]:
+    """The items of a list input as docker/build-push-action reads `build-args` and `labels`
+    (@docker/actions-toolkit, src/util.ts, Util.getList with ignoreComma): CSV records, one a
+    line, their fields joined again with commas, so a comma stays in the item; a field in double
+    quotes loses them and may span lines (`""` is one quote); no comments; each item stripped,
+    empty ones dropped. csv.Error when a quote is not closed (csv-parse throws there too)."""
+    if not raw:
+        return []
+    records = csv.reader(io.StringIO(raw), strict=True)
+    return [item for record in records if (item := ",".join(record).strip())]
+
+
+# `,NAME=` inside a value: what was a second item when the list was comma-separated.
+_SET_AFTER_COMMA = re.compile(r",\s*([^\s,=]+)=")
+_ONE_A_LINE = "give one NAME=VALUE a line; a comma stays inside a value"
+
+
+def _list_pairs(
+    problems: list[str], key: str, raw: str | None, refused: Callable[[str], bool]
+) -> dict[str, str]:
+    """NAME=VALUE items of a list input; a problem per item that is not NAME=VALUE or whose value
+    sets a refused name after a comma (that problem names the names, never the value)."""
+    try:
+        items = list_items(raw)
+    except csv.Error as problem:
+        problems.append(f"--{key}: cannot be read as a list, one item a line ({problem})")
+        return {}
     pairs: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in str(raw or "").split(","))):
+    for item in items:
         name, equals, value = item.partition("=")
         if not equals or not name:
             problems.append(f"--{key}: {item!r} is not NAME=VALUE")
-        else:
-            pairs[name] = value
+            continue
+        after_comma = [found for found in _SET_AFTER_COMMA.findall(value) if refused(found)]
+        if after_comma:
+            shown = ", ".join(f'",{found}="' for found in dict.fromkeys(after_comma))
+            declared = " (an ARG of the Dockerfile)" if key == "build-args" else ""
+            problems.append(f"--{key}: the value of {name} holds {shown}{declared}: {_ONE_A_LINE}")
+            continue
+        pairs[name] = value
     return pairs
 
 

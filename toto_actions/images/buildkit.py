@@ -9,13 +9,13 @@ builds into the engine, where the docker SDK (engine.py) pushes it with per-push
 
 Nothing secret enters argv: a build secret given as a value is written to an owner-only file in a
 private directory and passed as `--secret id=ID,src=FILE` (the 20.10 client knows no `env=`
-source); registry credentials go to a private DOCKER_CONFIG holding only this registry's login.
-The directory is removed when the build ends, also on failure.
+source); registry credentials go to a private DOCKER_CONFIG: the runner's logins, this
+registry's own over them (docker_config.py). The directory is removed when the build ends, also
+on failure.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from toto_actions.errors import OperationError
+from toto_actions.images import docker_config
 from toto_actions.images.docker_client import Builder, DockerClient, current_builder
 
 # What a build writes into its private directory: buildx its metadata, the built-in client the
@@ -199,24 +200,20 @@ class BuildDirectory(NamedTuple):
             files.append(SecretFile(secret_id, path))
         return tuple(files)
 
-    def write_docker_config(self, host: str, auth: Mapping[str, str] | None) -> Path:
-        """A Docker config holding only host's login (none when auth is None), for BuildKit's
-        pulls and cache; the plugins and builders of the user's own config stay reachable."""
+    def write_docker_config(self, host: str, auth: Mapping[str, str] | None) -> tuple[str, ...]:
+        """The build's Docker config (see docker_config.py): the runner's logins but host's,
+        host's own login (none when auth is None); the plugins, builders and contexts of the
+        runner's config stay reachable. Returns the warnings for the user."""
         config = self.docker_config
         config.mkdir(mode=0o700)
-        document: dict[str, object] = {"auths": {}}
-        if auth is not None:
-            token = f"{auth['username']}:{auth['password']}".encode()
-            document["auths"] = {host: {"auth": base64.b64encode(token).decode("ascii")}}
         own = _users_docker_config()
+        runner, unreadable = docker_config.read_runner_config(own)
+        private = docker_config.private_config(runner, host, auth)
         for shared in ("cli-plugins", "buildx", "contexts"):
             if (own / shared).is_dir():
                 (config / shared).symlink_to(own / shared, target_is_directory=True)
-        context = _current_context(own)
-        if context:
-            document["currentContext"] = context
-        _write_private(config / "config.json", json.dumps(document).encode("utf-8"))
-        return config
+        _write_private(config / "config.json", json.dumps(private.document).encode("utf-8"))
+        return (*unreadable, *private.warnings)
 
 
 @contextmanager
@@ -317,16 +314,6 @@ def _write_private(path: Path, content: bytes) -> None:
 def _users_docker_config() -> Path:
     configured = os.environ.get("DOCKER_CONFIG")
     return Path(configured) if configured else Path.home() / ".docker"
-
-
-def _current_context(config: Path) -> str | None:
-    """The docker context the user's config selects; nothing else is read from it."""
-    try:
-        document = json.loads((config / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    context = document.get("currentContext") if isinstance(document, dict) else None
-    return context if isinstance(context, str) and context else None
 
 
 def _cache_type(spec: str) -> str | None:

@@ -69,6 +69,36 @@ def base_images(dockerfile: str, build_args: Mapping[str, str]) -> tuple[BaseIma
     return tuple(found)
 
 
+# Build arguments that take effect without an ARG line: Docker's predefined proxy ARGs and
+# BuildKit's built-in build args (docs.docker.com/reference/dockerfile/, "Predefined ARGs" and
+# "BuildKit built-in build args").
+PREDEFINED_ARGS = frozenset(
+    {
+        *(f"{scheme}_PROXY" for scheme in ("HTTP", "HTTPS", "FTP", "NO", "ALL")),
+        *(f"{scheme}_proxy" for scheme in ("http", "https", "ftp", "no", "all")),
+        "BUILDKIT_CACHE_MOUNT_NS",
+        "BUILDKIT_CONTEXT_KEEP_GIT_DIR",
+        "BUILDKIT_INLINE_CACHE",
+        "BUILDKIT_MULTI_PLATFORM",
+        "BUILDKIT_SANDBOX_HOSTNAME",
+        "BUILDKIT_SYNTAX",
+        "SOURCE_DATE_EPOCH",
+    }
+)
+
+
+def declared_args(dockerfile: str) -> frozenset[str]:
+    """The build arguments dockerfile takes: the names its ARG instructions declare, in any
+    stage, and the predefined ones."""
+    names = {
+        declaration.partition("=")[0]
+        for instruction in _instructions(dockerfile)
+        if instruction.keyword == "ARG"
+        for declaration in instruction.arguments.split()
+    }
+    return frozenset(names) | PREDEFINED_ARGS
+
+
 def _base_image(
     line: int, image: str, variables: Mapping[str, str], stages: set[str]
 ) -> BaseImage | None:

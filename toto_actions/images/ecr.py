@@ -300,15 +300,18 @@ class EcrRegistry:
         return details.get("imageDigest") if details else None
 
     def cache_source(self, repository: str, branch: str | None) -> str | None:
-        """The newest image by push time (DescribeImages, every page) that carries the branch's
-        tag, else the newest of the repository, as `host/repository@sha256:...`; None when the
-        repository is missing or empty. No tag moves: IMMUTABLE repositories work alike."""
+        """The newest tagged image by push time (DescribeImages, every page) that carries the
+        branch's tag, else the newest tagged image of the repository, as
+        `host/repository@sha256:...`; None when the repository is missing or has none. An image
+        index's platform and attestation manifests, which ECR lists untagged, are never chosen.
+        No tag moves: IMMUTABLE repositories work alike."""
         images: list[ImageDetailTypeDef] = []
         with aws_errors(f"ECR DescribeImages {repository}"):
             try:
                 pages = self._client.get_paginator("describe_images").paginate(
                     **self._registry_id,
                     repositoryName=repository,
+                    filter={"tagStatus": "TAGGED"},
                     PaginationConfig={"PageSize": 1000},  # ECR's largest page: fewest calls
                 )
                 for page in pages:
@@ -318,7 +321,9 @@ class EcrRegistry:
                     raise
                 return None
         pushed = [
-            image for image in images if image.get("imagePushedAt") and image.get("imageDigest")
+            image
+            for image in images
+            if image.get("imagePushedAt") and image.get("imageDigest") and image.get("imageTags")
         ]
         of_branch = [
             image
