@@ -112,10 +112,15 @@ def scan(
     ECR scans images, never an index ("cannot be scanned"): for an index each platform's image
     is waited for and judged, BuildKit's attestation manifests left out, and the counts added
     up. The wait for them all shares one scan timeout."""
-    if settings.scan_threshold is None:
+    threshold = settings.scan_threshold
+    if threshold is None:
         return None
     if is_index(image):
         scanned = [(m.digest, f" ({m.platform})") for m in platform_manifests(image.manifest)]
+        if not scanned:
+            raise OperationError(
+                f"{settings.repository}@{image.digest} is an index that lists no image to scan"
+            )
     else:
         scanned = [(image.digest, "")]
     deadline = time.monotonic() + settings.scan_timeout
@@ -127,21 +132,17 @@ def scan(
         if counts is None:
             actions_runtime.warning("--scan-severity-threshold applies to ECR only: no scan here")
             return None
-        found = _judged(settings, f"{digest}{platform}", counts)
+        found = _judged(f"{settings.repository}@{digest}{platform}", threshold, counts)
         total = {severity: total.get(severity, 0) + found[severity] for severity in SEVERITIES}
     return total
 
 
-def _judged(settings: BuildSettings, image: str, counts: dict[str, int]) -> dict[str, int]:
-    """counts per severity, each severity listed; OperationError at or above the threshold."""
-    assert settings.scan_threshold is not None  # noqa: S101 - scan() asks only with one
-    blocking = SEVERITIES[: SEVERITIES.index(settings.scan_threshold) + 1]
+def _judged(image: str, threshold: str, counts: dict[str, int]) -> dict[str, int]:
+    """image's counts per severity, each severity listed; OperationError at or above threshold."""
+    blocking = SEVERITIES[: SEVERITIES.index(threshold) + 1]
     found = {severity: counts.get(severity, 0) for severity in SEVERITIES}
     listed = ", ".join(f"{severity} {count}" for severity, count in found.items() if count)
     if any(found[severity] for severity in blocking):
-        raise OperationError(
-            f"the scan of {settings.repository}@{image} found {listed}: at or above "
-            f"{settings.scan_threshold}"
-        )
+        raise OperationError(f"the scan of {image} found {listed}: at or above {threshold}")
     actions_runtime.info(f"scan: {listed or 'no findings'}")
     return found
