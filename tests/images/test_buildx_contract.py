@@ -14,6 +14,7 @@ arm is arm/v7).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from toto_actions.images import buildkit, docker_client
 from toto_actions.images.build_options import platforms
 from toto_actions.images.buildkit import BuildRequest
 from toto_actions.images.docker_client import DockerClient
+from toto_actions.images.manifests import PlatformManifest, platform_manifests
 from toto_actions.images.names import normalize_platform
 
 REQUEST = BuildRequest(
@@ -163,3 +165,33 @@ def test_the_same_platform_written_twice_is_built_once() -> None:
 )
 def test_buildx_s_error_is_passed_on_without_its_prefix(output: list[str], message: str) -> None:
     assert buildkit._failure(output) == message
+
+
+def test_an_index_s_images_are_listed_without_its_attestation_manifests() -> None:
+    """moby/buildkit docs/attestations/attestation-storage.md: an attestation manifest is an
+    entry of the index annotated `vnd.docker.reference.type: attestation-manifest`."""
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {"digest": "sha256:a", "platform": {"os": "linux", "architecture": "amd64"}},
+                {
+                    "digest": "sha256:b",
+                    "platform": {"os": "linux", "architecture": "arm", "variant": "v7"},
+                },
+                {
+                    "digest": "sha256:c",
+                    "platform": {"os": "unknown", "architecture": "unknown"},
+                    "annotations": {
+                        "vnd.docker.reference.digest": "sha256:a",
+                        "vnd.docker.reference.type": "attestation-manifest",
+                    },
+                },
+            ],
+        }
+    )
+    assert platform_manifests(index) == [
+        PlatformManifest("sha256:a", "linux/amd64"),
+        PlatformManifest("sha256:b", "linux/arm/v7"),
+    ]
