@@ -58,7 +58,10 @@ def test_buildx_s_default_provenance_is_turned_off_unless_an_attestation_is_aske
     assert [a for a in argv if a.startswith(("--provenance", "--sbom"))] == expected
 
 
-@pytest.mark.parametrize(("answer", "expected"), [("v0.9.1", (0, 9)), ("v0.19.3", (0, 19))])
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [("v0.9.1", (0, 9)), ("v0.19.3", (0, 19)), ("0.12.1+azure-1", (0, 12))],
+)
 def test_the_buildx_version_is_read_from_docker_buildx_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str, expected: tuple[int, int]
 ) -> None:

@@ -24,8 +24,9 @@ WELL_KNOWN_CLIENTS = ("/usr/bin/docker", "/usr/local/bin/docker")
 _BUILTIN_BUILDKIT_SINCE = (18, 9)
 _BUILTIN_BUILDKIT_UNTIL = (23, 0)
 _VERSION = re.compile(r"Docker version (\d+)\.(\d+)")
-# `docker buildx version`: `github.com/docker/buildx v0.19.3 48d6a39`.
-_BUILDX_VERSION = re.compile(r"\bv(\d+)\.(\d+)")
+# `docker buildx version`: `github.com/docker/buildx v0.19.3 48d6a39`, a distribution's without
+# the `v` (`0.12.1+azure-1`); read as docker/bake-action src/buildx.ts parseVersion reads it.
+_BUILDX_VERSION = re.compile(r"\sv?(\d+)\.(\d+)")
 # The worker label by which buildx knows the docker driver's engine keeps its images in the
 # containerd image store (docker/buildx driver/docker/driver.go, Features): there the driver
 # builds several platforms, exports cache and makes attestations. `docker buildx inspect` lists
