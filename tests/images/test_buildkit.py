@@ -157,7 +157,10 @@ Platforms: linux/amd64*, linux/arm64*, linux/amd64/v2, linux/386
 """
 DEFAULT_BUILDER = docker_client.parse_builder(INSPECTED)
 CONTAINER_BUILDER = docker_client.parse_builder(INSPECTED_CONTAINER)
-SETUP_BUILDX = "use a docker-container builder (docker/setup-buildx-action)"
+SETUP_BUILDX = (
+    "use a docker-container builder (docker/setup-buildx-action), or turn on the engine's "
+    "containerd image store"
+)
 
 
 def test_buildx_inspect_says_the_driver_and_the_platforms() -> None:

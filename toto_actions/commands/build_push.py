@@ -226,7 +226,7 @@ def run(given: GivenOptions) -> int:
     if settings.layer_cache:
         registry_steps.mark_cache(registry, settings, image)
     size = registry_steps.image_size(registry, settings.repository, image)
-    counts = registry_steps.scan(registry, settings, image.digest)
+    counts = registry_steps.scan(registry, settings, image)
     published = Published(image.digest, existing is not None, size, marker)
     content_tag.report(settings, host, published, counts)
     return 0

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from toto_actions.images.buildkit import BuildRequest, SecretFile
-from toto_actions.images.names import is_tag, platform_problem
+from toto_actions.images.names import is_tag, normalize_platform, platform_problem
 from toto_actions.options import Pairs
 
 # The build argument that has BuildKit write the layer cache into the image's configuration.
@@ -142,7 +142,7 @@ def ssh(problems: list[str], raw: str | None) -> tuple[str, ...]:
 
 
 def platforms(problems: list[str], raw: str | None) -> tuple[str, ...]:
-    platforms = tuple(dict.fromkeys(_items(raw, separators=",\n")))
+    platforms = tuple(dict.fromkeys(map(normalize_platform, _items(raw, separators=",\n"))))
     problems += [f"--platforms: {p}" for p in map(platform_problem, platforms) if p]
     return platforms
 

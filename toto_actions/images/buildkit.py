@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -37,6 +37,11 @@ METADATA_FILE = "metadata.json"
 IMAGE_ID_FILE = "image-id"
 # Lines of a failed build's output kept to find its error message.
 _KEPT_LINES = 40
+# buildx prints its error as `ERROR: message` (docker/buildx cmd/buildx/main.go).
+_BUILDX_ERROR = "ERROR: "
+# The first buildx with --provenance, and with the default provenance attestation it turns off
+# (docker/buildx build/opt.go; docker/build-push-action src/context.ts asks for >=0.10.0).
+PROVENANCE_FLAG_SINCE = (0, 10)
 
 LineSink = Callable[[str], None]
 
@@ -95,8 +100,9 @@ def capability_problems(client: DockerClient, request: BuildRequest) -> list[str
 
 def builder_problems(builder: Builder, request: BuildRequest) -> list[str]:
     """What the current buildx builder cannot do of request: platforms it does not list;
-    with the docker driver (a runner's default builder), several platforms at once, a cache
-    exported other than inline, attestations."""
+    with the docker driver (a runner's default builder) on the classic image store, several
+    platforms at once, a cache exported other than inline, attestations. On the containerd
+    image store the docker driver does all three (docker/buildx driver/docker/driver.go)."""
     problems = []
     listed = builder.platforms
     missing = [platform for platform in request.platforms if listed and platform not in listed]
@@ -106,9 +112,12 @@ def builder_problems(builder: Builder, request: BuildRequest) -> list[str]:
             f"{', '.join(sorted(listed))}): set up QEMU and a builder for them "
             "(docker/setup-qemu-action, docker/setup-buildx-action)"
         )
-    if builder.driver != "docker":
+    if builder.driver != "docker" or builder.containerd_store:
         return problems
-    fix = "use a docker-container builder (docker/setup-buildx-action)"
+    fix = (
+        "use a docker-container builder (docker/setup-buildx-action), or turn on the engine's "
+        "containerd image store"
+    )
     if len(request.platforms) > 1:
         problems.append(
             f"--platforms: the buildx builder's docker driver builds one platform at a time: {fix}"
@@ -141,10 +150,26 @@ def build_argv(client: DockerClient, request: BuildRequest, directory: Path) -> 
         argv.append("--no-cache")
     if request.provenance is not None:
         argv.append(f"--provenance={request.provenance}")
+    elif _default_provenance_off(client, request):
+        argv.append("--provenance=false")
     if request.sbom is not None:
         argv.append(f"--sbom={request.sbom}")
     argv.append(str(request.context))
     return argv
+
+
+def _default_provenance_off(client: DockerClient, request: BuildRequest) -> bool:
+    """Whether to turn off the provenance attestation buildx adds unasked where its builder
+    makes attestations (`mode=min,inline-only=true`): with it, even one platform is pushed as an
+    image index, which ECR does not scan. Only when no attestation is asked, and only to a buildx
+    that knows the flag."""
+    version = client.buildx_version
+    return (
+        client.buildx
+        and request.sbom is None
+        and version is not None
+        and version >= PROVENANCE_FLAG_SINCE
+    )
 
 
 def _input_arguments(request: BuildRequest) -> list[str]:
@@ -296,8 +321,18 @@ def _pushed_digest(client: DockerClient, metadata: Path) -> str:
     return digest
 
 
-def _failure(lines: Sequence[str]) -> str:
-    """BuildKit's own message: the last line that is not part of the progress display."""
+def _failure(output: Iterable[str]) -> str:
+    """BuildKit's own message: buildx's `ERROR:` line with the lines that continue it (its
+    prefix dropped), else the last line that is not part of the progress display."""
+    lines = list(output)
+    for start in range(len(lines) - 1, -1, -1):
+        if lines[start].startswith(_BUILDX_ERROR):
+            message = [lines[start].removeprefix(_BUILDX_ERROR)]
+            for line in lines[start + 1 :]:
+                if not line.strip():
+                    break
+                message.append(line)
+            return " ".join(" ".join(message).split())
     for line in reversed(lines):
         text = line.strip()
         if text and not text.startswith(("#", "------", ">", "--------------------")):

@@ -24,6 +24,14 @@ WELL_KNOWN_CLIENTS = ("/usr/bin/docker", "/usr/local/bin/docker")
 _BUILTIN_BUILDKIT_SINCE = (18, 9)
 _BUILTIN_BUILDKIT_UNTIL = (23, 0)
 _VERSION = re.compile(r"Docker version (\d+)\.(\d+)")
+# `docker buildx version`: `github.com/docker/buildx v0.19.3 48d6a39`, a distribution's without
+# the `v` (`0.12.1+azure-1`); read as docker/bake-action src/buildx.ts parseVersion reads it.
+_BUILDX_VERSION = re.compile(r"\sv?(\d+)\.(\d+)")
+# The worker label by which buildx knows the docker driver's engine keeps its images in the
+# containerd image store (docker/buildx driver/docker/driver.go, Features): there the driver
+# builds several platforms, exports cache and makes attestations. `docker buildx inspect` lists
+# the worker's labels under `Labels:` (buildx 0.11 and later).
+CONTAINERD_SNAPSHOTTER_LABEL = "org.mobyproject.buildkit.worker.snapshotter"
 _PROBE_TIMEOUT = 30.0
 
 
@@ -33,6 +41,7 @@ class DockerClient(NamedTuple):
     path: str
     version: str  # `20.10.24+dfsg1`, as `docker --version` says
     buildx: bool  # True: `docker buildx build`; False: BuildKit built in
+    buildx_version: tuple[int, int] | None = None  # (0, 19); None: unknown or no buildx
 
     def __str__(self) -> str:
         return f"{self.path} {self.version}"
@@ -43,6 +52,7 @@ class Builder(NamedTuple):
 
     driver: str | None  # docker, docker-container, kubernetes, remote; None when not said
     platforms: frozenset[str]  # empty when not said
+    containerd_store: bool = False  # the worker is labelled with the containerd snapshotter
 
 
 def find_client(candidates: Sequence[str] | None = None) -> DockerClient:
@@ -58,7 +68,7 @@ def find_client(candidates: Sequence[str] | None = None) -> DockerClient:
         [argv for path in paths for argv in ([path, "--version"], [path, "buildx", "version"])]
     )
     found = [
-        _client(path, version, buildx is not None)
+        _client(path, version, buildx)
         for path, version, buildx in zip(paths, answers[::2], answers[1::2], strict=True)
         if version is not None
     ]
@@ -86,6 +96,7 @@ def parse_builder(inspected: str) -> Builder:
     """The driver and the platforms (of every node) in `docker buildx inspect`'s output."""
     driver = None
     platforms: set[str] = set()
+    store = False
     for line in inspected.splitlines():
         name, colon, value = line.strip().partition(":")
         if not colon:
@@ -94,7 +105,9 @@ def parse_builder(inspected: str) -> Builder:
             driver = value.strip() or None
         elif name == "Platforms":
             platforms |= {p.strip().removesuffix("*") for p in value.split(",") if p.strip()}
-    return Builder(driver, frozenset(platforms))
+        elif name == CONTAINERD_SNAPSHOTTER_LABEL:
+            store = True
+    return Builder(driver, frozenset(platforms), store)
 
 
 def probe(argv: Sequence[str], extra: Mapping[str, str] | None = None) -> str | None:
@@ -159,15 +172,18 @@ def _existing(candidates: Sequence[str]) -> list[str]:
     return existing
 
 
-def _client(path: str, answer: str, buildx: bool) -> DockerClient:
-    """The client at path, from its answer to `--version`."""
+def _client(path: str, answer: str, buildx: str | None) -> DockerClient:
+    """The client at path, from its answers to `--version` and `buildx version` (None: no
+    buildx)."""
     match = _VERSION.search(answer)
     version = (
         answer.split("version", 1)[-1].split(",", maxsplit=1)[0].strip()
         if match
         else answer.strip()
     )
-    return DockerClient(path, version, buildx)
+    found = _BUILDX_VERSION.search(buildx or "")
+    buildx_version = (int(found.group(1)), int(found.group(2))) if found else None
+    return DockerClient(path, version, buildx is not None, buildx_version)
 
 
 def _with_builtin_buildkit(clients: Sequence[DockerClient]) -> list[DockerClient]:

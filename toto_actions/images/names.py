@@ -166,6 +166,22 @@ PLATFORM_ARCHITECTURES = frozenset(
 _VARIANT = re.compile(r"v[1-9][0-9]?")
 
 
+# Variants an architecture implies, dropped by containerd's normalisation (platforms/database.go).
+_IMPLIED_VARIANTS = frozenset({("arm64", "v8"), ("arm64", "8"), ("amd64", "v1")})
+
+
+def normalize_platform(platform: str) -> str:
+    """platform as BuildKit names it (containerd's platforms.Normalize): an `arm64` variant v8
+    and an `amd64` variant v1 are the architecture itself, a bare `arm` is `arm/v7`, and
+    `linux/arm64/v8` is `linux/arm64` (what a builder lists and an index records)."""
+    parts = platform.strip().split("/")
+    if len(parts) == 3 and (parts[1], parts[2]) in _IMPLIED_VARIANTS:
+        return "/".join(parts[:2])
+    if len(parts) == 2 and parts[1] == "arm":
+        return f"{parts[0]}/arm/v7"
+    return "/".join(parts)
+
+
 def platform_problem(platform: str) -> str | None:
     """None for a platform BuildKit knows (`linux/arm64`, `linux/arm/v7`), else why not."""
     parts = platform.split("/")

@@ -5,12 +5,15 @@ the scan. A failure that only costs a rebuild or a figure is a warning, never th
 
 from __future__ import annotations
 
+import time
+
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.images import dockerfile
 from toto_actions.images.build_options import BuildSettings
-from toto_actions.images.names import ImageManifest, ImageReference
+from toto_actions.images.manifests import platform_manifests
+from toto_actions.images.names import ImageManifest, ImageReference, is_index
 from toto_actions.images.registry import Registry
 
 # ECR's severities, the most severe first (botocore's FindingSeverity).
@@ -101,22 +104,45 @@ def confirm(registry: Registry, settings: BuildSettings, digest: str) -> None:
             )
 
 
-def scan(registry: Registry, settings: BuildSettings, digest: str) -> dict[str, int] | None:
-    """The registry's scan-on-push counts; a finding at or above the threshold fails the step."""
-    if settings.scan_threshold is None:
+def scan(
+    registry: Registry, settings: BuildSettings, image: ImageManifest
+) -> dict[str, int] | None:
+    """The registry's scan-on-push counts; a finding at or above the threshold fails the step.
+
+    ECR scans images, never an index ("cannot be scanned"): for an index each platform's image
+    is waited for and judged, BuildKit's attestation manifests left out, and the counts added
+    up. The wait for them all shares one scan timeout."""
+    threshold = settings.scan_threshold
+    if threshold is None:
         return None
-    with actions_runtime.group(f"Scan of {settings.repository}@{digest}"):
-        counts = registry.scan_findings(settings.repository, digest, settings.scan_timeout, 5.0)
-    if counts is None:
-        actions_runtime.warning("--scan-severity-threshold applies to ECR only: no scan here")
-        return None
-    blocking = SEVERITIES[: SEVERITIES.index(settings.scan_threshold) + 1]
+    if is_index(image):
+        scanned = [(m.digest, f" ({m.platform})") for m in platform_manifests(image.manifest)]
+        if not scanned:
+            raise OperationError(
+                f"{settings.repository}@{image.digest} is an index that lists no image to scan"
+            )
+    else:
+        scanned = [(image.digest, "")]
+    deadline = time.monotonic() + settings.scan_timeout
+    total: dict[str, int] = {}
+    for digest, platform in scanned:
+        with actions_runtime.group(f"Scan of {settings.repository}@{digest}{platform}"):
+            timeout = max(deadline - time.monotonic(), 1.0)
+            counts = registry.scan_findings(settings.repository, digest, timeout, 5.0)
+        if counts is None:
+            actions_runtime.warning("--scan-severity-threshold applies to ECR only: no scan here")
+            return None
+        found = _judged(f"{settings.repository}@{digest}{platform}", threshold, counts)
+        total = {severity: total.get(severity, 0) + found[severity] for severity in SEVERITIES}
+    return total
+
+
+def _judged(image: str, threshold: str, counts: dict[str, int]) -> dict[str, int]:
+    """image's counts per severity, each severity listed; OperationError at or above threshold."""
+    blocking = SEVERITIES[: SEVERITIES.index(threshold) + 1]
     found = {severity: counts.get(severity, 0) for severity in SEVERITIES}
     listed = ", ".join(f"{severity} {count}" for severity, count in found.items() if count)
     if any(found[severity] for severity in blocking):
-        raise OperationError(
-            f"the scan of {settings.repository}@{digest} found {listed}: at or above "
-            f"{settings.scan_threshold}"
-        )
+        raise OperationError(f"the scan of {image} found {listed}: at or above {threshold}")
     actions_runtime.info(f"scan: {listed or 'no findings'}")
     return found
