@@ -108,12 +108,16 @@ def test_the_core_token_asks_for_the_organization_permissions(
     assert token_permissions(workflow) == {
         "permission-metadata": "read",
         "permission-organization-actions-variables": "write",
+        "permission-organization-plan": "read",  # on GitHub Free, no private repository
         "permission-organization-secrets": "write",
     }
     token = steps_by_uses(load(workflow)["jobs"]["apply-prod"])["actions/create-github-app-token"]
     # The organization's installation: organization permissions act on the owner's secrets.
     assert (token["with"]["owner"], token["with"]["repositories"]) == ("acme", "toto-ms-games\n")
-    assert "Organization variables: write, Organization secrets: write" in header(workflow)
+    assert (
+        "Organization variables: write, Organization plan: read, Organization secrets: write"
+        in (header(workflow))
+    )
 
 
 def test_the_core_syncs_no_plan_environment_at_organization_scope(
@@ -145,6 +149,7 @@ def test_without_toto_secrets_yml_the_option_decides_for_the_core(
     assert set(token_permissions(tmp_path / CORE)) == {
         "permission-metadata",
         "permission-organization-actions-variables",
+        "permission-organization-plan",
         "permission-organization-secrets",
     }
 
@@ -158,7 +163,7 @@ def test_a_token_secret_is_told_the_organization_permissions(
     assert re.search(
         r"secret TOTO_SYNC_TOKEN: a fine-grained token of the organization on the service\n"
         r"#\s+repositories with these permissions: Metadata: read, Organization variables: "
-        r"write, Organization secrets: write\n",
+        r"write, Organization plan: read, Organization secrets: write\n",
         header(tmp_path / CORE),
     )
 

@@ -2,7 +2,8 @@
 the organization's secrets and variables of the environment.
 
 Everything is checked before the first write: the mapping (names, values, sensitive outputs),
-every configured repository (its id is what a selection holds), the token's access to the
+every configured repository (its id is what a selection holds), the organization's plan (on
+GitHub Free a private repository gets no organization secret), the token's access to the
 organization's public key and its secrets and variables, and GitHub's limits as they will be.
 """
 
@@ -19,6 +20,7 @@ from toto_actions.github.sync_config import SyncConfig
 from toto_actions.github.sync_organization import (
     RepositoryFacts,
     desired_organization,
+    free_plan_problem,
     organization_limit_problems,
     organization_target,
     plan_organization,
@@ -68,6 +70,7 @@ def plan_for_organization(
     try:
         client.public_key(target)  # the writes need it: a token that cannot read it stops here
         contents = client.read_organization(target, desired.variables)
+        github_plan = _plan(client, target)
     except GitHubError as failure:
         if failure.status in PERMISSION_STATUSES:
             raise UsageError(
@@ -75,12 +78,32 @@ def plan_for_organization(
                 f"variables ({failure})"
             ) from failure
         return [], [TargetFailure(target, str(failure))]
+    problem = free_plan_problem(github_plan, desired, facts)
+    if problem:
+        raise UsageError(problem)
     state = target_state(contents, target.manifest_variable)
     plan = plan_organization(desired, state, sync.fingerprint_key, sync.prune)
     problems = organization_limit_problems(plan, facts)
     if problems:
         raise UsageError("\n".join(problems))
     return [plan], []
+
+
+def _plan(client: OrganizationClient, target: Target) -> str | None:
+    """The organization's plan; None, after one warning, when GitHub does not show it."""
+    try:
+        plan = client.plan(target)
+    except GitHubError as failure:
+        if failure.status not in PERMISSION_STATUSES:
+            raise
+        plan = None
+    if plan is None:
+        actions_runtime.warning(
+            f"cannot read the plan of organization {target.repository}: the token needs "
+            "Organization plan: read (organization_plan). On GitHub Free, organization secrets "
+            "and variables do not reach private repositories; the sync cannot check that"
+        )
+    return plan
 
 
 def _repository_facts(

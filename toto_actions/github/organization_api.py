@@ -1,5 +1,6 @@
 """The GitHub calls only an organization-scope sync makes: each repository's id and visibility,
-and the organization's secrets and variables with their visibility and selected repositories.
+the organization's plan, and its secrets and variables with their visibility and selected
+repositories.
 
 The writes (secrets and variables with their selection, the selection alone) are the adapter's
 own (api.py), which serves every target.
@@ -36,6 +37,17 @@ class OrganizationClient(GitHubClient):
         return RepositoryFacts(
             int(document["id"]), document.get("visibility") == "public", document["full_name"]
         )
+
+    def plan(self, target: Target) -> str | None:
+        """The organization's GitHub plan (`free`, `team`, ...); None when GitHub leaves it out
+        of the answer, as it does for a token without the Organization plan permission."""
+        _, document = self._read(
+            f"GET {target.repository}",
+            lambda: self._requester().requestJsonAndCheck("GET", f"/orgs/{target.repository}"),
+        )
+        plan = document.get("plan") if isinstance(document, dict) else None
+        name = plan.get("name") if isinstance(plan, dict) else None
+        return name if isinstance(name, str) else None
 
     def read_organization(self, target: Target, variables: Collection[str]) -> TargetContents:
         """The organization's secrets (updated_at, visibility, and each selected one's

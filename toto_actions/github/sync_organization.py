@@ -45,6 +45,11 @@ MAX_ORGANIZATION_VARIABLES = 1000
 MAX_VISIBLE_SECRETS = 100
 
 
+# github/docs, "Using secrets in GitHub Actions": "Organization-level secrets and variables are
+# not accessible by private repositories for GitHub Free." (`plan.name` of GET /orgs/{org})
+FREE_PLAN = "free"
+
+
 class RepositoryFacts(NamedTuple):
     id: int
     public: bool  # an organization secret of visibility private does not reach it
@@ -138,6 +143,25 @@ def with_repository_ids(
 ) -> DesiredTarget:
     """The desired target with the ids its writes select (facts by lower-case full name)."""
     return desired._replace(repository_ids={name: f.id for name, f in facts.items()})
+
+
+def free_plan_problem(
+    plan: str | None, desired: DesiredTarget, facts: Mapping[str, RepositoryFacts]
+) -> str | None:
+    """One line when the organization is on GitHub Free and the sync would select a repository
+    that is not public (private, or internal): its workflows would read the values empty."""
+    if plan != FREE_PLAN:
+        return None
+    selected = {name for names in desired.selections.values() for name in names}
+    hidden = sorted(f.full_name for name, f in facts.items() if name in selected and not f.public)
+    if not hidden:
+        return None
+    return (
+        f"organization {desired.target.repository} is on GitHub's {plan} plan, where "
+        "organization secrets and variables do not reach private repositories: "
+        f"{', '.join(hidden)} would read them empty (make them public, move the organization "
+        "to a paid plan, or sync with scope environment or repository)"
+    )
 
 
 def plan_organization(
