@@ -77,6 +77,7 @@ def test_every_key_is_one_github_knows() -> None:
             False,
             False,
             {
+                "actions_variables": "read",
                 "metadata": "read",
                 "organization_actions_variables": "write",
                 "organization_plan": "read",
@@ -88,6 +89,7 @@ def test_every_key_is_one_github_knows() -> None:
             True,  # nor in organization scope
             True,
             {
+                "actions_variables": "read",
                 "contents": "write",
                 "metadata": "read",
                 "organization_actions_variables": "write",
@@ -147,17 +149,17 @@ def test_the_plan_is_asked_for_though_no_call_needs_it() -> None:
 def test_an_organization_permission_is_told_from_the_repository_one() -> None:
     permissions = token_permissions("organization", create_environments=False, dispatch=True)
     assert describe(permissions) == (
-        "Contents: write, Metadata: read, Organization variables: write, "
+        "Variables: read, Contents: write, Metadata: read, Organization variables: write, "
         "Organization plan: read, Organization secrets: write"
     )
 
 
-def test_an_organization_sync_calls_no_repository_or_environment_secret_endpoint() -> None:
-    templates = [
-        endpoint.template
-        for endpoint in sync_endpoints("organization", create_environments=True, dispatch=False)
-    ]
+def test_an_organization_sync_writes_no_repository_or_environment_endpoint() -> None:
+    endpoints = sync_endpoints("organization", create_environments=True, dispatch=False)
+    templates = [endpoint.template for endpoint in endpoints]
     assert templates[0] == "/repos/{owner}/{repo}"  # each repository's id and visibility
     assert templates[1] == "/orgs/{org}"  # the organization's plan
-    assert all(template.startswith("/orgs/{org}/actions/") for template in templates[2:])
-    assert len(templates) == 14
+    # Each repository's own variables, read only: they count towards a run's variables.
+    assert (endpoints[2].method, templates[2]) == ("GET", "/repos/{owner}/{repo}/actions/variables")
+    assert all(template.startswith("/orgs/{org}/actions/") for template in templates[3:])
+    assert len(templates) == 15

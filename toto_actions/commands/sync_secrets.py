@@ -33,6 +33,7 @@ from toto_actions.github.sync_config import (
     load_config,
     without_sensitive,
 )
+from toto_actions.github.sync_organization import variables_budget
 from toto_actions.github.sync_permissions import ORGANIZATION_SCOPE
 from toto_actions.github.sync_plan import (
     Change,
@@ -219,6 +220,7 @@ def _organization_sync(settings: SyncSettings, config: SyncConfig) -> Organizati
         settings.prune,
         settings.create_environments,
         settings.github.max_concurrency,
+        variables_budget(settings.github.api_url),
     )
 
 

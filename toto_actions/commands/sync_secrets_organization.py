@@ -24,6 +24,7 @@ from toto_actions.github.sync_organization import (
     organization_limit_problems,
     organization_target,
     plan_organization,
+    variables_budget_problems,
     with_repository_ids,
 )
 from toto_actions.github.sync_plan import (
@@ -49,6 +50,7 @@ class OrganizationSync(NamedTuple):
     prune: bool
     create_environments: bool
     workers: int
+    variables_budget: int  # bytes of variables a workflow run gets on this GitHub
 
 
 def plan_for_organization(
@@ -69,7 +71,7 @@ def plan_for_organization(
     desired = with_repository_ids(desired, facts)
     try:
         client.public_key(target)  # the writes need it: a token that cannot read it stops here
-        contents = client.read_organization(target, desired.variables)
+        contents = client.read_organization(target)
         github_plan = _plan(client, target)
     except GitHubError as failure:
         if failure.status in PERMISSION_STATUSES:
@@ -83,7 +85,9 @@ def plan_for_organization(
         raise UsageError(problem)
     state = target_state(contents, target.manifest_variable)
     plan = plan_organization(desired, state, sync.fingerprint_key, sync.prune)
+    own = _repository_variables(client, sync, facts)
     problems = organization_limit_problems(plan, facts)
+    problems += variables_budget_problems(plan, facts, own, sync.variables_budget)
     if problems:
         raise UsageError("\n".join(problems))
     return [plan], []
@@ -104,6 +108,26 @@ def _plan(client: OrganizationClient, target: Target) -> str | None:
             "and variables do not reach private repositories; the sync cannot check that"
         )
     return plan
+
+
+def _repository_variables(
+    client: OrganizationClient, sync: OrganizationSync, facts: Mapping[str, RepositoryFacts]
+) -> dict[str, dict[str, str]]:
+    """Each configured repository's own variables, by lower-case full name; those the token
+    may not read are left out, after one warning naming them."""
+    names = sorted(facts)
+    full_names = [facts[name].full_name for name in names]  # as GitHub names them now
+    found = parallel(sync.workers, full_names, client.repository_variables)
+    unread = [name for name, variables in zip(full_names, found, strict=True) if variables is None]
+    if unread:
+        budget = sync.variables_budget
+        actions_runtime.warning(
+            f"cannot read the variables of {', '.join(unread)}: the token needs Variables: read "
+            f"(actions_variables); their own variables count towards GitHub's {budget:,} bytes "
+            f"({budget // 1024} KB) of variables a run gets, so only the organization's are "
+            "counted"
+        )
+    return {name: v for name, v in zip(names, found, strict=True) if v is not None}
 
 
 def _repository_facts(

@@ -91,6 +91,9 @@ def _organization_target() -> tuple[Endpoint, ...]:
     secret, variable = f"{secrets}/{{secret_name}}", f"{variables}/{{name}}"
     return (
         READ_ORGANIZATION,
+        # Each repository's own variables count towards the same per-run budget as the
+        # organization's that reach it (256 KB on GitHub.com).
+        _endpoint("GET", f"{_REPOSITORY}/actions/variables", actions_variables="read"),
         _endpoint("GET", secrets, organization_secrets="read"),
         _endpoint("GET", f"{secrets}/public-key", organization_secrets="read"),
         _endpoint("PUT", secret, organization_secrets="write"),
