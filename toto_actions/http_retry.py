@@ -26,12 +26,15 @@ class RetryPolicy(NamedTuple):
     """How often and how long to retry.
 
     Server errors back off from base_delay, doubling. A rate limit is waited out as the server
-    says, unless that is longer than max_wait: then retrying cannot help this run.
+    says, unless that is longer than max_wait: then retrying cannot help this run. A request
+    that got no answer at all (refused, cut, timed out) is retried only while the time spent on
+    it stays within no_answer_budget: a server that cannot be reached is reported in seconds.
     """
 
     attempts: int = 6
     base_delay: float = 1.0
     max_wait: float = 300.0
+    no_answer_budget: float = 10.0
 
 
 def is_transient(status: int, headers: Mapping[str, str], message: str) -> bool:
@@ -73,12 +76,15 @@ def retry_delay(
     policy: RetryPolicy,
     now: float,
     jitter: random.Random,
+    elapsed: float | None = None,
 ) -> float | None:
     """Seconds to wait before retry number `attempt` (1 for the first), or None: give up now.
 
     `Retry-After` wins; then `X-RateLimit-Reset` (an epoch time) when the quota is spent; then,
     for a rate limit that says neither, a minute doubling per attempt; else (a server error or
     no answer) exponential backoff from base_delay. Jitter spreads concurrent workers apart.
+    Given `elapsed` (seconds spent on the request so far) and no status (no answer), None once
+    the wait would take it past the policy's no_answer_budget.
     """
     lowered = _lower(headers)
     retry_after = _number(lowered.get("retry-after"))
@@ -91,6 +97,8 @@ def retry_delay(
         wait = SECONDARY_LIMIT_WAIT * 2.0 ** (attempt - 1) * jitter.uniform(1.0, 1.2)
     else:
         wait = policy.base_delay * 2.0 ** (attempt - 1) * jitter.uniform(0.5, 1.0)
+        if status is None and elapsed is not None and elapsed + wait > policy.no_answer_budget:
+            return None
     return wait if wait <= policy.max_wait else None
 
 

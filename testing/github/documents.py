@@ -98,8 +98,8 @@ def repository_document(api_url: str, repository: Repository) -> dict[str, Any]:
         "name": name,
         "full_name": repository.full_name,
         "owner": account_document(owner, repository.id + 1_000_000, "Organization"),
-        "private": True,
-        "visibility": "private",
+        "private": repository.visibility != "public",
+        "visibility": repository.visibility,
         "html_url": html,
         "description": None,
         "fork": False,
@@ -252,3 +252,45 @@ def _protection_rules(repository: Repository, environment: Environment) -> list[
             {"id": rule_id + 3, "node_id": node_id("Gate", rule_id + 3), "type": "branch_policy"}
         )
     return rules
+
+
+# The organization plans GitHub names in `plan.name`, with the private repositories each counts
+# (the description's `plan` requires name, space and private_repos).
+PLANS = ("free", "team", "business", "enterprise")
+
+
+def organization_document(
+    api_url: str, login: str, organization_id: int, created_at: str, plan: str | None
+) -> dict[str, Any]:
+    """organization-full, as GET /orgs/{org} answers it; `plan` only when given (GitHub's
+    description: "To see information about an organization's GitHub plan, GitHub Apps need the
+    `Organization plan` permission")."""
+    api = f"{api_url}/orgs/{login}"
+    document: dict[str, Any] = {
+        "login": login,
+        "id": organization_id,
+        "node_id": node_id("Organization", organization_id),
+        "url": api,
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events",
+        "hooks_url": f"{api}/hooks",
+        "issues_url": f"{api}/issues",
+        "members_url": f"{api}/members{{/member}}",
+        "public_members_url": f"{api}/public_members{{/member}}",
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{organization_id}?v=4",
+        "description": None,
+        "html_url": f"https://github.com/{login}",
+        "has_organization_projects": True,
+        "has_repository_projects": True,
+        "public_repos": 0,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "type": "Organization",
+        "created_at": created_at,
+        "updated_at": created_at,
+        "archived_at": None,
+    }
+    if plan is not None:
+        document["plan"] = {"name": plan, "space": 976562499, "private_repos": 10000}
+    return document

@@ -11,7 +11,13 @@ from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any, NamedTuple
 
-from testing.github.documents import entry_document, error, repository_document
+from testing.github.documents import (
+    PLANS,
+    entry_document,
+    error,
+    organization_document,
+    repository_document,
+)
 from testing.github.routes import (
     PAGE,
     VARIABLES_PAGE,
@@ -34,6 +40,7 @@ from testing.github.state import (
 from testing.http_stand_in import BRACED_PARAMETERS, Answer, Reply, Route, route
 
 VISIBILITIES = frozenset({"all", "private", "selected"})
+PLAN_PERMISSION = "organization_plan"
 _NOT_SELECTED = "Conflict - the visibility is not set to selected"
 
 
@@ -207,6 +214,21 @@ def _remove_repository(kind: _Kind, bare: bool, call: OrganizationCall) -> Reply
     return Reply(204)
 
 
+def _get_organization(call: OrganizationCall) -> Reply:
+    """The organization, its plan shown only to a token that holds Organization plan (a
+    classic token, whose admin:org scope the stand-in does not model, sees it too)."""
+    organization, permissions = call.organization, call.permissions
+    shows_plan = permissions is None or permissions.get(PLAN_PERMISSION) in {"read", "write"}
+    document = organization_document(
+        call.api_url,
+        organization.login,
+        organization.id,
+        organization.created_at,
+        organization.plan if shows_plan else None,
+    )
+    return Reply(200, document)
+
+
 def _route(
     method: str,
     template: str,
@@ -243,6 +265,7 @@ _VARIABLES_PATH = "/orgs/{org}/actions/variables"
 _SECRET = f"{_SECRETS_PATH}/{{secret_name}}"
 _VARIABLE = f"{_VARIABLES_PATH}/{{name}}"
 ORGANIZATION_ROUTES: list[Route[Handler]] = [
+    _route("GET", "/orgs/{org}", _get_organization, {200, 404}),
     _route("GET", _SECRETS_PATH, partial(_list_entries, _SECRETS), {200}),
     # Before {secret_name}: "public-key" is not a secret's name (names have no hyphen).
     _route("GET", f"{_SECRETS_PATH}/public-key", _get_public_key, {200}),
@@ -271,8 +294,25 @@ class OrganizationSeeding:
         with self._lock:
             if login.lower() not in self._state.organizations:
                 self._state.organizations[login.lower()] = Organization(
-                    login, self._state.new_target()
+                    login,
+                    self._state.new_target(),
+                    id=self._state.next_id(),
+                    created_at=self._state.clock.stamp(),
                 )
+
+    def set_plan(self, login: str, plan: str) -> None:
+        """Put the organization on a GitHub plan (`team` until told)."""
+        if plan not in PLANS:
+            raise ValueError(f"not a GitHub plan: {plan!r}")
+        with self._lock:
+            self._state.organizations[login.lower()].plan = plan
+
+    def set_visibility(self, repository: str, visibility: str) -> None:
+        """Make a repository public, private (the default) or internal."""
+        if visibility not in {"public", "private", "internal"}:
+            raise ValueError(f"not a repository visibility: {visibility!r}")
+        with self._lock:
+            self._state.repository(repository).visibility = visibility
 
     def rename_repository(self, old: str, new: str) -> None:
         """Rename or transfer (another owner) a repository; it keeps its id. GitHub redirects

@@ -42,6 +42,18 @@ ANY_ONE_OF = frozenset(
 )
 
 
+# Endpoints GitHub's data files under no permission, which every token may call: the
+# organization's public profile. What such an answer shows can depend on a permission the data
+# does not list (FIELD_PERMISSIONS).
+OPEN_ENDPOINTS = frozenset({("GET", "/orgs/{org}")})
+# Permissions that gate part of an answer, not an endpoint, so the data has no entry for them:
+# GitHub's OpenAPI description of GET /orgs/{org}: "To see information about an organization's
+# GitHub plan, GitHub Apps need the `Organization plan` permission" (key organization_plan, as
+# in the description's app-permissions schema and actions/create-github-app-token's
+# permission-organization-plan input).
+FIELD_PERMISSIONS = frozenset({"organization_plan"})
+
+
 class Requirement(NamedTuple):
     """One permission an endpoint needs, at an access level."""
 
@@ -66,12 +78,17 @@ def _endpoints() -> dict[tuple[str, str], frozenset[Requirement]]:
 
 
 def known_permissions() -> frozenset[str]:
-    """The permission keys of the data (a token asked for another key does not get it)."""
-    return frozenset(need.permission for needs in _endpoints().values() for need in needs)
+    """The permission keys of the data, and those that gate a field (a token asked for another
+    key does not get it)."""
+    listed = {need.permission for needs in _endpoints().values() for need in needs}
+    return frozenset(listed | FIELD_PERMISSIONS)
 
 
 def required(method: str, template: str) -> frozenset[Requirement]:
-    """What a token needs to call the endpoint; KeyError when the data does not list it."""
+    """What a token needs to call the endpoint (nothing for an open one); KeyError when the
+    data does not list it."""
+    if (method.upper(), template) in OPEN_ENDPOINTS:
+        return frozenset()
     return _endpoints()[(method.upper(), template)]
 
 

@@ -390,6 +390,8 @@ class OrganizationCall:
     body: Any
     path: str
     api_url: str
+    # The calling token's permissions (None: a classic token): some answers depend on them.
+    permissions: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

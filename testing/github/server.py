@@ -396,7 +396,10 @@ class GitHubServer(
             return refusal or error(404, "Not Found").reply
         query = dict(parse_qsl(incoming.query))
         if isinstance(handle, OrganizationHandler) and isinstance(found, Organization):
-            on = OrganizationCall(self._state, found, params, query, body, incoming.path, self.url)
+            permissions = self._state.tokens[token].permissions
+            on = OrganizationCall(
+                self._state, found, params, query, body, incoming.path, self.url, permissions
+            )
             return self._checked(route.spec, lambda: handle.handle(on))
         assert isinstance(found, Repository) and callable(handle)
         call = Call(self._state, found, params, query, body, incoming.path, self.url)

@@ -87,6 +87,10 @@ class Organization:
     key: Target
     secrets: dict[str, OrganizationEntry] = field(default_factory=dict)
     variables: dict[str, OrganizationEntry] = field(default_factory=dict)
+    # Its GitHub plan (`plan.name` of GET /orgs/{org}): free, team, business, enterprise.
+    plan: str = "team"
+    id: int = 0
+    created_at: str = "2020-01-01T00:00:00Z"
 
     def entries(self, kind: EntryKind) -> dict[str, OrganizationEntry]:
         return self.secrets if kind == "secrets" else self.variables
@@ -170,6 +174,7 @@ class Repository:
     full_name: str
     created_at: str
     target: Target
+    visibility: str = "private"  # public, private or internal (an enterprise's organizations)
     environments: dict[str, Environment] = field(default_factory=dict)  # by casefolded name
     dispatches: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[int, PullRequest] = field(default_factory=dict)  # by number

@@ -106,14 +106,19 @@ def test_the_core_token_asks_for_the_organization_permissions(
     assert result.exit_code == 0, result.stderr
     workflow = tmp_path / CORE
     assert token_permissions(workflow) == {
+        "permission-actions-variables": "read",  # the repositories' own count with the org's
         "permission-metadata": "read",
         "permission-organization-actions-variables": "write",
+        "permission-organization-plan": "read",  # on GitHub Free, no private repository
         "permission-organization-secrets": "write",
     }
     token = steps_by_uses(load(workflow)["jobs"]["apply-prod"])["actions/create-github-app-token"]
     # The organization's installation: organization permissions act on the owner's secrets.
     assert (token["with"]["owner"], token["with"]["repositories"]) == ("acme", "toto-ms-games\n")
-    assert "Organization variables: write, Organization secrets: write" in header(workflow)
+    assert (
+        "Organization variables: write, Organization plan: read, Organization secrets: write"
+        in (header(workflow))
+    )
 
 
 def test_the_core_syncs_no_plan_environment_at_organization_scope(
@@ -143,8 +148,10 @@ def test_without_toto_secrets_yml_the_option_decides_for_the_core(
     )
     assert result.exit_code == 0, result.stderr
     assert set(token_permissions(tmp_path / CORE)) == {
+        "permission-actions-variables",
         "permission-metadata",
         "permission-organization-actions-variables",
+        "permission-organization-plan",
         "permission-organization-secrets",
     }
 
@@ -157,8 +164,9 @@ def test_a_token_secret_is_told_the_organization_permissions(
     assert result.exit_code == 0, result.stderr
     assert re.search(
         r"secret TOTO_SYNC_TOKEN: a fine-grained token of the organization on the service\n"
-        r"#\s+repositories with these permissions: Metadata: read, Organization variables: "
-        r"write, Organization secrets: write\n",
+        r"#\s+repositories with these permissions: Variables: read, Metadata: read, "
+        r"Organization variables: write, Organization plan: read, Organization secrets: "
+        r"write\n",
         header(tmp_path / CORE),
     )
 

@@ -8,6 +8,8 @@ from toto_actions.github.sync_organization import (
     organization_limit_problems,
     organization_name,
     plan_organization,
+    variables_budget,
+    variables_budget_problems,
 )
 from toto_actions.github.sync_plan import (
     SECRET,
@@ -81,3 +83,45 @@ def test_a_private_secret_does_not_count_towards_a_public_repositorys_100() -> N
         "acme/b: would reach 101 organization secrets; its workflows read only the first 100 "
         "by name, so some would be missing"
     ]
+
+
+def test_the_variables_budget_is_the_hosts() -> None:
+    """github/docs variables-reference.md: 256 KB per run on GitHub.com (and Enterprise Cloud,
+    whose docs are the same version), 10 MB on GitHub Enterprise Server, whose API is
+    https://HOST/api/v3. Any other address gets the smaller budget: the safe reading."""
+    assert variables_budget("https://api.github.com") == 256 * 1024
+    assert variables_budget("https://api.octocorp.ghe.com") == 256 * 1024
+    assert variables_budget("https://github.example.com/api/v3") == 10 * 1024 * 1024
+    assert variables_budget("https://github.example.com/api/v3/") == 10 * 1024 * 1024
+
+
+def test_what_reaches_a_repository_counts_towards_its_budget() -> None:
+    """Name and value bytes; an organization variable of visibility private reaches a private
+    repository only; a selected one the repositories it selects (the plan's, for the sync's)."""
+    others = {"PRIVATE_ONLY": "p" * 90, "SELECTS_B": "s" * 90}
+    state = target_state(
+        TargetContents(
+            True,
+            {},
+            {"DEV_R": "eu-west-1", **others},
+            {(VARIABLE, "PRIVATE_ONLY"): "private", (VARIABLE, "SELECTS_B"): "selected"},
+            {(VARIABLE, "SELECTS_B"): frozenset({2})},
+        ),
+        TARGET.manifest_variable,
+    )
+    plan = plan_organization(desired(), state, fingerprint_key=None, prune=False)
+    public = RepositoryFacts(1, True, "acme/a")
+    private = RepositoryFacts(2, False, "acme/b")
+    facts = {"acme/a": public, "acme/b": private}
+    own = {"acme/a": {"OWN": "o" * 100}}
+    # acme/a: OWN (103) + DEV_R (14) = 117; acme/b: DEV_R, PRIVATE_ONLY (102), SELECTS_B (99).
+    assert variables_budget_problems(plan, facts, own, 215) == []
+    assert variables_budget_problems(plan, facts, own, 116) == [
+        "acme/a: would get 117 bytes of variables in each workflow run (its own 103, the "
+        "organization's 14), more than GitHub's 116 (0 KB): organization variables past it, by "
+        "name, would be missing",
+        "acme/b: would get 215 bytes of variables in each workflow run (its own 0, the "
+        "organization's 215), more than GitHub's 116 (0 KB): organization variables past it, "
+        "by name, would be missing",
+    ]
+    assert [p.split(":")[0] for p in variables_budget_problems(plan, facts, own, 117)] == ["acme/b"]

@@ -11,6 +11,7 @@ from testing.github.openapi import load_openapi
 from toto_actions.github.sync_permissions import (
     ALL_ENDPOINTS,
     ORGANIZATION_PERMISSIONS,
+    READ_ORGANIZATION,
     TITLES,
     Endpoint,
     describe,
@@ -76,8 +77,10 @@ def test_every_key_is_one_github_knows() -> None:
             False,
             False,
             {
+                "actions_variables": "read",
                 "metadata": "read",
                 "organization_actions_variables": "write",
+                "organization_plan": "read",
                 "organization_secrets": "write",
             },
         ),
@@ -86,9 +89,11 @@ def test_every_key_is_one_github_knows() -> None:
             True,  # nor in organization scope
             True,
             {
+                "actions_variables": "read",
                 "contents": "write",
                 "metadata": "read",
                 "organization_actions_variables": "write",
+                "organization_plan": "read",
                 "organization_secrets": "write",
             },
         ),
@@ -112,7 +117,12 @@ def _vendored_data() -> dict[str, dict[str, str]]:
 
 def test_titles_are_githubs() -> None:
     data = _vendored_data()
-    assert {key: data[key]["title"] for key in TITLES} == TITLES
+    listed = {key: title for key, title in TITLES.items() if key in data}
+    assert {key: data[key]["title"] for key in listed} == listed
+    # The one the endpoint data cannot list (it gates a field of GET /orgs/{org}, no endpoint):
+    # "Plan" under Organization permissions, the description's "Organization plan" permission.
+    assert set(TITLES) - set(listed) == github_permissions.FIELD_PERMISSIONS
+    assert TITLES["organization_plan"] == "Plan"
 
 
 def test_the_organization_permissions_are_those_github_lists_as_such() -> None:
@@ -120,24 +130,36 @@ def test_the_organization_permissions_are_those_github_lists_as_such() -> None:
     listed = {
         key
         for key in TITLES
-        if data[key]["displayTitle"].startswith("Organization permissions for ")
+        if key in data and data[key]["displayTitle"].startswith("Organization permissions for ")
     }
-    assert listed == ORGANIZATION_PERMISSIONS
+    assert listed | github_permissions.FIELD_PERMISSIONS == ORGANIZATION_PERMISSIONS
+
+
+def test_the_plan_is_asked_for_though_no_call_needs_it() -> None:
+    """GitHub's OpenAPI description, GET /orgs/{org}: the plan is shown to a GitHub App only
+    with the Organization plan permission; the call itself needs none."""
+    assert READ_ORGANIZATION.permissions == ()
+    assert READ_ORGANIZATION.shows == (("organization_plan", "read"),)
+    assert "GitHub Apps need the `Organization plan` permission" in load_openapi().operation(
+        "GET", "/orgs/{org}"
+    ).get("description", "")
+    assert github_permissions.required("GET", "/orgs/{org}") == frozenset()
 
 
 def test_an_organization_permission_is_told_from_the_repository_one() -> None:
     permissions = token_permissions("organization", create_environments=False, dispatch=True)
     assert describe(permissions) == (
-        "Contents: write, Metadata: read, Organization variables: write, "
-        "Organization secrets: write"
+        "Variables: read, Contents: write, Metadata: read, Organization variables: write, "
+        "Organization plan: read, Organization secrets: write"
     )
 
 
-def test_an_organization_sync_calls_no_repository_or_environment_secret_endpoint() -> None:
-    templates = [
-        endpoint.template
-        for endpoint in sync_endpoints("organization", create_environments=True, dispatch=False)
-    ]
+def test_an_organization_sync_writes_no_repository_or_environment_endpoint() -> None:
+    endpoints = sync_endpoints("organization", create_environments=True, dispatch=False)
+    templates = [endpoint.template for endpoint in endpoints]
     assert templates[0] == "/repos/{owner}/{repo}"  # each repository's id and visibility
-    assert all(template.startswith("/orgs/{org}/actions/") for template in templates[1:])
-    assert len(templates) == 13
+    assert templates[1] == "/orgs/{org}"  # the organization's plan
+    # Each repository's own variables, read only: they count towards a run's variables.
+    assert (endpoints[2].method, templates[2]) == ("GET", "/repos/{owner}/{repo}/actions/variables")
+    assert all(template.startswith("/orgs/{org}/actions/") for template in templates[3:])
+    assert len(templates) == 15

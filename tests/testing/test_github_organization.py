@@ -253,3 +253,35 @@ def test_seeded_organization_entries_are_served(server: GitHubServer) -> None:
     assert server.organization_secrets(ORG) == {"DEV_OLD": ("was-here", "selected", [SERVICES[1]])}
     with pytest.raises(ValueError, match="visibility selected"):
         server.set_organization_variable(ORG, "X", "1", visibility="all", repositories=[OTHER])
+
+
+def test_the_plan_is_shown_only_to_a_token_with_the_organization_plan_permission(
+    server: GitHubServer,
+) -> None:
+    """GitHub's OpenAPI description, GET /orgs/{org}: "To see information about an
+    organization's GitHub plan, GitHub Apps need the `Organization plan` permission". GitHub's
+    permission data files the endpoint under no permission: any token reads the rest."""
+    server.set_plan(ORG, "free")
+    server.add_token("with-plan", permissions={"organization_plan": "read"})
+    server.add_token("without", permissions={"organization_secrets": "write"})
+    shown = call(server, "GET", f"/orgs/{ORG}", token="with-plan")
+    assert shown.status == 200
+    assert_documented("/orgs/{org}", "get", 200, shown.body)
+    assert shown.body["plan"]["name"] == "free"
+    hidden = call(server, "GET", f"/orgs/{ORG}", token="without")
+    assert hidden.status == 200
+    assert_documented("/orgs/{org}", "get", 200, hidden.body)
+    assert "plan" not in hidden.body
+    assert hidden.body["login"] == ORG
+    assert call(server, "GET", f"/orgs/{ORG}").body["plan"]["name"] == "free"  # classic token
+    assert call(server, "GET", "/orgs/nobody").status == 404
+
+
+def test_a_repository_is_private_until_made_public(server: GitHubServer) -> None:
+    assert call(server, "GET", f"/repos/{SERVICES[0]}").body["visibility"] == "private"
+    server.set_visibility(SERVICES[0], "public")
+    public = call(server, "GET", f"/repos/{SERVICES[0]}").body
+    assert (public["visibility"], public["private"]) == ("public", False)
+    server.set_visibility(SERVICES[1], "internal")
+    internal = call(server, "GET", f"/repos/{SERVICES[1]}").body
+    assert (internal["visibility"], internal["private"]) == ("internal", True)

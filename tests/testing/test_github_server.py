@@ -374,6 +374,8 @@ def _drive_variable_routes(run: RepresentativeRun, scope: str) -> None:
 
 def _drive_organization_routes(run: RepresentativeRun) -> None:
     run.server.add_organization("acme")
+    run.send("GET", "/orgs/acme", expect=200)
+    run.send("GET", "/orgs/nobody", expect=404)
     repository_id = run.send("GET", REPOSITORY_PATH, expect=200).body["id"]
     one = {"visibility": "selected", "selected_repository_ids": [repository_id]}
     scope = "/orgs/acme/actions"

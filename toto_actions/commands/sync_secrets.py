@@ -27,7 +27,13 @@ from toto_actions.github.api import (
 )
 from toto_actions.github.organization_api import OrganizationClient
 from toto_actions.github.sync_apply import TargetResult, apply_plan
-from toto_actions.github.sync_config import SyncConfig, load_config, without_sensitive
+from toto_actions.github.sync_config import (
+    SyncConfig,
+    event_type_problem,
+    load_config,
+    without_sensitive,
+)
+from toto_actions.github.sync_organization import variables_budget
 from toto_actions.github.sync_permissions import ORGANIZATION_SCOPE
 from toto_actions.github.sync_plan import (
     Change,
@@ -214,6 +220,7 @@ def _organization_sync(settings: SyncSettings, config: SyncConfig) -> Organizati
         settings.prune,
         settings.create_environments,
         settings.github.max_concurrency,
+        variables_budget(settings.github.api_url),
     )
 
 
@@ -234,6 +241,10 @@ def _settings(given: GivenOptions) -> SyncSettings:
     environment = given.text("environment")
     if environment is not None and (len(environment) > 255 or not environment.isprintable()):
         raise UsageError(f"environment {environment!r} is not a GitHub environment name")
+    dispatch = given.text("dispatch")
+    problem = event_type_problem(dispatch) if dispatch is not None else None
+    if problem:
+        raise UsageError(f"--dispatch {problem}")
     key = given.text("fingerprint-key")
     problem = key_problem(key) if key else None
     if problem:
@@ -247,7 +258,7 @@ def _settings(given: GivenOptions) -> SyncSettings:
         skip_sensitive=given.switch("skip-sensitive"),
         dry_run=given.switch("dry-run"),
         prune=given.switch("prune"),
-        dispatch=given.text("dispatch"),
+        dispatch=dispatch,
         detailed_exitcode=given.switch("detailed-exitcode"),
         default_owner=given.text("owner"),
         github=GitHubSettings(

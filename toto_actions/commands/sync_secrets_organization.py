@@ -2,7 +2,8 @@
 the organization's secrets and variables of the environment.
 
 Everything is checked before the first write: the mapping (names, values, sensitive outputs),
-every configured repository (its id is what a selection holds), the token's access to the
+every configured repository (its id is what a selection holds), the organization's plan (on
+GitHub Free a private repository gets no organization secret), the token's access to the
 organization's public key and its secrets and variables, and GitHub's limits as they will be.
 """
 
@@ -19,9 +20,11 @@ from toto_actions.github.sync_config import SyncConfig
 from toto_actions.github.sync_organization import (
     RepositoryFacts,
     desired_organization,
+    free_plan_problem,
     organization_limit_problems,
     organization_target,
     plan_organization,
+    variables_budget_problems,
     with_repository_ids,
 )
 from toto_actions.github.sync_plan import (
@@ -47,6 +50,7 @@ class OrganizationSync(NamedTuple):
     prune: bool
     create_environments: bool
     workers: int
+    variables_budget: int  # bytes of variables a workflow run gets on this GitHub
 
 
 def plan_for_organization(
@@ -67,7 +71,8 @@ def plan_for_organization(
     desired = with_repository_ids(desired, facts)
     try:
         client.public_key(target)  # the writes need it: a token that cannot read it stops here
-        contents = client.read_organization(target, desired.variables)
+        contents = client.read_organization(target)
+        github_plan = _plan(client, target)
     except GitHubError as failure:
         if failure.status in PERMISSION_STATUSES:
             raise UsageError(
@@ -75,12 +80,54 @@ def plan_for_organization(
                 f"variables ({failure})"
             ) from failure
         return [], [TargetFailure(target, str(failure))]
+    problem = free_plan_problem(github_plan, desired, facts)
+    if problem:
+        raise UsageError(problem)
     state = target_state(contents, target.manifest_variable)
     plan = plan_organization(desired, state, sync.fingerprint_key, sync.prune)
+    own = _repository_variables(client, sync, facts)
     problems = organization_limit_problems(plan, facts)
+    problems += variables_budget_problems(plan, facts, own, sync.variables_budget)
     if problems:
         raise UsageError("\n".join(problems))
     return [plan], []
+
+
+def _plan(client: OrganizationClient, target: Target) -> str | None:
+    """The organization's plan; None, after one warning, when GitHub does not show it."""
+    try:
+        plan = client.plan(target)
+    except GitHubError as failure:
+        if failure.status not in PERMISSION_STATUSES:
+            raise
+        plan = None
+    if plan is None:
+        actions_runtime.warning(
+            f"cannot read the plan of organization {target.repository}: the token needs "
+            "Organization plan: read (organization_plan). On GitHub Free, organization secrets "
+            "and variables do not reach private repositories; the sync cannot check that"
+        )
+    return plan
+
+
+def _repository_variables(
+    client: OrganizationClient, sync: OrganizationSync, facts: Mapping[str, RepositoryFacts]
+) -> dict[str, dict[str, str]]:
+    """Each configured repository's own variables, by lower-case full name; those the token
+    may not read are left out, after one warning naming them."""
+    names = sorted(facts)
+    full_names = [facts[name].full_name for name in names]  # as GitHub names them now
+    found = parallel(sync.workers, full_names, client.repository_variables)
+    unread = [name for name, variables in zip(full_names, found, strict=True) if variables is None]
+    if unread:
+        budget = sync.variables_budget
+        actions_runtime.warning(
+            f"cannot read the variables of {', '.join(unread)}: the token needs Variables: read "
+            f"(actions_variables); their own variables count towards GitHub's {budget:,} bytes "
+            f"({budget // 1024} KB) of variables a run gets, so only the organization's are "
+            "counted"
+        )
+    return {name: v for name, v in zip(names, found, strict=True) if v is not None}
 
 
 def _repository_facts(

@@ -14,6 +14,7 @@ can then cross (one is never sent, and receives the other's answer).
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ import requests
 from github import Auth, Github, GithubException
 from urllib3.exceptions import NewConnectionError
 
+from toto_actions import actions_runtime
 from toto_actions.errors import OperationError
 from toto_actions.github.sync_plan import Target, TargetContents
 from toto_actions.http_retry import (
@@ -43,6 +45,9 @@ T = TypeVar("T")
 PERMISSION_STATUSES = frozenset({401, 403, 404})
 # Sent with a 403 to a GitHub App or fine-grained token: the permissions the endpoint accepts.
 ACCEPTED_PERMISSIONS = "x-accepted-github-permissions"
+# Seconds of silence after which a request has no answer coming: GitHub ends a REST request that
+# takes more than 10 seconds ("Troubleshooting the REST API", Timeouts); two more for the way.
+REQUEST_TIMEOUT = 12
 
 
 class GitHubSettings(NamedTuple):
@@ -71,6 +76,7 @@ class GitHubClient:
         self._jitter = random.Random()  # noqa: S311 - spreads retries; no secret
         self._public_keys: dict[Target, PublicKey] = {}
         self._public_keys_lock = threading.Lock()
+        self._log_lock = threading.Lock()  # one thread's line at a time: print is not atomic
 
     def visibility_problem(self, repository: str) -> str | None:
         """None when the token can see the repository, else why not."""
@@ -214,7 +220,7 @@ class GitHubClient:
                 seconds_between_requests=None,
                 seconds_between_writes=None,
                 per_page=100,
-                timeout=30,
+                timeout=REQUEST_TIMEOUT,
             )
             self._per_thread.github = client
         return client
@@ -279,7 +285,10 @@ class GitHubClient:
     def _with_retries(
         self, what: str, operation: Callable[[], T], method: str, replay_safe: bool = False
     ) -> T:
+        """The operation's result, transient failures retried (each retry logged); a request
+        that gets no answer at all is given up within the policy's no_answer_budget."""
         policy = self._settings.retry
+        started = time.monotonic()
         for attempt in range(1, policy.attempts + 1):
             sent = True
             try:
@@ -293,20 +302,51 @@ class GitHubClient:
                 if not is_transient(status, headers, message):
                     raise GitHubError(what, status, _with_needed(message, headers)) from failure
             except requests.RequestException as failure:
-                status, message, headers = None, type(failure).__name__, {}
+                status, headers = None, {}
+                message = f"from the GitHub API at {self._settings.api_url} ({_reason(failure)})"
                 sent = not never_sent(failure)
             if not may_repeat(method, status, sent, replay_safe):
                 raise GitHubError(
                     what, status, f"{message} (not sent again: GitHub may have acted on it)"
                 )
+            elapsed = time.monotonic() - started
             wait = retry_delay(
-                attempt, status, headers, policy=policy, now=time.time(), jitter=self._jitter
+                attempt,
+                status,
+                headers,
+                policy=policy,
+                now=time.time(),
+                jitter=self._jitter,
+                elapsed=elapsed,
             )
             if attempt == policy.attempts or wait is None:
-                suffix = "" if wait is not None else " (GitHub asks to wait longer than we may)"
-                raise GitHubError(what, status, message + suffix)
+                raise GitHubError(what, status, _given_up(message, status, wait, attempt, elapsed))
+            with self._log_lock:
+                actions_runtime.info(
+                    f"{what}: {status or 'no answer'} {message}: retrying in {wait:.1f} s "
+                    f"(attempt {attempt + 1} of {policy.attempts})"
+                )
             time.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _given_up(
+    message: str, status: int | None, wait: float | None, attempts: int, elapsed: float
+) -> str:
+    """The last failure's message, with why no retry follows."""
+    if status is None:
+        return f"{message}, {attempts} attempts in {elapsed:.0f} s"
+    return message if wait is not None else f"{message} (GitHub asks to wait longer than we may)"
+
+
+def _reason(failure: requests.RequestException) -> str:
+    """What went wrong with a request that got no answer, in a few words: `Connection
+    refused`, `ReadTimeout`, the resolver's message."""
+    cause = getattr(failure.args[0] if failure.args else None, "reason", None)
+    if isinstance(cause, NewConnectionError):
+        text = str(cause).rsplit(": ", 1)[-1]  # after urllib3's "<connection object>: ..."
+        return re.sub(r"^\[Errno -?\d+\] ", "", text) or type(failure).__name__
+    return type(failure).__name__
 
 
 def never_sent(failure: requests.RequestException) -> bool:

@@ -1,5 +1,6 @@
-"""The GitHub calls only an organization-scope sync makes: each repository's id and visibility,
-and the organization's secrets and variables with their visibility and selected repositories.
+"""The GitHub calls only an organization-scope sync makes: each repository's id, visibility and
+own variables, the organization's plan, and its secrets and variables with their visibility and
+selected repositories.
 
 The writes (secrets and variables with their selection, the selection alone) are the adapter's
 own (api.py), which serves every target.
@@ -7,14 +8,15 @@ own (api.py), which serves every target.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
 
 from toto_actions.github.api import (
+    PERMISSION_STATUSES,
     GitHubClient,
+    GitHubError,
     timestamp_text,
 )
 from toto_actions.github.sync_organization import RepositoryFacts
@@ -37,10 +39,36 @@ class OrganizationClient(GitHubClient):
             int(document["id"]), document.get("visibility") == "public", document["full_name"]
         )
 
-    def read_organization(self, target: Target, variables: Collection[str]) -> TargetContents:
+    def plan(self, target: Target) -> str | None:
+        """The organization's GitHub plan (`free`, `team`, ...); None when GitHub leaves it out
+        of the answer, as it does for a token without the Organization plan permission."""
+        _, document = self._read(
+            f"GET {target.repository}",
+            lambda: self._requester().requestJsonAndCheck("GET", f"/orgs/{target.repository}"),
+        )
+        plan = document.get("plan") if isinstance(document, dict) else None
+        name = plan.get("name") if isinstance(plan, dict) else None
+        return name if isinstance(name, str) else None
+
+    def repository_variables(self, repository: str) -> dict[str, str] | None:
+        """The repository's own variables (NAME -> value); None when the token may not read
+        them (it needs Variables: read)."""
+        try:
+            found = self._read(
+                f"list variables of {repository}",
+                lambda: list(self._github().get_repo(repository).get_variables()),
+            )
+        except GitHubError as problem:
+            if problem.status in PERMISSION_STATUSES:
+                return None
+            raise
+        return {variable.name.upper(): variable.value for variable in found}
+
+    def read_organization(self, target: Target) -> TargetContents:
         """The organization's secrets (updated_at, visibility, and each selected one's
         repositories: all of them count towards a workflow's 100) and variables (value,
-        visibility, and the repositories of those named in `variables`)."""
+        visibility, and each selected one's repositories: all of them count towards the
+        variables a run gets)."""
         organization = self._scope(target)
         secrets = self._read(
             f"list the secrets of {target}", lambda: list(organization.get_secrets())
@@ -48,14 +76,13 @@ class OrganizationClient(GitHubClient):
         found = self._read(
             f"list the variables of {target}", lambda: list(organization.get_variables())
         )
-        wanted = {name.upper() for name in variables}
         visibilities: dict[Entry, str] = {}
         selected: list[tuple[Entry, Any]] = []
         for kind, entries in ((SECRET, secrets), (VARIABLE, found)):
             for entry in entries:
                 key = (kind, entry.name.upper())
                 visibilities[key] = entry.visibility
-                if entry.visibility == SELECTED and (kind == SECRET or key[1] in wanted):
+                if entry.visibility == SELECTED:
                     selected.append((key, entry))
         # One request (a page of 100) or more per selected entry: read a few at once, each
         # thread with its own client (the entries' own would share one connection).

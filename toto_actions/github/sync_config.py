@@ -21,6 +21,9 @@ from toto_actions.terraform.outputs import TerraformOutput
 
 SCHEMA_FILE = "toto-secrets.schema.json"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# GitHub's OpenAPI description, POST /repos/{owner}/{repo}/dispatches: event_type has
+# maxLength 100 ("Must be 100 characters or fewer").
+MAX_EVENT_TYPE = 100
 
 
 class RepositoryMapping(NamedTuple):
@@ -145,6 +148,23 @@ def name_problem(name: str) -> str | None:
     if name.upper().startswith("GITHUB_"):
         return f"{name!r} starts with GITHUB_, which GitHub reserves"
     return None
+
+
+def event_type_problem(event_type: object) -> str | None:
+    """Why a repository_dispatch event type will not do (GitHub refuses more than 100
+    characters; a blank, padded or unprintable one no workflow's `types:` can name), or None.
+    The one rule of render-workflow's sync-dispatch and sync-secrets' --dispatch."""
+    if (
+        isinstance(event_type, str)
+        and 0 < len(event_type) <= MAX_EVENT_TYPE
+        and event_type.isprintable()
+        and event_type == event_type.strip()
+    ):
+        return None
+    return (
+        f"{event_type!r} is not a repository_dispatch event type: 1 to {MAX_EVENT_TYPE} "
+        "printable characters"
+    )
 
 
 def without_sensitive(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from toto_actions.errors import UsageError
 from toto_actions.github.sync_config import SyncConfig, name_problem
@@ -43,6 +44,16 @@ MAX_ORGANIZATION_VARIABLES = 1000
 # "If the repository is assigned access to more than 100 organization secrets, the workflow can
 # only use the first 100 organization secrets (sorted alphabetically by secret name)."
 MAX_VISIBLE_SECRETS = 100
+
+
+# github/docs, "Using secrets in GitHub Actions": "Organization-level secrets and variables are
+# not accessible by private repositories for GitHub Free." (`plan.name` of GET /orgs/{org})
+FREE_PLAN = "free"
+# github/docs, variables-reference.md, "Limits for configuration variables": "The total combined
+# size limit for organization and repository variables is 256 KB per workflow run" (10 MB on
+# GitHub Enterprise Server); past it, organization variables are dropped, by name.
+VARIABLES_BUDGET = 256 * 1024
+GHES_VARIABLES_BUDGET = 10 * 1024 * 1024
 
 
 class RepositoryFacts(NamedTuple):
@@ -140,6 +151,25 @@ def with_repository_ids(
     return desired._replace(repository_ids={name: f.id for name, f in facts.items()})
 
 
+def free_plan_problem(
+    plan: str | None, desired: DesiredTarget, facts: Mapping[str, RepositoryFacts]
+) -> str | None:
+    """One line when the organization is on GitHub Free and the sync would select a repository
+    that is not public (private, or internal): its workflows would read the values empty."""
+    if plan != FREE_PLAN:
+        return None
+    selected = {name for names in desired.selections.values() for name in names}
+    hidden = sorted(f.full_name for name, f in facts.items() if name in selected and not f.public)
+    if not hidden:
+        return None
+    return (
+        f"organization {desired.target.repository} is on GitHub's {plan} plan, where "
+        "organization secrets and variables do not reach private repositories: "
+        f"{', '.join(hidden)} would read them empty (make them public, move the organization "
+        "to a paid plan, or sync with scope environment or repository)"
+    )
+
+
 def plan_organization(
     desired: DesiredTarget, state: TargetState, fingerprint_key: str | None, prune: bool
 ) -> TargetPlan:
@@ -180,7 +210,7 @@ def organization_limit_problems(
     ]
     problems += _state_problems(plan)
     for repository, fact in sorted(facts.items()):
-        seen = sum(1 for name in secrets if _reaches(plan, name, repository, fact))
+        seen = sum(1 for name in secrets if _reaches(plan, SECRET, name, repository, fact))
         if seen > MAX_VISIBLE_SECRETS:
             problems.append(
                 f"{repository}: would reach {seen} organization secrets; its workflows read "
@@ -218,10 +248,62 @@ def _state_problems(plan: TargetPlan) -> list[str]:
     return problems
 
 
-def _reaches(plan: TargetPlan, name: str, repository: str, fact: RepositoryFacts) -> bool:
-    """Whether the organization secret reaches the repository once the plan is applied."""
-    entry = (SECRET, name)
-    if name in plan.desired.secrets:
+def variables_budget(api_url: str) -> int:
+    """The bytes of repository and organization variables a workflow run gets on this host: a
+    GitHub Enterprise Server's API is https://HOST/api/v3; any other (api.github.com, a
+    GHE.com subdomain's api.) is GitHub.com's or Enterprise Cloud's, 256 KB."""
+    if urlsplit(api_url).path.rstrip("/").endswith("/api/v3"):
+        return GHES_VARIABLES_BUDGET
+    return VARIABLES_BUDGET
+
+
+def variables_budget_problems(
+    plan: TargetPlan,
+    facts: Mapping[str, RepositoryFacts],
+    own_variables: Mapping[str, Mapping[str, str]],
+    budget: int,
+) -> list[str]:
+    """One line per configured repository whose own variables (those read: `own_variables` by
+    lower-case full name) and the organization variables that reach it once the plan is
+    applied come to more than the budget. A variable counts its name and value, UTF-8."""
+    deleted = {c.name for c in plan.changes if c.kind == VARIABLE and c.action == DELETE}
+    values = {**plan.state.variables, **plan.desired.variables}
+    organization = {name: value for name, value in values.items() if name not in deleted}
+    problems = []
+    for repository, fact in sorted(facts.items()):
+        own = _size(own_variables.get(repository, {}))
+        reaching = {
+            name: value
+            for name, value in organization.items()
+            if _reaches(plan, VARIABLE, name, repository, fact)
+        }
+        shared = _size(reaching)
+        if own + shared > budget:
+            problems.append(
+                f"{fact.full_name}: would get {own + shared:,} bytes of variables in each "
+                f"workflow run (its own {own:,}, the organization's {shared:,}), more than "
+                f"GitHub's {budget:,} ({_kb(budget)}): organization variables past it, by "
+                "name, would be missing"
+            )
+    return problems
+
+
+def _size(variables: Mapping[str, str]) -> int:
+    return sum(len(name.encode()) + len(value.encode()) for name, value in variables.items())
+
+
+def _kb(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
+
+
+def _reaches(
+    plan: TargetPlan, kind: Kind, name: str, repository: str, fact: RepositoryFacts
+) -> bool:
+    """Whether the organization secret or variable reaches the repository once the plan is
+    applied."""
+    entry = (kind, name)
+    desired = plan.desired.secrets if kind == SECRET else plan.desired.variables
+    if name in desired:
         return repository in plan.desired.selections[entry]
     visibility = plan.state.visibilities.get(entry)
     if visibility == "all":

@@ -29,21 +29,26 @@ TITLES = {
     "environments": "Environments",
     "metadata": "Metadata",
     "organization_actions_variables": "Variables",
+    "organization_plan": "Plan",
     "organization_secrets": "Secrets",
     "secrets": "Secrets",
 }
 # The permissions the settings pages list under "Organization permissions" (the data's
 # displayTitle), whose titles alone would read like the repository ones.
-ORGANIZATION_PERMISSIONS = frozenset({"organization_actions_variables", "organization_secrets"})
+ORGANIZATION_PERMISSIONS = frozenset(
+    {"organization_actions_variables", "organization_plan", "organization_secrets"}
+)
 _BOTH = {"environments": "write"}  # environment secrets and variables need it besides their own
 
 
 class Endpoint(NamedTuple):
-    """A call of the sync and the permissions it needs (all of them)."""
+    """A call of the sync and the permissions it needs (all of them); `shows`, those it does not
+    need but without which part of its answer is left out."""
 
     method: str
     template: str
     permissions: tuple[tuple[str, str], ...]
+    shows: tuple[tuple[str, str], ...] = ()
 
 
 def _endpoint(method: str, template: str, **permissions: str) -> Endpoint:
@@ -73,11 +78,22 @@ REPOSITORY_TARGET = _secrets_and_variables(f"{_REPOSITORY}/actions")
 ENVIRONMENT_TARGET = _secrets_and_variables(_ENVIRONMENT, **_BOTH)
 
 
+# The organization: GitHub's data files GET /orgs/{org} under no permission, but its OpenAPI
+# description shows the plan "only with the Organization plan permission" (on GitHub Free,
+# organization secrets and variables do not reach private repositories).
+READ_ORGANIZATION = Endpoint("GET", "/orgs/{org}", (), (("organization_plan", "read"),))
+
+
 def _organization_target() -> tuple[Endpoint, ...]:
-    """Organization secrets and variables, and the repositories each is selected for."""
+    """The organization's plan; organization secrets and variables, and the repositories each
+    is selected for."""
     secrets, variables = f"{_ORGANIZATION}/secrets", f"{_ORGANIZATION}/variables"
     secret, variable = f"{secrets}/{{secret_name}}", f"{variables}/{{name}}"
     return (
+        READ_ORGANIZATION,
+        # Each repository's own variables count towards the same per-run budget as the
+        # organization's that reach it (256 KB on GitHub.com).
+        _endpoint("GET", f"{_REPOSITORY}/actions/variables", actions_variables="read"),
         _endpoint("GET", secrets, organization_secrets="read"),
         _endpoint("GET", f"{secrets}/public-key", organization_secrets="read"),
         _endpoint("PUT", secret, organization_secrets="write"),
@@ -127,7 +143,7 @@ def token_permissions(scope: str, *, create_environments: bool, dispatch: bool) 
     needed: dict[str, str] = {}
     endpoints = sync_endpoints(scope, create_environments=create_environments, dispatch=dispatch)
     for endpoint in endpoints:
-        for permission, access in endpoint.permissions:
+        for permission, access in (*endpoint.permissions, *endpoint.shows):
             if needed.get(permission) != "write":
                 needed[permission] = access
     return dict(sorted(needed.items()))

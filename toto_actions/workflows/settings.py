@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from toto_actions.errors import UsageError
-from toto_actions.github.sync_config import name_problem
+from toto_actions.github.sync_config import event_type_problem, name_problem
 from toto_actions.github.sync_permissions import (
     ENVIRONMENT_SCOPE,
     ORGANIZATION_SCOPE,
@@ -38,7 +38,6 @@ from toto_actions.workflows.secrets_scope import (
 from toto_actions.workflows.settings_file import SETTINGS_FILE, read_settings_file
 
 SYNC_CONFIG_FILE = "toto-secrets.yml"  # the mapping the core workflow passes to sync-secrets
-_MAX_EVENT_TYPE = 100  # GitHub's limit for a repository_dispatch event type
 # The event type a service workflow listens to unless told otherwise: what the README tells the
 # core workflow to send, so that turning the dispatch on in the core is the only step.
 DEFAULT_DISPATCH_EVENT = "toto-core-changed"
@@ -215,16 +214,9 @@ def _event_type(value: object) -> str | None:
     """A repository_dispatch event type; None for none (no dispatch, no redeploy trigger)."""
     if value is None or value == "none":
         return None
-    if (
-        not isinstance(value, str)
-        or not 0 < len(value) <= _MAX_EVENT_TYPE
-        or not value.isprintable()
-        or value != value.strip()
-    ):
-        raise UsageError(
-            f"sync-dispatch {value!r} is not a repository_dispatch event type: "
-            f"1 to {_MAX_EVENT_TYPE} printable characters"
-        )
+    problem = event_type_problem(value)
+    if problem or not isinstance(value, str):
+        raise UsageError(f"sync-dispatch {problem}")
     return value
 
 
