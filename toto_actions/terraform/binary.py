@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform import json_ui, plan_text
-from toto_actions.terraform.diagnostics import WarningFilter, WarningSink, warning_text
+from toto_actions.terraform.diagnostics import WarningSink, warning_text, warnings_apart
 from toto_actions.terraform.process import TerraformProcess, answer, lines_and_prompt
 from toto_actions.terraform.variables import is_duration, is_variable_name
 
@@ -360,30 +360,12 @@ class TerraformCli:
     ) -> Iterator[tuple[str, bool]]:
         """The (line, waiting at a prompt) pairs terraform printed, machine-readable messages
         read (with on_message: each to on_message, then its log lines, none for a type in
-        unlogged), its warnings left out: each to on_warning, or kept as lines without one
-        (they still never start an error, whose first line is its first `Error:`)."""
-        warnings: list[str] = []
-        found = WarningFilter(warnings.append)
+        unlogged), its warnings apart (diagnostics.warnings_apart)."""
 
-        def flushed() -> Iterator[tuple[str, bool]]:
-            for text in warnings:
-                if self._on_warning is not None:
-                    self._on_warning(text)
-            if self._on_warning is None:
-                yield from ((f"Warning: {text}", False) for text in warnings)
-            warnings.clear()
+        def read(line: str, on_warning: WarningSink) -> list[str]:
+            return _read_line(line, on_message, unlogged, on_warning)
 
-        for line, waiting in lines:
-            if waiting:  # a prompt is answered at once, whatever is still open
-                yield from ((text, False) for text in found.close())
-                yield from flushed()
-                yield line, True
-                continue
-            for text in _read_line(line, on_message, unlogged, warnings.append):
-                yield from ((kept, False) for kept in found.feed(text))
-            yield from flushed()
-        yield from ((text, False) for text in found.close())
-        yield from flushed()
+        return warnings_apart(lines, read, self._on_warning)
 
     def _failure(self, exited: _Exit) -> TerraformError:
         """The error of a terraform process that failed: one line (its first error, else the exit

@@ -292,7 +292,9 @@ class TfcClient:
         it exists (even once the run has moved on), or a body that is no JSON plan. None when it
         never came: an empty answer must not read as a plan that changes nothing. Only a token
         with admin access to the workspace may read it (plans API): others get 404."""
-        return self._plan_document(plan_id, "json-output", "JSON plan", "format_version", wait)
+        return self._plan_document(
+            plan_id, "json-output", "JSON plan", "format_version", wait=wait, accept=JSON_API
+        )
 
     def redacted_plan_json(
         self, plan_id: str, wait: float = JSON_PLAN_WAIT
@@ -301,17 +303,25 @@ class TfcClient:
         (hashicorp/terraform internal/cloud/backend_show.go): terraform's jsonformat.Plan, with
         `plan_format_version` in place of `format_version`, the same `resource_changes` and
         `resource_drift`, and sensitive values hashed. Waited for as plan_json."""
+        # Accept as terraform's readRedactedPlan sends it: the document is no JSON:API.
         return self._plan_document(
-            plan_id, "json-output-redacted", "redacted JSON plan", "plan_format_version", wait
+            plan_id,
+            "json-output-redacted",
+            "redacted JSON plan",
+            "plan_format_version",
+            wait=wait,
+            accept="application/json",
         )
 
     def _plan_document(
-        self, plan_id: str, endpoint: str, what: str, version_key: str, wait: float
+        self, plan_id: str, endpoint: str, what: str, version_key: str, *, wait: float, accept: str
     ) -> dict[str, Any] | None:
         deadline = time.monotonic() + wait
         delay = 0.5
         while True:
-            document = self._get(f"/api/v2/plans/{plan_id}/{endpoint}", f"{what} {plan_id}")
+            document = self._send(
+                "GET", f"/api/v2/plans/{plan_id}/{endpoint}", f"{what} {plan_id}", accept=accept
+            )
             if version_key in document:
                 return document
             if time.monotonic() + delay > deadline:
@@ -379,9 +389,12 @@ class TfcClient:
         body: Mapping[str, Any] | None = None,
         *,
         creates: bool = False,
+        accept: str = JSON_API,
     ) -> dict[str, Any]:
         def request() -> requests.Response:
-            return self._session.request(method, self.address + path, json=body, timeout=60)
+            return self._session.request(
+                method, self.address + path, json=body, timeout=60, headers={"Accept": accept}
+            )
 
         answer = self._with_retries(what, request, creates=creates)
         if answer.status_code == 403 and "organization token" in _error_detail(answer):

@@ -309,13 +309,13 @@ class _RunFollower:
             self._stopped.add(run.id)
         return acted
 
-    def _stop_timed_out(self, run: RunView) -> None:
-        """Discard or cancel a run that timed out; what HCP Terraform refuses (a token that may
-        not apply runs may not discard or cancel them either: run API) is a warning, never in
-        place of the timeout, and is not asked again on release."""
-        action = "discard" if run.is_discardable else "cancel"
+    def _stop_or_warn(self, run: RunView, action: str, comment: str) -> None:
+        """Discard or cancel a run on the way to the step's own error (a timeout, a decision
+        left to a person); what HCP Terraform refuses (a token that may not apply runs may not
+        discard or cancel them either: run API) is a warning, never in place of that error, and
+        is not asked again on release."""
         try:
-            self._act(run, action, "timeout")
+            self._act(run, action, comment)
         except (OperationError, UsageError) as problem:
             needs = (
                 f": {action}ing a run needs permission to apply runs in the workspace"
@@ -342,7 +342,7 @@ class _RunFollower:
                 "apply": self._settings.apply_timeout,
             }.get(phase, self._settings.plan_timeout)
             if time.monotonic() - phase_started > limit:
-                self._stop_timed_out(run)
+                self._stop_or_warn(run, "discard" if run.is_discardable else "cancel", "timeout")
                 raise OperationError(
                     f"run {run.id} timed out in its {phase} phase after "
                     f"{limit:g} s (status {run.status})"
@@ -372,7 +372,7 @@ class _RunFollower:
             raise OperationError(f"run {run.id} errored" + (f":\n{log}" if log else ""))
         if run.status in NEEDS_A_PERSON:
             if run.is_discardable:
-                self._act(run, "discard", "tf-apply does not override policies")
+                self._stop_or_warn(run, "discard", "tf-apply does not override policies")
             raise OperationError(
                 f"run {run.id} stopped at {run.status}: a policy or run task "
                 "needs a person's decision in HCP Terraform"

@@ -10,7 +10,7 @@ diagnostic, the `─` rule, the approval question, the counts).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 WarningSink = Callable[[str], None]  # a warning: its summary, then its detail lines
 
@@ -98,3 +98,37 @@ def without_warnings(lines: Iterable[str], on_warning: WarningSink) -> list[str]
     found = WarningFilter(on_warning)
     kept = [kept for line in lines for kept in found.feed(line)]
     return kept + found.close()
+
+
+def warnings_apart(
+    lines: Iterable[tuple[str, bool]],
+    read: Callable[[str, WarningSink], list[str]],
+    on_warning: WarningSink | None,
+) -> Iterator[tuple[str, bool]]:
+    """The (line, waiting at a prompt) pairs of terraform's output without its warnings, each
+    line first made into its log lines by read (which hands a machine-readable warning to the
+    sink it is given). Each warning goes to on_warning; with none, it comes back as lines
+    (`Warning: SUMMARY`, its detail), still kept out of an error's first line. A line waiting
+    at a prompt comes at once, whatever warning is still open."""
+    warnings: list[str] = []
+    found = WarningFilter(warnings.append)
+
+    def flushed() -> Iterator[tuple[str, bool]]:
+        for text in warnings:
+            if on_warning is not None:
+                on_warning(text)
+            else:
+                yield from ((line, False) for line in f"{_PREFIX}{text}".splitlines())
+        warnings.clear()
+
+    for line, waiting in lines:
+        if waiting:
+            yield from ((text, False) for text in found.close())
+            yield from flushed()
+            yield line, True
+            continue
+        for text in read(line, warnings.append):
+            yield from ((kept, False) for kept in found.feed(text))
+        yield from flushed()
+    yield from ((text, False) for text in found.close())
+    yield from flushed()
