@@ -246,6 +246,7 @@ def phase_document(
         attributes["has-changes"] = phase.has_changes
         attributes["generated-configuration"] = False
         links["json-output"] = f"{API}/plans/{phase.id}/json-output"
+        links["json-output-redacted"] = f"{API}/plans/{phase.id}/json-output-redacted"
     states = [{"id": sv, "type": "state-versions"} for sv in phase.state_version_ids]
     return {
         "data": {

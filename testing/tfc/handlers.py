@@ -27,6 +27,7 @@ from testing.tfc.model import (
     ARCHIVIST,
     JSON_PLAN_URL_SECONDS,
     ConfigurationVersion,
+    ObjectKind,
     Run,
     Workspace,
 )
@@ -321,7 +322,7 @@ def show_plan(call: Call) -> Reply:
     return Reply(200, phase_document(call.base_url, "plans", run.plan))
 
 
-def _json_output(call: Call, run: Run | None) -> Reply:
+def _json_output(call: Call, run: Run | None, kind: ObjectKind = "json-plan") -> Reply:
     """307 to a temporary unauthenticated URL; 204 No Content, with no body, while the plan has
     not finished (plans page: "Plan JSON supported, but plan has not yet completed") and, after
     it, for json_plan_delay_seconds, as HCP Terraform writes the JSON plan after the plan."""
@@ -332,9 +333,15 @@ def _json_output(call: Call, run: Run | None) -> Reply:
         return Reply(204)
     if time.monotonic() < plan.json_plan_ready_at:
         return Reply(204)
-    key = call.state.new_object("json-plan", run.plan.id, JSON_PLAN_URL_SECONDS)
+    key = call.state.new_object(kind, run.plan.id, JSON_PLAN_URL_SECONDS)
     location = f"{call.base_url}{ARCHIVIST}/{key}"
     return Reply(307, None, (("Location", location),))
+
+
+def plan_json_output_redacted(call: Call) -> Reply:
+    """As json-output, to the redacted plan (testing/tfc/redacted_plan.py), for any token that
+    reads the run (testing/tfc/permissions.py)."""
+    return _json_output(call, call.state.plans.get(call.params["plan_id"]), "json-plan-redacted")
 
 
 def plan_json_output(call: Call) -> Reply:

@@ -19,9 +19,12 @@ DEFAULT_STEP_SECONDS = 0.05
 DEFAULT_STATE_PROCESSING_SECONDS = 0.3
 JSON_PLAN_URL_SECONDS = 60.0  # "This temporary URL ... has a life of 1 minute"
 TokenKind = Literal["user", "team", "organization"]
+# HCP Terraform's fixed workspace permission sets, each holding the ones before it
+# (testing/tfc/permissions.py).
+WorkspaceAccess = Literal["read", "plan", "write", "admin"]
 PolicyOutcome = Literal["pass", "soft_fail", "hard_fail"]
 EvaluationOutcome = Literal["pass", "mandatory_fail"]
-ObjectKind = Literal["upload", "log", "json-plan", "state"]
+ObjectKind = Literal["upload", "log", "json-plan", "json-plan-redacted", "state"]
 
 # The run statuses of the API documentation, grouped by what a client may do in them.
 FINAL_STATUSES = frozenset(

@@ -28,6 +28,7 @@ from testing.tfc.handlers import (
     list_runs,
     list_state_version_outputs,
     plan_json_output,
+    plan_json_output_redacted,
     run_plan_json_output,
     show_apply,
     show_configuration_version,
@@ -44,6 +45,7 @@ from testing.tfc.model import (
     ARCHIVIST,
     ConfigurationVersion,
     Object,
+    WorkspaceAccess,
     iso,
 )
 from testing.tfc.policies import (
@@ -55,6 +57,7 @@ from testing.tfc.policies import (
     show_policy_check,
     show_task_stage,
 )
+from testing.tfc.redacted_plan import redacted_plan
 from testing.tfc.run_worker import (
     check_archive,
 )
@@ -123,6 +126,9 @@ def _archivist_get(call: Call) -> Reply:
     if found.kind == "json-plan":
         plan_run = state.plans[found.owner]
         return Reply(200, plan_run.plan.json_plan or b"", content_type="application/json")
+    if found.kind == "json-plan-redacted":
+        json_plan = state.plans[found.owner].plan.json_plan or b"{}"
+        return Reply(200, redacted_plan(json_plan), content_type="application/json")
     if found.kind == "state":
         return Reply(200, state.state_versions[found.owner].raw, content_type="application/json")
     raise Answer(Reply(405, b"method not allowed", content_type="text/plain"))
@@ -135,6 +141,7 @@ class Endpoint:
     handle: Callable[[Call], Reply]
     authenticated: bool = True  # False: the archivist, whose URLs are the credentials
     organization_token: bool = True  # False: an organization token is answered 403
+    needs: WorkspaceAccess = "read"  # the workspace permission set it needs (permissions.py)
 
 
 def _route(
@@ -145,8 +152,9 @@ def _route(
     *,
     authenticated: bool = True,
     organization_token: bool = True,
+    needs: WorkspaceAccess = "read",
 ) -> Route[Endpoint]:
-    endpoint = Endpoint(handler, authenticated, organization_token)
+    endpoint = Endpoint(handler, authenticated, organization_token, needs)
     return route(method, template, endpoint, statuses, COLON_PARAMETERS)
 
 
@@ -156,18 +164,22 @@ def _read(path: str, handler: Callable[[Call], Reply]) -> Route[Endpoint]:
 
 
 def _team_only(
-    method: str, path: str, handler: Callable[[Call], Reply], statuses: Collection[int]
+    method: str,
+    path: str,
+    handler: Callable[[Call], Reply],
+    statuses: Collection[int],
+    needs: WorkspaceAccess = "read",
 ) -> Route[Endpoint]:
     """A route below the API that an organization token may not call (403): runs and what
     starts or decides them, and the JSON plans."""
-    return _route(method, f"{API}{path}", handler, statuses, organization_token=False)
+    return _route(method, f"{API}{path}", handler, statuses, organization_token=False, needs=needs)
 
 
 def _run_actions(actions: dict[str, Callable[[Call], Reply]]) -> list[Route[Endpoint]]:
     """POST /runs/:run_id/actions/<action>: accepted (202), or 409 when the run is not in a
-    status that allows it."""
+    status that allows it; each needs permission to apply runs (run API), else 404."""
     return [
-        _team_only("POST", f"/runs/:run_id/actions/{action}", handler, {202, 404, 409})
+        _team_only("POST", f"/runs/:run_id/actions/{action}", handler, {202, 404, 409}, "write")
         for action, handler in actions.items()
     ]
 
@@ -204,9 +216,21 @@ ROUTER: Router[Endpoint] = Router(
             list_policy_set_outcomes,
         ),
         _read("/plans/:plan_id", show_plan),
-        # The JSON plan: 204 until it is ready, then a redirect to the archivist.
-        _team_only("GET", "/plans/:plan_id/json-output", plan_json_output, {204, 307, 404}),
-        _team_only("GET", "/runs/:run_id/plan/json-output", run_plan_json_output, {204, 307, 404}),
+        # The JSON plan: 204 until it is ready, then a redirect to the archivist; admin access
+        # only. The redacted plan, for any token that reads the run (permissions.py).
+        *(
+            _team_only("GET", path, handler, {204, 307, 404}, "admin")
+            for path, handler in (
+                ("/plans/:plan_id/json-output", plan_json_output),
+                ("/runs/:run_id/plan/json-output", run_plan_json_output),
+            )
+        ),
+        _team_only(
+            "GET",
+            "/plans/:plan_id/json-output-redacted",
+            plan_json_output_redacted,
+            {204, 307, 404},
+        ),
         _read("/applies/:apply_id", show_apply),
         _read("/workspaces/:workspace_id/current-state-version", current_state_version),
         # 503 while the state version's outputs are still being processed.

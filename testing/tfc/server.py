@@ -64,9 +64,11 @@ from testing.tfc.model import (
     StatusChange,
     TokenKind,
     Workspace,
+    WorkspaceAccess,
     iso,
     iso_ms,
 )
+from testing.tfc.permissions import ACCESS_LEVELS, refusal
 from testing.tfc.rate_limits import RateLimits, rate_limit_headers, too_many_requests
 from testing.tfc.routes import ROUTER, Endpoint
 from testing.tfc.state import (
@@ -220,12 +222,18 @@ class TfcServer(StandInServer[Endpoint]):
             self._state.workspaces[workspace_id] = workspace
             return workspace_id
 
-    def add_token(self, token: str, kind: TokenKind = "team") -> None:
-        """A token that sees every organization; an organization token cannot run."""
+    def add_token(
+        self, token: str, kind: TokenKind = "team", *, access: WorkspaceAccess = "admin"
+    ) -> None:
+        """A token that sees every organization; an organization token cannot run. access: its
+        permission set on every workspace (testing/tfc/permissions.py)."""
         if kind not in {"user", "team", "organization"}:
             raise ValueError(f"a token is a user, team or organization token, not {kind!r}")
+        if access not in ACCESS_LEVELS:
+            raise ValueError(f"workspace access is one of {ACCESS_LEVELS}, not {access!r}")
         with self._state.cond:
             self._state.tokens[token] = kind
+            self._state.workspace_access[token] = access
 
     def lock_workspace(
         self, organization: str, name: str, reason: str = "locked by a user"
@@ -439,6 +447,10 @@ class TfcServer(StandInServer[Endpoint]):
             and self._state.tokens.get(token or "") == "organization"
         ):
             return error(403, "forbidden", _ORGANIZATION_TOKEN_FORBIDDEN).reply
+        held = self._state.workspace_access.get(token or "", "admin")
+        refused = endpoint.authenticated and refusal(held, endpoint.needs)
+        if refused:
+            return refused
         body: Any = incoming.raw_body
         if endpoint.authenticated:
             if incoming.body is NOT_JSON:

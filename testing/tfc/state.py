@@ -29,6 +29,7 @@ from testing.tfc.model import (
     StatusChange,
     TokenKind,
     Workspace,
+    WorkspaceAccess,
     iso,
     iso_ms,
     timestamp_key,
@@ -62,6 +63,7 @@ class State:
         self.outputs: dict[str, StateOutput] = {}
         self.objects: dict[str, Object] = {}
         self.tokens: dict[str, TokenKind] = {}
+        self.workspace_access: dict[str, WorkspaceAccess] = {}  # by token; absent: admin
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
         self.stopping = False

@@ -314,9 +314,8 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
         + (review.summary_markdown() if review else "")
     )
     if settings.refresh_only:
-        actions_runtime.info(
-            f"{result.status.value}: {len(summary.resources)} changed outside Terraform"
-        )
+        drifted = str(len(summary.resources)) if summary.listed else "unknown resources"
+        actions_runtime.info(f"{result.status.value}: {drifted} changed outside Terraform")
     else:
         actions_runtime.info(
             f"{result.status.value}: {summary.add} to add, {summary.change} to change, "

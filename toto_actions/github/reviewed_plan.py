@@ -14,7 +14,7 @@ from typing import NamedTuple
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError
 from toto_actions.github.pull_requests import PullRequests
-from toto_actions.terraform.plan import PlanSummary, changes_digest
+from toto_actions.terraform.plan import UNLISTED_REASON, PlanSummary, changes_digest
 from toto_actions.terraform.plan_comment import is_plan_comment, reviewed_digest
 
 
@@ -38,6 +38,12 @@ class ReviewedPlanCheck:
     def __call__(self, summary: PlanSummary) -> str | None:
         settings = self.settings
         short = settings.commit[:12]
+        if not summary.listed:
+            self.statement = f"The plan's resources are unknown: {UNLISTED_REASON}."
+            return self._refusal(
+                f"the changes of {short} cannot be compared with its reviewed plan: "
+                f"the plan's resources are unknown ({UNLISTED_REASON})"
+            )
         try:
             found = PullRequests(
                 settings.token, settings.api_url, settings.repository
@@ -50,7 +56,11 @@ class ReviewedPlanCheck:
         digest = None if found is None or found.body is None else reviewed_digest(found.body)
         if found is None or digest is None:
             where = (
-                "no pull request" if found is None else f"no plan comment on #{found.pull_number}"
+                "no pull request"
+                if found is None
+                else f"no plan comment on #{found.pull_number}"
+                if found.body is None
+                else f"the plan commented on #{found.pull_number} lists no resources"
             )
             self.statement = f"No reviewed plan found for commit `{short}` ({where})."
             return self._refusal(f"no reviewed plan found for commit {short} ({where})")

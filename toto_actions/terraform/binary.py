@@ -19,12 +19,13 @@ import os
 import shutil
 import subprocess
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform import json_ui, plan_text
+from toto_actions.terraform.diagnostics import WarningSink, warning_text, warnings_apart
 from toto_actions.terraform.process import TerraformProcess, answer, lines_and_prompt
 from toto_actions.terraform.variables import is_duration, is_variable_name
 
@@ -73,10 +74,13 @@ class TerraformCli:
         binary: str = "terraform",
         environment: Mapping[str, str] | None = None,
         cancel_grace: float = CANCEL_GRACE,
+        on_warning: WarningSink | None = None,
     ) -> None:
         """binary: a name looked up on PATH, or a path. environment: variables added to this
         process's environment for every run (AWS_*, TF_VAR_*...). cancel_grace: seconds between
-        cancel()'s SIGINT and SIGTERM.
+        cancel()'s SIGINT and SIGTERM. on_warning: each warning terraform prints (its summary,
+        then its detail), which then reaches neither the lines nor an error; None: warnings are
+        lines as any other, kept out of errors only.
 
         Raises UsageError when the binary or the directory is missing.
         """
@@ -98,6 +102,7 @@ class TerraformCli:
         self._binary = found
         self._directory = working_directory.resolve()
         self._cancel_grace = cancel_grace
+        self._on_warning = on_warning
         self._child: TerraformProcess | None = None
         self._cancelled = False
 
@@ -214,7 +219,8 @@ class TerraformCli:
         outputs_listed = False  # from the apply's `Outputs:` line on: values, never shown
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         try:
-            for line, waiting in lines_and_prompt(child, plan_text.APPROVAL_PROMPT):
+            read = lines_and_prompt(child, plan_text.APPROVAL_PROMPT)
+            for line, waiting in self._without_warnings(read):
                 outputs_listed = outputs_listed or line.startswith("Outputs:")
                 if waiting and approved is None:
                     # Only the approval is answered; another question (a variable without a
@@ -305,14 +311,13 @@ class TerraformCli:
             stdout = child.process.stdout
             if stdout is None:
                 raise AssertionError("unreachable: stdout is a pipe")
-            for raw_line in stdout:
-                line = raw_line.rstrip("\r\n")
-                for text in _read_line(line, on_message, unlogged):
-                    if text.strip():
-                        tail.append(text)
-                    if first_error is None and text.startswith("Error: "):
-                        first_error = text.removeprefix("Error: ").strip()
-                    on_line(text)
+            lines = ((raw.rstrip("\r\n"), False) for raw in stdout)
+            for line, _ in self._without_warnings(lines, on_message, unlogged):
+                if line.strip():
+                    tail.append(line)
+                if first_error is None and line.startswith("Error: "):
+                    first_error = line.removeprefix("Error: ").strip()
+                on_line(line)
             code = child.process.wait()
         finally:
             self._finish(child)
@@ -328,7 +333,8 @@ class TerraformCli:
             stdout, stderr = child.process.communicate()
         finally:
             self._finish(child)
-        lines = [line for line in stderr.splitlines() if line.strip()]
+        read = ((line, False) for line in stderr.splitlines())
+        lines = [line for line, _ in self._without_warnings(read) if line.strip()]
         if child.process.returncode != 0:
             first_error = next(
                 (line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")),
@@ -345,6 +351,21 @@ class TerraformCli:
         if not isinstance(document, dict):
             raise TerraformError(f"{child.verb} printed JSON that is not an object", lines)
         return document
+
+    def _without_warnings(
+        self,
+        lines: Iterable[tuple[str, bool]],
+        on_message: MessageSink | None = None,
+        unlogged: frozenset[str] = frozenset(),
+    ) -> Iterator[tuple[str, bool]]:
+        """The (line, waiting at a prompt) pairs terraform printed, machine-readable messages
+        read (with on_message: each to on_message, then its log lines, none for a type in
+        unlogged), its warnings apart (diagnostics.warnings_apart)."""
+
+        def read(line: str, on_warning: WarningSink) -> list[str]:
+            return _read_line(line, on_message, unlogged, on_warning)
+
+        return warnings_apart(lines, read, self._on_warning)
 
     def _failure(self, exited: _Exit) -> TerraformError:
         """The error of a terraform process that failed: one line (its first error, else the exit
@@ -382,13 +403,18 @@ class TerraformCli:
             self._child = None
 
 
-def _read_line(line: str, on_message: MessageSink | None, unlogged: frozenset[str]) -> list[str]:
+def _read_line(
+    line: str, on_message: MessageSink | None, unlogged: frozenset[str], on_warning: WarningSink
+) -> list[str]:
     """The log lines of a line terraform printed; a machine-readable message (when on_message
-    takes them) goes to on_message first."""
+    takes them) goes to on_message first, and a warning's to on_warning instead."""
     message = json_ui.parse(line) if on_message else None
     if on_message is None or message is None:
         return [line]
     on_message(message)
+    if json_ui.is_warning(message):
+        on_warning(warning_text(json_ui.log_lines(message)))
+        return []
     return [] if message.get("type") in unlogged else json_ui.log_lines(message)
 
 

@@ -65,7 +65,7 @@ def plan_and_apply(settings: CliSettings) -> EngineResult:
     """init, select the workspace, plan to a file, and apply that plan unless the destroy guard
     stops it. A cancelled job interrupts terraform, which then releases its state lock; so does
     a plan or an apply that outlasts its timeout."""
-    terraform = TerraformCli(settings.directory)
+    terraform = TerraformCli(settings.directory, on_warning=actions_runtime.warning)
 
     def stop(number: int) -> None:
         terraform.cancel()  # interrupts the child; terraform then releases its state lock

@@ -37,7 +37,7 @@ class PlanCounts(NamedTuple):
     additions: int
     changes: int
     destructions: int
-    has_changes: bool
+    has_changes: bool | None  # None: the plan does not say
     log_url: str | None
 
 
@@ -282,7 +282,7 @@ class TfcClient:
             additions=int(attributes.get("resource-additions") or 0),
             changes=int(attributes.get("resource-changes") or 0),
             destructions=int(attributes.get("resource-destructions") or 0),
-            has_changes=bool(attributes.get("has-changes")),
+            has_changes=_has_changes(attributes.get("has-changes")),
             log_url=attributes.get("log-read-url"),
         )
 
@@ -290,12 +290,39 @@ class TfcClient:
         """The JSON plan (HashiCorp answers with a redirect to a temporary URL), asked again for
         up to `wait` seconds while it is not ready: 204 No Content, which the API answers until
         it exists (even once the run has moved on), or a body that is no JSON plan. None when it
-        never came: an empty answer must not read as a plan that changes nothing."""
+        never came: an empty answer must not read as a plan that changes nothing. Only a token
+        with admin access to the workspace may read it (plans API): others get 404."""
+        return self._plan_document(
+            plan_id, "json-output", "JSON plan", "format_version", wait=wait, accept=JSON_API
+        )
+
+    def redacted_plan_json(
+        self, plan_id: str, wait: float = JSON_PLAN_WAIT
+    ) -> dict[str, Any] | None:
+        """The redacted JSON plan, which Terraform reads with the token that reads the run
+        (hashicorp/terraform internal/cloud/backend_show.go): terraform's jsonformat.Plan, with
+        `plan_format_version` in place of `format_version`, the same `resource_changes` and
+        `resource_drift`, and sensitive values hashed. Waited for as plan_json."""
+        # Accept as terraform's readRedactedPlan sends it: the document is no JSON:API.
+        return self._plan_document(
+            plan_id,
+            "json-output-redacted",
+            "redacted JSON plan",
+            "plan_format_version",
+            wait=wait,
+            accept="application/json",
+        )
+
+    def _plan_document(
+        self, plan_id: str, endpoint: str, what: str, version_key: str, *, wait: float, accept: str
+    ) -> dict[str, Any] | None:
         deadline = time.monotonic() + wait
         delay = 0.5
         while True:
-            document = self._get(f"/api/v2/plans/{plan_id}/json-output", f"JSON plan {plan_id}")
-            if "format_version" in document:
+            document = self._send(
+                "GET", f"/api/v2/plans/{plan_id}/{endpoint}", f"{what} {plan_id}", accept=accept
+            )
+            if version_key in document:
                 return document
             if time.monotonic() + delay > deadline:
                 return None
@@ -362,9 +389,12 @@ class TfcClient:
         body: Mapping[str, Any] | None = None,
         *,
         creates: bool = False,
+        accept: str = JSON_API,
     ) -> dict[str, Any]:
         def request() -> requests.Response:
-            return self._session.request(method, self.address + path, json=body, timeout=60)
+            return self._session.request(
+                method, self.address + path, json=body, timeout=60, headers={"Accept": accept}
+            )
 
         answer = self._with_retries(what, request, creates=creates)
         if answer.status_code == 403 and "organization token" in _error_detail(answer):
@@ -422,6 +452,11 @@ def _absolute_reset(headers: dict[str, str]) -> dict[str, str]:
     except ValueError:
         lowered.pop("x-ratelimit-reset")
     return lowered
+
+
+def _has_changes(value: Any) -> bool | None:
+    """A plan's has-changes; None when absent (HCP does not document it for every plan)."""
+    return None if value is None else bool(value)
 
 
 def _require_success(what: str, answer: requests.Response) -> None:

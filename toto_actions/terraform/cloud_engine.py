@@ -20,15 +20,10 @@ from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform.archive import config_archive
 from toto_actions.terraform.cloud_api import TfcClient, TfcError, Workspace
+from toto_actions.terraform.cloud_plan import REFUSED, plan_summary
+from toto_actions.terraform.diagnostics import without_warnings
 from toto_actions.terraform.engine import EngineResult, Review, StepStatus, on_signals
-from toto_actions.terraform.plan import (
-    Decision,
-    PlanSummary,
-    ResourceChange,
-    decide,
-    summarize,
-    summarize_drift,
-)
+from toto_actions.terraform.plan import Decision, PlanSummary, decide
 from toto_actions.terraform.runs import (
     NEEDS_A_PERSON,
     PollPolicy,
@@ -221,7 +216,8 @@ class _RunFollower:
         self._settings = settings
         self._workspace = workspace
         self._poll = PollPolicy()
-        self._stopped: set[str] = set()  # runs discarded or cancelled: nothing left to release
+        # Runs discarded or cancelled (or whose stop was refused): nothing left to release.
+        self._stopped: set[str] = set()
         # A pull request's speculative run belongs to the workspace's VCS connection: followed
         # and reported only, whatever happens to this step.
         self._owns_run = not (settings.vcs_commit and settings.plan_only)
@@ -313,6 +309,22 @@ class _RunFollower:
             self._stopped.add(run.id)
         return acted
 
+    def _stop_or_warn(self, run: RunView, action: str, comment: str) -> None:
+        """Discard or cancel a run on the way to the step's own error (a timeout, a decision
+        left to a person); what HCP Terraform refuses (a token that may not apply runs may not
+        discard or cancel them either: run API) is a warning, never in place of that error, and
+        is not asked again on release."""
+        try:
+            self._act(run, action, comment)
+        except (OperationError, UsageError) as problem:
+            needs = (
+                f": {action}ing a run needs permission to apply runs in the workspace"
+                if isinstance(problem, TfcError) and problem.status in REFUSED
+                else ""
+            )
+            actions_runtime.warning(f"run {run.id} could not be {action}ed ({problem}){needs}")
+            self._stopped.add(run.id)  # the same token would be refused again
+
     def _follow(self, run: RunView, stop_at: set[str]) -> RunView:
         phase = phase_of(run)
         phase_started = last_lock_check = time.monotonic()
@@ -330,7 +342,7 @@ class _RunFollower:
                 "apply": self._settings.apply_timeout,
             }.get(phase, self._settings.plan_timeout)
             if time.monotonic() - phase_started > limit:
-                self._act(run, "discard" if run.is_discardable else "cancel", "timeout")
+                self._stop_or_warn(run, "discard" if run.is_discardable else "cancel", "timeout")
                 raise OperationError(
                     f"run {run.id} timed out in its {phase} phase after "
                     f"{limit:g} s (status {run.status})"
@@ -360,7 +372,7 @@ class _RunFollower:
             raise OperationError(f"run {run.id} errored" + (f":\n{log}" if log else ""))
         if run.status in NEEDS_A_PERSON:
             if run.is_discardable:
-                self._act(run, "discard", "tf-apply does not override policies")
+                self._stop_or_warn(run, "discard", "tf-apply does not override policies")
             raise OperationError(
                 f"run {run.id} stopped at {run.status}: a policy or run task "
                 "needs a person's decision in HCP Terraform"
@@ -381,10 +393,12 @@ class _RunFollower:
         return failed
 
     def _log_tail(self, run: RunView) -> str:
-        """The tail of the apply's log when the apply had begun, else of the plan's; a log that
-        cannot be read is a warning, never in place of the run's own error."""
+        """The tail of the apply's log when the apply had begun, else of the plan's, its
+        warnings reported as warnings; a log that cannot be read is a warning, never in place
+        of the run's own error."""
         try:
-            return self._read_log_tail(run)
+            lines = self._read_log_tail(run).splitlines()
+            return "\n".join(without_warnings(lines, actions_runtime.warning))
         except (OperationError, UsageError) as problem:
             actions_runtime.warning(f"run {run.id}: its log could not be read: {problem}")
             return ""
@@ -400,26 +414,10 @@ class _RunFollower:
         return tail
 
     def _summary(self, run: RunView) -> PlanSummary:
-        """From the JSON plan; without it (a token that may not read it, or not ready in time),
-        from the plan's counts, a destroying plan then standing for one unnamed resource, so the
-        guard still holds: never from an empty answer."""
+        """From the JSON plan, else the redacted one, else the plan's counts (cloud_plan.py)."""
         if not run.plan_id:
             return PlanSummary(0, 0, 0, ())
-        try:
-            json_plan = self._client.plan_json(run.plan_id)
-            if json_plan is not None:
-                return (summarize_drift if self._settings.refresh_only else summarize)(json_plan)
-            actions_runtime.warning("the JSON plan is not ready: using the plan's counts")
-        except OperationError as problem:
-            actions_runtime.warning(f"no JSON plan ({problem}): using the plan's counts")
-        counts = self._client.plan(run.plan_id)
-        unnamed = (ResourceChange("(resources the JSON plan would name)", "delete"),)
-        return PlanSummary(
-            counts.additions,
-            counts.changes,
-            counts.destructions,
-            unnamed if counts.destructions else (),
-        )
+        return plan_summary(self._client, run.plan_id, refresh_only=self._settings.refresh_only)
 
 
 def _queue_position(run: RunView) -> str:

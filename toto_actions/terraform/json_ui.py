@@ -59,6 +59,16 @@ def log_lines(message: Message) -> list[str]:
     return lines
 
 
+def is_warning(message: Message) -> bool:
+    """Whether the message is a diagnostic of severity warning."""
+    diagnostic = message.get("diagnostic")
+    return (
+        message.get("type") == "diagnostic"
+        and isinstance(diagnostic, dict)
+        and diagnostic.get("severity") == "warning"
+    )
+
+
 def planned_change(message: Message) -> tuple[str, str] | None:
     """A `planned_change` message's resource address and action (terraform's word for it:
     create, update, delete, replace, remove, noop, move, import, read...); None for any other

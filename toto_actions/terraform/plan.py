@@ -33,12 +33,18 @@ class PlanSummary(NamedTuple):
     change: int
     destroy: int
     resources: tuple[ResourceChange, ...]  # those that change, in plan order
+    # False: the plan itself could not be read, only its counts: which resources change is
+    # unknown (see unlisted_summary), never an empty list.
+    listed: bool = True
+    unlisted_changes: bool = False  # unlisted: the plan says it has changes (has-changes)
 
     @property
     def has_changes(self) -> bool:
         """Whether applying the plan changes anything: a forget alone counts in none of the
         numbers, but it changes the state."""
-        return bool(self.add or self.change or self.destroy or self.resources)
+        return bool(
+            self.add or self.change or self.destroy or self.resources or self.unlisted_changes
+        )
 
     def destroyed(self) -> list[ResourceChange]:
         """The resources the plan deletes or replaces, or changes in a way this version does not
@@ -52,6 +58,24 @@ class Decision(Enum):
     APPLY = "apply"
     STOP = "stop"  # plan only: report the plan, apply nothing
     REFUSE = "refuse"  # it destroys or replaces, and destroying was not allowed
+
+
+UNLISTED_DESTROYED = ResourceChange("(resources the plan would name)", "delete")
+UNLISTED_REASON = "reading the plan needs read-runs access to the workspace"
+
+
+def unlisted_summary(add: int, change: int, destroy: int, has_changes: bool | None) -> PlanSummary:
+    """A plan whose resources could not be read, from its counts and its has-changes (None when
+    absent: taken as changes, a refresh-only plan counting none of its drift). A destroying
+    plan stands for one unnamed resource, so the destroy guard still holds."""
+    return PlanSummary(
+        add,
+        change,
+        destroy,
+        (UNLISTED_DESTROYED,) if destroy else (),
+        listed=False,
+        unlisted_changes=has_changes is not False,
+    )
 
 
 def decide(summary: PlanSummary, *, plan_only: bool, allow_destroy: bool) -> Decision:
@@ -143,16 +167,26 @@ def changes_digest(summary: PlanSummary) -> str:
 def plan_markdown(summary: PlanSummary, run_url: str | None = None) -> str:
     """The job summary of a plan: counts, then every changing resource by action."""
     counts = f"{summary.add} to add, {summary.change} to change, {summary.destroy} to destroy."
-    rows = [(r.action, r.address) for r in summary.resources]
+    if not summary.listed:
+        counts += f" The resources are unknown: {UNLISTED_REASON}."
+    rows = [(r.action, r.address) for r in summary.resources if r != UNLISTED_DESTROYED]
     return _summary_markdown("Terraform plan", counts, run_url, "action", rows)
 
 
 def drift_markdown(summary: PlanSummary, run_url: str | None = None) -> str:
     """The job summary of a refresh-only plan: every resource changed outside Terraform."""
-    count = len(summary.resources)
-    headline = f"{count} resource{'' if count == 1 else 's'} changed outside Terraform."
+    headline = drift_headline(summary)
     rows = [(_DRIFTED.get(r.action, r.action), r.address) for r in summary.resources]
     return _summary_markdown("Terraform drift", headline, run_url, "outside Terraform", rows)
+
+
+def drift_headline(summary: PlanSummary) -> str:
+    """How many resources changed outside Terraform, or that it is unknown."""
+    if not summary.listed:
+        found = "changes" if summary.has_changes else "no changes"
+        return f"Unknown drift: the plan says it has {found}, but {UNLISTED_REASON}."
+    count = len(summary.resources)
+    return f"{count} resource{'' if count == 1 else 's'} changed outside Terraform."
 
 
 def _summary_markdown(

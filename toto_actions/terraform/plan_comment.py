@@ -11,7 +11,12 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from toto_actions.terraform.plan import PlanSummary, ResourceChange, changes_digest
+from toto_actions.terraform.plan import (
+    UNLISTED_REASON,
+    PlanSummary,
+    ResourceChange,
+    changes_digest,
+)
 
 MAX_COMMENT_CHARS = 65_536  # GitHub refuses a longer comment body
 # More changing resources than this fold into a <details> block.
@@ -53,7 +58,7 @@ def plan_comment(summary: PlanSummary, context: CommentContext) -> str:
     """The comment's markdown, at most MAX_COMMENT_CHARS characters: when the resources do not
     all fit, the list is cut with a note."""
     head = _head(summary, context)
-    sections = _resource_sections(summary.resources)
+    sections = _resource_sections(summary.resources) if summary.listed else []
     fold = len(summary.resources) > FOLD_ABOVE
     full = _join(head, sections, fold)
     if len(full) <= MAX_COMMENT_CHARS:
@@ -63,9 +68,11 @@ def plan_comment(summary: PlanSummary, context: CommentContext) -> str:
 
 
 def _head(summary: PlanSummary, context: CommentContext) -> str:
+    # A plan whose resources are unknown records no digest: no apply can match it.
+    digest = [f"<!-- toto-actions:changes sha256={changes_digest(summary)} -->"]
     lines = [
         marker(context.workspace),
-        f"<!-- toto-actions:changes sha256={changes_digest(summary)} -->",
+        *(digest if summary.listed else []),
         f"### Terraform plan: {_code(context.workspace)}",
         "",
     ]
@@ -75,7 +82,10 @@ def _head(summary: PlanSummary, context: CommentContext) -> str:
         )
     else:
         lines.append("**No changes.** The infrastructure matches the configuration.")
-    lines += _destroy_warning(summary.destroyed())
+    if not summary.listed:
+        lines += ["", f"The resources are unknown: {UNLISTED_REASON}."]
+    else:
+        lines += _destroy_warning(summary.destroyed())
     link = "the run on HCP Terraform" if context.link_is_run else "the job"
     lines += [
         "",

@@ -1,0 +1,87 @@
+"""terraform's warnings told apart from its other lines (diagnostics.py), in the forms terraform
+1.x prints them: boxed on stderr, unboxed in `-no-color` text, and as `diagnostic` messages."""
+
+from __future__ import annotations
+
+from toto_actions.terraform.diagnostics import without_warnings
+from toto_actions.terraform.json_ui import is_warning, log_lines
+from toto_actions.terraform.plan import unlisted_summary
+
+BOXED = [
+    "There are some problems with the CLI configuration:",
+    "╷",
+    "│ Warning: Unable to open CLI configuration file",
+    "│",
+    '│ The CLI configuration file at "/root/.terraformrc" does not exist.',
+    "╵",
+    "╷",
+    "│ Error: Reference to undeclared input variable",
+    "│",
+    '│ An input variable with the name "nope" has not been declared.',
+    "╵",
+]
+UNBOXED = [
+    "Plan: 2 to add, 0 to change, 0 to destroy.",
+    "",
+    "Warning: Value for undeclared variable",
+    "",
+    'The root module does not declare a variable named "extra" but a value was',
+    'found in file "w.tfvars".',
+    "",
+    "Do you want to perform these actions?",
+]
+
+
+def test_a_boxed_warning_is_taken_out_whole_and_a_boxed_error_kept() -> None:
+    warnings: list[str] = []
+    kept = without_warnings(BOXED, warnings.append)
+    assert warnings == [
+        "Unable to open CLI configuration file\n\n"
+        'The CLI configuration file at "/root/.terraformrc" does not exist.'
+    ]
+    assert kept == [BOXED[0], *BOXED[6:]]
+
+
+def test_an_unboxed_warning_ends_where_terraform_s_next_part_begins() -> None:
+    warnings: list[str] = []
+    kept = without_warnings(UNBOXED, warnings.append)
+    assert warnings == [
+        "Value for undeclared variable\n\n"
+        'The root module does not declare a variable named "extra" but a value was\n'
+        'found in file "w.tfvars".'
+    ]
+    assert kept == [UNBOXED[0], "", "Do you want to perform these actions?"]
+
+
+def test_a_warning_at_the_end_of_the_output_is_reported() -> None:
+    warnings: list[str] = []
+    assert without_warnings(UNBOXED[2:5], warnings.append) == []
+    assert warnings == [
+        "Value for undeclared variable\n\n"
+        'The root module does not declare a variable named "extra" but a value was'
+    ]
+
+
+def test_a_diagnostic_message_s_severity_says_whether_it_is_a_warning() -> None:
+    warning = {
+        "@level": "warn",
+        "@message": "Warning: Value for undeclared variable",
+        "type": "diagnostic",
+        "diagnostic": {"severity": "warning", "summary": "Value for undeclared variable"},
+    }
+    error = {**warning, "diagnostic": {"severity": "error", "summary": "x"}}
+    assert is_warning(warning)
+    assert not is_warning(error)
+    assert not is_warning({"type": "planned_change", "@message": "x"})
+    assert log_lines(warning) == ["Warning: Value for undeclared variable"]
+
+
+def test_a_plan_without_its_resources_has_changes_unless_it_says_it_has_none() -> None:
+    """HCP Terraform's plans API does not document has-changes for every plan (a refresh-only
+    plan counts none of its drift): absent, it is taken as changes."""
+    assert unlisted_summary(0, 0, 0, None).has_changes
+    assert unlisted_summary(0, 0, 0, True).has_changes
+    assert not unlisted_summary(0, 0, 0, False).has_changes
+    destroying = unlisted_summary(1, 0, 2, False)
+    assert not destroying.listed
+    assert [r.action for r in destroying.destroyed()] == ["delete"]  # the guard still holds
