@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,3 +216,34 @@ def test_a_pull_request_without_speculative_plans_ends_with_no_run_and_no_output
     assert not service.outputs_file.exists()
     [listed, *_] = tfc.requests_to(RUNS_LIST, "GET")
     assert dict(parse_qsl(listed.query))["filter[operation]"] == "plan_only"
+
+
+def test_a_run_that_comes_within_the_grace_period_is_followed(
+    service: Service, tfc: TfcServer, tmp_path: Path
+) -> None:
+    """The settings say no run comes, but one does (a person queued it for the commit, or HCP
+    Terraform read the push otherwise): the step keeps looking through the grace period and
+    follows it."""
+    checkout = Checkout(service.root)
+    tfc.connect_vcs(ORG, WORKSPACE, working_directory="infra")
+    _apply_the_first_commit(service, tfc, checkout)
+    archive = config_archive(service.root)
+    late: list[str] = []
+    queue_later = threading.Timer(
+        4.0,
+        lambda: late.append(tfc.queue_vcs_run(ORG, WORKSPACE, archive, commit_sha=checkout.pushed)),
+    )
+    queue_later.start()
+    try:
+        result = service(
+            "--run-source", "vcs", "--commit", checkout.pushed, "--queue-timeout", "60",
+            env={**_push_event(tmp_path, checkout.first, checkout.pushed),
+                 "INPUT_NO-RUN-GRACE": "30"},
+        )  # fmt: skip
+    finally:
+        queue_later.join()
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert (outputs_of(result)["status"], outputs_of(result)["run-id"]) == ("no-changes", late[0])
+    assert "none of the 1 file changed is under the working directory" in (
+        result.stdout + result.stderr
+    )
