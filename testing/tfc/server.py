@@ -67,7 +67,7 @@ from testing.tfc.model import (
     iso,
     iso_ms,
 )
-from testing.tfc.rate_limits import RateLimits, RunsListLimit, rate_limit_headers, too_many_requests
+from testing.tfc.rate_limits import RateLimits, rate_limit_headers, too_many_requests
 from testing.tfc.routes import ROUTER, Endpoint
 from testing.tfc.state import (
     State,
@@ -141,7 +141,7 @@ class TfcServer(VcsConnections, StandInServer[Endpoint]):
         self._state.step_seconds = step_seconds
         self._state.state_processing_seconds = state_processing_seconds
         self._rate_limits = RateLimits()
-        self._runs_list_limit = RunsListLimit()  # vcs.py's _runs_list_refusal
+        self._start_vcs()
 
     # -- life cycle -----------------------------------------------------------------------------
 

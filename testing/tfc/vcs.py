@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from testing.http_stand_in import Incoming, Reply
 from testing.tfc.model import API, VcsRepo, Workspace
+from testing.tfc.rate_limits import RunsListLimit
 
 if TYPE_CHECKING:
-    from testing.tfc.rate_limits import RunsListLimit
     from testing.tfc.routes import Endpoint
     from testing.tfc.state import State
 
@@ -78,6 +78,10 @@ class VcsConnections:
             message: str = "Merge pull request",
             pull_request: int | None = None,
         ) -> str: ...
+
+    def _start_vcs(self) -> None:
+        """Called once by the server's __init__."""
+        self._runs_list_limit = RunsListLimit()
 
     def connect_vcs(
         self, organization: str, name: str, identifier: str = "acme/infra", **settings: Any

@@ -318,9 +318,7 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
         + (f" ({result.reason})" if result.reason else "")
         + (review.summary_markdown() if review else "")
     )
-    if result.status is StepStatus.NO_RUN:
-        actions_runtime.info(f"{result.status.value}: {result.reason}")
-    elif settings.refresh_only:
+    if settings.refresh_only:
         actions_runtime.info(
             f"{result.status.value}: {len(summary.resources)} changed outside Terraform"
         )

@@ -18,9 +18,9 @@ from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
+from toto_actions.terraform import cloud_vcs_api
 from toto_actions.terraform.archive import config_archive
 from toto_actions.terraform.cloud_api import TfcClient, TfcError, Workspace
-from toto_actions.terraform.cloud_vcs_api import VcsTfcClient
 from toto_actions.terraform.engine import EngineResult, Review, StepStatus, on_signals
 from toto_actions.terraform.plan import (
     Decision,
@@ -76,7 +76,7 @@ def plan_and_apply(settings: CloudSettings) -> EngineResult:
     stops it; a failure or a cancelled job releases the run this step started, unless it
     applies already."""
     actions_runtime.mask(settings.token)
-    client = VcsTfcClient(settings.address, settings.token, settings.organization)
+    client = cloud_vcs_api.VcsTfcClient(settings.address, settings.token, settings.organization)
     workspace = client.workspace(settings.workspace)
     # The runs this step creates say auto-apply: false, which overrides the workspace's setting;
     # a run the VCS connection started follows the workspace.
@@ -133,7 +133,10 @@ class _Started:
 
 
 def _start_run(
-    client: VcsTfcClient, workspace: Workspace, settings: CloudSettings, started: _Started
+    client: cloud_vcs_api.VcsTfcClient,
+    workspace: Workspace,
+    settings: CloudSettings,
+    started: _Started,
 ) -> RunView | NoRun:
     if settings.vcs_commit:
         run = _vcs_run(client, workspace, settings, settings.vcs_commit)
@@ -216,7 +219,10 @@ def _tf_vars_from_environment(declared: Mapping[str, str | None]) -> dict[str, s
 
 
 def _vcs_run(
-    client: VcsTfcClient, workspace: Workspace, settings: CloudSettings, commit: str
+    client: cloud_vcs_api.VcsTfcClient,
+    workspace: Workspace,
+    settings: CloudSettings,
+    commit: str,
 ) -> RunView | NoRun:
     """The run the VCS connection started for the commit: with plan_only, the speculative run
     of a pull request whose head it is; else the run of a push. NoRun when the workspace's
