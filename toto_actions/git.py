@@ -31,3 +31,23 @@ def _git(directory: Path, *arguments: str) -> str | None:
         return None
     answer = completed.stdout.strip()
     return answer if completed.returncode == 0 and answer else None
+
+
+def changed_files(directory: Path, base: str, head: str) -> tuple[str, ...] | None:
+    """The files changed from the common ancestor of base to head (`git diff base...head`, as
+    GitHub's compare has them), from the repository root; None when git cannot tell (a commit
+    not fetched: a shallow checkout holds the checked-out commit only)."""
+    try:
+        completed = subprocess.run(
+            ["git", "diff", "--name-only", "--no-renames", "-z", f"{base}...{head}", "--"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if completed.returncode != 0:
+        return None
+    return tuple(name for name in completed.stdout.split("\0") if name)

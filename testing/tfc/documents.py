@@ -22,6 +22,7 @@ from testing.tfc.model import (
 from testing.tfc.state import (
     State,
 )
+from testing.tfc.vcs import vcs_attributes
 
 
 def error(status: int, title: str, detail: str | None = None, pointer: str | None = None) -> Answer:
@@ -101,6 +102,7 @@ def workspace_document(state: State, workspace: Workspace) -> dict[str, Any]:
                     "can-read-variable": True,
                 },
                 "actions": {"is-destroyable": True},
+                **vcs_attributes(workspace),
             },
             "relationships": {
                 "organization": reference("organizations", workspace.organization),

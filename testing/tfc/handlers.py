@@ -268,7 +268,8 @@ def show_run(call: Call) -> Reply:
 
 def list_runs(call: Call) -> Reply:
     """Newest first. By default, as HashiCorp does, plan-only runs are left out unless
-    filter[operation] asks for them; filter[status] and search[commit] narrow the list."""
+    filter[operation] asks for them; filter[status], filter[source] and search[commit] narrow
+    the list."""
     workspace = call.workspace()
     runs = list(reversed(workspace.runs))
     operations = set(call.query.get("filter[operation]", "plan_and_apply").split(","))
@@ -276,6 +277,9 @@ def list_runs(call: Call) -> Reply:
     if "filter[status]" in call.query:
         statuses = set(call.query["filter[status]"].split(","))
         runs = [r for r in runs if r.status in statuses]
+    if "filter[source]" in call.query:
+        sources = set(call.query["filter[source]"].split(","))
+        runs = [r for r in runs if r.source in sources]
     if "search[commit]" in call.query:
         commit = call.query["search[commit]"]
         runs = [

@@ -186,6 +186,22 @@ class Organization:
 
 
 @dataclass
+class VcsRepo:
+    """A workspace's VCS connection and its run triggers (workspaces API attributes)."""
+
+    identifier: str
+    default_branch: str  # the repository's, which an empty `branch` stands for
+    branch: str = ""
+    tags_regex: str | None = None
+    file_triggers_enabled: bool = True
+    trigger_patterns: tuple[str, ...] = ()
+    trigger_prefixes: tuple[str, ...] = ()
+    working_directory: str = ""
+    speculative_enabled: bool = True
+    queue_all_runs: bool = False
+
+
+@dataclass
 class Workspace:
     id: str
     name: str
@@ -205,6 +221,7 @@ class Workspace:
     state_versions: list[StateVersion] = field(default_factory=list)
     configuration_version_id: str | None = None  # the current one (what UI runs would use)
     finished_run_id: str | None = None  # the latest non-speculative run that finished
+    vcs: VcsRepo | None = None  # set by connect_vcs()
 
     def active_run(self) -> Run | None:
         """The run holding the workspace: the head of the queue once it left pending."""

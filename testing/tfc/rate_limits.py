@@ -73,3 +73,22 @@ class RateLimits:
         if window is None or now - window.start >= 1.0:
             window = self._windows[key] = _RateWindow(now)
         return window
+
+
+class RunsListLimit:
+    """The runs lists' own limit: "30 requests per minute" per token (api-docs/run.mdx, "List
+    Runs in a Workspace"), counted over the last 60 s; 429 beyond, with the seconds until the
+    oldest request leaves the minute as X-RateLimit-Reset. Used under the server's lock."""
+
+    def __init__(self, per_minute: int = 30) -> None:
+        self.per_minute = per_minute
+        self._calls: dict[str, list[float]] = {}
+
+    def refusal(self, token: str | None) -> Reply | None:
+        now = time.monotonic()
+        calls = [t for t in self._calls.get(token or "", []) if now - t < 60.0]
+        if len(calls) >= self.per_minute:
+            self._calls[token or ""] = calls
+            return too_many_requests(rate_limit_headers(self.per_minute, 0, calls[0] + 60 - now))
+        self._calls[token or ""] = [*calls, now]
+        return None

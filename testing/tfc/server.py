@@ -74,6 +74,7 @@ from testing.tfc.routes import ROUTER, Endpoint
 from testing.tfc.state import (
     State,
 )
+from testing.tfc.vcs import VcsConnections
 
 # Any authenticated route may answer these before its handler runs: 400 (a body that is not
 # JSON), 401 (no or unknown token), 403 (an organization token where one is refused), 429.
@@ -111,7 +112,7 @@ class _Duration:
             setattr(server._state, self._name, seconds)
 
 
-class TfcServer(StandInServer[Endpoint]):
+class TfcServer(VcsConnections, StandInServer[Endpoint]):
     """The stand-in, on 127.0.0.1 and a free port. Use as a context manager, or start()/stop();
     its url is the server's address, for --tfc-address (the API is under /api/v2).
 
@@ -142,6 +143,7 @@ class TfcServer(StandInServer[Endpoint]):
         self._state.step_seconds = step_seconds
         self._state.state_processing_seconds = state_processing_seconds
         self._rate_limits = RateLimits()
+        self._start_vcs()
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -403,7 +405,10 @@ class TfcServer(StandInServer[Endpoint]):
 
     def _respond(self, incoming: Incoming[Endpoint]) -> Reply:
         limits, token = self._rate_limits, incoming.token
-        reply = self._fault(incoming) or limits.refusal(token) or self._serve(incoming)
+        refused = (
+            self._fault(incoming) or limits.refusal(token) or self._runs_list_refusal(incoming)
+        )
+        reply = refused or self._serve(incoming)
         return limits.with_headers(reply, token)
 
     def _server_error(self, detail: str) -> Reply:

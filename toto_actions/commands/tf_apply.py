@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from toto_actions import actions_runtime
-from toto_actions.commands import tf_apply_github, tf_apply_wait
+from toto_actions.commands import tf_apply_github, tf_apply_vcs, tf_apply_wait
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option, check_url
 from toto_actions.terraform import cli_engine
@@ -122,6 +122,7 @@ OPTIONS = (
         "cloud, --run-source vcs: the commit whose run to follow",
         fallback_variable="GITHUB_SHA",
     ),
+    *tf_apply_vcs.OPTIONS,
     *tf_apply_github.OPTIONS,
     *tf_apply_wait.OPTIONS,
 )
@@ -203,6 +204,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
         from toto_actions.terraform.cloud_engine import CloudSettings
 
         address, token, organization = _cloud_connection(problems, given)
+        vcs_commit = _vcs_commit(problems, given)
         engine_settings = CloudSettings(
             address=address,
             token=token,
@@ -210,7 +212,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
             workspace=workspace or "",
             directory=directory,
             variables=variables,
-            vcs_commit=_vcs_commit(problems, given),
+            vcs_commit=vcs_commit,
             message=given.text("message") or "Applied by toto-actions tf-apply",
             plan_only=given.switch("plan-only"),
             allow_destroy=given.switch("allow-destroy"),
@@ -219,6 +221,8 @@ def _settings(given: GivenOptions) -> ApplySettings:
             apply_timeout=given.seconds("apply-timeout"),
             refresh_only=given.switch("refresh-only"),
             review=github.review,
+            vcs_event=tf_apply_vcs.vcs_event(directory, vcs_commit) if vcs_commit else None,
+            no_run_grace=given.seconds("no-run-grace"),
         )
     outputs_text = given.text("outputs-file")
     outputs_file = Path(outputs_text) if outputs_text else None
@@ -311,6 +315,7 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
     actions_runtime.add_summary(
         markdown(summary, result.run_url)
         + f"\n\nResult: **{result.status.value}**"
+        + (f" ({result.reason})" if result.reason else "")
         + (review.summary_markdown() if review else "")
     )
     if settings.refresh_only:
@@ -321,7 +326,8 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
             f"{result.status.value}: {summary.add} to add, {summary.change} to change, "
             f"{summary.destroy} to destroy"
         )
-    tf_apply_github.after_plan(settings.github, result)
+    if result.status is not StepStatus.NO_RUN:  # HCP Terraform reports a skipped plan itself
+        tf_apply_github.after_plan(settings.github, result)
     if result.status is StepStatus.REFUSED:
         if result.refusal is not None:
             raise OperationError(result.refusal)

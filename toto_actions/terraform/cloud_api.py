@@ -178,13 +178,14 @@ class TfcClient:
     def run_for_commit(
         self, workspace: Workspace, commit: str, *, speculative: bool = False
     ) -> RunView | None:
-        """The newest run of the workspace for that commit (a VCS-driven run), if any;
-        speculative: the newest plan-only one (a pull request's), which the runs list leaves
-        out unless its filter[operation] asks for them."""
-        operation = "&filter[operation]=plan_only" if speculative else ""
+        """The newest run the VCS connection started for that commit (source
+        tfe-configuration-version), if any; speculative: the newest plan-only one (a pull
+        request's), which the runs list leaves out unless its filter[operation] asks for them."""
+        operation = "plan_only" if speculative else "plan_and_apply"
         runs = self._get(
             f"/api/v2/workspaces/{workspace.id}/runs?search[commit]={quote(commit)}"
-            f"{operation}&page[size]=1",
+            f"&filter[operation]={operation}&filter[source]=tfe-configuration-version"
+            "&page[size]=1",
             f"runs of {workspace.name} for {commit}",
         )
         found = runs.get("data") or []

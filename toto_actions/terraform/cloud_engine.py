@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
+from toto_actions.terraform import cloud_vcs_api
 from toto_actions.terraform.archive import config_archive
 from toto_actions.terraform.cloud_api import TfcClient, TfcError, Workspace
 from toto_actions.terraform.cloud_plan import REFUSED, plan_summary
@@ -33,6 +34,14 @@ from toto_actions.terraform.runs import (
     phase_of,
 )
 from toto_actions.terraform.variables import declared_variables, run_variable
+from toto_actions.terraform.vcs_trigger import VcsEvent
+from toto_actions.terraform.vcs_wait import (
+    DEFAULT_GRACE,
+    CommitRunWait,
+    NoRun,
+    no_run_result,
+    wait_for_commit_run,
+)
 
 CREATE_ATTEMPTS = 3  # POSTs of a run whose answers are lost before the step gives up
 
@@ -53,6 +62,8 @@ class CloudSettings(NamedTuple):
     apply_timeout: float
     refresh_only: bool = False  # a plan of what changed outside Terraform (with plan_only)
     review: Review | None = None  # asked once before an apply; a reason it returns refuses
+    vcs_event: VcsEvent | None = None  # with vcs_commit: what was pushed, when known
+    no_run_grace: float = DEFAULT_GRACE  # with vcs_commit: the wait once no run should come
 
 
 def plan_and_apply(settings: CloudSettings) -> EngineResult:
@@ -60,7 +71,7 @@ def plan_and_apply(settings: CloudSettings) -> EngineResult:
     stops it; a failure or a cancelled job releases the run this step started, unless it
     applies already."""
     actions_runtime.mask(settings.token)
-    client = TfcClient(settings.address, settings.token, settings.organization)
+    client = cloud_vcs_api.VcsTfcClient(settings.address, settings.token, settings.organization)
     workspace = client.workspace(settings.workspace)
     # The runs this step creates say auto-apply: false, which overrides the workspace's setting;
     # a run the VCS connection started follows the workspace.
@@ -76,6 +87,14 @@ def plan_and_apply(settings: CloudSettings) -> EngineResult:
     with on_signals(cancellation):
         try:
             run = _start_run(client, workspace, settings, started)
+            if isinstance(run, NoRun):
+                return no_run_result(
+                    client,
+                    workspace,
+                    run,
+                    plan_only=settings.plan_only,
+                    timeout=settings.apply_timeout,
+                )
             actions_runtime.info(f"run {run.id}: {follower.url(run.id)}")
             return follower.to_the_end(run)
         except BaseException:
@@ -109,11 +128,15 @@ class _Started:
 
 
 def _start_run(
-    client: TfcClient, workspace: Workspace, settings: CloudSettings, started: _Started
-) -> RunView:
+    client: cloud_vcs_api.VcsTfcClient,
+    workspace: Workspace,
+    settings: CloudSettings,
+    started: _Started,
+) -> RunView | NoRun:
     if settings.vcs_commit:
         run = _vcs_run(client, workspace, settings, settings.vcs_commit)
-        if not settings.plan_only:  # a speculative run is the pull request's, not this step's
+        # A speculative run is the pull request's, not this step's.
+        if not settings.plan_only and not isinstance(run, NoRun):
             started.run = run
         return run
     declared = declared_variables(settings.directory)
@@ -191,21 +214,22 @@ def _tf_vars_from_environment(declared: Mapping[str, str | None]) -> dict[str, s
 
 
 def _vcs_run(
-    client: TfcClient, workspace: Workspace, settings: CloudSettings, commit: str
-) -> RunView:
+    client: cloud_vcs_api.VcsTfcClient,
+    workspace: Workspace,
+    settings: CloudSettings,
+    commit: str,
+) -> RunView | NoRun:
     """The run the VCS connection started for the commit: with plan_only, the speculative run
-    of a pull request whose head it is; else the run of a push."""
-    timeout, kind = settings.queue_timeout, "speculative run" if settings.plan_only else "run"
-    deadline = time.monotonic() + timeout
-    while True:
-        run = client.run_for_commit(workspace, commit, speculative=settings.plan_only)
-        if run is not None:
-            return run
-        if time.monotonic() > deadline:
-            raise OperationError(
-                f"no {kind} of {workspace.name} for commit {commit} started within {timeout:g} s"
-            )
-        time.sleep(5)
+    of a pull request whose head it is; else the run of a push. NoRun when the workspace's
+    settings say none comes, and none came."""
+    wait = CommitRunWait(
+        commit,
+        settings.plan_only,
+        settings.queue_timeout,
+        settings.no_run_grace,
+        settings.vcs_event,
+    )
+    return wait_for_commit_run(client, workspace, wait)
 
 
 class _RunFollower:

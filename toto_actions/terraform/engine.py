@@ -29,6 +29,7 @@ class StepStatus(Enum):
     NO_CHANGES = "no-changes"
     PLANNED = "planned"
     REFUSED = "refused"
+    NO_RUN = "no-run"  # the workspace's VCS connection starts no run for the commit
 
 
 class EngineResult(NamedTuple):
@@ -38,6 +39,7 @@ class EngineResult(NamedTuple):
     run_id: str | None = None  # the HCP Terraform run (cloud)
     run_url: str | None = None
     refusal: str | None = None  # why the settings' review refused the plan (status REFUSED)
+    reason: str | None = None  # why no run came (status NO_RUN)
 
 
 def mask_outputs(outputs: Mapping[str, Mapping[str, Any]]) -> None:
