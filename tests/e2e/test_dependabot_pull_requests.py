@@ -38,7 +38,6 @@ from tests.e2e.act import Act, ActRun, assert_nothing_leaked
 from tests.e2e.flows import (
     CORE_REPOSITORY,
     CORE_SERVICE,
-    CORE_WORKFLOW,
     CORE_WORKSPACE,
     JOB_TOKEN,
     ORG,
@@ -60,6 +59,7 @@ from tests.e2e.test_pull_requests import (
     SERVICE_PLAN_STEP,
     plan_comments,
     pull_request_event,
+    run_core_plan,
 )
 
 DEPENDABOT = "dependabot[bot]"
@@ -143,24 +143,6 @@ def test_dependabot_s_service_pull_request_takes_no_aws_credentials_and_ends_wit
         assert_nothing_leaked(planned.run, planned.sensitive)
 
 
-def core_plan(
-    act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, **given: Any
-) -> ActRun:
-    """The core repository's plan-dev job (cloud engine) with the variables every run gets."""
-    return act.run(
-        repository,
-        CORE_WORKFLOW,
-        "plan-dev",
-        event_name="pull_request",
-        variables={
-            "TF_CLOUD_ORGANIZATION": ORG,
-            "TF_CLOUD_ADDRESS": tfc.url,
-            "TOTO_GITHUB_API_URL": github.url,
-        },
-        **given,
-    )
-
-
 def test_dependabot_s_core_pull_request_asks_hcp_terraform_nothing_and_ends_with_a_notice(
     act: Act, tmp_path: Path
 ) -> None:
@@ -176,7 +158,7 @@ def test_dependabot_s_core_pull_request_asks_hcp_terraform_nothing_and_ends_with
         github.add_pull_request(CORE_REPOSITORY, 22, head, "main")
         tfc.clear_requests()
         github.clear_requests()
-        bumped = core_plan(
+        bumped = run_core_plan(
             act,
             repository,
             tfc,
@@ -190,7 +172,7 @@ def test_dependabot_s_core_pull_request_asks_hcp_terraform_nothing_and_ends_with
         assert github.requests == []
 
         # The same pull request from a writer plans on HCP Terraform and comments.
-        planned = core_plan(
+        planned = run_core_plan(
             act,
             repository,
             tfc,

@@ -198,22 +198,36 @@ def test_a_fork_s_pull_request_gets_no_secrets_and_ends_with_a_notice(
     assert stack.github.comments(SERVICE_REPOSITORY, 8) == []
 
 
-def core_plan(
-    act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, *, number: int, head: str
+def run_core_plan(
+    act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, **given: Any
 ) -> ActRun:
-    """The core repository's plan-dev job (cloud engine) for pull request number."""
-    run = act.run(
+    """The core repository's plan-dev job (cloud engine) on a `pull_request` event, with the
+    variables every run gets; given: the rest of Act.run's keywords (event, secrets, actor)."""
+    return act.run(
         repository,
         CORE_WORKFLOW,
         "plan-dev",
-        event=pull_request_event(CORE_REPOSITORY, number, head),
         event_name="pull_request",
-        secrets={"TF_API_TOKEN": TF_API_TOKEN, "GITHUB_TOKEN": JOB_TOKEN},
         variables={
             "TF_CLOUD_ORGANIZATION": ORG,
             "TF_CLOUD_ADDRESS": tfc.url,
             "TOTO_GITHUB_API_URL": github.url,
         },
+        **given,
+    )
+
+
+def core_plan(
+    act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, *, number: int, head: str
+) -> ActRun:
+    """The core repository's plan-dev job (cloud engine) for pull request number."""
+    run = run_core_plan(
+        act,
+        repository,
+        tfc,
+        github,
+        event=pull_request_event(CORE_REPOSITORY, number, head),
+        secrets={"TF_API_TOKEN": TF_API_TOKEN, "GITHUB_TOKEN": JOB_TOKEN},
     )
     assert run.exit_code == 0, log(run)
     assert succeeded(run, CORE_PLAN_STEP), log(run)
