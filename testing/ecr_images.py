@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import requests
 
 from toto_actions.images.ecr import RegistryId
 from toto_actions.images.names import ImageManifest
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
+
+    from testing.local_stack import MotoServer
 
 DOCKER_MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
@@ -50,16 +54,34 @@ def put_image(
     explicitly because moto would otherwise compute one of its own. `registry_id`: into that
     account's registry."""
     manifest = manifest_json(layer)
-    digest = sha256(manifest.encode())
-    client.put_image(
-        **in_registry(registry_id),
-        repositoryName=repository,
-        imageManifest=manifest,
-        imageManifestMediaType=DOCKER_MANIFEST_V2,
-        imageTag=tag,
-        imageDigest=digest,
+    digest = put_manifest(
+        client, repository, manifest, DOCKER_MANIFEST_V2, tag=tag, registry_id=registry_id
     )
     return ImageManifest(manifest, DOCKER_MANIFEST_V2, digest)
+
+
+def put_manifest(
+    client: ECRClient,
+    repository: str,
+    manifest: str,
+    media_type: str,
+    *,
+    tag: str | None = None,
+    registry_id: str | None = None,
+) -> str:
+    """Put manifest, tagged or not, under ECR's digest (the sha256 of its bytes, passed
+    explicitly because moto would otherwise compute one of its own); returns that digest."""
+    digest = sha256(manifest.encode())
+    tagged = {} if tag is None else {"imageTag": tag}
+    client.put_image(
+        **in_registry(registry_id),
+        **tagged,
+        repositoryName=repository,
+        imageManifest=manifest,
+        imageManifestMediaType=media_type,
+        imageDigest=digest,
+    )
+    return digest
 
 
 def in_registry(account: str | None) -> RegistryId:
@@ -94,11 +116,20 @@ def oci_manifest_json(layer: bytes, layer_media_type: str) -> str:
 def put_untagged(client: ECRClient, repository: str, manifest: str, media_type: str) -> str:
     """Put manifest without a tag, as ECR holds the platform and attestation manifests of an
     image index (listed by DescribeImages as images of their own, untagged); its digest."""
-    digest = sha256(manifest.encode())
-    client.put_image(
-        repositoryName=repository,
-        imageManifest=manifest,
-        imageManifestMediaType=media_type,
-        imageDigest=digest,
+    return put_manifest(client, repository, manifest, media_type)
+
+
+def set_scan_findings(moto_server: MotoServer, results: list[dict[str, Any]]) -> None:
+    """Have moto answer DescribeImageScanFindings with these results (each an imageScanFindings
+    answer naming its repository and imageId) once a scan of the image is started: moto's API,
+    POST /moto-api/static/ecr/scan-finding-results."""
+    answer = requests.post(
+        f"{moto_server.endpoint_url}/moto-api/static/ecr/scan-finding-results",
+        json={
+            "results": results,
+            "region": moto_server.region,
+            "account_id": moto_server.account_id,
+        },
+        timeout=10,
     )
-    return digest
+    assert answer.status_code == 201

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from testing.cli import CliRunner
+from testing.ecs import TARGET_PREFIX, EcsStandIn
 from testing.local_stack import MotoServer
 from testing.terraform_configurations import ECS_SERVICE_CONFIG
 from testing.tf_apply_step import TfApplyStep
@@ -100,3 +101,15 @@ def services_output(stdout: str) -> list[dict[str, Any]]:
     [value] = [value for name, _, value in pairs if name == "services"]
     document: list[dict[str, Any]] = json.loads(value)
     return document
+
+
+def assert_stopped_tasks_listed_once(ecs: EcsStandIn, service: str) -> None:
+    """The step asked the stand-in ECS once for service's stopped tasks in CLUSTER: the latest
+    five (whose reasons it reports)."""
+    [listed] = ecs.requests_to(TARGET_PREFIX + "ListTasks")
+    assert listed.body == {
+        "cluster": CLUSTER,
+        "serviceName": service,
+        "desiredStatus": "STOPPED",
+        "maxResults": 5,
+    }

@@ -33,7 +33,7 @@ from testing.local_stack.moto import (
     moto_environment,
     run_moto_server,
 )
-from testing.local_stack.processes import ServiceError, free_port, log_tail
+from testing.local_stack.processes import ServiceError, log_tail
 from testing.local_stack.registry import (
     Login,
     Registry,
@@ -41,6 +41,7 @@ from testing.local_stack.registry import (
     run_registry,
     sha256_digest,
 )
+from testing.sockets import free_port
 
 __all__ = [
     "BASE_IMAGE_TAG",

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,17 +55,26 @@ OUTPUTS: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.fixture
-def github() -> Iterator[GitHubServer]:
+@contextmanager
+def sync_github(*, dispatch: bool = False) -> Iterator[GitHubServer]:
+    """The stand-in GitHub holding REPOSITORIES, each with a `dev` environment, and the sync's
+    token granted what the rendered core workflow asks for (with --dispatch when dispatch); it
+    must have seen no error by the end."""
     with GitHubServer() as server:
         for repository in REPOSITORIES:
             server.add_repository(repository)
             server.add_environment(repository, "dev")
-        # Exactly what the rendered core workflow asks for by default: the stand-in refuses what
-        # these do not cover (tests that create environments or dispatch widen it: `grant`).
-        grant(server)
+        grant(server, dispatch=dispatch)
         yield server
         assert server.errors == []
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubServer]:
+    # Exactly what the rendered core workflow asks for by default: the stand-in refuses what
+    # these do not cover (tests that create environments or dispatch widen it: `grant`).
+    with sync_github() as server:
+        yield server
 
 
 def grant(

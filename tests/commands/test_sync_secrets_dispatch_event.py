@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from testing.github.server import GitHubServer
-from tests.commands.test_sync_secrets import REPOSITORIES, Sync, grant
+from tests.commands.test_sync_secrets import Sync, sync_github
 from tests.conftest import CliRunner
 
 TOO_LONG = "toto-core-changed-" + "x" * 83  # 101 characters
@@ -25,13 +25,8 @@ TOO_LONG = "toto-core-changed-" + "x" * 83  # 101 characters
 
 @pytest.fixture
 def github() -> Iterator[GitHubServer]:
-    with GitHubServer() as server:
-        for repository in REPOSITORIES:
-            server.add_repository(repository)
-            server.add_environment(repository, "dev")
-        grant(server, dispatch=True)
+    with sync_github(dispatch=True) as server:  # it ends asserting no body the description refused
         yield server
-        assert server.errors == []  # never a body the description refuses
 
 
 @pytest.fixture

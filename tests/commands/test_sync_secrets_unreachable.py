@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from testing.sockets import free_port, unanswering_server
 from tests.commands.test_sync_secrets import CONFIG, KEY, OUTPUTS, TOKEN
 from tests.conftest import CLI, clean_environment
 
@@ -37,33 +36,14 @@ GIVE_UP_AFTER = 40.0  # how long the test waits for the old code before failing 
 @pytest.fixture
 def closed_port() -> int:
     """A port nothing listens on: every connection is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    return free_port()
 
 
 @pytest.fixture
 def silent_server() -> Iterator[int]:
-    """A server that accepts each connection, reads the request and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    held: list[socket.socket] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            held.append(connection)  # kept open, never answered
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1]
-    listener.close()
-    for connection in held:
-        connection.close()
+    """A server that accepts each connection and never answers it."""
+    with unanswering_server(hang_up=False) as port:
+        yield port
 
 
 def run_sync(tmp_path: Path, api_url: str) -> tuple[subprocess.CompletedProcess[str], float]:

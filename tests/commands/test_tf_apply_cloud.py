@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -34,15 +34,6 @@ from toto_actions.terraform.plan import ResourceChange
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
 ORG = "acme"
-
-
-@pytest.fixture
-def tfc() -> Iterator[TfcServer]:
-    with TfcServer(step_seconds=0.02, state_processing_seconds=0.3) as server:
-        server.add_organization(ORG)
-        server.add_token(TOKEN, "team")
-        yield server
-        assert server.errors == []
 
 
 class Service(TfApplyStep):

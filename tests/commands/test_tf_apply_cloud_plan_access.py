@@ -39,6 +39,7 @@ from tests.commands.test_tf_apply_pr_comment import (
     MERGE,
     REPOSITORY,
     event_env,
+    plan_job_github,
 )
 from tests.commands.test_tf_apply_pr_comment import TOKEN as GITHUB_TOKEN
 from tests.conftest import CliRunner
@@ -54,10 +55,7 @@ UNKNOWN = "reading the plan needs read-runs access to the workspace"
 
 @pytest.fixture
 def github() -> Iterator[GitHubServer]:
-    with GitHubServer() as server:
-        server.add_repository(REPOSITORY)
-        server.add_token(GITHUB_TOKEN, [REPOSITORY], {"contents": "read", "pull_requests": "write"})
-        server.add_pull_request(REPOSITORY, 12, HEAD, "main")
+    with plan_job_github() as server:
         yield server
 
 

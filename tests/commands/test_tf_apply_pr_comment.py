@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,13 +38,21 @@ resource "terraform_data" "many" {
 """
 
 
-@pytest.fixture
-def github() -> Iterator[GitHubServer]:
+@contextmanager
+def plan_job_github() -> Iterator[GitHubServer]:
+    """The stand-in GitHub of a plan job: REPOSITORY with pull request 12 at HEAD into main,
+    and TOKEN, the job's GITHUB_TOKEN."""
     with GitHubServer() as server:
         server.add_repository(REPOSITORY)
         # What a plan job's GITHUB_TOKEN holds: contents read, pull-requests write.
         server.add_token(TOKEN, [REPOSITORY], {"contents": "read", "pull_requests": "write"})
         server.add_pull_request(REPOSITORY, 12, HEAD, "main")
+        yield server
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubServer]:
+    with plan_job_github() as server:
         yield server
 
 

@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from testing.ecs import DESCRIBE_SERVICES, TARGET_PREFIX, EcsStandIn
-from testing.ecs_rollout import CLUSTER, CREDENTIALS, Deploy, seed_moto_service, services_output
+from testing.ecs_rollout import (
+    CLUSTER,
+    CREDENTIALS,
+    Deploy,
+    assert_stopped_tasks_listed_once,
+    seed_moto_service,
+    services_output,
+)
 from testing.local_stack import MotoServer, run_moto_server
 from testing.terraform_configurations import ECS_SERVICE_CONFIG
 from testing.tf_apply_step import TfApplyStep, outputs_of
@@ -132,13 +139,7 @@ def test_a_failed_rollout_names_its_reason_and_the_stopped_tasks(
         f"error: {CLUSTER}/api: the rollout failed: ECS deployment circuit breaker: tasks "
         f"failed to start.; stopped tasks: {stopped}\n",
     )
-    [listed] = ecs.requests_to(TARGET_PREFIX + "ListTasks")
-    assert listed.body == {
-        "cluster": CLUSTER,
-        "serviceName": "api",
-        "desiredStatus": "STOPPED",
-        "maxResults": 5,
-    }
+    assert_stopped_tasks_listed_once(ecs, "api")
     [described] = ecs.requests_to(TARGET_PREFIX + "DescribeTasks")
     assert len(described.body["tasks"]) == 5
     assert len(ecs.describe_services_calls()) == 1  # failed at the first poll: no more

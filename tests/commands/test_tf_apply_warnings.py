@@ -9,7 +9,6 @@ both its text and its machine-readable UI).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from testing.broken_configuration import add_an_undeclared_variable_reference
 from testing.tf_apply_step import TfApplyStep
 from testing.tfc.server import TfcServer
-from tests.commands.test_tf_apply_cloud import ORG, TOKEN, Service
+from tests.commands.test_tf_apply_cloud import ORG, Service
 from tests.conftest import CliRunner
 
 FAILING_APPLY = """
@@ -82,15 +81,6 @@ def test_under_actions_a_warning_is_one_warning_annotation(
     [error] = [line for line in result.stdout.splitlines() if line.startswith("::error")]
     assert "terraform apply failed: local-exec provisioner error" in error
     assert "Warning" not in error and "undeclared" not in error
-
-
-@pytest.fixture
-def tfc() -> Iterator[TfcServer]:
-    with TfcServer(step_seconds=0.02, state_processing_seconds=0.3) as server:
-        server.add_organization(ORG)
-        server.add_token(TOKEN, "team")
-        yield server
-        assert server.errors == []
 
 
 def test_an_errored_run_s_warnings_are_warnings_beside_its_error(

@@ -33,12 +33,9 @@ import pytest
 from testing.github.server import GitHubServer
 from testing.local_stack import Registry
 from testing.recording_proxy import RecordingProxy
-from testing.tfc.server import TfcServer
 from tests.e2e.act import Act, ActRun, assert_nothing_leaked
 from tests.e2e.flows import (
     CORE_REPOSITORY,
-    CORE_SERVICE,
-    CORE_WORKFLOW,
     CORE_WORKSPACE,
     JOB_TOKEN,
     ORG,
@@ -47,10 +44,8 @@ from tests.e2e.flows import (
     TF_API_TOKEN,
     Stack,
     log,
-    new_core_repository,
     new_service_repository,
     run_service_cli,
-    serve_core_workspace,
     serve_service_repositories,
     succeeded,
 )
@@ -58,8 +53,10 @@ from tests.e2e.repositories import commit
 from tests.e2e.test_pull_requests import (
     CORE_PLAN_STEP,
     SERVICE_PLAN_STEP,
+    core_on_cloud,
     plan_comments,
     pull_request_event,
+    run_core_plan,
 )
 
 DEPENDABOT = "dependabot[bot]"
@@ -143,40 +140,16 @@ def test_dependabot_s_service_pull_request_takes_no_aws_credentials_and_ends_wit
         assert_nothing_leaked(planned.run, planned.sensitive)
 
 
-def core_plan(
-    act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, **given: Any
-) -> ActRun:
-    """The core repository's plan-dev job (cloud engine) with the variables every run gets."""
-    return act.run(
-        repository,
-        CORE_WORKFLOW,
-        "plan-dev",
-        event_name="pull_request",
-        variables={
-            "TF_CLOUD_ORGANIZATION": ORG,
-            "TF_CLOUD_ADDRESS": tfc.url,
-            "TOTO_GITHUB_API_URL": github.url,
-        },
-        **given,
-    )
-
-
 def test_dependabot_s_core_pull_request_asks_hcp_terraform_nothing_and_ends_with_a_notice(
     act: Act, tmp_path: Path
 ) -> None:
     """The core's plan (cloud engine): a speculative run on HCP Terraform and the comment."""
-    service = f"{ORG}/toto-ms-games"
-    with TfcServer(step_seconds=0.02) as tfc, GitHubServer() as github:
-        serve_core_workspace(tfc)
-        serve_service_repositories(github, (service,))
-        repository = new_core_repository(
-            tmp_path / CORE_SERVICE, engine="cloud", repositories=(service,)
-        )
+    with core_on_cloud(tmp_path) as (tfc, github, repository):
         head = commit(repository, {"terraform/notes.tf": "# Bumped.\n"}, "Bump an action")
         github.add_pull_request(CORE_REPOSITORY, 22, head, "main")
         tfc.clear_requests()
         github.clear_requests()
-        bumped = core_plan(
+        bumped = run_core_plan(
             act,
             repository,
             tfc,
@@ -190,7 +163,7 @@ def test_dependabot_s_core_pull_request_asks_hcp_terraform_nothing_and_ends_with
         assert github.requests == []
 
         # The same pull request from a writer plans on HCP Terraform and comments.
-        planned = core_plan(
+        planned = run_core_plan(
             act,
             repository,
             tfc,

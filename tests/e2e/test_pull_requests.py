@@ -12,8 +12,9 @@ plan is a speculative run, or with `--run-source vcs` the workspace's own runs a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -56,6 +57,7 @@ SERVICE_PLAN_STEP = "Plan the service's Terraform and comment on the pull reques
 CORE_PLAN_STEP = "Plan the core Terraform and comment on the pull request"
 FORK_STEP = "No plan for a pull request from a fork"
 DRIFT_STEP = "Look for changes made outside Terraform"
+GAMES_REPOSITORY = f"{ORG}/toto-ms-games"  # the service repository the core writes into
 
 
 def pull_request_event(
@@ -198,22 +200,55 @@ def test_a_fork_s_pull_request_gets_no_secrets_and_ends_with_a_notice(
     assert stack.github.comments(SERVICE_REPOSITORY, 8) == []
 
 
-def core_plan(
-    act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, *, number: int, head: str
+class CoreOnCloud(NamedTuple):
+    tfc: TfcServer
+    github: GitHubServer
+    repository: Path  # the core repository, on the cloud engine
+
+
+@contextmanager
+def core_on_cloud(directory: Path) -> Iterator[CoreOnCloud]:
+    """The stand-in HCP Terraform serving the core workspace, the stand-in GitHub serving
+    GAMES_REPOSITORY, and the core repository (cloud engine, writing into it) in directory."""
+    with TfcServer(step_seconds=0.02) as tfc, GitHubServer() as github:
+        serve_core_workspace(tfc)
+        serve_service_repositories(github, (GAMES_REPOSITORY,))
+        repository = new_core_repository(
+            directory / CORE_SERVICE, engine="cloud", repositories=(GAMES_REPOSITORY,)
+        )
+        yield CoreOnCloud(tfc, github, repository)
+
+
+def run_core_plan(
+    act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, **given: Any
 ) -> ActRun:
-    """The core repository's plan-dev job (cloud engine) for pull request number."""
-    run = act.run(
+    """The core repository's plan-dev job (cloud engine) on a `pull_request` event, with the
+    variables every run gets; given: the rest of Act.run's keywords (event, secrets, actor)."""
+    return act.run(
         repository,
         CORE_WORKFLOW,
         "plan-dev",
-        event=pull_request_event(CORE_REPOSITORY, number, head),
         event_name="pull_request",
-        secrets={"TF_API_TOKEN": TF_API_TOKEN, "GITHUB_TOKEN": JOB_TOKEN},
         variables={
             "TF_CLOUD_ORGANIZATION": ORG,
             "TF_CLOUD_ADDRESS": tfc.url,
             "TOTO_GITHUB_API_URL": github.url,
         },
+        **given,
+    )
+
+
+def core_plan(
+    act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, *, number: int, head: str
+) -> ActRun:
+    """The core repository's plan-dev job (cloud engine) for pull request number."""
+    run = run_core_plan(
+        act,
+        repository,
+        tfc,
+        github,
+        event=pull_request_event(CORE_REPOSITORY, number, head),
+        secrets={"TF_API_TOKEN": TF_API_TOKEN, "GITHUB_TOKEN": JOB_TOKEN},
     )
     assert run.exit_code == 0, log(run)
     assert succeeded(run, CORE_PLAN_STEP), log(run)
@@ -224,13 +259,7 @@ def core_plan(
 def test_the_core_pull_request_plan_is_a_speculative_run_linked_from_the_comment(
     act: Act, tmp_path: Path
 ) -> None:
-    service = f"{ORG}/toto-ms-games"
-    with TfcServer(step_seconds=0.02) as tfc, GitHubServer() as github:
-        serve_core_workspace(tfc)
-        serve_service_repositories(github, (service,))
-        repository = new_core_repository(
-            tmp_path / CORE_SERVICE, engine="cloud", repositories=(service,)
-        )
+    with core_on_cloud(tmp_path) as (tfc, github, repository):
         github.add_pull_request(CORE_REPOSITORY, 3, "c0ffee" * 6 + "0000", "main")
         run = core_plan(act, repository, tfc, github, number=3, head="c0ffee" * 6 + "0000")
         [speculative] = tfc.runs(ORG, CORE_WORKSPACE)
@@ -239,7 +268,7 @@ def test_the_core_pull_request_plan_is_a_speculative_run_linked_from_the_comment
         assert run.outputs()["run-url"] in comment["body"]
         assert "**8 to add, 0 to change, 0 to destroy.**" in comment["body"]
         assert DB_PASSWORD not in comment["body"]
-        assert github.secrets(service, "dev") == {}  # a plan writes no secret
+        assert github.secrets(GAMES_REPOSITORY, "dev") == {}  # a plan writes no secret
         assert tfc.errors == [] and github.errors == []
 
 
@@ -248,17 +277,8 @@ def test_run_source_vcs_follows_the_workspace_s_own_runs_and_drift_is_checked_on
 ) -> None:
     """The core workspace is connected to the repository: HCP Terraform plans a pull request's
     head and applies a push by itself; the workflow follows those runs instead of uploading."""
-    service = f"{ORG}/toto-ms-games"
-    with (
-        TfcServer(step_seconds=0.02, state_processing_seconds=0.3) as tfc,
-        GitHubServer() as github,
-    ):
-        serve_core_workspace(tfc)
-        serve_service_repositories(github, (service,))
-        repository = new_core_repository(
-            tmp_path / CORE_SERVICE, engine="cloud", repositories=(service,)
-        )
-        render_core_workflow(repository, "cloud", (service,), "--run-source=vcs")
+    with core_on_cloud(tmp_path) as (tfc, github, repository):
+        render_core_workflow(repository, "cloud", (GAMES_REPOSITORY,), "--run-source=vcs")
         head = commit(repository, {"terraform/notes.tf": "# Connected to VCS.\n"}, "A note")
         archive = config_archive(repository / "terraform")
         github.add_pull_request(CORE_REPOSITORY, 5, head, "main")
@@ -280,8 +300,8 @@ def test_run_source_vcs_follows_the_workspace_s_own_runs_and_drift_is_checked_on
         assert flow.run.outputs()["run-id"] == pushed
         assert tfc.run_status(pushed) == "applied"
         assert "The changes applied are the ones reviewed in #5." in flow.run.output
-        assert github.secrets(service, "dev") == EXPECTED_SECRETS
-        assert github.secrets(service, "dev-plan") == PLAN_SECRETS
+        assert github.secrets(GAMES_REPOSITORY, "dev") == EXPECTED_SECRETS
+        assert github.secrets(GAMES_REPOSITORY, "dev-plan") == PLAN_SECRETS
         assert_nothing_leaked(flow.run, flow.sensitive)
 
         # The scheduled drift check: a refresh-only speculative upload, nothing drifted.

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from testing.sockets import free_port, unanswering_server
 from toto_actions.github.api import never_sent
 
 
@@ -23,32 +22,14 @@ def failure_of(url: str) -> requests.RequestException:
 @pytest.fixture
 def closed_port() -> int:
     """A port nothing listens on: the connection is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    return free_port()
 
 
 @pytest.fixture
 def hanging_up_server() -> Iterator[int]:
     """A server that reads the request, then closes without an answer."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            with connection:
-                connection.recv(65536)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    listener.close()
+    with unanswering_server(hang_up=True) as port:
+        yield port
 
 
 def test_a_refused_connection_never_sent_the_request(closed_port: int) -> None:

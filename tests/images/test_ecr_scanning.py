@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 
 import botocore.session  # type: ignore[import-untyped, unused-ignore]
 import pytest
-import requests
 
-from testing.ecr_images import put_image
+from testing.ecr_images import put_image, set_scan_findings
 from testing.local_stack import MotoServer
 from toto_actions.errors import OperationError
 from toto_actions.images.ecr import EcrRegistry
@@ -51,16 +50,7 @@ class ScannedImage:
             "imageScanStatus": {"status": status, "description": f"moto says {status}"},
             "imageScanFindings": {"findingSeverityCounts": counts, "findings": []},
         }
-        response = requests.post(
-            f"{self.server.endpoint_url}/moto-api/static/ecr/scan-finding-results",
-            json={
-                "results": [result],
-                "region": self.server.region,
-                "account_id": self.server.account_id,
-            },
-            timeout=10,
-        )
-        assert response.status_code == 201
+        set_scan_findings(self.server, [result])
 
     def start_scan(self, delay: float = 0.0) -> None:
         """StartImageScan now, or from another thread after delay seconds."""

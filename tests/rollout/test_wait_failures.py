@@ -29,11 +29,12 @@ from pathlib import Path
 
 import pytest
 
-from testing.ecs import TARGET_PREFIX, EcsStandIn
+from testing.ecs import EcsStandIn
 from testing.ecs_rollout import (
     CLUSTER,
     ECS_SERVICE_AND_CLUSTER_CONFIG,
     Deploy,
+    assert_stopped_tasks_listed_once,
     seed_moto_service,
     services_output,
 )
@@ -114,13 +115,7 @@ def test_a_crash_loop_names_why_its_tasks_stopped(tmp_path: Path, cli: CliRunner
     )
     assert elapsed < 40
     assert len(ecs.describe_services_calls()) == 1  # failed at the first poll
-    [listed] = ecs.requests_to(TARGET_PREFIX + "ListTasks")
-    assert listed.body == {
-        "cluster": CLUSTER,
-        "serviceName": "api",
-        "desiredStatus": "STOPPED",
-        "maxResults": 5,
-    }
+    assert_stopped_tasks_listed_once(ecs, "api")
     [service] = services_output(result.stdout)
     assert (service["rollout_state"], service["running"]) == ("FAILED", 0)
 

@@ -238,3 +238,18 @@ def push_to_registry(client: Any, image: str, reference: str, login: Login | Non
     auth = None if login is None else {"username": login.username, "password": login.password}
     for line in client.api.push(repository, tag, stream=True, decode=True, auth_config=auth):
         assert "error" not in line, line
+
+
+def push_private_base(
+    private_registry: Registry, engine_client: Any, base_image: BaseImage, name: str
+) -> str:
+    """The session's base image pushed to the private registry as name (REPOSITORY:TAG) with
+    its login, and an engine left without an image by that name (nor any but the session's base
+    image). Returns the reference, HOST/name."""
+    login = private_registry.login
+    assert login is not None
+    base = f"{private_registry.host}/{name}"
+    push_to_registry(engine_client, base_image.tag, base, login)
+    engine_client.images.remove(base)  # an untag: the session's base image stays
+    forget_every_image(engine_client)
+    return base

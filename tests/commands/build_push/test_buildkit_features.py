@@ -27,6 +27,7 @@ from tests.commands.build_push.conftest import (
     forget_every_image,
     on_registry,
     outputs_of,
+    push_private_base,
     push_to_registry,
     registry_digest,
     registry_tags,
@@ -354,12 +355,7 @@ class PrivateBuild(NamedTuple):
 def private_base(private_registry: Registry, engine_client: Any, base_image: BaseImage) -> str:
     """The session's base image in the private registry as base:1, pushed with its login, and
     an engine that has no image by that name (nor any but the session's base image)."""
-    login = private_registry.login
-    assert login is not None
-    base = f"{private_registry.host}/base:1"
-    push_to_registry(engine_client, base_image.tag, base, login)
-    engine_client.images.remove(base)  # an untag: the session's base image stays
-    forget_every_image(engine_client)
+    base = push_private_base(private_registry, engine_client, base_image, "base:1")
     assert not [i for i in engine_client.images.list() if base in i.tags]
     return base
 

@@ -18,7 +18,13 @@ from typing import Any
 
 import requests
 
-from testing.ecr_images import manifest_json, sha256
+from testing.ecr_images import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    manifest_json,
+    put_manifest,
+    set_scan_findings,
+)
 from testing.local_stack import MotoServer, Registry
 from tests.commands.build_push.conftest import (
     MANIFEST_ACCEPT,
@@ -27,9 +33,6 @@ from tests.commands.build_push.conftest import (
     inputs_tag,
     outputs_of,
 )
-
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 class IndexInEcr:
@@ -53,9 +56,11 @@ class IndexInEcr:
             repositoryName=name, imageScanningConfiguration={"scanOnPush": True}
         )
         media_type = answer.headers["Content-Type"]
-        amd64 = self._put(answer.text, media_type)
-        arm64 = self._put(manifest_json(b"arm64 layer"), media_type)
-        attestation = self._put(manifest_json(b"in-toto statement"), OCI_MANIFEST)
+        amd64 = put_manifest(self.ecr, name, answer.text, media_type)
+        arm64 = put_manifest(self.ecr, name, manifest_json(b"arm64 layer"), media_type)
+        attestation = put_manifest(
+            self.ecr, name, manifest_json(b"in-toto statement"), OCI_MANIFEST
+        )
         self.platforms = {"linux/amd64": amd64, "linux/arm64": arm64}
         entries = [
             self._entry(amd64, media_type, {"os": "linux", "architecture": "amd64"}),
@@ -71,25 +76,8 @@ class IndexInEcr:
             },
         ]
         index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
-        self.index = sha256(index.encode())
-        self.ecr.put_image(
-            repositoryName=name,
-            imageManifest=index,
-            imageManifestMediaType=OCI_INDEX,
-            imageTag=tag,
-            imageDigest=self.index,
-        )
+        self.index = put_manifest(self.ecr, name, index, OCI_INDEX, tag=tag)
         self._sizes = {amd64: len(answer.text)}
-
-    def _put(self, manifest: str, media_type: str) -> str:
-        digest = sha256(manifest.encode())
-        self.ecr.put_image(
-            repositoryName=self.name,
-            imageManifest=manifest,
-            imageManifestMediaType=media_type,
-            imageDigest=digest,
-        )
-        return digest
 
     def _entry(self, digest: str, media_type: str, platform: dict[str, str]) -> dict[str, Any]:
         return {"mediaType": media_type, "digest": digest, "size": 1, "platform": platform}
@@ -106,16 +94,7 @@ class IndexInEcr:
                 "imageScanStatus": {"status": "COMPLETE", "description": "done"},
                 "imageScanFindings": {"findingSeverityCounts": counts[platform], "findings": []},
             }
-            answer = requests.post(
-                f"{self.moto_server.endpoint_url}/moto-api/static/ecr/scan-finding-results",
-                json={
-                    "results": [result],
-                    "region": self.moto_server.region,
-                    "account_id": self.moto_server.account_id,
-                },
-                timeout=10,
-            )
-            assert answer.status_code == 201
+            set_scan_findings(self.moto_server, [result])
             self.ecr.start_image_scan(repositoryName=self.name, imageId={"imageDigest": digest})
 
 

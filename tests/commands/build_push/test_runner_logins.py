@@ -29,10 +29,9 @@ from testing.local_stack import BaseImage, DockerEngine, Login, Registry
 from tests.commands.build_push.conftest import (
     MANIFEST_ACCEPT,
     Service,
-    forget_every_image,
     on_registry,
     outputs_of,
-    push_to_registry,
+    push_private_base,
 )
 from tests.commands.build_push.test_buildx import Buildx
 from tests.conftest import CliResult
@@ -58,10 +57,9 @@ def private_base(
     """The session's base image in the private registry, and an engine without it by that name."""
     login = private_registry.login
     assert login is not None
-    base = f"{private_registry.host}/{BASE_REPOSITORY}:{BASE_TAG}"
-    push_to_registry(engine_client, base_image.tag, base, login)
-    engine_client.images.remove(base)  # an untag: the session's base image stays
-    forget_every_image(engine_client)
+    base = push_private_base(
+        private_registry, engine_client, base_image, f"{BASE_REPOSITORY}:{BASE_TAG}"
+    )
     return PrivateBase(private_registry, login, base)
 
 

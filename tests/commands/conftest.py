@@ -1,0 +1,21 @@
+"""Fixtures the command tests share: the stand-in HCP Terraform of the cloud-engine tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from testing.tfc.server import TfcServer
+from tests.commands.test_tf_apply_cloud import ORG, TOKEN
+
+
+@pytest.fixture
+def tfc() -> Iterator[TfcServer]:
+    """The stand-in HCP Terraform holding organization ORG and TOKEN, a team token; it must have
+    seen no error by the end of the test."""
+    with TfcServer(step_seconds=0.02, state_processing_seconds=0.3) as server:
+        server.add_organization(ORG)
+        server.add_token(TOKEN, "team")
+        yield server
+        assert server.errors == []
