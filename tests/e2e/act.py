@@ -9,7 +9,9 @@ Every run is `act <event> -W <workflow> -j <job>` in a git repository of the tes
   through these, so nothing is cloned (a `uses:` line that matched none would send act to
   GitHub: Act.run fails any run whose log says so);
 - actions/checkout needs no stand-in: act never fetches it when it checks out the repository
-  being run, it copies that repository into the job's workspace instead;
+  being run, it copies that repository, its whole history included, into the job's workspace
+  instead, whatever `fetch-depth` says; a run given git_origins runs the stand-in checkout
+  instead (--no-skip-checkout), which fetches as actions/checkout does;
 - secrets from a file (never on a command line), variables with `--var`, the event from a file;
 - `--no-cache-server` (the cache server would listen on an outbound address; no step uses it)
   and ACT_DISABLE_VERSION_CHECK=1 (act would ask its own site for notices). act still reads a
@@ -47,6 +49,8 @@ THIRD_PARTY_STAND_INS = {
     "hashicorp/setup-terraform@v3": STAND_INS / "setup-terraform",
     "actions/create-github-app-token@v2": STAND_INS / "create-github-app-token",
 }
+# What actions/checkout resolves to with --no-skip-checkout (Act.run's git_origins).
+CHECKOUT_STAND_IN = {"actions/checkout@v4": STAND_INS / "checkout"}
 ACT_TIMEOUT = 600.0
 ACT_STOP_TIMEOUT = 10.0  # how long act may take to cancel its job when interrupted
 # What act logs when a `uses:` line is not one of the --local-repository mappings: it then
@@ -190,10 +194,13 @@ class Act:
         variables: Mapping[str, str] | None = None,
         actor: str | None = None,
         on_line: Callable[[str], None] | None = None,
+        git_origins: Path | None = None,
     ) -> ActRun:
         """Run one job of repository's workflow file (a path relative to repository), started
         by actor (github.actor; act's own default when None); on_line, if given, is handed each
-        line of act's output as act prints it."""
+        line of act's output as act prints it. git_origins: a directory of bare repositories
+        (<owner>/<name>.git) that the stand-in actions/checkout fetches from, with the
+        fetch-depth asked, instead of act's copy of repository."""
         files = self.cache / "run-files"
         files.mkdir(parents=True, exist_ok=True)
         event_file = files / "event.json"
@@ -225,10 +232,14 @@ class Act:
             *(["--actor", actor] if actor else []),
             *_pairs("--local-repository", self.mappings()),
         ]
+        machine = dict(self.machine)
+        if git_origins is not None:
+            arguments += ["--no-skip-checkout", *_pairs("--local-repository", _checkout_mapping())]
+            machine["STAND_IN_GIT_ORIGINS"] = str(git_origins)
         started = time.monotonic()
         try:
             exit_code, output = _run_act(
-                arguments, repository, runner_environment(self.machine), on_line
+                arguments, repository, runner_environment(machine), on_line
             )
         finally:
             secret_file.unlink(missing_ok=True)
@@ -242,6 +253,10 @@ class Act:
             "toto/actions@v1": str(self.actions_checkout),
             **{action: str(directory) for action, directory in THIRD_PARTY_STAND_INS.items()},
         }
+
+
+def _checkout_mapping() -> dict[str, str]:
+    return {action: str(directory) for action, directory in CHECKOUT_STAND_IN.items()}
 
 
 def _run_act(
