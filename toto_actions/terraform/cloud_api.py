@@ -1,27 +1,29 @@
 """The HCP Terraform (Terraform Cloud / Enterprise) API v2: the one module that talks to it.
 
-JSON:API documents over requests. Every request waits its turn at a pacer that keeps under the
-API's 30 requests a second; 429 and 5xx are retried, honouring Retry-After and HashiCorp's
-X-RateLimit-Reset (seconds until the reset, not an epoch time).
+JSON:API documents: the endpoints here, their transport (pacing, retries) in cloud_http.py.
 """
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import requests
 
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.http_retry import RequestPacer, RetryPolicy, retry_delay
+from toto_actions.terraform.cloud_http import (
+    JSON_API,
+    TfcError,
+    TfcTransport,
+    require_success,
+)
 from toto_actions.terraform.runs import RunView, run_view
 
+__all__ = ["DEFAULT_ADDRESS", "JSON_PLAN_WAIT", "PlanCounts", "TfcClient", "TfcError", "Workspace"]
+
 DEFAULT_ADDRESS = "https://app.terraform.io"
-JSON_API = "application/vnd.api+json"
-REQUESTS_PER_SECOND = 30  # HashiCorp's documented limit per token
 JSON_PLAN_WAIT = 10.0  # seconds a finished plan's JSON plan is waited for
 
 
@@ -41,30 +43,8 @@ class PlanCounts(NamedTuple):
     log_url: str | None
 
 
-class TfcError(OperationError):
-    def __init__(self, what: str, status: int | None, detail: str) -> None:
-        super().__init__(f"{what}: {status or 'no answer'} {detail}".rstrip())
-        self.status = status
-
-    @property
-    def unanswered(self) -> bool:
-        """No answer, or a server error: the request may or may not have been carried out."""
-        return self.status is None or self.status >= 500
-
-
-class TfcClient:
-    def __init__(
-        self, address: str, token: str, organization: str, retry: RetryPolicy | None = None
-    ) -> None:
-        self.address = address.rstrip("/")
-        self.organization = organization
-        self._session = requests.Session()
-        self._session.headers.update(
-            {"Authorization": f"Bearer {token}", "Content-Type": JSON_API, "Accept": JSON_API}
-        )
-        self._pacer = RequestPacer(1 / REQUESTS_PER_SECOND)
-        self._retry = retry or RetryPolicy()
-        self._jitter = random.Random()  # noqa: S311 - spreads retries; no secret
+class TfcClient(TfcTransport):
+    """The endpoints the engines use: workspaces, configurations, runs, plans, state outputs."""
 
     # -- workspaces and configurations ---------------------------------------------------------
 
@@ -122,7 +102,7 @@ class TfcClient:
         )
         # A refused upload leaves the version pending for ever: waiting for it would only end
         # at the queue timeout.
-        _require_success("upload the configuration", uploaded)
+        require_success("upload the configuration", uploaded)
         deadline = time.monotonic() + timeout
         while True:
             status = self._get(
@@ -341,7 +321,7 @@ class TfcClient:
         if not url:
             return ""
         answer = self._with_retries("read a log", lambda: requests.get(url, timeout=60))
-        _require_success("read a log", answer)  # an error page is no log
+        require_success("read a log", answer)  # an error page is no log
         return "\n".join(answer.text.rstrip().splitlines()[-lines:])
 
     # -- state ---------------------------------------------------------------------------------
@@ -377,99 +357,7 @@ class TfcClient:
             }
         return outputs
 
-    # -- HTTP ----------------------------------------------------------------------------------
-
-    def _get(self, path: str, what: str) -> dict[str, Any]:
-        return self._send("GET", path, what)
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        what: str,
-        body: Mapping[str, Any] | None = None,
-        *,
-        creates: bool = False,
-        accept: str = JSON_API,
-    ) -> dict[str, Any]:
-        def request() -> requests.Response:
-            return self._session.request(
-                method, self.address + path, json=body, timeout=60, headers={"Accept": accept}
-            )
-
-        answer = self._with_retries(what, request, creates=creates)
-        if answer.status_code == 403 and "organization token" in _error_detail(answer):
-            raise UsageError(
-                f"{what}: refused (403): runs need a user or team token, not an organization token"
-            )
-        if answer.status_code >= 400:
-            raise TfcError(what, answer.status_code, _error_detail(answer))
-        if not answer.content:
-            return {}
-        document: dict[str, Any] = answer.json()
-        return document
-
-    def _with_retries(
-        self, what: str, request: Callable[[], requests.Response], *, creates: bool = False
-    ) -> requests.Response:
-        """Send, retrying 429s and, unless the request creates something (a second POST of a
-        run could make a second run), server errors and lost connections."""
-        for attempt in range(1, self._retry.attempts + 1):
-            with self._pacer.turn():
-                try:
-                    answer = request()
-                except requests.RequestException as failure:
-                    answer, problem = None, type(failure).__name__
-            if answer is not None and answer.status_code != 429 and answer.status_code < 500:
-                return answer
-            if creates and (answer is None or answer.status_code != 429):
-                detail = _error_detail(answer) if answer is not None else problem
-                raise TfcError(what, answer.status_code if answer is not None else None, detail)
-            status = answer.status_code if answer is not None else None
-            headers = _absolute_reset(dict(answer.headers) if answer is not None else {})
-            wait = retry_delay(
-                attempt,
-                None if status == 429 else status,
-                headers,
-                policy=self._retry,
-                now=time.time(),
-                jitter=self._jitter,
-            )
-            if attempt == self._retry.attempts or wait is None:
-                detail = _error_detail(answer) if answer is not None else problem
-                raise TfcError(what, status, detail)
-            time.sleep(wait)
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _absolute_reset(headers: dict[str, str]) -> dict[str, str]:
-    """HashiCorp's X-RateLimit-Reset counts seconds from now; the retry rules take an epoch."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    reset = lowered.get("x-ratelimit-reset")
-    try:
-        if reset is not None:
-            lowered["x-ratelimit-reset"] = str(time.time() + float(reset))
-            lowered.setdefault("x-ratelimit-remaining", "0")
-    except ValueError:
-        lowered.pop("x-ratelimit-reset")
-    return lowered
-
 
 def _has_changes(value: Any) -> bool | None:
     """A plan's has-changes; None when absent (HCP does not document it for every plan)."""
     return None if value is None else bool(value)
-
-
-def _require_success(what: str, answer: requests.Response) -> None:
-    """Raise TfcError naming the status unless the answer is a success (2xx)."""
-    if not 200 <= answer.status_code < 300:
-        raise TfcError(what, answer.status_code, _error_detail(answer))
-
-
-def _error_detail(answer: requests.Response) -> str:
-    try:
-        errors = answer.json().get("errors") or []
-    except ValueError:
-        return answer.reason or ""
-    parts = [str(e.get("detail") or e.get("title") or "") for e in errors if isinstance(e, dict)]
-    return "; ".join(p for p in parts if p) or (answer.reason or "")
