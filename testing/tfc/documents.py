@@ -327,18 +327,3 @@ def output_resource(output: StateOutput, *, reveal: bool) -> dict[str, Any]:
         },
         "links": {"self": f"{API}/state-version-outputs/{output.id}"},
     }
-
-
-def pull_request_ingress(
-    organization: str, name: str, number: int | None, title: str
-) -> dict[str, Any]:
-    """The ingress attributes that describe a pull request (null on a push), as the
-    configuration-versions API's sample shows them; the repository is named after the
-    workspace."""
-    url = None if number is None else f"https://github.com/{organization}/{name}/pull/{number}"
-    return {
-        "pull-request-number": number,
-        "pull-request-url": url,
-        "pull-request-title": None if number is None else title,
-        "compare-url": url,
-    }

@@ -46,7 +46,6 @@ from testing.terraform_configurations import TERRAFORM
 from testing.tfc.documents import (
     error,
     not_found,
-    pull_request_ingress,
 )
 from testing.tfc.handlers import (
     Call,
@@ -65,7 +64,6 @@ from testing.tfc.model import (
     TokenKind,
     Workspace,
     WorkspaceAccess,
-    iso,
     iso_ms,
 )
 from testing.tfc.permissions import ACCESS_LEVELS, refusal
@@ -249,53 +247,6 @@ class TfcServer(VcsConnections, StandInServer[Endpoint]):
         with self._state.cond:
             self._state.workspace(organization, name).locked_reason = None
             self._state.cond.notify_all()
-
-    def queue_vcs_run(
-        self,
-        organization: str,
-        name: str,
-        archive: bytes,
-        *,
-        commit_sha: str,
-        branch: str = "main",
-        message: str = "Merge pull request",
-        pull_request: int | None = None,
-    ) -> str:
-        """A run as the VCS connection starts one: a configuration version from the commit
-        (with its ingress attributes, configuration-versions API), uploaded, and a run queued
-        from it. The run's id. For a push, a run that plans and applies; with pull_request, the
-        speculative plan-only run HCP Terraform starts for a pull request's head commit (branch
-        then names the pull request's head branch, message its title)."""
-        speculative = pull_request is not None
-        with self._state.cond:
-            workspace = self._state.workspace(organization, name)
-            version = self._state.create_configuration_version(
-                workspace, auto_queue_runs=True, speculative=speculative
-            )
-            version.source = "github"
-            version.archive = archive
-            version.status = "uploaded"
-            version.timestamps["uploaded-at"] = iso()
-            version.ingress = {
-                "id": self._state.new_id("ia"),
-                "branch": branch,
-                "commit-sha": commit_sha,
-                "commit-message": message,
-                "identifier": f"{organization}/{name}",
-                "is-pull-request": speculative,
-                "on-default-branch": branch == "main" and not speculative,
-                **pull_request_ingress(organization, name, pull_request, message),
-            }
-            run = self._state.create_run(
-                workspace,
-                version,
-                message=message,
-                plan_only=speculative,
-                auto_apply=workspace.auto_apply and not speculative,
-                variables=[],
-                source="tfe-configuration-version",
-            )
-            return run.id
 
     def force_cancel(self, run_id: str) -> None:
         """A workspace admin force-cancels the run: terraform is killed, status force_canceled."""

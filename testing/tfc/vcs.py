@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from testing.http_stand_in import Incoming, Reply
-from testing.tfc.model import API, VcsRepo, Workspace
+from testing.tfc.model import API, VcsRepo, Workspace, iso
 from testing.tfc.rate_limits import RunsListLimit
 
 if TYPE_CHECKING:
@@ -59,29 +59,77 @@ def vcs_attributes(workspace: Workspace) -> dict[str, Any]:
     }
 
 
+def pull_request_ingress(
+    organization: str, name: str, number: int | None, title: str
+) -> dict[str, Any]:
+    """The ingress attributes that describe a pull request (null on a push), as the
+    configuration-versions API's sample shows them; the repository is named after the
+    workspace."""
+    url = None if number is None else f"https://github.com/{organization}/{name}/pull/{number}"
+    return {
+        "pull-request-number": number,
+        "pull-request-url": url,
+        "pull-request-title": None if number is None else title,
+        "compare-url": url,
+    }
+
+
 class VcsConnections:
     """TfcServer's VCS side: connect a workspace, then deliver pushes and pull requests."""
 
     _state: State
     _runs_list_limit: RunsListLimit
 
-    if TYPE_CHECKING:
-
-        def queue_vcs_run(
-            self,
-            organization: str,
-            name: str,
-            archive: bytes,
-            *,
-            commit_sha: str,
-            branch: str = "main",
-            message: str = "Merge pull request",
-            pull_request: int | None = None,
-        ) -> str: ...
-
     def _start_vcs(self) -> None:
         """Called once by the server's __init__."""
         self._runs_list_limit = RunsListLimit()
+
+    def queue_vcs_run(
+        self,
+        organization: str,
+        name: str,
+        archive: bytes,
+        *,
+        commit_sha: str,
+        branch: str = "main",
+        message: str = "Merge pull request",
+        pull_request: int | None = None,
+    ) -> str:
+        """A run as the VCS connection starts one: a configuration version from the commit
+        (with its ingress attributes, configuration-versions API), uploaded, and a run queued
+        from it. The run's id. For a push, a run that plans and applies; with pull_request, the
+        speculative plan-only run HCP Terraform starts for a pull request's head commit (branch
+        then names the pull request's head branch, message its title)."""
+        speculative = pull_request is not None
+        with self._state.cond:
+            workspace = self._state.workspace(organization, name)
+            version = self._state.create_configuration_version(
+                workspace, auto_queue_runs=True, speculative=speculative
+            )
+            version.source = "github"
+            version.archive = archive
+            version.status = "uploaded"
+            version.timestamps["uploaded-at"] = iso()
+            version.ingress = {
+                "id": self._state.new_id("ia"),
+                "branch": branch,
+                "commit-sha": commit_sha,
+                "commit-message": message,
+                "identifier": f"{organization}/{name}",
+                "is-pull-request": speculative,
+                "on-default-branch": branch == "main" and not speculative,
+                **pull_request_ingress(organization, name, pull_request, message),
+            }
+            run = self._state.create_run(
+                workspace,
+                version,
+                message=message,
+                plan_only=speculative,
+                auto_apply=workspace.auto_apply and not speculative,
+                variables=[],
+                source="tfe-configuration-version",
+            )
+            return run.id
 
     def connect_vcs(
         self, organization: str, name: str, identifier: str = "acme/infra", **settings: Any
