@@ -37,17 +37,3 @@ def snapshot(directory: Path) -> dict[str, bytes]:
         for p in sorted(directory.rglob("*"))
         if p.is_file()
     }
-
-
-# Modules that run workflows under act: act's host-mode work directories are not made for two runs
-# at once (two workers' flows broke each other's checkouts), so they share one xdist group, which
-# one worker runs in turn while the other takes the rest of the suite.
-_ACT_MODULES = ("tests/e2e/", "tests/workflows/test_release.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put every test of a module that runs act in the xdist group `act`."""
-    for item in items:
-        path = item.path.relative_to(REPO_ROOT).as_posix()
-        if path.startswith(_ACT_MODULES):
-            item.add_marker(pytest.mark.xdist_group("act"))
