@@ -16,8 +16,25 @@ def origin_url(directory: Path) -> str | None:
     return _git(directory, "remote", "get-url", "origin")
 
 
+def changed_files(directory: Path, base: str, head: str) -> tuple[str, ...] | None:
+    """The files changed from the common ancestor of base to head (`git diff base...head`, as
+    GitHub's compare has them), from the repository root; None when git cannot tell (a commit
+    not fetched: a shallow checkout holds the checked-out commit only)."""
+    arguments = ("diff", "--name-only", "--no-renames", "-z", f"{base}...{head}", "--")
+    listing = _run(directory, arguments, timeout=60)
+    if listing is None:
+        return None
+    return tuple(name for name in listing.split("\0") if name)
+
+
 def _git(directory: Path, *arguments: str) -> str | None:
     """git's one-line answer, or None when git fails or is missing."""
+    answer = (_run(directory, arguments, timeout=30) or "").strip()
+    return answer or None
+
+
+def _run(directory: Path, arguments: tuple[str, ...], *, timeout: float) -> str | None:
+    """git's standard output, or None when git fails, is missing or takes past timeout."""
     try:
         completed = subprocess.run(
             ["git", *arguments],
@@ -25,29 +42,8 @@ def _git(directory: Path, *arguments: str) -> str | None:
             capture_output=True,
             text=True,
             check=False,
-            timeout=30,
+            timeout=timeout,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    answer = completed.stdout.strip()
-    return answer if completed.returncode == 0 and answer else None
-
-
-def changed_files(directory: Path, base: str, head: str) -> tuple[str, ...] | None:
-    """The files changed from the common ancestor of base to head (`git diff base...head`, as
-    GitHub's compare has them), from the repository root; None when git cannot tell (a commit
-    not fetched: a shallow checkout holds the checked-out commit only)."""
-    try:
-        completed = subprocess.run(
-            ["git", "diff", "--name-only", "--no-renames", "-z", f"{base}...{head}", "--"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if completed.returncode != 0:
-        return None
-    return tuple(name for name in completed.stdout.split("\0") if name)
+    return completed.stdout if completed.returncode == 0 else None
