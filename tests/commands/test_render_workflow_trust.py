@@ -292,9 +292,9 @@ def test_the_core_header_keeps_the_sync_credential_in_the_apply_environments(
         "# <env>, read only by its apply job."
     ) in header
     assert (
-        "# The AWS_ROLE_ARN of <env> serve its apply job, and those of <env>-plan\n"
-        "# (read-only values of their own) its plan and drift jobs: each job must find them in "
-        "its\n# environment.\n"
+        "# AWS_ROLE_ARN: <env>'s for its apply job, <env>-plan's (read-only values of\n"
+        "# their own) for its plan and drift jobs; each job must find them in its own "
+        "environment.\n"
         "# Create none of these at repository level"
     ) in header
     assert f"but no {secret} or TOTO_FINGERPRINT_KEY" in header

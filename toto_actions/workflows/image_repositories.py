@@ -37,7 +37,8 @@ def with_image_repositories(
             raise UsageError(
                 f"image repository {repository!r} of environment {environment.name!r} is not a "
                 "valid ECR repository name (lowercase letters and digits, with '.', '_' or '-' "
-                "between them, one at a time): rename the environment, or set image-repository: shared"
+                "between them, one at a time): rename the environment, or set "
+                "image-repository: shared"
             )
     return named
 
