@@ -89,11 +89,14 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
         "aws-region": "eu-west-1",
     }
     assert steps["toto/actions/actions/build-push"]["uses"].endswith("@v1")
-    assert steps["toto/actions/actions/build-push"]["with"]["repository"] == "toto-ms-expenses"
+    assert steps["toto/actions/actions/build-push"]["with"]["repository"] == (
+        "toto-ms-expenses/dev"
+    )
     apply = steps["toto/actions/actions/tf-apply"]
     assert apply["with"]["workspace"] == "toto-ms-expenses-dev"
     assert apply["with"]["var"] == (
-        "image_tag=${{ steps.build.outputs.inputs-tag || steps.build.outputs.tag }}"
+        "image_tag=${{ steps.build.outputs.inputs-tag || steps.build.outputs.tag }}\n"
+        "image=${{ steps.build.outputs.image }}\n"
     )
     assert apply["with"]["github-api-url"] == "${{ vars.TOTO_GITHUB_API_URL || github.api_url }}"
     assert "plan-only" not in apply["with"] and "run-source" not in apply["with"]
@@ -443,7 +446,8 @@ BAD_INPUTS = [
     BadInput(
         ["--service", "ms"],
         "toto.yml: unknown setting 'region' (known: kind, service, environments, aws-region, "
-        "aws-role-arn, terraform-engine, tfc-organization, terraform-dir, core-secrets, platforms, "
+        "aws-role-arn, aws-plan-role-arn, terraform-engine, tfc-organization, terraform-dir, "
+        "core-secrets, platforms, image-repository, "
         "service-repositories, sync-auth, secrets-scope, sync-dispatch, create-environments, "
         "drift-schedule, run-source, require-reviewed-plan, actions-repo, actions-ref, "
         "pin-actions)",

@@ -63,8 +63,9 @@ def test_a_pull_request_plans_the_service_in_the_plan_environment(
     assert apply["with"]["plan-only"] is True
     assert apply["with"]["workspace"] == "toto-ms-x-dev"
     assert apply["with"]["github-api-url"] == GITHUB_API_URL
+    tag = "${{ steps.build.outputs.inputs-tag || steps.build.outputs.tag }}"
     assert apply["with"]["var"] == (
-        "image_tag=${{ steps.build.outputs.inputs-tag || steps.build.outputs.tag }}"
+        f"image_tag={tag}\nimage=${{{{ steps.build.outputs.registry }}}}/toto-ms-x/dev:{tag}\n"
     )
     assert not {
         "refresh-only",
@@ -155,7 +156,8 @@ def test_the_drift_check_is_a_scheduled_refresh_only_plan_that_fails_on_drift(
         "detailed-exitcode": True,
     }
     assert apply["with"]["workspace"] == "toto-ms-x-prod"
-    assert apply["with"]["var"] == "image_tag=drift-check"  # any value: never compared
+    # Any values: never compared.
+    assert apply["with"]["var"] == "image_tag=drift-check\nimage=drift-check\n"
     assert apply["env"]["TF_VAR_ecs_cluster_arn"] == "${{ secrets.ECS_CLUSTER_ARN }}"
     text = (tmp_path / MICROSERVICE).read_text(encoding="utf-8")
     assert "does not compare\n          # the configuration" in text

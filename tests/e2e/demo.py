@@ -387,12 +387,12 @@ def describe(
     built = service.run.outputs()
     tag, digest = built.get("tag", ""), built.get("digest", "")
     if tag and digest:
-        served = registry_digest(registry, SERVICE, tag)
+        served = registry_digest(registry, f"{SERVICE}/{ENVIRONMENT}", tag)
         report.check(served == digest, f"the registry serves {served} for :{tag}, not {digest}")
         others = [t for t in built.get("tags", "").split(",") if t and t != tag]
         how = "reused (same inputs)" if built.get("skipped") == "true" else "built and pushed"
         lines.append(
-            f"image          {registry.host}/{SERVICE}:{tag}"
+            f"image          {registry.host}/{SERVICE}/{ENVIRONMENT}:{tag}"
             + (f" (also :{', :'.join(others)})" if others else "")
             + f", {how}"
         )

@@ -125,12 +125,12 @@ def backend_config(bucket: str, key: str) -> str:
 
 def service_configuration() -> str:
     """A service configuration: the deployment (a terraform_data standing for the task
-    definition and service) made of the image tag and the core IDs, and outputs of both."""
-    names = list(CORE_IDS)
-    variables = "".join(
-        f'variable "{name}" {{\n  type = string\n}}\n\n' for name in ["image_tag", *names]
-    )
-    deployment = "".join(f"    {name} = var.{name}\n" for name in ["image_tag", *names])
+    definition and service) made of the image (by digest, and its tag) and the core IDs, and
+    outputs of both. It declares `image`, which the rendered workflow passes: terraform refuses
+    a -var it does not declare."""
+    names = ["image_tag", "image", *CORE_IDS]
+    variables = "".join(f'variable "{name}" {{\n  type = string\n}}\n\n' for name in names)
+    deployment = "".join(f"    {name} = var.{name}\n" for name in names)
     return (
         'terraform {\n  backend "s3" {}\n}\n\n'
         f"{variables}"

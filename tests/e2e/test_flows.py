@@ -221,12 +221,14 @@ def test_the_service_flow_pushes_the_image_and_deploys_its_tag_with_the_core_ids
     tag = head(service_dev.repository)[:7]  # build-push's default tag: the short commit
     inputs_tag = run.outputs()["inputs-tag"]
     assert inputs_tag.startswith("toto-inputs-"), inputs_tag
-    tags = registry_tags(registry, SERVICE)
+    # dev's images go to dev's own repository (issue 28 point 3).
+    tags = registry_tags(registry, f"{SERVICE}/dev")
     assert {tag, "1.0.0", inputs_tag} <= set(tags), tags
     # The content-addressed tag is deployed (an unchanged image never redeploys); the short
-    # commit stays a tag for people.
+    # commit stays a tag for people. The image goes beside it, by digest.
     deployment = state_outputs(stack.state(SERVICE_WORKSPACE, SERVICE_STATE_KEY))["deployment"]
     assert deployment["image_tag"] == inputs_tag
+    assert deployment["image"] == f"{registry.host}/{SERVICE}/dev@{run.outputs()['digest']}"
     assert {name: deployment[name] for name in CORE_IDS} == {
         name: service_dev.secrets[name.upper()] for name in CORE_IDS
     }

@@ -137,7 +137,7 @@ def test_a_service_pull_request_is_planned_in_one_comment_and_the_merge_applies_
     github.add_pull_request(SERVICE_REPOSITORY, 7, first_head, "main")
     first = plan(7, first_head, "opened")
     planned_tag = first.outputs()["inputs-tag"]
-    assert planned_tag not in registry_tags(registry, SERVICE)  # push: false built nothing
+    assert planned_tag not in registry_tags(registry, f"{SERVICE}/dev")  # push: false built nothing
     [comment] = plan_comments(github, SERVICE_REPOSITORY, 7)
     assert comment["body"].startswith(f"<!-- toto-actions:plan workspace={SERVICE_WORKSPACE} -->")
     assert "**0 to add, 1 to change, 0 to destroy.**" in comment["body"]

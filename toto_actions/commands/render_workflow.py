@@ -10,6 +10,7 @@ from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, SWITCH, GivenOptions, Option
 from toto_actions.workflows.cron import DEFAULT_SCHEDULE
+from toto_actions.workflows.image_repositories import IMAGE_REPOSITORY_CHOICES
 from toto_actions.workflows.render import render
 from toto_actions.workflows.repository_files import refuse_links
 from toto_actions.workflows.settings import load_settings
@@ -37,8 +38,13 @@ SETTING_OPTIONS = (
     Option("--aws-region", "AWS region (default: the AWS_REGION variable)"),
     Option(
         "--aws-role-arn",
-        "IAM role assumed through OIDC (default: the AWS_ROLE_ARN variable, "
-        "which can differ per environment)",
+        "IAM role the deploy, apply and redeploy jobs assume through OIDC (default: the "
+        "AWS_ROLE_ARN variable of each environment)",
+    ),
+    Option(
+        "--aws-plan-role-arn",
+        "read-only IAM role the pull-request plan and drift jobs assume (default: the "
+        "AWS_ROLE_ARN variable of each plan environment <env>-plan); never the deploy role",
     ),
     Option(
         "--terraform-engine",
@@ -61,6 +67,14 @@ SETTING_OPTIONS = (
         "microservice: build the image for these platforms, comma-separated (linux/amd64,"
         "linux/arm64); the workflow then sets up QEMU and buildx",
         metavar="OS/ARCH,...",
+    ),
+    Option(
+        "--image-repository",
+        "microservice: push each environment's images to a repository of its own, "
+        "<service>/<env> (environment, the default), or every environment's to <service> "
+        "(shared: an image pushed for one environment can be what another deploys)",
+        kind=CHOICE,
+        choices=IMAGE_REPOSITORY_CHOICES,
     ),
     Option(
         "--service-repositories",

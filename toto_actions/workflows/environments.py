@@ -29,6 +29,9 @@ class Environment:
 
     name: str
     branches: tuple[str, ...]
+    # The image repository its deploy pushes to (microservice; see image_repositories.py);
+    # None until the settings name it, and for the core workflow.
+    image_repository: str | None = None
 
     @property
     def job_condition(self) -> str:

@@ -22,6 +22,7 @@ from toto_actions.github.sync_permissions import (
 from toto_actions.images.names import is_repository_name, platform_problem
 from toto_actions.options import GivenOptions, OptionValue
 from toto_actions.service_project import service_name
+from toto_actions.workflows.aws_roles import role_arns
 from toto_actions.workflows.cron import drift_schedule
 from toto_actions.workflows.environments import (
     CORE_DEFAULT,
@@ -29,6 +30,11 @@ from toto_actions.workflows.environments import (
     Environment,
     parse_environments,
     parse_spec,
+)
+from toto_actions.workflows.image_repositories import (
+    IMAGE_REPOSITORY_CHOICES,
+    PER_ENVIRONMENT,
+    with_image_repositories,
 )
 from toto_actions.workflows.secrets_scope import (
     SECRETS_SCOPES,
@@ -65,7 +71,6 @@ _GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 _WORKSPACE_MAX = 90  # HCP Terraform's limit for a workspace name
 _WORKSPACE_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
 _TFC_ORGANIZATION = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _GIT_REF = re.compile(r"[A-Za-z0-9._/-]{1,200}")
 _RELATIVE_DIR = re.compile(r"[A-Za-z0-9._/-]+")
@@ -83,7 +88,8 @@ class WorkflowSettings:
     actions_repo: str
     actions_ref: str
     aws_region: str | None
-    aws_role_arn: str | None
+    aws_role_arn: str | None  # deploy, apply and redeploy jobs only
+    aws_plan_role_arn: str | None  # plan and drift jobs; None: their plan environment's variable
     tfc_organization: str | None
     core_secrets: tuple[str, ...]
     platforms: tuple[str, ...]  # microservice: build for these (QEMU and buildx are set up)
@@ -129,6 +135,14 @@ def load_settings(
         )
     default_environments = MICROSERVICE_DEFAULT if kind == "microservice" else CORE_DEFAULT
     environments = _environments(merged.get("environments", default_environments))
+    if kind == "microservice":
+        choice = _choice(merged, "image-repository", IMAGE_REPOSITORY_CHOICES, PER_ENVIRONMENT)
+        environments = with_image_repositories(environments, service, choice)
+    elif merged.get("image-repository") is not None:
+        raise UsageError("image-repository is a setting of the microservice workflow")
+    roles = role_arns(
+        _text(merged, "aws-role-arn") or None, _text(merged, "aws-plan-role-arn") or None
+    )
     default_dispatch = DEFAULT_DISPATCH_EVENT if kind == "microservice" else None
     sync_dispatch = _event_type(merged.get("sync-dispatch", default_dispatch))
     create_environments = _switch(merged, "create-environments")
@@ -161,13 +175,8 @@ def load_settings(
         actions_repo=_actions_repo(merged.get("actions-repo", "toto/actions")),
         actions_ref=_git_ref(merged.get("actions-ref", "v1")),
         aws_region=_matching(merged, "aws-region", _AWS_REGION, None, "an AWS region (eu-west-1)"),
-        aws_role_arn=_matching(
-            merged,
-            "aws-role-arn",
-            _ROLE_ARN,
-            None,
-            "an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
-        ),
+        aws_role_arn=roles.deploy,
+        aws_plan_role_arn=roles.plan,
         tfc_organization=_matching(
             merged,
             "tfc-organization",
