@@ -188,9 +188,12 @@ def test_two_different_images_of_the_repository_are_exit_1_naming_them(
     ]
     result = lookup({"ecs_service_arns": arns}, repository)
     assert result.exit_code == 1, result.stdout + result.stderr
+    listed = sorted(
+        [(first, "toto-prod/expenses"), (second, "toto-prod/expenses-worker")]
+    )  # by digest
     assert result.stderr == (
         f"error: the services run 2 images of {registry.host}/{repository}: "
-        f"{first} (toto-prod/expenses), {second} (toto-prod/expenses-worker): "
+        f"{listed[0][0]} ({listed[0][1]}), {listed[1][0]} ({listed[1][1]}): "
         "one image expected, nothing to redeploy\n"
     )
     assert step_outputs(result.stdout, OUTPUTS) == {}
