@@ -17,7 +17,7 @@ from testing.local_stack import MotoServer
 from testing.tf_apply_step import outputs_of
 from testing.tfc.server import TfcServer
 from tests.commands.test_tf_apply_cli import LOCK_KEY, SECRET, STATE_KEY, Core
-from tests.commands.test_tf_apply_cloud import ORG, Service, ServiceOn
+from tests.commands.test_tf_apply_cloud import ORG, Service
 from tests.conftest import CliRunner
 
 
@@ -45,8 +45,7 @@ def test_cli_outputs_only_writes_the_state_outputs_and_plans_nothing(core: Core)
     outputs = core.outputs()
     assert outputs["image_tag"] == {"sensitive": False, "type": "string", "value": "abc1234"}
     assert outputs["db_password"]["value"] == SECRET
-    assert f"::add-mask::{SECRET}" in result.stdout
-    assert SECRET not in result.stdout.replace(f"::add-mask::{SECRET}", "") + result.stderr
+    assert SECRET not in result.stdout + result.stderr
     assert outputs_of(result)["status"] == "outputs-only"
     assert outputs_of(result)["outputs-file"] == str(core.outputs_file)
     assert "terraform plan" not in result.stdout and "terraform apply" not in result.stdout
@@ -56,11 +55,23 @@ def test_cli_outputs_only_writes_the_state_outputs_and_plans_nothing(core: Core)
 
 
 def test_cli_outputs_only_of_a_state_without_outputs_is_exit_1(core: Core) -> None:
+    assert core("--plan-only", "true").exit_code == 0  # the workspace exists, nothing applied
     result = core("--outputs-only", "true")
     assert result.exit_code == 1, result.stdout + result.stderr
     assert result.stderr == (
         "error: workspace core-dev has no outputs in its state: nothing deployed to read\n"
     )
+    assert not core.outputs_file.exists()
+
+
+def test_cli_outputs_only_never_creates_the_workspace(core: Core) -> None:
+    """A missing workspace is terraform's error (`workspace select -or-create=false`), exit 1;
+    no empty state is written for it."""
+    result = core("--outputs-only", "true")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "core-dev" in result.stderr
+    listed = core.s3.list_objects_v2(Bucket=core.bucket).get("Contents", [])
+    assert [o["Key"] for o in listed] == []
     assert not core.outputs_file.exists()
 
 
@@ -82,8 +93,12 @@ def test_outputs_only_with_an_option_of_a_plan_is_exit_2(
 
 
 @pytest.fixture
-def service(service_on: ServiceOn) -> Service:
-    return service_on("toto-ms-x-prod")
+def service(tmp_path: Path, cli: CliRunner, tfc: TfcServer) -> Service:
+    """A service on a new workspace of the stand-in HCP Terraform (as test_tf_apply_cloud's)."""
+    tfc.add_workspace(ORG, "toto-ms-x-prod")
+    root = tmp_path / "toto-ms-x-prod"
+    root.mkdir()
+    return Service(root, cli, tfc, "toto-ms-x-prod")
 
 
 def test_cloud_outputs_only_reads_the_current_state_version_and_starts_no_run(
@@ -98,7 +113,7 @@ def test_cloud_outputs_only_reads_the_current_state_version_and_starts_no_run(
     written = service.outputs()
     assert written["image_tag"]["value"] == "abc1234"
     assert written["db_password"] == {"sensitive": True, "type": "string", "value": "pw-1"}
-    assert "pw-1" not in result.stdout.replace("::add-mask::pw-1", "") + result.stderr
+    assert "pw-1" not in result.stdout + result.stderr
     assert outputs_of(result)["status"] == "outputs-only"
     asked = [r.path for r in tfc.requests if "current-state-version-outputs" in r.path]
     assert asked, "the outputs came from the workspace's current state version"
