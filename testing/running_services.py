@@ -28,9 +28,11 @@ def push_image(
     context: Path,
     *,
     revision: str | None,
+    auth_config: Mapping[str, str] | None = None,
 ) -> str:
     """Build an image of its own content (FROM scratch, one file) carrying the revision label
-    (None: no label), push it to registry/repository under each tag; its digest."""
+    (None: no label), push it to registry/repository under each tag (with auth_config, for a
+    registry with a login); its digest."""
     context.mkdir(parents=True, exist_ok=True)
     (context / "Dockerfile").write_text("FROM scratch\nCOPY content.txt /\n")
     (context / "content.txt").write_text(uuid.uuid4().hex)
@@ -38,7 +40,7 @@ def push_image(
     engine = DockerEngine(engine_url)
     reference = f"{registry.host}/{repository}"
     build_image(engine.url, context, f"{reference}:{tags[0]}", labels=labels)
-    digest = engine.push(reference, tags[0], None, lambda _: None)
+    digest = engine.push(reference, tags[0], auth_config, lambda _: None)
     client = RegistryClient(registry.host, *(registry.login.basic if registry.login else ()))
     image = client.find_image(repository, tags[0])
     assert image is not None and image.digest == digest
