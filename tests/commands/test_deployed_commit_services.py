@@ -113,12 +113,12 @@ def test_a_tag_in_the_task_definition_is_resolved_to_its_digest(
         docker_engine.base_url,
         registry,
         repository,
-        (SHA_RUNNING[:7],),
+        ("v1.0.0", "toto-cache", "toto-branch-main"),  # build-push's cache tags move: last
         tmp_path / "running",
         revision=SHA_RUNNING,
     )
     arns = [
-        seed_service(lookup.moto, "expenses", (f"{registry.host}/{repository}:{SHA_RUNNING[:7]}",)),
+        seed_service(lookup.moto, "expenses", (f"{registry.host}/{repository}:v1.0.0",)),
         seed_service(lookup.moto, "expenses-worker", (f"{registry.host}/{repository}@{running}",)),
     ]
     result = lookup({"ecs_service_arns": arns}, repository)
@@ -126,7 +126,7 @@ def test_a_tag_in_the_task_definition_is_resolved_to_its_digest(
     assert step_outputs(result.stdout, OUTPUTS) == {
         "sha": SHA_RUNNING,
         "image": f"{registry.host}/{repository}@{running}",
-        "image-tag": SHA_RUNNING[:7],  # no inputs tag: any tag of the digest
+        "image-tag": "v1.0.0",  # no inputs tag: a tag of the digest that build-push never moves
         "source": "services",
     }
 

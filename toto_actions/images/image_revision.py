@@ -17,7 +17,14 @@ from typing import Any
 from toto_actions.errors import OperationError
 from toto_actions.images.build_inputs import INPUTS_TAG_PREFIX
 from toto_actions.images.manifests import platform_manifests
-from toto_actions.images.names import ImageManifest, ImageReference, ecr_region, is_index
+from toto_actions.images.names import (
+    BRANCH_TAG_PREFIX,
+    CACHE_TAG,
+    ImageManifest,
+    ImageReference,
+    ecr_region,
+    is_index,
+)
 from toto_actions.images.registry_v2 import RegistryClient
 
 REVISION_LABEL = "org.opencontainers.image.revision"
@@ -76,14 +83,20 @@ def revision(client: RegistryClient, repository: str, digest: str) -> str:
 
 def tag_of(client: RegistryClient, repository: str, digest: str) -> str | None:
     """A tag of repository naming digest: build-push's content-addressed inputs tag when one
-    does, else any other; None when no tag names it. The v2 API has no lookup by digest: the
-    tags are asked one by one (inputs tags first)."""
-    tags = client.tags(repository)
-    ordered = sorted(tags, key=lambda tag: not tag.startswith(INPUTS_TAG_PREFIX))
+    does, else any other, build-push's moving cache and branch tags last; None when no tag
+    names it. The v2 API has no lookup by digest: the tags are asked one by one."""
+    ordered = sorted(client.tags(repository), key=_preference)
     for tag in ordered:
         if client.digest_of(repository, tag) == digest:
             return tag
     return None
+
+
+def _preference(tag: str) -> int:
+    """0 for an inputs tag (it never moves), 2 for a tag build-push moves, 1 for the others."""
+    if tag.startswith(INPUTS_TAG_PREFIX):
+        return 0
+    return 2 if tag == CACHE_TAG or tag.startswith(BRANCH_TAG_PREFIX) else 1
 
 
 def _manifest(client: RegistryClient, repository: str, digest: str) -> ImageManifest:

@@ -24,8 +24,8 @@ class ServiceImages(NamedTuple):
 
 
 def running_images(services: Sequence[ServiceRef]) -> list[ServiceImages]:
-    """Each service's images, in the order given; OperationError for a service ECS does not
-    know or that is not ACTIVE (nothing runs it)."""
+    """Each service's images (grouped by region and cluster, as DescribeServices is asked);
+    OperationError for a service ECS does not know or that is not ACTIVE (nothing runs it)."""
     ecs = Ecs()
     found: list[ServiceImages] = []
     for batch in batches(services):
