@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.ecs import EcsStandIn
 from testing.local_stack import DockerEngine as LocalEngine
 from testing.local_stack import MotoServer, Registry
 from testing.running_services import push_image, seed_service, step_outputs, write_outputs
@@ -43,7 +44,9 @@ class Lookup:
     def __init__(self, cli: CliRunner, moto: MotoServer, registry: Registry, tmp: Path) -> None:
         self.cli, self.moto, self.registry, self.tmp = cli, moto, registry, tmp
 
-    def __call__(self, outputs: dict[str, object], repository: str) -> CliResult:
+    def __call__(
+        self, outputs: dict[str, object], repository: str, aws_endpoint: str | None = None
+    ) -> CliResult:
         written = write_outputs(self.tmp / "outputs.json", outputs)
         return self.cli(
             "deployed-commit",
@@ -57,6 +60,7 @@ class Lookup:
             self.registry.host,
             env={
                 **self.moto.env,
+                **({"AWS_ENDPOINT_URL": aws_endpoint} if aws_endpoint else {}),
                 "GITHUB_REPOSITORY": "acme/toto-ms-expenses",
                 "GITHUB_TOKEN": "ghs_unused_on_the_services_path",
                 "GITHUB_API_URL": "http://127.0.0.1:9",
@@ -197,6 +201,33 @@ def test_two_different_images_of_the_repository_are_exit_1_naming_them(
         "one image expected, nothing to redeploy\n"
     )
     assert step_outputs(result.stdout, OUTPUTS) == {}
+
+
+def test_a_rollout_under_way_runs_two_images_and_is_exit_1(
+    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+) -> None:
+    """During a rollout DescribeServices lists the new deployment PRIMARY and the replaced one
+    ACTIVE, its tasks still running (ECS API reference, Deployment.status): the environment runs
+    two images, so there is no one image to redeploy. moto keeps one deployment a service
+    (moto/ecs/models.py, update_service): the stand-in ECS (testing/ecs.py) answers this."""
+    old = push_image(
+        docker_engine.base_url, registry, repository, ("old",), tmp_path / "o", revision=SHA_RUNNING
+    )
+    new = push_image(
+        docker_engine.base_url, registry, repository, ("new",), tmp_path / "n", revision=SHA_NEWER
+    )
+    with EcsStandIn() as ecs:
+        arn = ecs.add_service(
+            "toto-prod", "expenses", "expenses:2", 1, (f"{registry.host}/{repository}@{new}",)
+        )
+        ecs.replacing("toto-prod", "expenses", "expenses:1", (f"{registry.host}/{repository}:old",))
+        result = lookup({"ecs_service_arn": arn}, repository, aws_endpoint=ecs.url)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    listed = ", ".join(f"{digest} (toto-prod/expenses)" for digest in sorted([old, new]))
+    assert result.stderr == (
+        f"error: the services run 2 images of {registry.host}/{repository}: {listed}: "
+        "one image expected, nothing to redeploy\n"
+    )
 
 
 def test_an_image_of_another_repository_is_exit_1(
