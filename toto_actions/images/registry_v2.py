@@ -180,11 +180,11 @@ class RegistryClient:
             )
         return response.content
 
-    def tags(self, repository: str) -> list[str]:
-        """Every tag of repository (`GET /v2/<name>/tags/list`, following the `Link: <...>;
-        rel="next"` pages, distribution-spec: listing tags); none for an empty repository."""
+    def tags(self, repository: str, page_size: int = 100) -> list[str]:
+        """Every tag of repository (`GET /v2/<name>/tags/list?n=<page_size>`, following the
+        `Link: <...>; rel="next"` pages, distribution-spec: listing tags)."""
         found: list[str] = []
-        path: str | None = f"/v2/{repository}/tags/list"
+        path: str | None = f"/v2/{repository}/tags/list?n={page_size}"
         while path is not None:
             response = self._request(f"list the tags of {repository}", "GET", path, repository)
             found += [str(tag) for tag in (response.json().get("tags") or [])]
