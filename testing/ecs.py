@@ -52,6 +52,9 @@ class StandInService:
     first_described: float | None = None  # time.monotonic()
     stopped_tasks: list[str] = field(default_factory=list)  # their stoppedReason
     circuit_breaker: bool = False  # deploymentConfiguration.deploymentCircuitBreaker.enable
+    # The deployment being replaced, its tasks still running (status ACTIVE): family:revision
+    # and its containers' images; None: none.
+    replaced: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def completes_at(self) -> float | None:
@@ -127,6 +130,16 @@ class EcsStandIn(StandInServer[Handler]):
             service = self.services[cluster, name]
             service.running, service.stopped_tasks = 0, list(stopped)
 
+    def replacing(
+        self, cluster: str, name: str, task_definition: str, images: tuple[str, ...]
+    ) -> None:
+        """The service's deployment replaces one of task_definition (these images) whose tasks
+        still run: DescribeServices lists it ACTIVE beside the PRIMARY one (ECS API reference,
+        Deployment.status: "ACTIVE: a service deployment that still has running tasks, but
+        are in the process of being replaced with a new PRIMARY deployment")."""
+        with self._state_lock:
+            self.services[cluster, name].replaced = (task_definition, images)
+
     def describe_services_calls(self) -> list[float]:
         """When each DescribeServices call was answered (time.monotonic())."""
         return [r.time for r in self.requests_to(DESCRIBE_SERVICES, "POST")]
@@ -183,9 +196,28 @@ class EcsStandIn(StandInServer[Handler]):
                     "rolloutStateReason": reason,
                     "createdAt": 1_700_000_000.0,
                     "updatedAt": time.time(),
-                }
+                },
+                *self._replaced_deployment(service),
             ],
         }
+
+    def _replaced_deployment(self, service: StandInService) -> list[dict[str, Any]]:
+        if service.replaced is None:
+            return []
+        return [
+            {
+                "id": "ecs-svc/0",
+                "status": "ACTIVE",
+                "taskDefinition": self.arn("task-definition", service.replaced[0]),
+                "desiredCount": service.desired,
+                "runningCount": service.desired,
+                "pendingCount": 0,
+                "failedTasks": 0,
+                "rolloutState": "COMPLETED",
+                "createdAt": 1_600_000_000.0,
+                "updatedAt": time.time(),
+            }
+        ]
 
 
 def describe_services(server: EcsStandIn, body: dict[str, Any]) -> dict[str, Any]:
@@ -242,8 +274,10 @@ def describe_tasks(server: EcsStandIn, body: dict[str, Any]) -> dict[str, Any]:
 
 def describe_task_definition(server: EcsStandIn, body: dict[str, Any]) -> dict[str, Any]:
     wanted = str(_required(body, "taskDefinition", str)).rpartition("/")[2]
-    for service in server.services.values():
-        if service.task_definition == wanted:
+    registered = [(s.task_definition, s.images) for s in server.services.values()]
+    registered += [s.replaced for s in server.services.values() if s.replaced is not None]
+    for task_definition, images in registered:
+        if task_definition == wanted:
             family, _, revision = wanted.partition(":")
             return {
                 "taskDefinition": {
@@ -251,7 +285,7 @@ def describe_task_definition(server: EcsStandIn, body: dict[str, Any]) -> dict[s
                     "family": family,
                     "revision": int(revision),
                     "containerDefinitions": [
-                        {"name": f"c{n}", "image": image} for n, image in enumerate(service.images)
+                        {"name": f"c{n}", "image": image} for n, image in enumerate(images)
                     ],
                 }
             }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from toto_actions import actions_runtime
+from toto_actions.commands import deployed_image
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.github import API_URL_OPTION, DEFAULT_API_URL
 from toto_actions.options import URL, GivenOptions, Option
@@ -51,6 +52,7 @@ OPTIONS = (
         sensitive=True,
     ),
     API_URL_OPTION,
+    *deployed_image.OPTIONS,
 )
 
 
@@ -65,10 +67,15 @@ def run(given: GivenOptions) -> int:
     if not token:
         raise UsageError("--github-token is required (or set GITHUB_TOKEN)")
     api_url = given.text("github-api-url") or DEFAULT_API_URL
+    image = deployed_image.settings(given)  # checked before anything is asked
     if sha is not None:
         return _record(
             token, api_url, repository, environment, sha=sha, log_url=given.text("log-url")
         )
+    running = deployed_image.running(image)  # the image the outputs' ECS services run
+    if running is not None:
+        deployed_image.report(running)
+        return 0
     from toto_actions.github.deployments import deployed_commit
 
     found = deployed_commit(token, api_url, repository, environment)
@@ -80,6 +87,9 @@ def run(given: GivenOptions) -> int:
     actions_runtime.set_output("sha", found.sha)
     actions_runtime.set_output("deployment-id", str(found.deployment_id))
     actions_runtime.set_output("ref", found.ref)
+    commit_image = deployed_image.of_commit(image, found.sha)  # tagged with the short commit
+    if commit_image is not None:
+        deployed_image.report(commit_image)
     actions_runtime.info(
         f"{environment} runs {found.sha} ({found.ref}, deployment {found.deployment_id} "
         f"of {found.created_at})"

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the cloud engine's HTTP client costs the cli engine 70 ms t
     from toto_actions.terraform.cloud_engine import CloudSettings
 
 ENGINES = ("cloud", "cli")
+OUTPUTS_ONLY = "outputs-only"  # the status output of an --outputs-only step
 EXIT_CHANGES_PENDING = 3  # with --plan-only --detailed-exitcode, as `terraform plan` has it
 
 OPTIONS = (
@@ -63,6 +64,13 @@ OPTIONS = (
         False,
     ),
     Option("--plan-only", "stop after the plan (default false)", SWITCH, False),
+    Option(
+        "--outputs-only",
+        "only read the state's current outputs into the outputs file: no plan, apply, run or "
+        "state lock; exit 1 when the state has none (default false)",
+        SWITCH,
+        False,
+    ),
     Option(
         "--refresh-only",
         "with --plan-only: plan only what changed outside Terraform, "
@@ -132,6 +140,7 @@ class ApplySettings(NamedTuple):
     engine_settings: CliSettings | CloudSettings
     outputs_file: Path | None  # None: a new file in temp_dir
     temp_dir: Path
+    outputs_only: bool = False  # read the state's outputs: no plan, apply, run or lock
     refresh_only: bool = False
     detailed_exitcode: bool = False
     github: tf_apply_github.GitHubSteps = tf_apply_github.GitHubSteps(None, None)
@@ -142,6 +151,8 @@ def run(given: GivenOptions) -> int:
     """Plan and apply; exit 0, 1 when the run failed or was refused, 2 on bad input, 3 for a
     plan with changes under --plan-only --detailed-exitcode."""
     settings = _settings(given)
+    if settings.outputs_only:
+        return _outputs_only(settings)
     if isinstance(settings.engine_settings, CliSettings):
         result = cli_engine.plan_and_apply(settings.engine_settings)
     else:
@@ -180,6 +191,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
     if given.text("run-source") == "vcs" and (variables or var_file):
         problems.append("--var and --var-file cannot reach a run the VCS connection started")
     problems += _plan_only_problems(given)
+    problems += _outputs_only_problems(given)
     github = tf_apply_github.settings(
         given, problems, workspace=workspace or "default", commit=given.text("commit")
     )
@@ -235,6 +247,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
         engine_settings,
         outputs_file,
         temp_dir,
+        outputs_only=given.switch("outputs-only"),
         refresh_only=given.switch("refresh-only"),
         detailed_exitcode=given.switch("detailed-exitcode"),
         github=github,
@@ -253,6 +266,42 @@ def _plan_only_problems(given: GivenOptions) -> list[str]:
     if given.switch("refresh-only") and given.text("run-source") == "vcs":
         problems.append("--refresh-only cannot change a run the VCS connection started")
     return problems
+
+
+def _outputs_only_problems(given: GivenOptions) -> list[str]:
+    """--outputs-only reads what is deployed: an option of a plan or an apply goes against it."""
+    if not given.switch("outputs-only"):
+        return []
+    switches = ("plan-only", "refresh-only", "detailed-exitcode", "allow-destroy")
+    texts = ("var-file", "run-source")
+    problems = [f"--{key} cannot go with --outputs-only" for key in switches if given.switch(key)]
+    if given.pairs("var"):
+        problems.append("--var cannot go with --outputs-only")
+    problems += [f"--{key} cannot go with --outputs-only" for key in texts if given.text(key)]
+    if (given.text("wait-for-services") or "none").strip() != "none":
+        problems.append("--wait-for-services cannot go with --outputs-only")
+    if given.switch("require-reviewed-plan"):
+        problems.append("--require-reviewed-plan cannot go with --outputs-only")
+    return problems
+
+
+def _outputs_only(settings: ApplySettings) -> int:
+    """Write the state's current outputs (masked) to the outputs file; nothing else is done."""
+    from toto_actions.terraform import current_outputs
+
+    engine = settings.engine_settings
+    if isinstance(engine, CliSettings):
+        outputs = current_outputs.cli_outputs(engine)
+    else:
+        outputs = current_outputs.cloud_outputs(engine)
+    written = _write_outputs(settings.outputs_file, settings.temp_dir, outputs)
+    actions_runtime.set_output("outputs-file", str(written))
+    actions_runtime.set_output("status", OUTPUTS_ONLY)
+    actions_runtime.info(f"{OUTPUTS_ONLY}: {len(outputs)} outputs of the current state read")
+    actions_runtime.add_summary(
+        f"Outputs only: the current state's {len(outputs)} outputs read, nothing planned."
+    )
+    return 0
 
 
 def _existing(problems: list[str], given: GivenOptions, key: str) -> Path | None:

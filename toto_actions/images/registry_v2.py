@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import requests
 
@@ -167,6 +168,29 @@ class RegistryClient:
         )
         return None if response.status_code == 404 else response
 
+    def blob(self, repository: str, digest: str) -> bytes:
+        """The blob repository holds under digest (an image's config), checked against the
+        digest; an OperationError when it is missing (distribution-spec: pulling blobs)."""
+        response = self._request(
+            f"get blob {repository}@{digest}", "GET", f"/v2/{repository}/blobs/{digest}", repository
+        )
+        if _sha256(response.content) != digest:
+            raise OperationError(
+                f"{self.host}/{repository}: blob {digest} hashes to another digest"
+            )
+        return response.content
+
+    def tags(self, repository: str, page_size: int = 100) -> list[str]:
+        """Every tag of repository (`GET /v2/<name>/tags/list?n=<page_size>`, following the
+        `Link: <...>; rel="next"` pages, distribution-spec: listing tags)."""
+        found: list[str] = []
+        path: str | None = f"/v2/{repository}/tags/list?n={page_size}"
+        while path is not None:
+            response = self._request(f"list the tags of {repository}", "GET", path, repository)
+            found += [str(tag) for tag in (response.json().get("tags") or [])]
+            path = _next_page(response.headers.get("Link", ""))
+        return found
+
     def image_size(self, repository: str, image: ImageManifest) -> int | None:
         """Bytes the image takes in the registry: its (compressed) layers and its configuration;
         None (unknown) for an image index or manifest list, whose images may share layers."""
@@ -288,6 +312,16 @@ class _Request(NamedTuple):
     scope: str
     headers: Mapping[str, str]
     data: bytes | None
+
+
+def _next_page(link: str) -> str | None:
+    """The path of the `rel="next"` page a Link header names (RFC 5988), or None."""
+    for part in link.split(","):
+        target, _, parameters = part.partition(";")
+        if 'rel="next"' in parameters.replace(" ", "") and target.strip().startswith("<"):
+            url = urlsplit(target.strip()[1:-1])
+            return url.path + (f"?{url.query}" if url.query else "")
+    return None
 
 
 def _hostname(host: str) -> str:

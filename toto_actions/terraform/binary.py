@@ -116,10 +116,12 @@ class TerraformCli:
         if exited.code != 0:
             raise self._failure(exited)
 
-    def select_workspace(self, name: str, on_line: LineSink) -> None:
-        """Select the workspace, creating it (with an empty state) when it does not exist."""
+    def select_workspace(self, name: str, on_line: LineSink, *, create: bool = True) -> None:
+        """Select the workspace, creating it (with an empty state) when it does not exist;
+        without create, a missing workspace is an error and nothing is written."""
         exited = self._stream(
-            ["workspace", "select", "-no-color", "-or-create=true", name], on_line
+            ["workspace", "select", "-no-color", f"-or-create={str(create).lower()}", name],
+            on_line,
         )
         if exited.code != 0:
             raise self._failure(exited)
