@@ -38,7 +38,7 @@ def microservice_named(service: str) -> tuple[str, ...]:
     return ("--kind", "microservice", "--service", service)
 
 
-# The workflow_dispatch input a redeploy run carries (tests/commands/test_render_workflow_redeploy.py).
+# The workflow_dispatch input of a redeploy run (tests/commands/test_render_workflow_redeploy.py).
 REDEPLOY_INPUT = {
     "description": "Apply again the commit the branch's environment runs now (what a core "
     "change starts), instead of building and deploying the branch's newest commit",
