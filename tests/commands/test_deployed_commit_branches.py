@@ -116,12 +116,17 @@ def test_a_record_made_inactive_by_a_forged_newer_one_still_counts(
 ) -> None:
     """auto_inactive as GitHub applies it: the writer's record of x1 with a `success` status
     (through the API, as --record makes it) adds `inactive` to r1's deployment."""
+    failed = github.add_deployment(REPOSITORY, "prod", R2, ["failure"], ref="release/2.0")
     deployed = github.add_deployment(REPOSITORY, "prod", R1, ["success"], ref="release/2.0")
+    dev = github.add_deployment(REPOSITORY, "dev", M2, ["success"])  # another environment's
     forge = ("--environment", "prod", "--record", X1)
     result, _ = run(cli, github, *forge, token=WRITER)
     assert result.exit_code == 0, result.stderr
-    states = [s.state for s in github.deployments(REPOSITORY)[0].statuses]
-    assert states == ["success", "inactive"]
+    states = {d.id: [s.state for s in d.statuses] for d in github.deployments(REPOSITORY)}
+    assert states[deployed] == ["success", "inactive"]
+    # Only a deployment that had a success state, of the same environment, is made inactive.
+    assert states[failed] == ["failure"]
+    assert states[dev] == ["success"]
     result, outputs = run(
         cli, github, "--environment", "prod", "--branches", PROD, branch="release/2.0"
     )
