@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError
-from toto_actions.github.branches import branch_names, contains
+from toto_actions.github.branches import branch_names, contains, dispatch_workflow
 from toto_actions.github.pull_requests import guarded
 from toto_actions.workflows.environments import branch_matches
 
@@ -124,8 +124,6 @@ def commit_on_branch(token: str, api_url: str, repository: str, branch: str, sha
 
 def start_redeploy(token: str, api_url: str, repository: str, workflow: str, branch: str) -> None:
     """Start the workflow file on the branch with the input redeploy=true (workflow_dispatch)."""
-    from toto_actions.github.branches import dispatch_workflow
-
     repo = repository_client(token, api_url, repository)
     dispatch_workflow(repo, repository, workflow, branch, {"redeploy": "true"})
 
