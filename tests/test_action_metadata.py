@@ -58,6 +58,7 @@ RUNNER_EXPRESSIONS = {
     "${{ github.repository_owner }}": "GITHUB_REPOSITORY_OWNER",
     "${{ github.sha }}": "GITHUB_SHA",
     "${{ github.repository }}": "GITHUB_REPOSITORY",
+    "${{ github.ref_name }}": "GITHUB_REF_NAME",
 }
 
 

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl
 from testing.faults import PathFailure, take_failure
 from testing.github import permissions as github_permissions
 from testing.github.apps import claimed_app_id, jwt_problem, new_app
+from testing.github.branch_routes import BRANCH_ROUTES, BranchSeeding
 from testing.github.deployment_routes import DEPLOYMENT_ROUTES, DeploymentSeeding
 from testing.github.documents import error
 from testing.github.openapi import load_openapi
@@ -77,7 +78,13 @@ SECONDARY_RATE_LIMIT_MESSAGE = (
 # does not allow.
 COMMON_STATUSES = frozenset({400, 401, 403, 404, 422})
 ROUTES: Router[Handler] = Router(
-    [*ROUTER.routes, *PULL_REQUEST_ROUTES, *DEPLOYMENT_ROUTES, *ORGANIZATION_ROUTES]
+    [
+        *ROUTER.routes,
+        *PULL_REQUEST_ROUTES,
+        *DEPLOYMENT_ROUTES,
+        *BRANCH_ROUTES,
+        *ORGANIZATION_ROUTES,
+    ]
 )
 
 
@@ -95,7 +102,11 @@ def _is_write(request: LoggedRequest) -> bool:
 
 
 class GitHubServer(
-    StandInServer[Handler], PullRequestSeeding, DeploymentSeeding, OrganizationSeeding
+    StandInServer[Handler],
+    PullRequestSeeding,
+    DeploymentSeeding,
+    BranchSeeding,
+    OrganizationSeeding,
 ):
     """The stand-in GitHub, on 127.0.0.1 and a free port. Use as a context manager, or
     start()/stop(); its url is the API base URL, for PyGithub's base_url."""

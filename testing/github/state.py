@@ -180,6 +180,11 @@ class Repository:
     pulls: dict[int, PullRequest] = field(default_factory=dict)  # by number
     comments: dict[int, Comment] = field(default_factory=dict)  # by id, in creation order
     deployments: list[Deployment] = field(default_factory=list)  # oldest first
+    # The commit graph (sha -> parents), the branches (name -> head sha) and the
+    # workflow_dispatch events received ({"workflow_id", "ref", "inputs"}): branch_routes.py.
+    commits: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)
+    workflow_dispatches: list[dict[str, Any]] = field(default_factory=list)
 
 
 class State:

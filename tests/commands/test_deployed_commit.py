@@ -25,24 +25,37 @@ def github() -> Iterator[GitHubServer]:
     with GitHubServer() as server:
         server.add_repository(REPOSITORY)
         # The redeploy job's token: Deployments read and nothing else that this needs.
-        server.add_token(TOKEN, [REPOSITORY], {"deployments": "read"})
+        # (and Contents read, for the branches that must contain the deployed commit).
+        server.add_token(TOKEN, [REPOSITORY], {"deployments": "read", "contents": "read"})
         # The redeploy job's token once it records what it applied: Deployments write.
-        server.add_token(WRITER, [REPOSITORY], {"deployments": "write"})
+        server.add_token(WRITER, [REPOSITORY], {"deployments": "write", "contents": "read"})
+        # Every commit here is on main (tests/commands/test_deployed_commit_branches.py
+        # covers the commits on no branch of the environment).
+        server.add_branch(REPOSITORY, "main", list(SHA.values()))
         yield server
         assert server.errors == []
 
 
 OUTPUTS = ("sha", "deployment-id", "ref")
+BRANCHES = ("--branches", "main,release/**")
 
 
 def lookup(
     cli: CliRunner, github: GitHubServer, tmp_path: Path, *arguments: str, token: str = TOKEN
 ) -> tuple[CliResult, dict[str, str]]:
-    """Run the command with the variables the runner sets; the outputs it prints."""
+    """Run the command with the variables the runner sets (the job on main), and a lookup with
+    the branch patterns render passes; the outputs it prints."""
+    patterns = () if any(a.startswith("--record") for a in arguments) else BRANCHES
     result = cli(
         "deployed-commit",
         *arguments,
-        env={"GITHUB_REPOSITORY": REPOSITORY, "GITHUB_TOKEN": token, "GITHUB_API_URL": github.url},
+        *patterns,
+        env={
+            "GITHUB_REPOSITORY": REPOSITORY,
+            "GITHUB_TOKEN": token,
+            "GITHUB_API_URL": github.url,
+            "GITHUB_REF_NAME": "main",
+        },
     )
     pairs = (line.partition("=") for line in result.stdout.splitlines())
     return result, {name: value for name, _, value in pairs if name in OUTPUTS}
@@ -62,10 +75,13 @@ def test_the_newest_successful_deployment_wins_over_newer_failed_or_running_ones
     result, outputs = lookup(cli, github, tmp_path, "--environment", "dev")
     assert result.exit_code == 0, result.stderr
     assert outputs == {"sha": SHA["b"], "deployment-id": str(deployed), "ref": "main"}
-    # One list of dev's deployments, then the newest status of each until the success.
+    # The branches, one list of dev's deployments, the newest status of each until the success,
+    # then whether main contains it (the deployment's branch, then the job's).
     assert [(r.route, r.query) for r in github.requests] == [
+        ("/repos/{owner}/{repo}/branches", "per_page=100"),
         (DEPLOYMENTS, "environment=dev&per_page=100"),
         *[(STATUSES, "per_page=100")] * 4,
+        *[("/repos/{owner}/{repo}/compare/{basehead}", "page=1&per_page=100")] * 2,
     ]
     assert TOKEN not in result.stdout + result.stderr
 
@@ -96,7 +112,9 @@ def test_the_lookup_follows_the_pages_of_deployments(
 
 @pytest.mark.parametrize(
     "statuses",
-    [None, ["in_progress", "failure"], ["success", "inactive"], []],
+    # A success made inactive by a newer one still counts (issue 28: a forged newer record must
+    # not hide it; test_deployed_commit_branches.py); an inactive one that never succeeded not.
+    [None, ["in_progress", "failure"], ["in_progress", "inactive"], []],
     ids=["never-deployed", "only-failed", "only-inactive", "no-status"],
 )
 def test_no_successful_deployment_is_exit_1_in_one_line(
@@ -108,8 +126,8 @@ def test_no_successful_deployment_is_exit_1_in_one_line(
     result, outputs = lookup(cli, github, tmp_path, "--environment", "dev")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"error: {REPOSITORY} has no successful deployment to dev: "
-        "nothing to redeploy (deploy it once with a push)"
+        f"error: {REPOSITORY} has no successful deployment to dev of a commit on its branches "
+        "(main, release/**): nothing to redeploy (deploy it once with a push)"
     ]
     assert outputs == {}
 

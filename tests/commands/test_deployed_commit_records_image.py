@@ -36,7 +36,9 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 def github() -> Iterator[GitHubServer]:
     with GitHubServer() as server:
         server.add_repository(REPOSITORY)
-        server.add_token(TOKEN, [REPOSITORY], {"deployments": "read"})
+        server.add_token(TOKEN, [REPOSITORY], {"deployments": "read", "contents": "read"})
+        # release/2.0 holds both commits: the redeploy job's branch, which prod's patterns match.
+        server.add_branch(REPOSITORY, "release/2.0", [OTHER_SHA, SHA])
         server.add_deployment(REPOSITORY, "prod", SHA, ["in_progress", "success"])
         yield server
         assert server.errors == []
@@ -78,11 +80,14 @@ class Records:
             self.repository,
             "--registry",
             registry.host,
+            "--branches",
+            "release/**",
             *extra,
             env={
                 "GITHUB_REPOSITORY": REPOSITORY,
                 "GITHUB_TOKEN": TOKEN,
                 "GITHUB_API_URL": self.github.url,
+                "GITHUB_REF_NAME": "release/2.0",
             },
         )
 

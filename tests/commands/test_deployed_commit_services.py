@@ -12,11 +12,13 @@ label `org.opencontainers.image.revision`, image-spec annotations.md, which buil
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from testing.ecs import EcsStandIn
+from testing.github.server import GitHubServer
 from testing.local_stack import DockerEngine as LocalEngine
 from testing.local_stack import MotoServer, Registry
 from testing.running_services import push_image, seed_service, step_outputs, write_outputs
@@ -25,6 +27,9 @@ from toto_actions.images.build_inputs import INPUTS_TAG_PREFIX
 
 SHA_RUNNING = "1" * 40
 SHA_NEWER = "2" * 40
+SHA_ELSEWHERE = "3" * 40  # a commit of a branch prod's patterns do not match
+REPOSITORY = "acme/toto-ms-expenses"
+JOB = "ghs_redeploy_job_token"
 OUTPUTS = ("sha", "image", "image-tag", "source")
 
 
@@ -40,9 +45,26 @@ def aws(moto_server: MotoServer) -> MotoServer:
     return moto_server
 
 
+@pytest.fixture
+def github() -> Iterator[GitHubServer]:
+    """The redeploy job's branch, release/2.0, holds both commits the images name; feature/x
+    holds another. The job's token reads contents (the compare) and deployments."""
+    with GitHubServer() as server:
+        server.add_repository(REPOSITORY)
+        server.add_token(JOB, [REPOSITORY], {"deployments": "read", "contents": "read"})
+        server.add_branch(REPOSITORY, "main", [SHA_RUNNING])
+        server.add_branch(REPOSITORY, "release/2.0", [SHA_NEWER], base="main")
+        server.add_branch(REPOSITORY, "feature/x", [SHA_ELSEWHERE], base="main")
+        yield server
+        assert server.errors == []
+
+
 class Lookup:
-    def __init__(self, cli: CliRunner, moto: MotoServer, registry: Registry, tmp: Path) -> None:
+    def __init__(
+        self, cli: CliRunner, moto: MotoServer, registry: Registry, tmp: Path, github: GitHubServer
+    ) -> None:
         self.cli, self.moto, self.registry, self.tmp = cli, moto, registry, tmp
+        self.github = github
 
     def __call__(
         self, outputs: dict[str, object], repository: str, aws_endpoint: str | None = None
@@ -58,19 +80,24 @@ class Lookup:
             repository,
             "--registry",
             self.registry.host,
+            "--branches",
+            "release/**",
             env={
                 **self.moto.env,
                 **({"AWS_ENDPOINT_URL": aws_endpoint} if aws_endpoint else {}),
-                "GITHUB_REPOSITORY": "acme/toto-ms-expenses",
-                "GITHUB_TOKEN": "ghs_unused_on_the_services_path",
-                "GITHUB_API_URL": "http://127.0.0.1:9",
+                "GITHUB_REPOSITORY": REPOSITORY,
+                "GITHUB_TOKEN": JOB,
+                "GITHUB_API_URL": self.github.url,
+                "GITHUB_REF_NAME": "release/2.0",
             },
         )
 
 
 @pytest.fixture
-def lookup(cli: CliRunner, aws: MotoServer, registry: Registry, tmp_path: Path) -> Lookup:
-    return Lookup(cli, aws, registry, tmp_path)
+def lookup(
+    cli: CliRunner, aws: MotoServer, registry: Registry, tmp_path: Path, github: GitHubServer
+) -> Lookup:
+    return Lookup(cli, aws, registry, tmp_path, github)
 
 
 def _inputs_tag(character: str) -> str:
@@ -334,3 +361,30 @@ def _manifest_puts(registry: Registry) -> int:
     """How many manifest PUTs the registry has logged."""
     text = registry.log_path.read_text(encoding="utf-8", errors="replace")
     return sum(1 for line in text.splitlines() if "PUT /v2/" in line and "/manifests/" in line)
+
+
+def test_a_running_image_of_a_commit_the_job_s_branch_does_not_contain_is_exit_1(
+    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+) -> None:
+    """The label names a commit of feature/x, which the redeploy job's branch (release/2.0)
+    does not contain: exit 1, nothing reported, as a record of that commit would be. The
+    compare the command asked is the one GitHub's description has (base...head)."""
+    elsewhere = push_image(
+        docker_engine.base_url,
+        registry,
+        repository,
+        (SHA_ELSEWHERE[:7],),
+        tmp_path / "elsewhere",
+        revision=SHA_ELSEWHERE,
+    )
+    image = f"{registry.host}/{repository}@{elsewhere}"
+    arn = seed_service(lookup.moto, "expenses", (image,))
+    result = lookup({"ecs_service_arn": arn}, repository)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert result.stderr == (
+        f"error: prod runs {SHA_ELSEWHERE} ({image}), which the job's branch release/2.0 does "
+        "not contain: nothing applied (redeploy it from a branch that contains it)\n"
+    )
+    assert step_outputs(result.stdout, OUTPUTS) == {}
+    compares = [r.path for r in lookup.github.requests if "/compare/" in r.path]
+    assert compares == [f"/repos/{REPOSITORY}/compare/release/2.0...{SHA_ELSEWHERE}"]

@@ -38,6 +38,15 @@ def microservice_named(service: str) -> tuple[str, ...]:
     return ("--kind", "microservice", "--service", service)
 
 
+# The workflow_dispatch input of a redeploy run (tests/commands/test_render_workflow_redeploy.py).
+REDEPLOY_INPUT = {
+    "description": "Apply again the commit the branch's environment runs now (what a core "
+    "change starts), instead of building and deploying the branch's newest commit",
+    "type": "boolean",
+    "default": False,
+}
+
+
 def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text('{"name": "toto-ms-expenses"}', encoding="utf-8")
     result = cli("render-workflow", "--kind", "microservice", "--aws-region", "eu-west-1")
@@ -51,13 +60,14 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
         "push": {"branches": branches},
         "pull_request": {"types": ["opened", "synchronize", "reopened"], "branches": branches},
         "schedule": [{"cron": "23 5 * * *"}],
-        "workflow_dispatch": None,
+        "workflow_dispatch": {"inputs": {"redeploy": REDEPLOY_INPUT}},
         "repository_dispatch": {"types": ["toto-core-changed"]},
     }
     assert workflow["permissions"] == {}
     assert list(workflow["jobs"]) == [
         "deploy-dev",
         "deploy-prod",
+        "redeploy-dispatch",
         "redeploy-dev",
         "redeploy-prod",
         "plan-dev",
@@ -68,7 +78,8 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
     dev = workflow["jobs"]["deploy-dev"]
     assert dev["environment"] == "dev"
     assert dev["if"] == (
-        "(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && "
+        "(github.event_name == 'push' || (github.event_name == 'workflow_dispatch' && "
+        "inputs.redeploy != true)) && "
         "(startsWith(github.ref, 'refs/heads/feature/') || github.ref == 'refs/heads/main')"
     )
     assert dev["permissions"] == {
@@ -105,8 +116,8 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
     assert apply["env"]["TF_API_TOKEN"] == "${{ secrets.TF_API_TOKEN }}"
     prod = workflow["jobs"]["deploy-prod"]
     assert prod["if"] == (
-        "(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && "
-        "(startsWith(github.ref, 'refs/heads/release/'))"
+        "(github.event_name == 'push' || (github.event_name == 'workflow_dispatch' && "
+        "inputs.redeploy != true)) && (startsWith(github.ref, 'refs/heads/release/'))"
     )
     assert steps_by_uses(prod)["toto/actions/actions/tf-apply"]["with"]["workspace"] == (
         "toto-ms-expenses-prod"
@@ -662,10 +673,10 @@ def test_quoted_yaml_words_are_environment_names(cli: CliRunner, tmp_path: Path)
     assert jobs[:6] == [
         "deploy-on",
         "deploy-off",
+        "redeploy-dispatch",
         "redeploy-on",
         "redeploy-off",
         "plan-on",
-        "plan-off",
     ]
 
 

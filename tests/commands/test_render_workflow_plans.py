@@ -279,6 +279,9 @@ COMBINATIONS = [
 ]
 
 
+QA_REF = "startsWith(github.ref, 'refs/heads/qa-')"
+
+
 @pytest.mark.parametrize("combination", COMBINATIONS, ids="-".join)
 def test_every_combination_guards_each_job_to_its_event(
     cli: CliRunner, tmp_path: Path, combination: Combination
@@ -299,7 +302,8 @@ def test_every_combination_guards_each_job_to_its_event(
     push_events = (
         "github.event_name == 'push'"
         if kind == "core"
-        else "(github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
+        else "(github.event_name == 'push' || (github.event_name == 'workflow_dispatch' && "
+        "inputs.redeploy != true))"
     )
     expected = {
         f"{push_job}-dev": f"{push_events} && (github.ref == 'refs/heads/main')",
@@ -310,12 +314,15 @@ def test_every_combination_guards_each_job_to_its_event(
     if drift == "default":
         expected |= {f"drift-{env}": "github.event_name == 'schedule'" for env in ("dev", "qa")}
     if kind == "microservice":  # a core change redeploys each environment's deployed commit
+        conditions = {"dev": "github.ref == 'refs/heads/main'", "qa": QA_REF}
         expected |= {
-            f"redeploy-{env}": "github.event_name == 'repository_dispatch' && "
-            f"github.event.client_payload.environment == '{env}'"
-            for env in ("dev", "qa")
+            f"redeploy-{env}": "github.event_name == 'workflow_dispatch' && inputs.redeploy == "
+            f"true && ({condition})"
+            for env, condition in conditions.items()
         }
+        expected["redeploy-dispatch"] = "github.event_name == 'repository_dispatch'"
     assert {name: job["if"] for name, job in jobs.items()} == expected
+    jobs.pop("redeploy-dispatch", None)  # no environment, no Terraform: see the redeploy tests
     for name, job in jobs.items():
         uses_aws = engine == "cli" or (kind == "microservice" and not name.startswith("drift-"))
         assert ("id-token" in job["permissions"]) == uses_aws, name

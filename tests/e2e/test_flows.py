@@ -56,7 +56,7 @@ from tests.e2e.flows import (
     state_outputs,
     succeeded,
 )
-from tests.e2e.repositories import commit, copy_repository, head
+from tests.e2e.repositories import commit, copy_repository, git, head
 from toto_actions.github.sync_permissions import token_permissions
 
 ACCESS_TOKENS = "/app/installations/{installation_id}/access_tokens"
@@ -265,49 +265,79 @@ def test_the_core_flow_on_the_cloud_engine(act: Act, tmp_path: Path) -> None:
 MOVED_SECURITY_GROUP = "sg-0e2e0000000000b01"
 
 
+def seed_branch(github: GitHubServer, service: str, repository: Path, branch: str) -> None:
+    """The stand-in GitHub's branch, as the real repository holds it (its first-parent line of
+    commits, oldest first: the repositories here have no merges)."""
+    commits = git(repository, "rev-list", "--first-parent", "--reverse", branch).split()
+    github.add_branch(service, branch, commits)
+
+
 def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
     service_dev: Flow, stack: Stack, registry: Registry, tmp_path: Path, cli: CliRunner
 ) -> None:
     """The core's sync moved one secret of the service's dev environment and sent the dispatch
     (seeded here: the core flow's own dispatch is test_a_second_core_apply...). The service's
-    main has moved on to a commit that was never deployed (its deploy failed); the redeploy must
-    apply the commit dev runs, found through GitHub's deployments, with the moved ID, and record
-    it, so that the next core change finds it again rather than GitHub's record of the redeploy
-    job (a deployment of the run's commit, main's newest: act makes none, so it is seeded)."""
+    main has moved on to a commit that was never deployed (its deploy failed). Two runs, as on
+    GitHub: the repository_dispatch handler (default branch, no environment) finds the commit dev
+    runs and starts the workflow with redeploy on the branch that holds it; that
+    workflow_dispatch run's redeploy-dev applies the image dev runs, at that commit, with the
+    moved ID, and records it, so that the next core change finds it again rather than GitHub's
+    record of the redeploy job (a deployment of the run's commit, main's newest: act makes none,
+    so it is seeded)."""
     assert service_dev.run.exit_code == 0, log(service_dev.run)
     service = f"{ORG}/{SERVICE}"
     deployed, deployed_tag = head(service_dev.repository), service_dev.run.outputs()["inputs-tag"]
     repository = copy_repository(service_dev.repository, tmp_path / SERVICE)
     newer = commit(repository, {"app.txt": "expenses, version two\n"}, "Version two")
+    seed_branch(stack.github, service, repository, "main")
     stack.github.add_deployment(service, "dev", deployed, ["queued", "in_progress", "success"])
     stack.github.add_deployment(service, "dev", newer, ["queued", "in_progress", "failure"])
+    stack.github.set_secret(service, "ECS_SECURITY_GROUP", MOVED_SECURITY_GROUP, "dev")
+    stack.github.clear_requests()
+    handler = run_service_cli(
+        stack,
+        repository,
+        registry,
+        job="redeploy-dispatch",
+        event={
+            "action": "toto-core-changed",
+            "client_payload": {"environment": "dev", "changed": ["ECS_SECURITY_GROUP"]},
+        },
+        event_name="repository_dispatch",
+        environment=None,  # the handler names no environment: none of its secrets
+    )
+    assert handler.run.exit_code == 0, log(handler.run)
+    assert succeeded(handler.run, "Start the redeploy of dev on its branch"), log(handler.run)
+    [dispatch] = stack.github.workflow_dispatches(service)
+    assert dispatch == {
+        "workflow_id": "toto-microservice.yml",
+        "ref": "main",
+        "inputs": {"redeploy": "true"},
+    }
     # GitHub's record of the redeploy job, made as it starts: of the run's commit (main's).
     job = stack.github.add_deployment(service, "dev", newer, ["queued", "in_progress"])
     stack.github.advance_clock(5)  # the job runs after GitHub made that record
-    stack.github.set_secret(service, "ECS_SECURITY_GROUP", MOVED_SECURITY_GROUP, "dev")
     stack.github.clear_requests()
     flow = run_service_cli(
         stack,
         repository,
         registry,
         job="redeploy-dev",
-        event={
-            "action": "toto-core-changed",
-            "client_payload": {"environment": "dev", "changed": ["ECS_SECURITY_GROUP"]},
-        },
-        event_name="repository_dispatch",
+        # The workflow_dispatch event GitHub makes of that dispatch: its inputs, as strings.
+        event={"inputs": dispatch["inputs"], "ref": f"refs/heads/{dispatch['ref']}"},
+        event_name="workflow_dispatch",
     )
     run = flow.run
     assert run.exit_code == 0, log(run)
     for step in (
-        "Find the commit dev runs now",
+        "Read the outputs of what dev runs now",
+        "Find the image and the commit dev runs now",
         "Switch to the deployed commit",
-        "Find the deployed image (its inputs are unchanged, nothing is built)",
-        "Apply the deployed commit with the new core values",
+        "Apply the deployed image with the new core values",
     ):
         assert succeeded(run, step), log(run)
     assert run.outputs()["sha"] == deployed
-    assert run.outputs()["skipped"] == "true"  # the deployed commit's image was there
+    assert not [step for step in run.outcomes() if "Build" in step]  # never a build
     deployment = state_outputs(stack.state(SERVICE_WORKSPACE, SERVICE_STATE_KEY))["deployment"]
     assert deployment["image_tag"] == deployed_tag  # the deployed commit's, not main's newer one
     assert deployment["ecs_security_group"] == MOVED_SECURITY_GROUP
@@ -315,12 +345,6 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
         name: flow.secrets[name.upper()] for name in CORE_IDS
     }
     assert succeeded(run, "Record the deployed commit as what dev runs"), log(run)
-    lookups = [
-        (r.method, r.query)
-        for r in stack.github.requests
-        if r.route == "/repos/{owner}/{repo}/deployments"
-    ]
-    assert lookups == [("GET", "environment=dev&per_page=100"), ("POST", "")]
     record = stack.github.deployments(service)[-1]
     assert (record.sha, record.environment) == (deployed, "dev")
     [status] = record.statuses
@@ -334,10 +358,13 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
         "deployed-commit",
         "--environment",
         "dev",
+        "--branches",
+        "feature/**,main",
         env={
             "GITHUB_REPOSITORY": service,
             "GITHUB_TOKEN": JOB_TOKEN,
             "GITHUB_API_URL": stack.github.url,
+            "GITHUB_REF_NAME": "main",
         },
     )
     assert again.exit_code == 0, again.stderr

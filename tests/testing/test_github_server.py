@@ -224,6 +224,7 @@ def exchanges() -> Iterator[list[Exchange]]:
         _drive_app_routes(run)
         _drive_pull_request_routes(run)
         _drive_deployment_routes(run)
+        _drive_branch_routes(run)
         _drive_organization_routes(run)
         run.close()
         # What the run sent on purpose against the description, and nothing else.
@@ -315,6 +316,23 @@ def _drive_deployment_routes(run: RepresentativeRun) -> None:
     run.send("POST", f"{deployments}/1/statuses", success, expect=404)
     states = [s.state for s in run.server.deployments(REPOSITORY)[0].statuses]
     assert states == ["in_progress", "success", "inactive"]
+
+
+def _drive_branch_routes(run: RepresentativeRun) -> None:
+    """Branches, comparisons (multi-segment branch names too) and a workflow dispatch."""
+    run.server.add_branch(REPOSITORY, "main", ["1" * 40, "2" * 40])
+    run.server.add_branch(REPOSITORY, "release/2.0", ["3" * 40], base="1" * 40)
+    run.send("GET", f"{REPOSITORY_PATH}/branches?per_page=1", expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/compare/release/2.0...{'1' * 40}", expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/compare/main...release/2.0?per_page=1", expect=200)
+    run.send("GET", f"{REPOSITORY_PATH}/compare/main...{'4' * 40}", expect=404)
+    dispatches = f"{REPOSITORY_PATH}/actions/workflows/toto-microservice.yml/dispatches"
+    inputs = {"ref": "release/2.0", "inputs": {"redeploy": "true"}}
+    run.send("POST", dispatches, inputs, expect=204)
+    run.send("POST", dispatches, {**inputs, "ref": "missing"}, expect=422)
+    assert run.server.workflow_dispatches(REPOSITORY) == [
+        {"workflow_id": "toto-microservice.yml", **inputs}
+    ]
 
 
 def _drive_repository_routes(run: RepresentativeRun) -> None:

@@ -51,6 +51,26 @@ class Environment:
         return f"{self.name}-plan"
 
 
+def branch_matches(pattern: str, branch: str) -> bool:
+    """Whether the branch satisfies the pattern as the job conditions decide it (_ref_condition):
+    the branch itself, or for `prefix*` / `prefix**`, any branch that starts with prefix."""
+    prefix = pattern.rstrip("*")
+    return branch == pattern if prefix == pattern else branch.startswith(prefix)
+
+
+def parse_patterns(text: str, environment: str) -> tuple[str, ...]:
+    """An environment's branch patterns as render writes them (comma-separated), validated."""
+    patterns = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    if not patterns:
+        raise UsageError(
+            f"environment {environment!r} has no branch pattern: give them comma-separated, as "
+            "render writes them (main,feature/**)"
+        )
+    for pattern in patterns:
+        _check_pattern(environment, pattern)
+    return patterns
+
+
 def _ref_condition(context: str, pattern: str) -> str:
     prefix = pattern.rstrip("*")
     if prefix == pattern:
