@@ -13,8 +13,12 @@
 # runner, under a key that hashes what decides the install: pyproject.toml, the lock, every file
 # of toto_actions/ and workflows-templates/, and the interpreter with its version. A warm start
 # computes the key, finds the marker of a complete environment, checks that every file the
-# installed distributions recorded is still there (a damaged environment is rebuilt, not reused),
-# and prints its path: no installer, no network. A cold start builds a new environment in a
+# installed distributions recorded is still there and as the install recorded it in the marker
+# (its sha256, computed again only when its size or modification time changed), and that
+# site-packages holds nothing the install did not put there (a .pth file runs at every start):
+# a damaged or altered environment is rebuilt, not reused. Then it prints its path: no
+# installer, no network. Every installer runs as `python -P -m ...` (or from the cache
+# directory): a `uv` or `pip` package in the caller's working directory is never imported. A cold start builds a new environment in a
 # temporary directory beside the others with uv (on PATH, `python -m uv`, or else the uv pinned
 # in actions/uv-requirements.txt, fetched with hash checking into the cache once) or
 # pip, then renames it into place: two jobs at once, or an interrupted install, never leave a
@@ -96,8 +100,9 @@ trap 'exit 143' TERM
 
 # Prints the environment's name (the Python version and a hash of what decides the install), a
 # tab, and the state of that environment in the cache: absent, ok, or damaged, a tab and why.
-# Damaged: a file that an installed distribution recorded (RECORD) is missing, so some import
-# would fail. On a Python older than 3.11 prints its version and exits 3; on an error, prints it
+# Damaged: a file that an installed distribution recorded (RECORD) is missing, a file differs
+# from the size and sha256 the marker recorded, or site-packages holds a file no install put
+# there. On a Python older than 3.11 prints its version and exits 3; on an error, prints it
 # and exits 4.
 # shellcheck disable=SC2016
 key_script='
@@ -113,7 +118,7 @@ try:
 
 
     def key():
-        digest = hashlib.sha256(b"toto-actions environment, layout 2\0")
+        digest = hashlib.sha256(b"toto-actions environment, layout 3\0")
         digest.update(("%s\0%s\0" % (sys.version, os.path.realpath(sys.executable))).encode())
         paths = ["pyproject.toml", "actions/requirements.txt"]
         for top in ("toto_actions", "workflows-templates"):
@@ -144,24 +149,63 @@ try:
                     yield path
 
 
+    def changed(env, path, recorded):
+        """None when the file at path (relative to env) is as the install recorded it (size,
+        modification time, sha256), else how it is not. The hash is computed only when the
+        size or the time differ (the quick check of git and rsync): a warm start stays fast."""
+        try:
+            status = os.stat(os.path.join(env, path))
+        except OSError:
+            return "is missing"
+        if recorded is None:
+            return "was not recorded at install"
+        size, modified, digest = recorded
+        if status.st_size == size and status.st_mtime_ns == modified:
+            return None
+        if status.st_size == size:
+            with open(os.path.join(env, path), "rb") as file:
+                if hashlib.sha256(file.read()).hexdigest() == digest:
+                    return None
+        return "does not match the hash recorded at install"
+
+
     def problem(env):
-        """None when env is complete, else what is missing."""
-        with open(os.path.join(env, marker), encoding="utf-8") as file:
-            lines = file.read().splitlines()
-        names = [line.split(" ", 1)[1] for line in lines if line.startswith("distribution ")]
+        """None when env is as installed, else what is missing or changed."""
+        with open(os.path.join(env, marker), "rb") as file:
+            body, _, seal = file.read().rstrip(b"\n").rpartition(b"\n")
+        if seal != b"sealed " + hashlib.sha256(body).hexdigest().encode():
+            return "its marker is incomplete"
+        names, files = [], {}
+        for line in body.decode("utf-8").split("\n"):
+            kind, _, rest = line.partition(" ")
+            if kind == "distribution":
+                names.append(rest)
+            elif kind == "file":
+                size, modified, digest, path = rest.split(" ", 3)
+                files[path] = (int(size), int(modified), digest)
         if not names:
             return "its marker names no installed distribution"
         for path in ("bin/python", "bin/toto-actions"):
             if not os.path.exists(os.path.join(env, path)):
                 return "%s is missing" % path
-        site = os.path.join(env, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+        site = os.path.join("lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+        installed = {path.split("/")[3] for path in files if path.startswith(site + "/")}
         for name in names:
             try:
-                for path in recorded_paths(os.path.join(site, name, "RECORD")):
-                    if not os.path.exists(os.path.join(site, path)):
-                        return "%s of %s is missing" % (os.path.normpath(path), name)
+                for path in recorded_paths(os.path.join(env, site, name, "RECORD")):
+                    relative = os.path.normpath(os.path.join(site, path))
+                    found = changed(env, relative, files.pop(relative, None))
+                    if found:
+                        return "%s of %s %s" % (os.path.normpath(path), name, found)
             except OSError:
                 return "%s/RECORD is missing" % name
+        for path, recorded in files.items():  # bin/, pyvenv.cfg, what no RECORD lists
+            found = changed(env, path, recorded)
+            if found:
+                return "%s %s" % (path, found)
+        for name in os.listdir(os.path.join(env, site)):  # a .pth file runs at every start
+            if name != "__pycache__" and name not in installed:
+                return "site-packages/%s was not installed" % name
         return None
 
 
@@ -178,11 +222,13 @@ except Exception as error:
 '
 
 # Rewrites the build directory's path into the final one in bin/ (script shebangs, activate
-# scripts) and pyvenv.cfg, writes the marker (with the distributions installed, which a warm
-# start checks), renames the environment into place (or keeps the one a concurrent job renamed
+# scripts) and pyvenv.cfg, writes the marker (the distributions installed, and every file's
+# size, modification time and sha256, which a warm start checks; sealed by the sha256 of all
+# that, so that a marker cut short is no marker), renames the environment into place (or keeps the one a concurrent job renamed
 # first), then removes environments beyond the last few used.
 # shellcheck disable=SC2016
 finish_script='
+import hashlib
 import os
 import shutil
 import sys
@@ -205,10 +251,23 @@ for path in paths:
         os.replace(path + ".new", path)
 site = os.path.join(build, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
 distributions = sorted(name for name in os.listdir(site) if name.endswith(".dist-info"))
-with open(os.path.join(build, marker), "w") as file:
-    file.write("python %s\ninstaller %s\ninstalled %s\n" % (
-        sys.version.split()[0], installer, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
-    file.write("".join("distribution %s\n" % name for name in distributions))
+lines = ["python %s" % sys.version.split()[0], "installer %s" % installer,
+         "installed %s" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())]
+lines += ["distribution %s" % name for name in distributions]
+for directory, subdirectories, names in os.walk(build):
+    subdirectories[:] = sorted(name for name in subdirectories if name != "__pycache__")
+    for name in sorted(names):
+        path = os.path.join(directory, name)
+        if name.endswith(".pyc") or os.path.islink(path) or path == os.path.join(build, marker):
+            continue  # bytecode is a cache; links name the interpreter
+        status = os.stat(path)
+        with open(path, "rb") as file:
+            digest = hashlib.sha256(file.read()).hexdigest()
+        lines.append("file %d %d %s %s" % (
+            status.st_size, status.st_mtime_ns, digest, os.path.relpath(path, build)))
+body = "\n".join(lines).encode("utf-8")
+with open(os.path.join(build, marker), "wb") as file:
+    file.write(body + b"\nsealed " + hashlib.sha256(body).hexdigest().encode() + b"\n")
 
 
 def remove(path):
@@ -336,7 +395,7 @@ bootstrap_uv() {
         if ! "$python" -I -S "$checkout/actions/fetch_uv.py" "$uv_lock" "$build"; then
             say "uv could not be fetched from PyPI directly (see above): installing it with pip"
             rm -rf -- "$build"
-            "$python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
+            "$python" -P -m pip install --disable-pip-version-check --no-input --progress-bar off \
                 --quiet --cache-dir "$cache/pip" --require-hashes --no-deps --only-binary :all: \
                 --target "$build" --requirement "$uv_lock" >&2 || return 1
         fi
@@ -354,8 +413,8 @@ case "$installer" in
 auto | uv)
     if command -v uv >/dev/null 2>&1; then
         uv=(uv)
-    elif "$python" -m uv --version >/dev/null 2>&1; then
-        uv=("$python" -m uv)
+    elif "$python" -P -m uv --version >/dev/null 2>&1; then
+        uv=("$python" -P -m uv)
     elif ! bootstrap_uv; then
         [ -z "$build" ] || rm -rf -- "$build"
         build=""
@@ -395,8 +454,8 @@ if [ "$installer" = uv ]; then
         "$checkout" >&2
 else
     say "installing into $env_dir with pip and $python"
-    "$python" -m venv "$build" >&2
-    pip_install=("$build/bin/python" -m pip install --disable-pip-version-check --no-input
+    "$python" -P -m venv "$build" >&2
+    pip_install=("$build/bin/python" -P -m pip install --disable-pip-version-check --no-input
         --progress-bar off --cache-dir "$cache/pip")
     "${pip_install[@]}" --require-hashes --requirement "$lock" >&2
     "${pip_install[@]}" --no-deps --no-build-isolation "$checkout" >&2

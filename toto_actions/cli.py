@@ -205,7 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TotoError as problem:
         _report(problem, problem.title, str(problem), _debug(arguments))
         return problem.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupted:
+        from toto_actions.interrupts import Interrupted
+
+        if isinstance(interrupted, Interrupted):  # SIGINT or SIGTERM: 128 + its number
+            _report(None, "Cancelled", str(interrupted), debug=False)
+            return interrupted.exit_code
         _report(None, "Cancelled", "interrupted", debug=False)
         return 130
     except Exception as problem:  # an unexpected failure still gets one line, not a traceback

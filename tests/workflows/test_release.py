@@ -21,11 +21,13 @@ RELEASE_WORKFLOW = ".github/workflows/release.yml"
 
 
 class Releases:
-    """A clone of this checkout (one commit on main) whose origin is a bare repository on disk."""
+    """A clone of this checkout (one commit on main) whose origin is a bare repository on disk,
+    its HEAD naming main (the default branch, as GitHub's HEAD names it)."""
 
     def __init__(self, root: Path) -> None:
         self.origin = root / "origin.git"
-        git(root, "init", "--quiet", "--bare", str(self.origin))
+        root.mkdir(exist_ok=True)
+        git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(self.origin))
         self.clone = copy_checkout(root / "actions")
         git(self.clone, "init", "--quiet", "--initial-branch=main")
         git(self.clone, "add", "--all")
@@ -75,6 +77,7 @@ def test_a_release_moves_its_major_tag_to_its_commit(releases: Releases) -> None
     assert releases.origin_tags()["v1"] == released  # the commit, not the tag object
     # The next release moves it on.
     commit(releases.clone, {"NEWS": "1.3.0"}, "1.3.0")
+    git(releases.clone, "push", "--quiet", "origin", "main")  # released from main
     newer = releases.push_tag("v1.3.0")
     assert move_major_tag(releases, "v1.3.0").returncode == 0
     assert releases.origin_tags()["v1"] == newer
@@ -83,6 +86,7 @@ def test_a_release_moves_its_major_tag_to_its_commit(releases: Releases) -> None
 def test_an_older_release_of_the_major_leaves_it_where_it_is(releases: Releases) -> None:
     first = git(releases.clone, "rev-parse", "HEAD")
     commit(releases.clone, {"NEWS": "1.2.0"}, "1.2.0")
+    git(releases.clone, "push", "--quiet", "origin", "main")
     newest = releases.push_tag("v1.2.0")
     assert move_major_tag(releases, "v1.2.0").returncode == 0
     releases.push_tag("v1.1.9", at=first)  # a backported fix, released after v1.2.0

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from toto_actions import actions_runtime, git
+from toto_actions import actions_runtime, git, interrupts
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.images import (
     build_options,
@@ -184,8 +184,14 @@ def run(given: GivenOptions) -> int:
 
     Everything is read and checked before the first write: the registry's repository and tags,
     then either the requested tags go onto the image built from the same inputs, or BuildKit
-    builds, the repository is created if need be, and the image is pushed.
+    builds, the repository is created if need be, and the image is pushed. SIGINT or SIGTERM
+    stops it as a failure does (the build's private directory removed): exit 128 + its number.
     """
+    with interrupts.unwind_on_signals():
+        return _build_or_reuse(given)
+
+
+def _build_or_reuse(given: GivenOptions) -> int:
     for value in _sensitive_values(given):
         actions_runtime.mask(value)
     settings = _settings(given)

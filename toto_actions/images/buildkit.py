@@ -289,11 +289,15 @@ def build(
             errors="replace",
         ) as process:
             assert process.stdout is not None  # noqa: S101 - stdout=PIPE
-            for raw in process.stdout:
-                line = raw.rstrip("\r\n")
-                last.append(line)
-                on_line(line)
-            status = process.wait()
+            try:
+                for raw in process.stdout:
+                    line = raw.rstrip("\r\n")
+                    last.append(line)
+                    on_line(line)
+                status = process.wait()
+            except BaseException:  # a signal (a cancelled job): the build stops with the step
+                _stop(process)
+                raise
     except OSError as problem:
         raise OperationError(f"docker build could not start {client.path}: {problem}") from problem
     if status != 0:
@@ -305,6 +309,15 @@ def build(
     if not image_id:
         raise OperationError(f"docker build: {client.path} wrote no image ID")
     return Built(image_id, None)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Stop the docker client, which cancels its build: SIGTERM, then SIGKILL 10 s later."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def _pushed_digest(client: DockerClient, metadata: Path) -> str:
