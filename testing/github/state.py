@@ -169,6 +169,20 @@ class Deployment:
 
 
 @dataclass
+class WorkflowRun:
+    """A workflow run: the workflow file it ran, the event that started it, and the commit and
+    branch it ran on (head_repository: a fork's for a fork's pull request)."""
+
+    id: int
+    path: str  # .github/workflows/<file>
+    event: str
+    head_sha: str
+    head_branch: str
+    head_repository: str
+    created_at: str
+
+
+@dataclass
 class Repository:
     id: int
     full_name: str
@@ -180,6 +194,7 @@ class Repository:
     pulls: dict[int, PullRequest] = field(default_factory=dict)  # by number
     comments: dict[int, Comment] = field(default_factory=dict)  # by id, in creation order
     deployments: list[Deployment] = field(default_factory=list)  # oldest first
+    runs: dict[int, WorkflowRun] = field(default_factory=dict)  # by id
 
 
 class State:
