@@ -49,12 +49,15 @@ class _Refused(Exception):
     """Why there is no reviewed plan to compare with: (statement, reason)."""
 
 
-def workflow_file(reference: str, repository: str) -> str:
-    """The workflow file's path in the repository, from GITHUB_WORKFLOW_REF
-    (`owner/name/.github/workflows/x.yml@refs/heads/main`) or a run's `path` (GitHub answers
-    `.github/workflows/x.yml`; its OpenAPI description's example adds `@branch`, and its
-    description says "the full path", as the reference writes it)."""
+def workflow_file(reference: str, repository: str | None = None) -> str:
+    """The workflow file's path in its repository: from GITHUB_WORKFLOW_REF (repository None:
+    always `owner/name/path@ref`, as GitHub documents it), or from a run's `path` (GitHub
+    answers `.github/workflows/x.yml`; its OpenAPI description's example adds `@branch` and the
+    description calls it "the full path", so a leading `owner/name/` of repository is dropped
+    too)."""
     path = reference.partition("@")[0]
+    if repository is None:
+        return path.split("/", 2)[-1]
     prefix = f"{repository}/"
     return path[len(prefix) :] if path.lower().startswith(prefix.lower()) else path
 
@@ -150,7 +153,7 @@ class ReviewedPlanCheck:
         reference = self.settings.workflow_ref
         if reference is None:
             return "cannot be checked: this apply's workflow is unknown (GITHUB_WORKFLOW_REF)"
-        expected = workflow_file(reference, repository)
+        expected = workflow_file(reference)
         ran = workflow_file(run.path, repository)
         listed = ", ".join(f"#{n}" for n in run.pull_numbers)
         problems = [
