@@ -286,13 +286,13 @@ def serve_service_repositories(github: GitHubServer, repositories: tuple[str, ..
 def serve_job_token(github: GitHubServer, repositories: tuple[str, ...]) -> None:
     """The repositories, and the job's token (github.token) on them with the most the rendered
     jobs ask for: contents read, pull-requests write, deployments write (a redeploy's lookup and
-    record)."""
+    record), actions read (the run a reviewed plan's comment names)."""
     for repository in repositories:
         github.add_repository(repository)
     github.add_token(
         JOB_TOKEN,
         repositories,
-        {"contents": "read", "pull_requests": "write", "deployments": "write"},
+        {"contents": "read", "pull_requests": "write", "deployments": "write", "actions": "read"},
     )
 
 

@@ -34,6 +34,7 @@ from tests.e2e.flows import (
     PLAN_SECRETS,
     SERVICE,
     SERVICE_STATE_KEY,
+    SERVICE_WORKFLOW,
     SERVICE_WORKSPACE,
     TF_API_TOKEN,
     Stack,
@@ -154,9 +155,21 @@ def test_a_service_pull_request_is_planned_in_one_comment_and_the_merge_applies_
     assert_absent([edited], [*EXPECTED_SECRETS.values(), JOB_TOKEN])
 
     # The merge (fast-forward: the head is the pushed commit) applies the reviewed plan with
-    # the very tag the plan computed.
+    # the very tag the plan computed; the comment names the plan's run, which GitHub describes.
+    github.add_workflow_run(
+        SERVICE_REPOSITORY,
+        second.run_id,
+        second_head,
+        path=SERVICE_WORKFLOW,
+        head_branch="feature/change",
+    )
     github.add_pull_request(
-        SERVICE_REPOSITORY, 7, second_head, "main", merge_commit_sha=second_head
+        SERVICE_REPOSITORY,
+        7,
+        second_head,
+        "main",
+        head_ref="feature/change",  # as the event says (pull_request_event)
+        merge_commit_sha=second_head,
     )
     merged = run_service_cli(stack, repository, registry)
     assert merged.run.exit_code == 0, log(merged.run)
@@ -293,7 +306,12 @@ def test_run_source_vcs_follows_the_workspace_s_own_runs_and_drift_is_checked_on
 
         # The merge: HCP Terraform starts the run of the pushed commit; the job follows it,
         # confirms the reviewed plan and hands the outputs to the sync.
-        github.add_pull_request(CORE_REPOSITORY, 5, head, "main", merge_commit_sha=head)
+        github.add_workflow_run(
+            CORE_REPOSITORY, run.run_id, head, path=CORE_WORKFLOW, head_branch="feature/change"
+        )
+        github.add_pull_request(
+            CORE_REPOSITORY, 5, head, "main", head_ref="feature/change", merge_commit_sha=head
+        )
         pushed = tfc.queue_vcs_run(ORG, CORE_WORKSPACE, archive, commit_sha=head)
         flow = run_core_cloud(act, repository, tfc, github)
         assert flow.run.exit_code == 0, log(flow.run)
