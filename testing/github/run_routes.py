@@ -50,7 +50,7 @@ def workflow_run_document(api_url: str, repository: Repository, run: WorkflowRun
             for number in _open_pulls(repository, run)
         ],
         "created_at": run.created_at,
-        "updated_at": run.created_at,
+        "updated_at": run.updated_at,
         "run_started_at": run.created_at,
         "actor": account_document(BOT_LOGIN, BOT_ID, "Bot"),
         "jobs_url": f"{url}/jobs",
@@ -137,11 +137,14 @@ class WorkflowRunSeeding:
         event: str = "pull_request",
         head_branch: str = "feature",
         head_repository: str | None = None,
+        started_at: str | None = None,
     ) -> None:
         """A run of the workflow file at path, started by event on head_branch at head_sha (in
-        head_repository: a fork when it is not the repository)."""
+        head_repository: a fork when it is not the repository), at started_at (a `now()` taken
+        before its job ran; default now) and completed now."""
         with self._lock:
             found = self._state.repository(repository)
+            now = self._state.clock.stamp()
             found.runs[run_id] = WorkflowRun(
                 run_id,
                 path,
@@ -149,5 +152,11 @@ class WorkflowRunSeeding:
                 head_sha,
                 head_branch,
                 head_repository or repository,
-                self._state.clock.stamp(),
+                started_at or now,
+                now,
             )
+
+    def now(self) -> str:
+        """The stand-in's clock, as GitHub writes a timestamp."""
+        with self._lock:
+            return self._state.clock.stamp()

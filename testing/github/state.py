@@ -179,7 +179,8 @@ class WorkflowRun:
     head_sha: str
     head_branch: str
     head_repository: str
-    created_at: str
+    created_at: str  # also its run_started_at
+    updated_at: str  # when it completed (the stand-in's runs are completed)
 
 
 @dataclass

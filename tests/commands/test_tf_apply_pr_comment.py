@@ -261,9 +261,14 @@ def review_check(github: GitHubServer, commit: str, required: bool) -> ReviewedP
     )
 
 
-def merged(github: GitHubServer) -> None:
-    """Pull request #12, planned by the run 4242 of the workflow core.yml at HEAD, merged."""
-    github.add_workflow_run(REPOSITORY, 4242, HEAD, path=".github/workflows/core.yml")
+def reviewed_plan(core: Core, github: GitHubServer, tmp_path: Path) -> None:
+    """Pull request #12, planned (its comment posted) by the run 4242 of the workflow core.yml
+    at HEAD, then merged."""
+    started = github.now()
+    plan(core, event_env(tmp_path, github))
+    github.add_workflow_run(
+        REPOSITORY, 4242, HEAD, path=".github/workflows/core.yml", started_at=started
+    )
     github.add_pull_request(REPOSITORY, 12, HEAD, "main", merge_commit_sha=MERGE)
 
 
@@ -279,8 +284,7 @@ def planned(core: Core) -> PlanSummary:
 def test_the_merged_commit_s_plan_is_the_one_reviewed(
     core: Core, github: GitHubServer, tmp_path: Path
 ) -> None:
-    plan(core, event_env(tmp_path, github))
-    merged(github)
+    reviewed_plan(core, github, tmp_path)
     github.clear_requests()
     check = review_check(github, MERGE, required=True)
     first_plan = planned(core)
@@ -360,8 +364,7 @@ def push_env(tmp_path: Path, github: GitHubServer, required: bool) -> dict[str, 
 def test_an_apply_of_the_reviewed_plan_applies_and_says_so_in_the_summary(
     core: Core, github: GitHubServer, tmp_path: Path
 ) -> None:
-    plan(core, event_env(tmp_path, github))
-    merged(github)
+    reviewed_plan(core, github, tmp_path)
     env = push_env(tmp_path, github, required=True)
     result = core(env=env)
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -373,8 +376,7 @@ def test_an_apply_of_the_reviewed_plan_applies_and_says_so_in_the_summary(
 def test_an_apply_that_differs_from_the_reviewed_plan_is_refused_when_required(
     core: Core, github: GitHubServer, tmp_path: Path
 ) -> None:
-    plan(core, event_env(tmp_path, github))
-    merged(github)
+    reviewed_plan(core, github, tmp_path)
     main = core.root / "main.tf"  # merged with a change the plan comment never showed
     main.write_text(
         main.read_text(encoding="utf-8") + 'resource "terraform_data" "unreviewed" {}\n',

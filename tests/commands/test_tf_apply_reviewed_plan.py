@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from testing.github.server import GitHubServer
 from testing.tf_apply_step import outputs_of
@@ -32,6 +34,7 @@ from tests.commands.test_tf_apply_pr_comment import (
     HEAD,
     MERGE,
     REPOSITORY,
+    TOKEN,
     WORKFLOW_REF,
     event_env,
     plan,
@@ -73,8 +76,11 @@ def push_env(tmp_path: Path, github: GitHubServer) -> dict[str, str]:
 def reviewed(core: Core, github: GitHubServer, tmp_path: Path, *arguments: str) -> None:
     """The pull request #12 planned at HEAD by run RUN_ID of WORKFLOW (its comment posted), then
     merged into MERGE."""
+    started = github.now()  # the run starts, its job plans and comments, the run completes
     plan(core, event_env(tmp_path, github), *arguments)
-    github.add_workflow_run(REPOSITORY, RUN_ID, HEAD, path=WORKFLOW, head_branch="feature")
+    github.add_workflow_run(
+        REPOSITORY, RUN_ID, HEAD, path=WORKFLOW, head_branch="feature", started_at=started
+    )
     github.add_pull_request(REPOSITORY, 12, HEAD, "main", merge_commit_sha=MERGE)
 
 
@@ -267,3 +273,45 @@ def test_an_apply_token_without_actions_read_cannot_check_the_run(
         f"{RUN_ID}: GitHub answered 403 Resource not accessible by integration)"
     )
     refused_with(core, github, tmp_path, reason)
+
+
+def test_a_comment_edited_after_its_run_is_refused(
+    core: Core, github: GitHubServer, tmp_path: Path
+) -> None:
+    """Any job's GITHUB_TOKEN writes as github-actions[bot], so another workflow (a writer's,
+    pushed on any branch) can edit the plan job's comment: its `updated_at` then falls after the
+    run's end (issue-comment `updated_at`; workflow-run `run_started_at`, `updated_at`)."""
+    reviewed(core, github, tmp_path)
+    [comment] = github.comments(REPOSITORY, 12)
+    main = core.root / "main.tf"  # what is merged: a resource the review never showed
+    main.write_text(
+        main.read_text(encoding="utf-8") + 'resource "terraform_data" "unreviewed" {}\n',
+        encoding="utf-8",
+    )
+    with plan_job_github() as elsewhere:  # the writer computes that plan's digest
+        plan(core, event_env(tmp_path, elsewhere))
+        [wanted] = elsewhere.comments(REPOSITORY, 12)
+    digest = re.compile(r"sha256=[0-9a-f]{64}")
+    found = digest.search(wanted["body"])
+    assert found is not None
+    github.advance_clock(60)
+    edited = digest.sub(found.group(0), comment["body"])
+    assert edited != comment["body"]
+    answer = requests.patch(
+        f"{github.url}/repos/{REPOSITORY}/issues/comments/{comment['id']}",
+        json={"body": edited},
+        headers={"Authorization": f"token {TOKEN}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    [after] = github.comments(REPOSITORY, 12)
+    assert after["updated_at"] > comment["updated_at"]
+    result = core(env=push_env(tmp_path, github))
+    assert result.exit_code == 1, result.stdout + result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith(
+        f"error: the plan comment on #12 is not trusted: its run {RUN_ID} ran from "
+    )
+    assert error.endswith(f", and the comment was last written at {after['updated_at']}{REFUSED}")
+    state = core.s3.get_object(Bucket=core.bucket, Key=STATE_KEY)
+    assert json.loads(state["Body"].read())["resources"] == []

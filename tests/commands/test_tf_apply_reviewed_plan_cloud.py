@@ -36,6 +36,7 @@ def test_the_redacted_plan_reviewed_and_the_json_plan_applied_match(
     main.write_text(main.read_text(encoding="utf-8") + SENSITIVE_RESOURCE, encoding="utf-8")
     tfc.add_token(TOKEN, "team", access="plan")  # the plan environment's token
     tfc.clear_requests()
+    started = github.now()
     planned = service("--plan-only", "true", env=event_env(tmp_path, github))
     assert planned.exit_code == 0, planned.stdout + planned.stderr
     assert [r.status for r in tfc.requests_to(JSON_OUTPUT)] == [404]
@@ -43,7 +44,9 @@ def test_the_redacted_plan_reviewed_and_the_json_plan_applied_match(
     [comment] = github.comments(REPOSITORY, 12)
     assert "<!-- toto-actions:changes v2 sha256=" in comment["body"]
     assert "s3cr3t-api-key" not in comment["body"]
-    github.add_workflow_run(REPOSITORY, RUN_ID, HEAD, path=WORKFLOW, head_branch="feature")
+    github.add_workflow_run(
+        REPOSITORY, RUN_ID, HEAD, path=WORKFLOW, head_branch="feature", started_at=started
+    )
     github.add_pull_request(REPOSITORY, 12, HEAD, "main", merge_commit_sha=MERGE)
 
     tfc.add_token(TOKEN, "team", access="admin")  # the apply environment's token

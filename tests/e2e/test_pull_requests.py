@@ -148,6 +148,7 @@ def test_a_service_pull_request_is_planned_in_one_comment_and_the_merge_applies_
     # A second push to the pull request edits that one comment.
     second_head = commit(repository, {"app.txt": "expenses, version three\n"}, "Version three")
     github.add_pull_request(SERVICE_REPOSITORY, 7, second_head, "main")
+    started = github.now()  # the plan run's start
     second = plan(7, second_head, "synchronize")
     [edited] = plan_comments(github, SERVICE_REPOSITORY, 7)
     assert edited["id"] == comment["id"]
@@ -162,6 +163,7 @@ def test_a_service_pull_request_is_planned_in_one_comment_and_the_merge_applies_
         second_head,
         path=SERVICE_WORKFLOW,
         head_branch="feature/change",
+        started_at=started,
     )
     github.add_pull_request(
         SERVICE_REPOSITORY,
@@ -298,6 +300,7 @@ def test_run_source_vcs_follows_the_workspace_s_own_runs_and_drift_is_checked_on
         speculative = tfc.queue_vcs_run(
             ORG, CORE_WORKSPACE, archive, commit_sha=head, pull_request=5
         )
+        started = github.now()  # the plan run's start
         run = core_plan(act, repository, tfc, github, number=5, head=head)
         assert run.outputs()["run-id"] == speculative
         assert [r.id for r in tfc.runs(ORG, CORE_WORKSPACE)] == [speculative]  # no upload
@@ -307,7 +310,12 @@ def test_run_source_vcs_follows_the_workspace_s_own_runs_and_drift_is_checked_on
         # The merge: HCP Terraform starts the run of the pushed commit; the job follows it,
         # confirms the reviewed plan and hands the outputs to the sync.
         github.add_workflow_run(
-            CORE_REPOSITORY, run.run_id, head, path=CORE_WORKFLOW, head_branch="feature/change"
+            CORE_REPOSITORY,
+            run.run_id,
+            head,
+            path=CORE_WORKFLOW,
+            head_branch="feature/change",
+            started_at=started,
         )
         github.add_pull_request(
             CORE_REPOSITORY, 5, head, "main", head_ref="feature/change", merge_commit_sha=head
