@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
@@ -77,7 +78,12 @@ class ReviewedComments(NamedTuple):
     pull_number: int
     head_sha: str  # the pull request's head commit, which its plan runs planned
     head_ref: str  # its head branch
-    bodies: tuple[str, ...]  # the comments of this workspace's marker, oldest first
+    comments: tuple[FoundComment, ...]  # those of this workspace's marker, oldest first
+
+
+class FoundComment(NamedTuple):
+    body: str
+    updated_at: datetime  # its last edit (its creation when never edited)
 
 
 class WorkflowRun(NamedTuple):
@@ -90,6 +96,9 @@ class WorkflowRun(NamedTuple):
     head_branch: str | None
     head_repository: str | None  # full name
     pull_numbers: tuple[int, ...]  # `pull_requests`: open same-repository ones only
+    status: str  # "completed" once over
+    started_at: datetime | None  # `run_started_at` (reset by a re-run)
+    updated_at: datetime | None  # its last change: its end, once completed
 
 
 class PullRequests:
@@ -125,8 +134,10 @@ class PullRequests:
             if not pulls:
                 return None
             pull = next((p for p in pulls if p.merge_commit_sha == commit), pulls[0])
-            bodies = tuple(c.body for c in self._ours(pull.number, is_ours))
-            return ReviewedComments(pull.number, pull.head.sha, pull.head.ref, bodies)
+            comments = tuple(
+                FoundComment(c.body, c.updated_at) for c in self._ours(pull.number, is_ours)
+            )
+            return ReviewedComments(pull.number, pull.head.sha, pull.head.ref, comments)
 
         return self._guarded(f"the pull request of {commit}", lookup)
 
@@ -144,6 +155,9 @@ class PullRequests:
                 data.get("head_branch"),
                 head.get("full_name"),
                 tuple(int(p["number"]) for p in data.get("pull_requests") or []),
+                str(data.get("status") or ""),
+                _timestamp(data.get("run_started_at")),
+                _timestamp(data.get("updated_at")),
             )
 
         return self._guarded(f"the workflow run {run_id}", lookup)
@@ -189,6 +203,14 @@ class PullRequests:
 
     def _guarded(self, what: str, operation: Callable[[], T]) -> T:
         return guarded(what, operation)
+
+
+def _timestamp(value: object) -> datetime | None:
+    """A timestamp GitHub wrote (`2026-01-02T03:04:05Z`); None when absent or unreadable."""
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def guarded(what: str, operation: Callable[[], T]) -> T:

@@ -3,8 +3,9 @@ brought the commit: its plan comment's changes digest against the plan's.
 
 A plan comment counts only when PLAN_COMMENT_AUTHOR wrote it, it is the only one of the
 workspace on that pull request, its digest is of this version's format, and the workflow run it
-names is a `pull_request` run of the workflow this apply runs from, for the pull request's head
-commit (GET /repos/{owner}/{repo}/actions/runs/{run_id}).
+names is a completed `pull_request` run of the workflow this apply runs from, for the pull
+request's head commit (GET /repos/{owner}/{repo}/actions/runs/{run_id}), during which the comment
+was last written (any job's GITHUB_TOKEN writes as the same bot, so a later edit is another's).
 
 ReviewedPlanCheck is the engines' `review` callable (called once after the plan, only when the
 step would apply changes): it returns None to go on, or the one-line reason to refuse when the
@@ -13,6 +14,7 @@ reviewed plan is required; either way it keeps the statement the job summary sho
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 from typing import NamedTuple
 
@@ -20,6 +22,7 @@ from toto_actions import actions_runtime
 from toto_actions.errors import OperationError
 from toto_actions.github.pull_requests import (
     PULL_REQUEST_EVENT,
+    FoundComment,
     PullRequests,
     ReviewedComments,
     WorkflowRun,
@@ -60,6 +63,24 @@ def workflow_file(reference: str, repository: str | None = None) -> str:
         return path.split("/", 2)[-1]
     prefix = f"{repository}/"
     return path[len(prefix) :] if path.lower().startswith(prefix.lower()) else path
+
+
+def _edit_problem(run: WorkflowRun, comment: FoundComment) -> str | None:
+    """Why the comment's last edit is not the run's own: any job's GITHUB_TOKEN writes as the
+    same bot, so an edit made after the run (or before it) is another job's. None when the
+    comment was last written while the run ran."""
+    if run.status != "completed" or run.started_at is None or run.updated_at is None:
+        return f"has not completed ({run.status or 'no status'})"
+    if not run.started_at <= comment.updated_at <= run.updated_at:
+        return (
+            f"ran from {_when(run.started_at)} to {_when(run.updated_at)}, and the comment was "
+            f"last written at {_when(comment.updated_at)}"
+        )
+    return None
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ReviewedPlanCheck:
@@ -108,7 +129,7 @@ class ReviewedPlanCheck:
                 f"The reviewed plan could not be read: {problem}.",
                 f"the reviewed plan of {short} could not be read ({problem})",
             ) from problem
-        if found is None or not found.bodies:
+        if found is None or not found.comments:
             where = (
                 "no pull request" if found is None else f"no plan comment on #{found.pull_number}"
             )
@@ -117,10 +138,11 @@ class ReviewedPlanCheck:
                 f"no reviewed plan found for commit {short} ({where})",
             )
         number = found.pull_number
-        if len(found.bodies) > 1:
-            count = len(found.bodies)
+        if len(found.comments) > 1:
+            count = len(found.comments)
             raise self._untrusted(number, f"#{number} has {count} plan comments of this workspace")
-        record = reviewed_record(found.bodies[0])
+        [comment] = found.comments
+        record = reviewed_record(comment.body)
         if record.digest is None:
             where = f"the plan commented on #{number} lists no resources"
             raise _Refused(
@@ -139,7 +161,7 @@ class ReviewedPlanCheck:
             run = github.workflow_run(record.run_id)
         except OperationError as problem:
             raise self._untrusted(number, f"its run cannot be read ({problem})") from problem
-        run_problem = self._run_problem(run, found)
+        run_problem = self._run_problem(run, found) or _edit_problem(run, comment)
         if run_problem is not None:
             raise self._untrusted(number, f"its run {run.run_id} {run_problem}")
         return number, record.digest
