@@ -94,6 +94,16 @@ def repository() -> str | None:
     return os.environ.get("GITHUB_REPOSITORY") or None
 
 
+def run_id() -> str | None:
+    """This workflow run's id (GITHUB_RUN_ID); None outside Actions."""
+    return os.environ.get("GITHUB_RUN_ID") or None
+
+
+def workflow_ref() -> str | None:
+    """The workflow file this run runs, as owner/name/path@ref (GITHUB_WORKFLOW_REF)."""
+    return os.environ.get("GITHUB_WORKFLOW_REF") or None
+
+
 def job_url() -> str | None:
     """The link to this workflow run's page; None outside Actions."""
     parts = [os.environ.get(n) for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]

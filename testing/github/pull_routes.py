@@ -14,6 +14,7 @@ from testing.github.pull_documents import (
     pull_request_simple_document,
 )
 from testing.github.routes import Call, Handler, page_links
+from testing.github.run_routes import WORKFLOW_RUN_ROUTES
 from testing.github.state import Comment, PullRequest, Repository
 from testing.http_stand_in import BRACED_PARAMETERS, Reply, Route, int_or, route
 
@@ -131,4 +132,5 @@ PULL_REQUEST_ROUTES: list[Route[Handler]] = [
         _update_comment,
         {200, 404, 422},
     ),
+    *WORKFLOW_RUN_ROUTES,  # a plan comment names the run that wrote it
 ]

@@ -6,11 +6,13 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
+from testing.github.run_routes import WorkflowRunSeeding
 from testing.github.state import Comment, PullRequest, State
 
 
-class PullRequestSeeding:
-    """GitHubServer's pull request methods; they hold its lock, as every method of it does."""
+class PullRequestSeeding(WorkflowRunSeeding):
+    """GitHubServer's pull request methods, and those of the workflow runs that plan them;
+    they hold its lock, as every method of it does."""
 
     _lock: AbstractContextManager[Any]
     _state: State

@@ -169,6 +169,21 @@ class Deployment:
 
 
 @dataclass
+class WorkflowRun:
+    """A workflow run: the workflow file it ran, the event that started it, and the commit and
+    branch it ran on (head_repository: a fork's for a fork's pull request)."""
+
+    id: int
+    path: str  # .github/workflows/<file>
+    event: str
+    head_sha: str
+    head_branch: str
+    head_repository: str
+    created_at: str  # also its run_started_at
+    updated_at: str  # when it completed (the stand-in's runs are completed)
+
+
+@dataclass
 class Repository:
     id: int
     full_name: str
@@ -185,6 +200,7 @@ class Repository:
     commits: dict[str, tuple[str, ...]] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     workflow_dispatches: list[dict[str, Any]] = field(default_factory=list)
+    runs: dict[int, WorkflowRun] = field(default_factory=dict)  # by id
 
 
 class State:

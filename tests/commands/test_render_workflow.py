@@ -86,6 +86,7 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
         "contents": "read",
         "id-token": "write",
         "pull-requests": "read",
+        "actions": "read",  # the reviewed plan's run (GET .../actions/runs/{run_id})
     }
     assert dev["concurrency"] == {"group": "toto-ms-expenses-dev", "cancel-in-progress": False}
     steps = steps_by_uses(dev)
@@ -149,7 +150,7 @@ def test_core_workflow_syncs_with_an_app_token_scoped_to_the_services(
     dev = workflow["jobs"]["apply-dev"]
     assert dev["if"] == "github.event_name == 'push' && (github.ref == 'refs/heads/main')"
     # No AWS credentials on the cloud engine.
-    assert dev["permissions"] == {"contents": "read", "pull-requests": "read"}
+    assert dev["permissions"] == {"contents": "read", "pull-requests": "read", "actions": "read"}
     steps = steps_by_uses(dev)
     assert list(steps) == [
         "actions/checkout",
@@ -239,6 +240,7 @@ def test_core_workflow_with_a_token_secret_and_the_cli_engine(
         "contents": "read",
         "id-token": "write",
         "pull-requests": "read",
+        "actions": "read",  # the reviewed plan's run (GET .../actions/runs/{run_id})
     }
     assert steps["toto/actions/actions/tf-apply"]["with"]["engine"] == "cli"
     assert steps["toto/actions/actions/sync-secrets"]["with"]["github-token"] == (

@@ -109,7 +109,7 @@ def test_a_plan_token_s_comment_lists_the_resources_of_the_redacted_plan(
     body = _comment_body(github)
     assert "**1 to add, 0 to change, 1 to destroy.**" in body
     assert "- `terraform_data.generation`" in body
-    assert "toto-actions:changes sha256=" in body
+    assert "toto-actions:changes v2 sha256=" in body
     assert EMPTY_LIST_DIGEST not in body
     assert "warning" not in result.stderr
 

@@ -13,7 +13,7 @@ import pytest
 
 from testing.github.server import GitHubServer
 from testing.local_stack import MotoServer
-from testing.tf_apply_step import outputs_of
+from testing.tf_apply_step import Reviewer, outputs_of
 from tests.commands.test_tf_apply_cli import SECRET, Core
 from tests.conftest import CliRunner
 from toto_actions.github.reviewed_plan import ReviewedPlanCheck, ReviewSettings
@@ -21,6 +21,8 @@ from toto_actions.terraform.plan import PlanSummary, ResourceChange
 
 REPOSITORY = "acme/toto-terra-aws"
 TOKEN = "ghs_plan-job-token"
+APPLY_TOKEN = "ghs_apply-job-token"  # an apply job's: it reads the plan comment's run
+WORKFLOW_REF = f"{REPOSITORY}/.github/workflows/core.yml@refs/heads/main"
 HEAD = "5eed" + "0" * 36
 MERGE = "6eed" + "0" * 36
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
@@ -46,6 +48,11 @@ def plan_job_github() -> Iterator[GitHubServer]:
         server.add_repository(REPOSITORY)
         # What a plan job's GITHUB_TOKEN holds: contents read, pull-requests write.
         server.add_token(TOKEN, [REPOSITORY], {"contents": "read", "pull_requests": "write"})
+        server.add_token(
+            APPLY_TOKEN,
+            [REPOSITORY],
+            {"contents": "read", "pull_requests": "read", "actions": "read"},
+        )
         server.add_pull_request(REPOSITORY, 12, HEAD, "main")
         yield server
 
@@ -240,29 +247,51 @@ FIRST_PLAN = PlanSummary(
     0,
     0,
     (
-        ResourceChange("terraform_data.image", "create"),
-        ResourceChange("terraform_data.generation", "create"),
+        ResourceChange("terraform_data.image", "create", "{}"),
+        ResourceChange("terraform_data.generation", "create", "{}"),
     ),
 )
 
 
 def review_check(github: GitHubServer, commit: str, required: bool) -> ReviewedPlanCheck:
     return ReviewedPlanCheck(
-        ReviewSettings(TOKEN, github.url, REPOSITORY, commit, "core-dev", required)
+        ReviewSettings(
+            APPLY_TOKEN, github.url, REPOSITORY, commit, "core-dev", required, WORKFLOW_REF
+        )
     )
+
+
+def reviewed_plan(core: Core, github: GitHubServer, tmp_path: Path) -> None:
+    """Pull request #12, planned (its comment posted) by the run 4242 of the workflow core.yml
+    at HEAD, then merged."""
+    started = github.now()
+    plan(core, event_env(tmp_path, github))
+    github.add_workflow_run(
+        REPOSITORY, 4242, HEAD, path=".github/workflows/core.yml", started_at=started
+    )
+    github.add_pull_request(REPOSITORY, 12, HEAD, "main", merge_commit_sha=MERGE)
+
+
+def planned(core: Core) -> PlanSummary:
+    """The summary an apply of the configuration compares (a review refuses it: nothing is
+    applied)."""
+    reviewer = Reviewer("only shown")
+    assert core.reviewed(reviewer.review).exit_code == 1
+    [summary] = reviewer.shown
+    return summary
 
 
 def test_the_merged_commit_s_plan_is_the_one_reviewed(
     core: Core, github: GitHubServer, tmp_path: Path
 ) -> None:
-    plan(core, event_env(tmp_path, github))
-    github.add_pull_request(REPOSITORY, 12, HEAD, "main", merge_commit_sha=MERGE)
+    reviewed_plan(core, github, tmp_path)
     github.clear_requests()
     check = review_check(github, MERGE, required=True)
-    assert check(FIRST_PLAN) is None
+    first_plan = planned(core)
+    assert check(first_plan) is None
     assert check.statement == "The changes applied are the ones reviewed in #12."
-    assert len(github.requests) == 2  # the commit's pull requests, the comments
-    changed = FIRST_PLAN._replace(resources=FIRST_PLAN.resources[:1])
+    assert len(github.requests) == 3  # the commit's pull requests, the comments, the run
+    changed = first_plan._replace(resources=first_plan.resources[:1])
     assert check(changed) == (
         "the changes differ from the plan reviewed in #12: not applied "
         "(require-reviewed-plan is true)"
@@ -292,6 +321,7 @@ def test_an_open_pull_request_holding_the_commit_is_not_a_review_of_it(
     """A branch pushed (and deployed) before its pull request is merged: the open pull
     request's plan is not a review of what is applied."""
     plan(core, event_env(tmp_path, github))  # the open pull request #12 has its plan comment
+    github.add_workflow_run(REPOSITORY, 4242, HEAD, path=".github/workflows/core.yml")
     check = review_check(github, HEAD, required=True)
     assert check(FIRST_PLAN) == (
         "no reviewed plan found for commit 5eed00000000 (no pull request): not applied "
@@ -324,7 +354,8 @@ def push_env(tmp_path: Path, github: GitHubServer, required: bool) -> dict[str, 
         "GITHUB_SHA": MERGE,
         "GITHUB_REPOSITORY": REPOSITORY,
         "GITHUB_STEP_SUMMARY": str(summary),
-        "INPUT_GITHUB-TOKEN": TOKEN,
+        "GITHUB_WORKFLOW_REF": WORKFLOW_REF,
+        "INPUT_GITHUB-TOKEN": APPLY_TOKEN,
         "INPUT_GITHUB-API-URL": github.url,
         "INPUT_REQUIRE-REVIEWED-PLAN": "true" if required else "false",
     }
@@ -333,8 +364,7 @@ def push_env(tmp_path: Path, github: GitHubServer, required: bool) -> dict[str, 
 def test_an_apply_of_the_reviewed_plan_applies_and_says_so_in_the_summary(
     core: Core, github: GitHubServer, tmp_path: Path
 ) -> None:
-    plan(core, event_env(tmp_path, github))
-    github.add_pull_request(REPOSITORY, 12, HEAD, "main", merge_commit_sha=MERGE)
+    reviewed_plan(core, github, tmp_path)
     env = push_env(tmp_path, github, required=True)
     result = core(env=env)
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -346,8 +376,7 @@ def test_an_apply_of_the_reviewed_plan_applies_and_says_so_in_the_summary(
 def test_an_apply_that_differs_from_the_reviewed_plan_is_refused_when_required(
     core: Core, github: GitHubServer, tmp_path: Path
 ) -> None:
-    plan(core, event_env(tmp_path, github))
-    github.add_pull_request(REPOSITORY, 12, HEAD, "main", merge_commit_sha=MERGE)
+    reviewed_plan(core, github, tmp_path)
     main = core.root / "main.tf"  # merged with a change the plan comment never showed
     main.write_text(
         main.read_text(encoding="utf-8") + 'resource "terraform_data" "unreviewed" {}\n',

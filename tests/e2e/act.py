@@ -26,6 +26,7 @@ engine, and where the stand-in configure-aws-credentials finds moto).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -73,6 +74,8 @@ _RUNNER_DROPPED_PREFIXES = (
     "TOTO_",
 )
 _RUNNER_DROPPED = frozenset({"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTEST_CURRENT_TEST"})
+# Each act run gets its own GITHUB_RUN_ID, as each GitHub run has one (act's default is 1 for all).
+_RUN_IDS = itertools.count(9001)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class ActRun:
     output: str
     seconds: float
     arguments: tuple[str, ...]
+    run_id: int = 0  # the GITHUB_RUN_ID its steps saw
 
     def outcomes(self) -> dict[str, str]:
         """Each main step's verdict as act logs it (`✅  Success - Main <name> [<time>]`):
@@ -208,6 +212,21 @@ class Act:
         secret_file = files / "secrets.env"
         secret_file.touch(mode=0o600)
         secret_file.write_text(_dotenv(secrets or {}), encoding="utf-8")
+        run_id = next(_RUN_IDS)
+        # What GitHub's runner sets and act 0.2.89 does not (GITHUB_WORKFLOW_REF: owner/name/
+        # path@ref), or sets to 1 on every run (GITHUB_RUN_ID): a reviewed plan's check reads
+        # both.
+        repository_of_event = event.get("repository")
+        full_name = (
+            repository_of_event.get("full_name", "act/local")
+            if isinstance(repository_of_event, dict)
+            else "act/local"
+        )
+        workflow_ref = f"{full_name}/{workflow}@{event.get('ref', 'refs/heads/main')}"
+        (files / "run.env").write_text(
+            _dotenv({"GITHUB_RUN_ID": str(run_id), "GITHUB_WORKFLOW_REF": workflow_ref}),
+            encoding="utf-8",
+        )
         arguments = [
             str(ACT),
             event_name,
@@ -225,7 +244,7 @@ class Act:
             "--secret-file",
             str(secret_file),
             "--env-file",
-            str(files / "no.env"),
+            str(files / "run.env"),
             "--var-file",
             str(files / "no.vars"),
             *_pairs("--var", variables or {}),
@@ -243,7 +262,7 @@ class Act:
             )
         finally:
             secret_file.unlink(missing_ok=True)
-        run = ActRun(exit_code, output, time.monotonic() - started, tuple(arguments))
+        run = ActRun(exit_code, output, time.monotonic() - started, tuple(arguments), run_id)
         if UNMAPPED_ACTION in run.output:
             raise AssertionError(f"act went to GitHub for an action:\n{run.output}")
         return run

@@ -286,7 +286,8 @@ def serve_service_repositories(github: GitHubServer, repositories: tuple[str, ..
 def serve_job_token(github: GitHubServer, repositories: tuple[str, ...]) -> None:
     """The repositories, and the job's token (github.token) on them with the most the rendered
     jobs ask for: contents read, pull-requests write, deployments write (a redeploy's lookup and
-    record), actions write (the redeploy handler's workflow dispatch)."""
+    record), actions write (the redeploy handler's workflow dispatch; write includes read: the run
+    a reviewed plan's comment names)."""
     for repository in repositories:
         github.add_repository(repository)
     github.add_token(

@@ -34,6 +34,7 @@ from tests.e2e.flows import (
     PLAN_SECRETS,
     SERVICE,
     SERVICE_STATE_KEY,
+    SERVICE_WORKFLOW,
     SERVICE_WORKSPACE,
     TF_API_TOKEN,
     Stack,
@@ -147,6 +148,7 @@ def test_a_service_pull_request_is_planned_in_one_comment_and_the_merge_applies_
     # A second push to the pull request edits that one comment.
     second_head = commit(repository, {"app.txt": "expenses, version three\n"}, "Version three")
     github.add_pull_request(SERVICE_REPOSITORY, 7, second_head, "main")
+    started = github.now()  # the plan run's start
     second = plan(7, second_head, "synchronize")
     [edited] = plan_comments(github, SERVICE_REPOSITORY, 7)
     assert edited["id"] == comment["id"]
@@ -154,9 +156,22 @@ def test_a_service_pull_request_is_planned_in_one_comment_and_the_merge_applies_
     assert_absent([edited], [*EXPECTED_SECRETS.values(), JOB_TOKEN])
 
     # The merge (fast-forward: the head is the pushed commit) applies the reviewed plan with
-    # the very tag the plan computed.
+    # the very tag the plan computed; the comment names the plan's run, which GitHub describes.
+    github.add_workflow_run(
+        SERVICE_REPOSITORY,
+        second.run_id,
+        second_head,
+        path=SERVICE_WORKFLOW,
+        head_branch="feature/change",
+        started_at=started,
+    )
     github.add_pull_request(
-        SERVICE_REPOSITORY, 7, second_head, "main", merge_commit_sha=second_head
+        SERVICE_REPOSITORY,
+        7,
+        second_head,
+        "main",
+        head_ref="feature/change",  # as the event says (pull_request_event)
+        merge_commit_sha=second_head,
     )
     merged = run_service_cli(stack, repository, registry)
     assert merged.run.exit_code == 0, log(merged.run)
@@ -285,6 +300,7 @@ def test_run_source_vcs_follows_the_workspace_s_own_runs_and_drift_is_checked_on
         speculative = tfc.queue_vcs_run(
             ORG, CORE_WORKSPACE, archive, commit_sha=head, pull_request=5
         )
+        started = github.now()  # the plan run's start
         run = core_plan(act, repository, tfc, github, number=5, head=head)
         assert run.outputs()["run-id"] == speculative
         assert [r.id for r in tfc.runs(ORG, CORE_WORKSPACE)] == [speculative]  # no upload
@@ -293,7 +309,17 @@ def test_run_source_vcs_follows_the_workspace_s_own_runs_and_drift_is_checked_on
 
         # The merge: HCP Terraform starts the run of the pushed commit; the job follows it,
         # confirms the reviewed plan and hands the outputs to the sync.
-        github.add_pull_request(CORE_REPOSITORY, 5, head, "main", merge_commit_sha=head)
+        github.add_workflow_run(
+            CORE_REPOSITORY,
+            run.run_id,
+            head,
+            path=CORE_WORKFLOW,
+            head_branch="feature/change",
+            started_at=started,
+        )
+        github.add_pull_request(
+            CORE_REPOSITORY, 5, head, "main", head_ref="feature/change", merge_commit_sha=head
+        )
         pushed = tfc.queue_vcs_run(ORG, CORE_WORKSPACE, archive, commit_sha=head)
         flow = run_core_cloud(act, repository, tfc, github)
         assert flow.run.exit_code == 0, log(flow.run)

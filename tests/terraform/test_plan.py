@@ -64,7 +64,8 @@ def test_the_summary_lists_resources_by_action_and_links_the_run() -> None:
 # object is forgotten is ["create", "forget"] (Terraform's plans.CreateThenForget).
 def test_a_forget_is_shown_and_destroys_nothing() -> None:
     summary = summarize({"resource_changes": [change("terraform_data.kept", "forget")]})
-    assert summary == PlanSummary(0, 0, 0, (ResourceChange("terraform_data.kept", "forget"),))
+    kept = ResourceChange("terraform_data.kept", "forget", "null")  # no `after`: it leaves
+    assert summary == PlanSummary(0, 0, 0, (kept,))
     assert summary.has_changes  # the state changes: plan-only reports it, an apply applies it
     assert summary.destroyed() == []
     assert "| forget | `terraform_data.kept` |" in plan_markdown(summary)
@@ -73,7 +74,7 @@ def test_a_forget_is_shown_and_destroys_nothing() -> None:
 def test_a_create_that_forgets_the_old_object_counts_as_a_create() -> None:
     summary = summarize({"resource_changes": [change("terraform_data.new", "create", "forget")]})
     assert (summary.add, summary.change, summary.destroy) == (1, 0, 0)
-    assert summary.resources == (ResourceChange("terraform_data.new", "create-forget"),)
+    assert summary.resources == (ResourceChange("terraform_data.new", "create-forget", "null"),)
     assert summary.destroyed() == []  # the old object is not destroyed: no guard
     assert "| create-forget | `terraform_data.new` |" in plan_markdown(summary)
 
@@ -153,7 +154,12 @@ def test_the_planned_changes_of_the_stream_summarize_as_the_json_plan_does() -> 
             change("data.terraform_remote_state.core", "read"),
         ]
     }
-    assert summarize_planned_changes(streamed) == summarize(json_plan)
+    # The same changes; only the JSON plan holds their planned values (a review's digest).
+    from_stream, from_json = summarize_planned_changes(streamed), summarize(json_plan)
+    assert from_stream is not None
+    assert from_stream._replace(resources=()) == from_json._replace(resources=())
+    assert [r[:2] for r in from_stream.resources] == [r[:2] for r in from_json.resources]
+    assert {r.planned for r in from_stream.resources} == {""}
 
 
 @pytest.mark.parametrize("action", ["replace", "obliterate"])

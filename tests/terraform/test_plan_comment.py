@@ -11,23 +11,23 @@ from toto_actions.terraform.plan_comment import (
     is_plan_comment,
     marker,
     plan_comment,
-    reviewed_digest,
+    reviewed_record,
 )
 
 CONTEXT = CommentContext("core-dev", "0123abc" + "0" * 33, "https://example.test/run/1", False)
 
 
 def summary_of(*changes: tuple[str, str]) -> PlanSummary:
-    resources = tuple(ResourceChange(address, action) for action, address in changes)  # type: ignore[arg-type]
+    resources = tuple(ResourceChange(address, action, "{}") for action, address in changes)  # type: ignore[arg-type]
     add = sum(1 for r in resources if r.action in {"create", "replace"})
     destroy = sum(1 for r in resources if r.action in {"delete", "replace"})
     change = sum(1 for r in resources if r.action == "update")
     return PlanSummary(add, change, destroy, resources)
 
 
-def test_the_digest_is_the_sha256_of_sorted_action_address_lines() -> None:
+def test_the_digest_is_the_sha256_of_sorted_action_address_values_lines() -> None:
     summary = summary_of(("update", "b.x"), ("create", "a.y"))
-    expected = hashlib.sha256(b"create a.y\nupdate b.x\n").hexdigest()
+    expected = hashlib.sha256(b"create a.y {}\nupdate b.x {}\n").hexdigest()
     assert changes_digest(summary) == expected
     assert changes_digest(summary_of(("create", "a.y"), ("update", "b.x"))) == expected
     assert changes_digest(summary_of(("replace", "a.y"), ("update", "b.x"))) != expected
@@ -41,8 +41,10 @@ def test_the_comment_starts_with_the_marker_and_records_the_digest() -> None:
         == "<!-- toto-actions:plan workspace=core-dev -->"
         == marker("core-dev")
     )
-    assert body.splitlines()[1] == f"<!-- toto-actions:changes sha256={changes_digest(summary)} -->"
-    assert reviewed_digest(body) == changes_digest(summary)
+    assert body.splitlines()[1] == (
+        f"<!-- toto-actions:changes v2 sha256={changes_digest(summary)} -->"
+    )
+    assert reviewed_record(body) == (changes_digest(summary), 2, None)
     assert is_plan_comment(body, "core-dev") and not is_plan_comment(body, "core")
     assert "**1 to add, 0 to change, 0 to destroy.**" in body
     assert (
@@ -68,7 +70,7 @@ def test_a_destroy_or_replace_is_warned_about_by_name() -> None:
 def test_no_changes_says_so() -> None:
     body = plan_comment(PlanSummary(0, 0, 0, ()), CONTEXT)
     assert "**No changes.**" in body
-    assert reviewed_digest(body) == hashlib.sha256(b"").hexdigest()
+    assert reviewed_record(body).digest == hashlib.sha256(b"").hexdigest()
 
 
 def test_a_long_list_folds_into_details() -> None:
@@ -84,7 +86,7 @@ def test_a_list_too_long_for_a_comment_is_cut_with_a_note() -> None:
     assert body.endswith("the full list is in the job summary._")
     assert "`module.m.terraform_data.r00000`" in body
     assert "`module.m.terraform_data.r02999`" not in body
-    assert reviewed_digest(body) == changes_digest(summary)  # the digest covers the whole plan
+    assert reviewed_record(body).digest == changes_digest(summary)  # the whole plan
 
 
 def test_a_plan_that_destroys_thousands_still_fits_and_keeps_its_sections_apart() -> None:

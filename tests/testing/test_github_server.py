@@ -223,6 +223,7 @@ def exchanges() -> Iterator[list[Exchange]]:
             _drive_variable_routes(run, scope)
         _drive_app_routes(run)
         _drive_pull_request_routes(run)
+        _drive_workflow_run_routes(run)
         _drive_deployment_routes(run)
         _drive_branch_routes(run)
         _drive_organization_routes(run)
@@ -292,6 +293,15 @@ def _drive_pull_request_routes(run: RepresentativeRun) -> None:
     run.send("PATCH", edited, {"body": "plan, again"}, expect=200)
     run.send("PATCH", edited, {"body": "x" * 65_537}, expect=422)
     run.send("PATCH", f"{REPOSITORY_PATH}/issues/comments/1", {"body": "plan"}, expect=404)
+
+
+def _drive_workflow_run_routes(run: RepresentativeRun) -> None:
+    """A pull request's plan run (its pull request open: listed) and a run that is unknown."""
+    run.server.add_pull_request(REPOSITORY, 10, "9" * 40, head_ref="feature")
+    run.server.add_workflow_run(REPOSITORY, 4242, "9" * 40)
+    found = run.send("GET", f"{REPOSITORY_PATH}/actions/runs/4242", expect=200).body
+    assert [p["number"] for p in found["pull_requests"]] == [10]
+    run.send("GET", f"{REPOSITORY_PATH}/actions/runs/4343", expect=404)
 
 
 def _drive_deployment_routes(run: RepresentativeRun) -> None:

@@ -32,8 +32,8 @@ OPTIONS = (
     ),
     Option(
         "--github-token",
-        "the token that comments and reads plan comments (needs pull-requests: write to comment, "
-        "read to check a reviewed plan)",
+        "the token that comments and reads plan comments (needs pull-requests: write to comment; "
+        "pull-requests: read and actions: read to check a reviewed plan)",
         fallback_variable="GITHUB_TOKEN",
         sensitive=True,
     ),
@@ -93,7 +93,15 @@ def settings(
                 )
         else:
             review = ReviewedPlanCheck(
-                ReviewSettings(token, api_url, repository, commit, workspace, required)
+                ReviewSettings(
+                    token,
+                    api_url,
+                    repository,
+                    commit,
+                    workspace,
+                    required,
+                    actions_runtime.workflow_ref(),
+                )
             )
     return GitHubSteps(comment, review)
 
@@ -117,6 +125,7 @@ def after_plan(steps: GitHubSteps, result: EngineResult) -> None:
         commit=event.head_sha,
         link=link or f"https://github.com/{event.base_repository}/pull/{event.number}",
         link_is_run=result.run_url is not None,
+        run_id=actions_runtime.run_id(),
     )
     body = plan_comment(result.summary, context)
     outcome = PullRequests(comment.token, comment.api_url, event.base_repository).publish(

@@ -4,14 +4,15 @@ of the pull request that brought a pushed commit.
 
 The client is lazy (PyGithub's `lazy=True`: a repository or an issue is an address, not a GET),
 so a comment costs one request to list the pull request's comments (one per hundred) and one to
-create or edit it. Only comments written by a bot are ours: a person's comment that copies the
-marker is neither edited nor trusted as a reviewed plan.
+create or edit it. Only comments written by PLAN_COMMENT_AUTHOR are ours: a person's or another
+bot's comment that copies the marker is neither edited nor trusted as a reviewed plan.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 IsOurs = Callable[[str], bool]  # whether a comment body is this workspace's plan comment
 PULL_REQUEST_EVENT = "pull_request"
+# Who a plan comment is written by: the rendered plan jobs comment with the workflow's
+# GITHUB_TOKEN, whose writes GitHub attributes to the github-actions app's bot user (`user`
+# of an issue comment: login "github-actions[bot]", type "Bot"). The plan job cannot ask GitHub
+# who its token is (GET /user refuses an installation token), so the name is fixed here.
+PLAN_COMMENT_AUTHOR = "github-actions[bot]"
 
 
 class PullRequestEvent(NamedTuple):
@@ -66,11 +72,33 @@ def pull_request_event(name: str | None, path: str | None) -> PullRequestEvent |
         ) from problem
 
 
-class ReviewedComment(NamedTuple):
-    """The plan comment found on the pull request of a commit."""
+class ReviewedComments(NamedTuple):
+    """The merged pull request of a commit and its plan comments (of PLAN_COMMENT_AUTHOR)."""
 
     pull_number: int
-    body: str | None  # None: the pull request has no plan comment of this workspace
+    head_sha: str  # the pull request's head commit, which its plan runs planned
+    head_ref: str  # its head branch
+    comments: tuple[FoundComment, ...]  # those of this workspace's marker, oldest first
+
+
+class FoundComment(NamedTuple):
+    body: str
+    updated_at: datetime  # its last edit (its creation when never edited)
+
+
+class WorkflowRun(NamedTuple):
+    """What a workflow run says of itself (GET /repos/{owner}/{repo}/actions/runs/{run_id})."""
+
+    run_id: int
+    path: str  # the workflow file, as GitHub gives it (see reviewed_plan.workflow_file)
+    event: str
+    head_sha: str
+    head_branch: str | None
+    head_repository: str | None  # full name
+    pull_numbers: tuple[int, ...]  # `pull_requests`: open same-repository ones only
+    status: str  # "completed" once over
+    started_at: datetime | None  # `run_started_at` (reset by a re-run)
+    updated_at: datetime | None  # its last change: its end, once completed
 
 
 class PullRequests:
@@ -95,28 +123,59 @@ class PullRequests:
         self._guarded(what, lambda: existing.edit(body))
         return "edited"
 
-    def reviewed_comment(self, commit: str, is_ours: IsOurs) -> ReviewedComment | None:
-        """The plan comment of the pull request that brought the commit: the one whose merge
+    def reviewed_comments(self, commit: str, is_ours: IsOurs) -> ReviewedComments | None:
+        """The plan comments of the pull request that brought the commit: the one whose merge
         made it (a merge, squash or rebase names the pushed commit), else a merged one that
         holds it; None when no merged pull request has the commit (an open one is not a
         review of what is applied)."""
 
-        def lookup() -> ReviewedComment | None:
+        def lookup() -> ReviewedComments | None:
             pulls = [p for p in self._repo().get_commit(commit).get_pulls() if p.merged_at]
             if not pulls:
                 return None
             pull = next((p for p in pulls if p.merge_commit_sha == commit), pulls[0])
-            found = self._find(pull.number, is_ours)
-            return ReviewedComment(pull.number, None if found is None else found.body)
+            comments = tuple(
+                FoundComment(c.body, c.updated_at) for c in self._ours(pull.number, is_ours)
+            )
+            return ReviewedComments(pull.number, pull.head.sha, pull.head.ref, comments)
 
         return self._guarded(f"the pull request of {commit}", lookup)
 
+    def workflow_run(self, run_id: int) -> WorkflowRun:
+        """The workflow run run_id of the repository."""
+
+        def lookup() -> WorkflowRun:
+            data = self._repo().get_workflow_run(run_id).raw_data  # one GET
+            head = data.get("head_repository") or {}
+            return WorkflowRun(
+                run_id,
+                str(data.get("path") or ""),
+                str(data.get("event") or ""),
+                str(data.get("head_sha") or ""),
+                data.get("head_branch"),
+                head.get("full_name"),
+                tuple(int(p["number"]) for p in data.get("pull_requests") or []),
+                str(data.get("status") or ""),
+                _timestamp(data.get("run_started_at")),
+                _timestamp(data.get("updated_at")),
+            )
+
+        return self._guarded(f"the workflow run {run_id}", lookup)
+
+    def _ours(self, number: int, is_ours: IsOurs) -> list[IssueComment]:
+        """The pull request's comments written by PLAN_COMMENT_AUTHOR for which is_ours holds."""
+        return [
+            comment
+            for comment in self._issue(number).get_comments()
+            if comment.user is not None
+            and comment.user.type == "Bot"
+            and comment.user.login == PLAN_COMMENT_AUTHOR
+            and is_ours(comment.body)
+        ]
+
     def _find(self, number: int, is_ours: IsOurs) -> IssueComment | None:
-        for comment in self._issue(number).get_comments():
-            if comment.user is not None and comment.user.type == "Bot" and is_ours(comment.body):
-                found: IssueComment = comment
-                return found
-        return None
+        found = self._ours(number, is_ours)
+        return found[0] if found else None
 
     def _github(self) -> Github:
         if self._client is None:
@@ -144,6 +203,14 @@ class PullRequests:
 
     def _guarded(self, what: str, operation: Callable[[], T]) -> T:
         return guarded(what, operation)
+
+
+def _timestamp(value: object) -> datetime | None:
+    """A timestamp GitHub wrote (`2026-01-02T03:04:05Z`); None when absent or unreadable."""
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def guarded(what: str, operation: Callable[[], T]) -> T:

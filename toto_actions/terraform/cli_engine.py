@@ -86,7 +86,9 @@ def plan_and_apply(settings: CliSettings) -> EngineResult:
 def _plan_decide_apply(
     terraform: TerraformCli, settings: CliSettings, plan_file: Path
 ) -> EngineResult:
-    if not settings.plan_only:
+    # The text an apply asks approval with shows no planned value a reviewed plan's digest
+    # covers: with a review, the saved plan is read as JSON (_plan_streamed) and applied.
+    if not settings.plan_only and settings.review is None:
         reviewed = _apply_reviewed(terraform, settings)
         if reviewed is not None:
             return reviewed
@@ -194,8 +196,8 @@ def _plan_streamed(terraform: TerraformCli, settings: CliSettings, plan_file: Pa
             streamed.append(change)
 
     changes = _plan(terraform, settings, plan_file, actions_runtime.info, on_message)
-    summary = summarize_planned_changes(streamed)
-    if summary is None:
+    summary = None if settings.review is not None else summarize_planned_changes(streamed)
+    if summary is None:  # the JSON plan also holds the planned values a review compares
         summary = summarize(terraform.show_plan(plan_file))
     return _Planned(changes, summary)
 

@@ -7,6 +7,7 @@ which both engines produce, so both engines are guarded by the same code.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any, Literal, NamedTuple
@@ -24,6 +25,10 @@ _SINGLE_ACTIONS = frozenset({"create", "update", "delete", "forget", "read", "no
 class ResourceChange(NamedTuple):
     address: str
     action: ResourceAction
+    # The planned values (the change's `after`) as canonical JSON, sensitive ones as
+    # SENSITIVE and unknown ones as UNKNOWN (planned_values); "" when the source has none (the
+    # plan's text or its streamed messages): such a change has no digest (changes_digest).
+    planned: str = ""
 
 
 class PlanSummary(NamedTuple):
@@ -89,13 +94,58 @@ def decide(summary: PlanSummary, *, plan_only: bool, allow_destroy: bool) -> Dec
 
 
 def summarize(json_plan: Mapping[str, Any]) -> PlanSummary:
-    """Summarize a JSON plan (format_version 1.x)."""
+    """Summarize a JSON plan (format_version 1.x, or HCP Terraform's redacted plan, which has
+    the same `resource_changes`), each change with its planned values."""
     resources = []
     for change in json_plan.get("resource_changes", []):
-        action = _action(change.get("change", {}).get("actions", []))
+        values = change.get("change", {})
+        action = _action(values.get("actions", []))
         if action not in {"no-op", "read"}:
-            resources.append(ResourceChange(str(change.get("address")), action))
+            address = str(change.get("address"))
+            resources.append(ResourceChange(address, action, planned_values(values)))
     return _counted(resources)
+
+
+SENSITIVE = "(sensitive)"
+UNKNOWN = "(known after apply)"
+
+
+def planned_values(change: Mapping[str, Any]) -> str:
+    """A change's `after` as canonical JSON, each value `after_sensitive` marks as SENSITIVE
+    and each one `after_unknown` marks as UNKNOWN (terraform leaves an unknown attribute out of
+    `after`): the same text from the JSON plan and from HCP Terraform's redacted plan, which
+    differ only in what a sensitive value holds (hashicorp/terraform internal/command/jsonplan
+    and internal/cloud/testdata/*/plan-redacted.json)."""
+    masked = _masked(
+        change.get("after"), change.get("after_sensitive"), change.get("after_unknown")
+    )
+    return json.dumps(masked, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _masked(value: Any, sensitive: Any, unknown: Any) -> Any:
+    if sensitive is True:
+        return SENSITIVE
+    if unknown is True:
+        return UNKNOWN
+    if isinstance(value, dict) or (value is None and isinstance(unknown, dict) and unknown):
+        known = value if isinstance(value, dict) else {}
+        marks = unknown if isinstance(unknown, dict) else {}
+        hidden = sensitive if isinstance(sensitive, dict) else {}
+        keys = set(known) | {key for key, mark in marks.items() if mark}
+        return {key: _masked(known.get(key), hidden.get(key), marks.get(key)) for key in keys}
+    if isinstance(value, list) or (value is None and isinstance(unknown, list) and unknown):
+        items = value if isinstance(value, list) else []
+        item_marks = unknown if isinstance(unknown, list) else []
+        item_hidden = sensitive if isinstance(sensitive, list) else []
+        return [
+            _masked(
+                items[i] if i < len(items) else None,
+                item_hidden[i] if i < len(item_hidden) else None,
+                item_marks[i] if i < len(item_marks) else None,
+            )
+            for i in range(max(len(items), len(item_marks)))
+        ]
+    return value
 
 
 def summarize_drift(json_plan: Mapping[str, Any]) -> PlanSummary:
@@ -156,11 +206,21 @@ def _action(actions: Sequence[str]) -> ResourceAction:
     return "no-op" if not actions else "unknown"
 
 
-def changes_digest(summary: PlanSummary) -> str:
-    """The sha256 (hex) of the plan's changing resources, one `ACTION ADDRESS` line each, sorted
-    by address: what a pull request's plan comment records, and an apply compares with."""
+# The digest's format, recorded beside it in a plan comment: an apply compares only digests of
+# its own format, so a comment of an older toto-actions is refused with a reason, never matched.
+# 1 (unrecorded): `ACTION ADDRESS` lines; 2: each line also holds the planned values.
+DIGEST_VERSION = 2
+
+
+def changes_digest(summary: PlanSummary) -> str | None:
+    """The sha256 (hex) of the plan's changing resources, one `ACTION ADDRESS PLANNED` line
+    each (PLANNED: planned_values), sorted by address: what a pull request's plan comment
+    records, and an apply compares with. None when a change's planned values are unknown (a
+    summary read from the plan's text or stream): no digest stands for what it does not hold."""
+    if any(not resource.planned for resource in summary.resources):
+        return None
     ordered = sorted(summary.resources, key=lambda resource: resource.address)
-    lines = "".join(f"{resource.action} {resource.address}\n" for resource in ordered)
+    lines = "".join(f"{r.action} {r.address} {r.planned}\n" for r in ordered)
     return hashlib.sha256(lines.encode()).hexdigest()
 
 

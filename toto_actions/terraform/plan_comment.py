@@ -2,7 +2,9 @@
 that find it again (one comment per workspace) and tell an apply which changes were reviewed.
 
 It is made of the plan's counts, resource addresses and actions, the commit and a link: no value
-of the plan ever enters it (not even a masked one), so no sensitive value can.
+of the plan ever enters it (not even a masked one), so no sensitive value can. The digest it
+records covers the planned values (sensitive ones only as "(sensitive)"), as a sha256 that does
+not give them back.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from toto_actions.terraform.plan import (
+    DIGEST_VERSION,
     UNLISTED_REASON,
     PlanSummary,
     ResourceChange,
@@ -24,7 +27,10 @@ FOLD_ABOVE = 20
 # The destroy warning names at most this many (the rest are in the list below it).
 WARN_AT_MOST = 50
 _MARKER = "<!-- toto-actions:plan workspace={workspace} -->"
-_DIGEST = re.compile(r"^<!-- toto-actions:changes sha256=([0-9a-f]{64}) -->$", re.MULTILINE)
+_DIGEST = re.compile(
+    r"^<!-- toto-actions:changes (?:v([0-9]+) )?sha256=([0-9a-f]{64}) -->$", re.MULTILINE
+)
+_RUN = re.compile(r"^<!-- toto-actions:run id=([0-9]+) -->$", re.MULTILINE)
 _ACTION_ORDER = ("create", "update", "replace", "delete", "create-forget", "forget", "unknown")
 _CUT_NOTE = "\n\n_The list is cut here to fit a comment: the full list is in the job summary._"
 
@@ -37,6 +43,16 @@ class CommentContext(NamedTuple):
     commit: str
     link: str
     link_is_run: bool  # the run on HCP Terraform, else the job
+    run_id: str | None = None  # the workflow run that writes the comment (GITHUB_RUN_ID)
+
+
+class ReviewedRecord(NamedTuple):
+    """What a plan comment records for an apply: its changes digest, the digest's format (1: a
+    toto-actions before DIGEST_VERSION, which recorded none) and the run that wrote it."""
+
+    digest: str | None  # None: the plan's resources were unknown, no digest
+    version: int
+    run_id: int | None
 
 
 def marker(workspace: str) -> str:
@@ -48,10 +64,15 @@ def is_plan_comment(body: str, workspace: str) -> bool:
     return body.partition("\n")[0] == marker(workspace)
 
 
-def reviewed_digest(body: str) -> str | None:
-    """The changes digest a plan comment records; None when it has none."""
-    found = _DIGEST.search(body)
-    return found.group(1) if found else None
+def reviewed_record(body: str) -> ReviewedRecord:
+    """The digest, its format and the run a plan comment records."""
+    digest = _DIGEST.search(body)
+    run = _RUN.search(body)
+    return ReviewedRecord(
+        digest.group(2) if digest else None,
+        int(digest.group(1) or 1) if digest else DIGEST_VERSION,
+        int(run.group(1)) if run else None,
+    )
 
 
 def plan_comment(summary: PlanSummary, context: CommentContext) -> str:
@@ -69,10 +90,13 @@ def plan_comment(summary: PlanSummary, context: CommentContext) -> str:
 
 def _head(summary: PlanSummary, context: CommentContext) -> str:
     # A plan whose resources are unknown records no digest: no apply can match it.
-    digest = [f"<!-- toto-actions:changes sha256={changes_digest(summary)} -->"]
+    digest = changes_digest(summary) if summary.listed else None
+    recorded = [f"<!-- toto-actions:changes v{DIGEST_VERSION} sha256={digest} -->"]
+    run = [f"<!-- toto-actions:run id={context.run_id} -->"] if context.run_id else []
     lines = [
         marker(context.workspace),
-        *(digest if summary.listed else []),
+        *(recorded if digest else []),
+        *run,
         f"### Terraform plan: {_code(context.workspace)}",
         "",
     ]
