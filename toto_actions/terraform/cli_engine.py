@@ -169,7 +169,9 @@ def _plan(
     on_line: Callable[[str], None],
     on_message: Callable[[json_ui.Message], None] | None = None,
 ) -> bool:
-    """terraform plan into plan_file with the step's inputs; whether it changes anything."""
+    """terraform plan into plan_file with the step's inputs; whether it changes anything. A
+    plan-only run (a pull request's plan, a drift check) takes no state lock: it never applies,
+    and a pull request's run must not hold (or wait for) the lock an apply needs."""
     return terraform.plan(
         plan_file,
         settings.variables,
@@ -180,6 +182,7 @@ def _plan(
         on_message=on_message,
         timeout=settings.plan_timeout,
         refresh_only=settings.refresh_only,
+        lock=not settings.plan_only,
     )
 
 
