@@ -12,6 +12,7 @@ every problem at once, and returns typed values, so a command never parses a raw
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple, TypeVar
@@ -27,7 +28,7 @@ TEXT = "text"
 SWITCH = "switch"  # --dry-run, --dry-run true, --dry-run=false; INPUT_DRY-RUN=true|false
 SECONDS = "seconds"  # a finite number of seconds, from low to high
 INTEGER = "integer"  # a whole number, from low to high
-URL = "url"  # http or https, with a host
+URL = "url"  # https, or http to this machine only (a token may travel to it), with a host
 LINES = "lines"  # NAME=VALUE, one per line (or per repeated flag)
 CHOICE = "choice"  # one of choices
 KINDS = (TEXT, SWITCH, SECONDS, INTEGER, URL, LINES, CHOICE)
@@ -239,7 +240,9 @@ def _url(option: Option, raw: str, shown: str) -> str:
 
 
 def check_url(raw: str) -> str | None:
-    """None for an http or https URL with a host; else what was expected."""
+    """None for an https URL with a host, or an http one to this machine (the GitHub API or
+    HCP Terraform address a token is sent to: never in clear over a network); else what was
+    expected."""
     try:
         parts = urlsplit(raw)
         valid = parts.scheme in {"http", "https"} and bool(parts.hostname)
@@ -247,7 +250,29 @@ def check_url(raw: str) -> str | None:
         valid = False
     if not valid or any(character.isspace() for character in raw):
         return "expected an http or https URL with a host"
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        return (
+            "plain http only to this machine (127.0.0.0/8, ::1 or localhost): use https, "
+            "a token is sent there"
+        )
     return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether host (as urlsplit gives it: lower case, no brackets) is this machine: localhost,
+    an IPv4 address in 127.0.0.0/8 or ::1, each in its one canonical spelling (`127.1`,
+    `::ffff:127.0.0.1` or a zone are refused: the safe reading)."""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    canonical = str(address) == host
+    return canonical and (address in _LOOPBACK_V4 or address == ipaddress.IPv6Address("::1"))
+
+
+_LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
 
 
 def _pairs(option: Option, raw: str, shown: str) -> Pairs:

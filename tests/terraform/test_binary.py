@@ -367,13 +367,6 @@ def test_the_endpoint_may_be_given_for_s3_alone(
             id="unsupported-argument",
         ),
         pytest.param(
-            CONFIG,
-            {"nope": "1"},
-            "terraform plan failed: Value for undeclared variable",
-            'A variable named "nope" was assigned on the command line',
-            id="undeclared-variable",
-        ),
-        pytest.param(
             CONFIG + 'output "broken" {\n  value = terraform_data.missing.id\n}\n',
             {},
             "terraform plan failed: Reference to undeclared resource",
@@ -475,6 +468,13 @@ def test_a_missing_binary_or_directory_is_a_usage_error(
             ),
             "'a=b' is not a Terraform variable name",
             id="variable-name",
+        ),
+        pytest.param(
+            lambda terraform, tmp: terraform.plan(
+                tmp / "p", {"nope": "1"}, None, None, False, Lines()
+            ),
+            "variable 'nope' is not declared by the configuration",
+            id="undeclared-variable",
         ),
         pytest.param(
             lambda terraform, tmp: terraform.plan(tmp / "p", {}, None, "soon", False, Lines()),

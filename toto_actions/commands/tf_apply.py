@@ -26,7 +26,13 @@ from toto_actions.terraform import cli_engine
 from toto_actions.terraform.cli_engine import CliSettings
 from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs
 from toto_actions.terraform.plan import drift_markdown, plan_markdown
-from toto_actions.terraform.variables import is_duration, parse_variables
+from toto_actions.terraform.variables import (
+    declared_variables,
+    is_duration,
+    parse_variables,
+    undeclared,
+    undeclared_message,
+)
 
 if TYPE_CHECKING:  # the cloud engine's HTTP client costs the cli engine 70 ms to import
     from toto_actions.terraform.cloud_engine import CloudSettings
@@ -198,6 +204,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
     wait = tf_apply_wait.settings(given, problems)
     engine_settings: CliSettings | CloudSettings
     if engine == "cli":
+        problems += _undeclared_problems(directory, variables)
         engine_settings = CliSettings(
             directory=directory,
             workspace=workspace,
@@ -253,6 +260,14 @@ def _settings(given: GivenOptions) -> ApplySettings:
         github=github,
         wait=wait,
     )
+
+
+def _undeclared_problems(directory: Path, variables: Mapping[str, str]) -> list[str]:
+    """The cli engine's variables reach terraform in a variables file, where an undeclared one
+    is only a warning (as `-var` it was an error): refused here, before anything runs."""
+    if not directory.is_dir():
+        return []
+    return [undeclared_message(n) for n in undeclared(variables, declared_variables(directory))]
 
 
 def _plan_only_problems(given: GivenOptions) -> list[str]:

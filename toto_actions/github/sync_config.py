@@ -21,6 +21,33 @@ from toto_actions.terraform.outputs import TerraformOutput
 
 SCHEMA_FILE = "toto-secrets.schema.json"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# The secrets and variables the rendered workflows read by name (workflows-templates/, `secrets.`
+# and `vars.`; a test keeps this list equal to what they read). A synced secret or variable of
+# one of these names, in an environment, would take the place of the one the user set (GitHub
+# reads an environment's before the repository's and the organization's): a Terraform output
+# could redirect the next run's token (TF_CLOUD_ADDRESS) or role (AWS_ROLE_ARN). Only the names
+# in SYNCED_WORKFLOW_NAMES may be synced.
+WORKFLOW_NAMES = frozenset(
+    {
+        "AWS_REGION",
+        "AWS_ROLE_ARN",
+        "TF_API_TOKEN",
+        "TF_CLOUD_ADDRESS",
+        "TF_CLOUD_ORGANIZATION",
+        "TOTO_APP_ID",
+        "TOTO_APP_PRIVATE_KEY",
+        "TOTO_BACKEND_CONFIG",
+        "TOTO_FINGERPRINT_KEY",
+        "TOTO_GITHUB_API_URL",
+        "TOTO_REGISTRY",
+        "TOTO_REGISTRY_PASSWORD",
+        "TOTO_REGISTRY_USERNAME",
+        "TOTO_SYNC_TOKEN",
+    }
+)
+# What the README documents as synced from the core (`variables: AWS_REGION: aws_region`): the
+# region a service's environment runs in, which carries no credential.
+SYNCED_WORKFLOW_NAMES = frozenset({"AWS_REGION"})
 # GitHub's OpenAPI description, POST /repos/{owner}/{repo}/dispatches: event_type has
 # maxLength 100 ("Must be 100 characters or fewer").
 MAX_EVENT_TYPE = 100
@@ -128,7 +155,7 @@ def _names(problems: list[str], key: str, mapping: Mapping[str, str]) -> dict[st
     """Upper-case the names (GitHub's are case-insensitive) and check them against its rules."""
     checked: dict[str, str] = {}
     for name, output in mapping.items():
-        problem = name_problem(name)
+        problem = name_problem(name) or shadow_problem(name)
         if problem:
             problems.append(f"{key}: {problem}")
         elif name.upper() in checked:
@@ -147,6 +174,17 @@ def name_problem(name: str) -> str | None:
         )
     if name.upper().startswith("GITHUB_"):
         return f"{name!r} starts with GITHUB_, which GitHub reserves"
+    return None
+
+
+def shadow_problem(name: str) -> str | None:
+    """Why toto-secrets.yml may not sync a secret or variable of this name (one the rendered
+    workflows read: WORKFLOW_NAMES), or None."""
+    if name.upper() in WORKFLOW_NAMES - SYNCED_WORKFLOW_NAMES:
+        return (
+            f"{name!r} is a name the rendered workflows read (their own setting): a synced "
+            "value would take its place; choose another name"
+        )
     return None
 
 

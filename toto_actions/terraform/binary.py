@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,7 +28,8 @@ from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform import json_ui, plan_text
 from toto_actions.terraform.diagnostics import WarningSink, warning_text, warnings_apart
 from toto_actions.terraform.process import TerraformProcess, answer, lines_and_prompt
-from toto_actions.terraform.variables import is_duration, is_variable_name
+from toto_actions.terraform.var_file import private_var_file
+from toto_actions.terraform.variables import is_duration
 
 LineSink = Callable[[str], None]
 MessageSink = Callable[[json_ui.Message], None]
@@ -138,29 +140,33 @@ class TerraformCli:
         on_message: MessageSink | None = None,
         timeout: float | None = None,
         refresh_only: bool = False,
+        lock: bool = True,
     ) -> bool:
         """Plan into plan_file; True when the plan changes anything, False when it does not.
         refresh_only: a plan of what changed outside Terraform (`-refresh-only`), True when
-        something did.
+        something did. lock False: the plan does not take the state lock (`-lock=false`), for a
+        plan that is never applied.
 
-        Each variable goes to terraform as one `-var NAME=VALUE` argument, the value as given.
-        lock_timeout is a Go duration (`30s`, `5m`). With on_message, terraform speaks its
-        machine-readable UI: each message goes to on_message, then its log lines to on_line.
-        A plan still running after timeout seconds is interrupted. Raises TerraformError when
-        the plan fails or times out.
+        The variables reach terraform as `-var NAME=VALUE` would give them, through a private
+        variables file (var_file.py) passed before var_file. lock_timeout is a Go duration
+        (`30s`, `5m`). With on_message, terraform speaks its machine-readable UI: each message
+        goes to on_message, then its log lines to on_line. A plan still running after timeout
+        seconds is interrupted. Raises TerraformError when the plan fails or times out.
         """
-        arguments = [
-            "plan",
-            "-input=false",
-            "-no-color",
-            f"-out={plan_file.resolve()}",
-            "-detailed-exitcode",
-            *(["-json"] if on_message else []),
-            *(["-destroy"] if destroy else []),
-            *(["-refresh-only"] if refresh_only else []),
-            *_input_arguments(variables, var_file, lock_timeout),
-        ]
-        exited = self._stream(arguments, on_line, on_message, timeout)
+        with self._inputs(variables, var_file, lock_timeout) as inputs:
+            arguments = [
+                "plan",
+                "-input=false",
+                "-no-color",
+                f"-out={plan_file.resolve()}",
+                "-detailed-exitcode",
+                *(["-json"] if on_message else []),
+                *(["-destroy"] if destroy else []),
+                *(["-refresh-only"] if refresh_only else []),
+                *([] if lock else ["-lock=false"]),
+                *inputs,
+            ]
+            exited = self._stream(arguments, on_line, on_message, timeout)
         if exited.code == PLAN_HAS_CHANGES:
             return True
         if exited.code == PLAN_NO_CHANGES:
@@ -212,7 +218,21 @@ class TerraformCli:
         to on_line without their resource IDs, and none from its `Outputs:` list on. Returns
         whether it was approved (False: declined, or nothing to change) and the plan's lines.
         Raises TerraformError when it fails or outlasts its phase's timeout."""
-        arguments = ["apply", "-input=true", "-no-color", *_input_arguments(*inputs)]
+        with self._inputs(*inputs) as input_arguments:
+            arguments = ["apply", "-input=true", "-no-color", *input_arguments]
+            return self._apply_reviewed(
+                arguments, review, on_line, plan_timeout=plan_timeout, apply_timeout=apply_timeout
+            )
+
+    def _apply_reviewed(
+        self,
+        arguments: list[str],
+        review: Callable[[list[str]], bool],
+        on_line: LineSink,
+        *,
+        plan_timeout: float | None,
+        apply_timeout: float | None,
+    ) -> tuple[bool, list[str]]:
         child = self._start(arguments, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
         child.verb = "terraform plan"
         child.set_deadline(plan_timeout)
@@ -249,6 +269,20 @@ class TerraformCli:
             exited = _Exit(child.verb, code, tuple(errors), first, child.timed_out, child.forced)
             raise self._failure(exited)
         return bool(approved), planned
+
+    @contextmanager
+    def _inputs(
+        self, variables: Mapping[str, str], var_file: Path | None, lock_timeout: str | None
+    ) -> Iterator[list[str]]:
+        """The arguments of one run's inputs: the variables' private file, then var_file (in
+        that order, as `-var` before `-var-file` had it: the later wins), the lock timeout;
+        the variables' file removed when the block ends. UsageError before anything is
+        written for a bad name, a missing var_file, a lock timeout that is not a duration."""
+        given = [] if var_file is None else [_existing_file(var_file, "variables file")]
+        timeout = _lock_timeout_arguments(lock_timeout)
+        with private_var_file(variables, self._directory) as written:
+            files = [*filter(None, [written]), *given]
+            yield [*(f"-var-file={path}" for path in files), *timeout]
 
     def outputs(self) -> dict[str, Any]:
         """The workspace's outputs as `terraform output -json` gives them: {name: {"value",
@@ -418,21 +452,6 @@ def _read_line(
         on_warning(warning_text(json_ui.log_lines(message)))
         return []
     return [] if message.get("type") in unlogged else json_ui.log_lines(message)
-
-
-def _input_arguments(
-    variables: Mapping[str, str], var_file: Path | None, lock_timeout: str | None
-) -> list[str]:
-    """`-var NAME=VALUE` for each variable (the value as given), the variables file, the lock
-    timeout."""
-    arguments = []
-    for name, value in variables.items():
-        if not is_variable_name(name):
-            raise UsageError(f"{name!r} is not a Terraform variable name")
-        arguments += ["-var", f"{name}={value}"]
-    if var_file is not None:
-        arguments.append(f"-var-file={_existing_file(var_file, 'variables file')}")
-    return arguments + _lock_timeout_arguments(lock_timeout)
 
 
 def _lock_timeout_arguments(lock_timeout: str | None) -> list[str]:

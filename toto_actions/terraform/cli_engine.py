@@ -16,7 +16,6 @@ plan-only run prints terraform's own plan, for people to review, and reads the s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +27,7 @@ from toto_actions.terraform.engine import (
     EngineResult,
     Review,
     StepStatus,
+    mask_output_value,
     mask_outputs,
     on_signals,
 )
@@ -171,7 +171,9 @@ def _plan(
     on_line: Callable[[str], None],
     on_message: Callable[[json_ui.Message], None] | None = None,
 ) -> bool:
-    """terraform plan into plan_file with the step's inputs; whether it changes anything."""
+    """terraform plan into plan_file with the step's inputs; whether it changes anything. A
+    plan-only run (a pull request's plan, a drift check) takes no state lock: it never applies,
+    and a pull request's run must not hold (or wait for) the lock an apply needs."""
     return terraform.plan(
         plan_file,
         settings.variables,
@@ -182,6 +184,7 @@ def _plan(
         on_message=on_message,
         timeout=settings.plan_timeout,
         refresh_only=settings.refresh_only,
+        lock=not settings.plan_only,
     )
 
 
@@ -246,10 +249,9 @@ def _apply(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> d
 
 
 def _mask_planned_outputs(json_plan: Mapping[str, Any]) -> None:
-    """Mask the outputs' new values before the plan's text prints them."""
+    """Mask the outputs' new values before the plan's text prints them (a sensitive one's
+    strings each, as mask_output_value does)."""
     for change in json_plan.get("output_changes", {}).values():
         after = change.get("after")
         if after is not None:
-            actions_runtime.mask(
-                after if isinstance(after, str) else json.dumps(after, separators=(",", ":"))
-            )
+            mask_output_value(after, sensitive=change.get("after_sensitive") is True)

@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
-from toto_actions.terraform.outputs import as_text
+from toto_actions.terraform.outputs import as_text, strings_within
 from toto_actions.terraform.plan import PlanSummary
 
 # Called with the plan once the destroy guard let it through, just before it would be applied:
@@ -46,9 +46,20 @@ def mask_outputs(outputs: Mapping[str, Mapping[str, Any]]) -> None:
     """Mask the value of each output (in `terraform output -json` form) that has one: a list
     or a map as the compact JSON that sync-secrets writes."""
     for output in outputs.values():
-        text = as_text(output.get("value"))
-        if text is not None:
-            actions_runtime.mask(text)
+        mask_output_value(output.get("value"), sensitive=output.get("sensitive") is True)
+
+
+def mask_output_value(value: object, *, sensitive: bool) -> None:
+    """Mask an output's value: its text (a list or a map as compact JSON) and, for a
+    sensitive one, every string within it too, which a log can show alone where it never
+    shows the whole JSON. Not a public list's strings: a region or a team name masked would
+    garble every line that names it."""
+    text = as_text(value)
+    if text is not None:
+        actions_runtime.mask(text)
+    if sensitive:
+        for piece in strings_within(value):
+            actions_runtime.mask(piece)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from toto_actions.errors import UsageError
@@ -41,3 +42,18 @@ def as_text(value: object) -> str | None:
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), sort_keys=False)
+
+
+def strings_within(value: object) -> Iterator[str]:
+    """Every string a list or a map holds, at any depth (not the map's keys)."""
+    if isinstance(value, Mapping):
+        items = list(value.values())
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        return
+    for item in items:
+        if isinstance(item, str):
+            yield item
+        else:
+            yield from strings_within(item)
