@@ -27,7 +27,8 @@ import pytest
 from testing.local_stack import MotoServer
 from testing.terraform_configurations import BACKEND, CONFIG, SLOW_RESOURCE, TERRAFORM
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.terraform.binary import TerraformCli, TerraformError
+from toto_actions.terraform.binary import TerraformCli
+from toto_actions.terraform.exits import TerraformError
 from toto_actions.terraform.json_ui import Message
 from toto_actions.terraform.process import KILL_DELAY
 

@@ -22,11 +22,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.terraform import json_ui, plan_text
 from toto_actions.terraform.diagnostics import WarningSink, warning_text, warnings_apart
+from toto_actions.terraform.exits import TAIL_LINES, Exit, TerraformError, failure
 from toto_actions.terraform.process import TerraformProcess, answer, lines_and_prompt
 from toto_actions.terraform.var_file import private_var_file
 from toto_actions.terraform.variables import is_duration
@@ -34,36 +35,12 @@ from toto_actions.terraform.variables import is_duration
 LineSink = Callable[[str], None]
 MessageSink = Callable[[json_ui.Message], None]
 
-# Lines of a failed run's output that its error carries.
-TAIL_LINES = 20
 # Seconds terraform gets after the interrupt to stop cleanly (finish the calls in flight, write
 # the state, release the lock) before SIGTERM, its second interrupt, makes it exit at once.
 CANCEL_GRACE = 20.0
 # Exit codes of `plan -detailed-exitcode`.
 PLAN_NO_CHANGES = 0
 PLAN_HAS_CHANGES = 2
-
-
-class TerraformError(OperationError):
-    """A terraform run that failed; output_tail holds the last lines it printed."""
-
-    def __init__(self, message: str, output_tail: Sequence[str]) -> None:
-        text = "\n".join([message, *output_tail]) if output_tail else message
-        super().__init__(text)
-        self.output_tail = tuple(output_tail)
-
-
-class _Exit(NamedTuple):
-    """How a terraform process exited: its exit code, its last non-blank lines and its first
-    `Error:` line; timed_out, the limit it outlasted; forced, whether the interrupt was not
-    enough to stop it."""
-
-    verb: str
-    code: int
-    tail: tuple[str, ...]
-    first_error: str | None
-    timed_out: float | None = None
-    forced: bool = False
 
 
 class TerraformCli:
@@ -266,7 +243,7 @@ class TerraformCli:
             first = next(
                 (e.removeprefix("Error: ") for e in errors if e.startswith("Error: ")), None
             )
-            exited = _Exit(child.verb, code, tuple(errors), first, child.timed_out, child.forced)
+            exited = Exit(child.verb, code, tuple(errors), first, child.timed_out, child.forced)
             raise self._failure(exited)
         return bool(approved), planned
 
@@ -336,7 +313,7 @@ class TerraformCli:
         on_message: MessageSink | None = None,
         timeout: float | None = None,
         unlogged: frozenset[str] = frozenset(),
-    ) -> _Exit:
+    ) -> Exit:
         """Run terraform, each line of its output (stdout and stderr) to on_line as it comes;
         with on_message, each machine-readable message to on_message, then its log lines (none
         for a message of a type in unlogged)."""
@@ -357,7 +334,7 @@ class TerraformCli:
             code = child.process.wait()
         finally:
             self._finish(child)
-        return _Exit(
+        return Exit(
             child.verb, code, tuple(tail), first_error, child.timed_out, forced=child.forced
         )
 
@@ -376,7 +353,7 @@ class TerraformCli:
                 (line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")),
                 None,
             )
-            exited = _Exit(
+            exited = Exit(
                 child.verb, child.process.returncode, tuple(lines[-TAIL_LINES:]), first_error
             )
             raise self._failure(exited)
@@ -403,23 +380,8 @@ class TerraformCli:
 
         return warnings_apart(lines, read, self._on_warning)
 
-    def _failure(self, exited: _Exit) -> TerraformError:
-        """The error of a terraform process that failed: one line (its first error, else the exit
-        code), then the tail of its output; for one that timed out, one line that says so."""
-        if exited.timed_out is not None:
-            limit = f"{exited.verb} timed out after {exited.timed_out:g} s"
-            if exited.forced:
-                return TerraformError(
-                    f"{limit} and did not stop within {self._cancel_grace:g} s of its "
-                    "interrupt: it was killed and may have left the state locked "
-                    "(terraform force-unlock)",
-                    (),
-                )
-            return TerraformError(f"{limit}: interrupted, it stopped cleanly", ())
-        reason = exited.first_error or f"exit code {exited.code}"
-        if self._cancelled:
-            return TerraformError(f"{exited.verb} was cancelled: {reason}", exited.tail)
-        return TerraformError(f"{exited.verb} failed: {reason}", exited.tail)
+    def _failure(self, exited: Exit) -> TerraformError:
+        return failure(exited, self._cancel_grace, cancelled=self._cancelled)
 
     def _finish(self, child: TerraformProcess) -> None:
         """Forget the child; one still running (the caller is leaving on an exception) is stopped
