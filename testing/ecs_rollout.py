@@ -38,29 +38,40 @@ output "ecs_cluster" {
 
 
 def seed_moto_service(
-    moto: MotoServer, name: str, desired: int, controller: str = "ECS", short_arn: bool = False
+    moto: MotoServer,
+    name: str,
+    desired: int,
+    controller: str = "ECS",
+    short_arn: bool = False,
+    *,
+    images: tuple[str, ...] = (),
+    cluster: str = CLUSTER,
 ) -> str:
     """A Fargate service on moto, with its VPC, subnet, security group, cluster and task
     definition, all made through boto3; its ARN. controller: its deploymentController type;
-    short_arn: made with the account setting serviceLongArnFormat disabled (the old format)."""
+    short_arn: made with the account setting serviceLongArnFormat disabled (the old format);
+    images: its containers' images, the first essential (default: one image of the name)."""
     ec2, ecs = moto.boto3_client("ec2"), moto.boto3_client("ecs")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=f"{name}-sg", Description="x", VpcId=vpc)
-    ecs.create_cluster(clusterName=CLUSTER)
+    ecs.create_cluster(clusterName=cluster)
     ecs.register_task_definition(
         family=name,
         networkMode="awsvpc",
         requiresCompatibilities=["FARGATE"],
         cpu="256",
         memory="512",
-        containerDefinitions=[{"name": "app", "image": f"repo/{name}:abc1234", "essential": True}],
+        containerDefinitions=[
+            {"name": f"c{number}", "image": image, "essential": number == 0}
+            for number, image in enumerate(images or (f"repo/{name}:abc1234",))
+        ],
     )
     if short_arn:
         ecs.put_account_setting(name="serviceLongArnFormat", value="disabled")
     try:
         service = ecs.create_service(
-            cluster=CLUSTER,
+            cluster=cluster,
             serviceName=name,
             taskDefinition=name,
             desiredCount=desired,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from testing.ecs_rollout import seed_moto_service
 from testing.images import build_image
 from testing.local_stack import MotoServer, Registry
 from toto_actions.images.engine import DockerEngine
@@ -49,36 +50,9 @@ def push_image(
 
 
 def seed_service(moto: MotoServer, name: str, images: tuple[str, ...]) -> str:
-    """A Fargate service on moto whose task definition's containers run these images, with its
-    VPC, subnet, security group and cluster, all through boto3; its ARN."""
-    ec2, ecs = moto.boto3_client("ec2"), moto.boto3_client("ecs")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName=f"{name}-sg", Description="x", VpcId=vpc)
-    ecs.create_cluster(clusterName=CLUSTER)
-    ecs.register_task_definition(
-        family=name,
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[
-            {"name": f"c{number}", "image": image, "essential": number == 0}
-            for number, image in enumerate(images)
-        ],
-    )
-    service = ecs.create_service(
-        cluster=CLUSTER,
-        serviceName=name,
-        taskDefinition=name,
-        desiredCount=1,
-        launchType="FARGATE",
-        networkConfiguration={
-            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group["GroupId"]]}
-        },
-    )
-    arn: str = service["service"]["serviceArn"]
-    return arn
+    """A Fargate service on moto in CLUSTER whose task definition's containers run these
+    images (testing/ecs_rollout.seed_moto_service); its ARN."""
+    return seed_moto_service(moto, name, 1, images=images, cluster=CLUSTER)
 
 
 def write_outputs(path: Path, outputs: Mapping[str, Any]) -> Path:
