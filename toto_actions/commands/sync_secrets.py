@@ -6,6 +6,7 @@ Validate everything, read every target, plan, then apply: only the secrets whose
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -50,7 +51,7 @@ from toto_actions.github.sync_report import TargetFailure, change_lines, counts,
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.options import INTEGER, SECONDS, SWITCH, GivenOptions, Option
 from toto_actions.parallel import parallel
-from toto_actions.terraform.outputs import TerraformOutput, parse_outputs
+from toto_actions.terraform.outputs import TerraformOutput, parse_outputs, strings_within
 
 # GitHub: "If you're making a large number of POST, PATCH, PUT, or DELETE requests for a single
 # user or client ID, wait at least one second between each request."
@@ -231,10 +232,24 @@ def _mask_values(outputs: Mapping[str, TerraformOutput], chosen: Collection[str]
     output that contains it."""
     unmasked = set()
     for name in chosen:
-        text = outputs[name].text if name in outputs else None
+        output = outputs.get(name)
+        text = output.text if output is not None else None
         if text is not None and not actions_runtime.mask(text):
             unmasked.add(name)
+        if output is not None and output.sensitive and text is not None:
+            for piece in _strings_of_collection(text):  # a later step may print one alone
+                actions_runtime.mask(piece)
     return unmasked
+
+
+def _strings_of_collection(text: str) -> list[str]:
+    """The strings a map's or list's JSON text holds, at any depth; none for any other text."""
+    if not text.startswith(("{", "[")):
+        return []
+    try:
+        return list(strings_within(json.loads(text)))
+    except ValueError:
+        return []
 
 
 def _settings(given: GivenOptions) -> SyncSettings:
