@@ -72,6 +72,8 @@ def test_plain_http_to_another_machine_is_refused(
             {
                 "GITHUB_API_URL": "http://localhost:1",
                 "GITHUB_REPOSITORY": "o/r",
+                "INPUT_BRANCHES": "release/**",
+                "GITHUB_REF_NAME": "release/1",
             },
         ),
     ],
