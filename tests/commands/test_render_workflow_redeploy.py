@@ -157,7 +157,11 @@ def test_the_redeploy_applies_the_running_image_at_the_deployed_commit_and_never
     assert switch["run"] == 'git checkout --quiet --detach "$DEPLOYED_SHA"'
     # The apply takes the image found, by digest, and its tag; the deploy's other inputs.
     assert apply["with"] == {
-        **{k: v for k, v in deployed["with"].items() if k not in {"var", "require-reviewed-plan"}},
+        **{
+            k: v
+            for k, v in deployed["with"].items()
+            if k not in {"var", "require-reviewed-plan", "reviewed-as"}
+        },
         "var": (
             "image_tag=${{ steps.deployed.outputs.image-tag }}\n"
             "image=${{ steps.deployed.outputs.image }}\n"
@@ -174,7 +178,9 @@ def test_the_redeploy_applies_the_running_image_at_the_deployed_commit_and_never
 
 
 # The deploy job's tf-apply inputs a read of the current outputs has no use for.
-DEPLOY_ONLY_INPUTS = frozenset({"var", "wait-for-services", "require-reviewed-plan", "message"})
+DEPLOY_ONLY_INPUTS = frozenset(
+    {"var", "wait-for-services", "require-reviewed-plan", "reviewed-as", "message"}
+)
 
 
 def test_on_the_cloud_engine_the_run_names_the_deployed_commit(

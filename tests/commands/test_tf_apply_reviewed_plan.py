@@ -315,3 +315,20 @@ def test_a_comment_edited_after_its_run_is_refused(
     assert error.endswith(f", and the comment was last written at {after['updated_at']}{REFUSED}")
     state = core.s3.get_object(Bucket=core.bucket, Key=STATE_KEY)
     assert json.loads(state["Body"].read())["resources"] == []
+
+
+def test_the_deploy_s_image_by_digest_reads_as_the_tag_its_plan_named(
+    core: Core, github: GitHubServer, tmp_path: Path
+) -> None:
+    """The pull request's plan names the image by its content-addressed tag (it pushed
+    nothing); the merge's deploy passes the digest the push gave that tag. Without reviewed-as
+    the values differ and the apply is refused; with the digest read as that tag, it applies."""
+    tag = "127.0.0.1:5000/expenses/prod:toto-inputs-" + "a" * 40
+    digest = "127.0.0.1:5000/expenses/prod@sha256:" + "b" * 64
+    reviewed(core, github, tmp_path, "--var", f"image_tag={tag}")
+    refused = core("--var", f"image_tag={digest}", env=push_env(tmp_path, github))
+    assert refused.exit_code == 1, refused.stdout + refused.stderr
+    assert "the changes differ from the plan reviewed in #12" in refused.stderr
+    applied(
+        core, github, tmp_path, "--var", f"image_tag={digest}", "--reviewed-as", f"{digest}={tag}"
+    )

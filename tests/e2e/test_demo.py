@@ -68,7 +68,8 @@ def test_the_demo_runs_both_flows_green_and_says_what_happened(
         "Deploy the new image with the service's Terraform",
     ):
         assert re.search(rf"^   {re.escape(step)} \.+ ok ", out, re.MULTILINE), step
-    assert re.search(r"^   image +127\.0\.0\.1:\d+/toto-ms-expenses/dev:[0-9a-f]{7} ", out, re.M), out
+    image = r"^   image +127\.0\.0\.1:\d+/toto-ms-expenses/dev:[0-9a-f]{7} "
+    assert re.search(image, out, re.M), out
     assert re.search(r"^   digest +sha256:[0-9a-f]{64} \(the registry serves it\)$", out, re.M)
     assert "applied: 8 added, 0 changed, 0 destroyed" in out  # the core's 8 terraform_data
     assert "applied: 1 added, 0 changed, 0 destroyed; the deployment holds image_tag" in out

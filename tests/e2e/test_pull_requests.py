@@ -175,7 +175,7 @@ def test_a_service_pull_request_is_planned_in_one_comment_and_the_merge_applies_
     )
     merged = run_service_cli(stack, repository, registry)
     assert merged.run.exit_code == 0, log(merged.run)
-    assert "The changes applied are the ones reviewed in #7." in merged.run.output
+    assert "The changes applied are the ones reviewed in #7." in merged.run.output, log(merged.run)
     inputs_tag = merged.run.outputs()["inputs-tag"]
     assert inputs_tag == second.outputs()["inputs-tag"] != planned_tag
     deployment = state_outputs(stack.state(SERVICE_WORKSPACE, SERVICE_STATE_KEY))["deployment"]

@@ -18,7 +18,7 @@ from toto_actions.github.pull_requests import (
     pull_request_event,
 )
 from toto_actions.github.reviewed_plan import ReviewedPlanCheck, ReviewSettings
-from toto_actions.options import SWITCH, GivenOptions, Option
+from toto_actions.options import LINES, SWITCH, GivenOptions, Option
 from toto_actions.terraform.engine import EngineResult
 from toto_actions.terraform.plan_comment import CommentContext, is_plan_comment, plan_comment
 
@@ -44,6 +44,14 @@ OPTIONS = (
         "request, or that has none (default false: only report it)",
         SWITCH,
         False,
+    ),
+    Option(
+        "--reviewed-as",
+        "for the reviewed-plan check: APPLIED=REVIEWED, a text of the planned values read as the "
+        "reviewed plan showed it (the deploy's image by digest as the content-addressed tag its "
+        "pull request's plan named: the push gave that tag this digest); one per line",
+        kind=LINES,
+        metavar="APPLIED=REVIEWED",
     ),
 )
 
@@ -101,6 +109,7 @@ def settings(
                     workspace,
                     required,
                     actions_runtime.workflow_ref(),
+                    given.pairs("reviewed-as"),
                 )
             )
     return GitHubSteps(comment, review)

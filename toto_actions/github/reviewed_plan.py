@@ -32,6 +32,7 @@ from toto_actions.terraform.plan import (
     UNLISTED_REASON,
     PlanSummary,
     changes_digest,
+    read_as,
 )
 from toto_actions.terraform.plan_comment import is_plan_comment, reviewed_record
 
@@ -46,6 +47,9 @@ class ReviewSettings(NamedTuple):
     # The workflow this apply runs from (GITHUB_WORKFLOW_REF: owner/name/path@ref); the plan
     # comment's run must be of the same file. None: unknown, so no run can match.
     workflow_ref: str | None = None
+    # (applied, reviewed) texts: the applied plan's values are read with each applied text as
+    # its reviewed one before the digests are compared (reviewed-as).
+    read_as: tuple[tuple[str, str], ...] = ()
 
 
 class _Refused(Exception):
@@ -93,7 +97,8 @@ class ReviewedPlanCheck:
 
     def __call__(self, summary: PlanSummary) -> str | None:
         short = self.settings.commit[:12]
-        digest = changes_digest(summary) if summary.listed else None
+        read = read_as(summary, self.settings.read_as)
+        digest = changes_digest(read) if summary.listed else None
         if digest is None:
             unknown = "resources" if not summary.listed else "planned values"
             why = UNLISTED_REASON if not summary.listed else "the plan was read from its text"

@@ -224,6 +224,22 @@ def changes_digest(summary: PlanSummary) -> str | None:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
+def read_as(summary: PlanSummary, pairs: Sequence[tuple[str, str]]) -> PlanSummary:
+    """The summary with each applied text in the planned values replaced by its reviewed one:
+    the deploy's image by digest reads as the tag the pull request's plan showed (an image
+    reference holds no character JSON escapes, so it is found inside nested JSON text too)."""
+    if not pairs:
+        return summary
+
+    def reviewed(planned: str) -> str:
+        for applied, shown in pairs:
+            planned = planned.replace(applied, shown)
+        return planned
+
+    resources = tuple(r._replace(planned=reviewed(r.planned)) for r in summary.resources)
+    return summary._replace(resources=resources)
+
+
 def plan_markdown(summary: PlanSummary, run_url: str | None = None) -> str:
     """The job summary of a plan: counts, then every changing resource by action."""
     counts = f"{summary.add} to add, {summary.change} to change, {summary.destroy} to destroy."
