@@ -244,9 +244,16 @@ for path in paths:
         continue
     with open(path, "rb") as file:
         data = file.read()
-    if old in data:
+    # A shebang past 127 bytes makes uv (and pip) write `#!/bin/sh` and an exec of the
+    # interpreter: dash drops every variable whose name is not a shell name, the hyphenated
+    # INPUT_ ones included; bash passes them on.
+    trampoline = data.startswith(b"#!/bin/sh\n")
+    if old in data or trampoline:
+        data = data.replace(old, new)
+        if trampoline:
+            data = b"#!/usr/bin/env bash\n" + data[len(b"#!/bin/sh\n"):]
         with open(path + ".new", "wb") as file:
-            file.write(data.replace(old, new))
+            file.write(data)
         shutil.copymode(path, path + ".new")
         os.replace(path + ".new", path)
 site = os.path.join(build, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
