@@ -37,3 +37,17 @@ def snapshot(directory: Path) -> dict[str, bytes]:
         for p in sorted(directory.rglob("*"))
         if p.is_file()
     }
+
+
+# Modules that run workflows under act, the slowest of the suite (a flow takes a minute or more).
+_ACT_MODULES = ("tests/e2e/", "tests/workflows/test_release.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Collect the modules that run act first, in their order, then the others in theirs: the
+    two workers of scripts/test start on the longest modules, and the quick ones fill in after."""
+    items.sort(key=lambda item: not _runs_act(item))
+
+
+def _runs_act(item: pytest.Item) -> bool:
+    return item.path.relative_to(REPO_ROOT).as_posix().startswith(_ACT_MODULES)

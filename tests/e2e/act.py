@@ -15,7 +15,10 @@ Every run is `act <event> -W <workflow> -j <job>` in a git repository of the tes
 - secrets from a file (never on a command line), variables with `--var`, the event from a file;
 - `--no-cache-server` (the cache server would listen on an outbound address; no step uses it)
   and ACT_DISABLE_VERSION_CHECK=1 (act would ask its own site for notices). act still reads a
-  ~/.actrc or ~/.config/act/actrc if the machine has one: these runs expect none.
+  ~/.actrc or ~/.config/act/actrc if the machine has one: these runs expect none;
+- the action cache in a short directory (runner_cache): act makes the runner's tool cache in it,
+  where actions/install.sh builds the toolkit's environment, and a long path there breaks every
+  input with a hyphen (see runner_cache).
 
 In host mode act hands its own environment to every step, so the environment act runs in is the
 runner machine's: this process's, without anything that would point a step somewhere by itself
@@ -34,9 +37,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +62,12 @@ ACT_STOP_TIMEOUT = 10.0  # how long act may take to cancel its job when interrup
 # What act logs when a `uses:` line is not one of the --local-repository mappings: it then
 # fetches the action from GitHub.
 UNMAPPED_ACTION = "LocalRepositoryCache not matched"
+# Where act (host mode) puts RUNNER_TOOL_CACHE, under --action-cache-path; actions/install.sh
+# keeps the toolkit's environments in its toto-actions/envs/.
+TOOL_CACHE = "tool_cache"
+# The first line of a console script whose interpreter path was too long for a shebang (uv, as
+# pip: more than 127 bytes): /bin/sh starts the interpreter instead.
+SH_TRAMPOLINE = b"#!/bin/sh\n"
 
 # Variables of this process that would point a step at something by themselves, or that belong
 # to the GitHub Actions runtime act sets up.
@@ -148,6 +159,28 @@ def copy_checkout(destination: Path) -> Path:
     return destination
 
 
+@contextmanager
+def runner_cache() -> Iterator[Path]:
+    """A new directory for Act.cache, removed afterwards: short, in the system's temporary
+    directory, never under pytest's basetemp.
+
+    act makes the runner's tool cache in it; actions/install.sh builds the toolkit's environment
+    there in `.../toto-actions/envs/.build-py3.X-<key>-<pid>/`, and uv writes the shebang of
+    its `toto-actions` script from that path. Past 127 bytes uv writes `#!/bin/sh` and an
+    `exec` of the interpreter instead (astral-sh/uv, crates/uv-install-wheel/src/wheel.rs,
+    format_shebang, as pip's distlib does); where /bin/sh is dash (Debian, Ubuntu), dash drops
+    every variable whose name is not a shell name, so tf-apply ran without
+    INPUT_WORKING-DIRECTORY or INPUT_BACKEND-CONFIG ("No configuration files" in the
+    workspace's root). Under pytest's basetemp that line was 123 bytes with a five-digit pid,
+    and pytest-xdist's `popen-gw0/` added 10. Act.run checks the scripts it finds.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="toto-act-"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory)
+
+
 def runner_environment(machine: Mapping[str, str]) -> dict[str, str]:
     """The environment of the runner machine: this process's without the variables that would
     steer a step by themselves, the test virtualenv or terraform on PATH; plus machine."""
@@ -180,7 +213,8 @@ def runner_environment(machine: Mapping[str, str]) -> dict[str, str]:
 @dataclass(frozen=True)
 class Act:
     """act, with the mappings of every action the rendered workflows use, and the runner
-    machine's environment. One action cache directory for every run (runs are sequential)."""
+    machine's environment. One action cache directory for every run (runs are sequential);
+    for runs that install the toolkit, a short one (runner_cache)."""
 
     actions_checkout: Path
     cache: Path
@@ -265,6 +299,7 @@ class Act:
         run = ActRun(exit_code, output, time.monotonic() - started, tuple(arguments), run_id)
         if UNMAPPED_ACTION in run.output:
             raise AssertionError(f"act went to GitHub for an action:\n{run.output}")
+        _check_console_scripts(self.cache / "actions" / TOOL_CACHE)
         return run
 
     def mappings(self) -> dict[str, str]:
@@ -272,6 +307,19 @@ class Act:
             "toto/actions@v1": str(self.actions_checkout),
             **{action: str(directory) for action, directory in THIRD_PARTY_STAND_INS.items()},
         }
+
+
+def _check_console_scripts(tool_cache: Path) -> None:
+    """Fail when install.sh's environment in tool_cache has a console script that /bin/sh
+    starts: the runner's paths are too long, and the steps lost their hyphenated inputs."""
+    for script in sorted(tool_cache.glob("toto-actions/envs/*/bin/toto-actions")):
+        with script.open("rb") as file:
+            if file.read(len(SH_TRAMPOLINE)) == SH_TRAMPOLINE:
+                raise AssertionError(
+                    f"{script} starts with #!/bin/sh: its interpreter's path is too long for a "
+                    "shebang, and /bin/sh drops INPUT_* names with a hyphen; give Act a "
+                    "shorter cache (runner_cache)"
+                )
 
 
 def _checkout_mapping() -> dict[str, str]:

