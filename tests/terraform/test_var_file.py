@@ -8,7 +8,6 @@ real terraform reads these files in tests/commands/test_tf_apply_cli_var_file.py
 from __future__ import annotations
 
 import stat
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -75,23 +74,22 @@ def test_the_file_quotes_literals_and_writes_expressions_as_given() -> None:
     ],
 )
 def test_a_bad_variable_is_refused_and_nothing_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+    tmp_path: Path, variables: dict[str, str], message: str
 ) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     (tmp_path / "main.tf").write_text('variable "tag" {}\n', encoding="utf-8")
-    with pytest.raises(UsageError, match=message), private_var_file(variables, tmp_path):
+    with pytest.raises(UsageError, match=message), private_var_file(variables, tmp_path, tmp_path):
         pass
     assert [path.name for path in tmp_path.iterdir()] == ["main.tf"]
 
 
-def test_the_file_is_private_and_removed_even_on_an_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+def test_the_file_is_private_and_removed_even_on_an_error(tmp_path: Path) -> None:
     (tmp_path / "tmp").mkdir()
     (tmp_path / "main.tf").write_text('variable "tag" {}\n', encoding="utf-8")
     seen: list[Path] = []
-    with pytest.raises(RuntimeError), private_var_file({"tag": "v1"}, tmp_path) as written:
+    with (
+        pytest.raises(RuntimeError),
+        private_var_file({"tag": "v1"}, tmp_path, tmp_path / "tmp") as written,
+    ):
         assert written is not None
         seen.append(written)
         assert written.parent == tmp_path / "tmp"

@@ -19,16 +19,18 @@ from toto_actions.terraform.variables import declared_variables, var_file_text
 
 
 @contextmanager
-def private_var_file(variables: Mapping[str, str], configuration: Path) -> Iterator[Path | None]:
-    """A new .tfvars file (mode 0600, in the temporary directory) giving terraform variables as
-    `-var` would for the configuration in that directory; removed when the block ends, however
+def private_var_file(
+    variables: Mapping[str, str], configuration: Path, directory: Path | None = None
+) -> Iterator[Path | None]:
+    """A new .tfvars file (mode 0600, in directory, by default the temporary one) giving
+    terraform variables as `-var` would for the configuration; removed when the block ends, however
     it ends. None when there are no variables. Raises UsageError for a name terraform refuses,
     before anything is written."""
     if not variables:
         yield None
         return
     text = var_file_text(variables, declared_variables(configuration))
-    descriptor, name = tempfile.mkstemp(prefix="toto-tf-apply-", suffix=".tfvars")
+    descriptor, name = tempfile.mkstemp(prefix="toto-tf-apply-", suffix=".tfvars", dir=directory)
     path = Path(name)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
