@@ -19,6 +19,7 @@ import requests
 
 from testing.tfc.model import RUN_STATUS_ORDER
 from testing.tfc.server import API, COMMON_STATUSES, FINAL_STATUSES, TfcServer
+from testing.tfc.team import serving_team
 
 ORGANIZATION = "acme"
 TOKEN = "team-t0ken"
@@ -202,14 +203,14 @@ def statuses_of(server: TfcServer, run_id: str) -> list[str]:
 
 @pytest.fixture
 def server() -> Iterator[TfcServer]:
-    with TfcServer(
-        step_seconds=STEP_SECONDS, state_processing_seconds=STATE_PROCESSING_SECONDS
+    with serving_team(
+        ORGANIZATION,
+        TOKEN,
+        step_seconds=STEP_SECONDS,
+        state_processing_seconds=STATE_PROCESSING_SECONDS,
     ) as running:
-        running.add_organization(ORGANIZATION)
-        running.add_token(TOKEN, "team")
         running.add_token(ORGANIZATION_TOKEN, "organization")
         yield running
-        assert running.errors == []
 
 
 @pytest.fixture
