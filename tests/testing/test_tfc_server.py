@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from testing.terraform_configurations import passed_through
 from testing.tfc.model import RUN_STATUS_ORDER
 from testing.tfc.server import API, COMMON_STATUSES, FINAL_STATUSES, TfcServer
 from testing.tfc.team import serving_team
@@ -27,7 +28,8 @@ ORGANIZATION_TOKEN = "org-t0ken"
 STEP_SECONDS = 0.02
 STATE_PROCESSING_SECONDS = 0.5
 
-SERVICE_CONFIG = """\
+SERVICE_CONFIG = (
+    """\
 terraform {
   cloud {
     organization = "acme"
@@ -35,23 +37,15 @@ terraform {
   }
 }
 
-variable "image_tag" {
-  type = string
-}
-
-resource "terraform_data" "service" {
-  input = var.image_tag
-}
-
-output "image_tag" {
-  value = terraform_data.service.output
-}
-
+"""
+    + passed_through("image_tag", "image_tag")
+    + """
 output "db_password" {
   value     = "s3cr3t-${var.image_tag}"
   sensitive = true
 }
 """
+)
 # Sleeps in its apply, so that a test can cancel it while terraform works.
 SLOW_APPLY_CONFIG = """\
 resource "terraform_data" "slow" {
