@@ -138,18 +138,16 @@ resource "aws_ssm_parameter" "drift" {{
 """
 
 
+def passed_through(variable: str, output: str) -> str:
+    """A configuration's required string variable, passed through terraform_data.service to an
+    output: the apply's output is the value given, and no provider is downloaded."""
+    return (
+        f'variable "{variable}" {{\n  type = string\n}}\n\n'
+        f'resource "terraform_data" "service" {{\n  input = var.{variable}\n}}\n\n'
+        f'output "{output}" {{\n  value = terraform_data.service.output\n}}\n'
+    )
+
+
 # A service's configuration that names its ECS service as the outputs convention has it (the ARN
 # passes through terraform_data: no provider can be downloaded), local state.
-ECS_SERVICE_CONFIG = """\
-variable "service_arn" {
-  type = string
-}
-
-resource "terraform_data" "service" {
-  input = var.service_arn
-}
-
-output "ecs_service_arn" {
-  value = terraform_data.service.output
-}
-"""
+ECS_SERVICE_CONFIG = passed_through("service_arn", "ecs_service_arn")

@@ -30,6 +30,7 @@ from testing.local_stack.moto import (
     MOTO_ACCOUNT_ID,
     MOTO_REGION,
     MotoServer,
+    boto3_client,
     moto_environment,
     run_moto_server,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "MotoServer",
     "Registry",
     "ServiceError",
+    "boto3_client",
     "free_port",
     "import_base_image",
     "log_tail",

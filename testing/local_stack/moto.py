@@ -44,15 +44,7 @@ class MotoServer:
 
     def boto3_client(self, service: str) -> Any:
         """A boto3 client of service on this server, whatever AWS_* the process has."""
-        import boto3  # type: ignore[import-untyped, unused-ignore]
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id=MOTO_CREDENTIAL,
-            aws_secret_access_key=MOTO_CREDENTIAL,
-        )
+        return boto3_client(service, self.endpoint_url, self.region)
 
     def reset(self) -> None:
         """Forget every resource created so far (POST /moto-api/reset)."""
@@ -66,6 +58,20 @@ class MotoServer:
             connection.close()
         if response.status != 200:
             raise ServiceError(f"moto reset answered {response.status}", self.log_path)
+
+
+def boto3_client(service: str, endpoint_url: str, region: str = MOTO_REGION) -> Any:
+    """A boto3 client of service at endpoint_url, signing with MOTO_CREDENTIAL whatever AWS_* the
+    process has: for moto and for the stand-ins (testing/ecs.py), which check no signature."""
+    import boto3  # type: ignore[import-untyped, unused-ignore]
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=MOTO_CREDENTIAL,
+        aws_secret_access_key=MOTO_CREDENTIAL,
+    )
 
 
 def moto_environment(endpoint_url: str, region: str = MOTO_REGION) -> dict[str, str]:

@@ -610,6 +610,15 @@ def test_cancel_stops_a_slow_apply_and_releases_the_lock(
     assert plan(after, tmp_path / "after.tfplan", {"delay": "0"}, lock_timeout="0s") is True
 
 
+def stand_in_terraform(directory: Path, program: str) -> TerraformCli:
+    """A TerraformCli in directory whose binary is program (Python, run by this interpreter), one
+    second between its SIGINT and SIGTERM: a terraform that does not stop as it should."""
+    binary = directory / "stand-in-terraform"
+    binary.write_text(f"#!{sys.executable}\n{program}")
+    binary.chmod(0o755)
+    return TerraformCli(directory, binary=str(binary), cancel_grace=1.0)
+
+
 class StopReading(Exception):
     """Raised by an on_line sink, as a Ctrl-C (KeyboardInterrupt) would be amid a run."""
 
@@ -634,16 +643,13 @@ def test_an_exception_in_the_caller_stops_terraform_cleanly(
 def test_cancel_sends_sigterm_when_the_interrupt_is_not_enough(tmp_path: Path) -> None:
     """A stand-in for a terraform that does not stop on its interrupt (a provider stuck in a
     call): a program that ignores SIGINT. After the grace period it gets SIGTERM."""
-    stubborn = tmp_path / "stubborn-terraform"
-    stubborn.write_text(
-        f"#!{sys.executable}\n"
+    terraform = stand_in_terraform(
+        tmp_path,
         "import signal, sys, time\n"
         "signal.signal(signal.SIGINT, lambda *_: print('interrupt ignored', flush=True))\n"
         "print('running', flush=True)\n"
-        "time.sleep(60)\n"
+        "time.sleep(60)\n",
     )
-    stubborn.chmod(0o755)
-    terraform = TerraformCli(tmp_path, binary=str(stubborn), cancel_grace=1.0)
     lines = Lines()
     worker, failures = apply_in_background(terraform, tmp_path / "plan", lines)
     lines.wait_for("running")
@@ -685,9 +691,8 @@ def test_a_run_that_outlasts_its_timeout_is_interrupted_then_its_process_group_k
     """A stand-in for a terraform stuck beyond both interrupts (SIGINT and SIGTERM ignored),
     whose child (a provider, a provisioner's command) holds its output open: after the grace
     period and KILL_DELAY, the whole process group is killed, and the run ends."""
-    stuck = tmp_path / "stuck-terraform"
-    stuck.write_text(
-        f"#!{sys.executable}\n"
+    terraform = stand_in_terraform(
+        tmp_path,
         "import signal, subprocess, time\n"
         "def ignore(number, frame):\n"
         "    print('ignored', signal.Signals(number).name, flush=True)\n"
@@ -695,10 +700,8 @@ def test_a_run_that_outlasts_its_timeout_is_interrupted_then_its_process_group_k
         "signal.signal(signal.SIGTERM, ignore)\n"
         "subprocess.Popen(['sleep', '120'])\n"
         "print('running', flush=True)\n"
-        "time.sleep(120)\n"
+        "time.sleep(120)\n",
     )
-    stuck.chmod(0o755)
-    terraform = TerraformCli(tmp_path, binary=str(stuck), cancel_grace=1.0)
     lines = Lines()
 
     started = time.monotonic()

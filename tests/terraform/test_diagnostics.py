@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from toto_actions.terraform.diagnostics import without_warnings
 from toto_actions.terraform.json_ui import is_warning, log_lines
 from toto_actions.terraform.plan import unlisted_summary
@@ -32,34 +34,45 @@ UNBOXED = [
 ]
 
 
-def test_a_boxed_warning_is_taken_out_whole_and_a_boxed_error_kept() -> None:
+@pytest.mark.parametrize(
+    ("lines", "reported", "kept"),
+    [
+        pytest.param(
+            BOXED,
+            [
+                "Unable to open CLI configuration file\n\n"
+                'The CLI configuration file at "/root/.terraformrc" does not exist.'
+            ],
+            [BOXED[0], *BOXED[6:]],
+            id="a boxed warning is taken out whole and a boxed error kept",
+        ),
+        pytest.param(
+            UNBOXED,
+            [
+                "Value for undeclared variable\n\n"
+                'The root module does not declare a variable named "extra" but a value was\n'
+                'found in file "w.tfvars".'
+            ],
+            [UNBOXED[0], "", "Do you want to perform these actions?"],
+            id="an unboxed warning ends where the next part terraform prints begins",
+        ),
+        pytest.param(
+            UNBOXED[2:5],
+            [
+                "Value for undeclared variable\n\n"
+                'The root module does not declare a variable named "extra" but a value was'
+            ],
+            [],
+            id="a warning at the end of the output is reported",
+        ),
+    ],
+)
+def test_warnings_are_reported_and_the_other_lines_kept(
+    lines: list[str], reported: list[str], kept: list[str]
+) -> None:
     warnings: list[str] = []
-    kept = without_warnings(BOXED, warnings.append)
-    assert warnings == [
-        "Unable to open CLI configuration file\n\n"
-        'The CLI configuration file at "/root/.terraformrc" does not exist.'
-    ]
-    assert kept == [BOXED[0], *BOXED[6:]]
-
-
-def test_an_unboxed_warning_ends_where_terraform_s_next_part_begins() -> None:
-    warnings: list[str] = []
-    kept = without_warnings(UNBOXED, warnings.append)
-    assert warnings == [
-        "Value for undeclared variable\n\n"
-        'The root module does not declare a variable named "extra" but a value was\n'
-        'found in file "w.tfvars".'
-    ]
-    assert kept == [UNBOXED[0], "", "Do you want to perform these actions?"]
-
-
-def test_a_warning_at_the_end_of_the_output_is_reported() -> None:
-    warnings: list[str] = []
-    assert without_warnings(UNBOXED[2:5], warnings.append) == []
-    assert warnings == [
-        "Value for undeclared variable\n\n"
-        'The root module does not declare a variable named "extra" but a value was'
-    ]
+    assert without_warnings(lines, warnings.append) == kept
+    assert warnings == reported
 
 
 def test_a_diagnostic_message_s_severity_says_whether_it_is_a_warning() -> None:

@@ -8,12 +8,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
 import botocore.session  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
 
 from testing.ecs import JSON_1_1, TARGET_PREFIX, EcsStandIn
+from testing.local_stack import boto3_client
 
 MODEL = botocore.session.get_session().get_service_model("ecs")
 
@@ -27,13 +27,7 @@ def ecs() -> Iterator[EcsStandIn]:
 
 
 def client(server: EcsStandIn) -> Any:
-    return boto3.client(
-        "ecs",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-    )
+    return boto3_client("ecs", server.url)
 
 
 def undeclared(value: Any, shape: Any, where: str = "") -> list[str]:

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from github import Auth, Github, GithubException
+from github import GithubException
 
 from testing.github.openapi import load_openapi, pointer_of
 from testing.github.server import GitHubServer
-from tests.testing.test_github_server import TOKEN, call, sealed
+from tests.testing.test_github_server import call, pygithub, sealed, serving
 
 ORG = "acme"
 SERVICES = ("acme/toto-ms-a", "acme/toto-ms-b", "acme/toto-ms-c")
@@ -24,26 +24,8 @@ VARIABLES = f"/orgs/{ORG}/actions/variables"
 
 @pytest.fixture
 def server() -> Iterator[GitHubServer]:
-    with GitHubServer() as running:
-        running.add_organization(ORG)
-        for repository in (*SERVICES, OTHER):
-            running.add_repository(repository)
-        running.add_token(TOKEN)
+    with serving(*SERVICES, OTHER, organization=ORG) as running:
         yield running
-
-
-def pygithub(server: GitHubServer, per_page: int = 30) -> Github:
-    """PyGithub as the toolkit makes it (toto_actions/github/api.py): lazy, so an organization
-    or a repository is an address and only the calls on it reach the server."""
-    return Github(
-        base_url=server.url,
-        auth=Auth.Token(TOKEN),
-        per_page=per_page,
-        retry=None,
-        seconds_between_requests=None,
-        seconds_between_writes=None,
-        lazy=True,
-    )
 
 
 def repository_id(server: GitHubServer, full_name: str) -> int:
@@ -62,7 +44,7 @@ def assert_documented(template: str, method: str, status: int, body: Any) -> Non
 def test_pygithub_organization_secret_arrives_decrypted_with_its_selection(
     server: GitHubServer,
 ) -> None:
-    github = pygithub(server)
+    github = pygithub(server, lazy=True)
     organization = github.get_organization(ORG)
     a, b, c = (github.get_repo(name) for name in SERVICES)
     organization.create_secret("dev_db_password", "s3cr3t", "selected", [b, a])
@@ -145,7 +127,7 @@ def test_a_bad_selection_is_refused_and_changes_nothing(
 
 
 def test_pygithub_creates_lists_and_edits_organization_variables(server: GitHubServer) -> None:
-    github = pygithub(server)
+    github = pygithub(server, lazy=True)
     organization = github.get_organization(ORG)
     a, b = github.get_repo(SERVICES[0]), github.get_repo(SERVICES[1])
     variable = organization.create_variable("dev_subnet", "subnet-1", "selected", [a, b])
@@ -198,7 +180,7 @@ def test_pygithub_follows_the_pages_of_organization_secrets_and_variables(
         assert call(server, "PUT", f"{SECRETS}/S_{number:02}", body).status == 201
         variable = {"name": f"V_{number:02}", "value": str(number), "visibility": "all"}
         assert call(server, "POST", VARIABLES, variable).status == 201
-    organization = pygithub(server, per_page=30).get_organization(ORG)
+    organization = pygithub(server, per_page=30, lazy=True).get_organization(ORG)
     assert [s.name for s in organization.get_secrets()] == [f"S_{n:02}" for n in range(35)]
     assert [v.name for v in organization.get_variables()] == [f"V_{n:02}" for n in range(35)]
     first = call(server, "GET", VARIABLES)  # ten to a page unless asked, as GitHub lists them

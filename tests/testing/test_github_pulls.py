@@ -6,31 +6,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from github import Auth, Github, GithubException
+from github import GithubException
 
 from testing.github.server import GitHubServer
-from tests.testing.test_github_server import call
+from tests.testing.test_github_server import call, pygithub, serving
 
-TOKEN = "ghs_stand-in-token"
 REPOSITORY = "acme/toto-core"
 HEAD, MERGE = "1" * 40, "2" * 40
 
 
 @pytest.fixture
 def server() -> Iterator[GitHubServer]:
-    with GitHubServer() as running:
-        running.add_repository(REPOSITORY)
-        running.add_token(TOKEN)
+    with serving(REPOSITORY) as running:
         yield running
-
-
-def pygithub(server: GitHubServer, token: str = TOKEN) -> Github:
-    return Github(base_url=server.url, auth=Auth.Token(token), retry=None, lazy=True, per_page=100)
 
 
 def test_pygithub_reads_a_pull_request_and_its_fork(server: GitHubServer) -> None:
     server.add_pull_request(REPOSITORY, 3, HEAD, "main", head_repo_full_name="fork/toto-core")
-    pull = pygithub(server).get_repo(REPOSITORY).get_pull(3)
+    pull = pygithub(server, per_page=100, lazy=True).get_repo(REPOSITORY).get_pull(3)
     assert (pull.number, pull.head.sha, pull.base.ref) == (3, HEAD, "main")
     assert (pull.head.repo.full_name, pull.base.repo.full_name) == ("fork/toto-core", REPOSITORY)
     assert pull.merged is False and pull.merge_commit_sha is None
@@ -39,7 +32,7 @@ def test_pygithub_reads_a_pull_request_and_its_fork(server: GitHubServer) -> Non
 def test_the_pull_requests_of_a_commit_are_those_it_heads_or_merged(server: GitHubServer) -> None:
     server.add_pull_request(REPOSITORY, 3, HEAD)
     server.add_pull_request(REPOSITORY, 4, "3" * 40, merge_commit_sha=MERGE)
-    repository = pygithub(server).get_repo(REPOSITORY)
+    repository = pygithub(server, per_page=100, lazy=True).get_repo(REPOSITORY)
     assert [p.number for p in repository.get_commit(HEAD).get_pulls()] == [3]
     merged = list(repository.get_commit(MERGE).get_pulls())
     assert [(p.number, p.merge_commit_sha) for p in merged] == [(4, MERGE)]
@@ -51,7 +44,7 @@ def test_the_pull_requests_of_a_commit_are_those_it_heads_or_merged(server: GitH
 
 def test_pygithub_creates_lists_and_edits_comments(server: GitHubServer) -> None:
     server.add_pull_request(REPOSITORY, 3, HEAD)
-    issue = pygithub(server).get_repo(REPOSITORY).get_issue(3)
+    issue = pygithub(server, per_page=100, lazy=True).get_repo(REPOSITORY).get_issue(3)
     created = issue.create_comment("first")
     assert created.user.login == "github-actions[bot]" and created.user.type == "Bot"
     server.advance_clock(5)
@@ -70,14 +63,15 @@ def test_pygithub_follows_the_pages_of_comments(server: GitHubServer) -> None:
     server.add_pull_request(REPOSITORY, 3, HEAD)
     for index in range(130):
         server.add_comment(REPOSITORY, 3, f"comment {index}")
-    comments = list(pygithub(server).get_repo(REPOSITORY).get_issue(3).get_comments())
+    issue = pygithub(server, per_page=100, lazy=True).get_repo(REPOSITORY).get_issue(3)
+    comments = list(issue.get_comments())
     assert [c.body for c in comments] == [f"comment {index}" for index in range(130)]
     assert [r.query for r in server.requests] == ["per_page=100", "page=2&per_page=100"]
 
 
 def test_a_comment_longer_than_github_allows_is_refused(server: GitHubServer) -> None:
     server.add_pull_request(REPOSITORY, 3, HEAD)
-    issue = pygithub(server).get_repo(REPOSITORY).get_issue(3)
+    issue = pygithub(server, per_page=100, lazy=True).get_repo(REPOSITORY).get_issue(3)
     issue.create_comment("x" * 65_536)
     with pytest.raises(GithubException) as refused:
         issue.create_comment("x" * 65_537)

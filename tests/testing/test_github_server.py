@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -112,16 +113,31 @@ def sealed(public_key: dict[str, str], plaintext: str) -> dict[str, str]:
     return {"encrypted_value": encrypted, "key_id": public_key["key_id"]}
 
 
-@pytest.fixture
-def server() -> Iterator[GitHubServer]:
+@contextmanager
+def serving(*repositories: str, organization: str | None = None) -> Iterator[GitHubServer]:
+    """A running stand-in holding the repositories (added after their organization, if one)
+    and TOKEN, a classic token that may do anything on them."""
     with GitHubServer() as running:
-        running.add_repository(REPOSITORY)
+        if organization is not None:
+            running.add_organization(organization)
+        for repository in repositories:
+            running.add_repository(repository)
         running.add_token(TOKEN)
         yield running
 
 
-def pygithub(server: GitHubServer, token: str = TOKEN, per_page: int = 30) -> Github:
-    """PyGithub as the sync configures it: no retries or pacing of its own."""
+@pytest.fixture
+def server() -> Iterator[GitHubServer]:
+    with serving(REPOSITORY) as running:
+        yield running
+
+
+def pygithub(
+    server: GitHubServer, token: str = TOKEN, per_page: int = 30, *, lazy: bool = False
+) -> Github:
+    """PyGithub as the sync configures it: no retries or pacing of its own. lazy, as the toolkit
+    makes it (toto_actions/github/api.py): an organization or a repository is an address, and
+    only the calls on it reach the server."""
     return Github(
         base_url=server.url,
         auth=Auth.Token(token),
@@ -130,6 +146,7 @@ def pygithub(server: GitHubServer, token: str = TOKEN, per_page: int = 30) -> Gi
         seconds_between_writes=None,
         per_page=per_page,
         timeout=10,
+        lazy=lazy,
     )
 
 
@@ -206,9 +223,7 @@ class RepresentativeRun:
 @pytest.fixture(scope="module")
 def exchanges() -> Iterator[list[Exchange]]:
     """A representative call of every route, for each status it can answer."""
-    with GitHubServer() as server:
-        server.add_repository(REPOSITORY)
-        server.add_token(TOKEN)
+    with serving(REPOSITORY) as server:
         run = RepresentativeRun(server)
         _drive_repository_routes(run)
         _drive_environment_routes(run)
@@ -715,9 +730,7 @@ def test_rate_limit_headers_count_requests(server: GitHubServer) -> None:
 
 
 def _statuses_under_faults(seed: int, count: int) -> list[int]:
-    with GitHubServer() as server:
-        server.add_repository(REPOSITORY)
-        server.add_token(TOKEN)
+    with serving(REPOSITORY) as server:
         server.inject_faults(0.25, seed=seed)
         client = RawClient(server)
         statuses = [client.call("GET", REPOSITORY_PATH).status for _ in range(count)]

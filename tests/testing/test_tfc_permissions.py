@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from testing.tfc.server import API, TfcServer
+from testing.tfc.team import serving_team
 from tests.testing.test_tfc_server import ORGANIZATION, SERVICE_CONFIG, TOKEN, Client
 
 PLAN_TOKEN = "plan-t0ken"
@@ -23,12 +24,9 @@ PLAN_TOKEN = "plan-t0ken"
 
 @pytest.fixture
 def server() -> Iterator[TfcServer]:
-    with TfcServer(step_seconds=0.02) as server:
-        server.add_organization(ORGANIZATION)
-        server.add_token(TOKEN, "team")
+    with serving_team(ORGANIZATION, TOKEN, step_seconds=0.02) as server:
         server.add_token(PLAN_TOKEN, "team", access="plan")
         yield server
-        assert server.errors == []
 
 
 def _planned_run(server: TfcServer) -> dict[str, Any]:

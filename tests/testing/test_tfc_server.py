@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 import requests
 
+from testing.terraform_configurations import passed_through
 from testing.tfc.model import RUN_STATUS_ORDER
 from testing.tfc.server import API, COMMON_STATUSES, FINAL_STATUSES, TfcServer
+from testing.tfc.team import serving_team
 
 ORGANIZATION = "acme"
 TOKEN = "team-t0ken"
@@ -26,7 +28,8 @@ ORGANIZATION_TOKEN = "org-t0ken"
 STEP_SECONDS = 0.02
 STATE_PROCESSING_SECONDS = 0.5
 
-SERVICE_CONFIG = """\
+SERVICE_CONFIG = (
+    """\
 terraform {
   cloud {
     organization = "acme"
@@ -34,23 +37,15 @@ terraform {
   }
 }
 
-variable "image_tag" {
-  type = string
-}
-
-resource "terraform_data" "service" {
-  input = var.image_tag
-}
-
-output "image_tag" {
-  value = terraform_data.service.output
-}
-
+"""
+    + passed_through("image_tag", "image_tag")
+    + """
 output "db_password" {
   value     = "s3cr3t-${var.image_tag}"
   sensitive = true
 }
 """
+)
 # Sleeps in its apply, so that a test can cancel it while terraform works.
 SLOW_APPLY_CONFIG = """\
 resource "terraform_data" "slow" {
@@ -202,14 +197,14 @@ def statuses_of(server: TfcServer, run_id: str) -> list[str]:
 
 @pytest.fixture
 def server() -> Iterator[TfcServer]:
-    with TfcServer(
-        step_seconds=STEP_SECONDS, state_processing_seconds=STATE_PROCESSING_SECONDS
+    with serving_team(
+        ORGANIZATION,
+        TOKEN,
+        step_seconds=STEP_SECONDS,
+        state_processing_seconds=STATE_PROCESSING_SECONDS,
     ) as running:
-        running.add_organization(ORGANIZATION)
-        running.add_token(TOKEN, "team")
         running.add_token(ORGANIZATION_TOKEN, "organization")
         yield running
-        assert running.errors == []
 
 
 @pytest.fixture

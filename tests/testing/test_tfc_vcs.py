@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from testing.tfc.server import API, TfcServer
+from testing.tfc.team import serving_team
 from tests.testing.test_tfc_server import tar_gz
 
 ORG = "acme"
@@ -26,11 +27,8 @@ ARCHIVE = tar_gz({"main.tf": 'output "x" {\n  value = 1\n}\n'})
 
 @pytest.fixture
 def server() -> Iterator[TfcServer]:
-    with TfcServer(step_seconds=0.01, state_processing_seconds=0.1) as running:
-        running.add_organization(ORG)
-        running.add_token(TOKEN, "team")
+    with serving_team(ORG, TOKEN, step_seconds=0.01, state_processing_seconds=0.1) as running:
         yield running
-        assert running.errors == []
 
 
 def _get(server: TfcServer, path: str, **params: str) -> requests.Response:
