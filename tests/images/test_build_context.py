@@ -111,7 +111,10 @@ def test_without_exclusion_the_dockerfile_is_the_services_own(tmp_path: Path) ->
 def test_the_dockerfile_copy_has_only_its_ignore_file_beside_it(tmp_path: Path) -> None:
     context = write_tree(
         tmp_path / "service",
-        {"Dockerfile": "FROM scratch\nCOPY . /\n", ".dockerignore": "# notes\nnotes/\n\n*.log\n"},
+        {
+            "Dockerfile": "FROM scratch\nCOPY . /\n",
+            ".dockerignore": "\ufeff# notes\nnotes/\n\n  *.log \n",
+        },
     )
     (tmp_path / "build").mkdir()
     directory = tmp_path / "build" / "dockerfile"
@@ -119,8 +122,22 @@ def test_the_dockerfile_copy_has_only_its_ignore_file_beside_it(tmp_path: Path) 
     assert copy == directory / "Dockerfile"
     assert sorted(p.name for p in directory.iterdir()) == ["Dockerfile", "Dockerfile.dockerignore"]
     assert copy.read_text() == "FROM scratch\nCOPY . /\n"
-    assert (directory / "Dockerfile.dockerignore").read_text() == "notes/\n*.log\n.toto-actions\n"
+    assert (directory / "Dockerfile.dockerignore").read_text() == (
+        "\ufeff# notes\nnotes/\n\n  *.log \n.toto-actions\n"
+    )
     assert directory.stat().st_mode & 0o777 == 0o700
+
+
+def test_an_ignore_file_without_a_last_newline_keeps_its_last_pattern(tmp_path: Path) -> None:
+    context = write_tree(
+        tmp_path / "service",
+        {"Dockerfile": "FROM scratch\n", "Dockerfile.dockerignore": "*.log"},
+    )
+    (tmp_path / "build").mkdir()
+    copy = dockerfile_leaving_out(
+        ("ci/toolkit",), context, context / "Dockerfile", tmp_path / "build" / "dockerfile"
+    )
+    assert copy.with_name("Dockerfile.dockerignore").read_text() == "*.log\nci/toolkit\n"
 
 
 @pytest.fixture(scope="module")

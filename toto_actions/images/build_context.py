@@ -68,12 +68,15 @@ def ignore_file(context: Path, dockerfile: Path) -> Path | None:
 
 
 def ignore_patterns(context: Path, dockerfile: Path) -> list[str]:
-    """The patterns of the ignore file BuildKit applies, comments and blank lines dropped."""
+    """The patterns of the ignore file BuildKit applies, read as BuildKit reads them (moby's
+    ignorefile.ReadAll): a byte order mark dropped, a line starting with # a comment, then each
+    line trimmed and the blank ones dropped."""
     found = ignore_file(context, dockerfile)
     if found is None:
         return []
-    lines = [line.strip() for line in found.read_text(encoding="utf-8").splitlines()]
-    return [line for line in lines if line and not line.startswith("#")]
+    lines = found.read_text(encoding="utf-8-sig").splitlines()
+    patterns = (line.strip() for line in lines if not line.startswith("#"))
+    return [pattern for pattern in patterns if pattern]
 
 
 def dockerfile_leaving_out(
@@ -81,15 +84,17 @@ def dockerfile_leaving_out(
 ) -> Path:
     """The Dockerfile to hand BuildKit so that the patterns in excluded stay out of context:
     dockerfile itself when there are none; else a copy of it in directory (created, holding
-    nothing else: BuildKit reads the Dockerfile's directory) beside its own ignore file, the
-    patterns BuildKit would apply followed by excluded."""
+    nothing else: BuildKit reads the Dockerfile's directory) beside its own ignore file: the
+    ignore file BuildKit would apply, as it is, then excluded, one a line."""
     if not excluded:
         return dockerfile
     directory.mkdir(mode=0o700)
     copy = directory / dockerfile.name
     shutil.copyfile(dockerfile, copy)
-    patterns = [*ignore_patterns(context, dockerfile), *excluded]
-    copy.with_name(copy.name + IGNORE_FILE).write_text(
-        "".join(f"{pattern}\n" for pattern in patterns), encoding="utf-8"
-    )
+    found = ignore_file(context, dockerfile)
+    kept = found.read_bytes() if found is not None else b""
+    if kept and not kept.endswith(b"\n"):
+        kept += b"\n"
+    added = "".join(f"{pattern}\n" for pattern in excluded).encode("utf-8")
+    copy.with_name(copy.name + IGNORE_FILE).write_bytes(kept + added)
     return copy
