@@ -31,6 +31,13 @@ def in_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
+def toolkit_checkout() -> Path | None:
+    """The checkout of toto-actions the running action comes from (TOTO_ACTIONS_CHECKOUT, which
+    a composite action sets from its own path), None when no action set it."""
+    checkout = os.environ.get("TOTO_ACTIONS_CHECKOUT", "")
+    return Path(checkout) if checkout else None
+
+
 def debug_enabled() -> bool:
     """True when the runner's debug logging is on (RUNNER_DEBUG=1, as a debug re-run sets)."""
     return os.environ.get("RUNNER_DEBUG") == "1"

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from toto_actions import actions_runtime, git, interrupts
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.images import (
+    build_context,
     build_options,
     buildkit,
     content_tag,
@@ -299,6 +300,9 @@ def _settings(given: GivenOptions) -> BuildSettings:
         sbom=given.text("sbom"),
         layer_cache=given.switch("layer-cache"),
         branch=given.text("branch"),
+        excluded=build_context.checkout_exclusion(
+            problems, context, actions_runtime.toolkit_checkout()
+        ),
     )
     if problems:
         raise UsageError("\n".join(problems))
@@ -400,6 +404,15 @@ def _build_and_push(
             f"{reference}:{pushed_tag}",
             directory.write_secrets(settings.secrets),
             registry_steps.cache_source(registry, settings),
+        )
+        # The toolkit's own checkout stays out of what BuildKit receives, as out of the digest.
+        request = request._replace(
+            dockerfile=build_context.dockerfile_leaving_out(
+                settings.excluded,
+                settings.context,
+                settings.dockerfile,
+                directory.root / "dockerfile",
+            )
         )
         built = buildkit.build(client, request, directory, actions_runtime.info)
     digest = built.pushed_digest

@@ -53,6 +53,7 @@ class BuildSettings(NamedTuple):
     layer_cache: bool = True  # from the registry's newest image, and pushed inline with the image
     branch: str | None = None  # whose newest image the layer cache comes from
     push: bool = True  # false: only the inputs tag is computed and looked up, nothing written
+    excluded: tuple[str, ...] = ()  # ignore patterns after the context's: the toolkit's checkout
 
     @property
     def secret_ids(self) -> tuple[str, ...]:

@@ -43,7 +43,7 @@ def content_tag(
         return None
     inputs = BuildInputs(
         settings.context,
-        tuple(engine.context_files(settings.context, settings.dockerfile)),
+        tuple(engine.context_files(settings.context, settings.dockerfile, settings.excluded)),
         settings.dockerfile,
         settings.input_build_args,
         settings.target,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from docker.utils.build import exclude_paths  # type: ignore[import-untyped]
 
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.http_retry import RetryPolicy, retry_delay
+from toto_actions.images.build_context import ignore_patterns
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 # A push is retried for a registry that is briefly unreachable, busy or failing; dockerd itself
@@ -81,16 +82,20 @@ class DockerEngine:
         except (DockerException, requests.RequestException) as problem:
             raise self._unreachable(problem) from problem
 
-    def context_files(self, context: Path, dockerfile: Path) -> list[str]:
+    def context_files(
+        self, context: Path, dockerfile: Path, excluded: Sequence[str] = ()
+    ) -> list[str]:
         """The files and symlinks the build of context would send to the engine: relative,
-        '/'-separated, sorted. .dockerignore is applied with the SDK's own matcher, so the list
-        is what the engine receives. A Dockerfile outside the context is not in it (the SDK adds
-        it under a random name, with a .dockerignore of its own in place of the context's).
+        '/'-separated, sorted. The ignore file BuildKit applies (build_context.ignore_file) is
+        applied with the SDK's own matcher, then the patterns in excluded (the toolkit's own
+        checkout), so the list is what the engine receives. A Dockerfile outside the context is
+        not in it (the SDK adds it under a random name, with a .dockerignore of its own in place
+        of the context's).
 
         A relative dockerfile is taken from the working directory, as `docker build -f` does.
         """
         root, inside_name = _locate(context, dockerfile)
-        patterns = _dockerignore_patterns(root)
+        patterns = [*ignore_patterns(root, dockerfile), *excluded]
         names = exclude_paths(str(root), patterns, dockerfile=inside_name or _OUTSIDE_DOCKERFILE)
         files = [
             str(name).replace("\\", "/")
@@ -239,15 +244,6 @@ def _locate(context: Path, dockerfile: Path) -> tuple[Path, str | None]:
     if file.is_relative_to(root):
         return root, file.relative_to(root).as_posix()
     return root, None
-
-
-def _dockerignore_patterns(root: Path) -> list[str]:
-    """The patterns of root/.dockerignore, read as the SDK's build reads them."""
-    ignore_file = root / ".dockerignore"
-    if not ignore_file.exists():
-        return []
-    lines = [line.strip() for line in ignore_file.read_text().splitlines()]
-    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _reason(problem: BaseException) -> str:
