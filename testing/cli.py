@@ -33,8 +33,9 @@ def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return environment
 
 
-def make_cli_runner(default_cwd: Path) -> CliRunner:
-    """Run `toto-actions ARGS` in a subprocess (in default_cwd unless told) and capture it."""
+def make_cli_runner(default_cwd: Path, default_env: Mapping[str, str] | None = None) -> CliRunner:
+    """Run `toto-actions ARGS` in a subprocess (in default_cwd unless told) and capture it;
+    default_env is in its environment unless a run's env says otherwise."""
 
     def run(
         *arguments: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
@@ -42,7 +43,7 @@ def make_cli_runner(default_cwd: Path) -> CliRunner:
         completed = subprocess.run(
             [str(CLI), *arguments],
             cwd=cwd or default_cwd,
-            env=clean_environment(env),
+            env=clean_environment({**(default_env or {}), **(env or {})}),
             capture_output=True,
             text=True,
             timeout=120,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,24 @@ def actionlint(path: Path) -> list[dict[str, object]]:
         check=True,
         timeout=120,
     )
-    return [json.loads(line) for line in completed.stdout.splitlines()]
+    findings = [json.loads(line) for line in completed.stdout.splitlines()]
+    return [finding for finding in findings if not _unknown_job_workflow_property(finding)]
+
+
+# The job context's workflow_ref, workflow_sha, workflow_repository and workflow_file_path are
+# documented (github/docs, contexts: the job context; actions/runner#4335) but unknown to
+# actionlint 1.7.7, whose `job` type is strict (rhysd/actionlint#705, open): only those findings
+# are dropped.
+_JOB_WORKFLOW_PROPERTY = re.compile(
+    r'property "workflow_(?:ref|sha|repository|file_path)" is not defined in object type '
+    r"\{container: "
+)
+
+
+def _unknown_job_workflow_property(finding: dict[str, object]) -> bool:
+    return finding.get("kind") == "expression" and bool(
+        _JOB_WORKFLOW_PROPERTY.match(str(finding.get("message", "")))
+    )
 
 
 def zizmor_findings(path: Path, persona: str = "regular") -> list[str]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from testing.cli import CliRunner, make_cli_runner
 from testing.tfc.server import TfcServer
 from tests.commands.test_tf_apply_cloud import ORG, TOKEN
 
@@ -19,3 +21,11 @@ def tfc() -> Iterator[TfcServer]:
         server.add_token(TOKEN, "team")
         yield server
         assert server.errors == []
+
+
+@pytest.fixture
+def inline_cli(tmp_path: Path) -> CliRunner:
+    """The console script in tmp_path, rendering the inline style (INPUT_STYLE, as an action
+    input would set it) unless a run says otherwise: the render-workflow tests that read the
+    whole pipeline's jobs in the repository's own workflow."""
+    return make_cli_runner(tmp_path, {"INPUT_STYLE": "inline"})

@@ -19,6 +19,11 @@ MICROSERVICE = Path(".github/workflows/toto-microservice.yml")
 CORE = Path(".github/workflows/toto-core.yml")
 
 
+@pytest.fixture
+def cli(inline_cli: CliRunner) -> CliRunner:
+    return inline_cli  # these tests read the inline workflow
+
+
 def load(path: Path) -> dict[Any, Any]:
     document: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return document
@@ -462,7 +467,8 @@ BAD_INPUTS = [
         "aws-role-arn, aws-plan-role-arn, terraform-engine, tfc-organization, terraform-dir, "
         "core-secrets, platforms, image-repository, "
         "service-repositories, sync-auth, secrets-scope, sync-dispatch, create-environments, "
-        "drift-schedule, run-source, require-reviewed-plan, actions-repo, actions-ref, "
+        "drift-schedule, run-source, require-reviewed-plan, style, runs-on, terraform-version, "
+        "test-command, context, dockerfile, build-args, target, actions-repo, actions-ref, "
         "pin-actions)",
         {"toto.yml": "kind: microservice\nregion: eu-west-1\n"},
     ),
@@ -758,7 +764,7 @@ def test_outputs_name_the_written_file(cli: CliRunner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert summary_file.read_text(encoding="utf-8") == (
-        f"Rendered `{MICROSERVICE}` (microservice, environments dev, prod).\n\n"
+        f"Rendered `{MICROSERVICE}` (microservice, inline, environments dev, prod).\n\n"
     )
     assert "workflow-file<<ghadelimiter_" in output_file.read_text(encoding="utf-8")
     assert f"\n{MICROSERVICE}\n" in output_file.read_text(encoding="utf-8")

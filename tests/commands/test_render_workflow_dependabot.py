@@ -40,6 +40,11 @@ FORK_NOTICE = "No plan for a pull request from a fork"
 DEPENDABOT_NOTICE = "No plan for a run Dependabot started"
 
 
+@pytest.fixture
+def cli(inline_cli: CliRunner) -> CliRunner:
+    return inline_cli  # these tests read the inline workflow
+
+
 def render(cli: CliRunner, tmp_path: Path, combination: Combination) -> dict[str, Any]:
     """The jobs of the workflow rendered for combination."""
     kind, engine, drift, run_source = combination

@@ -31,6 +31,11 @@ SECRET_JOBS = {
 }
 
 
+@pytest.fixture
+def cli(inline_cli: CliRunner) -> CliRunner:
+    return inline_cli  # these tests read the inline workflow
+
+
 def tf_apply_env(job: dict[str, Any]) -> dict[str, str]:
     """The env of the job's Terraform step (the last tf-apply: a redeploy's first one only
     reads the current outputs)."""

@@ -26,6 +26,11 @@ GITHUB_API_URL = "${{ vars.TOTO_GITHUB_API_URL || github.api_url }}"
 CORE_APP = ("--kind=core", "--service=toto-terra-aws", "--service-repositories=acme/toto-ms-a")
 
 
+@pytest.fixture
+def cli(inline_cli: CliRunner) -> CliRunner:
+    return inline_cli  # these tests read the inline workflow
+
+
 def test_a_pull_request_plans_the_service_in_the_plan_environment(
     cli: CliRunner, tmp_path: Path
 ) -> None:

@@ -33,6 +33,11 @@ JOB_CONDITIONS = {
 PATTERNS = {"dev": "main,feature/**", "qa": "qa/**", "prod": "release/**"}
 
 
+@pytest.fixture
+def cli(inline_cli: CliRunner) -> CliRunner:
+    return inline_cli  # these tests read the inline workflow
+
+
 def render(cli: CliRunner, tmp_path: Path, *options: str) -> dict[Any, Any]:
     result = cli("render-workflow", *MS, *options)
     assert (result.exit_code, result.stderr) == (0, ""), result.stdout

@@ -25,6 +25,11 @@ CORE_CLI = (
 )
 
 
+@pytest.fixture
+def cli(inline_cli: CliRunner) -> CliRunner:
+    return inline_cli  # these tests read the inline workflow
+
+
 def roles_by_job(workflow: dict[str, Any]) -> dict[str, str]:
     """The role each job that takes AWS credentials assumes."""
     return {

@@ -23,6 +23,11 @@ from tests.conftest import CliRunner
 CORE_COMBINATIONS = [c for c in COMBINATIONS if c.kind == "core"]
 
 
+@pytest.fixture
+def cli(inline_cli: CliRunner) -> CliRunner:
+    return inline_cli  # these tests read the inline workflow
+
+
 def checkouts(job: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")]
 

@@ -32,8 +32,15 @@ def steps(workflow: dict[Any, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job["steps"]]
 
 
-def test_the_repository_tests_and_releases() -> None:
-    assert [path.name for path in OWN_WORKFLOWS] == ["release.yml", "test.yml"]
+def test_the_repository_tests_releases_and_publishes_the_two_pipelines() -> None:
+    """release and test run here; toto-core and toto-microservice are the reusable workflows
+    every repository calls (test_published_workflows.py)."""
+    assert [path.name for path in OWN_WORKFLOWS] == [
+        "release.yml",
+        "test.yml",
+        "toto-core.yml",
+        "toto-microservice.yml",
+    ]
 
 
 @pytest.fixture(params=OWN_WORKFLOWS, ids=lambda path: path.name)

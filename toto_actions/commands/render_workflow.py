@@ -9,11 +9,17 @@ from pathlib import Path
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, SWITCH, GivenOptions, Option
+from toto_actions.workflows.caller import inline_only
 from toto_actions.workflows.cron import DEFAULT_SCHEDULE
 from toto_actions.workflows.image_repositories import IMAGE_REPOSITORY_CHOICES
-from toto_actions.workflows.render import render
+from toto_actions.workflows.render import render, render_caller, workflow_path
 from toto_actions.workflows.repository_files import refuse_links
-from toto_actions.workflows.settings import load_settings
+from toto_actions.workflows.reusable import DEFAULT_TERRAFORM_VERSION
+from toto_actions.workflows.settings import STYLES, WorkflowSettings, load_settings
+
+REUSABLE, INLINE = STYLES
+# The first line of every render's header; an inline render's names no style.
+_RENDERED_HEADER = "# Rendered by `toto-actions render-workflow --kind "
 
 # Every option but output-dir and check may also be set in the target repository's toto.yml.
 SETTING_OPTIONS = (
@@ -131,6 +137,37 @@ SETTING_OPTIONS = (
         metavar="ENV[,ENV...]",
     ),
     Option(
+        "--style",
+        "reusable: a short caller of the toolkit's reusable workflow (default); inline: the "
+        "whole pipeline in the repository (a repository whose committed workflow is an inline "
+        "render keeps inline until it says otherwise)",
+        kind=CHOICE,
+        choices=STYLES,
+    ),
+    Option(
+        "--runs-on",
+        "the runner of every job: a label, or a JSON list of labels (default ubuntu-latest)",
+        metavar="LABEL|JSON",
+    ),
+    Option(
+        "--terraform-version",
+        f"cli engine: the terraform setup-terraform installs (default {DEFAULT_TERRAFORM_VERSION})",
+    ),
+    Option(
+        "--test-command",
+        "microservice: run this command (the service's tests) in a job of its own, with the "
+        "contents read only, before any deploy",
+        metavar="COMMAND",
+    ),
+    Option("--context", "microservice: the build context (default .)", metavar="DIR"),
+    Option("--dockerfile", "microservice: the Dockerfile (default CONTEXT/Dockerfile)"),
+    Option(
+        "--build-args",
+        "microservice: build arguments, NAME=VALUE, one a line",
+        metavar="NAME=VALUE...",
+    ),
+    Option("--target", "microservice: the stage to build", metavar="STAGE"),
+    Option(
         "--actions-repo",
         "repository of the toto actions (default toto/actions)",
         metavar="OWNER/REPO",
@@ -161,15 +198,16 @@ def run(given: GivenOptions) -> int:
         problem = "is not a directory" if repo_dir.exists() else "does not exist"
         raise UsageError(f"output directory {str(repo_dir)!r} {problem}")
     settings = load_settings(given, repo_dir, [option.key for option in SETTING_OPTIONS])
-    rendered = render(settings)
-    refuse_links(repo_dir, rendered.path)
+    refuse_links(repo_dir, workflow_path(settings.kind))
+    style = choose_style(settings, repo_dir / workflow_path(settings.kind))
+    rendered = render_caller(settings) if style == REUSABLE else render(settings)
     target = repo_dir / rendered.path
     if given.switch("check"):
         return _check(target, rendered.content, rendered.path.as_posix())
     _write(target, rendered.content)
     actions_runtime.set_output("workflow-file", str(target))
     actions_runtime.add_summary(
-        f"Rendered `{rendered.path}` ({settings.kind}, environments "
+        f"Rendered `{rendered.path}` ({settings.kind}, {style}, environments "
         f"{', '.join(e.name for e in settings.environments)})."
     )
     return 0
@@ -218,3 +256,39 @@ def _write(target: Path, content: str) -> None:
             temporary.unlink(missing_ok=True)
         raise OperationError(f"cannot write {target}: {problem.strerror}") from problem
     actions_runtime.info(f"wrote {target}")
+
+
+def choose_style(settings: WorkflowSettings, committed: Path) -> str:
+    """The style given (--style, style: in toto.yml), else inline for a repository whose committed
+    workflow is an inline render or whose settings only the inline workflow runs, else reusable."""
+    unsupported = inline_only(settings)
+    if settings.style == REUSABLE and unsupported:
+        raise UsageError(f"--style reusable cannot run {unsupported}: use --style inline")
+    if settings.style is not None:
+        return settings.style
+    how_to_move = (
+        "set style: reusable in toto.yml (or pass --style reusable) and render again for a short "
+        "caller of the toolkit's reusable workflow"
+    )
+    if _is_inline_render(committed):
+        actions_runtime.notice(
+            f"{committed.name} is an inline render, so it stays inline: {how_to_move}, or set "
+            "style: inline to keep it and silence this notice",
+            title="Inline workflow kept",
+        )
+        return INLINE
+    if unsupported:
+        actions_runtime.notice(
+            f"rendered inline: the reusable workflow cannot run {unsupported}",
+            title="Inline workflow",
+        )
+        return INLINE
+    return REUSABLE
+
+
+def _is_inline_render(committed: Path) -> bool:
+    if not committed.is_file():
+        return False
+    with committed.open(encoding="utf-8", errors="replace") as file:
+        first_line = file.readline()
+    return first_line.startswith(_RENDERED_HEADER) and "--style reusable" not in first_line

@@ -45,6 +45,11 @@ class Environment:
         return " || ".join(_ref_condition("github.base_ref", pattern) for pattern in self.branches)
 
     @property
+    def job_suffix(self) -> str:
+        """What its jobs' ids end with (deploy-dev): one job of each kind per environment."""
+        return f"-{self.name}"
+
+    @property
     def plan_name(self) -> str:
         """The GitHub environment of its pull-request plans and drift checks: no protection
         rules, read-only credentials (see the README)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,14 @@ from toto_actions.images.names import is_repository_name, platform_problem
 from toto_actions.options import GivenOptions, OptionValue
 from toto_actions.service_project import service_name
 from toto_actions.workflows.aws_roles import role_arns
+from toto_actions.workflows.build_settings import (
+    BuildSettings,
+    build_settings,
+    runner_labels,
+)
+from toto_actions.workflows.build_settings import (
+    microservice_only as _microservice_only,
+)
 from toto_actions.workflows.cron import drift_schedule
 from toto_actions.workflows.environments import (
     CORE_DEFAULT,
@@ -36,6 +44,7 @@ from toto_actions.workflows.image_repositories import (
     PER_ENVIRONMENT,
     with_image_repositories,
 )
+from toto_actions.workflows.reusable import DEFAULT_RUNS_ON, DEFAULT_TERRAFORM_VERSION
 from toto_actions.workflows.secrets_scope import (
     SECRETS_SCOPES,
     check_organization_names,
@@ -74,6 +83,8 @@ _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
 _TFC_ORGANIZATION = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _GIT_REF = re.compile(r"[A-Za-z0-9._/-]{1,200}")
 _RELATIVE_DIR = re.compile(r"[A-Za-z0-9._/-]+")
+_TERRAFORM_VERSION = re.compile(r"latest|\d+\.\d+\.\d+(?:-[a-z0-9]+)?")
+STYLES = ("reusable", "inline")
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,13 @@ class WorkflowSettings:
     run_source: str  # core, cloud: upload the configuration, or follow the VCS-driven run
     pin_actions: bool  # third-party actions by commit SHA (action_pins.json)
     reviewed_environments: tuple[str, ...] = ()  # their applies require the reviewed plan
+    runs_on: tuple[str, ...] = (DEFAULT_RUNS_ON,)  # one label, or the labels of a list
+    terraform_version: str = DEFAULT_TERRAFORM_VERSION  # cli engine: what setup-terraform installs
+    test_command: str | None = None  # microservice: run in a job of its own before a deploy
+    build: BuildSettings = field(default_factory=BuildSettings)  # microservice: context, ...
+    # reusable (a caller of the toolkit's reusable workflow) or inline (the whole pipeline);
+    # None: not given anywhere (render decides: see commands/render_workflow.py)
+    style: str | None = None
 
 
 def load_settings(
@@ -200,6 +218,18 @@ def load_settings(
         reviewed_environments=_reviewed_environments(
             merged.get("require-reviewed-plan"), environments
         ),
+        runs_on=runner_labels(merged.get("runs-on", DEFAULT_RUNS_ON)),
+        terraform_version=_matching(
+            merged,
+            "terraform-version",
+            _TERRAFORM_VERSION,
+            DEFAULT_TERRAFORM_VERSION,
+            "a terraform version (1.11.4, or latest)",
+        )
+        or DEFAULT_TERRAFORM_VERSION,
+        test_command=_microservice_only(kind, "test-command", _text(merged, "test-command")),
+        build=build_settings(merged, kind),
+        style=_optional_choice(merged, "style", STYLES),
     )
 
 
@@ -269,6 +299,12 @@ def _run_source(merged: Mapping[str, Any], kind: str, engine: str) -> str:
     if (kind, engine) != ("core", "cloud"):
         raise UsageError("run-source is a setting of the core workflow on the cloud engine")
     return run_source
+
+
+def _optional_choice(merged: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str | None:
+    if merged.get(key) is None:
+        return None
+    return _choice(merged, key, choices, default=None)
 
 
 def _matching(
