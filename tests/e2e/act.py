@@ -46,6 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
+from toto_actions.workflows.action_pins import pin_table
+from toto_actions.workflows.reusable import secrets_of
+from toto_actions.workflows.settings import DEFAULT_CORE_SECRETS
 
 ACT = Path(sys.executable).parent / "act"
 STAND_INS = Path(__file__).resolve().parent / "stand-ins"
@@ -54,9 +57,29 @@ THIRD_PARTY_STAND_INS = {
     "aws-actions/configure-aws-credentials@v4": STAND_INS / "configure-aws-credentials",
     "hashicorp/setup-terraform@v3": STAND_INS / "setup-terraform",
     "actions/create-github-app-token@v2": STAND_INS / "create-github-app-token",
+    # Found only: act fetches the actions of every step, run or not (see their action.yml).
+    "docker/setup-qemu-action@v3": STAND_INS / "setup-qemu",
+    "docker/setup-buildx-action@v3": STAND_INS / "setup-buildx",
 }
-# What actions/checkout resolves to with --no-skip-checkout (Act.run's git_origins).
+# The reusable workflows name each by its commit (action_pins.json): the same stand-ins.
+THIRD_PARTY_STAND_INS.update(
+    {
+        f"{pin.action}@{pin.sha}": THIRD_PARTY_STAND_INS[reference]
+        for reference, pin in pin_table().pins.items()
+        if reference in THIRD_PARTY_STAND_INS
+    }
+)
+# What actions/checkout resolves to where act runs it: with --no-skip-checkout (Act.run's
+# git_origins), and for a repository other than the one being run (the reusable workflows'
+# checkout of the toolkit, by the commit action_pins.json names).
 CHECKOUT_STAND_IN = {"actions/checkout@v4": STAND_INS / "checkout"}
+PINNED_CHECKOUT_STAND_IN = {
+    f"actions/checkout@{pin_table().pins['actions/checkout@v4'].sha}": STAND_INS / "checkout"
+}
+# The toolkit's repository as the stand-in checkout fetches it (toolkit_origins): the reusable
+# workflows fall back to it at the major tag where the runner names no workflow commit, as act
+# does (job.workflow_repository and job.workflow_sha are empty under act 0.2.89).
+TOOLKIT_REPOSITORY, TOOLKIT_TAG = "toto/actions", "v1"
 ACT_TIMEOUT = 600.0
 ACT_STOP_TIMEOUT = 10.0  # how long act may take to cancel its job when interrupted
 # What act logs when a `uses:` line is not one of the --local-repository mappings: it then
@@ -219,6 +242,9 @@ class Act:
     actions_checkout: Path
     cache: Path
     machine: Mapping[str, str]
+    # Bare origins (<owner>/<name>.git) the stand-in checkout fetches from where act runs it:
+    # the toolkit's (toolkit_origins) for the reusable workflows' checkout of it.
+    origins: Path | None = None
 
     def run(
         self,
@@ -286,6 +312,18 @@ class Act:
             *_pairs("--local-repository", self.mappings()),
         ]
         machine = dict(self.machine)
+        if self.origins is not None:
+            machine["STAND_IN_GIT_ORIGINS"] = str(self.origins)
+        caller = _caller_kind(repository / workflow)
+        if caller is not None:
+            # act passes a called workflow only the secrets its caller maps, and has no
+            # environment whose secrets a called job would read (GitHub's way): this run's copy
+            # of the caller maps every secret given that the called workflow declares.
+            mapped = files / "caller.yml"
+            mapped.write_text(
+                _mapping_secrets(repository / workflow, caller, secrets or {}), encoding="utf-8"
+            )
+            arguments[arguments.index(workflow)] = str(mapped)
         if git_origins is not None:
             arguments += ["--no-skip-checkout", *_pairs("--local-repository", _checkout_mapping())]
             machine["STAND_IN_GIT_ORIGINS"] = str(git_origins)
@@ -306,7 +344,64 @@ class Act:
         return {
             "toto/actions@v1": str(self.actions_checkout),
             **{action: str(directory) for action, directory in THIRD_PARTY_STAND_INS.items()},
+            **{action: str(directory) for action, directory in PINNED_CHECKOUT_STAND_IN.items()},
         }
+
+
+def toolkit_origins(actions_checkout: Path, destination: Path) -> Path:
+    """destination holding toto/actions.git, a bare repository of actions_checkout (one commit,
+    tagged v1): what the stand-in checkout fetches the toolkit from."""
+    work = destination / "work"
+    shutil.copytree(actions_checkout, work)
+    environment = {**_GIT_IDENTITY, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for command in (
+        ["git", "init", "--quiet", "--initial-branch=main"],
+        ["git", "add", "--all"],
+        ["git", "commit", "--quiet", "--message", "toto-actions"],
+        ["git", "tag", TOOLKIT_TAG],
+    ):
+        subprocess.run(command, cwd=work, env=environment, check=True, capture_output=True)
+    bare = destination / f"{TOOLKIT_REPOSITORY}.git"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--bare", str(work), str(bare)],
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    shutil.rmtree(work)
+    return destination
+
+
+_GIT_IDENTITY = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "toto",
+    "GIT_AUTHOR_EMAIL": "toto@example.invalid",
+    "GIT_COMMITTER_NAME": "toto",
+    "GIT_COMMITTER_EMAIL": "toto@example.invalid",
+}
+_CALLED = re.compile(
+    r"^    uses: \S+/\.github/workflows/toto-(?P<kind>microservice|core)\.yml@", re.M
+)
+
+
+def _caller_kind(workflow: Path) -> str | None:
+    """The kind of the reusable workflow a caller (the reusable style) calls; None otherwise."""
+    found = _CALLED.search(workflow.read_text(encoding="utf-8"))
+    return found["kind"] if found else None
+
+
+def _mapping_secrets(caller: Path, kind: str, secrets: Mapping[str, str]) -> str:
+    """The caller's text, its job's `secrets:` mapping every secret given that the called
+    workflow declares (the rendered caller ends with its job's inputs and secrets)."""
+    declared = {secret.name for secret in secrets_of(kind, DEFAULT_CORE_SECRETS)}
+    lines = caller.read_text(encoding="utf-8").splitlines()
+    if "    secrets:" in lines:
+        lines = lines[: lines.index("    secrets:")]
+    mapped = sorted(name for name in secrets if name in declared)
+    if mapped:
+        lines += ["    secrets:", *(f"      {name}: ${{{{ secrets.{name} }}}}" for name in mapped)]
+    return "\n".join(lines) + "\n"
 
 
 def _check_console_scripts(tool_cache: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from testing.github.server import GitHubServer
 from testing.local_stack import DockerEngine, MotoServer
-from tests.e2e.act import ACT, Act, copy_checkout, runner_cache
+from tests.e2e.act import ACT, Act, copy_checkout, runner_cache, toolkit_origins
 from tests.e2e.flows import Stack
 
 
@@ -22,8 +22,14 @@ def actions_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def origins(actions_checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toolkit's bare origin, toto/actions.git at v1, for the stand-in checkout."""
+    return toolkit_origins(actions_checkout, tmp_path_factory.mktemp("origins"))
+
+
+@pytest.fixture(scope="session")
 def act(
-    actions_checkout: Path, docker_engine: DockerEngine, moto_server: MotoServer
+    actions_checkout: Path, origins: Path, docker_engine: DockerEngine, moto_server: MotoServer
 ) -> Iterator[Act]:
     """act, whose runner machine has the session's Docker engine (as a runner has its own) and
     tells the stand-in configure-aws-credentials where moto answers; its cache is short, out of
@@ -38,6 +44,7 @@ def act(
                 **docker_engine.env,
                 "STAND_IN_AWS_ENDPOINT_URL": moto_server.endpoint_url,
             },
+            origins=origins,
         )
 
 

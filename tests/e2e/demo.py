@@ -51,7 +51,15 @@ from testing.local_stack import (
     run_registry,
 )
 from testing.tfc.server import TERRAFORM, TfcServer
-from tests.e2e.act import ACT, Act, ActRun, copy_checkout, step_outcome, step_started
+from tests.e2e.act import (
+    ACT,
+    Act,
+    ActRun,
+    copy_checkout,
+    step_outcome,
+    step_started,
+    toolkit_origins,
+)
 from tests.e2e.flows import (
     CORE_IDS,
     CORE_REPOSITORY,
@@ -77,6 +85,7 @@ from tests.e2e.flows import (
 )
 
 ENVIRONMENT = "dev"
+CALLER_JOB = "toto"  # the one job of a caller (the reusable style)
 COLUMN = 68  # where a stage's verdict starts
 _MANIFEST_TYPES = ", ".join(
     (
@@ -193,10 +202,17 @@ class StepWatcher:
         return [step for step in self.steps if step not in self.started]
 
 
-def job_steps(repository: Path, workflow: str, job: str) -> list[str]:
-    """The names of a job's steps in the rendered workflow file."""
-    document = yaml.safe_load((repository / workflow).read_text(encoding="utf-8"))
-    return [str(step["name"]) for step in document["jobs"][job]["steps"]]
+def job_steps(workflow: Path, job: str) -> list[str]:
+    """The names of a job's steps in a workflow file: the reusable workflow's job the caller's
+    flow runs."""
+    document = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+    names = [str(step["name"]) for step in document["jobs"][job]["steps"]]
+    return [_ROUTED_NAMES.sub(lambda found: _ROUTED[found[1]], name) for name in names]
+
+
+# The route job's outputs a step's name may hold, as act logs the name: this demo's environment.
+_ROUTED = {"environment": ENVIRONMENT, "plan-environment": f"{ENVIRONMENT}-plan"}
+_ROUTED_NAMES = re.compile(r"\$\{\{ needs\.route\.outputs\.([a-z-]+) \}\}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -222,14 +238,15 @@ def run_flow(
     *,
     repository: Path,
     workflow: str,
-    job: str,
+    steps: Sequence[str],
     start: Callable[[Callable[[str], None]], Flow],
 ) -> Flow:
-    """One flow under act, its steps as stage lines and its output in the log."""
+    """One flow under act (the caller's job `toto`), the called job's steps as stage lines and
+    its output in the log."""
     progress.heading(title)
-    log.write(f"\n===== {title}: act push --workflows {workflow} --job {job}\n")
+    log.write(f"\n===== {title}: act push --workflows {workflow} --job {CALLER_JOB}\n")
     log.flush()
-    watcher = StepWatcher(progress, log, job_steps(repository, workflow, job))
+    watcher = StepWatcher(progress, log, steps)
     flow = start(watcher)
     progress.abort()  # a step act began and never ended
     for step in watcher.not_run():
@@ -338,25 +355,34 @@ def demo(cleanup: ExitStack, progress: Progress, log: TextIO) -> Report:
 
     progress.heading("The repositories (toto-actions render-workflow, committed on main)")
     with progress.stage("toto/actions@v1: this checkout, where act finds the actions"):
+        actions_checkout = copy_checkout(work / "toto-actions-v1")
         act = Act(
-            actions_checkout=copy_checkout(work / "toto-actions-v1"),
+            actions_checkout=actions_checkout,
             cache=work / "act",
             machine={**engine.env, "STAND_IN_AWS_ENDPOINT_URL": moto_server.endpoint_url},
+            origins=toolkit_origins(actions_checkout, work / "origins"),
         )
-    with progress.stage(f"{CORE_REPOSITORY}: the core workflow, engine cloud"):
-        core_repository = new_core_repository(work / "core" / "toto-terra-aws", engine="cloud")
-    with progress.stage(f"{ORG}/{SERVICE}: the microservice workflow, engine cli"):
-        service_repository = new_service_repository(work / "service" / SERVICE, bucket)
+    called = actions_checkout / ".github" / "workflows"
+    with progress.stage(f"{CORE_REPOSITORY}: a caller of toto-core.yml, engine cloud"):
+        core_repository = new_core_repository(
+            work / "core" / "toto-terra-aws", engine="cloud", style="reusable"
+        )
+    with progress.stage(f"{ORG}/{SERVICE}: a caller of toto-microservice.yml, engine cli"):
+        service_repository = new_service_repository(
+            work / "service" / SERVICE, bucket, style="reusable"
+        )
     stack = Stack(act, github, moto_server, bucket)
 
     core = run_flow(
         progress,
         log,
-        f"The core flow: a push to main of {CORE_REPOSITORY} (job apply-{ENVIRONMENT})",
+        f"The core flow: a push to main of {CORE_REPOSITORY} (toto-core.yml, job apply)",
         repository=core_repository,
         workflow=CORE_WORKFLOW,
-        job=f"apply-{ENVIRONMENT}",
-        start=lambda on_line: run_core_cloud(act, core_repository, tfc, github, on_line),
+        steps=job_steps(called / "toto-core.yml", "apply"),
+        start=lambda on_line: run_core_cloud(
+            act, core_repository, tfc, github, on_line, job=CALLER_JOB
+        ),
     )
     report = Report()
     report.check(core.run.exit_code == 0, f"the core flow failed (act exited {core.run.exit_code})")
@@ -366,11 +392,13 @@ def demo(cleanup: ExitStack, progress: Progress, log: TextIO) -> Report:
     service = run_flow(
         progress,
         log,
-        f"The service flow: a push to main of {ORG}/{SERVICE} (job deploy-{ENVIRONMENT})",
+        f"The service flow: a push to main of {ORG}/{SERVICE} (toto-microservice.yml, job deploy)",
         repository=service_repository,
         workflow=SERVICE_WORKFLOW,
-        job=f"deploy-{ENVIRONMENT}",
-        start=lambda on_line: run_service_cli(stack, service_repository, registry, on_line),
+        steps=job_steps(called / "toto-microservice.yml", "deploy"),
+        start=lambda on_line: run_service_cli(
+            stack, service_repository, registry, on_line, job=CALLER_JOB
+        ),
     )
     report.check(
         service.run.exit_code == 0, f"the service flow failed (act exited {service.run.exit_code})"

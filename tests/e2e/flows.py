@@ -230,14 +230,15 @@ def apply_core_dev(
     engine_secrets: Mapping[str, str],
     engine_variables: Mapping[str, str],
     on_line: OnLine | None,
+    job: str = "apply-dev",
 ) -> Flow:
-    """A push to main of the core repository: the job apply-dev under act, with the app's
-    secrets and variables and those of the engine."""
+    """A push to main of the core repository: the job apply-dev (or job: toto, a caller's)
+    under act, with the app's secrets and variables and those of the engine."""
     secrets = {**engine_secrets, **app_secrets(github)}
     run = act.run(
         repository,
         CORE_WORKFLOW,
-        "apply-dev",
+        job,
         event=MAIN,
         secrets=secrets,
         variables={
@@ -312,9 +313,10 @@ def new_core_repository(
     repositories: tuple[str, ...] = SERVICE_REPOSITORIES,
     bucket: str | None = None,
     scope: str = "environment",
+    style: str = "inline",
 ) -> Path:
-    """The core repository at root, its workflow rendered for engine (cli: the S3 backend in
-    bucket) with the GitHub App's token for the sync into repositories (scope: as
+    """The core repository at root, its workflow rendered in style for engine (cli: the S3
+    backend in bucket) with the GitHub App's token for the sync into repositories (scope: as
     toto-secrets.yml's), and committed."""
     files = {
         "terraform/main.tf": core_configuration(CORE_IDS, s3_backend=engine == "cli"),
@@ -325,7 +327,7 @@ def new_core_repository(
             raise ValueError("the cli engine keeps the state in a bucket")
         files[BACKEND_CONFIG] = backend_config(bucket, CORE_STATE_KEY)
     repository = new_repository(root, CORE_REPOSITORY, files)
-    render_core_workflow(repository, engine, repositories)
+    render_core_workflow(repository, engine, repositories, f"--style={style}")
     return repository
 
 
@@ -346,9 +348,16 @@ def render_core_workflow(
 
 
 def run_core_cloud(
-    act: Act, repository: Path, tfc: TfcServer, github: GitHubServer, on_line: OnLine | None = None
+    act: Act,
+    repository: Path,
+    tfc: TfcServer,
+    github: GitHubServer,
+    on_line: OnLine | None = None,
+    *,
+    job: str = "apply-dev",
 ) -> Flow:
-    """A push to main of the core repository (cloud engine): the job apply-dev under act."""
+    """A push to main of the core repository (cloud engine): the job apply-dev (or job) under
+    act."""
     secrets = {"TF_API_TOKEN": TF_API_TOKEN}
     variables = {"TF_CLOUD_ORGANIZATION": ORG, "TF_CLOUD_ADDRESS": tfc.url}
     return apply_core_dev(
@@ -358,12 +367,15 @@ def run_core_cloud(
         engine_secrets=secrets,
         engine_variables=variables,
         on_line=on_line,
+        job=job,
     )
 
 
-def new_service_repository(root: Path, bucket: str, *options: str) -> Path:
-    """The service repository at root, its workflow rendered for the cli engine (the S3 backend
-    in bucket) and options, and committed."""
+def new_service_repository(
+    root: Path, bucket: str, *options: str, style: str = "inline"
+) -> Path:
+    """The service repository at root, its workflow rendered in style for the cli engine (the
+    S3 backend in bucket) and options, and committed."""
     repository = new_repository(
         root,
         f"{ORG}/{SERVICE}",
@@ -374,6 +386,7 @@ def new_service_repository(root: Path, bucket: str, *options: str) -> Path:
         "--kind=microservice",
         f"--service={SERVICE}",
         "--terraform-engine=cli",
+        f"--style={style}",
         *options,
     )
     assert workflow == Path(SERVICE_WORKFLOW)

@@ -81,6 +81,24 @@ def test_the_demo_runs_both_flows_green_and_says_what_happened(
     assert re.search(r"^Demo green in \d+s\. act's output: ", out, re.MULTILINE)
 
 
+def test_both_flows_run_through_the_callers_of_the_reusable_workflows(
+    demo: tuple[subprocess.CompletedProcess[str], str],
+) -> None:
+    """The demo's repositories commit the default render, a caller: act resolves the called
+    workflow through --local-repository (toto/actions@v1), runs its route job, then the one job
+    the push chose. act sets no job.workflow_sha, so the toolkit's checkout falls back to the
+    major tag, which the stand-in checkout fetches from the toolkit's origin; and act passes the
+    called workflow only the secrets the caller maps, which the harness maps (Act.run)."""
+    completed, log = demo
+    out = completed.stdout
+    for kind, job in (("core", "apply"), ("microservice", "deploy")):
+        assert re.search(rf"^== The \w+ flow: .* \(toto-{kind}\.yml, job {job}\)$", out, re.M)
+    assert out.count("Check out the toolkit at this workflow's commit ..") == 2
+    assert re.search(r"^   Write them into the plan environment dev-plan too \.+ ok ", out, re.M)
+    assert log.count("checked out toto/actions@v1: ") == 4  # each flow: its route and its job
+    assert "| apply: dev" in log and "| deploy: dev" in log  # the route jobs' choices
+
+
 def test_the_demo_prints_and_logs_no_secret_value(
     demo: tuple[subprocess.CompletedProcess[str], str],
 ) -> None:
