@@ -22,6 +22,7 @@ from testing.github.server import GitHubServer
 from testing.local_stack import DockerEngine as LocalEngine
 from testing.local_stack import MotoServer, Registry
 from testing.running_services import push_image, seed_service, step_outputs, write_outputs
+from tests.commands.conftest import job_env
 from tests.conftest import CliResult, CliRunner
 from toto_actions.images.build_inputs import INPUTS_TAG_PREFIX
 
@@ -107,10 +108,7 @@ class Lookup:
             env={
                 **self.moto.env,
                 **({"AWS_ENDPOINT_URL": aws_endpoint} if aws_endpoint else {}),
-                "GITHUB_REPOSITORY": REPOSITORY,
-                "GITHUB_TOKEN": JOB,
-                "GITHUB_API_URL": self.github.url,
-                "GITHUB_REF_NAME": "release/2.0",
+                **job_env(REPOSITORY, JOB, self.github.url, "release/2.0"),
             },
         )
 
