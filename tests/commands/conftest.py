@@ -1,15 +1,30 @@
-"""Fixtures the command tests share: the stand-in HCP Terraform of the cloud-engine tests."""
+"""Fixtures the command tests share: the stand-in HCP Terraform of the cloud-engine tests,
+tf-apply with the cli engine on a root module of one file, and a job's runner variables."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from testing.cli import CliRunner, make_cli_runner
+from testing.cli import make_cli_runner
+from testing.tf_apply_step import TfApplyStep
 from testing.tfc.server import TfcServer
 from tests.commands.test_tf_apply_cloud import ORG, TOKEN
+from tests.conftest import CliRunner
+
+LocalStep = Callable[[str, Mapping[str, str]], TfApplyStep]
+
+
+def job_env(repository: str, token: str, api_url: str, branch: str) -> dict[str, str]:
+    """The variables the runner sets for a job of repository on branch, with its token."""
+    return {
+        "GITHUB_REPOSITORY": repository,
+        "GITHUB_TOKEN": token,
+        "GITHUB_API_URL": api_url,
+        "GITHUB_REF_NAME": branch,
+    }
 
 
 @pytest.fixture
@@ -21,6 +36,23 @@ def tfc() -> Iterator[TfcServer]:
         server.add_token(TOKEN, "team")
         yield server
         assert server.errors == []
+
+
+@pytest.fixture
+def local_step(tmp_path: Path, cli: CliRunner) -> LocalStep:
+    """Makes tf-apply with the cli engine and local state on a root module, tmp_path/
+    configuration, whose main.tf is the text given; the runner's terraform settings are left
+    out (an empty CLI configuration, no checkpoint call) and env is added to every run."""
+
+    def make(main_tf: str, env: Mapping[str, str]) -> TfApplyStep:
+        root = tmp_path / "configuration"
+        root.mkdir()
+        (root / "main.tf").write_text(main_tf, encoding="utf-8")
+        (root / "terraformrc").write_text("", encoding="utf-8")
+        settings = {"TF_CLI_CONFIG_FILE": str(root / "terraformrc"), "CHECKPOINT_DISABLE": "1"}
+        return TfApplyStep(cli, root, "cli", {**settings, **env})
+
+    return make
 
 
 @pytest.fixture

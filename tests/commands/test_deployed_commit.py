@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from testing.github.server import GitHubServer
+from testing.running_services import step_outputs
+from tests.commands.conftest import job_env
 from tests.conftest import CliResult, CliRunner
 
 REPOSITORY = "acme/toto-ms-expenses"
@@ -46,19 +48,9 @@ def lookup(
     """Run the command with the variables the runner sets (the job on main), and a lookup with
     the branch patterns render passes; the outputs it prints."""
     patterns = () if any(a.startswith("--record") for a in arguments) else BRANCHES
-    result = cli(
-        "deployed-commit",
-        *arguments,
-        *patterns,
-        env={
-            "GITHUB_REPOSITORY": REPOSITORY,
-            "GITHUB_TOKEN": token,
-            "GITHUB_API_URL": github.url,
-            "GITHUB_REF_NAME": "main",
-        },
-    )
-    pairs = (line.partition("=") for line in result.stdout.splitlines())
-    return result, {name: value for name, _, value in pairs if name in OUTPUTS}
+    env = job_env(REPOSITORY, token, github.url, "main")
+    result = cli("deployed-commit", *arguments, *patterns, env=env)
+    return result, step_outputs(result.stdout, OUTPUTS)
 
 
 def test_the_newest_successful_deployment_wins_over_newer_failed_or_running_ones(

@@ -27,6 +27,8 @@ from collections.abc import Iterator
 import pytest
 
 from testing.github.server import GitHubServer
+from testing.running_services import step_outputs
+from tests.commands.conftest import job_env
 from tests.conftest import CliResult, CliRunner
 
 REPOSITORY = "acme/toto-ms-expenses"
@@ -67,18 +69,13 @@ def run(
     cli: CliRunner, github: GitHubServer, *arguments: str, token: str = JOB, branch: str = "main"
 ) -> tuple[CliResult, dict[str, str]]:
     """The command with the variables the runner sets; the outputs it printed."""
-    result = cli(
-        "deployed-commit",
-        *arguments,
-        env={
-            "GITHUB_REPOSITORY": REPOSITORY,
-            "GITHUB_TOKEN": token,
-            "GITHUB_API_URL": github.url,
-            "GITHUB_REF_NAME": branch,
-        },
-    )
-    pairs = (line.partition("=") for line in result.stdout.splitlines())
-    return result, {name: value for name, _, value in pairs if name in OUTPUTS}
+    result = cli("deployed-commit", *arguments, env=job_env(REPOSITORY, token, github.url, branch))
+    return result, step_outputs(result.stdout, OUTPUTS)
+
+
+def found(sha: str, deployment: int, branch: str) -> dict[str, str]:
+    """The outputs of a lookup that found this deployment of sha, made from branch, on it."""
+    return {"sha": sha, "deployment-id": str(deployment), "ref": branch, "branch": branch}
 
 
 def errors(result: CliResult) -> list[str]:
@@ -97,12 +94,7 @@ def test_a_forged_record_of_a_commit_on_no_environment_branch_is_skipped_with_a_
         cli, github, "--environment", "prod", "--branches", PROD, branch="release/2.0"
     )
     assert result.exit_code == 0, result.stderr
-    assert outputs == {
-        "sha": R2,
-        "deployment-id": str(deployed),
-        "ref": "release/2.0",
-        "branch": "release/2.0",
-    }
+    assert outputs == found(R2, deployed, "release/2.0")
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 2
     for deployment, sha, warning in zip(reversed(forged), (O1, X1), warnings, strict=True):
@@ -143,12 +135,7 @@ def test_a_feature_branch_commit_is_found_on_its_own_branch_first(
     arguments = ("--environment", "dev", "--branches", DEV)
     result, outputs = run(cli, github, *arguments, branch="feature/login")
     assert result.exit_code == 0, result.stderr
-    assert outputs == {
-        "sha": F1,
-        "deployment-id": str(deployed),
-        "ref": "feature/login",
-        "branch": "feature/login",
-    }
+    assert outputs == found(F1, deployed, "feature/login")
     # The deployment's own ref is compared first; then the job's branch.
     compared = [r.path.rpartition("/compare/")[2] for r in github.requests if r.route == COMPARE]
     assert compared == [f"feature/login...{F1}", f"feature/login...{F1}"]
@@ -202,12 +189,7 @@ def test_the_handler_starts_the_workflow_on_the_branch_with_redeploy_true(
         204,
         {"ref": "release/2.0", "inputs": {"redeploy": "true"}},
     )
-    assert outputs == {
-        "sha": R1,
-        "deployment-id": str(deployed),
-        "ref": "release/2.0",
-        "branch": "release/2.0",
-    }
+    assert outputs == found(R1, deployed, "release/2.0")
 
 
 @pytest.mark.parametrize(

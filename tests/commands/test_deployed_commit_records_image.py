@@ -21,6 +21,7 @@ from testing.github.server import GitHubServer
 from testing.local_stack import DockerEngine as LocalEngine
 from testing.local_stack import Registry, push_index
 from testing.running_services import push_image, step_outputs, write_outputs
+from tests.commands.conftest import job_env
 from tests.conftest import CliResult, CliRunner
 from toto_actions.images.build_inputs import INPUTS_TAG_PREFIX
 
@@ -83,12 +84,7 @@ class Records:
             "--branches",
             "release/**",
             *extra,
-            env={
-                "GITHUB_REPOSITORY": REPOSITORY,
-                "GITHUB_TOKEN": TOKEN,
-                "GITHUB_API_URL": self.github.url,
-                "GITHUB_REF_NAME": "release/2.0",
-            },
+            env=job_env(REPOSITORY, TOKEN, self.github.url, "release/2.0"),
         )
 
 

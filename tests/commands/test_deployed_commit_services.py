@@ -22,6 +22,7 @@ from testing.github.server import GitHubServer
 from testing.local_stack import DockerEngine as LocalEngine
 from testing.local_stack import MotoServer, Registry
 from testing.running_services import push_image, seed_service, step_outputs, write_outputs
+from tests.commands.conftest import job_env
 from tests.conftest import CliResult, CliRunner
 from toto_actions.images.build_inputs import INPUTS_TAG_PREFIX
 
@@ -59,6 +60,28 @@ def github() -> Iterator[GitHubServer]:
         assert server.errors == []
 
 
+class Images:
+    """The test's image repository on the session's registry, and the images pushed there."""
+
+    def __init__(self, engine: LocalEngine, registry: Registry, tmp: Path, repository: str) -> None:
+        self.engine_url, self.registry, self.tmp = engine.base_url, registry, tmp
+        self.repository = repository
+
+    def push(self, tags: tuple[str, ...], revision: str | None, repository: str = "") -> str:
+        """Push an image of its own content under tags to the test's repository (or another);
+        its digest."""
+        context = self.tmp / f"image-{uuid.uuid4().hex[:6]}"
+        target = repository or self.repository
+        return push_image(self.engine_url, self.registry, target, tags, context, revision=revision)
+
+
+@pytest.fixture
+def images(
+    docker_engine: LocalEngine, registry: Registry, tmp_path: Path, repository: str
+) -> Images:
+    return Images(docker_engine, registry, tmp_path, repository)
+
+
 class Lookup:
     def __init__(
         self, cli: CliRunner, moto: MotoServer, registry: Registry, tmp: Path, github: GitHubServer
@@ -85,10 +108,7 @@ class Lookup:
             env={
                 **self.moto.env,
                 **({"AWS_ENDPOINT_URL": aws_endpoint} if aws_endpoint else {}),
-                "GITHUB_REPOSITORY": REPOSITORY,
-                "GITHUB_TOKEN": JOB,
-                "GITHUB_API_URL": self.github.url,
-                "GITHUB_REF_NAME": "release/2.0",
+                **job_env(REPOSITORY, JOB, self.github.url, "release/2.0"),
             },
         )
 
@@ -105,25 +125,11 @@ def _inputs_tag(character: str) -> str:
 
 
 def test_the_image_ecs_runs_gives_the_commit_from_its_revision_label(
-    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+    lookup: Lookup, images: Images, registry: Registry, repository: str
 ) -> None:
-    running = push_image(
-        docker_engine.base_url,
-        registry,
-        repository,
-        (SHA_RUNNING[:7], _inputs_tag("a")),
-        tmp_path / "running",
-        revision=SHA_RUNNING,
-    )
+    running = images.push((SHA_RUNNING[:7], _inputs_tag("a")), SHA_RUNNING)
     # A newer image of the repository, which no service runs: never the answer.
-    push_image(
-        docker_engine.base_url,
-        registry,
-        repository,
-        (SHA_NEWER[:7], _inputs_tag("b"), "latest"),
-        tmp_path / "newer",
-        revision=SHA_NEWER,
-    )
+    images.push((SHA_NEWER[:7], _inputs_tag("b"), "latest"), SHA_NEWER)
     image = f"{registry.host}/{repository}@{running}"
     arn = seed_service(lookup.moto, "expenses", (image,))
     result = lookup({"ecs_service_arn": arn}, repository)
@@ -137,16 +143,12 @@ def test_the_image_ecs_runs_gives_the_commit_from_its_revision_label(
 
 
 def test_a_tag_in_the_task_definition_is_resolved_to_its_digest(
-    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+    lookup: Lookup, images: Images, registry: Registry, repository: str
 ) -> None:
     """A task definition written before images went by digest names a tag: its digest now."""
-    running = push_image(
-        docker_engine.base_url,
-        registry,
-        repository,
+    running = images.push(
         ("v1.0.0", "toto-cache", "toto-branch-main"),  # build-push's cache tags move: last
-        tmp_path / "running",
-        revision=SHA_RUNNING,
+        SHA_RUNNING,
     )
     arns = [
         seed_service(lookup.moto, "expenses", (f"{registry.host}/{repository}:v1.0.0",)),
@@ -163,38 +165,17 @@ def test_a_tag_in_the_task_definition_is_resolved_to_its_digest(
 
 
 def test_a_moved_base_tag_still_finds_the_running_image(
-    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+    lookup: Lookup, images: Images, registry: Registry, repository: str
 ) -> None:
     """Today's redeploy recomputes the inputs tag from the build's inputs and the base images'
     digests now: once the base tag moved, that tag names no image and the job builds. The
     running image is found from ECS, whatever the base tags say now; nothing is pushed."""
-    base = f"{registry.host}/base-{uuid.uuid4().hex[:6]}"
-    push_image(
-        docker_engine.base_url,
-        registry,
-        base.split("/", 1)[1],
-        ("1",),
-        tmp_path / "b1",
-        revision=None,
-    )
-    running = push_image(
-        docker_engine.base_url,
-        registry,
-        repository,
-        (SHA_RUNNING[:7], _inputs_tag("c")),
-        tmp_path / "running",
-        revision=SHA_RUNNING,
-    )
+    base = f"base-{uuid.uuid4().hex[:6]}"
+    images.push(("1",), None, base)
+    running = images.push((SHA_RUNNING[:7], _inputs_tag("c")), SHA_RUNNING)
     # The base tag moves: a build-push of the same source would now compute another inputs tag,
     # under which the repository holds no image.
-    push_image(
-        docker_engine.base_url,
-        registry,
-        base.split("/", 1)[1],
-        ("1",),
-        tmp_path / "b2",
-        revision=None,
-    )
+    images.push(("1",), None, base)
     seed = seed_service(lookup.moto, "expenses", (f"{registry.host}/{repository}@{running}",))
     manifests_before = _manifest_puts(registry)
     result = lookup({"ecs_service_arn": seed}, repository)
@@ -205,111 +186,84 @@ def test_a_moved_base_tag_still_finds_the_running_image(
 
 
 def test_two_different_images_of_the_repository_are_exit_1_naming_them(
-    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+    lookup: Lookup, images: Images, registry: Registry, repository: str
 ) -> None:
-    first = push_image(
-        docker_engine.base_url, registry, repository, ("one",), tmp_path / "1", revision=SHA_RUNNING
-    )
-    second = push_image(
-        docker_engine.base_url, registry, repository, ("two",), tmp_path / "2", revision=SHA_NEWER
-    )
+    first = images.push(("one",), SHA_RUNNING)
+    second = images.push(("two",), SHA_NEWER)
     arns = [
         seed_service(lookup.moto, "expenses", (f"{registry.host}/{repository}@{first}",)),
         seed_service(lookup.moto, "expenses-worker", (f"{registry.host}/{repository}:two",)),
     ]
     result = lookup({"ecs_service_arns": arns}, repository)
-    assert result.exit_code == 1, result.stdout + result.stderr
     listed = sorted(
         [(first, "toto-prod/expenses"), (second, "toto-prod/expenses-worker")]
     )  # by digest
-    assert result.stderr == (
+    _assert_nothing_to_redeploy(
+        result,
         f"error: the services run 2 images of {registry.host}/{repository}: "
         f"{listed[0][0]} ({listed[0][1]}), {listed[1][0]} ({listed[1][1]}): "
-        "one image expected, nothing to redeploy\n"
+        "one image expected, nothing to redeploy\n",
     )
-    assert step_outputs(result.stdout, OUTPUTS) == {}
 
 
 def test_a_rollout_under_way_runs_two_images_and_is_exit_1(
-    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+    lookup: Lookup, images: Images, registry: Registry, repository: str
 ) -> None:
     """During a rollout DescribeServices lists the new deployment PRIMARY and the replaced one
     ACTIVE, its tasks still running (ECS API reference, Deployment.status): the environment runs
     two images, so there is no one image to redeploy. moto keeps one deployment a service
     (moto/ecs/models.py, update_service): the stand-in ECS (testing/ecs.py) answers this."""
-    old = push_image(
-        docker_engine.base_url, registry, repository, ("old",), tmp_path / "o", revision=SHA_RUNNING
-    )
-    new = push_image(
-        docker_engine.base_url, registry, repository, ("new",), tmp_path / "n", revision=SHA_NEWER
-    )
+    old = images.push(("old",), SHA_RUNNING)
+    new = images.push(("new",), SHA_NEWER)
     with EcsStandIn() as ecs:
         arn = ecs.add_service(
             "toto-prod", "expenses", "expenses:2", 1, (f"{registry.host}/{repository}@{new}",)
         )
         ecs.replacing("toto-prod", "expenses", "expenses:1", (f"{registry.host}/{repository}:old",))
         result = lookup({"ecs_service_arn": arn}, repository, aws_endpoint=ecs.url)
-    assert result.exit_code == 1, result.stdout + result.stderr
     listed = ", ".join(f"{digest} (toto-prod/expenses)" for digest in sorted([old, new]))
-    assert result.stderr == (
+    _assert_nothing_to_redeploy(
+        result,
         f"error: the services run 2 images of {registry.host}/{repository}: {listed}: "
-        "one image expected, nothing to redeploy\n"
+        "one image expected, nothing to redeploy\n",
     )
 
 
 def test_an_image_of_another_repository_is_exit_1(
-    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+    lookup: Lookup, images: Images, registry: Registry, repository: str
 ) -> None:
     """An image planted in another repository (dev's, which any writer can push to) with a
     revision label of prod's commit is never taken for prod's image."""
     planted_repository = repository.replace("/prod", "/dev")
-    planted = push_image(
-        docker_engine.base_url,
-        registry,
-        planted_repository,
-        ("x",),
-        tmp_path / "planted",
-        revision=SHA_RUNNING,
-    )
+    planted = images.push(("x",), SHA_RUNNING, planted_repository)
     arn = seed_service(
         lookup.moto, "expenses", (f"{registry.host}/{planted_repository}@{planted}",)
     )
     result = lookup({"ecs_service_arn": arn}, repository)
-    assert result.exit_code == 1, result.stdout + result.stderr
-    assert result.stderr == (
+    _assert_nothing_to_redeploy(
+        result,
         f"error: the services run no image of {registry.host}/{repository} (toto-prod/expenses "
-        f"runs {registry.host}/{planted_repository}@{planted}): nothing to redeploy\n"
+        f"runs {registry.host}/{planted_repository}@{planted}): nothing to redeploy\n",
     )
-    assert step_outputs(result.stdout, OUTPUTS) == {}
 
 
 def test_an_image_without_the_revision_label_is_exit_1(
-    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+    lookup: Lookup, images: Images, registry: Registry, repository: str
 ) -> None:
-    unlabelled = push_image(
-        docker_engine.base_url, registry, repository, ("x",), tmp_path / "u", revision=None
-    )
+    unlabelled = images.push(("x",), None)
     arn = seed_service(lookup.moto, "expenses", (f"{registry.host}/{repository}@{unlabelled}",))
     result = lookup({"ecs_service_arn": arn}, repository)
-    assert result.exit_code == 1, result.stdout + result.stderr
-    assert result.stderr == (
+    _assert_nothing_to_redeploy(
+        result,
         f"error: {registry.host}/{repository}@{unlabelled} has no label "
-        "org.opencontainers.image.revision: its commit is unknown, nothing to redeploy\n"
+        "org.opencontainers.image.revision: its commit is unknown, nothing to redeploy\n",
     )
-    assert step_outputs(result.stdout, OUTPUTS) == {}
 
 
 def test_a_sidecar_of_another_repository_is_left_aside(
-    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+    lookup: Lookup, images: Images, registry: Registry, repository: str
 ) -> None:
-    running = push_image(
-        docker_engine.base_url,
-        registry,
-        repository,
-        (SHA_RUNNING[:7],),
-        tmp_path / "running",
-        revision=SHA_RUNNING,
-    )
+    running = images.push((SHA_RUNNING[:7],), SHA_RUNNING)
     image = f"{registry.host}/{repository}@{running}"
     arn = seed_service(lookup.moto, "expenses", (image, "public.ecr.aws/aws-observability/x:1"))
     result = lookup({"ecs_service_arn": arn}, repository)
@@ -357,6 +311,13 @@ def test_bad_input_is_one_line_exit_2(
     assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
 
 
+def _assert_nothing_to_redeploy(result: CliResult, stderr: str) -> None:
+    """The command refused: exit 1, that one line on stderr, no step output."""
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert result.stderr == stderr
+    assert step_outputs(result.stdout, OUTPUTS) == {}
+
+
 def _manifest_puts(registry: Registry) -> int:
     """How many manifest PUTs the registry has logged."""
     text = registry.log_path.read_text(encoding="utf-8", errors="replace")
@@ -364,27 +325,19 @@ def _manifest_puts(registry: Registry) -> int:
 
 
 def test_a_running_image_of_a_commit_the_job_s_branch_does_not_contain_is_exit_1(
-    lookup: Lookup, docker_engine: LocalEngine, registry: Registry, repository: str, tmp_path: Path
+    lookup: Lookup, images: Images, registry: Registry, repository: str
 ) -> None:
     """The label names a commit of feature/x, which the redeploy job's branch (release/2.0)
     does not contain: exit 1, nothing reported, as a record of that commit would be. The
     compare the command asked is the one GitHub's description has (base...head)."""
-    elsewhere = push_image(
-        docker_engine.base_url,
-        registry,
-        repository,
-        (SHA_ELSEWHERE[:7],),
-        tmp_path / "elsewhere",
-        revision=SHA_ELSEWHERE,
-    )
+    elsewhere = images.push((SHA_ELSEWHERE[:7],), SHA_ELSEWHERE)
     image = f"{registry.host}/{repository}@{elsewhere}"
     arn = seed_service(lookup.moto, "expenses", (image,))
     result = lookup({"ecs_service_arn": arn}, repository)
-    assert result.exit_code == 1, result.stdout + result.stderr
-    assert result.stderr == (
+    _assert_nothing_to_redeploy(
+        result,
         f"error: prod runs {SHA_ELSEWHERE} ({image}), which the job's branch release/2.0 does "
-        "not contain: nothing applied (redeploy it from a branch that contains it)\n"
+        "not contain: nothing applied (redeploy it from a branch that contains it)\n",
     )
-    assert step_outputs(result.stdout, OUTPUTS) == {}
     compares = [r.path for r in lookup.github.requests if "/compare/" in r.path]
     assert compares == [f"/repos/{REPOSITORY}/compare/release/2.0...{SHA_ELSEWHERE}"]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from testing.github.server import GitHubServer, LoggedRequest
+from testing.workflow_commands import masks, shown_lines
 from tests.conftest import CLI, CliResult, CliRunner, clean_environment, snapshot
 from toto_actions.github.sync_permissions import sync_endpoints, token_permissions
 
@@ -154,6 +155,17 @@ EXPECTED_DEV_SECRETS = {
 }
 
 
+def sync_twice_unchanged(sync: Sync) -> CliResult:
+    """Sync, then sync again with nothing changed: the second sync succeeds and writes nothing
+    (the stand-in's requests are the second sync's only); its result."""
+    assert sync().exit_code == 0
+    sync.github.clear_requests()
+    result = sync()
+    assert result.exit_code == 0, result.stderr
+    assert sync.github.writes() == []
+    return result
+
+
 def test_a_first_sync_writes_every_secret_into_each_environment(
     sync: Sync, github: GitHubServer
 ) -> None:
@@ -200,11 +212,7 @@ def test_skip_sensitive_leaves_out_what_terraform_marks_sensitive(
 
 
 def test_a_sync_with_nothing_to_change_writes_nothing(sync: Sync, github: GitHubServer) -> None:
-    assert sync().exit_code == 0
-    github.clear_requests()
-    result = sync()
-    assert result.exit_code == 0, result.stderr
-    assert github.writes() == []
+    result = sync_twice_unchanged(sync)
     assert not any(r.path.endswith("/public-key") for r in github.requests)
     assert outputs_of(result)["unchanged"] == str(13 + 3)
     assert outputs_of(result)["changed-repositories"] == ""
@@ -484,31 +492,31 @@ def test_usage_errors_need_no_network(cli: CliRunner, tmp_path: Path) -> None:
     ]
 
 
-def test_no_secret_reaches_the_logs_or_the_summary(
-    sync: Sync, github: GitHubServer, tmp_path: Path
-) -> None:
-    summary = tmp_path / "summary.md"
-    summary.touch()
-    result = sync(env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+def test_no_secret_reaches_the_logs_or_the_summary(sync: Sync, tmp_path: Path) -> None:
+    result = assert_a_sync_shows_none_of(
+        (TOKEN, KEY, DB_PASSWORD, "subnet-0aaa", "subnet-0bbb", "toto-supermarket-dev"),
+        sync,
+        tmp_path / "summary.md",
+        "| acme/toto-ms-games (dev) | secret | `DB_PASSWORD` | create |",
+    )
+    assert {TOKEN, KEY, DB_PASSWORD, "subnet-0aaa"} <= masks(result.stdout)
+
+
+def assert_a_sync_shows_none_of(
+    values: tuple[str, ...], sync: Sync, summary_path: Path, summary_row: str
+) -> CliResult:
+    """Sync as in Actions, with a step summary: none of values stands in what it logged (its
+    `::add-mask::` lines aside) or in the summary, whose table holds summary_row; its result."""
+    summary_path.touch()
+    result = sync(env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary_path)})
     assert result.exit_code == 0, result.stderr
-    masked = {
-        line.removeprefix("::add-mask::")
-        for line in result.stdout.splitlines()
-        if line.startswith("::add-mask::")
-    }
-    assert {TOKEN, KEY, DB_PASSWORD, "subnet-0aaa"} <= masked
-    logged = (
-        "\n".join(
-            line for line in result.stdout.splitlines() if not line.startswith("::add-mask::")
-        )
-        + result.stderr
-    )
-    for value in (TOKEN, KEY, DB_PASSWORD, "subnet-0aaa", "subnet-0bbb", "toto-supermarket-dev"):
+    logged = "\n".join(shown_lines(result.stdout)) + result.stderr
+    summary = summary_path.read_text(encoding="utf-8")
+    for value in values:
         assert value not in logged
-        assert value not in summary.read_text(encoding="utf-8")
-    assert "| acme/toto-ms-games (dev) | secret | `DB_PASSWORD` | create |" in summary.read_text(
-        encoding="utf-8"
-    )
+        assert value not in summary
+    assert summary_row in summary
+    return result
 
 
 def test_outputs_can_come_from_standard_input(
@@ -640,18 +648,27 @@ def test_every_call_of_the_sync_is_one_its_permissions_cover(
     grant(github, create_environments=True, dispatch=True)
     assert sync("--environment", "qa", "--create-environments", "--dispatch", "core").exit_code == 0
     sync.outputs["ecs_subnet_1"]["value"] = "subnet-0ccc"
+    assert_a_pruning_sync_calls_what_its_token_covers(
+        sync, CONFIG, ["--environment", "qa"], "environment", create_environments=True
+    )
+
+
+def assert_a_pruning_sync_calls_what_its_token_covers(
+    sync: Sync, config: str, arguments: list[str], scope: str, *, create_environments: bool
+) -> None:
+    """Drop a secret and the variables from config, sync with --prune and --dispatch: every
+    endpoint the stand-in saw called since it started is one the scope's token is made for
+    (with those options), and each of them was called."""
     sync.write_config(
-        CONFIG.replace("  ECS_SUBNET_2: ecs_subnet_2\n", "").replace(
+        config.replace("  ECS_SUBNET_2: ecs_subnet_2\n", "").replace(
             "variables:\n  AWS_REGION: aws_region\n", ""
         )
     )
-    result = sync("--environment", "qa", "--prune", "--dispatch", "core")
+    result = sync(*arguments, "--prune", "--dispatch", "core")
     assert result.exit_code == 0, result.stderr
-    covered = {
-        (endpoint.method, endpoint.template)
-        for endpoint in sync_endpoints("environment", create_environments=True, dispatch=True)
-    }
-    assert {(r.method, r.route) for r in github.requests} == covered
+    endpoints = sync_endpoints(scope, create_environments=create_environments, dispatch=True)
+    covered = {(endpoint.method, endpoint.template) for endpoint in endpoints}
+    assert {(r.method, r.route) for r in sync.github.requests} == covered
 
 
 def test_a_dispatch_whose_answer_was_lost_is_not_sent_again(

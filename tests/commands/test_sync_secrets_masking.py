@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from testing.github.server import GitHubServer
+from testing.workflow_commands import masks
 from tests.commands.test_sync_secrets import Sync, sync_github
 from tests.conftest import CliRunner
 
@@ -29,14 +30,6 @@ TOKENS = ["token-aaaa-3", "token-bbbb-4"]
 def github() -> Iterator[GitHubServer]:
     with sync_github() as server:
         yield server
-
-
-def masks(stdout: str) -> set[str]:
-    return {
-        line.removeprefix("::add-mask::")
-        for line in stdout.splitlines()
-        if line.startswith("::add-mask::")
-    }
 
 
 def test_every_string_of_a_sensitive_map_or_list_is_masked(

@@ -17,10 +17,13 @@ from tests.commands.test_sync_secrets import (
     REPOSITORIES,
     TOKEN,
     Sync,
+    assert_a_pruning_sync_calls_what_its_token_covers,
+    assert_a_sync_shows_none_of,
     outputs_of,
+    sync_twice_unchanged,
 )
 from tests.conftest import CliRunner, snapshot
-from toto_actions.github.sync_permissions import sync_endpoints, token_permissions
+from toto_actions.github.sync_permissions import token_permissions
 
 ORGANIZATION = "acme"
 EVERY = sorted(REPOSITORIES)
@@ -106,12 +109,8 @@ def test_a_first_sync_is_one_write_per_output_whatever_the_repositories(
     }
 
 
-def test_a_sync_with_nothing_to_change_writes_nothing(sync: Sync, github: GitHubServer) -> None:
-    assert sync().exit_code == 0
-    github.clear_requests()
-    result = sync()
-    assert result.exit_code == 0, result.stderr
-    assert github.writes() == []
+def test_a_sync_with_nothing_to_change_writes_nothing(sync: Sync) -> None:
+    result = sync_twice_unchanged(sync)
     assert outputs_of(result)["unchanged"] == "6"
 
 
@@ -234,21 +233,12 @@ def test_dry_run_writes_nothing_and_says_changes_are_pending(
     assert DB_PASSWORD not in result.stdout + result.stderr
 
 
-def test_no_secret_reaches_the_logs_or_the_summary(
-    sync: Sync, github: GitHubServer, tmp_path: Path
-) -> None:
-    summary = tmp_path / "summary.md"
-    summary.touch()
-    result = sync(env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
-    assert result.exit_code == 0, result.stderr
-    logged = "\n".join(
-        line for line in result.stdout.splitlines() if not line.startswith("::add-mask::")
-    )
-    for value in (TOKEN, KEY, DB_PASSWORD, "subnet-0aaa", "toto-supermarket-dev"):
-        assert value not in logged + result.stderr
-        assert value not in summary.read_text(encoding="utf-8")
-    assert "| organization acme (dev) | secret | `DEV_DB_PASSWORD` | create |" in (
-        summary.read_text(encoding="utf-8")
+def test_no_secret_reaches_the_logs_or_the_summary(sync: Sync, tmp_path: Path) -> None:
+    assert_a_sync_shows_none_of(
+        (TOKEN, KEY, DB_PASSWORD, "subnet-0aaa", "toto-supermarket-dev"),
+        sync,
+        tmp_path / "summary.md",
+        "| organization acme (dev) | secret | `DEV_DB_PASSWORD` | create |",
     )
 
 
@@ -414,18 +404,9 @@ def test_every_call_of_the_sync_is_one_its_permissions_cover(
         CONFIG.replace("  - toto-ms-games\n", "  - toto-ms-games\n  - toto-ms-auth\n")
     )
     assert sync("--dispatch", "core").exit_code == 0
-    sync.write_config(
-        CONFIG.replace("  ECS_SUBNET_2: ecs_subnet_2\n", "").replace(
-            "variables:\n  AWS_REGION: aws_region\n", ""
-        )
+    assert_a_pruning_sync_calls_what_its_token_covers(
+        sync, CONFIG, [], "organization", create_environments=False
     )
-    result = sync("--prune", "--dispatch", "core")
-    assert result.exit_code == 0, result.stderr
-    covered = {
-        (endpoint.method, endpoint.template)
-        for endpoint in sync_endpoints("organization", create_environments=False, dispatch=True)
-    }
-    assert {(r.method, r.route) for r in github.requests} == covered
 
 
 def test_a_renamed_repository_keeps_its_selection_and_a_warning_says_so(

@@ -17,7 +17,6 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,19 +30,6 @@ from tests.conftest import CLI, clean_environment
 REFUSED_WITHIN = 15.0
 SILENT_WITHIN = 20.0
 GIVE_UP_AFTER = 40.0  # how long the test waits for the old code before failing it
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A port nothing listens on: every connection is refused."""
-    return free_port()
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A server that accepts each connection and never answers it."""
-    with unanswering_server(hang_up=False) as port:
-        yield port
 
 
 def run_sync(tmp_path: Path, api_url: str) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -77,16 +63,24 @@ def assert_reported(completed: subprocess.CompletedProcess[str], api_url: str) -
     assert TOKEN not in completed.stderr + completed.stdout
 
 
-def test_a_refused_connection_is_reported_within_seconds_each_retry_logged(
-    tmp_path: Path, closed_port: int
-) -> None:
-    api_url = f"http://127.0.0.1:{closed_port}"
+def sync_reported_within(
+    seconds: float, tmp_path: Path, port: int
+) -> subprocess.CompletedProcess[str]:
+    """Sync against the API at 127.0.0.1:port: it ends within seconds, reported as
+    assert_reported says; the finished process."""
+    api_url = f"http://127.0.0.1:{port}"
     completed, elapsed = run_sync(tmp_path, api_url)
-    assert elapsed < REFUSED_WITHIN, (elapsed, completed.stderr)
+    assert elapsed < seconds, (elapsed, completed.stderr)
     assert_reported(completed, api_url)
+    return completed
+
+
+def test_a_refused_connection_is_reported_within_seconds_each_retry_logged(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there: every connection is refused
+    completed = sync_reported_within(REFUSED_WITHIN, tmp_path, port)
     assert "Connection refused" in completed.stderr
     retries = re.findall(
-        rf"^GET acme/toto-ms-games: no answer from the GitHub API at {re.escape(api_url)} "
+        rf"^GET acme/toto-ms-games: no answer from the GitHub API at http://127\.0\.0\.1:{port} "
         r"\(Connection refused\): retrying in \d+\.\d s \(attempt (\d) of \d\)$",
         completed.stdout,
         re.MULTILINE,
@@ -95,10 +89,8 @@ def test_a_refused_connection_is_reported_within_seconds_each_retry_logged(
 
 
 def test_a_server_that_never_answers_is_reported_after_one_request_timeout(
-    tmp_path: Path, silent_server: int
+    tmp_path: Path,
 ) -> None:
-    api_url = f"http://127.0.0.1:{silent_server}"
-    completed, elapsed = run_sync(tmp_path, api_url)
-    assert elapsed < SILENT_WITHIN, (elapsed, completed.stderr)
-    assert_reported(completed, api_url)
+    with unanswering_server(hang_up=False) as port:  # takes each connection, never answers
+        completed = sync_reported_within(SILENT_WITHIN, tmp_path, port)
     assert "ReadTimeout" in completed.stderr

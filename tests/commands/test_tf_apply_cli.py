@@ -21,9 +21,14 @@ from testing.terraform_configurations import (
     TERRAFORM,
     drifting_resources,
 )
+from testing.tf_apply_checks import (
+    approved_first_apply,
+    assert_a_second_run_changes_nothing,
+    assert_no_review_for_a_plan_only_run_nor_without_changes,
+    refused_review,
+)
 from testing.tf_apply_step import Reviewer, TfApplyStep, outputs_of
 from tests.conftest import CliRunner
-from toto_actions.terraform.plan import ResourceChange
 
 SECRET = "pw-1"
 STATE_KEY = "env:/core-dev/core/terraform.tfstate"
@@ -82,11 +87,7 @@ def test_an_apply_writes_the_outputs_in_terraform_output_json_form(core: Core) -
 
 
 def test_a_second_apply_without_changes_says_so(core: Core) -> None:
-    assert core().exit_code == 0
-    result = core()
-    assert result.exit_code == 0, result.stderr
-    assert outputs_of(result)["status"] == "no-changes"
-    assert core.outputs()["image_tag"]["value"] == "v1"
+    assert_a_second_run_changes_nothing(core)
 
 
 def test_a_changed_variable_is_an_update(core: Core) -> None:
@@ -550,9 +551,6 @@ def test_a_refresh_only_plan_finds_drift_and_not_the_configuration_s_changes(
 # The engine's review: asked once before an apply, a reason refuses the plan
 
 
-REASON = "the changes differ from the plan reviewed in #7"
-
-
 def state_image_tag(core: Core) -> str:
     state = json.loads(core.s3.get_object(Bucket=core.bucket, Key=STATE_KEY)["Body"].read())
     tag: str = state["outputs"]["image_tag"]["value"]
@@ -565,18 +563,9 @@ def test_a_review_s_reason_refuses_the_plan_and_nothing_is_applied(
 ) -> None:
     assert core().exit_code == 0
     env = rewording_terraform(tmp_path / "bin") if exact_path else {}
-    reviewer = Reviewer(REASON)
 
-    result = core.reviewed(reviewer.review, "--var", "image_tag=v2", env=env)
+    result = refused_review(core, env)
 
-    assert result.exit_code == 1, result.stdout + result.stderr
-    # The one error is the review's (this process's stand-in threads may print beside it).
-    assert f"error: {REASON}" in result.stderr.splitlines()
-    assert "--allow-destroy" not in result.stderr
-    assert outputs_of(result)["status"] == "refused"
-    assert [(s.change, [r[:2] for r in s.resources]) for s in reviewer.shown] == [
-        (1, [ResourceChange("terraform_data.image", "update")[:2]])
-    ]
     # A review compares planned values, which only the saved plan's JSON holds: the one
     # process that approves the plan's text is not used, reworded or not.
     declined = "the plan's text is not one this version reads: planning again"
@@ -586,24 +575,14 @@ def test_a_review_s_reason_refuses_the_plan_and_nothing_is_applied(
 
 
 def test_a_review_without_a_reason_lets_the_plan_apply(core: Core) -> None:
-    reviewer = Reviewer(None)
+    result = approved_first_apply(core)
 
-    result = core.reviewed(reviewer.review, "--var", "image_tag=v2")
-
-    assert result.exit_code == 0, result.stdout + result.stderr
     assert outputs_of(result)["status"] == "applied"
-    assert [s.add for s in reviewer.shown] == [2]
     assert state_image_tag(core) == "v2"
 
 
 def test_a_review_is_not_asked_for_a_plan_only_run_nor_without_changes(core: Core) -> None:
-    reviewer = Reviewer(REASON)
-    planned = core.reviewed(reviewer.review, "--plan-only", "true")
-    assert (planned.exit_code, outputs_of(planned)["status"]) == (0, "planned"), planned.stderr
-    assert core().exit_code == 0
-    unchanged = core.reviewed(reviewer.review)
-    assert (unchanged.exit_code, outputs_of(unchanged)["status"]) == (0, "no-changes")
-    assert reviewer.shown == []
+    assert_no_review_for_a_plan_only_run_nor_without_changes(core)
 
 
 def test_the_destroy_guard_refuses_before_a_review_is_asked(core: Core) -> None:

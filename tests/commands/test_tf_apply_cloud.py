@@ -24,13 +24,19 @@ from testing.terraform_configurations import (
     drifting_resources,
 )
 from testing.terraform_configurations import CLOUD_CONFIG as CONFIG
+from testing.tf_apply_checks import (
+    REASON,
+    approved_first_apply,
+    assert_a_second_run_changes_nothing,
+    assert_no_review_for_a_plan_only_run_nor_without_changes,
+    refused_review,
+)
 from testing.tf_apply_step import Reviewer, TfApplyStep, outputs_of
 from testing.tfc.model import ARCHIVIST
 from testing.tfc.server import FINAL_STATUSES, TfcServer
 from tests.conftest import CLI, CliRunner, clean_environment
 from toto_actions.commands import tf_apply
 from toto_actions.terraform.archive import config_archive
-from toto_actions.terraform.plan import ResourceChange
 
 TOKEN = "team-token-0123456789.atlasv1.abcdef"
 ORG = "acme"
@@ -91,11 +97,7 @@ def test_an_api_driven_run_is_applied_and_its_outputs_read(
 
 
 def test_a_run_without_changes_ends_planned_and_finished(service: Service) -> None:
-    assert service().exit_code == 0
-    result = service()
-    assert result.exit_code == 0, result.stderr
-    assert outputs_of(result)["status"] == "no-changes"
-    assert service.outputs()["image_tag"]["value"] == "v1"
+    assert_a_second_run_changes_nothing(service)
 
 
 def test_a_destroying_plan_is_discarded(service: Service, tfc: TfcServer) -> None:
@@ -627,7 +629,6 @@ def test_a_refresh_only_plan_sends_the_attribute_and_reports_drift_alone(
 # ------------------------------------------------------------------------------------------------
 # The engine's review: asked once before an apply, a reason discards the run
 
-REASON = "the changes differ from the plan reviewed in #7"
 DISCARD = "/api/v2/runs/:run_id/actions/discard"
 
 
@@ -635,46 +636,27 @@ def test_a_review_s_reason_discards_the_run_and_applies_nothing(
     service: Service, tfc: TfcServer
 ) -> None:
     assert service().exit_code == 0
-    reviewer = Reviewer(REASON)
 
-    result = service.reviewed(reviewer.review, "--var", "image_tag=v2")
+    result = refused_review(service)
 
-    assert result.exit_code == 1, result.stdout + result.stderr
-    # The one error is the review's (this process's stand-in threads may print beside it).
-    assert f"error: {REASON}" in result.stderr.splitlines()
-    assert "--allow-destroy" not in result.stderr
     run_id = outputs_of(result)["run-id"]
-    assert outputs_of(result)["status"] == "refused"
     # A discard is accepted (202) and then carried out: the step, run in this process, may
     # return before the stand-in's worker has moved the run on.
     assert tfc.wait_for_run(run_id, {"discarded"}, timeout=10) == "discarded"
     [discard] = tfc.requests_to(DISCARD, "POST")
     assert discard.body == {"comment": f"not applied: {REASON}"}
-    assert [(s.change, [r[:2] for r in s.resources]) for s in reviewer.shown] == [
-        (1, [ResourceChange("terraform_data.image", "update")[:2]])
-    ]
     assert tfc.workspace_state_outputs(ORG, "toto-ms-x-dev")["image_tag"]["value"] == "v1"
 
 
 def test_a_review_without_a_reason_lets_the_run_apply(service: Service, tfc: TfcServer) -> None:
-    reviewer = Reviewer(None)
+    result = approved_first_apply(service)
 
-    result = service.reviewed(reviewer.review, "--var", "image_tag=v2")
-
-    assert result.exit_code == 0, result.stdout + result.stderr
     assert tfc.run_status(outputs_of(result)["run-id"]) == "applied"
-    assert [s.add for s in reviewer.shown] == [2]
     assert tfc.workspace_state_outputs(ORG, "toto-ms-x-dev")["image_tag"]["value"] == "v2"
 
 
 def test_a_review_is_not_asked_for_a_plan_only_run_nor_without_changes(service: Service) -> None:
-    reviewer = Reviewer(REASON)
-    planned = service.reviewed(reviewer.review, "--plan-only", "true")
-    assert (planned.exit_code, outputs_of(planned)["status"]) == (0, "planned"), planned.stderr
-    assert service().exit_code == 0
-    unchanged = service.reviewed(reviewer.review)
-    assert (unchanged.exit_code, outputs_of(unchanged)["status"]) == (0, "no-changes")
-    assert reviewer.shown == []
+    assert_no_review_for_a_plan_only_run_nor_without_changes(service)
 
 
 def test_a_refused_run_that_applies_by_itself_fails_the_step(

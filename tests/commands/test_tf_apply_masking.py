@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from testing.tf_apply_step import TfApplyStep
-from tests.conftest import CliRunner
+from testing.workflow_commands import masks, shown_lines
+from tests.commands.conftest import LocalStep
 
 CONFIGURATION = """\
 output "credentials" {
@@ -52,26 +53,9 @@ SENSITIVE_STRINGS = [
 
 
 @pytest.fixture
-def step(tmp_path: Path, cli: CliRunner) -> TfApplyStep:
-    root = tmp_path / "configuration"
-    root.mkdir()
-    (root / "main.tf").write_text(CONFIGURATION, encoding="utf-8")
-    (root / "terraformrc").write_text("", encoding="utf-8")
-    env = {
-        "TF_CLI_CONFIG_FILE": str(root / "terraformrc"),
-        "CHECKPOINT_DISABLE": "1",
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(tmp_path / "github-output"),
-    }
-    return TfApplyStep(cli, root, "cli", env)
-
-
-def masks(stdout: str) -> set[str]:
-    return {
-        line.removeprefix("::add-mask::")
-        for line in stdout.splitlines()
-        if line.startswith("::add-mask::")
-    }
+def step(local_step: LocalStep, tmp_path: Path) -> TfApplyStep:
+    in_actions = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "github-output")}
+    return local_step(CONFIGURATION, in_actions)
 
 
 def test_every_string_of_a_sensitive_map_or_list_is_masked_before_the_outputs_are_written(
@@ -86,8 +70,11 @@ def test_every_string_of_a_sensitive_map_or_list_is_masked_before_the_outputs_ar
     for name in ("credentials", "tokens", "public"):
         assert json.dumps(outputs[name]["value"], separators=(",", ":")) in masked, name
     assert not {"5432", "true", "team-public", "user", "password"} & masked
-    shown = [line for line in result.stdout.splitlines() if not line.startswith("::add-mask::")]
-    assert not [line for line in shown if any(value in line for value in SENSITIVE_STRINGS)]
+    assert not [
+        line
+        for line in shown_lines(result.stdout)
+        if any(value in line for value in SENSITIVE_STRINGS)
+    ]
 
 
 def test_a_plan_only_run_masks_a_sensitive_output_s_strings_before_its_text_prints(

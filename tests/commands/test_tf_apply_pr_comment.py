@@ -345,8 +345,9 @@ def test_a_person_s_comment_with_the_marker_is_not_a_reviewed_plan(
     )
 
 
-def push_env(tmp_path: Path, github: GitHubServer, required: bool) -> dict[str, str]:
-    """The runner's variables of the push job that applies the merge commit."""
+def push_env(tmp_path: Path, github: GitHubServer, required: bool = True) -> dict[str, str]:
+    """The runner's variables of the push job that applies the merge commit, from the same
+    workflow file as the plan, requiring the reviewed plan unless told."""
     summary = tmp_path / "apply-summary.md"
     summary.touch()
     return {
@@ -361,16 +362,22 @@ def push_env(tmp_path: Path, github: GitHubServer, required: bool) -> dict[str, 
     }
 
 
-def test_an_apply_of_the_reviewed_plan_applies_and_says_so_in_the_summary(
-    core: Core, github: GitHubServer, tmp_path: Path
-) -> None:
-    reviewed_plan(core, github, tmp_path)
-    env = push_env(tmp_path, github, required=True)
-    result = core(env=env)
+def applied(core: Core, github: GitHubServer, tmp_path: Path, *arguments: str) -> None:
+    """The push job's apply of the merge commit, the reviewed plan required, with arguments:
+    applied, and its summary says the changes are the ones reviewed."""
+    env = push_env(tmp_path, github)
+    result = core(*arguments, env=env)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert outputs_of(result)["status"] == "applied"
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
     assert "The changes applied are the ones reviewed in #12." in summary
+
+
+def test_an_apply_of_the_reviewed_plan_applies_and_says_so_in_the_summary(
+    core: Core, github: GitHubServer, tmp_path: Path
+) -> None:
+    reviewed_plan(core, github, tmp_path)
+    applied(core, github, tmp_path)
 
 
 def test_an_apply_that_differs_from_the_reviewed_plan_is_refused_when_required(

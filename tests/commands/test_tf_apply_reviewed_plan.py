@@ -35,10 +35,11 @@ from tests.commands.test_tf_apply_pr_comment import (
     MERGE,
     REPOSITORY,
     TOKEN,
-    WORKFLOW_REF,
+    applied,
     event_env,
     plan,
     plan_job_github,
+    push_env,
 )
 from tests.commands.test_tf_apply_pr_comment import core as core  # noqa: PLC0414 - the fixture
 
@@ -54,23 +55,6 @@ def github() -> Iterator[GitHubServer]:
     rendered deploy and apply jobs hold (contents: read, pull-requests: read, actions: read)."""
     with plan_job_github() as server:
         yield server
-
-
-def push_env(tmp_path: Path, github: GitHubServer) -> dict[str, str]:
-    """The runner's variables of the push job that applies the merge commit, from the same
-    workflow file as the plan."""
-    summary = tmp_path / "apply-summary.md"
-    summary.touch()
-    return {
-        "GITHUB_EVENT_NAME": "push",
-        "GITHUB_SHA": MERGE,
-        "GITHUB_REPOSITORY": REPOSITORY,
-        "GITHUB_WORKFLOW_REF": WORKFLOW_REF,
-        "GITHUB_STEP_SUMMARY": str(summary),
-        "INPUT_GITHUB-TOKEN": APPLY_TOKEN,
-        "INPUT_GITHUB-API-URL": github.url,
-        "INPUT_REQUIRE-REVIEWED-PLAN": "true",
-    }
 
 
 def reviewed(core: Core, github: GitHubServer, tmp_path: Path, *arguments: str) -> None:
@@ -92,15 +76,6 @@ def refused_with(core: Core, github: GitHubServer, tmp_path: Path, reason: str) 
     assert outputs_of(result)["status"] == "refused"
     state = core.s3.get_object(Bucket=core.bucket, Key=STATE_KEY)
     assert json.loads(state["Body"].read())["resources"] == []
-
-
-def applied(core: Core, github: GitHubServer, tmp_path: Path, *arguments: str) -> None:
-    env = push_env(tmp_path, github)
-    result = core(*arguments, env=env)
-    assert result.exit_code == 0, result.stdout + result.stderr
-    assert outputs_of(result)["status"] == "applied"
-    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
-    assert "The changes applied are the ones reviewed in #12." in summary
 
 
 # -- false refusals: what was reviewed still applies ---------------------------------------------

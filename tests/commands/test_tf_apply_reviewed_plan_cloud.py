@@ -22,8 +22,8 @@ from tests.commands.test_tf_apply_cloud_plan_access import (
     admin_then as admin_then,  # noqa: PLC0414 - the fixture
 )
 from tests.commands.test_tf_apply_cloud_plan_access import github as github  # noqa: PLC0414
-from tests.commands.test_tf_apply_pr_comment import HEAD, MERGE, REPOSITORY, event_env
-from tests.commands.test_tf_apply_reviewed_plan import RUN_ID, WORKFLOW, push_env
+from tests.commands.test_tf_apply_pr_comment import HEAD, MERGE, REPOSITORY, event_env, push_env
+from tests.commands.test_tf_apply_reviewed_plan import RUN_ID, WORKFLOW
 
 SENSITIVE_RESOURCE = 'resource "terraform_data" "key" {\n  input = sensitive("s3cr3t-api-key")\n}\n'
 

@@ -16,7 +16,6 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,21 +25,12 @@ import pytest
 from testing.terraform_configurations import CLOUD_CONFIG
 from testing.tf_apply_step import outputs_of
 from testing.tfc.server import TfcServer
-from tests.commands.test_tf_apply_cloud import ORG, TOKEN, Service
+from tests.commands.test_tf_apply_cloud import ORG, Service
 from tests.conftest import CliRunner
 from toto_actions.terraform.archive import config_archive
 
 WORKSPACE = "core-dev"
 RUNS_LIST = "/api/v2/workspaces/:workspace_id/runs"
-
-
-@pytest.fixture
-def tfc() -> Iterator[TfcServer]:
-    with TfcServer(step_seconds=0.02, state_processing_seconds=0.3) as server:
-        server.add_organization(ORG)
-        server.add_token(TOKEN, "team")
-        yield server
-        assert server.errors == []
 
 
 def _git(root: Path, *arguments: str) -> str:

@@ -16,6 +16,7 @@ import pytest
 from testing.broken_configuration import add_an_undeclared_variable_reference
 from testing.tf_apply_step import TfApplyStep
 from testing.tfc.server import TfcServer
+from tests.commands.conftest import LocalStep
 from tests.commands.test_tf_apply_cloud import ORG, Service
 from tests.conftest import CliRunner
 
@@ -40,12 +41,9 @@ WARNING_LINES = [
 
 
 @pytest.fixture
-def step(tmp_path: Path, cli: CliRunner) -> TfApplyStep:
-    root = tmp_path / "service"
-    root.mkdir()
-    (root / "main.tf").write_text(FAILING_APPLY, encoding="utf-8")
+def step(local_step: LocalStep, tmp_path: Path) -> TfApplyStep:
     (tmp_path / "extra.tfvars").write_text(UNDECLARED, encoding="utf-8")
-    return TfApplyStep(cli, root, "cli", {})
+    return local_step(FAILING_APPLY, {})
 
 
 def test_a_warning_is_a_warning_and_the_error_holds_errors_only(

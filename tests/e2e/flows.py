@@ -371,9 +371,7 @@ def run_core_cloud(
     )
 
 
-def new_service_repository(
-    root: Path, bucket: str, *options: str, style: str = "inline"
-) -> Path:
+def new_service_repository(root: Path, bucket: str, *options: str, style: str = "inline") -> Path:
     """The service repository at root, its workflow rendered in style for the cli engine (the
     S3 backend in bucket) and options, and committed."""
     repository = new_repository(

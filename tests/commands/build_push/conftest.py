@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
 import docker  # type: ignore[import-untyped, unused-ignore]
 import pytest
 import requests
@@ -130,13 +129,14 @@ def forget_every_image(client: Any) -> set[str]:
 
 
 def ecr_client(moto_server: MotoServer) -> Any:
-    return boto3.client(
-        "ecr",
-        endpoint_url=moto_server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    """A boto3 ECR client of the session's moto server."""
+    return moto_server.boto3_client("ecr")
+
+
+def ecr_repository_names(moto_server: MotoServer) -> list[str]:
+    """The names of the ECR repositories moto holds."""
+    described = ecr_client(moto_server).describe_repositories()["repositories"]
+    return [repository["repositoryName"] for repository in described]
 
 
 def inputs_tag(registry: Registry, repository: str) -> str:

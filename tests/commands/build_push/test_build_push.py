@@ -22,6 +22,7 @@ from tests.commands.build_push.conftest import (
     Service,
     ecr_client,
     ecr_repository_holding_the_build,
+    ecr_repository_names,
     ecr_tags,
     forget_every_image,
     inputs_tag,
@@ -319,10 +320,7 @@ def test_on_ecr_nothing_is_created_before_the_build_can_happen(
     )
     assert result.exit_code == 2
     assert result.stderr.startswith("error: no Docker engine at")
-    names = [
-        r["repositoryName"] for r in ecr_client(moto_server).describe_repositories()["repositories"]
-    ]
-    assert "toto/noengine-ecr" not in names
+    assert "toto/noengine-ecr" not in ecr_repository_names(moto_server)
 
 
 def test_on_ecr_a_bad_lifecycle_policy_is_one_line_and_nothing_is_created(
@@ -333,10 +331,7 @@ def test_on_ecr_a_bad_lifecycle_policy_is_one_line_and_nothing_is_created(
     )
     assert (result.exit_code, result.stderr.count("\n")) == (2, 1)
     assert result.stderr.startswith("error: --lifecycle-policy: not JSON (Expecting value")
-    names = [
-        r["repositoryName"] for r in ecr_client(moto_server).describe_repositories()["repositories"]
-    ]
-    assert "toto/bad-policy" not in names
+    assert "toto/bad-policy" not in ecr_repository_names(moto_server)
 
 
 def test_on_ecr_a_scan_threshold_on_a_repository_that_scans_nothing_is_one_line_at_once(

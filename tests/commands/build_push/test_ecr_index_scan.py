@@ -33,6 +33,7 @@ from tests.commands.build_push.conftest import (
     inputs_tag,
     outputs_of,
 )
+from tests.conftest import CliResult
 
 
 class IndexInEcr:
@@ -42,7 +43,7 @@ class IndexInEcr:
     def __init__(
         self, service: Service, registry: Registry, moto_server: MotoServer, name: str
     ) -> None:
-        self.moto_server, self.name = moto_server, name
+        self.service, self.moto_server, self.name = service, moto_server, name
         built = service("--repository", name, "--registry", registry.host)
         assert built.exit_code == 0, built.stderr
         tag = inputs_tag(registry, name)
@@ -82,6 +83,19 @@ class IndexInEcr:
     def _entry(self, digest: str, media_type: str, platform: dict[str, str]) -> dict[str, Any]:
         return {"mediaType": media_type, "digest": digest, "size": 1, "platform": platform}
 
+    def build_push(self, threshold: str) -> CliResult:
+        """build-push of the service to this repository with the scan severity threshold,
+        waiting 4 s at most for the scans."""
+        return self.service(
+            "--repository",
+            self.name,
+            "--scan-severity-threshold",
+            threshold,
+            "--scan-timeout",
+            "4",
+            env=self.moto_server.env,
+        )
+
     def scanned_on_push(self, counts: dict[str, dict[str, int]]) -> None:
         """ECR's scan on push of each platform's image, with its findings per severity."""
         for platform, digest in self.platforms.items():
@@ -104,15 +118,7 @@ def test_each_platform_of_an_index_is_scanned_and_the_counts_added_up(
     image = IndexInEcr(service, registry, moto_server, "toto/index-scan")
     image.scanned_on_push({"linux/amd64": {"LOW": 2}, "linux/arm64": {"LOW": 1, "MEDIUM": 1}})
 
-    result = service(
-        "--repository",
-        image.name,
-        "--scan-severity-threshold",
-        "HIGH",
-        "--scan-timeout",
-        "4",
-        env=moto_server.env,
-    )
+    result = image.build_push("HIGH")
 
     assert result.exit_code == 0, result.stderr
     assert outputs_of(result)["digest"] == image.index
@@ -128,15 +134,7 @@ def test_a_finding_in_one_platform_fails_the_step_naming_it(
     image = IndexInEcr(service, registry, moto_server, "toto/index-critical")
     image.scanned_on_push({"linux/amd64": {}, "linux/arm64": {"CRITICAL": 1}})
 
-    result = service(
-        "--repository",
-        image.name,
-        "--scan-severity-threshold",
-        "CRITICAL",
-        "--scan-timeout",
-        "4",
-        env=moto_server.env,
-    )
+    result = image.build_push("CRITICAL")
 
     assert (result.exit_code, result.stderr) == (
         1,

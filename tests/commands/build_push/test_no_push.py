@@ -13,8 +13,8 @@ import requests
 from testing.local_stack import BaseImage, MotoServer, Registry
 from tests.commands.build_push.conftest import (
     Service,
-    ecr_client,
     ecr_repository_holding_the_build,
+    ecr_repository_names,
     ecr_tags,
     inputs_tag,
     on_registry,
@@ -131,21 +131,12 @@ def test_without_push_no_docker_engine_is_needed(
 
 
 def test_on_ecr_without_push_nothing_is_created(service: Service, moto_server: MotoServer) -> None:
-    result = service(
-        "--repository",
-        "toto/plan-ecr",
-        "--push",
-        "false",
-        env=moto_server.env,
-    )
+    result = service("--repository", "toto/plan-ecr", "--push", "false", env=moto_server.env)
     assert result.exit_code == 0, result.stderr
     assert outputs_of(result)["exists"] == "false"
     assert outputs_of(result)["inputs-tag"].startswith("toto-inputs-")
     assert outputs_of(result)["registry"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-    names = [
-        r["repositoryName"] for r in ecr_client(moto_server).describe_repositories()["repositories"]
-    ]
-    assert "toto/plan-ecr" not in names
+    assert "toto/plan-ecr" not in ecr_repository_names(moto_server)
 
 
 def test_on_ecr_without_push_an_image_from_the_same_inputs_is_found_and_left_alone(
