@@ -33,8 +33,9 @@ def test_the_quick_start_render_writes_the_service_workflow(cli: CliRunner, tmp_
     result = cli(*render_command[1:], cwd=clone)
     assert result.exit_code == 0, result.stderr
     workflow = (service / ".github/workflows/toto-microservice.yml").read_text(encoding="utf-8")
-    assert "group: toto-ms-expenses-dev" in workflow
-    assert "uses: toto/actions/actions/build-push@v1" in workflow
+    # A caller of the reusable workflow (the default style), with the service and the region.
+    assert "    uses: toto/actions/.github/workflows/toto-microservice.yml@v1\n" in workflow
+    assert "      service: toto-ms-expenses\n      aws-region: eu-west-1\n" in workflow
 
 
 def test_the_sync_permission_table_is_what_the_workflow_asks_for() -> None:
