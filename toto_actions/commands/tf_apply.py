@@ -24,7 +24,7 @@ from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option, check_url
 from toto_actions.terraform import cli_engine
 from toto_actions.terraform.cli_engine import CliSettings
-from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs
+from toto_actions.terraform.engine import EngineResult, RunChoices, StepStatus, mask_outputs
 from toto_actions.terraform.plan import drift_markdown, plan_markdown
 from toto_actions.terraform.variables import (
     declared_variables,
@@ -202,6 +202,14 @@ def _settings(given: GivenOptions) -> ApplySettings:
         given, problems, workspace=workspace or "default", commit=given.text("commit")
     )
     wait = tf_apply_wait.settings(given, problems)
+    choices = RunChoices(
+        plan_only=given.switch("plan-only"),
+        allow_destroy=given.switch("allow-destroy"),
+        plan_timeout=given.seconds("plan-timeout"),
+        apply_timeout=given.seconds("apply-timeout"),
+        refresh_only=given.switch("refresh-only"),
+        review=github.review,
+    )
     engine_settings: CliSettings | CloudSettings
     if engine == "cli":
         problems += _undeclared_problems(directory, variables)
@@ -212,12 +220,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
             var_file=var_file,
             backend_config=backend_config,
             lock_timeout=lock_timeout,
-            plan_only=given.switch("plan-only"),
-            allow_destroy=given.switch("allow-destroy"),
-            plan_timeout=given.seconds("plan-timeout"),
-            apply_timeout=given.seconds("apply-timeout"),
-            refresh_only=given.switch("refresh-only"),
-            review=github.review,
+            choices=choices,
         )
     else:
         from toto_actions.terraform.cloud_engine import CloudSettings
@@ -233,13 +236,8 @@ def _settings(given: GivenOptions) -> ApplySettings:
             variables=variables,
             vcs_commit=vcs_commit,
             message=given.text("message") or "Applied by toto-actions tf-apply",
-            plan_only=given.switch("plan-only"),
-            allow_destroy=given.switch("allow-destroy"),
+            choices=choices,
             queue_timeout=given.seconds("queue-timeout"),
-            plan_timeout=given.seconds("plan-timeout"),
-            apply_timeout=given.seconds("apply-timeout"),
-            refresh_only=given.switch("refresh-only"),
-            review=github.review,
             vcs_event=tf_apply_vcs.vcs_event(directory, vcs_commit) if vcs_commit else None,
             no_run_grace=given.seconds("no-run-grace"),
         )
