@@ -147,7 +147,6 @@ class ApplySettings(NamedTuple):
     outputs_file: Path | None  # None: a new file in temp_dir
     temp_dir: Path
     outputs_only: bool = False  # read the state's outputs: no plan, apply, run or lock
-    refresh_only: bool = False
     detailed_exitcode: bool = False
     github: tf_apply_github.GitHubSteps = tf_apply_github.GitHubSteps(None, None)
     wait: tf_apply_wait.WaitSettings = tf_apply_wait.NO_WAIT
@@ -253,7 +252,6 @@ def _settings(given: GivenOptions) -> ApplySettings:
         outputs_file,
         temp_dir,
         outputs_only=given.switch("outputs-only"),
-        refresh_only=given.switch("refresh-only"),
         detailed_exitcode=given.switch("detailed-exitcode"),
         github=github,
         wait=wait,
@@ -372,7 +370,8 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
     }
     for name, value in values.items():
         actions_runtime.set_output(name, value)
-    markdown = drift_markdown if settings.refresh_only else plan_markdown
+    refresh_only = settings.engine_settings.choices.refresh_only
+    markdown = drift_markdown if refresh_only else plan_markdown
     review = settings.github.review
     actions_runtime.add_summary(
         markdown(summary, result.run_url)
@@ -380,7 +379,7 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
         + (f" ({result.reason})" if result.reason else "")
         + (review.summary_markdown() if review else "")
     )
-    if settings.refresh_only:
+    if refresh_only:
         drifted = str(len(summary.resources)) if summary.listed else "unknown resources"
         actions_runtime.info(f"{result.status.value}: {drifted} changed outside Terraform")
     else:
