@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from testing.github.server import GitHubServer
+from testing.github.state import EntryKind
 from tests.commands.test_sync_secrets import CONFIG as ENVIRONMENT_CONFIG
 from tests.commands.test_sync_secrets import (
     DB_PASSWORD,
@@ -203,15 +204,16 @@ def test_prune_deletes_only_what_this_environments_sync_wrote(
 def test_what_changed_behind_the_syncs_back_is_put_right(sync: Sync, github: GitHubServer) -> None:
     assert sync().exit_code == 0
     github.advance_clock(1)
-    github.set_organization_entry(
-        ORGANIZATION, "secrets", "DEV_ECS_SUBNET_1", "tampered", repositories=EVERY
-    )
-    github.set_organization_entry(
-        ORGANIZATION, "secrets", "DEV_ECS_SUBNET_2", "subnet-0bbb", visibility="all"
-    )
-    github.set_organization_entry(
-        ORGANIZATION, "variables", "DEV_AWS_REGION", "eu-west-1", repositories=["acme/toto-ms-auth"]
-    )
+    # kind, name, value, visibility, selected repositories
+    changed: list[tuple[EntryKind, str, str, str, list[str]]] = [
+        ("secrets", "DEV_ECS_SUBNET_1", "tampered", "selected", EVERY),
+        ("secrets", "DEV_ECS_SUBNET_2", "subnet-0bbb", "all", []),
+        ("variables", "DEV_AWS_REGION", "eu-west-1", "selected", ["acme/toto-ms-auth"]),
+    ]
+    for kind, name, value, visibility, repositories in changed:
+        github.set_organization_entry(
+            ORGANIZATION, kind, name, value, visibility=visibility, repositories=repositories
+        )
     github.clear_requests()
     result = sync()
     assert result.exit_code == 0, result.stderr
