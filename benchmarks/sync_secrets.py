@@ -83,6 +83,30 @@ def changed(workload: Workload) -> Workload:
     return workload._replace(outputs={**workload.outputs, first: f"{first}-v2"})
 
 
+def scenario_workloads(first: Workload) -> dict[str, Workload]:
+    """What each scenario syncs: the first workload twice, then with one output changed."""
+    return dict(zip(SCENARIOS, (first, first, changed(first)), strict=True))
+
+
+def scenario_runs(sides: tuple[str, str]) -> Iterator[tuple[str, str]]:
+    """(scenario, side) in the order they run, each announced on stderr: the sides alternate
+    from one scenario to the next, so load on this shared machine hits both alike."""
+    for index, scenario in enumerate(SCENARIOS):
+        for side in sides if index % 2 == 0 else sides[::-1]:
+            print(f"{scenario}: {side} ...", file=sys.stderr, flush=True)
+            yield scenario, side
+
+
+def add_workload_options(
+    parser: argparse.ArgumentParser, *, repositories: int, secrets: str
+) -> None:
+    """The options both sync benchmarks take besides --write-interval: the stand-in's latency
+    and the workload's size (`secrets`: what --secrets counts, for its help)."""
+    parser.add_argument("--latency", type=float, default=0.03, help="seconds per request")
+    parser.add_argument("--repositories", type=int, default=repositories)
+    parser.add_argument("--secrets", type=int, default=10, help=secrets)
+
+
 def baseline_side(server: GitHubServer, write_interval: float) -> Side:
     # seconds_between_requests stays PyGithub's default (Consts.DEFAULT_SECONDS_BETWEEN_REQUESTS)
     github = Github(
@@ -279,13 +303,11 @@ def main() -> None:
         help="seconds between writes on both sides: PyGithub's seconds_between_writes and our "
         "--write-interval (default PyGithub's, %(default)g)",
     )
-    parser.add_argument("--latency", type=float, default=0.03, help="seconds per request")
-    parser.add_argument("--repositories", type=int, default=20)
-    parser.add_argument("--secrets", type=int, default=10, help="secrets per repository")
+    add_workload_options(parser, repositories=20, secrets="secrets per repository")
     arguments = parser.parse_args()
     run_started = time.perf_counter()
     first = make_workload(arguments.repositories, arguments.secrets)
-    workloads = dict(zip(SCENARIOS, (first, first, changed(first)), strict=True))
+    workloads = scenario_workloads(first)
 
     results: dict[tuple[str, str], Measure] = {}
     with (
@@ -298,13 +320,10 @@ def main() -> None:
             "ours": (ours_server, ours_side(ours_server, interval, Path(directory))),
             "baseline": (baseline_server, baseline_side(baseline_server, interval)),
         }
-        for index, scenario in enumerate(SCENARIOS):
-            order = ("ours", "baseline") if index % 2 == 0 else ("baseline", "ours")
-            for name in order:
-                print(f"{scenario}: {name} ...", file=sys.stderr, flush=True)
-                server, side = sides[name]
-                label = f"{scenario}, {name}"
-                results[scenario, name] = measure(server, side, workloads[scenario], label)
+        for scenario, name in scenario_runs(("ours", "baseline")):
+            server, side = sides[name]
+            label = f"{scenario}, {name}"
+            results[scenario, name] = measure(server, side, workloads[scenario], label)
     print(
         f"{len(first.repositories)} repositories x {len(first.secrets)} secrets "
         f"(environment {ENVIRONMENT}), {arguments.latency * 1000:g} ms per request, "

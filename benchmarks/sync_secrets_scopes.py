@@ -33,18 +33,19 @@ from typing import NamedTuple
 from benchmarks.sync_secrets import (
     ENVIRONMENT,
     OWNER,
-    SCENARIOS,
     SECRET_PUT_ROUTE,
     Check,
     Measure,
     Side,
     Workload,
-    changed,
+    add_workload_options,
     check_environments,
     cli_side,
     make_workload,
     measure,
     print_table,
+    scenario_runs,
+    scenario_workloads,
     stand_in,
 )
 from testing.github.server import GitHubServer
@@ -133,13 +134,11 @@ def main() -> None:
         default=0.05,
         help="seconds between writes, our --write-interval on both sides (default %(default)g)",
     )
-    parser.add_argument("--latency", type=float, default=0.03, help="seconds per request")
-    parser.add_argument("--repositories", type=int, default=200)
-    parser.add_argument("--secrets", type=int, default=10, help="outputs synced")
+    add_workload_options(parser, repositories=200, secrets="outputs synced")
     arguments = parser.parse_args()
     run_started = time.perf_counter()
     first = make_workload(arguments.repositories, arguments.secrets)
-    workloads = dict(zip(SCENARIOS, (first, first, changed(first)), strict=True))
+    workloads = scenario_workloads(first)
     interval, latency = arguments.write_interval, arguments.latency
 
     results: dict[tuple[str, str], Measure] = {}
@@ -175,20 +174,16 @@ def main() -> None:
                 ORGANIZATION_SECRET_PUT_ROUTE,
             ),
         }
-        for index, scenario in enumerate(SCENARIOS):
-            order = SIDES if index % 2 == 0 else SIDES[::-1]
-            for side in order:
-                print(f"{scenario}: {side} ...", file=sys.stderr, flush=True)
-                label = f"{scenario}, {side}"
-                contender = contenders[side]
-                results[scenario, side] = measure(
-                    contender.server,
-                    contender.sync,
-                    workloads[scenario],
-                    label,
-                    check=contender.check,
-                    secret_put_route=contender.secret_put_route,
-                )
+        for scenario, side in scenario_runs(SIDES):
+            contender = contenders[side]
+            results[scenario, side] = measure(
+                contender.server,
+                contender.sync,
+                workloads[scenario],
+                f"{scenario}, {side}",
+                check=contender.check,
+                secret_put_route=contender.secret_put_route,
+            )
     print(
         f"{len(first.repositories)} repositories x {len(first.secrets)} outputs "
         f"(environment {ENVIRONMENT}), {latency * 1000:g} ms per request, "

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import EllipsisType, TracebackType
-from typing import Any, ClassVar, Generic, NamedTuple, Self, TypeVar
+from http.server import BaseHTTPRequestHandler
+from types import EllipsisType
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 from urllib.parse import unquote
 
 from testing.faults import AnswerDrop, PathFailure, take_failure
+from testing.loopback_server import LoopbackServer
 
 JSON = "application/json; charset=utf-8"
 NOT_JSON = object()  # a request body that could not be parsed as JSON
@@ -140,7 +140,7 @@ def int_or(text: str | None, default: int) -> int:
         return default
 
 
-class StandInServer(Generic[HandlerT]):
+class StandInServer(LoopbackServer, Generic[HandlerT]):
     """A stand-in on 127.0.0.1 and a free port. Use as a context manager, or start()/stop()."""
 
     thread_name: ClassVar[str] = "stand-in-server"
@@ -154,6 +154,7 @@ class StandInServer(Generic[HandlerT]):
     operation_header: ClassVar[str | None] = None
 
     def __init__(self, router: Router[HandlerT], lock: AbstractContextManager[Any]) -> None:
+        super().__init__()
         self.latency_seconds: float = 0.0  # slept before answering every request
         self._router = router
         self._lock = lock
@@ -162,50 +163,9 @@ class StandInServer(Generic[HandlerT]):
         self._errors: list[str] = []
         self._path_failures: list[PathFailure] = []
         self._answer_drops: list[AnswerDrop] = []
-        self._http: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- life cycle -----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-        self._http.daemon_threads = True  # keep-alive connections must not hold stop() up
-        self._thread = threading.Thread(
-            # A short poll: stop() waits for the loop to notice, once per test.
-            target=self._http.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name=self.thread_name,
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._http, self._thread = None, None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The server's base URL."""
-        if self._http is None:
-            raise RuntimeError("the server is not started")
-        host, port = self._http.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _stand_in_handler(self)
 
     # -- the request log and the stand-in's own errors ------------------------------------------
 
@@ -320,26 +280,18 @@ class StandInServer(Generic[HandlerT]):
             return self._server_error(f"undeclared status {reply.status}")
         return reply
 
-    def _answer(
-        self,
-        method: str,
-        target: str,
-        authorization: str | None,
-        raw_body: bytes,
-        operation: str | None = None,
-    ) -> Reply | None:
+    def _answer(self, incoming: Incoming[HandlerT]) -> Reply | None:
         """The reply to send; None when it is to be dropped (the connection closed instead)."""
         with self._lock:
             self._arrivals += 1
             arrival = self._arrivals
         if self.latency_seconds > 0:
             time.sleep(self.latency_seconds)
-        incoming = self._incoming(method, target, authorization, raw_body, operation)
         with self._lock:
             reply = self._respond(incoming)
             self._log[arrival] = self._logged(incoming, reply)
             decoded_path = unquote(incoming.path)
-            dropped = any(drop.takes(method, decoded_path) for drop in self._answer_drops)
+            dropped = any(drop.takes(incoming.method, decoded_path) for drop in self._answer_drops)
         return None if dropped else reply
 
     def _incoming(
@@ -350,6 +302,7 @@ class StandInServer(Generic[HandlerT]):
         raw_body: bytes,
         operation: str | None = None,
     ) -> Incoming[HandlerT]:
+        """The request parsed and routed, before it counts as arrived (this touches no state)."""
         path, _, query = target.partition("?")
         routed = path if self.operation_header is None else (operation or "")
         matched, params = self._router.match(method, routed)
@@ -380,7 +333,7 @@ def _chunks(handler: BaseHTTPRequestHandler) -> Iterator[bytes]:
         handler.rfile.readline()  # the CRLF after each chunk
 
 
-def _handler_class(server: StandInServer[Any]) -> type[BaseHTTPRequestHandler]:
+def _stand_in_handler(server: StandInServer[Any]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as PyGithub's and requests' sessions expect
         # Headers and body leave in two writes: without this, Nagle's algorithm and the client's
@@ -389,13 +342,14 @@ def _handler_class(server: StandInServer[Any]) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             header = server.operation_header
-            reply = server._answer(  # the handler is part of the server
+            incoming = server._incoming(  # the handler is part of the server
                 self.command,
                 self.path,
                 self.headers.get("Authorization"),
                 _read_body(self),
                 self.headers.get(header) if header else None,
             )
+            reply = server._answer(incoming)
             if reply is None:  # dropped: the connection closes with no answer at all
                 self.close_connection = True
                 return

@@ -23,12 +23,12 @@ from __future__ import annotations
 import http.client
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from testing.http_stand_in import parse_body
+from testing.loopback_server import LoopbackServer
 
 # Hop-by-hop headers, which a proxy does not pass on (RFC 9110, 7.6.1).
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade"})
@@ -39,12 +39,15 @@ class RecordedCall(NamedTuple):
     body: Any  # the JSON body (None when empty; http_stand_in.NOT_JSON when unparsable)
 
 
-class RecordingProxy:
+class RecordingProxy(LoopbackServer):
     """Forwards to upstream (http://host:port) from 127.0.0.1 and a free port; a context
     manager. `calls` holds every request in the order they arrived."""
 
+    thread_name = "recording-proxy"
+
     def __init__(self, upstream: str, hold: Callable[[str, str], bool] | None = None) -> None:
         """hold(method, path): whether to hold a request (the first one it says yes to)."""
+        super().__init__()
         parts = urlsplit(upstream)
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.calls: list[RecordedCall] = []
@@ -52,18 +55,9 @@ class RecordingProxy:
         self.held = threading.Event()  # set when the held request arrived
         self._released = threading.Event()
         self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._http.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="recording-proxy",
-            daemon=True,
-        )
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._http.server_address[1]}"
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _proxy_handler(self)
 
     def bodies(self, operation: str) -> list[Any]:
         """The bodies of the calls of one operation, in order."""
@@ -74,20 +68,9 @@ class RecordingProxy:
         """Answer the held request 502 (it never reaches upstream)."""
         self._released.set()
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join()
+    def stop(self) -> None:
+        self.release()  # a held request is answered (502), not left hanging
+        super().stop()
 
     def forward(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> Any:
         """Record the request, send it upstream and return (status, headers, body); a held
@@ -114,7 +97,7 @@ class RecordingProxy:
             connection.close()
 
 
-def _handler_class(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
+def _proxy_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 

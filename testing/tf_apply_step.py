@@ -106,7 +106,8 @@ def _run_reviewed(review: Review, arguments: list[str]) -> int:
     """What tf_apply.run does, with review added to the engine's settings."""
     parsed = cli.command_parser("tf-apply", tf_apply).parse_args(arguments)
     settings = tf_apply._settings(resolve(tf_apply.OPTIONS, parsed, os.environ))
-    engine_settings = settings.engine_settings._replace(review=review)
+    engine = settings.engine_settings
+    engine_settings = engine._replace(choices=engine.choices._replace(review=review))
     result: EngineResult
     if isinstance(engine_settings, cli_engine.CliSettings):
         result = cli_engine.plan_and_apply(engine_settings)

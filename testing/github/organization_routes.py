@@ -332,42 +332,19 @@ class OrganizationSeeding:
         """NAME -> (value, visibility, sorted selected repository full names)."""
         return self._entries(login, "variables")
 
-    def set_organization_secret(
-        self,
-        login: str,
-        name: str,
-        value: str,
-        *,
-        visibility: str = "selected",
-        repositories: Collection[str] = (),
-    ) -> None:
-        """Seed an organization secret, or change one behind the sync's back (a new updated_at),
-        selecting these repositories (full names, added first)."""
-        self._seed(login, "secrets", name, value, visibility=visibility, repositories=repositories)
-
-    def set_organization_variable(
-        self,
-        login: str,
-        name: str,
-        value: str,
-        *,
-        visibility: str = "selected",
-        repositories: Collection[str] = (),
-    ) -> None:
-        self._seed(
-            login, "variables", name, value, visibility=visibility, repositories=repositories
-        )
-
-    def _seed(
+    def set_organization_entry(
         self,
         login: str,
         kind: EntryKind,
         name: str,
         value: str,
         *,
-        visibility: str,
-        repositories: Collection[str],
+        visibility: str = "selected",
+        repositories: Collection[str] = (),
     ) -> None:
+        """Seed an organization secret or variable (kind `secrets`, `variables`), or change one
+        behind the sync's back (a new updated_at), selecting these repositories (full names,
+        added first)."""
         if visibility not in VISIBILITIES or (repositories and visibility != "selected"):
             raise ValueError(f"repositories are selected with visibility selected: {visibility}")
         with self._lock:

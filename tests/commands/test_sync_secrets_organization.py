@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from testing.github.server import GitHubServer
+from testing.github.state import EntryKind
 from tests.commands.test_sync_secrets import CONFIG as ENVIRONMENT_CONFIG
 from tests.commands.test_sync_secrets import (
     DB_PASSWORD,
@@ -179,8 +180,10 @@ def test_a_repository_added_or_dropped_changes_every_selection_and_nothing_else(
 def test_prune_deletes_only_what_this_environments_sync_wrote(
     sync: Sync, github: GitHubServer
 ) -> None:
-    github.set_organization_secret(ORGANIZATION, "DEV_HANDMADE", "x", repositories=EVERY)
-    github.set_organization_secret(ORGANIZATION, "PROD_ECS_SUBNET_2", "p", visibility="all")
+    github.set_organization_entry(ORGANIZATION, "secrets", "DEV_HANDMADE", "x", repositories=EVERY)
+    github.set_organization_entry(
+        ORGANIZATION, "secrets", "PROD_ECS_SUBNET_2", "p", visibility="all"
+    )
     assert sync().exit_code == 0
     sync.write_config(CONFIG.replace("  ECS_SUBNET_2: ecs_subnet_2\n", ""))
     github.clear_requests()
@@ -200,13 +203,16 @@ def test_prune_deletes_only_what_this_environments_sync_wrote(
 def test_what_changed_behind_the_syncs_back_is_put_right(sync: Sync, github: GitHubServer) -> None:
     assert sync().exit_code == 0
     github.advance_clock(1)
-    github.set_organization_secret(ORGANIZATION, "DEV_ECS_SUBNET_1", "tampered", repositories=EVERY)
-    github.set_organization_secret(
-        ORGANIZATION, "DEV_ECS_SUBNET_2", "subnet-0bbb", visibility="all"
-    )
-    github.set_organization_variable(
-        ORGANIZATION, "DEV_AWS_REGION", "eu-west-1", repositories=["acme/toto-ms-auth"]
-    )
+    # kind, name, value, visibility, selected repositories
+    changed: list[tuple[EntryKind, str, str, str, list[str]]] = [
+        ("secrets", "DEV_ECS_SUBNET_1", "tampered", "selected", EVERY),
+        ("secrets", "DEV_ECS_SUBNET_2", "subnet-0bbb", "all", []),
+        ("variables", "DEV_AWS_REGION", "eu-west-1", "selected", ["acme/toto-ms-auth"]),
+    ]
+    for kind, name, value, visibility, repositories in changed:
+        github.set_organization_entry(
+            ORGANIZATION, kind, name, value, visibility=visibility, repositories=repositories
+        )
     github.clear_requests()
     result = sync()
     assert result.exit_code == 0, result.stderr
@@ -364,10 +370,14 @@ def test_a_repository_reaching_more_than_100_organization_secrets_is_refused(
     sync: Sync, github: GitHubServer
 ) -> None:
     for number in range(94):  # with the sync's 5, the supermarket would reach 99 + 2 others
-        github.set_organization_secret(ORGANIZATION, f"SHARED_{number:02}", "v", visibility="all")
-    github.set_organization_secret(ORGANIZATION, "PRIVATE_ONLY", "v", visibility="private")
-    github.set_organization_secret(
-        ORGANIZATION, "SUPERMARKET_ONLY", "v", repositories=["acme/toto-ms-supermarket"]
+        github.set_organization_entry(
+            ORGANIZATION, "secrets", f"SHARED_{number:02}", "v", visibility="all"
+        )
+    github.set_organization_entry(
+        ORGANIZATION, "secrets", "PRIVATE_ONLY", "v", visibility="private"
+    )
+    github.set_organization_entry(
+        ORGANIZATION, "secrets", "SUPERMARKET_ONLY", "v", repositories=["acme/toto-ms-supermarket"]
     )
     github.clear_requests()
     result = sync()
@@ -377,13 +387,13 @@ def test_a_repository_reaching_more_than_100_organization_secrets_is_refused(
         "read only the first 100 by name, so some would be missing\n",
     )
     assert github.writes() == []
-    github.set_organization_secret(ORGANIZATION, "SUPERMARKET_ONLY", "v", repositories=[])
+    github.set_organization_entry(ORGANIZATION, "secrets", "SUPERMARKET_ONLY", "v", repositories=[])
     assert sync().exit_code == 0  # 100 is the most a workflow reads: still all of them
 
 
 def test_more_than_1000_organization_secrets_are_refused(sync: Sync, github: GitHubServer) -> None:
     for number in range(996):
-        github.set_organization_secret(ORGANIZATION, f"OTHER_{number:03}", "v")
+        github.set_organization_entry(ORGANIZATION, "secrets", f"OTHER_{number:03}", "v")
     result = sync()
     assert (result.exit_code, result.stderr) == (
         2,

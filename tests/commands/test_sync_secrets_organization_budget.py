@@ -52,9 +52,11 @@ def test_a_repository_past_the_budget_is_refused_before_any_write(
 ) -> None:
     fill(github, GAMES, 220 * KB)  # with the 40 KB below, past 256 KB
     # Reaches every repository (visibility all): counts for each, as the sync's own do.
-    github.set_organization_variable(ORGANIZATION, "SHARED", "s" * (40 * KB), visibility="all")
-    github.set_organization_variable(  # selects another repository only: does not count
-        ORGANIZATION, "ELSEWHERE", "e" * (40 * KB), repositories=["acme/toto-ms-auth"]
+    github.set_organization_entry(
+        ORGANIZATION, "variables", "SHARED", "s" * (40 * KB), visibility="all"
+    )
+    github.set_organization_entry(  # selects another repository only: does not count
+        ORGANIZATION, "variables", "ELSEWHERE", "e" * (40 * KB), repositories=["acme/toto-ms-auth"]
     )
     github.clear_requests()
     result = sync()
@@ -79,7 +81,9 @@ def test_a_repository_past_the_budget_is_refused_before_any_write(
 
 def test_within_the_budget_the_sync_goes_on(sync: Sync, github: GitHubServer) -> None:
     fill(github, GAMES, 200 * KB)  # with the 40 KB below, 240 KB
-    github.set_organization_variable(ORGANIZATION, "SHARED", "s" * (40 * KB), visibility="all")
+    github.set_organization_entry(
+        ORGANIZATION, "variables", "SHARED", "s" * (40 * KB), visibility="all"
+    )
     result = sync()
     assert result.exit_code == 0, result.stderr
     assert "DEV_AWS_REGION" in github.organization_variables(ORGANIZATION)

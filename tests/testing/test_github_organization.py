@@ -225,8 +225,8 @@ def test_an_organization_the_token_cannot_see_answers_404(server: GitHubServer) 
 
 
 def test_seeded_organization_entries_are_served(server: GitHubServer) -> None:
-    server.set_organization_secret(ORG, "dev_old", "was-here", repositories=[SERVICES[1]])
-    server.set_organization_variable(ORG, "DEV_OLD", "1", visibility="private")
+    server.set_organization_entry(ORG, "secrets", "dev_old", "was-here", repositories=[SERVICES[1]])
+    server.set_organization_entry(ORG, "variables", "DEV_OLD", "1", visibility="private")
     got = call(server, "GET", f"{SECRETS}/DEV_OLD")
     assert got.body["visibility"] == "selected"
     listed = call(server, "GET", f"{SECRETS}/DEV_OLD/repositories").body
@@ -234,7 +234,9 @@ def test_seeded_organization_entries_are_served(server: GitHubServer) -> None:
     assert call(server, "GET", f"{VARIABLES}/DEV_OLD").body["visibility"] == "private"
     assert server.organization_secrets(ORG) == {"DEV_OLD": ("was-here", "selected", [SERVICES[1]])}
     with pytest.raises(ValueError, match="visibility selected"):
-        server.set_organization_variable(ORG, "X", "1", visibility="all", repositories=[OTHER])
+        server.set_organization_entry(
+            ORG, "variables", "X", "1", visibility="all", repositories=[OTHER]
+        )
 
 
 def test_the_plan_is_shown_only_to_a_token_with_the_organization_plan_permission(

@@ -24,7 +24,7 @@ from toto_actions.errors import OperationError, UsageError
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option, check_url
 from toto_actions.terraform import cli_engine
 from toto_actions.terraform.cli_engine import CliSettings
-from toto_actions.terraform.engine import EngineResult, StepStatus, mask_outputs
+from toto_actions.terraform.engine import EngineResult, RunChoices, StepStatus, mask_outputs
 from toto_actions.terraform.plan import drift_markdown, plan_markdown
 from toto_actions.terraform.variables import (
     declared_variables,
@@ -147,7 +147,6 @@ class ApplySettings(NamedTuple):
     outputs_file: Path | None  # None: a new file in temp_dir
     temp_dir: Path
     outputs_only: bool = False  # read the state's outputs: no plan, apply, run or lock
-    refresh_only: bool = False
     detailed_exitcode: bool = False
     github: tf_apply_github.GitHubSteps = tf_apply_github.GitHubSteps(None, None)
     wait: tf_apply_wait.WaitSettings = tf_apply_wait.NO_WAIT
@@ -202,6 +201,14 @@ def _settings(given: GivenOptions) -> ApplySettings:
         given, problems, workspace=workspace or "default", commit=given.text("commit")
     )
     wait = tf_apply_wait.settings(given, problems)
+    choices = RunChoices(
+        plan_only=given.switch("plan-only"),
+        allow_destroy=given.switch("allow-destroy"),
+        plan_timeout=given.seconds("plan-timeout"),
+        apply_timeout=given.seconds("apply-timeout"),
+        refresh_only=given.switch("refresh-only"),
+        review=github.review,
+    )
     engine_settings: CliSettings | CloudSettings
     if engine == "cli":
         problems += _undeclared_problems(directory, variables)
@@ -212,12 +219,7 @@ def _settings(given: GivenOptions) -> ApplySettings:
             var_file=var_file,
             backend_config=backend_config,
             lock_timeout=lock_timeout,
-            plan_only=given.switch("plan-only"),
-            allow_destroy=given.switch("allow-destroy"),
-            plan_timeout=given.seconds("plan-timeout"),
-            apply_timeout=given.seconds("apply-timeout"),
-            refresh_only=given.switch("refresh-only"),
-            review=github.review,
+            choices=choices,
         )
     else:
         from toto_actions.terraform.cloud_engine import CloudSettings
@@ -233,13 +235,8 @@ def _settings(given: GivenOptions) -> ApplySettings:
             variables=variables,
             vcs_commit=vcs_commit,
             message=given.text("message") or "Applied by toto-actions tf-apply",
-            plan_only=given.switch("plan-only"),
-            allow_destroy=given.switch("allow-destroy"),
+            choices=choices,
             queue_timeout=given.seconds("queue-timeout"),
-            plan_timeout=given.seconds("plan-timeout"),
-            apply_timeout=given.seconds("apply-timeout"),
-            refresh_only=given.switch("refresh-only"),
-            review=github.review,
             vcs_event=tf_apply_vcs.vcs_event(directory, vcs_commit) if vcs_commit else None,
             no_run_grace=given.seconds("no-run-grace"),
         )
@@ -255,7 +252,6 @@ def _settings(given: GivenOptions) -> ApplySettings:
         outputs_file,
         temp_dir,
         outputs_only=given.switch("outputs-only"),
-        refresh_only=given.switch("refresh-only"),
         detailed_exitcode=given.switch("detailed-exitcode"),
         github=github,
         wait=wait,
@@ -374,7 +370,8 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
     }
     for name, value in values.items():
         actions_runtime.set_output(name, value)
-    markdown = drift_markdown if settings.refresh_only else plan_markdown
+    refresh_only = settings.engine_settings.choices.refresh_only
+    markdown = drift_markdown if refresh_only else plan_markdown
     review = settings.github.review
     actions_runtime.add_summary(
         markdown(summary, result.run_url)
@@ -382,7 +379,7 @@ def _report(settings: ApplySettings, result: EngineResult) -> int:
         + (f" ({result.reason})" if result.reason else "")
         + (review.summary_markdown() if review else "")
     )
-    if settings.refresh_only:
+    if refresh_only:
         drifted = str(len(summary.resources)) if summary.listed else "unknown resources"
         actions_runtime.info(f"{result.status.value}: {drifted} changed outside Terraform")
     else:

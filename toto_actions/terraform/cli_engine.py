@@ -25,7 +25,7 @@ from toto_actions.terraform import json_ui, plan_text
 from toto_actions.terraform.binary import TerraformCli
 from toto_actions.terraform.engine import (
     EngineResult,
-    Review,
+    RunChoices,
     StepStatus,
     mask_output_value,
     mask_outputs,
@@ -34,7 +34,6 @@ from toto_actions.terraform.engine import (
 from toto_actions.terraform.plan import (
     Decision,
     PlanSummary,
-    decide,
     summarize,
     summarize_drift,
     summarize_planned_changes,
@@ -48,12 +47,7 @@ class CliSettings(NamedTuple):
     var_file: Path | None
     backend_config: Path | None
     lock_timeout: str | None  # as terraform reads it, e.g. 5m
-    plan_only: bool
-    allow_destroy: bool
-    plan_timeout: float | None = None  # seconds terraform plan may take
-    apply_timeout: float | None = None  # seconds terraform apply may take
-    refresh_only: bool = False  # a plan of what changed outside Terraform (with plan_only)
-    review: Review | None = None  # asked once before an apply; a reason it returns refuses
+    choices: RunChoices
 
 
 class _Planned(NamedTuple):
@@ -88,25 +82,25 @@ def _plan_decide_apply(
 ) -> EngineResult:
     # The text an apply asks approval with shows no planned value a reviewed plan's digest
     # covers: with a review, the saved plan is read as JSON (_plan_streamed) and applied.
-    if not settings.plan_only and settings.review is None:
+    if not settings.choices.plan_only and settings.choices.review is None:
         reviewed = _apply_reviewed(terraform, settings)
         if reviewed is not None:
             return reviewed
     with actions_runtime.group("terraform plan"):
-        if settings.plan_only:
+        if settings.choices.plan_only:
             planned = _plan_for_review(terraform, settings, plan_file)
         else:
             planned = _plan_streamed(terraform, settings, plan_file)
     summary = planned.summary
     if not planned.changes:  # nothing, not even an output, would change
-        outputs = None if settings.plan_only else terraform.outputs()
+        outputs = None if settings.choices.plan_only else terraform.outputs()
         return EngineResult(StepStatus.NO_CHANGES, summary, outputs)
-    decision = decide(summary, plan_only=settings.plan_only, allow_destroy=settings.allow_destroy)
+    decision = settings.choices.decision(summary)
     if decision is Decision.STOP:
         return EngineResult(StepStatus.PLANNED, summary, None)
     if decision is Decision.REFUSE:
         return EngineResult(StepStatus.REFUSED, summary, None)
-    refusal = _refusal(settings, summary)
+    refusal = settings.choices.refusal(summary)
     if refusal is not None:  # the saved plan is deleted unapplied
         return EngineResult(StepStatus.REFUSED, summary, None, refusal=refusal)
     with actions_runtime.group("terraform apply"):
@@ -129,8 +123,8 @@ def _apply_reviewed(terraform: TerraformCli, settings: CliSettings) -> EngineRes
             reviewed.append(None)
             actions_runtime.info("the plan's text is not one this version reads: planning again")
             return False
-        decision = decide(summary, plan_only=False, allow_destroy=settings.allow_destroy)
-        refusal = _refusal(settings, summary) if decision is Decision.APPLY else None
+        decision = settings.choices.decision(summary)  # not plan-only: this path applies
+        refusal = settings.choices.refusal(summary) if decision is Decision.APPLY else None
         reviewed.append((summary, decision, refusal))
         return decision is Decision.APPLY and refusal is None
 
@@ -139,8 +133,8 @@ def _apply_reviewed(terraform: TerraformCli, settings: CliSettings) -> EngineRes
             (settings.variables, settings.var_file, settings.lock_timeout),
             review,
             actions_runtime.info,
-            plan_timeout=settings.plan_timeout,
-            apply_timeout=settings.apply_timeout,
+            plan_timeout=settings.choices.plan_timeout,
+            apply_timeout=settings.choices.apply_timeout,
         )
     if not reviewed:  # no approval asked: nothing to change
         for line in plan_text.plan_log(planned):
@@ -152,11 +146,6 @@ def _apply_reviewed(terraform: TerraformCli, settings: CliSettings) -> EngineRes
     if decision is Decision.REFUSE or refusal is not None:
         return EngineResult(StepStatus.REFUSED, summary, None, refusal=refusal)
     return EngineResult(StepStatus.APPLIED, summary, _outputs(terraform))
-
-
-def _refusal(settings: CliSettings, summary: PlanSummary) -> str | None:
-    """Why the settings' review refuses a plan the destroy guard let through; None: apply it."""
-    return None if settings.review is None else settings.review(summary)
 
 
 def _outputs(terraform: TerraformCli) -> dict[str, Any]:
@@ -182,9 +171,9 @@ def _plan(
         destroy=False,
         on_line=on_line,
         on_message=on_message,
-        timeout=settings.plan_timeout,
-        refresh_only=settings.refresh_only,
-        lock=not settings.plan_only,
+        timeout=settings.choices.plan_timeout,
+        refresh_only=settings.choices.refresh_only,
+        lock=not settings.choices.plan_only,
     )
 
 
@@ -199,7 +188,7 @@ def _plan_streamed(terraform: TerraformCli, settings: CliSettings, plan_file: Pa
             streamed.append(change)
 
     changes = _plan(terraform, settings, plan_file, actions_runtime.info, on_message)
-    summary = None if settings.review is not None else summarize_planned_changes(streamed)
+    summary = None if settings.choices.review is not None else summarize_planned_changes(streamed)
     if summary is None:  # the JSON plan also holds the planned values a review compares
         summary = summarize(terraform.show_plan(plan_file))
     return _Planned(changes, summary)
@@ -216,7 +205,7 @@ def _plan_for_review(terraform: TerraformCli, settings: CliSettings, plan_file: 
     finally:
         for line in printed:
             actions_runtime.info(line)
-    if settings.refresh_only:
+    if settings.choices.refresh_only:
         # terraform's exit code says changes for a refresh-only plan whose configuration
         # differs from the state, drift or not: the drifted resources decide.
         drift = summarize_drift(json_plan)
@@ -241,7 +230,7 @@ def _apply(terraform: TerraformCli, settings: CliSettings, plan_file: Path) -> d
         actions_runtime.info,
         lock_timeout=settings.lock_timeout,
         on_message=on_message,
-        timeout=settings.apply_timeout,
+        timeout=settings.choices.apply_timeout,
     )
     if len(reported) != 1 or any(o.get("sensitive") for o in reported[0].values()):
         return terraform.outputs()

@@ -23,8 +23,8 @@ from toto_actions.terraform.archive import config_archive
 from toto_actions.terraform.cloud_api import TfcClient, TfcError, Workspace
 from toto_actions.terraform.cloud_plan import REFUSED, plan_summary
 from toto_actions.terraform.diagnostics import without_warnings
-from toto_actions.terraform.engine import EngineResult, Review, StepStatus, on_signals
-from toto_actions.terraform.plan import Decision, PlanSummary, decide
+from toto_actions.terraform.engine import EngineResult, RunChoices, StepStatus, on_signals
+from toto_actions.terraform.plan import Decision, PlanSummary
 from toto_actions.terraform.runs import (
     NEEDS_A_PERSON,
     PollPolicy,
@@ -55,13 +55,8 @@ class CloudSettings(NamedTuple):
     variables: dict[str, str]
     vcs_commit: str | None  # follow the run the VCS connection started for it; None: upload
     message: str
-    plan_only: bool
-    allow_destroy: bool
-    queue_timeout: float
-    plan_timeout: float
-    apply_timeout: float
-    refresh_only: bool = False  # a plan of what changed outside Terraform (with plan_only)
-    review: Review | None = None  # asked once before an apply; a reason it returns refuses
+    choices: RunChoices
+    queue_timeout: float  # seconds the run may wait in the queue
     vcs_event: VcsEvent | None = None  # with vcs_commit: what was pushed, when known
     no_run_grace: float = DEFAULT_GRACE  # with vcs_commit: the wait once no run should come
 
@@ -75,7 +70,7 @@ def plan_and_apply(settings: CloudSettings) -> EngineResult:
     workspace = client.workspace(settings.workspace)
     # The runs this step creates say auto-apply: false, which overrides the workspace's setting;
     # a run the VCS connection started follows the workspace.
-    applies = not settings.plan_only and not settings.allow_destroy
+    applies = not settings.choices.plan_only and not settings.choices.allow_destroy
     if workspace.auto_apply and settings.vcs_commit and applies:
         actions_runtime.warning(
             f"{workspace.name} applies its runs by itself: a destroying "
@@ -92,8 +87,8 @@ def plan_and_apply(settings: CloudSettings) -> EngineResult:
                     client,
                     workspace,
                     run,
-                    plan_only=settings.plan_only,
-                    timeout=settings.apply_timeout,
+                    plan_only=settings.choices.plan_only,
+                    timeout=settings.choices.apply_timeout,
                 )
             actions_runtime.info(f"run {run.id}: {follower.url(run.id)}")
             return follower.to_the_end(run)
@@ -136,7 +131,7 @@ def _start_run(
     if settings.vcs_commit:
         run = _vcs_run(client, workspace, settings, settings.vcs_commit)
         # A speculative run is the pull request's, not this step's.
-        if not settings.plan_only and not isinstance(run, NoRun):
+        if not settings.choices.plan_only and not isinstance(run, NoRun):
             started.run = run
         return run
     declared = declared_variables(settings.directory)
@@ -146,7 +141,7 @@ def _start_run(
         workspace,
         config_archive(settings.directory),
         settings.queue_timeout,
-        speculative=settings.plan_only,
+        speculative=settings.choices.plan_only,
     )
     started.run = _create_run(client, workspace, started.version, literals, settings)
     return started.run
@@ -170,8 +165,8 @@ def _create_run(
                 version,
                 variables,
                 settings.message,
-                settings.plan_only,
-                refresh_only=settings.refresh_only,
+                settings.choices.plan_only,
+                refresh_only=settings.choices.refresh_only,
             )
         except TfcError as problem:
             if not problem.unanswered or attempt == CREATE_ATTEMPTS:
@@ -224,7 +219,7 @@ def _vcs_run(
     settings say none comes, and none came."""
     wait = CommitRunWait(
         commit,
-        settings.plan_only,
+        settings.choices.plan_only,
         settings.queue_timeout,
         settings.no_run_grace,
         settings.vcs_event,
@@ -244,7 +239,7 @@ class _RunFollower:
         self._stopped: set[str] = set()
         # A pull request's speculative run belongs to the workspace's VCS connection: followed
         # and reported only, whatever happens to this step.
-        self._owns_run = not (settings.vcs_commit and settings.plan_only)
+        self._owns_run = not (settings.vcs_commit and settings.choices.plan_only)
 
     def to_the_end(self, run: RunView) -> EngineResult:
         """Follow the run to its plan, decide, and follow the apply when there is one."""
@@ -256,12 +251,13 @@ class _RunFollower:
         def result(status: StepStatus, outputs: dict[str, Any] | None) -> EngineResult:
             return EngineResult(status, summary, outputs, run_id, run_url)
 
-        plan_only, allow_destroy = self._settings.plan_only, self._settings.allow_destroy
+        choices = self._settings.choices
+        plan_only = choices.plan_only
         if run.status == "planned_and_finished":
             planned = plan_only and summary.has_changes
             outputs = None if plan_only else self._outputs()
             return result(StepStatus.PLANNED if planned else StepStatus.NO_CHANGES, outputs)
-        decision = decide(summary, plan_only=plan_only, allow_destroy=allow_destroy)
+        decision = choices.decision(summary)
         if decision is Decision.STOP:
             self._act(run, "discard", "plan only")
             return result(StepStatus.PLANNED, None)
@@ -272,7 +268,7 @@ class _RunFollower:
                 f"run {run.id} destroys {', '.join(r.address for r in summary.destroyed())} "
                 "and could not be discarded (the workspace applies by itself?): see " + run_url
             )
-        refusal = self._settings.review(summary) if self._settings.review else None
+        refusal = choices.refusal(summary)
         if refusal is not None:
             if self._act(run, "discard", f"not applied: {refusal}"):
                 return result(StepStatus.REFUSED, None)._replace(refusal=refusal)
@@ -287,7 +283,7 @@ class _RunFollower:
         return result(StepStatus.APPLIED, self._outputs())
 
     def _outputs(self) -> dict[str, Any]:
-        return self._client.outputs(self._workspace, self._settings.apply_timeout)
+        return self._client.outputs(self._workspace, self._settings.choices.apply_timeout)
 
     def url(self, run_id: str) -> str:
         return f"{self._workspace.html_url}/runs/{run_id}"
@@ -362,9 +358,9 @@ class _RunFollower:
                     raise OperationError(f"workspace {self._workspace.name} is locked by {holder}")
             limit = {
                 "queue": self._settings.queue_timeout,
-                "plan": self._settings.plan_timeout,
-                "apply": self._settings.apply_timeout,
-            }.get(phase, self._settings.plan_timeout)
+                "plan": self._settings.choices.plan_timeout,
+                "apply": self._settings.choices.apply_timeout,
+            }.get(phase, self._settings.choices.plan_timeout)
             if time.monotonic() - phase_started > limit:
                 self._stop_or_warn(run, "discard" if run.is_discardable else "cancel", "timeout")
                 raise OperationError(
@@ -441,7 +437,9 @@ class _RunFollower:
         """From the JSON plan, else the redacted one, else the plan's counts (cloud_plan.py)."""
         if not run.plan_id:
             return PlanSummary(0, 0, 0, ())
-        return plan_summary(self._client, run.plan_id, refresh_only=self._settings.refresh_only)
+        return plan_summary(
+            self._client, run.plan_id, refresh_only=self._settings.choices.refresh_only
+        )
 
 
 def _queue_position(run: RunView) -> str:

@@ -33,42 +33,36 @@ def plan_summary(client: TfcClient, plan_id: str, *, refresh_only: bool) -> Plan
     summarized: Callable[[Mapping[str, Any]], PlanSummary] = (
         summarize_drift if refresh_only else summarize
     )
-    try:
-        document = client.plan_json(plan_id)
-        if document is not None:
-            return summarized(document)
-        actions_runtime.warning("the JSON plan is not ready: using the plan's counts")
-    except TfcError as refused:
-        if refused.status not in REFUSED:
-            actions_runtime.warning(f"no JSON plan ({refused}): using the plan's counts")
-            return _counted(client, plan_id)
-        return _redacted(client, plan_id, summarized, refused)
-    except OperationError as problem:
-        actions_runtime.warning(f"no JSON plan ({problem}): using the plan's counts")
-    return _counted(client, plan_id)
-
-
-def _redacted(
-    client: TfcClient,
-    plan_id: str,
-    summarized: Callable[[Mapping[str, Any]], PlanSummary],
-    refused: TfcError,
-) -> PlanSummary:
-    try:
-        document = client.redacted_plan_json(plan_id)
-        if document is not None:
-            return summarized(document)
-        actions_runtime.warning("the redacted JSON plan is not ready: using the plan's counts")
-    except TfcError as problem:
-        if problem.status in REFUSED:
+    document = _document("JSON plan", lambda: client.plan_json(plan_id))
+    if isinstance(document, TfcError):
+        refused = document
+        document = _document("redacted JSON plan", lambda: client.redacted_plan_json(plan_id))
+        if isinstance(document, TfcError):
             actions_runtime.warning(
-                f"the plan's resources are unknown ({refused}; {problem}): {UNLISTED_REASON}"
+                f"the plan's resources are unknown ({refused}; {document}): {UNLISTED_REASON}"
             )
-        else:
-            actions_runtime.warning(f"no redacted JSON plan ({problem}): using the plan's counts")
-    except OperationError as problem:
-        actions_runtime.warning(f"no redacted JSON plan ({problem}): using the plan's counts")
-    return _counted(client, plan_id)
+            document = None
+    if document is None:
+        return _counted(client, plan_id)
+    return summarized(document)
+
+
+def _document(
+    name: str, fetch: Callable[[], dict[str, Any] | None]
+) -> dict[str, Any] | TfcError | None:
+    """The plan document called name; the error when the token may not read it (a status in
+    REFUSED); None, after a warning that the plan's counts stand in, when it is not ready or
+    could not be fetched."""
+    try:
+        document = fetch()
+    except OperationError as problem:  # a TfcError, or a download that failed
+        if isinstance(problem, TfcError) and problem.status in REFUSED:
+            return problem
+        actions_runtime.warning(f"no {name} ({problem}): using the plan's counts")
+        return None
+    if document is None:
+        actions_runtime.warning(f"the {name} is not ready: using the plan's counts")
+    return document
 
 
 def _counted(client: TfcClient, plan_id: str) -> PlanSummary:

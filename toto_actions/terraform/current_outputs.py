@@ -41,7 +41,7 @@ def cloud_outputs(settings: CloudSettings) -> dict[str, Any]:
     client = TfcClient(settings.address, settings.token, settings.organization)
     workspace = client.workspace(settings.workspace)
     try:
-        outputs = client.outputs(workspace, settings.apply_timeout)
+        outputs = client.outputs(workspace, settings.choices.apply_timeout)
     except TfcError as problem:
         if problem.status != NOT_FOUND:
             raise

@@ -1,5 +1,6 @@
 """What both tf-apply engines share: the result they hand back to the command, the masking of
-its outputs, stopping when the job is cancelled, and the review a plan may be refused by.
+its outputs, stopping when the job is cancelled, and what the run may do (RunChoices, with
+the review a plan may be refused by).
 
 Each engine (cli_engine.py, cloud_engine.py) offers `plan_and_apply(settings) -> EngineResult`.
 """
@@ -15,11 +16,31 @@ from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
 from toto_actions.terraform.outputs import as_text, strings_within
-from toto_actions.terraform.plan import PlanSummary
+from toto_actions.terraform.plan import Decision, PlanSummary, decide
 
 # Called with the plan once the destroy guard let it through, just before it would be applied:
 # None to apply it, or a one-line reason to refuse it (nothing is then applied).
 Review = Callable[[PlanSummary], str | None]
+
+
+class RunChoices(NamedTuple):
+    """What the step's run may do, whichever engine runs it: plan only, or apply what the
+    destroy guard and the review let through; and how long each phase may take."""
+
+    plan_only: bool
+    allow_destroy: bool
+    plan_timeout: float  # seconds the plan may take
+    apply_timeout: float  # seconds the apply may take
+    refresh_only: bool = False  # a plan of what changed outside Terraform (with plan_only)
+    review: Review | None = None  # asked once before an apply; a reason it returns refuses
+
+    def decision(self, summary: PlanSummary) -> Decision:
+        """What the destroy guard decides for this plan (before the review)."""
+        return decide(summary, plan_only=self.plan_only, allow_destroy=self.allow_destroy)
+
+    def refusal(self, summary: PlanSummary) -> str | None:
+        """Why the review refuses a plan the destroy guard let through; None: apply it."""
+        return None if self.review is None else self.review(summary)
 
 
 class StepStatus(Enum):
