@@ -50,6 +50,11 @@ def test_crons_github_takes(cron: str, rendered: str) -> None:
         ("0 5 * * 1,", "day of week '1,'"),
         ("0 -5 * * *", "hour '-5'"),
         ("0 5 * * 1-2-3", "day of week '1-2-3'"),
+        # Other cron dialects' forms GitHub does not take.
+        ("@daily", "1 fields"),
+        ("0 5 * * 1 2026", "6 fields"),
+        ("0 5 L * *", "day of month 'L' is not in 1-31"),
+        ("0 5 ? * MON#2", "day of month '?'"),
     ],
 )
 def test_crons_that_are_not_five_posix_fields(cron: str, problem: str) -> None:
