@@ -231,22 +231,28 @@ class Report:
             self.failures.append(failure)
 
 
+# Each flow: whose push it is, the caller's file, and the job of the called workflow that runs.
+FLOWS = {
+    "core": (CORE_REPOSITORY, CORE_WORKFLOW, "apply"),
+    "microservice": (f"{ORG}/{SERVICE}", SERVICE_WORKFLOW, "deploy"),
+}
+
+
 def run_flow(
     progress: Progress,
     log: TextIO,
-    title: str,
-    *,
-    repository: Path,
-    workflow: str,
-    steps: Sequence[str],
+    called: Path,
+    kind: str,
     start: Callable[[Callable[[str], None]], Flow],
 ) -> Flow:
-    """One flow under act (the caller's job `toto`), the called job's steps as stage lines and
-    its output in the log."""
+    """One flow under act (the caller's job `toto`), the job of the called workflow (in the
+    directory called) as stage lines and its output in the log."""
+    repository, workflow, job = FLOWS[kind]
+    title = f"The {kind} flow: a push to main of {repository} (toto-{kind}.yml, job {job})"
     progress.heading(title)
     log.write(f"\n===== {title}: act push --workflows {workflow} --job {CALLER_JOB}\n")
     log.flush()
-    watcher = StepWatcher(progress, log, steps)
+    watcher = StepWatcher(progress, log, job_steps(called / f"toto-{kind}.yml", job))
     flow = start(watcher)
     progress.abort()  # a step act began and never ended
     for step in watcher.not_run():
@@ -376,13 +382,9 @@ def demo(cleanup: ExitStack, progress: Progress, log: TextIO) -> Report:
     core = run_flow(
         progress,
         log,
-        f"The core flow: a push to main of {CORE_REPOSITORY} (toto-core.yml, job apply)",
-        repository=core_repository,
-        workflow=CORE_WORKFLOW,
-        steps=job_steps(called / "toto-core.yml", "apply"),
-        start=lambda on_line: run_core_cloud(
-            act, core_repository, tfc, github, on_line, job=CALLER_JOB
-        ),
+        called,
+        "core",
+        lambda on_line: run_core_cloud(act, core_repository, tfc, github, on_line, job=CALLER_JOB),
     )
     report = Report()
     report.check(core.run.exit_code == 0, f"the core flow failed (act exited {core.run.exit_code})")
@@ -392,11 +394,9 @@ def demo(cleanup: ExitStack, progress: Progress, log: TextIO) -> Report:
     service = run_flow(
         progress,
         log,
-        f"The service flow: a push to main of {ORG}/{SERVICE} (toto-microservice.yml, job deploy)",
-        repository=service_repository,
-        workflow=SERVICE_WORKFLOW,
-        steps=job_steps(called / "toto-microservice.yml", "deploy"),
-        start=lambda on_line: run_service_cli(
+        called,
+        "microservice",
+        lambda on_line: run_service_cli(
             stack, service_repository, registry, on_line, job=CALLER_JOB
         ),
     )

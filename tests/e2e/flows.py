@@ -207,6 +207,13 @@ def succeeded(run: ActRun, step: str) -> bool:
     return run.outcomes().get(step) == "Success"
 
 
+def assert_green(run: ActRun, *steps: str) -> None:
+    """act exited 0 and each of these main steps succeeded; else the end of act's output."""
+    assert run.exit_code == 0, log(run)
+    failed = [step for step in steps if not succeeded(run, step)]
+    assert not failed, f"{failed} did not succeed:\n{log(run)}"
+
+
 def log(run: ActRun) -> str:
     """The end of act's output, for an assertion's message."""
     return "\n".join(run.output.splitlines()[-80:])

@@ -92,7 +92,7 @@ def test_both_flows_run_through_the_callers_of_the_reusable_workflows(
     completed, log = demo
     out = completed.stdout
     for kind, job in (("core", "apply"), ("microservice", "deploy")):
-        assert re.search(rf"^== The \w+ flow: .* \(toto-{kind}\.yml, job {job}\)$", out, re.M)
+        assert re.search(rf"^== The {kind} flow: .* \(toto-{kind}\.yml, job {job}\)$", out, re.M)
     assert out.count("Check out the toolkit at this workflow's commit ..") == 2
     assert re.search(r"^   Write them into the plan environment dev-plan too \.+ ok ", out, re.M)
     assert log.count("checked out toto/actions@v1: ") == 4  # each flow: its route and its job

@@ -25,37 +25,8 @@ from testing.github.server import GitHubServer
 from testing.local_stack import Registry
 from testing.tfc.server import TfcServer
 from tests.conftest import CliRunner
+from tests.e2e import flows
 from tests.e2e.act import Act, assert_nothing_leaked
-from tests.e2e.flows import (
-    CORE_IDS,
-    CORE_WORKFLOW,
-    CORE_WORKSPACE,
-    DB_PASSWORD,
-    EXPECTED_SECRETS,
-    JOB_TOKEN,
-    MOVED_SUBNET,
-    ORG,
-    PLAN_SECRETS,
-    SERVICE,
-    SERVICE_REPOSITORIES,
-    SERVICE_STATE_KEY,
-    SERVICE_WORKSPACE,
-    Flow,
-    Stack,
-    core_configuration,
-    log,
-    new_core_repository,
-    new_service_repository,
-    registry_tags,
-    render_core_workflow,
-    run_core_cli,
-    run_core_cloud,
-    run_service_cli,
-    serve_core_workspace,
-    serve_service_repositories,
-    state_outputs,
-    succeeded,
-)
 from tests.e2e.repositories import commit, copy_repository, git, head
 from toto_actions.github.sync_permissions import token_permissions
 
@@ -65,7 +36,7 @@ ACCESS_TOKENS = "/app/installations/{installation_id}/access_tokens"
 def rendered_token_permissions(repository: Path) -> dict[str, str]:
     """The permission-* inputs the rendered core workflow gives create-github-app-token, as the
     action turns them into GitHub's keys."""
-    workflow = yaml.safe_load((repository / CORE_WORKFLOW).read_text(encoding="utf-8"))
+    workflow = yaml.safe_load((repository / flows.CORE_WORKFLOW).read_text(encoding="utf-8"))
     steps = workflow["jobs"]["apply-dev"]["steps"]
     inputs = next(s["with"] for s in steps if "create-github-app-token" in s.get("uses", ""))
     return {
@@ -87,30 +58,35 @@ def minted_permissions(github: GitHubServer) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def github() -> Iterator[GitHubServer]:
     with GitHubServer() as server:
-        serve_service_repositories(server, SERVICE_REPOSITORIES)
+        flows.serve_service_repositories(server, flows.SERVICE_REPOSITORIES)
         yield server
         assert server.errors == []
 
 
 @pytest.fixture(scope="module")
-def core_dev(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Flow:
+def core_dev(stack: flows.Stack, tmp_path_factory: pytest.TempPathFactory) -> flows.Flow:
     """The core repository, its workflow rendered for the cli engine with a token for the sync,
     and the first push to main run: tf-apply of toto-terra-aws-dev, then sync-secrets."""
-    repository = new_core_repository(
+    repository = flows.new_core_repository(
         tmp_path_factory.mktemp("core") / "toto-terra-aws", engine="cli", bucket=stack.bucket
     )
-    return run_core_cli(stack, repository)
+    return flows.run_core_cli(stack, repository)
 
 
 @pytest.fixture(scope="module")
 def service_dev(
-    core_dev: Flow, stack: Stack, registry: Registry, tmp_path_factory: pytest.TempPathFactory
-) -> Flow:
+    core_dev: flows.Flow,
+    stack: flows.Stack,
+    registry: Registry,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> flows.Flow:
     """The service repository, its workflow rendered for the cli engine, and a push to main run
     with the secrets the core flow wrote into its `dev` environment."""
-    assert core_dev.run.exit_code == 0, log(core_dev.run)
-    repository = new_service_repository(tmp_path_factory.mktemp("service") / SERVICE, stack.bucket)
-    return run_service_cli(stack, repository, registry)
+    assert core_dev.run.exit_code == 0, flows.log(core_dev.run)
+    repository = flows.new_service_repository(
+        tmp_path_factory.mktemp("service") / flows.SERVICE, stack.bucket
+    )
+    return flows.run_service_cli(stack, repository, registry)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -118,24 +94,26 @@ def service_dev(
 
 
 def test_the_core_flow_applies_then_writes_the_ids_into_every_service_repository(
-    core_dev: Flow, stack: Stack
+    core_dev: flows.Flow, stack: flows.Stack
 ) -> None:
     run = core_dev.run
-    assert run.exit_code == 0, log(run)
-    for step in (
+    flows.assert_green(
+        run,
         "Check out the core infrastructure",
         "Configure AWS credentials (OIDC)",
         "Set up Terraform",
         "Apply the core Terraform",
         "Write the core outputs as secrets of the service repositories",
         "Write them into the plan environment dev-plan too",
-    ):
-        assert succeeded(run, step), log(run)
-    assert state_outputs(stack.core_state()) == {**CORE_IDS, "db_password": DB_PASSWORD}
-    for repository in SERVICE_REPOSITORIES:
-        assert stack.github.secrets(repository, "dev") == EXPECTED_SECRETS, repository
+    )
+    assert flows.state_outputs(stack.core_state()) == {
+        **flows.CORE_IDS,
+        "db_password": flows.DB_PASSWORD,
+    }
+    for repository in flows.SERVICE_REPOSITORIES:
+        assert stack.github.secrets(repository, "dev") == flows.EXPECTED_SECRETS, repository
         # The pull requests' plans read the same IDs in their own environment, no secret.
-        assert stack.github.secrets(repository, "dev-plan") == PLAN_SECRETS, repository
+        assert stack.github.secrets(repository, "dev-plan") == flows.PLAN_SECRETS, repository
         assert stack.github.secrets(repository) == {}  # the environment's, not the repository's
         assert stack.github.dispatches(repository) == []  # rendered without a dispatch
     # The sync ran on a token with exactly the permissions the workflow asks for, and the
@@ -147,33 +125,33 @@ def test_the_core_flow_applies_then_writes_the_ids_into_every_service_repository
 
 
 def test_a_second_core_apply_that_moves_a_subnet_rewrites_one_secret_per_repository(
-    core_dev: Flow, stack: Stack, tmp_path: Path
+    core_dev: flows.Flow, stack: flows.Stack, tmp_path: Path
 ) -> None:
-    assert core_dev.run.exit_code == 0, log(core_dev.run)
+    assert core_dev.run.exit_code == 0, flows.log(core_dev.run)
     repository = copy_repository(core_dev.repository, tmp_path / "toto-terra-aws")
-    moved = {**CORE_IDS, "ecs_subnet_2": MOVED_SUBNET}
+    moved = {**flows.CORE_IDS, "ecs_subnet_2": flows.MOVED_SUBNET}
     commit(
         repository,
-        {"terraform/main.tf": core_configuration(moved, s3_backend=True)},
+        {"terraform/main.tf": flows.core_configuration(moved, s3_backend=True)},
         "Move the second ECS subnet",
     )
-    render_core_workflow(
-        repository, "cli", SERVICE_REPOSITORIES, "--sync-dispatch=toto-core-changed"
+    flows.render_core_workflow(
+        repository, "cli", flows.SERVICE_REPOSITORIES, "--sync-dispatch=toto-core-changed"
     )
     stack.github.clear_requests()
-    flow = run_core_cli(stack, repository)
-    assert flow.run.exit_code == 0, log(flow.run)
+    flow = flows.run_core_cli(stack, repository)
+    assert flow.run.exit_code == 0, flows.log(flow.run)
     assert minted_permissions(stack.github) == [rendered_token_permissions(repository)]
     assert minted_permissions(stack.github)[0]["contents"] == "write"  # for the dispatch
     assert stack.secret_puts() == sorted(
         f"/repos/{service}/environments/{environment}/secrets/ECS_SUBNET_2"
-        for service in SERVICE_REPOSITORIES
+        for service in flows.SERVICE_REPOSITORIES
         for environment in ("dev", "dev-plan")
     )
-    for service in SERVICE_REPOSITORIES:
+    for service in flows.SERVICE_REPOSITORIES:
         assert stack.github.secrets(service, "dev") == {
-            **EXPECTED_SECRETS,
-            "ECS_SUBNET_2": MOVED_SUBNET,
+            **flows.EXPECTED_SECRETS,
+            "ECS_SUBNET_2": flows.MOVED_SUBNET,
         }
         # Rendered with --sync-dispatch: each repository that changed hears of it, names only.
         assert stack.github.dispatches(service) == [
@@ -182,25 +160,25 @@ def test_a_second_core_apply_that_moves_a_subnet_rewrites_one_secret_per_reposit
                 "client_payload": {"environment": "dev", "changed": ["ECS_SUBNET_2"]},
             }
         ]
-    assert state_outputs(stack.core_state())["ecs_subnet_2"] == MOVED_SUBNET
+    assert flows.state_outputs(stack.core_state())["ecs_subnet_2"] == flows.MOVED_SUBNET
     assert_nothing_leaked(flow.run, flow.sensitive)
 
 
 def test_a_core_plan_that_destroys_a_resource_fails_the_workflow_and_destroys_nothing(
-    core_dev: Flow, stack: Stack, tmp_path: Path
+    core_dev: flows.Flow, stack: flows.Stack, tmp_path: Path
 ) -> None:
-    assert core_dev.run.exit_code == 0, log(core_dev.run)
+    assert core_dev.run.exit_code == 0, flows.log(core_dev.run)
     repository = copy_repository(core_dev.repository, tmp_path / "toto-terra-aws")
-    without_listener = {k: v for k, v in CORE_IDS.items() if k != "alb_listener_arn"}
+    without_listener = {k: v for k, v in flows.CORE_IDS.items() if k != "alb_listener_arn"}
     commit(
         repository,
-        {"terraform/main.tf": core_configuration(without_listener, s3_backend=True)},
+        {"terraform/main.tf": flows.core_configuration(without_listener, s3_backend=True)},
         "Remove the listener",
     )
     before = stack.core_state()
     stack.github.clear_requests()
-    flow = run_core_cli(stack, repository)
-    assert flow.run.exit_code != 0, log(flow.run)
+    flow = flows.run_core_cli(stack, repository)
+    assert flow.run.exit_code != 0, flows.log(flow.run)
     assert "terraform_data.alb_listener_arn (delete): not applied" in flow.run.output
     assert flow.run.outcomes().get("Apply the core Terraform") == "Failure"
     assert "Write the core outputs as secrets of the service repositories" not in (
@@ -212,25 +190,27 @@ def test_a_core_plan_that_destroys_a_resource_fails_the_workflow_and_destroys_no
 
 
 def test_the_service_flow_pushes_the_image_and_deploys_its_tag_with_the_core_ids(
-    service_dev: Flow, stack: Stack, registry: Registry
+    service_dev: flows.Flow, stack: flows.Stack, registry: Registry
 ) -> None:
     run = service_dev.run
-    assert run.exit_code == 0, log(run)
-    assert succeeded(run, "Build the image and push it"), log(run)
-    assert succeeded(run, "Deploy the new image with the service's Terraform"), log(run)
+    assert run.exit_code == 0, flows.log(run)
+    assert flows.succeeded(run, "Build the image and push it"), flows.log(run)
+    assert flows.succeeded(run, "Deploy the new image with the service's Terraform"), flows.log(run)
     tag = head(service_dev.repository)[:7]  # build-push's default tag: the short commit
     inputs_tag = run.outputs()["inputs-tag"]
     assert inputs_tag.startswith("toto-inputs-"), inputs_tag
     # dev's images go to dev's own repository (issue 28 point 3).
-    tags = registry_tags(registry, f"{SERVICE}/dev")
+    tags = flows.registry_tags(registry, f"{flows.SERVICE}/dev")
     assert {tag, "1.0.0", inputs_tag} <= set(tags), tags
     # The content-addressed tag is deployed (an unchanged image never redeploys); the short
     # commit stays a tag for people. The image goes beside it, by digest.
-    deployment = state_outputs(stack.state(SERVICE_WORKSPACE, SERVICE_STATE_KEY))["deployment"]
+    deployment = flows.state_outputs(stack.state(flows.SERVICE_WORKSPACE, flows.SERVICE_STATE_KEY))[
+        "deployment"
+    ]
     assert deployment["image_tag"] == inputs_tag
-    assert deployment["image"] == f"{registry.host}/{SERVICE}/dev@{run.outputs()['digest']}"
-    assert {name: deployment[name] for name in CORE_IDS} == {
-        name: service_dev.secrets[name.upper()] for name in CORE_IDS
+    assert deployment["image"] == f"{registry.host}/{flows.SERVICE}/dev@{run.outputs()['digest']}"
+    assert {name: deployment[name] for name in flows.CORE_IDS} == {
+        name: service_dev.secrets[name.upper()] for name in flows.CORE_IDS
     }
     assert_nothing_leaked(run, service_dev.sensitive)
 
@@ -238,26 +218,26 @@ def test_the_service_flow_pushes_the_image_and_deploys_its_tag_with_the_core_ids
 def test_the_core_flow_on_the_cloud_engine(act: Act, tmp_path: Path) -> None:
     """tf-apply as an API-driven run on the stand-in HCP Terraform, then the sync (into one
     service repository: the sync paces its writes one second apart)."""
-    service = f"{ORG}/toto-ms-games"
+    service = f"{flows.ORG}/toto-ms-games"
     with (
         TfcServer(step_seconds=0.02, state_processing_seconds=0.3) as tfc,
         GitHubServer() as github,
     ):
-        serve_core_workspace(tfc)
-        serve_service_repositories(github, (service,))
-        repository = new_core_repository(
+        flows.serve_core_workspace(tfc)
+        flows.serve_service_repositories(github, (service,))
+        repository = flows.new_core_repository(
             tmp_path / "toto-terra-aws", engine="cloud", repositories=(service,)
         )
-        flow = run_core_cloud(act, repository, tfc, github)
+        flow = flows.run_core_cloud(act, repository, tfc, github)
         run = flow.run
-        assert run.exit_code == 0, log(run)
-        assert [r.status for r in tfc.runs(ORG, CORE_WORKSPACE)] == ["applied"]
-        outputs = tfc.workspace_state_outputs(ORG, CORE_WORKSPACE)
+        assert run.exit_code == 0, flows.log(run)
+        assert [r.status for r in tfc.runs(flows.ORG, flows.CORE_WORKSPACE)] == ["applied"]
+        outputs = tfc.workspace_state_outputs(flows.ORG, flows.CORE_WORKSPACE)
         assert {name: output["value"] for name, output in outputs.items()} == {
-            **CORE_IDS,
-            "db_password": DB_PASSWORD,
+            **flows.CORE_IDS,
+            "db_password": flows.DB_PASSWORD,
         }
-        assert github.secrets(service, "dev") == EXPECTED_SECRETS
+        assert github.secrets(service, "dev") == flows.EXPECTED_SECRETS
         assert tfc.errors == [] and github.errors == []
     assert_nothing_leaked(run, flow.sensitive)
 
@@ -273,7 +253,7 @@ def seed_branch(github: GitHubServer, service: str, repository: Path, branch: st
 
 
 def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
-    service_dev: Flow, stack: Stack, registry: Registry, tmp_path: Path, cli: CliRunner
+    service_dev: flows.Flow, stack: flows.Stack, registry: Registry, tmp_path: Path, cli: CliRunner
 ) -> None:
     """The core's sync moved one secret of the service's dev environment and sent the dispatch
     (seeded here: the core flow's own dispatch is test_a_second_core_apply...). The service's
@@ -284,17 +264,17 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
     moved ID, and records it, so that the next core change finds it again rather than GitHub's
     record of the redeploy job (a deployment of the run's commit, main's newest: act makes none,
     so it is seeded)."""
-    assert service_dev.run.exit_code == 0, log(service_dev.run)
-    service = f"{ORG}/{SERVICE}"
+    assert service_dev.run.exit_code == 0, flows.log(service_dev.run)
+    service = f"{flows.ORG}/{flows.SERVICE}"
     deployed, deployed_tag = head(service_dev.repository), service_dev.run.outputs()["inputs-tag"]
-    repository = copy_repository(service_dev.repository, tmp_path / SERVICE)
+    repository = copy_repository(service_dev.repository, tmp_path / flows.SERVICE)
     newer = commit(repository, {"app.txt": "expenses, version two\n"}, "Version two")
     seed_branch(stack.github, service, repository, "main")
     stack.github.add_deployment(service, "dev", deployed, ["queued", "in_progress", "success"])
     stack.github.add_deployment(service, "dev", newer, ["queued", "in_progress", "failure"])
     stack.github.set_secret(service, "ECS_SECURITY_GROUP", MOVED_SECURITY_GROUP, "dev")
     stack.github.clear_requests()
-    handler = run_service_cli(
+    handler = flows.run_service_cli(
         stack,
         repository,
         registry,
@@ -306,8 +286,10 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
         event_name="repository_dispatch",
         environment=None,  # the handler names no environment: none of its secrets
     )
-    assert handler.run.exit_code == 0, log(handler.run)
-    assert succeeded(handler.run, "Start the redeploy of dev on its branch"), log(handler.run)
+    assert handler.run.exit_code == 0, flows.log(handler.run)
+    assert flows.succeeded(handler.run, "Start the redeploy of dev on its branch"), flows.log(
+        handler.run
+    )
     [dispatch] = stack.github.workflow_dispatches(service)
     assert dispatch == {
         "workflow_id": "toto-microservice.yml",
@@ -318,7 +300,7 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
     job = stack.github.add_deployment(service, "dev", newer, ["queued", "in_progress"])
     stack.github.advance_clock(5)  # the job runs after GitHub made that record
     stack.github.clear_requests()
-    flow = run_service_cli(
+    flow = flows.run_service_cli(
         stack,
         repository,
         registry,
@@ -328,23 +310,24 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
         event_name="workflow_dispatch",
     )
     run = flow.run
-    assert run.exit_code == 0, log(run)
-    for step in (
+    flows.assert_green(
+        run,
         "Read the outputs of what dev runs now",
         "Find the image and the commit dev runs now",
         "Switch to the deployed commit",
         "Apply the deployed image with the new core values",
-    ):
-        assert succeeded(run, step), log(run)
+    )
     assert run.outputs()["sha"] == deployed
     assert not [step for step in run.outcomes() if "Build" in step]  # never a build
-    deployment = state_outputs(stack.state(SERVICE_WORKSPACE, SERVICE_STATE_KEY))["deployment"]
+    deployment = flows.state_outputs(stack.state(flows.SERVICE_WORKSPACE, flows.SERVICE_STATE_KEY))[
+        "deployment"
+    ]
     assert deployment["image_tag"] == deployed_tag  # the deployed commit's, not main's newer one
     assert deployment["ecs_security_group"] == MOVED_SECURITY_GROUP
-    assert {name: deployment[name] for name in CORE_IDS} == {
-        name: flow.secrets[name.upper()] for name in CORE_IDS
+    assert {name: deployment[name] for name in flows.CORE_IDS} == {
+        name: flow.secrets[name.upper()] for name in flows.CORE_IDS
     }
-    assert succeeded(run, "Record the deployed commit as what dev runs"), log(run)
+    assert flows.succeeded(run, "Record the deployed commit as what dev runs"), flows.log(run)
     record = stack.github.deployments(service)[-1]
     assert (record.sha, record.environment) == (deployed, "dev")
     [status] = record.statuses
@@ -362,7 +345,7 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
         "feature/**,main",
         env={
             "GITHUB_REPOSITORY": service,
-            "GITHUB_TOKEN": JOB_TOKEN,
+            "GITHUB_TOKEN": flows.JOB_TOKEN,
             "GITHUB_API_URL": stack.github.url,
             "GITHUB_REF_NAME": "main",
         },
@@ -372,13 +355,13 @@ def test_a_core_change_redeploys_the_commit_dev_runs_with_the_moved_id(
 
 
 def test_no_secret_or_sensitive_value_appears_in_act_output(
-    core_dev: Flow, service_dev: Flow
+    core_dev: flows.Flow, service_dev: flows.Flow
 ) -> None:
     """The secrets act was given and the core's sensitive output, which went through every step
     of both flows (they arrived: see the tests above), are nowhere in act's output; act's
     output is the whole log (each step's lines), masked where the values were."""
     for flow in (core_dev, service_dev):
-        assert flow.run.exit_code == 0, log(flow.run)
+        assert flow.run.exit_code == 0, flows.log(flow.run)
         assert "***" in flow.run.output
         assert_nothing_leaked(flow.run, flow.sensitive)
-    assert DB_PASSWORD in service_dev.secrets.values()  # it did travel to the service
+    assert flows.DB_PASSWORD in service_dev.secrets.values()  # it did travel to the service

@@ -29,30 +29,12 @@ import requests
 
 from testing.github.server import GitHubServer
 from testing.tfc.server import TfcServer
+from tests.e2e import flows
 from tests.e2e.act import Act, ActRun, assert_nothing_leaked
-from tests.e2e.flows import (
-    APP_ID,
-    CORE_REPOSITORY,
-    CORE_SERVICE,
-    CORE_WORKFLOW,
-    CORE_WORKSPACE,
-    DB_PASSWORD,
-    EXPECTED_SECRETS,
-    ORG,
-    PLAN_SECRETS,
-    TF_API_TOKEN,
-    app_secrets,
-    log,
-    new_core_repository,
-    render_core_workflow,
-    serve_core_workspace,
-    serve_service_repositories,
-    succeeded,
-)
 from tests.e2e.repositories import commit, git, head
 from toto_actions.terraform.archive import config_archive
 
-SERVICE_REPOSITORY = f"{ORG}/toto-ms-games"
+SERVICE_REPOSITORY = f"{flows.ORG}/toto-ms-games"
 APPLY_STEP = "Apply the core Terraform"
 TRIGGER_PATTERNS = ("/terraform/**/*",)
 # Short, so that a step that cannot tell (its checkout without the push's `before`) fails fast.
@@ -64,7 +46,7 @@ VCS_INPUT = "          run-source: vcs  # follow the run the workspace's VCS con
 def shorten_the_waits(repository: Path) -> None:
     """The rendered apply steps with a short queue timeout and no-run grace (the defaults, 1800
     s and 120 s, are a real workspace's), committed."""
-    workflow = repository / CORE_WORKFLOW
+    workflow = repository / flows.CORE_WORKFLOW
     text = workflow.read_text(encoding="utf-8")
     assert VCS_INPUT in text
     lines = [
@@ -85,7 +67,7 @@ def apply_by_hand(tfc: TfcServer, run_id: str) -> None:
     answer = requests.post(
         f"{tfc.url}/api/v2/runs/{run_id}/actions/apply",
         headers={
-            "Authorization": f"Bearer {TF_API_TOKEN}",
+            "Authorization": f"Bearer {flows.TF_API_TOKEN}",
             "Content-Type": "application/vnd.api+json",
         },
         json={"comment": "the initial run"},
@@ -97,7 +79,7 @@ def apply_by_hand(tfc: TfcServer, run_id: str) -> None:
 
 def bare_origin(repository: Path, origins: Path) -> Path:
     """A bare copy of repository at origins/<owner>/<name>.git: GitHub's, for the checkout."""
-    destination = origins / f"{CORE_REPOSITORY}.git"
+    destination = origins / f"{flows.CORE_REPOSITORY}.git"
     destination.parent.mkdir(parents=True)
     subprocess.run(
         ["git", "clone", "--quiet", "--bare", str(repository), str(destination)],
@@ -113,28 +95,28 @@ def push_core(
 ) -> tuple[ActRun, frozenset[str]]:
     """The push of after (on before) to main: the job apply-dev under act, checked out by the
     stand-in actions/checkout; the run and the values it must never print."""
-    secrets = {"TF_API_TOKEN": TF_API_TOKEN, **app_secrets(github)}
+    secrets = {"TF_API_TOKEN": flows.TF_API_TOKEN, **flows.app_secrets(github)}
     event = {
         "ref": "refs/heads/main",
         "before": before,
         "after": after,
-        "repository": {"full_name": CORE_REPOSITORY, "default_branch": "main"},
+        "repository": {"full_name": flows.CORE_REPOSITORY, "default_branch": "main"},
     }
     run = act.run(
         repository,
-        CORE_WORKFLOW,
+        flows.CORE_WORKFLOW,
         "apply-dev",
         event=event,
         secrets=secrets,
         variables={
-            "TF_CLOUD_ORGANIZATION": ORG,
+            "TF_CLOUD_ORGANIZATION": flows.ORG,
             "TF_CLOUD_ADDRESS": tfc.url,
             "TOTO_GITHUB_API_URL": github.url,
-            "TOTO_APP_ID": str(APP_ID),
+            "TOTO_APP_ID": str(flows.APP_ID),
         },
         git_origins=bare_origin(repository, repository.parent / "origins"),
     )
-    return run, frozenset({*secrets.values(), DB_PASSWORD})
+    return run, frozenset({*secrets.values(), flows.DB_PASSWORD})
 
 
 def test_a_push_the_trigger_patterns_exclude_ends_with_no_run_and_the_sync_still_runs(
@@ -148,35 +130,46 @@ def test_a_push_the_trigger_patterns_exclude_ends_with_no_run_and_the_sync_still
         TfcServer(step_seconds=0.02, state_processing_seconds=0.3) as tfc,
         GitHubServer() as github,
     ):
-        serve_core_workspace(tfc)
-        tfc.connect_vcs(ORG, CORE_WORKSPACE, CORE_REPOSITORY, trigger_patterns=TRIGGER_PATTERNS)
-        serve_service_repositories(github, (SERVICE_REPOSITORY,))
-        repository = new_core_repository(
-            tmp_path / CORE_SERVICE, engine="cloud", repositories=(SERVICE_REPOSITORY,)
+        flows.serve_core_workspace(tfc)
+        tfc.connect_vcs(
+            flows.ORG,
+            flows.CORE_WORKSPACE,
+            flows.CORE_REPOSITORY,
+            trigger_patterns=TRIGGER_PATTERNS,
         )
-        render_core_workflow(repository, "cloud", (SERVICE_REPOSITORY,), "--run-source=vcs")
+        flows.serve_service_repositories(github, (SERVICE_REPOSITORY,))
+        repository = flows.new_core_repository(
+            tmp_path / flows.CORE_SERVICE, engine="cloud", repositories=(SERVICE_REPOSITORY,)
+        )
+        flows.render_core_workflow(repository, "cloud", (SERVICE_REPOSITORY,), "--run-source=vcs")
         shorten_the_waits(repository)
         before = head(repository)
         archive = config_archive(repository / "terraform")
-        initial = tfc.queue_vcs_run(ORG, CORE_WORKSPACE, archive, commit_sha=before)
+        initial = tfc.queue_vcs_run(flows.ORG, flows.CORE_WORKSPACE, archive, commit_sha=before)
         apply_by_hand(tfc, initial)
 
         after = commit(repository, {"docs/README.md": "How the core is run.\n"}, "Document it")
         started = tfc.vcs_push(
-            ORG, CORE_WORKSPACE, archive, commit_sha=after, changed_files=["docs/README.md"]
+            flows.ORG,
+            flows.CORE_WORKSPACE,
+            archive,
+            commit_sha=after,
+            changed_files=["docs/README.md"],
         )
         assert started is None  # the stand-in starts no run, as HCP Terraform would not
 
         run, sensitive = push_core(act, repository, tfc, github, before=before, after=after)
-        assert run.exit_code == 0, log(run)
-        assert succeeded(run, APPLY_STEP), log(run)
-        assert run.outputs()["status"] == "no-run", log(run)
+        assert run.exit_code == 0, flows.log(run)
+        assert flows.succeeded(run, APPLY_STEP), flows.log(run)
+        assert run.outputs()["status"] == "no-run", flows.log(run)
         reason = "none of the 1 file changed matches the trigger patterns (/terraform/**/*)"
-        assert f"no run of {CORE_WORKSPACE}: {reason}" in run.output, log(run)
+        assert f"no run of {flows.CORE_WORKSPACE}: {reason}" in run.output, flows.log(run)
         history = git(repository, "rev-list", "--count", "HEAD")
-        assert f"checked out {after}, {history} commit(s) of history" in run.output, log(run)
-        assert [r.id for r in tfc.runs(ORG, CORE_WORKSPACE)] == [initial]  # nothing uploaded
-        assert github.secrets(SERVICE_REPOSITORY, "dev") == EXPECTED_SECRETS
-        assert github.secrets(SERVICE_REPOSITORY, "dev-plan") == PLAN_SECRETS
+        assert f"checked out {after}, {history} commit(s) of history" in run.output, flows.log(run)
+        assert [r.id for r in tfc.runs(flows.ORG, flows.CORE_WORKSPACE)] == [
+            initial
+        ]  # nothing uploaded
+        assert github.secrets(SERVICE_REPOSITORY, "dev") == flows.EXPECTED_SECRETS
+        assert github.secrets(SERVICE_REPOSITORY, "dev-plan") == flows.PLAN_SECRETS
         assert_nothing_leaked(run, sensitive)
         assert tfc.errors == [] and github.errors == []

@@ -9,29 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from toto_actions.github.sync_plan import (
-    CREATE,
-    DELETE,
-    SECRET,
-    SELECT,
-    UNCHANGED,
-    UPDATE,
-    VARIABLE,
-    Change,
-    Target,
-)
+from toto_actions.github import sync_plan
 
-COUNT_NAMES = {CREATE: "created", UPDATE: "updated", UNCHANGED: "unchanged", DELETE: "deleted"}
-COUNTED_AS = {SELECT: UPDATE}
+COUNT_NAMES = {
+    sync_plan.CREATE: "created",
+    sync_plan.UPDATE: "updated",
+    sync_plan.UNCHANGED: "unchanged",
+    sync_plan.DELETE: "deleted",
+}
+COUNTED_AS = {sync_plan.SELECT: sync_plan.UPDATE}
 
 
 class TargetFailure(NamedTuple):
-    target: Target
+    target: sync_plan.Target
     message: str
 
 
 def change_lines(
-    changes: Sequence[Change], outcome: Callable[[Change], str] | None = None
+    changes: Sequence[sync_plan.Change], outcome: Callable[[sync_plan.Change], str] | None = None
 ) -> list[str]:
     """The changes as aligned columns under a header; with `outcome`, a result column too."""
     rows = [
@@ -46,7 +41,9 @@ def change_lines(
     ]
 
 
-def summary_table(title: str, changes: Sequence[Change], failures: Sequence[TargetFailure]) -> str:
+def summary_table(
+    title: str, changes: Sequence[sync_plan.Change], failures: Sequence[TargetFailure]
+) -> str:
     """The job summary's Markdown: a table of the changes, then the failures."""
     lines = [f"### {title}", "", "| target | kind | name | action |", "| --- | --- | --- | --- |"]
     lines += [f"| {c.target} | {c.kind} | `{c.name}` | {c.action} |" for c in changes]
@@ -55,10 +52,10 @@ def summary_table(title: str, changes: Sequence[Change], failures: Sequence[Targ
     return "\n".join(lines)
 
 
-def counts(changes: Iterable[Change]) -> dict[str, int]:
+def counts(changes: Iterable[sync_plan.Change]) -> dict[str, int]:
     """How many secrets and variables were (or would be) created, updated (a new selection of
     repositories included), left, deleted."""
-    counted = [c for c in changes if c.kind in {SECRET, VARIABLE}]
+    counted = [c for c in changes if c.kind in {sync_plan.SECRET, sync_plan.VARIABLE}]
     return {
         label: sum(1 for c in counted if COUNTED_AS.get(c.action, c.action) == action)
         for action, label in COUNT_NAMES.items()
