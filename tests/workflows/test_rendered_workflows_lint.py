@@ -23,7 +23,6 @@ from testing.workflow_linters import (
     schema_check,
     schema_errors,
     zizmor_files,
-    zizmor_findings,
 )
 from tests.conftest import CliRunner, make_cli_runner
 
@@ -276,32 +275,35 @@ def broken_and_clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     return broken, clean
 
 
-def test_actionlint_catches_a_broken_workflow(broken_and_clean: tuple[Path, Path]) -> None:
+# The broken and the clean workflow are linted in the same run as the renders (the fixtures
+# below): the run whose findings the renders are checked against finds them where they are.
+def test_actionlint_catches_a_broken_workflow(
+    broken_and_clean: tuple[Path, Path], actionlint_found: dict[Path, list[dict[str, object]]]
+) -> None:
     broken, clean = broken_and_clean
-    found = actionlint_files([broken, clean])
-    messages = [str(finding["message"]) for finding in found[broken]]
+    messages = [str(finding["message"]) for finding in actionlint_found[broken]]
     assert any('unexpected key "bogus-key"' in message for message in messages), messages
-    assert found[clean] == []
+    assert actionlint_found[clean] == []
 
 
-def test_zizmor_catches_a_broken_workflow(broken_and_clean: tuple[Path, Path]) -> None:
+def test_zizmor_catches_a_broken_workflow(
+    broken_and_clean: tuple[Path, Path], zizmor_found: dict[Path, list[Any]]
+) -> None:
     broken, clean = broken_and_clean
-    findings = zizmor_findings(broken)
+    findings = [finding["ident"] for finding in zizmor_found[broken]]
     assert {"template-injection", "artipacked"} <= set(findings), findings
-    found = zizmor_files([broken, clean])
-    assert [finding["ident"] for finding in found[broken]] == findings
-    assert found[clean] == []
+    assert zizmor_found[clean] == []
 
 
-def test_the_schema_catches_a_broken_workflow(broken_and_clean: tuple[Path, Path]) -> None:
+def test_the_schema_catches_a_broken_workflow(
+    broken_and_clean: tuple[Path, Path], schema_found: dict[Path, list[str]]
+) -> None:
     broken, clean = broken_and_clean
     assert schema_check(broken).returncode == 1
-    assert schema_errors([broken, clean]) == {
-        broken: [
-            "Additional properties are not allowed ('bogus-key' was unexpected) at $.jobs.build"
-        ],
-        clean: [],
-    }
+    assert schema_found[broken] == [
+        "Additional properties are not allowed ('bogus-key' was unexpected) at $.jobs.build"
+    ]
+    assert schema_found[clean] == []
 
 
 Render = tuple[str, str]  # (render name, style)
@@ -353,13 +355,19 @@ def workflows(
 
 
 @pytest.fixture(scope="module")
-def actionlint_found(workflows: dict[Render, Path]) -> dict[Path, list[dict[str, object]]]:
-    return actionlint_files(list(workflows.values()))
+def linted(workflows: dict[Render, Path], broken_and_clean: tuple[Path, Path]) -> list[Path]:
+    """What each linter runs on at once: every render, the broken and the clean workflow."""
+    return [*workflows.values(), *broken_and_clean]
 
 
 @pytest.fixture(scope="module")
-def zizmor_found(workflows: dict[Render, Path]) -> dict[Path, list[Any]]:
-    return zizmor_files(list(workflows.values()))
+def actionlint_found(linted: list[Path]) -> dict[Path, list[dict[str, object]]]:
+    return actionlint_files(linted)
+
+
+@pytest.fixture(scope="module")
+def zizmor_found(linted: list[Path]) -> dict[Path, list[Any]]:
+    return zizmor_files(linted)
 
 
 @pytest.fixture(scope="module")
@@ -368,8 +376,8 @@ def zizmor_auditor_found(workflows: dict[Render, Path]) -> dict[Path, list[Any]]
 
 
 @pytest.fixture(scope="module")
-def schema_found(workflows: dict[Render, Path]) -> dict[Path, list[str]]:
-    return schema_errors(list(workflows.values()))
+def schema_found(linted: list[Path]) -> dict[Path, list[str]]:
+    return schema_errors(linted)
 
 
 @pytest.mark.parametrize("render", EVERY_RENDER, ids=render_id)
