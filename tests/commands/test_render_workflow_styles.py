@@ -294,50 +294,33 @@ def test_the_reusable_style_refuses_settings_only_the_inline_workflow_runs(
     assert snapshot(tmp_path) == {}
 
 
-class BadInput(NamedTuple):
-    arguments: Sequence[str]
-    message: str  # the one line shown, after "error: "
-
-
-# The escape hatches' bad values, refused in either style.
-BAD_INPUTS = [
-    BadInput(
-        [*MS, "--style", "other"],
-        "toto-actions render-workflow: argument --style: invalid choice: 'other' "
-        "(choose from 'reusable', 'inline') (see --help)",
-    ),
-    BadInput(
-        [*MS, "--runs-on", "[1"],
-        "runs-on '[1' is not a JSON list of labels: Expecting ',' delimiter: line 1 column 3 "
-        "(char 2)",
-    ),
-    BadInput(
-        [*MS, "--runs-on", '["a b"]'],
-        "runs-on '[\"a b\"]': expected a runner label (ubuntu-latest) or a list of labels "
-        "([self-hosted, linux])",
-    ),
-    BadInput([*MS, "--build-args", "no-equals"], "build-args: 'no-equals' is not NAME=VALUE"),
-    BadInput(
-        [*CORE_ARGUMENTS, "--test-command", "make test"],
-        "test-command is a setting of the microservice workflow",
-    ),
-    BadInput([*MS, "--context", "../x"], "context '../x' must be a path inside the repository"),
-    BadInput([*MS, "--target", "a b"], "target 'a b' is not a build stage name"),
-    BadInput(
-        [*MS, "--terraform-version", "v1"],
-        "terraform-version 'v1' is not a terraform version (1.11.4, or latest)",
-    ),
-]
+# The escape hatches' bad values, refused in either style: arguments -> the one line shown.
+BAD_INPUTS: dict[tuple[str, ...], str] = {
+    (*MS, "--style", "other"): "toto-actions render-workflow: argument --style: invalid choice: "
+    "'other' (choose from 'reusable', 'inline') (see --help)",
+    (*MS, "--runs-on", "[1"): "runs-on '[1' is not a JSON list of labels: Expecting ',' "
+    "delimiter: line 1 column 3 (char 2)",
+    (*MS, "--runs-on", '["a b"]'): "runs-on '[\"a b\"]': expected a runner label (ubuntu-latest) "
+    "or a list of labels ([self-hosted, linux])",
+    (*MS, "--build-args", "no-equals"): "build-args: 'no-equals' is not NAME=VALUE",
+    (*CORE_ARGUMENTS, "--test-command", "make test"): "test-command is a setting of the "
+    "microservice workflow",
+    (*MS, "--context", "../x"): "context '../x' must be a path inside the repository",
+    (*MS, "--target", "a b"): "target 'a b' is not a build stage name",
+    (*MS, "--terraform-version", "v1"): "terraform-version 'v1' is not a terraform version "
+    "(1.11.4, or latest)",
+}
 
 
 @pytest.mark.parametrize("style", ["reusable", "inline"])
-@pytest.mark.parametrize(("arguments", "message"), BAD_INPUTS)
+@pytest.mark.parametrize("arguments", list(BAD_INPUTS), ids=" ".join)
 def test_a_bad_escape_hatch_is_one_line_exit_2_and_writes_nothing(
-    cli: CliRunner, tmp_path: Path, style: str, arguments: list[str], message: str
+    cli: CliRunner, tmp_path: Path, style: str, arguments: tuple[str, ...]
 ) -> None:
     (tmp_path / "toto.yml").write_text(f"style: {style}\n", encoding="utf-8")
     before = snapshot(tmp_path)
     result = cli("render-workflow", *arguments)
+    message = BAD_INPUTS[arguments]
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
     assert snapshot(tmp_path) == before
 
