@@ -114,14 +114,91 @@ CALLER_CASES = {
         },
         None,
     ),
+    "microservice-every-other-setting": CallerCase(
+        [
+            "--kind",
+            "microservice",
+            "--service",
+            "toto-ms-games",
+            "--environments",
+            "dev=develop;qa=main;prod=release/**",
+            "--aws-region",
+            "eu-central-1",
+            "--aws-role-arn",
+            "arn:aws:iam::123456789012:role/deploy",
+            "--aws-plan-role-arn",
+            "arn:aws:iam::123456789012:role/plan",
+            "--tfc-organization",
+            "acme",
+            "--terraform-dir",
+            "infra",
+            "--terraform-version",
+            "1.9.8",
+            "--image-repository",
+            "shared",
+            "--context",
+            "app",
+            "--dockerfile",
+            "app/Dockerfile.prod",
+            "--target",
+            "runtime",
+            "--runs-on",
+            "gpu-runner",
+        ],
+        MICROSERVICE,
+        {
+            "service": "toto-ms-games",
+            "environments": "dev=develop;qa=main;prod=release/**",
+            "image-repository": "shared",
+            "terraform-dir": "infra",
+            "terraform-version": "1.9.8",
+            "tfc-organization": "acme",
+            "aws-region": "eu-central-1",
+            "aws-role-arn": "arn:aws:iam::123456789012:role/deploy",
+            "aws-plan-role-arn": "arn:aws:iam::123456789012:role/plan",
+            "runs-on": "gpu-runner",
+            "context": "app",
+            "dockerfile": "app/Dockerfile.prod",
+            "target": "runtime",
+        },
+        {"TOTO_REGISTRY_PASSWORD": "${{ secrets.TOTO_REGISTRY_PASSWORD }}"},
+    ),
+    "core-every-other-setting": CallerCase(
+        [
+            *CORE_ARGUMENTS[:4],
+            "--service-repositories",
+            "acme/toto-ms-a",
+            "--sync-auth",
+            "token",
+            "--run-source",
+            "vcs",
+            "--tfc-organization",
+            "acme",
+        ],
+        CORE,
+        {
+            "service": "toto-terra-aws",
+            "tfc-organization": "acme",
+            "run-source": "vcs",
+            "sync-auth": "token",
+            "service-repositories": "toto-ms-a",
+            "service-owner": "acme",
+        },
+        None,
+    ),
 }
 
 
-@pytest.mark.parametrize("kind", sorted(CALLER_CASES))
+def kind_of(case: CallerCase) -> str:
+    return case.arguments[case.arguments.index("--kind") + 1]
+
+
+@pytest.mark.parametrize("name", sorted(CALLER_CASES))
 def test_the_default_render_is_a_short_caller_of_the_reusable_workflow(
-    cli: CliRunner, tmp_path: Path, kind: str
+    cli: CliRunner, tmp_path: Path, name: str
 ) -> None:
-    case = CALLER_CASES[kind]
+    case = CALLER_CASES[name]
+    kind = kind_of(case)
     result = cli("render-workflow", *case.arguments)
     assert (result.exit_code, result.stderr) == (0, "")
     text = (tmp_path / case.path).read_text(encoding="utf-8")
@@ -138,17 +215,18 @@ def test_the_default_render_is_a_short_caller_of_the_reusable_workflow(
     assert job.get("secrets") == case.secrets
 
 
-@pytest.mark.parametrize("kind", sorted(CALLER_CASES))
+@pytest.mark.parametrize("name", sorted(CALLER_CASES))
 def test_every_input_of_the_caller_is_declared_by_the_reusable_workflow_with_its_type(
-    cli: CliRunner, tmp_path: Path, kind: str
+    cli: CliRunner, tmp_path: Path, name: str
 ) -> None:
-    case = CALLER_CASES[kind]
+    case = CALLER_CASES[name]
+    kind = kind_of(case)
     assert cli("render-workflow", *case.arguments).exit_code == 0
     declared = declared_inputs(kind)
-    for name, value in caller_job(load(tmp_path / case.path))["with"].items():
-        assert name in declared, f"{name} is not an input of toto-{kind}.yml"
-        assert isinstance(value, _TYPES[declared[name]["type"]]), (name, value)
-        assert value != declared[name].get("default"), f"{name} is given its default"
+    for given, value in caller_job(load(tmp_path / case.path))["with"].items():
+        assert given in declared, f"{given} is not an input of toto-{kind}.yml"
+        assert isinstance(value, _TYPES[declared[given]["type"]]), (given, value)
+        assert value != declared[given].get("default"), f"{given} is given its default"
 
 
 TRIGGER_CASES = {
