@@ -382,6 +382,8 @@ BAD_INPUTS: dict[tuple[str, ...], str] = {
     "microservice workflow",
     (*MS, "--context", "../x"): "context '../x' must be a path inside the repository",
     (*MS, "--target", "a b"): "target 'a b' is not a build stage name",
+    (*MS, "--test-command", "echo ${{ github.head_ref }}"): "test-command: no ${{ }} expression: "
+    "the workflow would paste its value into the script",
     (*MS, "--terraform-version", "v1"): "terraform-version 'v1' is not a terraform version "
     "(1.11.4, or latest)",
 }
@@ -405,15 +407,22 @@ def test_a_build_argument_read_from_a_secret_never_gives_a_caller_github_refuses
 ) -> None:
     """A build argument read from a secret, as the inline style's build step reads it: a caller's
     `with:` may not read the secrets context (actionlint: 'context "secrets" is not allowed
-    here'; github/docs, contexts: context availability, jobs.<job_id>.with.<with_id>). The
-    render refuses it (exit 2, one line, nothing written) or renders what actionlint accepts
-    (inline, say). FAILS on 009eeee: the default render writes that caller, exit 0."""
-    result = cli("render-workflow", *MS, "--build-args", "NPM_TOKEN=${{ secrets.NPM_TOKEN }}")
-    if result.exit_code == 2:
-        assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
-        assert snapshot(tmp_path) == {}
-        return
+    here'; github/docs, contexts: context availability, jobs.<job_id>.with.<with_id>). Without a
+    style it renders inline, with a notice, and actionlint accepts it; --style reusable is
+    refused (exit 2, one line, nothing written). FAILED on 009eeee: a caller, exit 0."""
+    argument = ("--build-args", "NPM_TOKEN=${{ secrets.NPM_TOKEN }}")
+    refused = cli("render-workflow", *MS, *argument, "--style", "reusable")
+    assert (refused.exit_code, refused.stdout) == (2, "")
+    assert refused.stderr == (
+        "error: --style reusable cannot run an expression in build-args: a caller's with: "
+        "cannot read the secrets context, and passes other values as text: use --style inline\n"
+    )
+    assert snapshot(tmp_path) == {}
+    result = cli("render-workflow", *MS, *argument)
     assert result.exit_code == 0, result.stderr
+    assert "notice: rendered inline: the reusable workflow cannot run an expression" in (
+        result.stderr
+    )
     assert actionlint(tmp_path / MICROSERVICE) == []
 
 

@@ -46,6 +46,10 @@ def microservice_only(kind: str | None, key: str, value: str | None) -> str | No
         raise UsageError(f"{key} is a setting of the microservice workflow")
     if value is not None and (not value.strip() or "\n" in value.strip()):
         raise UsageError(f"{key}: expected one command line, found {value!r}")
+    if value is not None and "${{" in value:
+        raise UsageError(
+            f"{key}: no ${{{{ }}}} expression: the workflow would paste its value into the script"
+        )
     return value.strip() if value is not None else None
 
 

@@ -41,6 +41,14 @@ def inline_only(settings: WorkflowSettings) -> str | None:
         return (
             "core-secrets other than the default ones: the reusable workflow declares those by name"
         )
+    expressions = sorted(
+        name for name, value in _input_values(settings).items() if "${{" in str(value or "")
+    )
+    if expressions:
+        return (
+            f"an expression in {', '.join(expressions)}: a caller's with: cannot read the "
+            "secrets context, and passes other values as text"
+        )
     return None
 
 
