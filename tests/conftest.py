@@ -30,6 +30,11 @@ def cli(tmp_path: Path) -> CliRunner:
     return make_cli_runner(tmp_path)
 
 
+def write_toto_yml(directory: Path, text: str) -> None:
+    """A repository's toto.yml, as its owner writes it: the render-workflow settings."""
+    (directory / "toto.yml").write_text(text, encoding="utf-8")
+
+
 def snapshot(directory: Path) -> dict[str, bytes]:
     """Every file under directory and its bytes: to prove that a command wrote nothing."""
     return {

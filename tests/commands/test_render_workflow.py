@@ -12,16 +12,11 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 
-from tests.conftest import CliRunner, snapshot
+from tests.conftest import CliRunner, snapshot, write_toto_yml
 from toto_actions.workflows.action_pins import pin_table
 
 MICROSERVICE = Path(".github/workflows/toto-microservice.yml")
 CORE = Path(".github/workflows/toto-core.yml")
-
-
-@pytest.fixture
-def cli(inline_cli: CliRunner) -> CliRunner:
-    return inline_cli  # these tests read the inline workflow
 
 
 def load(path: Path) -> dict[Any, Any]:
@@ -52,9 +47,9 @@ REDEPLOY_INPUT = {
 }
 
 
-def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
+def test_microservice_workflow(inline_cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text('{"name": "toto-ms-expenses"}', encoding="utf-8")
-    result = cli("render-workflow", "--kind", "microservice", "--aws-region", "eu-west-1")
+    result = inline_cli("render-workflow", "--kind", "microservice", "--aws-region", "eu-west-1")
     assert (result.exit_code, result.stderr) == (0, "")
     assert f"wrote {MICROSERVICE}" in result.stdout
 
@@ -131,9 +126,9 @@ def test_microservice_workflow(cli: CliRunner, tmp_path: Path) -> None:
 
 
 def test_core_workflow_syncs_with_an_app_token_scoped_to_the_services(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    result = cli(
+    result = inline_cli(
         "render-workflow",
         "--kind",
         "core",
@@ -189,14 +184,14 @@ def test_core_workflow_syncs_with_an_app_token_scoped_to_the_services(
 
 
 def test_dispatch_and_environment_creation_ask_for_their_permissions(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    (tmp_path / "toto.yml").write_text(
+    write_toto_yml(
+        tmp_path,
         "kind: core\nservice: toto-terra-aws\nservice-repositories: [acme/toto-ms-games]\n"
         "sync-dispatch: toto-core-changed\ncreate-environments: true\n",
-        encoding="utf-8",
     )
-    assert cli("render-workflow").exit_code == 0
+    assert inline_cli("render-workflow").exit_code == 0
     steps = steps_by_uses(load(tmp_path / CORE)["jobs"]["apply-dev"])
     sync = steps["toto/actions/actions/sync-secrets"]["with"]
     assert (sync["dispatch"], sync["create-environments"]) == ("toto-core-changed", True)
@@ -205,13 +200,15 @@ def test_dispatch_and_environment_creation_ask_for_their_permissions(
 
 
 def test_a_repository_scope_sync_asks_for_no_environment_permission(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     (tmp_path / "toto-secrets.yml").write_text(
         "version: 1\nscope: repository\nrepositories: [acme/toto-ms-games]\nsecrets: {A: a}\n",
         encoding="utf-8",
     )
-    result = cli("render-workflow", "--kind=core", "--service-repositories=acme/toto-ms-games")
+    result = inline_cli(
+        "render-workflow", "--kind=core", "--service-repositories=acme/toto-ms-games"
+    )
     assert result.exit_code == 0, result.stderr
     token = steps_by_uses(load(tmp_path / CORE)["jobs"]["apply-dev"])[
         "actions/create-github-app-token"
@@ -224,9 +221,9 @@ def test_a_repository_scope_sync_asks_for_no_environment_permission(
 
 
 def test_core_workflow_with_a_token_secret_and_the_cli_engine(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    result = cli(
+    result = inline_cli(
         "render-workflow",
         "--kind",
         "core",
@@ -268,12 +265,12 @@ def _repository(parent: Path, name: str) -> Path:
     ],
 )
 def test_the_service_name_is_discovered(
-    cli: CliRunner, tmp_path: Path, files: dict[str, str], expected: str
+    inline_cli: CliRunner, tmp_path: Path, files: dict[str, str], expected: str
 ) -> None:
     repository = _repository(tmp_path, "toto-ms-from-directory")
     for name, content in files.items():
         (repository / name).write_text(content, encoding="utf-8")
-    assert cli("render-workflow", "--kind", "microservice", cwd=repository).exit_code == 0
+    assert inline_cli("render-workflow", "--kind", "microservice", cwd=repository).exit_code == 0
     assert load(repository / MICROSERVICE)["jobs"]["deploy-dev"]["concurrency"]["group"] == (
         f"{expected}-dev"
     )
@@ -286,17 +283,17 @@ def aws_region(repository: Path) -> str:
 
 
 def test_a_flag_wins_over_its_input_variable_which_wins_over_toto_yml(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     (tmp_path / "toto.yml").write_text(
         "kind: microservice\nservice: toto-ms-x\naws-region: eu-west-1\n", encoding="utf-8"
     )
-    assert cli("render-workflow").exit_code == 0
+    assert inline_cli("render-workflow").exit_code == 0
     assert aws_region(tmp_path) == "eu-west-1"
-    assert cli("render-workflow", env={"INPUT_AWS-REGION": "us-east-2"}).exit_code == 0
+    assert inline_cli("render-workflow", env={"INPUT_AWS-REGION": "us-east-2"}).exit_code == 0
     assert aws_region(tmp_path) == "us-east-2"
     assert (
-        cli(
+        inline_cli(
             "render-workflow", "--aws-region", "ap-south-1", env={"INPUT_AWS-REGION": "us-east-2"}
         ).exit_code
         == 0
@@ -304,9 +301,9 @@ def test_a_flag_wins_over_its_input_variable_which_wins_over_toto_yml(
     assert aws_region(tmp_path) == "ap-south-1"
 
 
-def test_every_setting_can_come_from_input_variables(cli: CliRunner, tmp_path: Path) -> None:
+def test_every_setting_can_come_from_input_variables(inline_cli: CliRunner, tmp_path: Path) -> None:
     repository = _repository(tmp_path, "target")
-    result = cli(
+    result = inline_cli(
         "render-workflow",
         env={
             "INPUT_KIND": "microservice",
@@ -335,13 +332,13 @@ def test_every_setting_can_come_from_input_variables(cli: CliRunner, tmp_path: P
     }
 
 
-def test_toto_yml_holds_lists_and_mappings(cli: CliRunner, tmp_path: Path) -> None:
-    (tmp_path / "toto.yml").write_text(
+def test_toto_yml_holds_lists_and_mappings(inline_cli: CliRunner, tmp_path: Path) -> None:
+    write_toto_yml(
+        tmp_path,
         "kind: core\nservice: toto-terra-aws\nservice-repositories: [toto-ms-a, toto-ms-b]\n"
         "environments:\n  dev: [main]\n  qa: qa\n  prod: [prod, hotfix/**]\n",
-        encoding="utf-8",
     )
-    assert cli("render-workflow").exit_code == 0
+    assert inline_cli("render-workflow").exit_code == 0
     workflow = load(tmp_path / CORE)
     assert [job for job in workflow["jobs"] if job.startswith("apply-")] == [
         "apply-dev",
@@ -582,7 +579,7 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("arguments", "message", "files"), BAD_INPUTS)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
-    cli: CliRunner,
+    inline_cli: CliRunner,
     tmp_path: Path,
     arguments: Sequence[str],
     message: str | None,
@@ -591,7 +588,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     for name, content in files.items():
         (tmp_path / name).write_text(content, encoding="utf-8")
     before = snapshot(tmp_path)
-    result = cli("render-workflow", *arguments)
+    result = inline_cli("render-workflow", *arguments)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
@@ -617,7 +614,7 @@ def _link(link: Path, target: Path) -> None:
     ],
 )
 def test_a_symbolic_link_is_refused_and_its_target_never_shown(
-    cli: CliRunner, tmp_path: Path, link: Path, extra: list[str], shown: str
+    inline_cli: CliRunner, tmp_path: Path, link: Path, extra: list[str], shown: str
 ) -> None:
     """A workflow, its folders or toto.yml linked to a file elsewhere (here one with a secret):
     one line, exit 2, nothing of the linked file printed, nothing written through the link."""
@@ -634,7 +631,7 @@ def test_a_symbolic_link_is_refused_and_its_target_never_shown(
     }[link]
     _link(repository / link, target)
     before = snapshot(tmp_path)
-    result = cli("render-workflow", *microservice_named("toto-ms-x"), *extra, cwd=repository)
+    result = inline_cli("render-workflow", *microservice_named("toto-ms-x"), *extra, cwd=repository)
     assert (result.exit_code, result.stdout) == (2, "")
     kind = "file" if link in {MICROSERVICE, Path("toto.yml")} else "directory"
     assert result.stderr == (
@@ -643,19 +640,19 @@ def test_a_symbolic_link_is_refused_and_its_target_never_shown(
     assert snapshot(tmp_path) == before
 
 
-def test_a_folder_named_toto_yml_is_refused(cli: CliRunner, tmp_path: Path) -> None:
+def test_a_folder_named_toto_yml_is_refused(inline_cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "toto.yml").mkdir()
-    result = cli("render-workflow", *microservice_named("toto-ms-x"))
+    result = inline_cli("render-workflow", *microservice_named("toto-ms-x"))
     assert (result.exit_code, result.stderr) == (2, "error: toto.yml is not a file\n")
     assert not (tmp_path / ".github").exists()
 
 
-def test_quoted_yaml_words_are_environment_names(cli: CliRunner, tmp_path: Path) -> None:
-    (tmp_path / "toto.yml").write_text(
+def test_quoted_yaml_words_are_environment_names(inline_cli: CliRunner, tmp_path: Path) -> None:
+    write_toto_yml(
+        tmp_path,
         "kind: microservice\nservice: toto-ms-x\nenvironments:\n  'on': main\n  \"off\": [x]\n",
-        encoding="utf-8",
     )
-    result = cli("render-workflow")
+    result = inline_cli("render-workflow")
     assert result.exit_code == 0, result.stderr
     jobs = list(load(tmp_path / MICROSERVICE)["jobs"])
     assert jobs[:6] == [
@@ -668,8 +665,12 @@ def test_quoted_yaml_words_are_environment_names(cli: CliRunner, tmp_path: Path)
     ]
 
 
-def test_bad_input_under_actions_is_one_error_annotation(cli: CliRunner, tmp_path: Path) -> None:
-    result = cli("render-workflow", *microservice_named("Toto MS"), env={"GITHUB_ACTIONS": "true"})
+def test_bad_input_under_actions_is_one_error_annotation(
+    inline_cli: CliRunner, tmp_path: Path
+) -> None:
+    result = inline_cli(
+        "render-workflow", *microservice_named("Toto MS"), env={"GITHUB_ACTIONS": "true"}
+    )
     assert result.exit_code == 2
     assert result.stdout == (
         "::error title=Bad usage or configuration::service name 'Toto MS' (from --service) is "
@@ -680,9 +681,9 @@ def test_bad_input_under_actions_is_one_error_annotation(cli: CliRunner, tmp_pat
 
 @pytest.mark.parametrize(("arguments", "env"), [(["--debug"], {}), ([], {"RUNNER_DEBUG": "1"})])
 def test_debug_shows_the_traceback(
-    cli: CliRunner, arguments: list[str], env: dict[str, str]
+    inline_cli: CliRunner, arguments: list[str], env: dict[str, str]
 ) -> None:
-    result = cli("render-workflow", *arguments, *microservice_named("Bad!"), env=env)
+    result = inline_cli("render-workflow", *arguments, *microservice_named("Bad!"), env=env)
     assert result.exit_code == 2
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.endswith(
@@ -699,41 +700,41 @@ def test_debug_shows_the_traceback(
     ],
 )
 def test_undecodable_settings_files_are_usage_errors(
-    cli: CliRunner, tmp_path: Path, name: str, message: str
+    inline_cli: CliRunner, tmp_path: Path, name: str, message: str
 ) -> None:
     (tmp_path / name).write_bytes(b"kind = \xff\xfe\n")
-    result = cli("render-workflow", "--kind", "microservice")
+    result = inline_cli("render-workflow", "--kind", "microservice")
     assert result.exit_code == 2
     assert result.stderr.startswith(message)
     assert "Traceback" not in result.stderr
 
 
-def test_an_npm_scope_is_no_part_of_the_service_name(cli: CliRunner, tmp_path: Path) -> None:
+def test_an_npm_scope_is_no_part_of_the_service_name(inline_cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text('{"name": "@acme/toto-ms-x"}', encoding="utf-8")
-    assert cli("render-workflow", "--kind", "microservice").exit_code == 0
+    assert inline_cli("render-workflow", "--kind", "microservice").exit_code == 0
     assert "group: toto-ms-x-dev" in (tmp_path / MICROSERVICE).read_text(encoding="utf-8")
 
 
-def test_a_failed_write_leaves_no_temporary_file(cli: CliRunner, tmp_path: Path) -> None:
+def test_a_failed_write_leaves_no_temporary_file(inline_cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / MICROSERVICE).mkdir(parents=True)
-    result = cli("render-workflow", *microservice_named("ms"))
+    result = inline_cli("render-workflow", *microservice_named("ms"))
     assert result.exit_code == 1
     assert sorted(p.name for p in (tmp_path / MICROSERVICE).parent.iterdir()) == [MICROSERVICE.name]
 
 
-def test_a_write_that_fails_is_exit_1(cli: CliRunner, tmp_path: Path) -> None:
+def test_a_write_that_fails_is_exit_1(inline_cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / ".github").write_text("not a folder", encoding="utf-8")
-    result = cli("render-workflow", *microservice_named("ms"))
+    result = inline_cli("render-workflow", *microservice_named("ms"))
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: cannot write {MICROSERVICE}: ")
     assert "Traceback" not in result.stderr
 
 
-def test_outputs_name_the_written_file(cli: CliRunner, tmp_path: Path) -> None:
+def test_outputs_name_the_written_file(inline_cli: CliRunner, tmp_path: Path) -> None:
     output_file, summary_file = tmp_path / "github_output", tmp_path / "step_summary"
     output_file.touch()
     summary_file.touch()
-    result = cli(
+    result = inline_cli(
         "render-workflow",
         *microservice_named("ms"),
         env={
@@ -753,18 +754,18 @@ def test_outputs_name_the_written_file(cli: CliRunner, tmp_path: Path) -> None:
 class TestCheck:
     ARGUMENTS = ("render-workflow", *microservice_named("toto-ms-x"))
 
-    def test_a_current_workflow_passes(self, cli: CliRunner, tmp_path: Path) -> None:
-        assert cli(*self.ARGUMENTS).exit_code == 0
+    def test_a_current_workflow_passes(self, inline_cli: CliRunner, tmp_path: Path) -> None:
+        assert inline_cli(*self.ARGUMENTS).exit_code == 0
         before = snapshot(tmp_path)
-        result = cli(*self.ARGUMENTS, "--check")
+        result = inline_cli(*self.ARGUMENTS, "--check")
         assert (result.exit_code, result.stderr) == (0, "")
         assert result.stdout == f"{MICROSERVICE.as_posix()} is up to date\n"
         assert snapshot(tmp_path) == before
 
     def test_a_drifted_workflow_fails_naming_the_file_and_showing_the_difference(
-        self, cli: CliRunner, tmp_path: Path
+        self, inline_cli: CliRunner, tmp_path: Path
     ) -> None:
-        assert cli(*self.ARGUMENTS).exit_code == 0
+        assert inline_cli(*self.ARGUMENTS).exit_code == 0
         workflow = tmp_path / MICROSERVICE
         workflow.write_text(
             workflow.read_text(encoding="utf-8").replace(
@@ -773,7 +774,7 @@ class TestCheck:
             encoding="utf-8",
         )
         before = snapshot(tmp_path)
-        result = cli(*self.ARGUMENTS, env={"INPUT_CHECK": "true"})
+        result = inline_cli(*self.ARGUMENTS, env={"INPUT_CHECK": "true"})
         assert result.exit_code == 1
         assert result.stderr == (
             f"error: {MICROSERVICE.as_posix()} differs from what "
@@ -783,8 +784,8 @@ class TestCheck:
         assert "-    timeout-minutes: 5\n+    timeout-minutes: 150" in result.stdout
         assert snapshot(tmp_path) == before
 
-    def test_a_missing_workflow_fails(self, cli: CliRunner, tmp_path: Path) -> None:
-        result = cli(*self.ARGUMENTS, "--check")
+    def test_a_missing_workflow_fails(self, inline_cli: CliRunner, tmp_path: Path) -> None:
+        result = inline_cli(*self.ARGUMENTS, "--check")
         assert result.exit_code == 1
         assert result.stderr == (
             f"error: {MICROSERVICE.as_posix()} is missing: run "
@@ -792,17 +793,17 @@ class TestCheck:
         )
         assert snapshot(tmp_path) == {}
 
-    def test_a_new_setting_is_drift(self, cli: CliRunner) -> None:
-        assert cli(*self.ARGUMENTS).exit_code == 0
-        assert cli(*self.ARGUMENTS, "--aws-region", "eu-west-3", "--check").exit_code == 1
+    def test_a_new_setting_is_drift(self, inline_cli: CliRunner) -> None:
+        assert inline_cli(*self.ARGUMENTS).exit_code == 0
+        assert inline_cli(*self.ARGUMENTS, "--aws-region", "eu-west-3", "--check").exit_code == 1
 
 
-def test_rendering_again_leaves_a_current_file_alone(cli: CliRunner, tmp_path: Path) -> None:
+def test_rendering_again_leaves_a_current_file_alone(inline_cli: CliRunner, tmp_path: Path) -> None:
     arguments = ("render-workflow", *microservice_named("toto-ms-x"))
-    assert cli(*arguments).exit_code == 0
+    assert inline_cli(*arguments).exit_code == 0
     workflow = tmp_path / MICROSERVICE
     first_write = workflow.stat().st_mtime_ns
-    result = cli(*arguments)
+    result = inline_cli(*arguments)
     assert result.exit_code == 0
     assert f"{MICROSERVICE} is up to date" in result.stdout
     assert workflow.stat().st_mtime_ns == first_write
@@ -811,12 +812,14 @@ def test_rendering_again_leaves_a_current_file_alone(cli: CliRunner, tmp_path: P
     )
 
 
-def test_platforms_set_up_qemu_and_buildx_before_the_build(cli: CliRunner, tmp_path: Path) -> None:
-    (tmp_path / "toto.yml").write_text(
+def test_platforms_set_up_qemu_and_buildx_before_the_build(
+    inline_cli: CliRunner, tmp_path: Path
+) -> None:
+    write_toto_yml(
+        tmp_path,
         "kind: microservice\nservice: toto-ms-x\nplatforms: [linux/amd64, linux/arm64]\n",
-        encoding="utf-8",
     )
-    assert cli("render-workflow").exit_code == 0
+    assert inline_cli("render-workflow").exit_code == 0
     steps = steps_by_uses(load(tmp_path / MICROSERVICE)["jobs"]["deploy-dev"])
     uses = list(steps)
     assert uses.index("docker/setup-qemu-action") < uses.index("toto/actions/actions/build-push")
@@ -826,8 +829,10 @@ def test_platforms_set_up_qemu_and_buildx_before_the_build(cli: CliRunner, tmp_p
     assert build["platforms"] == "linux/amd64,linux/arm64"
 
 
-def test_without_platforms_neither_qemu_nor_buildx(cli: CliRunner, tmp_path: Path) -> None:
-    assert cli("render-workflow", "--kind=microservice", "--service=toto-ms-x").exit_code == 0
+def test_without_platforms_neither_qemu_nor_buildx(inline_cli: CliRunner, tmp_path: Path) -> None:
+    assert (
+        inline_cli("render-workflow", "--kind=microservice", "--service=toto-ms-x").exit_code == 0
+    )
     steps = steps_by_uses(load(tmp_path / MICROSERVICE)["jobs"]["deploy-dev"])
     assert "docker/setup-qemu-action" not in steps and "docker/setup-buildx-action" not in steps
     assert "platforms" not in steps["toto/actions/actions/build-push"]["with"]
@@ -848,9 +853,9 @@ def test_without_platforms_neither_qemu_nor_buildx(cli: CliRunner, tmp_path: Pat
     ],
 )
 def test_bad_platforms_are_refused(
-    cli: CliRunner, tmp_path: Path, arguments: list[str], message: str
+    inline_cli: CliRunner, tmp_path: Path, arguments: list[str], message: str
 ) -> None:
-    result = cli("render-workflow", *arguments)
+    result = inline_cli("render-workflow", *arguments)
     assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
     assert not (tmp_path / ".github").exists()
 
@@ -873,12 +878,12 @@ def uses_lines(workflow: Path) -> list[tuple[str, str, str]]:
     ],
 )
 def test_pin_actions_names_each_third_party_action_by_its_commit_with_its_release(
-    cli: CliRunner, tmp_path: Path, arguments: list[str], toto_yml: str, workflow: Path
+    inline_cli: CliRunner, tmp_path: Path, arguments: list[str], toto_yml: str, workflow: Path
 ) -> None:
     """`uses: actions/checkout@<sha> # v4.x.y`, from the vendored table; the toto actions keep
     --actions-ref."""
-    (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
-    result = cli("render-workflow", "--service=toto-x", *arguments)
+    write_toto_yml(tmp_path, toto_yml)
+    result = inline_cli("render-workflow", "--service=toto-x", *arguments)
     assert result.exit_code == 0, result.stderr
     table = pin_table().pins
     third_party = []
@@ -893,10 +898,10 @@ def test_pin_actions_names_each_third_party_action_by_its_commit_with_its_releas
 
 
 def test_without_pin_actions_third_party_actions_are_named_by_their_major_tag(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     arguments = ("--kind=microservice", "--service=toto-x", "--platforms=linux/arm64")
-    assert cli("render-workflow", *arguments, "--pin-actions=false").exit_code == 0
+    assert inline_cli("render-workflow", *arguments, "--pin-actions=false").exit_code == 0
     refs = {action: ref for action, ref, _ in uses_lines(tmp_path / MICROSERVICE)}
     assert refs["actions/checkout"] == "v4"
     assert refs["docker/setup-buildx-action"] == "v3"

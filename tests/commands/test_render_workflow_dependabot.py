@@ -40,19 +40,14 @@ FORK_NOTICE = "No plan for a pull request from a fork"
 DEPENDABOT_NOTICE = "No plan for a run Dependabot started"
 
 
-@pytest.fixture
-def cli(inline_cli: CliRunner) -> CliRunner:
-    return inline_cli  # these tests read the inline workflow
-
-
-def render(cli: CliRunner, tmp_path: Path, combination: Combination) -> dict[str, Any]:
+def render(inline_cli: CliRunner, tmp_path: Path, combination: Combination) -> dict[str, Any]:
     """The jobs of the workflow rendered for combination."""
     kind, engine, drift, run_source = combination
     arguments = [f"--kind={kind}", "--service=toto-x", f"--terraform-engine={engine}"]
     arguments += ["--sync-auth=token"] if kind == "core" else []
     arguments += ["--drift-schedule=none"] if drift == "none" else []
     arguments += [f"--run-source={run_source}"] if run_source != "default" else []
-    assert cli("render-workflow", *arguments).exit_code == 0
+    assert inline_cli("render-workflow", *arguments).exit_code == 0
     path = tmp_path / (CORE if kind == "core" else MICROSERVICE)
     jobs: dict[str, Any] = load(path)["jobs"]
     return jobs
@@ -60,9 +55,9 @@ def render(cli: CliRunner, tmp_path: Path, combination: Combination) -> dict[str
 
 @pytest.mark.parametrize("combination", COMBINATIONS, ids="-".join)
 def test_every_plan_job_skips_each_credentialed_step_for_dependabot_with_a_notice(
-    cli: CliRunner, tmp_path: Path, combination: Combination
+    inline_cli: CliRunner, tmp_path: Path, combination: Combination
 ) -> None:
-    jobs = render(cli, tmp_path, combination)
+    jobs = render(inline_cli, tmp_path, combination)
     plans = {name: job for name, job in jobs.items() if name.startswith("plan-")}
     assert list(plans) == ["plan-dev", "plan-prod"]
     for name, plan in plans.items():
@@ -80,10 +75,10 @@ def test_every_plan_job_skips_each_credentialed_step_for_dependabot_with_a_notic
 
 @pytest.mark.parametrize("combination", COMBINATIONS[:2], ids="-".join)
 def test_the_jobs_no_pull_request_starts_are_left_alone(
-    cli: CliRunner, tmp_path: Path, combination: Combination
+    inline_cli: CliRunner, tmp_path: Path, combination: Combination
 ) -> None:
     """Dependabot pushes to its own dependabot/... branches and opens pull requests: the push,
     dispatch and schedule jobs never name it."""
-    for name, job in render(cli, tmp_path, combination).items():
+    for name, job in render(inline_cli, tmp_path, combination).items():
         if not name.startswith("plan-"):
             assert all("dependabot" not in str(step.get("if", "")) for step in job["steps"]), name

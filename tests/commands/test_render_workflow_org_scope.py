@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.commands.test_render_workflow import CORE, MICROSERVICE, load, steps_by_uses
-from tests.conftest import CliRunner, snapshot
+from tests.conftest import CliRunner, snapshot, write_toto_yml
 
 ORGANIZATION_CONFIG = (
     "version: 1\nscope: organization\nrepositories: [acme/toto-ms-games]\n"
@@ -29,11 +29,6 @@ SECRET_JOBS = {
     "drift-dev": "DEV",
     "drift-prod": "PROD",
 }
-
-
-@pytest.fixture
-def cli(inline_cli: CliRunner) -> CliRunner:
-    return inline_cli  # these tests read the inline workflow
 
 
 def tf_apply_env(job: dict[str, Any]) -> dict[str, str]:
@@ -56,9 +51,9 @@ def header(workflow: Path) -> str:
 
 
 def test_each_job_reads_its_environments_organization_secrets(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    result = cli("render-workflow", *SERVICE, "--secrets-scope", "organization")
+    result = inline_cli("render-workflow", *SERVICE, "--secrets-scope", "organization")
     assert result.exit_code == 0, result.stderr
     jobs = load(tmp_path / MICROSERVICE)["jobs"]
     # The redeploy handler (no environment, no Terraform) reads no secret at all.
@@ -73,14 +68,14 @@ def test_each_job_reads_its_environments_organization_secrets(
 
 
 def test_the_header_lists_the_organization_secrets_of_each_environment(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    (tmp_path / "toto.yml").write_text(
+    write_toto_yml(
+        tmp_path,
         "secrets-scope: organization\ncore-secrets: [ECS_SUBNET_1, db_host]\n"
         "environments: {dev: main, staging: staging, prod: release/**}\n",
-        encoding="utf-8",
     )
-    assert cli("render-workflow", *SERVICE).exit_code == 0
+    assert inline_cli("render-workflow", *SERVICE).exit_code == 0
     lines = header(tmp_path / MICROSERVICE).splitlines()
     start = next(i for i, line in enumerate(lines) if "organization secrets" in line)
     assert lines[start + 2 : start + 8] == [
@@ -99,8 +94,8 @@ def test_the_header_lists_the_organization_secrets_of_each_environment(
     }
 
 
-def test_the_environment_scope_stays_the_default(cli: CliRunner, tmp_path: Path) -> None:
-    assert cli("render-workflow", *SERVICE).exit_code == 0
+def test_the_environment_scope_stays_the_default(inline_cli: CliRunner, tmp_path: Path) -> None:
+    assert inline_cli("render-workflow", *SERVICE).exit_code == 0
     workflow = tmp_path / MICROSERVICE
     assert tf_apply_env(load(workflow)["jobs"]["plan-prod"])["TF_VAR_ecs_subnet_1"] == (
         "${{ secrets.ECS_SUBNET_1 }}"
@@ -109,10 +104,10 @@ def test_the_environment_scope_stays_the_default(cli: CliRunner, tmp_path: Path)
 
 
 def test_the_core_token_asks_for_the_organization_permissions(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     (tmp_path / "toto-secrets.yml").write_text(ORGANIZATION_CONFIG, encoding="utf-8")
-    result = cli("render-workflow", *CORE_ARGUMENTS, "acme/toto-ms-games")
+    result = inline_cli("render-workflow", *CORE_ARGUMENTS, "acme/toto-ms-games")
     assert result.exit_code == 0, result.stderr
     workflow = tmp_path / CORE
     assert token_permissions(workflow) == {
@@ -132,12 +127,15 @@ def test_the_core_token_asks_for_the_organization_permissions(
 
 
 def test_the_core_syncs_no_plan_environment_at_organization_scope(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     """Organization secrets reach every job of the selected repositories, <env>-plan's too."""
     (tmp_path / "toto-secrets.yml").write_text(ORGANIZATION_CONFIG, encoding="utf-8")
     assert (
-        cli("render-workflow", *CORE_ARGUMENTS, "toto-ms-games", "--sync-dispatch=c").exit_code == 0
+        inline_cli(
+            "render-workflow", *CORE_ARGUMENTS, "toto-ms-games", "--sync-dispatch=c"
+        ).exit_code
+        == 0
     )
     for job in ("apply-dev", "apply-prod"):
         steps = load(tmp_path / CORE)["jobs"][job]["steps"]
@@ -151,9 +149,9 @@ def test_the_core_syncs_no_plan_environment_at_organization_scope(
 
 
 def test_without_toto_secrets_yml_the_option_decides_for_the_core(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    result = cli(
+    result = inline_cli(
         "render-workflow", *CORE_ARGUMENTS, "toto-ms-games", "--secrets-scope", "organization"
     )
     assert result.exit_code == 0, result.stderr
@@ -167,10 +165,10 @@ def test_without_toto_secrets_yml_the_option_decides_for_the_core(
 
 
 def test_a_token_secret_is_told_the_organization_permissions(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     (tmp_path / "toto-secrets.yml").write_text(ORGANIZATION_CONFIG, encoding="utf-8")
-    result = cli("render-workflow", "--kind=core", "--service=core", "--sync-auth=token")
+    result = inline_cli("render-workflow", "--kind=core", "--service=core", "--sync-auth=token")
     assert result.exit_code == 0, result.stderr
     assert re.search(
         r"secret TOTO_SYNC_TOKEN: a fine-grained token of the organization on the service\n"
@@ -229,17 +227,19 @@ def test_a_token_secret_is_told_the_organization_permissions(
     ],
 )
 def test_a_scope_that_cannot_work_is_one_line_exit_2_and_writes_nothing(
-    cli: CliRunner, tmp_path: Path, arguments: list[str], files: dict[str, str], message: str
+    inline_cli: CliRunner, tmp_path: Path, arguments: list[str], files: dict[str, str], message: str
 ) -> None:
     for name, content in files.items():
         (tmp_path / name).write_text(content, encoding="utf-8")
     before = snapshot(tmp_path)
-    result = cli("render-workflow", *arguments)
+    result = inline_cli("render-workflow", *arguments)
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"error: {message}\n")
     assert snapshot(tmp_path) == before
 
 
-def test_the_environment_scope_takes_any_environment_name(cli: CliRunner, tmp_path: Path) -> None:
+def test_the_environment_scope_takes_any_environment_name(
+    inline_cli: CliRunner, tmp_path: Path
+) -> None:
     """The prefix is checked only where it is used."""
-    result = cli("render-workflow", *SERVICE, "--environments", "dev-eu=main")
+    result = inline_cli("render-workflow", *SERVICE, "--environments", "dev-eu=main")
     assert result.exit_code == 0, result.stderr

@@ -15,7 +15,7 @@ from tests.commands.test_render_workflow import (
     microservice_named,
     steps_by_uses,
 )
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, write_toto_yml
 
 SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
 FORK = "github.event.pull_request.head.repo.full_name != github.repository"
@@ -26,15 +26,10 @@ GITHUB_API_URL = "${{ vars.TOTO_GITHUB_API_URL || github.api_url }}"
 CORE_APP = ("--kind=core", "--service=toto-terra-aws", "--service-repositories=acme/toto-ms-a")
 
 
-@pytest.fixture
-def cli(inline_cli: CliRunner) -> CliRunner:
-    return inline_cli  # these tests read the inline workflow
-
-
 def test_a_pull_request_plans_the_service_in_the_plan_environment(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    assert cli("render-workflow", *microservice_named("toto-ms-x")).exit_code == 0
+    assert inline_cli("render-workflow", *microservice_named("toto-ms-x")).exit_code == 0
     plan = load(tmp_path / MICROSERVICE)["jobs"]["plan-dev"]
     assert plan["if"] == (
         "github.event_name == 'pull_request' && "
@@ -86,20 +81,20 @@ def test_a_pull_request_plans_the_service_in_the_plan_environment(
 
 
 def test_a_multi_platform_plan_computes_the_tag_for_the_platforms_without_building(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     arguments = (*microservice_named("toto-ms-x"), "--platforms=linux/amd64,linux/arm64")
-    assert cli("render-workflow", *arguments).exit_code == 0
+    assert inline_cli("render-workflow", *arguments).exit_code == 0
     plan = steps_by_uses(load(tmp_path / MICROSERVICE)["jobs"]["plan-dev"])
     assert plan["toto/actions/actions/build-push"]["with"]["platforms"] == "linux/amd64,linux/arm64"
     assert "docker/setup-qemu-action" not in plan and "docker/setup-buildx-action" not in plan
 
 
 def test_the_core_plan_on_the_cli_engine_takes_aws_credentials_unless_from_a_fork(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     arguments = ("--kind=core", "--service=toto-terra-aws", "--sync-auth=token")
-    assert cli("render-workflow", *arguments, "--terraform-engine=cli").exit_code == 0
+    assert inline_cli("render-workflow", *arguments, "--terraform-engine=cli").exit_code == 0
     plan = load(tmp_path / CORE)["jobs"]["plan-dev"]
     assert plan["if"] == "github.event_name == 'pull_request' && (github.base_ref == 'main')"
     assert plan["permissions"] == {
@@ -141,10 +136,10 @@ def test_the_core_plan_on_the_cli_engine_takes_aws_credentials_unless_from_a_for
     ],
 )
 def test_the_drift_check_is_a_scheduled_refresh_only_plan_that_fails_on_drift(
-    cli: CliRunner, tmp_path: Path, engine: str, permissions: dict[str, str], uses: list[str]
+    inline_cli: CliRunner, tmp_path: Path, engine: str, permissions: dict[str, str], uses: list[str]
 ) -> None:
     arguments = (*microservice_named("toto-ms-x"), f"--terraform-engine={engine}")
-    assert cli("render-workflow", *arguments).exit_code == 0
+    assert inline_cli("render-workflow", *arguments).exit_code == 0
     drift = load(tmp_path / MICROSERVICE)["jobs"]["drift-prod"]
     assert drift["if"] == "github.event_name == 'schedule'"
     assert drift["environment"] == "prod-plan"
@@ -178,10 +173,10 @@ def test_the_drift_check_is_a_scheduled_refresh_only_plan_that_fails_on_drift(
     ],
 )
 def test_the_drift_schedule(
-    cli: CliRunner, tmp_path: Path, given: list[str], toto_yml: str, cron: str
+    inline_cli: CliRunner, tmp_path: Path, given: list[str], toto_yml: str, cron: str
 ) -> None:
-    (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
-    assert cli("render-workflow", *CORE_APP, *given).exit_code == 0
+    write_toto_yml(tmp_path, toto_yml)
+    assert inline_cli("render-workflow", *CORE_APP, *given).exit_code == 0
     workflow = load(tmp_path / CORE)
     assert workflow[True]["schedule"] == [{"cron": cron}]
     assert [job for job in workflow["jobs"] if job.startswith("drift-")] == [
@@ -195,10 +190,10 @@ def test_the_drift_schedule(
     [(["--drift-schedule", "none"], ""), ([], "drift-schedule: none\n")],
 )
 def test_drift_schedule_none_leaves_the_schedule_out(
-    cli: CliRunner, tmp_path: Path, given: list[str], toto_yml: str
+    inline_cli: CliRunner, tmp_path: Path, given: list[str], toto_yml: str
 ) -> None:
-    (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
-    assert cli("render-workflow", *microservice_named("toto-ms-x"), *given).exit_code == 0
+    write_toto_yml(tmp_path, toto_yml)
+    assert inline_cli("render-workflow", *microservice_named("toto-ms-x"), *given).exit_code == 0
     workflow = load(tmp_path / MICROSERVICE)
     assert list(workflow[True]) == [
         "push",
@@ -210,8 +205,10 @@ def test_drift_schedule_none_leaves_the_schedule_out(
     assert "schedule" not in (tmp_path / MICROSERVICE).read_text(encoding="utf-8")
 
 
-def test_run_source_vcs_follows_the_workspaces_own_runs(cli: CliRunner, tmp_path: Path) -> None:
-    assert cli("render-workflow", *CORE_APP, "--run-source", "vcs").exit_code == 0
+def test_run_source_vcs_follows_the_workspaces_own_runs(
+    inline_cli: CliRunner, tmp_path: Path
+) -> None:
+    assert inline_cli("render-workflow", *CORE_APP, "--run-source", "vcs").exit_code == 0
     jobs = load(tmp_path / CORE)["jobs"]
     apply = steps_by_uses(jobs["apply-dev"])["toto/actions/actions/tf-apply"]["with"]
     assert apply["run-source"] == "vcs"
@@ -227,29 +224,33 @@ def test_run_source_vcs_follows_the_workspaces_own_runs(cli: CliRunner, tmp_path
 
 
 def test_run_source_upload_is_the_default_and_renders_no_run_source(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    assert cli("render-workflow", *CORE_APP).exit_code == 0
+    assert inline_cli("render-workflow", *CORE_APP).exit_code == 0
     default = (tmp_path / CORE).read_text(encoding="utf-8")
     assert "run-source" not in default and "commit:" not in default
-    assert cli("render-workflow", *CORE_APP, "--run-source=upload").exit_code == 0
+    assert inline_cli("render-workflow", *CORE_APP, "--run-source=upload").exit_code == 0
     assert (tmp_path / CORE).read_text(encoding="utf-8") == default
 
 
-def test_a_repository_scope_sync_writes_no_plan_environment(cli: CliRunner, tmp_path: Path) -> None:
+def test_a_repository_scope_sync_writes_no_plan_environment(
+    inline_cli: CliRunner, tmp_path: Path
+) -> None:
     (tmp_path / "toto-secrets.yml").write_text(
         "version: 1\nscope: repository\nrepositories: [acme/toto-ms-a]\nsecrets: {A: a}\n",
         encoding="utf-8",
     )
-    assert cli("render-workflow", *CORE_APP, "--sync-dispatch=core-changed").exit_code == 0
+    assert inline_cli("render-workflow", *CORE_APP, "--sync-dispatch=core-changed").exit_code == 0
     steps = load(tmp_path / CORE)["jobs"]["apply-prod"]["steps"]
     syncs = [step["with"] for step in steps if "sync-secrets" in step["uses"]]
     assert [sync["environment"] for sync in syncs] == ["prod"]
 
 
-def test_the_plan_environment_sync_sends_no_second_dispatch(cli: CliRunner, tmp_path: Path) -> None:
+def test_the_plan_environment_sync_sends_no_second_dispatch(
+    inline_cli: CliRunner, tmp_path: Path
+) -> None:
     arguments = (*CORE_APP, "--sync-dispatch=core-changed", "--create-environments")
-    assert cli("render-workflow", *arguments).exit_code == 0
+    assert inline_cli("render-workflow", *arguments).exit_code == 0
     steps = load(tmp_path / CORE)["jobs"]["apply-prod"]["steps"]
     syncs = [step for step in steps if "sync-secrets" in step["uses"]]
     assert [sync["name"] for sync in syncs] == [
@@ -289,7 +290,7 @@ QA_REF = "startsWith(github.ref, 'refs/heads/qa-')"
 
 @pytest.mark.parametrize("combination", COMBINATIONS, ids="-".join)
 def test_every_combination_guards_each_job_to_its_event(
-    cli: CliRunner, tmp_path: Path, combination: Combination
+    inline_cli: CliRunner, tmp_path: Path, combination: Combination
 ) -> None:
     """Per environment: the push job on push (and a manual run) only, the plan on a pull request
     into its branch, the drift check on the schedule; never pull_request_target."""
@@ -299,7 +300,7 @@ def test_every_combination_guards_each_job_to_its_event(
     arguments += ["--drift-schedule=none"] if drift == "none" else []
     arguments += [f"--run-source={run_source}"] if run_source != "default" else []
     arguments += ["--environments=dev=main;qa=qa-*"]
-    assert cli("render-workflow", *arguments).exit_code == 0
+    assert inline_cli("render-workflow", *arguments).exit_code == 0
     path = tmp_path / (CORE if kind == "core" else MICROSERVICE)
     assert "pull_request_target" not in path.read_text(encoding="utf-8")
     jobs = load(path)["jobs"]
@@ -345,19 +346,22 @@ def test_every_combination_guards_each_job_to_its_event(
         assert ("run-source" in tf_apply) == vcs, name
 
 
-def test_check_follows_the_new_settings(cli: CliRunner, tmp_path: Path) -> None:
+def test_check_follows_the_new_settings(inline_cli: CliRunner, tmp_path: Path) -> None:
     arguments = (*CORE_APP, "--drift-schedule=5 4 * * *", "--run-source=vcs")
-    assert cli("render-workflow", *arguments).exit_code == 0
-    assert cli("render-workflow", *arguments, "--check").exit_code == 0
-    assert cli("render-workflow", *CORE_APP, "--run-source=vcs", "--check").exit_code == 1
-    assert cli("render-workflow", *CORE_APP, "--drift-schedule=5 4 * * *", "--check").exit_code == 1
+    assert inline_cli("render-workflow", *arguments).exit_code == 0
+    assert inline_cli("render-workflow", *arguments, "--check").exit_code == 0
+    assert inline_cli("render-workflow", *CORE_APP, "--run-source=vcs", "--check").exit_code == 1
+    assert (
+        inline_cli("render-workflow", *CORE_APP, "--drift-schedule=5 4 * * *", "--check").exit_code
+        == 1
+    )
 
 
 def test_require_reviewed_plan_names_the_environments_whose_apply_needs_it(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    (tmp_path / "toto.yml").write_text("require-reviewed-plan: [prod]\n", encoding="utf-8")
-    assert cli("render-workflow", *CORE_APP).exit_code == 0
+    write_toto_yml(tmp_path, "require-reviewed-plan: [prod]\n")
+    assert inline_cli("render-workflow", *CORE_APP).exit_code == 0
 
     def tf_apply_inputs(path: Path, job: str) -> dict[str, object]:
         steps = steps_by_uses(load(tmp_path / path)["jobs"][job])
@@ -368,7 +372,9 @@ def test_require_reviewed_plan_names_the_environments_whose_apply_needs_it(
         assert "require-reviewed-plan" not in tf_apply_inputs(CORE, job), job
     (tmp_path / "toto.yml").unlink()
     assert (
-        cli("render-workflow", *microservice_named("ms"), "--require-reviewed-plan=dev").exit_code
+        inline_cli(
+            "render-workflow", *microservice_named("ms"), "--require-reviewed-plan=dev"
+        ).exit_code
         == 0
     )
     assert tf_apply_inputs(MICROSERVICE, "deploy-dev")["require-reviewed-plan"] is True

@@ -19,7 +19,7 @@ import pytest
 
 from testing.actions_metadata import metadata
 from tests.commands.test_render_workflow import load, microservice_named
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, write_toto_yml
 
 MICROSERVICE = Path(".github/workflows/toto-microservice.yml")
 MS = microservice_named("toto-ms-expenses")
@@ -33,21 +33,16 @@ JOB_CONDITIONS = {
 PATTERNS = {"dev": "main,feature/**", "qa": "qa/**", "prod": "release/**"}
 
 
-@pytest.fixture
-def cli(inline_cli: CliRunner) -> CliRunner:
-    return inline_cli  # these tests read the inline workflow
-
-
-def render(cli: CliRunner, tmp_path: Path, *options: str) -> dict[Any, Any]:
-    result = cli("render-workflow", *MS, *options)
+def render(inline_cli: CliRunner, tmp_path: Path, *options: str) -> dict[Any, Any]:
+    result = inline_cli("render-workflow", *MS, *options)
     assert (result.exit_code, result.stderr) == (0, ""), result.stdout
     return load(tmp_path / MICROSERVICE)
 
 
 def test_the_workflow_takes_a_redeploy_input_and_the_core_event(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    workflow = render(cli, tmp_path, "--environments", ENVIRONMENTS)
+    workflow = render(inline_cli, tmp_path, "--environments", ENVIRONMENTS)
     # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
     assert workflow[True]["repository_dispatch"] == {"types": ["toto-core-changed"]}
     redeploy = workflow[True]["workflow_dispatch"]["inputs"]["redeploy"]
@@ -55,9 +50,9 @@ def test_the_workflow_takes_a_redeploy_input_and_the_core_event(
 
 
 def test_the_handler_names_no_environment_and_starts_the_workflow_on_the_environment_branch(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    workflow = render(cli, tmp_path, "--environments", ENVIRONMENTS)
+    workflow = render(inline_cli, tmp_path, "--environments", ENVIRONMENTS)
     handler = workflow["jobs"]["redeploy-dispatch"]
     assert handler["if"] == "github.event_name == 'repository_dispatch'"
     # No environment: a repository_dispatch run is on the default branch, which a protected
@@ -89,9 +84,9 @@ def test_the_handler_names_no_environment_and_starts_the_workflow_on_the_environ
 
 
 def test_each_environment_redeploys_on_a_workflow_dispatch_with_redeploy_on_its_branches(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    workflow = render(cli, tmp_path, "--environments", ENVIRONMENTS)
+    workflow = render(inline_cli, tmp_path, "--environments", ENVIRONMENTS)
     jobs = workflow["jobs"]
     redeploys = [
         name for name in jobs if name.startswith("redeploy-") and name != "redeploy-dispatch"
@@ -120,9 +115,9 @@ def test_each_environment_redeploys_on_a_workflow_dispatch_with_redeploy_on_its_
 
 
 def test_the_redeploy_applies_the_running_image_at_the_deployed_commit_and_never_builds(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    workflow = render(cli, tmp_path, "--terraform-engine", "cli")
+    workflow = render(inline_cli, tmp_path, "--terraform-engine", "cli")
     job, deploy = workflow["jobs"]["redeploy-dev"], workflow["jobs"]["deploy-dev"]
     steps = job["steps"]
     assert [s.get("uses", "run").split("@")[0] for s in steps] == [
@@ -189,9 +184,9 @@ DEPLOY_ONLY_INPUTS = frozenset(
 
 
 def test_on_the_cloud_engine_the_run_names_the_deployed_commit(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    workflow = render(cli, tmp_path)
+    workflow = render(inline_cli, tmp_path)
     steps = workflow["jobs"]["redeploy-prod"]["steps"]
     current, apply = steps[2], steps[-2]  # the last records the commit
     assert current["env"] == {"TF_API_TOKEN": "${{ secrets.TF_API_TOKEN }}"}
@@ -202,11 +197,11 @@ def test_on_the_cloud_engine_the_run_names_the_deployed_commit(
 
 
 def test_every_input_the_redeploy_jobs_give_a_toto_action_is_one_of_its_inputs(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     """Fails until running-image's branch (tf-apply outputs-only; deployed-commit outputs-file,
     image-repository, registry, registry-username, registry-password) is merged."""
-    workflow = render(cli, tmp_path, "--terraform-engine", "cli")
+    workflow = render(inline_cli, tmp_path, "--terraform-engine", "cli")
     unknown = []
     for name, job in workflow["jobs"].items():
         if not name.startswith("redeploy-"):
@@ -228,9 +223,9 @@ def test_every_input_the_redeploy_jobs_give_a_toto_action_is_one_of_its_inputs(
     ],
 )
 def test_the_event_type_is_a_setting_and_none_renders_no_redeploy(
-    cli: CliRunner, tmp_path: Path, options: tuple[str, ...], event_type: str | None
+    inline_cli: CliRunner, tmp_path: Path, options: tuple[str, ...], event_type: str | None
 ) -> None:
-    workflow = render(cli, tmp_path, *options)
+    workflow = render(inline_cli, tmp_path, *options)
     jobs = list(workflow["jobs"])
     if event_type is None:
         assert "repository_dispatch" not in workflow[True]
@@ -244,7 +239,7 @@ def test_the_event_type_is_a_setting_and_none_renders_no_redeploy(
         assert {"redeploy-dispatch", "redeploy-dev"} <= set(jobs)
 
 
-def test_the_event_type_can_come_from_toto_yml(cli: CliRunner, tmp_path: Path) -> None:
-    (tmp_path / "toto.yml").write_text("sync-dispatch: core-updated\n", encoding="utf-8")
-    workflow = render(cli, tmp_path)
+def test_the_event_type_can_come_from_toto_yml(inline_cli: CliRunner, tmp_path: Path) -> None:
+    write_toto_yml(tmp_path, "sync-dispatch: core-updated\n")
+    workflow = render(inline_cli, tmp_path)
     assert workflow[True]["repository_dispatch"] == {"types": ["core-updated"]}

@@ -16,7 +16,7 @@ import yaml
 
 from testing.cli import clean_environment
 from testing.workflow_linters import actionlint
-from tests.conftest import REPO_ROOT, CliRunner, snapshot
+from tests.conftest import REPO_ROOT, CliRunner, snapshot, write_toto_yml
 from tests.e2e.act import copy_checkout
 from toto_actions.workflows.caller import CALLER_PERMISSIONS
 
@@ -294,12 +294,12 @@ def test_a_committed_inline_render_stays_inline_until_toto_yml_says_otherwise(
     checked = cli("render-workflow", *MS, "--check")
     assert checked.exit_code == 0, checked.stderr
 
-    (tmp_path / "toto.yml").write_text("style: inline\n", encoding="utf-8")
+    write_toto_yml(tmp_path, "style: inline\n")
     silenced = cli("render-workflow", *MS)
     assert (silenced.exit_code, silenced.stderr) == (0, "")
     assert (tmp_path / MICROSERVICE).read_bytes() == inline
 
-    (tmp_path / "toto.yml").write_text("style: reusable\n", encoding="utf-8")
+    write_toto_yml(tmp_path, "style: reusable\n")
     moved = cli("render-workflow", *MS)
     assert (moved.exit_code, moved.stderr) == (0, "")
     assert is_caller(tmp_path / MICROSERVICE)

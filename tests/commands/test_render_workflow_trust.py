@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.commands.test_render_workflow import CORE, MICROSERVICE, load, steps_by_uses
-from tests.conftest import CliRunner, snapshot
+from tests.conftest import CliRunner, snapshot, write_toto_yml
 
 DEPLOY_ROLE = "arn:aws:iam::123456789012:role/toto-deploy"
 PLAN_ROLE = "arn:aws:iam::123456789012:role/toto-plan"
@@ -23,11 +23,6 @@ CORE_CLI = (
     "--service-repositories=acme/expenses",
     "--terraform-engine=cli",
 )
-
-
-@pytest.fixture
-def cli(inline_cli: CliRunner) -> CliRunner:
-    return inline_cli  # these tests read the inline workflow
 
 
 def roles_by_job(workflow: dict[str, Any]) -> dict[str, str]:
@@ -49,11 +44,11 @@ def changing(job: str) -> bool:
 
 @pytest.mark.parametrize("arguments", [SERVICE, CORE_CLI], ids=["microservice", "core"])
 def test_the_deploy_role_reaches_only_the_jobs_that_change_an_environment(
-    cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...]
+    inline_cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...]
 ) -> None:
     """--aws-role-arn is the deploy role: a plan or drift job runs for any branch author (a
     pull request's workflow is its own), so it reads its plan environment's AWS_ROLE_ARN."""
-    result = cli("render-workflow", *arguments, f"--aws-role-arn={DEPLOY_ROLE}")
+    result = inline_cli("render-workflow", *arguments, f"--aws-role-arn={DEPLOY_ROLE}")
     assert (result.exit_code, result.stderr) == (0, "")
     path = MICROSERVICE if arguments is SERVICE else CORE
     roles = roles_by_job(load(tmp_path / path))
@@ -83,11 +78,11 @@ def test_the_deploy_role_reaches_only_the_jobs_that_change_an_environment(
     ids=["microservice-option", "microservice-toto.yml", "core-option"],
 )
 def test_the_plan_role_goes_to_the_plan_and_drift_jobs(
-    cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...], toto_yml: str
+    inline_cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...], toto_yml: str
 ) -> None:
     if toto_yml:
-        (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
-    result = cli("render-workflow", *arguments, f"--aws-role-arn={DEPLOY_ROLE}")
+        write_toto_yml(tmp_path, toto_yml)
+    result = inline_cli("render-workflow", *arguments, f"--aws-role-arn={DEPLOY_ROLE}")
     assert (result.exit_code, result.stderr) == (0, "")
     path = CORE if "--kind=core" in arguments else MICROSERVICE
     roles = roles_by_job(load(tmp_path / path))
@@ -103,9 +98,9 @@ def test_the_plan_role_goes_to_the_plan_and_drift_jobs(
 
 
 def test_without_a_rendered_role_each_environment_holds_its_own(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    assert cli("render-workflow", *SERVICE).exit_code == 0
+    assert inline_cli("render-workflow", *SERVICE).exit_code == 0
     header = (tmp_path / MICROSERVICE).read_text(encoding="utf-8").split("\nname:")[0]
     assert "#   variable AWS_ROLE_ARN of each environment <env>: the deploy role" in header
     assert (
@@ -133,10 +128,10 @@ def test_without_a_rendered_role_each_environment_holds_its_own(
     ids=["the-deploy-role", "not-an-arn"],
 )
 def test_a_bad_plan_role_is_refused_before_anything_is_written(
-    cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...], line: str
+    inline_cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...], line: str
 ) -> None:
     before = snapshot(tmp_path)
-    result = cli("render-workflow", *SERVICE, *arguments)
+    result = inline_cli("render-workflow", *SERVICE, *arguments)
     assert (result.exit_code, result.stderr.strip().splitlines()[-1]) == (2, f"error: {line}")
     assert snapshot(tmp_path) == before
 
@@ -154,11 +149,11 @@ def build_repositories(workflow: dict[str, Any]) -> dict[str, str]:
 
 
 def test_each_environment_pushes_to_and_plans_from_its_own_repository(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     """Whoever can push to dev (any writer, through feature/**) must not plant what prod
     deploys: prod's build-push looks up its inputs tag and layer cache in expenses/prod only."""
-    assert cli("render-workflow", *SERVICE).exit_code == 0
+    assert inline_cli("render-workflow", *SERVICE).exit_code == 0
     workflow = load(tmp_path / MICROSERVICE)
     repositories = build_repositories(workflow)
     assert {job: repositories[job] for job in ("deploy-dev", "deploy-prod", "plan-dev")} == {
@@ -184,11 +179,11 @@ def test_each_environment_pushes_to_and_plans_from_its_own_repository(
     ids=["option", "toto.yml"],
 )
 def test_a_shared_repository_is_an_opt_in(
-    cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...], toto_yml: str
+    inline_cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...], toto_yml: str
 ) -> None:
     if toto_yml:
-        (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
-    assert cli("render-workflow", *SERVICE, *arguments).exit_code == 0
+        write_toto_yml(tmp_path, toto_yml)
+    assert inline_cli("render-workflow", *SERVICE, *arguments).exit_code == 0
     assert set(build_repositories(load(tmp_path / MICROSERVICE)).values()) == {"expenses"}
     text = (tmp_path / MICROSERVICE).read_text(encoding="utf-8")
     assert (
@@ -222,42 +217,42 @@ def test_a_shared_repository_is_an_opt_in(
     ids=["double-separator", "unknown-choice", "core"],
 )
 def test_a_bad_image_repository_is_refused_before_anything_is_written(
-    cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...], toto_yml: str, line: str
+    inline_cli: CliRunner, tmp_path: Path, arguments: tuple[str, ...], toto_yml: str, line: str
 ) -> None:
     if toto_yml:
-        (tmp_path / "toto.yml").write_text(toto_yml, encoding="utf-8")
+        write_toto_yml(tmp_path, toto_yml)
     before = snapshot(tmp_path)
-    result = cli("render-workflow", *SERVICE, *arguments)
+    result = inline_cli("render-workflow", *SERVICE, *arguments)
     assert result.exit_code == 2
     assert line in result.stderr.strip().splitlines()[-1]
     assert snapshot(tmp_path) == before
 
 
 def test_an_environment_named_in_upper_case_gets_a_lower_case_repository(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     """ECR repository names are lower case; GitHub environment names are unique regardless of
     case (render refuses two that differ only in case), so lower-casing merges none."""
     arguments = ("--environments=dev=main;Production=release/**",)
-    assert cli("render-workflow", *SERVICE, *arguments).exit_code == 0
+    assert inline_cli("render-workflow", *SERVICE, *arguments).exit_code == 0
     repositories = build_repositories(load(tmp_path / MICROSERVICE))
     assert repositories["deploy-Production"] == "expenses/production"
 
 
 def test_an_environment_ecr_cannot_name_may_share_the_repository(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     arguments = ("--environments=dev=main;qa--1=release/**", "--image-repository=shared")
-    assert cli("render-workflow", *SERVICE, *arguments).exit_code == 0
+    assert inline_cli("render-workflow", *SERVICE, *arguments).exit_code == 0
 
 
 def test_the_deploy_passes_the_image_by_digest_and_the_plan_by_tag(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
     """build-push's `image` output is HOST/REPOSITORY@sha256:... (actions/build-push/action.yml,
     toto_actions/images/content_tag.report); with push false it has no digest to give for an
     image not pushed yet, so the plan names the image by the tag the deploy will push."""
-    assert cli("render-workflow", *SERVICE).exit_code == 0
+    assert inline_cli("render-workflow", *SERVICE).exit_code == 0
     jobs = load(tmp_path / MICROSERVICE)["jobs"]
     tag = "${{ steps.build.outputs.inputs-tag || steps.build.outputs.tag }}"
 
@@ -280,14 +275,14 @@ def test_the_deploy_passes_the_image_by_digest_and_the_plan_by_tag(
     [("app", "TOTO_APP_PRIVATE_KEY"), ("token", "TOTO_SYNC_TOKEN")],
 )
 def test_the_core_header_keeps_the_sync_credential_in_the_apply_environments(
-    cli: CliRunner, tmp_path: Path, sync_auth: str, secret: str
+    inline_cli: CliRunner, tmp_path: Path, sync_auth: str, secret: str
 ) -> None:
     """GitHub: "if an organization, repository, and environment all have a secret with the same
     name, the environment-level secret takes precedence" (docs.github.com, Actions, Secrets
     reference, "Naming your secrets"; github/docs content/actions/reference/security/secrets.md).
     The docs are silent on a name the environment lacks; the safe reading, that the job then
     gets the repository's secret, is what the header warns against."""
-    result = cli("render-workflow", *CORE_CLI, f"--sync-auth={sync_auth}")
+    result = inline_cli("render-workflow", *CORE_CLI, f"--sync-auth={sync_auth}")
     assert (result.exit_code, result.stderr) == (0, "")
     text = (tmp_path / CORE).read_text(encoding="utf-8")
     header = text.split("\nname:")[0]
@@ -311,9 +306,9 @@ def test_the_core_header_keeps_the_sync_credential_in_the_apply_environments(
 
 
 def test_the_service_header_says_where_each_credential_lives(
-    cli: CliRunner, tmp_path: Path
+    inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    assert cli("render-workflow", "--kind=microservice", "--service=expenses").exit_code == 0
+    assert inline_cli("render-workflow", "--kind=microservice", "--service=expenses").exit_code == 0
     header = (tmp_path / MICROSERVICE).read_text(encoding="utf-8").split("\nname:")[0]
     assert (
         "# Where they live: TF_API_TOKEN, TOTO_REGISTRY_PASSWORD, AWS_ROLE_ARN are of the "

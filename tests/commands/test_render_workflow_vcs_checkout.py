@@ -23,25 +23,20 @@ from tests.conftest import CliRunner
 CORE_COMBINATIONS = [c for c in COMBINATIONS if c.kind == "core"]
 
 
-@pytest.fixture
-def cli(inline_cli: CliRunner) -> CliRunner:
-    return inline_cli  # these tests read the inline workflow
-
-
 def checkouts(job: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")]
 
 
 @pytest.mark.parametrize("combination", CORE_COMBINATIONS, ids="-".join)
 def test_only_the_vcs_apply_and_plan_checkouts_fetch_the_whole_history(
-    cli: CliRunner, tmp_path: Path, combination: Combination
+    inline_cli: CliRunner, tmp_path: Path, combination: Combination
 ) -> None:
     _, engine, drift, run_source = combination
     arguments = ["--kind=core", "--service=toto-x", f"--terraform-engine={engine}"]
     arguments += ["--sync-auth=token"]  # environments: dev=main;prod=prod, the default
     arguments += ["--drift-schedule=none"] if drift == "none" else []
     arguments += [f"--run-source={run_source}"] if run_source != "default" else []
-    result = cli("render-workflow", *arguments)
+    result = inline_cli("render-workflow", *arguments)
     assert result.exit_code == 0, result.stdout + result.stderr
     jobs: dict[str, Any] = load(tmp_path / CORE)["jobs"]
     expected_jobs = {"apply-dev", "plan-dev", "apply-prod", "plan-prod"}
