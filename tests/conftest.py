@@ -30,9 +30,9 @@ def cli(tmp_path: Path) -> CliRunner:
     return make_cli_runner(tmp_path)
 
 
-def write_toto_yml(directory: Path, text: str) -> None:
-    """A repository's toto.yml, as its owner writes it: the render-workflow settings."""
-    (directory / "toto.yml").write_text(text, encoding="utf-8")
+def write_toto_yml(directory: Path, text: str, name: str = "toto.yml") -> None:
+    """A repository's toto.yml (or the settings file name), as its owner writes it."""
+    (directory / name).write_text(text, encoding="utf-8")
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

@@ -202,9 +202,10 @@ def test_dispatch_and_environment_creation_ask_for_their_permissions(
 def test_a_repository_scope_sync_asks_for_no_environment_permission(
     inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    (tmp_path / "toto-secrets.yml").write_text(
+    write_toto_yml(
+        tmp_path,
         "version: 1\nscope: repository\nrepositories: [acme/toto-ms-games]\nsecrets: {A: a}\n",
-        encoding="utf-8",
+        "toto-secrets.yml",
     )
     result = inline_cli(
         "render-workflow", "--kind=core", "--service-repositories=acme/toto-ms-games"

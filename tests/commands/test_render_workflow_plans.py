@@ -236,9 +236,10 @@ def test_run_source_upload_is_the_default_and_renders_no_run_source(
 def test_a_repository_scope_sync_writes_no_plan_environment(
     inline_cli: CliRunner, tmp_path: Path
 ) -> None:
-    (tmp_path / "toto-secrets.yml").write_text(
+    write_toto_yml(
+        tmp_path,
         "version: 1\nscope: repository\nrepositories: [acme/toto-ms-a]\nsecrets: {A: a}\n",
-        encoding="utf-8",
+        "toto-secrets.yml",
     )
     assert inline_cli("render-workflow", *CORE_APP, "--sync-dispatch=core-changed").exit_code == 0
     steps = load(tmp_path / CORE)["jobs"]["apply-prod"]["steps"]
