@@ -39,6 +39,14 @@ from toto_actions.workflows.environments import (
     parse_environments,
     parse_spec,
 )
+from toto_actions.workflows.github_names import (
+    actions_repo,
+    git_ref,
+    is_github_name,
+    listed,
+    relative_dir,
+    service_repositories,
+)
 from toto_actions.workflows.image_repositories import (
     IMAGE_REPOSITORY_CHOICES,
     PER_ENVIRONMENT,
@@ -75,14 +83,10 @@ DEFAULT_CORE_SECRETS = (
     "ALB_LISTENER_ARN",
 )
 
-_GITHUB_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
-_GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 _WORKSPACE_MAX = 90  # HCP Terraform's limit for a workspace name
 _WORKSPACE_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
 _TFC_ORGANIZATION = re.compile(r"[A-Za-z0-9_-]{1,40}")
-_GIT_REF = re.compile(r"[A-Za-z0-9._/-]{1,200}")
-_RELATIVE_DIR = re.compile(r"[A-Za-z0-9._/-]+")
 _TERRAFORM_VERSION = re.compile(r"latest|\d+\.\d+\.\d+(?:-[a-z0-9]+)?")
 STYLES = ("reusable", "inline")
 
@@ -144,7 +148,7 @@ def load_settings(
     sync_auth = _choice(merged, "sync-auth", SYNC_AUTHS, default="app")
     service_source = "--service" if "service" in given else SETTINGS_FILE
     service = _service_name(merged.get("service"), service_source, repo_dir, kind, engine)
-    owner, repositories = _service_repositories(merged.get("service-repositories"))
+    owner, repositories = service_repositories(merged.get("service-repositories"))
     if kind == "core" and sync_auth == "app" and not repositories:
         raise UsageError(
             "the core workflow needs the service repositories its GitHub App token "
@@ -189,9 +193,9 @@ def load_settings(
         service=service,
         environments=environments,
         terraform_engine=engine,
-        terraform_dir=_relative_dir(merged.get("terraform-dir", "terraform")),
-        actions_repo=_actions_repo(merged.get("actions-repo", "toto/actions")),
-        actions_ref=_git_ref(merged.get("actions-ref", "v1")),
+        terraform_dir=relative_dir(merged.get("terraform-dir", "terraform")),
+        actions_repo=actions_repo(merged.get("actions-repo", "toto/actions")),
+        actions_ref=git_ref(merged.get("actions-ref", "v1")),
         aws_region=_matching(merged, "aws-region", _AWS_REGION, None, "an AWS region (eu-west-1)"),
         aws_role_arn=roles.deploy,
         aws_plan_role_arn=roles.plan,
@@ -325,7 +329,7 @@ def _service_name(
 ) -> str:
     """The service's name: given (from given_source), else the project's or directory's name."""
     name, source = (given, given_source) if given is not None else service_name(repo_dir)
-    if not isinstance(name, str) or not _is_repository_name(name):
+    if not isinstance(name, str) or not is_github_name(name):
         raise UsageError(
             f"service name {name!r} (from {source}) is not a valid repository name; "
             "pass --service NAME"
@@ -344,23 +348,12 @@ def _service_name(
     return name
 
 
-def _listed(value: object, key: str) -> list[str]:
-    """A list setting: a YAML list of strings or a comma-separated string."""
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
-        return [item.strip() for item in value]
-    raise UsageError(
-        f"{key}: expected a list of names or a comma-separated string, found {value!r}"
-    )
-
-
 def _environments(value: object) -> tuple[Environment, ...]:
     if isinstance(value, str):
         return parse_environments(parse_spec(value))
     if isinstance(value, dict) and value:
         mapping = {
-            str(name): _listed(branches, f"environments.{name}") for name, branches in value.items()
+            str(name): listed(branches, f"environments.{name}") for name, branches in value.items()
         }
         return parse_environments(mapping)
     raise UsageError(
@@ -373,7 +366,7 @@ def _reviewed_environments(value: object, environments: tuple[Environment, ...])
     if value is None:
         return ()
     names = {e.name: e.name for e in environments}
-    reviewed = _listed(value, "require-reviewed-plan")
+    reviewed = listed(value, "require-reviewed-plan")
     for name in reviewed:
         if name not in names:
             raise UsageError(
@@ -388,7 +381,7 @@ def _platforms(value: object, kind: str) -> tuple[str, ...]:
         return ()
     if kind != "microservice":
         raise UsageError("platforms is a setting of the microservice workflow")
-    platforms = _listed(value, "platforms")
+    platforms = listed(value, "platforms")
     for platform in platforms:
         problem = platform_problem(platform)
         if problem:
@@ -398,7 +391,7 @@ def _platforms(value: object, kind: str) -> tuple[str, ...]:
 
 def _secret_names(value: object) -> tuple[str, ...]:
     names: list[str] = []
-    for name in _listed(value, "core-secrets"):
+    for name in listed(value, "core-secrets"):
         if name_problem(name) is not None:
             raise UsageError(
                 f"core secret name {name!r} is not a valid GitHub secret name: "
@@ -410,59 +403,3 @@ def _secret_names(value: object) -> tuple[str, ...]:
             )
         names.append(name)
     return tuple(names)
-
-
-def _service_repositories(value: object) -> tuple[str | None, tuple[str, ...]]:
-    """Split `name` and `owner/name` entries; one owner at most, since one app token serves one."""
-    if value is None:
-        return None, ()
-    owners: set[str] = set()
-    names: list[str] = []
-    for entry in _listed(value, "service-repositories"):
-        owner, _, name = entry.rpartition("/")
-        if (owner and not _GITHUB_OWNER.fullmatch(owner)) or not _is_repository_name(name):
-            raise UsageError(f"service repository {entry!r} is not NAME or OWNER/NAME")
-        if owner:
-            owners.add(owner)
-        names.append(name)
-    if len(owners) > 1:
-        raise UsageError(
-            "service repositories belong to several owners "
-            f"({', '.join(sorted(owners))}): one GitHub App token serves one owner"
-        )
-    return (owners.pop() if owners else None), tuple(dict.fromkeys(names))
-
-
-def _actions_repo(value: object) -> str:
-    owner, _, name = value.partition("/") if isinstance(value, str) else ("", "", "")
-    if not _GITHUB_OWNER.fullmatch(owner) or not _is_repository_name(name):
-        raise UsageError(f"actions-repo {value!r} is not OWNER/REPO")
-    return f"{owner}/{name}"
-
-
-def _is_repository_name(name: str) -> bool:
-    return bool(_GITHUB_NAME.fullmatch(name)) and name not in {".", ".."}
-
-
-def _git_ref(value: object) -> str:
-    if (
-        not isinstance(value, str)
-        or not _GIT_REF.fullmatch(value)
-        or ".." in value
-        or "//" in value
-        or value.startswith(("-", "/"))
-        or value.endswith(("/", ".", ".lock"))
-    ):
-        raise UsageError(f"actions-ref {value!r} is not a tag, branch or commit")
-    return value
-
-
-def _relative_dir(value: object) -> str:
-    if (
-        not isinstance(value, str)
-        or not _RELATIVE_DIR.fullmatch(value)
-        or value.startswith("/")
-        or ".." in value.split("/")
-    ):
-        raise UsageError(f"terraform-dir {value!r} must be a path inside the repository")
-    return value.rstrip("/") or "."
