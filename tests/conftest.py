@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.checkout import copy_tracked_files
 from testing.cli import CLI, CliResult, CliRunner, clean_environment, make_cli_runner
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "REPO_ROOT",
     "CliResult",
     "CliRunner",
+    "checkout",
     "clean_environment",
     "cli",
     "make_cli_runner",
@@ -28,6 +30,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def cli(tmp_path: Path) -> CliRunner:
     """The console script, run in tmp_path."""
     return make_cli_runner(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of this repository's tracked files, made once per session (per xdist worker) for
+    the tests of actions/install.sh: they read it, and copy it to change it."""
+    return copy_tracked_files(tmp_path_factory.mktemp("checkout"))
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

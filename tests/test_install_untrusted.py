@@ -28,7 +28,6 @@ from tests.test_install_script import (
     PATH_WITHOUT_UV,
     Install,
     changed_copy,
-    copy_tracked_files,
     install_environment,
     site_packages,
     with_wrong_hashes,
@@ -52,11 +51,6 @@ def run_install_in(directory: Path, checkout: Path, cache: Path, **extra: str) -
         check=False,
     )
     return Install(completed.returncode, completed.stdout, completed.stderr, 0.0)
-
-
-@pytest.fixture(scope="module")
-def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_tracked_files(tmp_path_factory.mktemp("checkout"))
 
 
 @pytest.fixture(scope="module")
@@ -118,15 +112,23 @@ def plant_pth(site: Path) -> str:
     return r"site-packages/zz-planted\.pth was not installed"
 
 
+@pytest.fixture(scope="module")
+def tampered_copy(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One changed copy of the checkout for every tampering: the first case installs its
+    environment cold, and each case leaves it rebuilt and intact (its last install reuses it), so
+    the next finds it complete, as a later job would, without a cold install of its own."""
+    return changed_copy(checkout, tmp_path_factory.mktemp("tampered") / "changed", "tampered")
+
+
 @pytest.mark.parametrize(
     "tamper",
     [tamper_module, half_write_dependency, plant_pth],
     ids=["same-size-edit", "half-written", "planted-pth"],
 )
 def test_a_cached_environment_whose_files_changed_is_rebuilt(
-    checkout: Path, cache: Path, tmp_path: Path, tamper: Callable[[Path], str]
+    tampered_copy: Path, cache: Path, tmp_path: Path, tamper: Callable[[Path], str]
 ) -> None:
-    changed = changed_copy(checkout, tmp_path / "changed", f"tampered: {tamper.__name__}")
+    changed = tampered_copy
     install = run_install_in(tmp_path, changed, cache)
     assert install.exit_code == 0, install.stderr
     wait_for_processes_naming(str(install.environment))  # its bytecode compile, first
