@@ -50,13 +50,26 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 # Modules that run workflows under act, the slowest of the suite (a flow takes a minute or more).
 _ACT_MODULES = ("tests/e2e/", "tests/workflows/test_release.py")
+# Modules without act that take two minutes or more on one worker (scripts/test --durations on
+# the 2-core machine): collected last by name, they used to end the run while the other worker
+# had nothing left to take.
+_LONG_MODULES = (
+    "tests/test_install_script.py",
+    "tests/test_install_untrusted.py",
+    "tests/workflows/test_rendered_workflows_lint.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Collect the modules that run act first, in their order, then the others in theirs: the
-    two workers of scripts/test start on the longest modules, and the quick ones fill in after."""
-    items.sort(key=lambda item: not _runs_act(item))
+    """Collect the modules that run act first, in their order, then the other long ones, then
+    the rest in their order: the two workers of scripts/test (--dist loadfile, a module at a
+    time, in this order) start on the longest modules, and the quick ones fill in after."""
+    items.sort(key=_start_rank)
 
 
-def _runs_act(item: pytest.Item) -> bool:
-    return item.path.relative_to(REPO_ROOT).as_posix().startswith(_ACT_MODULES)
+def _start_rank(item: pytest.Item) -> int:
+    """0 for a module that runs act, 1 for another long one, 2 for the rest."""
+    path = item.path.relative_to(REPO_ROOT).as_posix()
+    if path.startswith(_ACT_MODULES):
+        return 0
+    return 1 if path in _LONG_MODULES else 2
