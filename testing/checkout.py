@@ -24,3 +24,11 @@ def copy_tracked_files(destination: Path) -> Path:
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / name)
     return destination
+
+
+def changed_copy(checkout: Path, destination: Path, change: str) -> Path:
+    """A copy of checkout whose toto_actions/errors.py ends with the comment `# change`."""
+    shutil.copytree(checkout, destination, symlinks=True)
+    with (destination / "toto_actions" / "errors.py").open("a", encoding="utf-8") as file:
+        file.write(f"# {change}\n")
+    return destination

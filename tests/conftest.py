@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.checkout import copy_tracked_files
+from testing.checkout import changed_copy, copy_tracked_files
 from testing.cli import CLI, CliResult, CliRunner, clean_environment, make_cli_runner
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "REPO_ROOT",
     "CliResult",
     "CliRunner",
+    "changed_checkout",
     "checkout",
     "clean_environment",
     "cli",
@@ -37,6 +38,15 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of this repository's tracked files, made once per session (per xdist worker) for
     the tests of actions/install.sh: they read it, and copy it to change it."""
     return copy_tracked_files(tmp_path_factory.mktemp("checkout"))
+
+
+@pytest.fixture(scope="module")
+def changed_checkout(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A changed copy of `checkout` (a new version of the package: an environment of its own),
+    one per module, for the cases that damage an installed environment and check that the next
+    install rebuilds it: each leaves it rebuilt and intact (its last install reuses it), so the
+    next finds it complete, as a later job would, and only the first pays for a cold install."""
+    return changed_copy(checkout, tmp_path_factory.mktemp("changed") / "checkout", "changed")
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from testing.background import wait_for_processes_naming
+from testing.checkout import changed_copy
 from testing.install_lock import UV_LOCK, read_pins
 from tests.conftest import clean_environment
 from toto_actions import __version__
@@ -84,14 +85,6 @@ def run_install(checkout: Path, cache: Path, **extra: str) -> Install:
     )
     seconds = time.perf_counter() - started
     return Install(completed.returncode, completed.stdout, completed.stderr, seconds)
-
-
-def changed_copy(checkout: Path, destination: Path, change: str) -> Path:
-    """A copy of checkout whose toto_actions/errors.py ends with the comment `# change`."""
-    shutil.copytree(checkout, destination, symlinks=True)
-    with (destination / "toto_actions" / "errors.py").open("a", encoding="utf-8") as file:
-        file.write(f"# {change}\n")
-    return destination
 
 
 def with_wrong_hashes(checkout: Path, destination: Path, lock: str, package: str) -> Path:
@@ -350,14 +343,6 @@ def test_when_uv_cannot_be_bootstrapped_pip_installs_and_checks_the_hashes_too(
     assert "actions-toolkit" in install.stderr.split("DO NOT MATCH THE HASHES")[1]
 
 
-@pytest.fixture(scope="module")
-def damaged_copy(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One changed copy of the checkout for every damage: the first case installs its
-    environment cold, and each case leaves it rebuilt and intact (its last install reuses it), so
-    the next finds it complete, as a later job would, without a cold install of its own."""
-    return changed_copy(checkout, tmp_path_factory.mktemp("damaged") / "changed", "damaged")
-
-
 @pytest.mark.parametrize(
     ("damage", "reported"),
     [
@@ -375,13 +360,13 @@ def damaged_copy(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 )
 def test_a_damaged_environment_is_rebuilt_not_reused(
     first_install: Install,
-    damaged_copy: Path,
+    changed_checkout: Path,
     cache: Path,
     *,
     damage: list[str],
     reported: str,
 ) -> None:
-    changed = damaged_copy
+    changed = changed_checkout
     install = run_install(changed, cache)
     assert install.exit_code == 0, install.stderr
     command = [str(install.command), "render-workflow", "--help"]  # imports PyYAML

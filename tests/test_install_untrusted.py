@@ -27,7 +27,6 @@ from tests.test_install_script import (
     BASE_PYTHON,
     PATH_WITHOUT_UV,
     Install,
-    changed_copy,
     install_environment,
     site_packages,
     with_wrong_hashes,
@@ -112,23 +111,15 @@ def plant_pth(site: Path) -> str:
     return r"site-packages/zz-planted\.pth was not installed"
 
 
-@pytest.fixture(scope="module")
-def tampered_copy(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One changed copy of the checkout for every tampering: the first case installs its
-    environment cold, and each case leaves it rebuilt and intact (its last install reuses it), so
-    the next finds it complete, as a later job would, without a cold install of its own."""
-    return changed_copy(checkout, tmp_path_factory.mktemp("tampered") / "changed", "tampered")
-
-
 @pytest.mark.parametrize(
     "tamper",
     [tamper_module, half_write_dependency, plant_pth],
     ids=["same-size-edit", "half-written", "planted-pth"],
 )
 def test_a_cached_environment_whose_files_changed_is_rebuilt(
-    tampered_copy: Path, cache: Path, tmp_path: Path, tamper: Callable[[Path], str]
+    changed_checkout: Path, cache: Path, tmp_path: Path, tamper: Callable[[Path], str]
 ) -> None:
-    changed = tampered_copy
+    changed = changed_checkout
     install = run_install_in(tmp_path, changed, cache)
     assert install.exit_code == 0, install.stderr
     wait_for_processes_naming(str(install.environment))  # its bytecode compile, first
