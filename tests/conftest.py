@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.checkout import changed_copy, copy_tracked_files
 from testing.cli import CLI, CliResult, CliRunner, clean_environment, make_cli_runner
 
 __all__ = [
@@ -13,6 +14,8 @@ __all__ = [
     "REPO_ROOT",
     "CliResult",
     "CliRunner",
+    "changed_checkout",
+    "checkout",
     "clean_environment",
     "cli",
     "make_cli_runner",
@@ -35,6 +38,22 @@ def write_toto_yml(directory: Path, text: str, name: str = "toto.yml") -> None:
     (directory / name).write_text(text, encoding="utf-8")
 
 
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of this repository's tracked files, made once per session (per xdist worker) for
+    the tests of actions/install.sh: they read it, and copy it to change it."""
+    return copy_tracked_files(tmp_path_factory.mktemp("checkout"))
+
+
+@pytest.fixture(scope="module")
+def changed_checkout(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A changed copy of `checkout` (a new version of the package: an environment of its own),
+    one per module, for the cases that damage an installed environment and check that the next
+    install rebuilds it: each leaves it rebuilt and intact (its last install reuses it), so the
+    next finds it complete, as a later job would, and only the first pays for a cold install."""
+    return changed_copy(checkout, tmp_path_factory.mktemp("changed") / "checkout", "changed")
+
+
 def snapshot(directory: Path) -> dict[str, bytes]:
     """Every file under directory and its bytes: to prove that a command wrote nothing."""
     return {
@@ -46,13 +65,26 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 # Modules that run workflows under act, the slowest of the suite (a flow takes a minute or more).
 _ACT_MODULES = ("tests/e2e/", "tests/workflows/test_release.py")
+# Modules without act that take two minutes or more on one worker (scripts/test --durations on
+# the 2-core machine): collected last by name, they used to end the run while the other worker
+# had nothing left to take.
+_LONG_MODULES = (
+    "tests/test_install_script.py",
+    "tests/test_install_untrusted.py",
+    "tests/workflows/test_rendered_workflows_lint.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Collect the modules that run act first, in their order, then the others in theirs: the
-    two workers of scripts/test start on the longest modules, and the quick ones fill in after."""
-    items.sort(key=lambda item: not _runs_act(item))
+    """Collect the modules that run act first, in their order, then the other long ones, then
+    the rest in their order: the two workers of scripts/test (--dist loadfile, a module at a
+    time, in this order) start on the longest modules, and the quick ones fill in after."""
+    items.sort(key=_start_rank)
 
 
-def _runs_act(item: pytest.Item) -> bool:
-    return item.path.relative_to(REPO_ROOT).as_posix().startswith(_ACT_MODULES)
+def _start_rank(item: pytest.Item) -> int:
+    """0 for a module that runs act, 1 for another long one, 2 for the rest."""
+    path = item.path.relative_to(REPO_ROOT).as_posix()
+    if path.startswith(_ACT_MODULES):
+        return 0
+    return 1 if path in _LONG_MODULES else 2

@@ -14,13 +14,14 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import clean_environment
-from tests.test_install_script import copy_tracked_files, run_install
+from tests.test_install_script import run_install
 
 MISSING = "/nonexistent/configuration-given-through-a-hyphenated-input"
 
 
-def test_a_deep_cache_gives_a_command_that_reads_hyphenated_inputs(tmp_path: Path) -> None:
-    checkout = copy_tracked_files(tmp_path / "checkout")
+def test_a_deep_cache_gives_a_command_that_reads_hyphenated_inputs(
+    checkout: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / ("deep-" * 14 + "cache")  # the interpreter's path: past 127 bytes
     installed = run_install(checkout, cache)
     assert installed.exit_code == 0, installed.stderr

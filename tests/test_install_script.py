@@ -1,6 +1,7 @@
 """actions/install.sh, run as the composite actions run it, from a copy of this repository.
 
-Real subprocesses and real installs from PyPI: the module shares one cold install (the fixture
+Real subprocesses and real installs from PyPI, from the session's copy of the checkout (the
+fixture `checkout`, tests/conftest.py): the module shares one cold install (the fixture
 `first_install`), and every later cold install builds a changed copy of the checkout with the
 download cache that first install filled, so only the first (and the pip one, and the bootstrap
 of uv) download wheels.
@@ -23,8 +24,9 @@ from pathlib import Path
 import pytest
 
 from testing.background import wait_for_processes_naming
+from testing.checkout import changed_copy
 from testing.install_lock import UV_LOCK, read_pins
-from tests.conftest import REPO_ROOT, clean_environment
+from tests.conftest import clean_environment
 from toto_actions import __version__
 
 VENV_BIN = Path(sys.executable).parent
@@ -85,31 +87,6 @@ def run_install(checkout: Path, cache: Path, **extra: str) -> Install:
     return Install(completed.returncode, completed.stdout, completed.stderr, seconds)
 
 
-def copy_tracked_files(destination: Path) -> Path:
-    """A copy of the repository's tracked files as they are in the work tree."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = REPO_ROOT / name
-        if source.is_file():  # a file deleted but not yet committed is skipped
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    return destination
-
-
-def changed_copy(checkout: Path, destination: Path, change: str) -> Path:
-    """A copy of checkout whose toto_actions/errors.py ends with the comment `# change`."""
-    shutil.copytree(checkout, destination, symlinks=True)
-    with (destination / "toto_actions" / "errors.py").open("a", encoding="utf-8") as file:
-        file.write(f"# {change}\n")
-    return destination
-
-
 def with_wrong_hashes(checkout: Path, destination: Path, lock: str, package: str) -> Path:
     """A copy of checkout whose actions/LOCK gives PACKAGE's pin only wrong hashes."""
     shutil.copytree(checkout, destination, symlinks=True)
@@ -162,11 +139,6 @@ def version_of(command: Path) -> str:
 def leftovers(cache: Path) -> list[str]:
     """Temporary directories of installs (finished or interrupted) still in the cache."""
     return sorted(p.name for p in (cache / "envs").glob(".*"))
-
-
-@pytest.fixture(scope="module")
-def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_tracked_files(tmp_path_factory.mktemp("checkout"))
 
 
 @pytest.fixture(scope="module")
@@ -388,14 +360,13 @@ def test_when_uv_cannot_be_bootstrapped_pip_installs_and_checks_the_hashes_too(
 )
 def test_a_damaged_environment_is_rebuilt_not_reused(
     first_install: Install,
-    checkout: Path,
+    changed_checkout: Path,
     cache: Path,
-    tmp_path: Path,
     *,
     damage: list[str],
     reported: str,
 ) -> None:
-    changed = changed_copy(checkout, tmp_path / "changed", f"damaged: {damage}")
+    changed = changed_checkout
     install = run_install(changed, cache)
     assert install.exit_code == 0, install.stderr
     command = [str(install.command), "render-workflow", "--help"]  # imports PyYAML

@@ -27,8 +27,6 @@ from tests.test_install_script import (
     BASE_PYTHON,
     PATH_WITHOUT_UV,
     Install,
-    changed_copy,
-    copy_tracked_files,
     install_environment,
     site_packages,
     with_wrong_hashes,
@@ -52,11 +50,6 @@ def run_install_in(directory: Path, checkout: Path, cache: Path, **extra: str) -
         check=False,
     )
     return Install(completed.returncode, completed.stdout, completed.stderr, 0.0)
-
-
-@pytest.fixture(scope="module")
-def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_tracked_files(tmp_path_factory.mktemp("checkout"))
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +117,9 @@ def plant_pth(site: Path) -> str:
     ids=["same-size-edit", "half-written", "planted-pth"],
 )
 def test_a_cached_environment_whose_files_changed_is_rebuilt(
-    checkout: Path, cache: Path, tmp_path: Path, tamper: Callable[[Path], str]
+    changed_checkout: Path, cache: Path, tmp_path: Path, tamper: Callable[[Path], str]
 ) -> None:
-    changed = changed_copy(checkout, tmp_path / "changed", f"tampered: {tamper.__name__}")
+    changed = changed_checkout
     install = run_install_in(tmp_path, changed, cache)
     assert install.exit_code == 0, install.stderr
     wait_for_processes_naming(str(install.environment))  # its bytecode compile, first

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from testing.actions_metadata import metadata
+from testing.checkout import copy_tracked_files
 from testing.local_stack import Registry
 from tests.commands.build_push.conftest import Service, outputs_of, registry_tags
 from tests.commands.build_push.test_buildkit_features import registry_blobs
 from tests.conftest import CliResult
-from tests.test_install_script import copy_tracked_files
 
 CHECKOUT = ".toto-actions"
 # The service's own file, named like the checkout elsewhere in its tree.
