@@ -170,6 +170,8 @@ def test_core_workflow_syncs_with_an_app_token_scoped_to_the_services(
     assert sync["outputs"] == "${{ steps.apply.outputs.outputs-file }}"
     assert sync["github-token"] == "${{ steps.app-token.outputs.token }}"
     assert "dispatch" not in sync and "create-environments" not in sync
+    # GitHub's pace by default; the repository's TOTO_WRITE_INTERVAL where limits are lifted.
+    assert sync["write-interval"] == "${{ vars.TOTO_WRITE_INTERVAL || '1' }}"
     assert workflow["jobs"]["apply-prod"]["if"] == (
         "github.event_name == 'push' && (github.ref == 'refs/heads/prod')"
     )

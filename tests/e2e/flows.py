@@ -252,6 +252,9 @@ def apply_core_dev(
             **engine_variables,
             "TOTO_GITHUB_API_URL": github.url,
             "TOTO_APP_ID": str(APP_ID),
+            # The stand-in GitHub has no rate limit to respect: no pause between the sync's writes
+            # (the pacing itself: tests/test_http_retry.py; test_vcs_no_run keeps the default).
+            "TOTO_WRITE_INTERVAL": "0",
         },
         on_line=on_line,
     )
