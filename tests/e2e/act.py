@@ -46,9 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
+from tests.e2e.callers import caller_kind, mapping_secrets
 from toto_actions.workflows.action_pins import pin_table
-from toto_actions.workflows.reusable import secrets_of
-from toto_actions.workflows.settings import DEFAULT_CORE_SECRETS
 
 ACT = Path(sys.executable).parent / "act"
 STAND_INS = Path(__file__).resolve().parent / "stand-ins"
@@ -76,10 +75,6 @@ CHECKOUT_STAND_IN = {"actions/checkout@v4": STAND_INS / "checkout"}
 PINNED_CHECKOUT_STAND_IN = {
     f"actions/checkout@{pin_table().pins['actions/checkout@v4'].sha}": STAND_INS / "checkout"
 }
-# The toolkit's repository as the stand-in checkout fetches it (toolkit_origins): the reusable
-# workflows fall back to it at the major tag where the runner names no workflow commit, as act
-# does (job.workflow_repository and job.workflow_sha are empty under act 0.2.89).
-TOOLKIT_REPOSITORY, TOOLKIT_TAG = "toto/actions", "v1"
 ACT_TIMEOUT = 600.0
 ACT_STOP_TIMEOUT = 10.0  # how long act may take to cancel its job when interrupted
 # What act logs when a `uses:` line is not one of the --local-repository mappings: it then
@@ -314,14 +309,14 @@ class Act:
         machine = dict(self.machine)
         if self.origins is not None:
             machine["STAND_IN_GIT_ORIGINS"] = str(self.origins)
-        caller = _caller_kind(repository / workflow)
+        caller = caller_kind(repository / workflow)
         if caller is not None:
             # act passes a called workflow only the secrets its caller maps, and has no
             # environment whose secrets a called job would read (GitHub's way): this run's copy
             # of the caller maps every secret given that the called workflow declares.
             mapped = files / "caller.yml"
             mapped.write_text(
-                _mapping_secrets(repository / workflow, caller, secrets or {}), encoding="utf-8"
+                mapping_secrets(repository / workflow, caller, secrets or {}), encoding="utf-8"
             )
             arguments[arguments.index(workflow)] = str(mapped)
         if git_origins is not None:
@@ -346,62 +341,6 @@ class Act:
             **{action: str(directory) for action, directory in THIRD_PARTY_STAND_INS.items()},
             **{action: str(directory) for action, directory in PINNED_CHECKOUT_STAND_IN.items()},
         }
-
-
-def toolkit_origins(actions_checkout: Path, destination: Path) -> Path:
-    """destination holding toto/actions.git, a bare repository of actions_checkout (one commit,
-    tagged v1): what the stand-in checkout fetches the toolkit from."""
-    work = destination / "work"
-    shutil.copytree(actions_checkout, work)
-    environment = {**_GIT_IDENTITY, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    for command in (
-        ["git", "init", "--quiet", "--initial-branch=main"],
-        ["git", "add", "--all"],
-        ["git", "commit", "--quiet", "--message", "toto-actions"],
-        ["git", "tag", TOOLKIT_TAG],
-    ):
-        subprocess.run(command, cwd=work, env=environment, check=True, capture_output=True)
-    bare = destination / f"{TOOLKIT_REPOSITORY}.git"
-    subprocess.run(
-        ["git", "clone", "--quiet", "--bare", str(work), str(bare)],
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
-    shutil.rmtree(work)
-    return destination
-
-
-_GIT_IDENTITY = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "toto",
-    "GIT_AUTHOR_EMAIL": "toto@example.invalid",
-    "GIT_COMMITTER_NAME": "toto",
-    "GIT_COMMITTER_EMAIL": "toto@example.invalid",
-}
-_CALLED = re.compile(
-    r"^    uses: \S+/\.github/workflows/toto-(?P<kind>microservice|core)\.yml@", re.M
-)
-
-
-def _caller_kind(workflow: Path) -> str | None:
-    """The kind of the reusable workflow a caller (the reusable style) calls; None otherwise."""
-    found = _CALLED.search(workflow.read_text(encoding="utf-8"))
-    return found["kind"] if found else None
-
-
-def _mapping_secrets(caller: Path, kind: str, secrets: Mapping[str, str]) -> str:
-    """The caller's text, its job's `secrets:` mapping every secret given that the called
-    workflow declares (the rendered caller ends with its job's inputs and secrets)."""
-    declared = {secret.name for secret in secrets_of(kind, DEFAULT_CORE_SECRETS)}
-    lines = caller.read_text(encoding="utf-8").splitlines()
-    if "    secrets:" in lines:
-        lines = lines[: lines.index("    secrets:")]
-    mapped = sorted(name for name in secrets if name in declared)
-    if mapped:
-        lines += ["    secrets:", *(f"      {name}: ${{{{ secrets.{name} }}}}" for name in mapped)]
-    return "\n".join(lines) + "\n"
 
 
 def _check_console_scripts(tool_cache: Path) -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from testing.github.server import GitHubServer
 from testing.local_stack import DockerEngine, MotoServer
-from tests.e2e.act import ACT, Act, copy_checkout, runner_cache, toolkit_origins
+from tests.e2e.act import ACT, Act, copy_checkout, runner_cache
+from tests.e2e.callers import toolkit_origins
 from tests.e2e.flows import Stack
 
 

@@ -58,8 +58,8 @@ from tests.e2e.act import (
     copy_checkout,
     step_outcome,
     step_started,
-    toolkit_origins,
 )
+from tests.e2e.callers import toolkit_origins
 from tests.e2e.flows import (
     CORE_IDS,
     CORE_REPOSITORY,
