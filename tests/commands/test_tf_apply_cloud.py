@@ -34,7 +34,7 @@ from testing.tf_apply_checks import (
 from testing.tf_apply_step import Reviewer, TfApplyStep, outputs_of
 from testing.tfc.model import ARCHIVIST
 from testing.tfc.server import FINAL_STATUSES, TfcServer
-from tests.conftest import CLI, CliRunner, clean_environment
+from tests.conftest import CLI, REPO_ROOT, CliRunner, clean_environment
 from toto_actions.commands import tf_apply
 from toto_actions.terraform.archive import config_archive
 
@@ -561,15 +561,19 @@ def test_the_rendered_job_outlasts_the_step_s_own_timeouts(
     timeouts still allow: those fire first, and release the run."""
     (tmp_path / "package.json").write_text('{"name": "toto-ms-x"}', encoding="utf-8")
     services = ["--service-repositories", "toto-ms-x"] if kind == "core" else []
-    result = cli("render-workflow", "--kind", kind, "--aws-region", "eu-west-1", *services)
+    arguments = ("--kind", kind, "--aws-region", "eu-west-1", "--style", "inline", *services)
+    result = cli("render-workflow", *arguments)
     assert result.exit_code == 0, result.stderr
-    workflow = yaml.safe_load((tmp_path / f".github/workflows/toto-{kind}.yml").read_text())
+    inline = yaml.safe_load((tmp_path / f".github/workflows/toto-{kind}.yml").read_text())
+    # The reusable workflow's jobs, one of each kind, from the same templates.
+    published = yaml.safe_load((REPO_ROOT / f".github/workflows/toto-{kind}.yml").read_text())
     defaults = {option.key: option.default for option in tf_apply.OPTIONS}
-    for name, job in workflow["jobs"].items():
-        if not any("tf-apply" in step.get("uses", "") for step in job["steps"]):
-            continue  # redeploy-dispatch only finds a commit and starts a run
+    jobs = [*inline["jobs"].items(), *published["jobs"].items()]
+    for name, job in jobs:
+        if not any("tf-apply" in step.get("uses", "") for step in job.get("steps", [])):
+            continue  # redeploy-dispatch only finds a commit and starts a run; route and test
         # The plan and drift jobs plan only: no apply phase.
-        plans_only = name.startswith(("plan-", "drift-"))
+        plans_only = name.startswith(("plan", "drift"))
         # The deploys apply, then wait for the ECS rollout.
         phases = ("queue", "plan") if plans_only else ("queue", "plan", "apply", "wait")
         step_seconds = sum(float(str(defaults[f"{phase}-timeout"])) for phase in phases)

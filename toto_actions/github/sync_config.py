@@ -43,6 +43,7 @@ WORKFLOW_NAMES = frozenset(
         "TOTO_REGISTRY_PASSWORD",
         "TOTO_REGISTRY_USERNAME",
         "TOTO_SYNC_TOKEN",
+        "TOTO_WRITE_INTERVAL",
     }
 )
 # What the README documents as synced from the core (`variables: AWS_REGION: aws_region`): the
