@@ -10,13 +10,12 @@ read those from the called job's environment).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from tests.e2e.repositories import git
 from toto_actions.workflows.reusable import secrets_of
 from toto_actions.workflows.settings import DEFAULT_CORE_SECRETS
 
@@ -28,35 +27,16 @@ TOOLKIT_REPOSITORY, TOOLKIT_TAG = "toto/actions", "v1"
 def toolkit_origins(actions_checkout: Path, destination: Path) -> Path:
     """destination holding toto/actions.git, a bare repository of actions_checkout (one commit,
     tagged v1): what the stand-in checkout fetches the toolkit from."""
-    work = destination / "work"
-    shutil.copytree(actions_checkout, work)
-    environment = {**_GIT_IDENTITY, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    for command in (
-        ["git", "init", "--quiet", "--initial-branch=main"],
-        ["git", "add", "--all"],
-        ["git", "commit", "--quiet", "--message", "toto-actions"],
-        ["git", "tag", TOOLKIT_TAG],
-    ):
-        subprocess.run(command, cwd=work, env=environment, check=True, capture_output=True)
-    bare = destination / f"{TOOLKIT_REPOSITORY}.git"
-    subprocess.run(
-        ["git", "clone", "--quiet", "--bare", str(work), str(bare)],
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
+    work = Path(shutil.copytree(actions_checkout, destination / "work"))
+    git(work, "init", "--quiet", "--initial-branch=main")
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "--message", "toto-actions")
+    git(work, "tag", TOOLKIT_TAG)
+    git(destination, "clone", "--quiet", "--bare", str(work), f"{TOOLKIT_REPOSITORY}.git")
     shutil.rmtree(work)
     return destination
 
 
-_GIT_IDENTITY = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "toto",
-    "GIT_AUTHOR_EMAIL": "toto@example.invalid",
-    "GIT_COMMITTER_NAME": "toto",
-    "GIT_COMMITTER_EMAIL": "toto@example.invalid",
-}
 _CALLED = re.compile(
     r"^    uses: \S+/\.github/workflows/toto-(?P<kind>microservice|core)\.yml@", re.M
 )
