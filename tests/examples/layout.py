@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,16 +19,17 @@ IAM = EXAMPLES / "iam"
 REPOSITORIES = EXAMPLES / "repositories"
 
 # Plain values: names without their quotes, no comments, no block markers.
-_PLAIN = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
+PLAIN = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 
 
+@functools.cache
 def configuration(directory: Path) -> dict[str, list[dict[str, Any]]]:
     """Every top-level block of the .tf files of directory, by block type (variable, output,
-    resource...), as python-hcl2 reads them."""
+    resource...), as python-hcl2 reads them (once: the tests only read it)."""
     blocks: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(directory.glob("*.tf")):
         with path.open(encoding="utf-8") as file:
-            for kind, entries in hcl2.load(file, serialization_options=_PLAIN).items():
+            for kind, entries in hcl2.load(file, serialization_options=PLAIN).items():
                 blocks.setdefault(kind, []).extend(entries)
     return blocks
 

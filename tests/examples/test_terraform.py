@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from testing.cli import make_cli_runner
+from testing.terraform_configurations import AWS_PROVIDER_MIRROR
 from tests.conftest import REPO_ROOT, CliRunner
 from tests.examples.layout import (
     CORE,
@@ -27,7 +29,6 @@ from tests.examples.layout import (
     labelled,
     resources,
 )
-from testing.terraform_configurations import AWS_PROVIDER_MIRROR
 from toto_actions.workflows.settings import DEFAULT_CORE_SECRETS
 
 TERRAFORM = "/usr/local/bin/terraform"
@@ -82,15 +83,14 @@ def test_service_outputs_its_ecs_service_with_a_circuit_breaker() -> None:
     assert service["launch_type"] == "FARGATE"
     assert service["deployment_circuit_breaker"] == [{"enable": True, "rollback": True}]
     (task,) = [body for kind, _, body in resources(SERVICE) if kind == "aws_ecs_task_definition"]
-    assert "image     = var.image" in (SERVICE / "main.tf").read_text(encoding="utf-8")
+    # The container runs the image the workflow passes (by digest), nothing else.
+    assert ", image = var.image, " in task["container_definitions"]
     assert task["requires_compatibilities"] == ["FARGATE"]
 
 
 @pytest.fixture(scope="module")
 def inline_service_workflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The example service repository's workflow rendered inline: every job of the pipeline."""
-    from testing.cli import make_cli_runner
-
     repository = tmp_path_factory.mktemp("service")
     (repository / "toto.yml").write_bytes((REPOSITORIES / "service/toto.yml").read_bytes())
     cli: CliRunner = make_cli_runner(repository)
@@ -140,7 +140,7 @@ def test_examples_are_valid_for_the_aws_provider(tmp_path: Path) -> None:
     (provider,) = Path(AWS_PROVIDER_MIRROR).glob("registry.terraform.io/hashicorp/aws/*/linux_*")
     cli_config = tmp_path / "terraformrc"
     cli_config.write_text(
-        'provider_installation {\n  dev_overrides {\n'
+        "provider_installation {\n  dev_overrides {\n"
         f'    "hashicorp/aws" = "{provider}"\n  }}\n  direct {{}}\n}}\n',
         encoding="utf-8",
     )
