@@ -2,49 +2,12 @@ locals {
   https = var.certificate_arn != null
 }
 
-resource "aws_security_group" "alb" {
-  name        = "${local.name}-alb"
-  description = "The load balancer: HTTP and HTTPS from anywhere, to the services only"
-  vpc_id      = aws_vpc.main.id
-
-  tags = { Name = "${local.name}-alb" }
-}
-
-resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTP (redirected to HTTPS when there is a certificate)"
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-resource "aws_vpc_security_group_ingress_rule" "alb_https" {
-  count = local.https ? 1 : 0
-
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTPS"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-resource "aws_vpc_security_group_egress_rule" "alb_to_services" {
-  security_group_id            = aws_security_group.alb.id
-  description                  = "To the services' containers"
-  ip_protocol                  = "tcp"
-  from_port                    = var.container_port
-  to_port                      = var.container_port
-  referenced_security_group_id = aws_security_group.services.id
-}
-
 resource "aws_lb" "main" {
   name               = local.name
   load_balancer_type = "application"
   internal           = false
-  security_groups    = [aws_security_group.alb.id]
-  subnets            = aws_subnet.public[*].id
+  security_groups    = [aws_security_group.main["alb"].id]
+  subnets            = [aws_subnet.main["public-1"].id, aws_subnet.main["public-2"].id]
 
   drop_invalid_header_fields = true
 }

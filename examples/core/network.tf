@@ -1,7 +1,14 @@
 locals {
   name = coalesce(var.name, terraform.workspace)
-  # Two availability zones: a private and a public subnet in each.
+  # Two availability zones, a public and a private subnet in each: the load balancer in the
+  # public ones, the services' tasks in the private ones (no public address; out through NAT).
   zones = slice(data.aws_availability_zones.available.names, 0, 2)
+  subnets = {
+    public-1  = { tier = "public", zone = 0, netnum = 0 }
+    public-2  = { tier = "public", zone = 1, netnum = 1 }
+    private-1 = { tier = "private", zone = 0, netnum = 10 }
+    private-2 = { tier = "private", zone = 1, netnum = 11 }
+  }
 }
 
 data "aws_availability_zones" "available" {
@@ -23,26 +30,15 @@ resource "aws_vpc" "main" {
   }
 }
 
-resource "aws_subnet" "public" {
-  count = 2
+# Each a /24 of the VPC's range.
+resource "aws_subnet" "main" {
+  for_each = local.subnets
 
   vpc_id            = aws_vpc.main.id
-  cidr_block        = cidrsubnet(var.vpc_cidr, 8, count.index)
-  availability_zone = local.zones[count.index]
+  cidr_block        = cidrsubnet(var.vpc_cidr, 8, each.value.netnum)
+  availability_zone = local.zones[each.value.zone]
 
-  tags = { Name = "${local.name}-public-${count.index + 1}" }
-}
-
-# The services' tasks run here, without public addresses; they reach ECR and CloudWatch Logs
-# through the NAT gateway.
-resource "aws_subnet" "private" {
-  count = 2
-
-  vpc_id            = aws_vpc.main.id
-  cidr_block        = cidrsubnet(var.vpc_cidr, 8, count.index + 10)
-  availability_zone = local.zones[count.index]
-
-  tags = { Name = "${local.name}-private-${count.index + 1}" }
+  tags = { Name = "${local.name}-${each.key}" }
 }
 
 resource "aws_internet_gateway" "main" {
@@ -60,45 +56,31 @@ resource "aws_eip" "nat" {
 
 resource "aws_nat_gateway" "main" {
   allocation_id = aws_eip.nat.id
-  subnet_id     = aws_subnet.public[0].id
+  subnet_id     = aws_subnet.main["public-1"].id
 
   tags = { Name = local.name }
 
   depends_on = [aws_internet_gateway.main]
 }
 
-resource "aws_route_table" "public" {
-  vpc_id = aws_vpc.main.id
+# The public tier goes out through the internet gateway, the private one through NAT.
+resource "aws_route_table" "main" {
+  for_each = toset(["public", "private"])
 
-  route {
-    cidr_block = "0.0.0.0/0"
-    gateway_id = aws_internet_gateway.main.id
-  }
-
-  tags = { Name = "${local.name}-public" }
-}
-
-resource "aws_route_table_association" "public" {
-  count = 2
-
-  subnet_id      = aws_subnet.public[count.index].id
-  route_table_id = aws_route_table.public.id
-}
-
-resource "aws_route_table" "private" {
   vpc_id = aws_vpc.main.id
 
   route {
     cidr_block     = "0.0.0.0/0"
-    nat_gateway_id = aws_nat_gateway.main.id
+    gateway_id     = each.key == "public" ? aws_internet_gateway.main.id : null
+    nat_gateway_id = each.key == "private" ? aws_nat_gateway.main.id : null
   }
 
-  tags = { Name = "${local.name}-private" }
+  tags = { Name = "${local.name}-${each.key}" }
 }
 
-resource "aws_route_table_association" "private" {
-  count = 2
+resource "aws_route_table_association" "main" {
+  for_each = local.subnets
 
-  subnet_id      = aws_subnet.private[count.index].id
-  route_table_id = aws_route_table.private.id
+  subnet_id      = aws_subnet.main[each.key].id
+  route_table_id = aws_route_table.main[each.value.tier].id
 }

@@ -6,15 +6,15 @@ output "vpc_id" {
 }
 
 output "ecs_subnet_1" {
-  value = aws_subnet.private[0].id
+  value = aws_subnet.main["private-1"].id
 }
 
 output "ecs_subnet_2" {
-  value = aws_subnet.private[1].id
+  value = aws_subnet.main["private-2"].id
 }
 
 output "ecs_security_group" {
-  value = aws_security_group.services.id
+  value = aws_security_group.main["services"].id
 }
 
 output "ecs_cluster_arn" {
