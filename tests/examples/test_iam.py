@@ -13,7 +13,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from tests.examples.layout import IAM, PLAIN, REPOSITORIES
+from tests.examples.layout import CORE, IAM, PLAIN, REPOSITORIES, resources
 
 with warnings.catch_warnings():  # parliament imports pkg_resources, which warns that it goes
     warnings.simplefilter("ignore")
@@ -136,7 +136,16 @@ def test_the_task_roles_are_passed_to_ecs_tasks_only() -> None:
         assert passing["Condition"] == {
             "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
         }
-        assert all(arn.endswith(("-task", "-task-execution")) for arn in passing["Resource"])
+        assert passing["Resource"] == [
+            f"arn:aws:iam::123456789012:role/{name}"
+            for name in _core_role_names(workspace="toto-core-dev")
+        ]
+
+
+def _core_role_names(workspace: str) -> list[str]:
+    """The task roles' names examples/core gives them in that workspace (the cli engine's)."""
+    roles = [body["name"] for kind, _, body in resources(CORE) if kind == "aws_iam_role"]
+    return [role.replace("${local.name}", workspace) for role in roles]
 
 
 def _backend(repository: str) -> dict[str, Any]:
@@ -192,3 +201,17 @@ def test_plan_role_reads_both_states_and_takes_no_lock() -> None:
         _state_object("core", "toto-core"),
         _state_object("service", "toto-ms-orders"),
     ]
+
+
+def test_the_deploy_role_pushes_to_the_repository_the_workflow_names(
+    inline_service_workflow: dict[str, Any],
+) -> None:
+    """ECR is scoped to the dev environment's own image repository, <service>/dev."""
+    steps = inline_service_workflow["jobs"]["deploy-dev"]["steps"]
+    (build,) = [s for s in steps if s.get("uses", "").startswith("toto/actions/actions/build-push")]
+    repository = build["with"]["repository"]
+    assert repository == "toto-ms-orders/dev"
+    arn = f"arn:aws:ecr:eu-west-1:123456789012:repository/{repository}"
+    for name in ("permissions-service-deploy.json", "permissions-plan.json"):
+        scoped = [s for s in load(IAM / name)["Statement"] if s["Sid"].startswith("EcrR")]
+        assert [s["Resource"] for s in scoped] == [arn], name

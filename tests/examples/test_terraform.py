@@ -14,16 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from testing.cli import make_cli_runner
 from testing.terraform_configurations import AWS_PROVIDER_MIRROR
-from tests.conftest import REPO_ROOT, CliRunner
+from tests.conftest import REPO_ROOT
 from tests.examples.layout import (
     CORE,
     EXAMPLES,
-    REPOSITORIES,
     SERVICE,
     configuration,
     labelled,
@@ -86,20 +83,6 @@ def test_service_outputs_its_ecs_service_with_a_circuit_breaker() -> None:
     # The container runs the image the workflow passes (by digest), nothing else.
     assert ", image = var.image, " in task["container_definitions"]
     assert task["requires_compatibilities"] == ["FARGATE"]
-
-
-@pytest.fixture(scope="module")
-def inline_service_workflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The example service repository's workflow rendered inline: every job of the pipeline."""
-    repository = tmp_path_factory.mktemp("service")
-    (repository / "toto.yml").write_bytes((REPOSITORIES / "service/toto.yml").read_bytes())
-    cli: CliRunner = make_cli_runner(repository)
-    result = cli("render-workflow", "--style", "inline")
-    assert (result.exit_code, result.stderr) == (0, "")
-    workflow: dict[str, Any] = yaml.safe_load(
-        (repository / ".github/workflows/toto-microservice.yml").read_text(encoding="utf-8")
-    )
-    return workflow
 
 
 def _passed_variables(workflow: dict[str, Any]) -> list[set[str]]:
