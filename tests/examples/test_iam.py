@@ -30,7 +30,8 @@ TOLERATED = {"LOW", "INFO"}
 
 
 def findings(policy: str) -> list[tuple[str, str, str]]:
-    """(severity, issue, detail) of each finding of parliament's own auditors."""
+    """(severity, issue, detail) of each finding of parliament's own auditors (its community
+    auditors flag what these roles exist for: an ECR login token, passing the task roles)."""
     analysed = analyze_policy_string(policy)
     return [
         (found.severity, found.issue, str(found.detail))
