@@ -11,10 +11,10 @@ import signal
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum
-from types import FrameType
 from typing import Any, NamedTuple
 
 from toto_actions import actions_runtime
+from toto_actions.interrupts import on_stopping_signals
 from toto_actions.terraform.outputs import as_text, strings_within
 from toto_actions.terraform.plan import Decision, PlanSummary, decide
 
@@ -87,13 +87,9 @@ def mask_output_value(value: object, *, sensitive: bool) -> None:
 def on_signals(handle: Callable[[int], None]) -> Iterator[None]:
     """While the block runs, SIGTERM and SIGINT (a cancelled job) call handle(signal number)."""
 
-    def handler(number: int, frame: FrameType | None) -> None:
+    def warned(number: int) -> None:
         actions_runtime.warning(f"received {signal.Signals(number).name}: stopping")
         handle(number)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with on_stopping_signals(warned):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
