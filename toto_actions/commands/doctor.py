@@ -133,11 +133,11 @@ def _setting_keys() -> list[str]:
 
 
 def _called(kind: str) -> str:
-    """The reusable workflow of kind as this toolkit renders it: what a caller's jobs are."""
-    from toto_actions.workflows.published import published_workflows
+    """The reusable workflow of kind as this toolkit renders it (what published.py writes into
+    the toolkit's repository): what a caller's jobs are."""
+    from toto_actions.workflows.render import render_reusable
 
-    wanted = PurePosixPath(f".github/workflows/toto-{kind}.yml")
-    return next(w.content for w in published_workflows() if w.path == wanted)
+    return render_reusable(kind).content
 
 
 def _read_github(given: GivenOptions, repository: str, needs: WorkflowNeeds) -> RepositorySetup:

@@ -85,12 +85,14 @@ def findings(needs: WorkflowNeeds, setup: RepositorySetup) -> list[Finding]:
         for name in needs.environments
         if name.casefold() not in setup.environments
     ]
-    unmet: dict[tuple[str, str], list[Read]] = {}
+    # In the order the jobs first read each name, the core values last.
+    unmet: dict[tuple[str, str], list[Read]] = {(r.kind, r.name): [] for r in needs.reads}
     for read in needs.reads:
         if not _met(read, setup):
-            unmet.setdefault((read.kind, read.name), []).append(read)
-    found += [_missing(reads) for reads in unmet.values() if reads[0].name not in OPTIONAL_KNOBS]
-    found += [_optional(reads) for reads in unmet.values() if reads[0].name in OPTIONAL_KNOBS]
+            unmet[(read.kind, read.name)].append(read)
+    groups = sorted((reads for reads in unmet.values() if reads), key=lambda reads: reads[0].core)
+    found += [_missing(reads) for reads in groups if reads[0].name not in OPTIONAL_KNOBS]
+    found += [_optional(reads) for reads in groups if reads[0].name in OPTIONAL_KNOBS]
     return found + _fallbacks(needs, setup)
 
 

@@ -105,7 +105,9 @@ def called_kind(text: str) -> str | None:
 
 def _mapping(text: str, what: str) -> dict[Any, Any]:
     try:
-        document = yaml.safe_load(text)
+        # libyaml's loader where PyYAML has it: a reusable workflow takes the pure-Python one
+        # most of a second.
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as problem:
         raise UsageError(f"{what} is not valid YAML ({problem})".replace("\n", " ")) from problem
     if not isinstance(document, dict) or not isinstance(document.get("jobs"), dict):
@@ -203,9 +205,12 @@ class _JobReader:
         for step in self._steps():
             if self._decided_false(step.get("if")):
                 continue
-            for key, value in (step.get("env") or {}).items():
-                yield from self._reads_in(value, core=str(key).startswith("TF_VAR_"))
-            yield from self._reads_in({k: v for k, v in step.items() if k != "env"}, core=False)
+            for key, value in step.items():  # in the file's order
+                if key != "env":
+                    yield from self._reads_in(value, core=False)
+                    continue
+                for variable, text in (value or {}).items():
+                    yield from self._reads_in(text, core=str(variable).startswith("TF_VAR_"))
 
     def workspaces(self) -> Iterator[WorkspaceUse]:
         for step in self._steps():
