@@ -11,9 +11,11 @@ import pytest
 
 from testing.cli import CliResult, make_cli_runner
 from testing.github.server import GitHubServer
+from testing.tfc.model import WorkspaceAccess
 from testing.tfc.server import TfcServer
 from tests.conftest import CliRunner
 from toto_actions import __version__
+from toto_actions.workflows.settings import DEFAULT_CORE_SECRETS
 
 REPOSITORY = "acme/toto-ms-orders"
 TOKEN = "github_pat_doctor"
@@ -25,16 +27,7 @@ READ_PERMISSIONS = {
     "actions_variables": "read",
 }
 ENVIRONMENTS = ("dev", "prod")
-CORE_SECRETS = (
-    "VPC_ID",
-    "ECS_SUBNET_1",
-    "ECS_SUBNET_2",
-    "ECS_SECURITY_GROUP",
-    "ECS_CLUSTER_ARN",
-    "ECS_TASK_EXECUTION_ROLE_ARN",
-    "ECS_TASK_ROLE_ARN",
-    "ALB_LISTENER_ARN",
-)
+CORE_SECRETS = DEFAULT_CORE_SECRETS
 SECRET_VALUE = "s3cr3t-value-never-printed"
 ALL_ENVIRONMENTS = "environments dev, dev-plan, prod, prod-plan"
 TFC_ORG = "acme"
@@ -218,17 +211,15 @@ def test_the_workspaces_exist_and_can_be_planned(
     cli: CliRunner, github: GitHubServer, service_dir: Path, tfc: TfcServer
 ) -> None:
     seed_ready(github)
-    tfc.add_workspace(TFC_ORG, "toto-ms-orders-dev")
-    tfc.add_token(TFC_TOKEN, "team", access="read")
-    result, lines = doctor(cli, github, service_dir, *hcp_options(tfc))
-    assert result.exit_code == 1
+    lines = doctor_with_hcp(
+        cli, github, service_dir, tfc, workspace="toto-ms-orders-dev", access="read"
+    )
     assert levels(lines, "missing") == [
         "missing: workspace acme/toto-ms-orders-dev: the token cannot queue a plan "
         "(permissions.can-queue-run): give its team the plan permission",
         "missing: workspace acme/toto-ms-orders-prod: not found (create it, or give the token's "
         "team access to it)",
     ]
-    assert TFC_TOKEN not in result.stdout + result.stderr
 
 
 def test_a_core_repository_needs_its_secrets_file_and_workspaces_that_match_run_source(
@@ -258,9 +249,7 @@ def test_a_core_repository_needs_its_secrets_file_and_workspaces_that_match_run_
     github.set_secret(REPOSITORY, "TF_API_TOKEN", SECRET_VALUE, "dev-plan")
     tfc.add_workspace(TFC_ORG, "toto-core-dev")
     tfc.connect_vcs(TFC_ORG, "toto-core-dev", REPOSITORY)
-    tfc.add_token(TFC_TOKEN, "team", access="plan")
-    result, lines = doctor(cli, github, directory, *hcp_options(tfc))
-    assert result.exit_code == 1
+    lines = doctor_with_hcp(cli, github, directory, tfc, access="plan")
     assert levels(lines, "missing") == [
         "missing: file toto-secrets.yml: the core flow's sync reads the service repositories "
         "from it (render-workflow prints a start)",
@@ -270,8 +259,25 @@ def test_a_core_repository_needs_its_secrets_file_and_workspaces_that_match_run_
     ]
 
 
-def hcp_options(tfc: TfcServer) -> tuple[str, ...]:
-    return ("--tfc-token", TFC_TOKEN, "--tfc-organization", TFC_ORG, "--tfc-address", tfc.url)
+def doctor_with_hcp(
+    cli: CliRunner,
+    github: GitHubServer,
+    directory: Path,
+    tfc: TfcServer,
+    *,
+    workspace: str | None = None,
+    access: WorkspaceAccess,
+) -> list[str]:
+    """The doctor with the workspace checks, by a team token of that access (and a workspace
+    added first); exit 1, and no token in what it printed."""
+    if workspace is not None:
+        tfc.add_workspace(TFC_ORG, workspace)
+    tfc.add_token(TFC_TOKEN, "team", access=access)
+    options = ("--tfc-token", TFC_TOKEN, "--tfc-organization", TFC_ORG, "--tfc-address", tfc.url)
+    result, lines = doctor(cli, github, directory, *options)
+    assert result.exit_code == 1
+    assert TFC_TOKEN not in result.stdout + result.stderr
+    return lines
 
 
 @pytest.mark.parametrize(

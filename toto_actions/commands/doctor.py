@@ -79,7 +79,7 @@ def run(given: GivenOptions) -> int:
     repository = checked_repository(given.text("repository"), "--repository")
     hcp = _hcp_settings(given)
     path, kind = _workflow_file(repo_dir)
-    needs = workflow_needs((repo_dir / path).read_text(encoding="utf-8"), kind, _called(kind))
+    needs = workflow_needs((repo_dir / path).read_text(encoding="utf-8"), kind, _called)
     setup = _read_github(given, repository, needs)
     found = findings(needs, setup)
     if kind == "core" and not (repo_dir / SECRETS_FILE).is_file():

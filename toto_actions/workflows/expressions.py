@@ -131,21 +131,22 @@ class _Parser:
         return token
 
     def disjunction(self) -> Value:
-        value = self._conjunction()
-        while self._peek() == "||":
-            self._take()
-            right = self._conjunction()
-            known = truthy(value)
-            value = UNKNOWN if isinstance(known, _Unknown) else value if known else right
-        return value
+        return self._logical("||", self._conjunction)
 
     def _conjunction(self) -> Value:
-        value = self._comparison()
-        while self._peek() == "&&":
+        return self._logical("&&", self._comparison)
+
+    def _logical(self, operator: str, operand: Callable[[], Value]) -> Value:
+        """`a || b` is a when a is truthy, else b; `a && b` is b when a is truthy, else a."""
+        value = operand()
+        while self._peek() == operator:
             self._take()
-            right = self._comparison()
+            right = operand()
             known = truthy(value)
-            value = UNKNOWN if isinstance(known, _Unknown) else right if known else value
+            if isinstance(known, _Unknown):
+                value = UNKNOWN
+            elif known == (operator == "&&"):
+                value = right
         return value
 
     def _comparison(self) -> Value:

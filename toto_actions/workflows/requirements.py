@@ -13,7 +13,7 @@ value depends on it (expressions.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -78,29 +78,23 @@ class WorkflowNeeds:
     workspaces: tuple[WorkspaceUse, ...]
 
 
-def workflow_needs(text: str, kind: str, called_text: str | None = None) -> WorkflowNeeds:
-    """What the workflow (the file a repository commits) needs. For a caller, called_text is the
-    reusable workflow it calls (None: the caller is refused as not a toolkit caller)."""
+def workflow_needs(text: str, kind: str, reusable: Callable[[str], str]) -> WorkflowNeeds:
+    """What the workflow (the file a repository commits) needs; reusable(kind) is the text of
+    the reusable workflow a caller of that kind calls."""
     document = _mapping(text, "the workflow")
     caller = _caller_job(document)
     if caller is None:
         return _needs(kind, None, document, _Style(INLINE, {}, frozenset()), [{}])
-    if called_text is None:
-        raise UsageError(f"the workflow calls {caller['uses']}, not a toto workflow")
-    called = _mapping(called_text, "the called workflow")
+    called_by = _CALLED.fullmatch(str(caller["uses"]))
+    if called_by is None or called_by["kind"] != kind:
+        raise UsageError(f"the workflow calls {caller['uses']}, not toto-{kind}.yml of the toolkit")
+    called = _mapping(reusable(kind), "the called workflow")
     inputs = _inputs(called, caller.get("with") or {})
     passed = frozenset(str(name) for name in caller.get("secrets") or {})
     spec = str(inputs.get("environments") or "")
     environments = parse_environments(parse_spec(spec))
     bindings = [_bindings(e.name, e.plan_name) for e in environments]
     return _needs(kind, str(caller["uses"]), called, _Style(REUSABLE, inputs, passed), bindings)
-
-
-def called_kind(text: str) -> str | None:
-    """The kind of toolkit workflow a caller calls (None: not a caller)."""
-    caller = _caller_job(_mapping(text, "the workflow"))
-    match = _CALLED.fullmatch(str(caller["uses"])) if caller else None
-    return match["kind"] if match else None
 
 
 def _mapping(text: str, what: str) -> dict[Any, Any]:
@@ -116,9 +110,10 @@ def _mapping(text: str, what: str) -> dict[Any, Any]:
 
 
 def _caller_job(document: Mapping[Any, Any]) -> dict[Any, Any] | None:
+    """The job that calls a reusable workflow (None: the jobs are inline)."""
     for job in document["jobs"].values():
         if isinstance(job, dict) and isinstance(job.get("uses"), str):
-            return job if _CALLED.fullmatch(job["uses"]) else {"uses": job["uses"]}
+            return job
     return None
 
 
@@ -171,6 +166,15 @@ def _needs(
             reads.update(dict.fromkeys(reader.reads()))
             workspaces.update(dict.fromkeys(reader.workspaces()))
     names = set(environments)
+    # A workspace follows the VCS runs when any job does (the plans still upload speculative
+    # configurations, which a VCS-connected workspace takes).
+    following = {(w.name, w.organization) for w in workspaces if w.run_source == "vcs"}
+    merged = {
+        WorkspaceUse(
+            w.name, w.organization, "vcs" if (w.name, w.organization) in following else w.run_source
+        ): None
+        for w in workspaces
+    }
     return WorkflowNeeds(
         kind,
         style.name,
@@ -178,7 +182,7 @@ def _needs(
         tuple(environments),
         frozenset(name for name in names if name.endswith("-plan") and name[:-5] in names),
         tuple(reads),
-        tuple(workspaces),
+        tuple(merged),
     )
 
 
@@ -205,22 +209,21 @@ class _JobReader:
         for step in self._steps():
             if self._decided_false(step.get("if")):
                 continue
+            ignored = self._ignored_by(step)
             for key, value in step.items():  # in the file's order
                 if key != "env":
                     yield from self._reads_in(value, core=False)
                     continue
                 for variable, text in (value or {}).items():
-                    yield from self._reads_in(text, core=str(variable).startswith("TF_VAR_"))
+                    if variable not in ignored:
+                        core = str(variable).startswith("TF_VAR_")
+                        yield from self._reads_in(text, core=core)
 
     def workspaces(self) -> Iterator[WorkspaceUse]:
         for step in self._steps():
-            uses = str(step.get("uses") or "")
-            if not re.search(r"actions/tf-apply(@|\s|$)", uses) or self._decided_false(
-                step.get("if")
-            ):
+            if not _runs_tf_apply(step) or self._decided_false(step.get("if")):
                 continue
-            given = step.get("with") or {}
-            values = {key: render(str(given.get(key, "")), self.lookup) for key in _TF_APPLY}
+            values = self._tf_apply_inputs(step)
             if values["engine"] != "cloud" or not values["workspace"]:
                 continue
             yield WorkspaceUse(
@@ -228,6 +231,17 @@ class _JobReader:
                 values["tfc-organization"] or None,
                 values["run-source"] or "upload",
             )
+
+    def _tf_apply_inputs(self, step: Mapping[str, Any]) -> dict[str, str | None]:
+        given = step.get("with") or {}
+        return {key: render(str(given.get(key, "")), self.lookup) for key in _TF_APPLY}
+
+    def _ignored_by(self, step: Mapping[str, Any]) -> frozenset[str]:
+        """The environment variables a tf-apply step passes that its engine does not read: the
+        HCP Terraform token, with the cli engine."""
+        if _runs_tf_apply(step) and self._tf_apply_inputs(step)["engine"] == "cli":
+            return _CLOUD_ONLY
+        return frozenset()
 
     def lookup(self, name: str, probe: tuple[str, Value] | None = None) -> Value:
         if probe is not None and name == probe[0]:
@@ -280,6 +294,11 @@ class _JobReader:
 
 
 _TF_APPLY = ("engine", "workspace", "tfc-organization", "run-source")
+_CLOUD_ONLY = frozenset({"TF_API_TOKEN"})
+
+
+def _runs_tf_apply(step: Mapping[str, Any]) -> bool:
+    return bool(re.search(r"actions/tf-apply(@|\s|$)", str(step.get("uses") or "")))
 
 
 def _strings(node: Any) -> Iterator[str]:
@@ -293,4 +312,4 @@ def _strings(node: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-__all__ = ["Lookup", "Read", "WorkflowNeeds", "WorkspaceUse", "called_kind", "workflow_needs"]
+__all__ = ["Lookup", "Read", "WorkflowNeeds", "WorkspaceUse", "workflow_needs"]
