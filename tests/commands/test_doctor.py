@@ -315,3 +315,24 @@ def test_a_directory_without_a_rendered_workflow_is_exit_2(
         "found none: run toto-actions render-workflow first\n"
     )
     assert github.requests == []
+
+
+def test_a_token_without_a_read_permission_is_exit_1_naming_it(
+    cli: CliRunner, github: GitHubServer, service_dir: Path
+) -> None:
+    github.add_token("no-actions", [REPOSITORY], {**READ_PERMISSIONS, "actions": "none"})
+    result = cli(
+        "doctor",
+        "--output-dir",
+        str(service_dir),
+        "--repository",
+        REPOSITORY,
+        "--github-api-url",
+        github.url,
+        env={"GITHUB_TOKEN": "no-actions"},
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"error: list the environments of {REPOSITORY}: 403 Resource not accessible by "
+        "integration (the token needs actions=read)\n",
+    )

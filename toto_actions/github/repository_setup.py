@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from github.Environment import Environment
 from github.PaginatedList import PaginatedList
 from github.Secret import Secret
 from github.Variable import Variable
@@ -26,9 +27,10 @@ class SetupClient(GitHubClient):
     def repository_setup(self, repository: str, environments: Iterable[str]) -> RepositorySetup:
         """What the repository holds: its environments, and the secret and variable names of
         itself, of each of these environments that exists, and of its organization."""
+        # Through the requester: PyGithub's get_environments() first asks for the repository.
         found = self._read(
             f"list the environments of {repository}",
-            lambda: [e.name for e in self._github().get_repo(repository).get_environments()],
+            lambda: self._listed(Environment, f"/repos/{repository}/environments", "environments"),
         )
         existing = {name.casefold(): name for name in found}
         secrets: dict[str | None, frozenset[str]] = {None: self._names(repository, None, "secrets")}
@@ -64,15 +66,20 @@ class SetupClient(GitHubClient):
         repository a user owns (GitHub answers 404 there)."""
         content: type[Secret] | type[Variable] = Secret if kind == "secrets" else Variable
         url = f"/repos/{repository}/actions/organization-{kind}"
-
-        def listed() -> list[str]:
-            pages = PaginatedList(content, self._requester(), url, None, list_item=kind)
-            return [entry.name for entry in pages]
-
         try:
-            entries = self._read(f"list the organization {kind} shared with {repository}", listed)
+            entries = self._read(
+                f"list the organization {kind} shared with {repository}",
+                lambda: self._listed(content, url, kind),
+            )
         except GitHubError as problem:
             if problem.status == 404:
                 return frozenset()
             raise
         return frozenset(name.upper() for name in entries)
+
+    def _listed(
+        self, content: type[Environment] | type[Secret] | type[Variable], url: str, key: str
+    ) -> list[str]:
+        """The names of every page of a list GitHub answers as {total_count, <key>: [...]}."""
+        pages = PaginatedList(content, self._requester(), url, None, list_item=key)
+        return [entry.name for entry in pages]
