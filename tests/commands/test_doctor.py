@@ -92,7 +92,9 @@ def doctor(
         *arguments,
         env={"GITHUB_TOKEN": TOKEN},
     )
+    # Names only: neither a secret's value nor a variable's (the roles' ARNs).
     assert SECRET_VALUE not in result.stdout + result.stderr
+    assert "arn:aws:iam" not in result.stdout + result.stderr
     return result, result.stdout.splitlines()
 
 
