@@ -71,12 +71,12 @@ def test_the_version(cli: CliRunner) -> None:
         (
             [],
             "no command given: choose one of build-push, render-workflow, tf-apply, sync-secrets, "
-            "deployed-commit",
+            "deployed-commit, doctor",
         ),
         (
             ["deploy"],
             "toto-actions: argument COMMAND: invalid choice: 'deploy' (choose from 'build-push', "
-            "'render-workflow', 'tf-apply', 'sync-secrets', 'deployed-commit')",
+            "'render-workflow', 'tf-apply', 'sync-secrets', 'deployed-commit', 'doctor')",
         ),
         (["--bogus", "render-workflow"], "toto-actions: unrecognized arguments: --bogus"),
         (

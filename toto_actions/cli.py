@@ -41,6 +41,8 @@ COMMANDS = {
     "changed values only.",
     "deployed-commit": "Find the commit of an environment's latest successful deployment on "
     "GitHub.",
+    "doctor": "Tell what a repository still lacks for its rendered workflow: environments, "
+    "variables, secrets, workspaces.",
 }
 
 

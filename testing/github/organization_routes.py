@@ -1,7 +1,8 @@
 """The stand-in GitHub's organization Actions secrets and variables: the public key, the secrets
-and variables with their visibility (all, private, selected) and selected repositories, and the
-selection routes; with the test-side seeding. Handlers run under the server's lock, as those of
-routes.py do; the server checks the token, the organization and the body first."""
+and variables with their visibility (all, private, selected) and selected repositories, the
+selection routes, and the lists of those a repository is given; with the test-side seeding.
+Handlers run under the server's lock, as those of routes.py do; the server checks the token, the
+organization and the body first."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from testing.github.documents import (
 from testing.github.routes import (
     PAGE,
     VARIABLES_PAGE,
+    Call,
     Handler,
     OrganizationCall,
     OrganizationHandler,
@@ -214,6 +216,31 @@ def _remove_repository(kind: _Kind, bare: bool, call: OrganizationCall) -> Reply
     return Reply(204)
 
 
+def shares_with(entry: OrganizationEntry, repository: Repository) -> bool:
+    """Whether a repository of the organization may use the entry: every one (all), the
+    private and internal ones (private), or those selected."""
+    if entry.visibility == "all":
+        return True
+    if entry.visibility == "private":
+        return repository.visibility in {"private", "internal"}
+    return repository.id in entry.selected
+
+
+def _list_shared(kind: _Kind, call: Call) -> Reply:
+    """GET /repos/{owner}/{repo}/actions/organization-secrets (or -variables): the organization
+    entries shared with the repository, as actions-secret (or actions-variable) documents; none
+    for a repository whose owner is no organization."""
+    owner = call.repository.full_name.split("/")[0].lower()
+    organization = call.state.organizations.get(owner)
+    entries = organization.entries(kind.name) if organization is not None else {}
+    documents = [
+        entry_document(name, entry, kind.with_value)
+        for name, entry in sorted(entries.items())
+        if shares_with(entry, call.repository)
+    ]
+    return paginated(call, kind.name, documents, VARIABLES_PAGE if kind.with_value else PAGE)
+
+
 def _get_organization(call: OrganizationCall) -> Reply:
     """The organization, its plan shown only to a token that holds Organization plan (a
     classic token, whose admin:org scope the stand-in does not model, sees it too)."""
@@ -279,6 +306,21 @@ ORGANIZATION_ROUTES: list[Route[Handler]] = [
     _route("PATCH", _VARIABLE, _update_variable, {204, 404, 409, 422}),
     _route("DELETE", _VARIABLE, partial(_delete_entry, _VARIABLES), {204, 404}),
     *_selection_routes(_VARIABLE, _VARIABLES),
+    # What a repository is given of its organization's (a repository route: the token must see it).
+    route(
+        "GET",
+        "/repos/{owner}/{repo}/actions/organization-secrets",
+        partial(_list_shared, _SECRETS),
+        {200},
+        BRACED_PARAMETERS,
+    ),
+    route(
+        "GET",
+        "/repos/{owner}/{repo}/actions/organization-variables",
+        partial(_list_shared, _VARIABLES),
+        {200},
+        BRACED_PARAMETERS,
+    ),
 ]
 
 

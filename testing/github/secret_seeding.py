@@ -55,6 +55,10 @@ class SecretSeeding:
     ) -> None:
         self._put("variables", repository, name, value, environment)
 
+    def delete_variable(self, repository: str, name: str, environment: str | None = None) -> None:
+        with self._lock:
+            del self._state.target(repository, environment).variables[name.upper()]
+
     def rotate_public_key(self, repository: str, environment: str | None = None) -> None:
         """A new key pair and key_id, as GitHub rotates them: the old key_id then answers 422."""
         with self._lock:

@@ -3,6 +3,7 @@ documentation shows them, and its error documents."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from testing.http_stand_in import (
@@ -43,7 +44,10 @@ def reference(kind: str, identifier: str | None) -> dict[str, Any]:
     return {"data": None if identifier is None else {"id": identifier, "type": kind}}
 
 
-def workspace_document(state: State, workspace: Workspace) -> dict[str, Any]:
+def workspace_document(
+    state: State, workspace: Workspace, permissions: Mapping[str, bool]
+) -> dict[str, Any]:
+    """The workspace resource, with the permissions the calling token holds on it."""
     active = workspace.active_run()
     current_run = active.id if active else workspace.finished_run_id
     latest_run = workspace.runs[-1].id if workspace.runs else None
@@ -90,17 +94,7 @@ def workspace_document(state: State, workspace: Workspace) -> dict[str, Any]:
                 "updated-at": workspace.created_at,
                 "vcs-repo": None,
                 "working-directory": None,
-                "permissions": {
-                    "can-update": True,
-                    "can-destroy": True,
-                    "can-queue-run": True,
-                    "can-queue-apply": True,
-                    "can-lock": True,
-                    "can-unlock": True,
-                    "can-read-state-versions": True,
-                    "can-read-state-outputs": True,
-                    "can-read-variable": True,
-                },
+                "permissions": dict(permissions),
                 "actions": {"is-destroyable": True},
                 **vcs_attributes(workspace),
             },

@@ -30,7 +30,9 @@ from testing.tfc.model import (
     ObjectKind,
     Run,
     Workspace,
+    WorkspaceAccess,
 )
+from testing.tfc.permissions import workspace_permissions
 from testing.tfc.state import (
     State,
 )
@@ -87,6 +89,7 @@ class Call:
     body: Any  # JSON for API routes; bytes for the archivist
     path: str
     base_url: str
+    access: WorkspaceAccess = "admin"  # the calling token's permission set
 
     def workspace(self) -> Workspace:
         found = self.state.workspaces.get(self.params["workspace_id"])
@@ -106,11 +109,12 @@ def show_workspace_by_name(call: Call) -> Reply:
     workspace = organization.workspaces.get(call.params["name"]) if organization else None
     if workspace is None:
         raise not_found()
-    return Reply(200, workspace_document(call.state, workspace))
+    return Reply(200, workspace_document(call.state, workspace, workspace_permissions(call.access)))
 
 
 def show_workspace(call: Call) -> Reply:
-    return Reply(200, workspace_document(call.state, call.workspace()))
+    permissions = workspace_permissions(call.access)
+    return Reply(200, workspace_document(call.state, call.workspace(), permissions))
 
 
 def _resource_body(call: Call, kind: str) -> dict[str, Any]:

@@ -12,7 +12,10 @@ As HashiCorp documents them (developer.hashicorp.com/terraform/cloud-docs/api-do
 - `json-output-redacted` is not in the API documentation: Terraform reads it with the token that
   reads the run (hashicorp/terraform internal/cloud/backend_show.go, backend_common.go
   readRedactedPlan), so read access serves it.
-Every token starts with admin access, as the stand-in's tokens always had.
+Every token starts with admin access, as the stand-in's tokens always had. A workspace resource
+shows the calling token's permissions (its `permissions` attribute, "Show workspace"): queueing a
+plan (`can-queue-run`) comes with the plan set, applying and locking with write, changing and
+destroying the workspace with admin.
 """
 
 from __future__ import annotations
@@ -30,3 +33,22 @@ def refusal(held: WorkspaceAccess, needed: WorkspaceAccess) -> Reply | None:
     if _RANK[held] >= _RANK[needed]:
         return None
     return not_found().reply
+
+
+# Each permission of a workspace resource, and the set that first holds it.
+_PERMISSION_LEVELS: dict[str, WorkspaceAccess] = {
+    "can-update": "admin",
+    "can-destroy": "admin",
+    "can-queue-run": "plan",
+    "can-queue-apply": "write",
+    "can-lock": "write",
+    "can-unlock": "write",
+    "can-read-state-versions": "read",
+    "can-read-state-outputs": "read",
+    "can-read-variable": "read",
+}
+
+
+def workspace_permissions(held: WorkspaceAccess) -> dict[str, bool]:
+    """The `permissions` attribute of a workspace, for a token holding that set."""
+    return {name: _RANK[held] >= _RANK[needed] for name, needed in _PERMISSION_LEVELS.items()}

@@ -413,5 +413,5 @@ class TfcServer(VcsConnections, StandInServer[Endpoint]):
                 return error(400, "bad request", "the request body is not JSON").reply
             body = incoming.body
         query = dict(parse_qsl(incoming.query))
-        call = Call(self._state, incoming.params, query, body, incoming.path, self.url)
+        call = Call(self._state, incoming.params, query, body, incoming.path, self.url, held)
         return self._checked(route.spec, lambda: endpoint.handle(call))

@@ -269,3 +269,47 @@ def test_a_repository_is_private_until_made_public(server: GitHubServer) -> None
     server.set_visibility(SERVICES[1], "internal")
     internal = call(server, "GET", f"/repos/{SERVICES[1]}").body
     assert (internal["visibility"], internal["private"]) == ("internal", True)
+
+
+def test_a_repository_lists_the_organization_entries_shared_with_it(server: GitHubServer) -> None:
+    """GET /repos/{owner}/{repo}/actions/organization-secrets (and -variables): the entries of
+    visibility all, private (the private and internal repositories) and those selecting it;
+    names and timestamps, a variable's value, never a secret's; Secrets (Variables): read."""
+    server.set_visibility(SERVICES[2], "public")
+    server.set_organization_entry(ORG, "secrets", "EVERYONE", "v", visibility="all")
+    server.set_organization_entry(ORG, "secrets", "PRIVATE_ONES", "v", visibility="private")
+    server.set_organization_entry(ORG, "secrets", "ONLY_A", "v", repositories=[SERVICES[0]])
+    server.set_organization_entry(ORG, "variables", "ONLY_B", "1", repositories=[SERVICES[1]])
+    template = "/repos/{owner}/{repo}/actions/organization-{kind}"
+    shared = {}
+    for repository in SERVICES:
+        for kind in ("secrets", "variables"):
+            answer = call(server, "GET", f"/repos/{repository}/actions/organization-{kind}")
+            assert answer.status == 200
+            assert_documented(
+                template.format(owner="{owner}", repo="{repo}", kind=kind), "get", 200, answer.body
+            )
+            shared[repository, kind] = [entry["name"] for entry in answer.body[kind]]
+    assert shared == {
+        (SERVICES[0], "secrets"): ["EVERYONE", "ONLY_A", "PRIVATE_ONES"],
+        (SERVICES[0], "variables"): [],
+        (SERVICES[1], "secrets"): ["EVERYONE", "PRIVATE_ONES"],
+        (SERVICES[1], "variables"): ["ONLY_B"],
+        (SERVICES[2], "secrets"): ["EVERYONE"],
+        (SERVICES[2], "variables"): [],
+    }
+    listed = call(server, "GET", f"/repos/{SERVICES[1]}/actions/organization-variables").body
+    assert listed["variables"][0]["value"] == "1"
+    secrets = call(server, "GET", f"/repos/{SERVICES[0]}/actions/organization-secrets").body
+    assert all(set(entry) == {"name", "created_at", "updated_at"} for entry in secrets["secrets"])
+    # A repository of no organization is given none.
+    assert call(server, "GET", f"/repos/{OTHER}/actions/organization-secrets").body == {
+        "total_count": 0,
+        "secrets": [],
+    }
+    server.add_token("reader", permissions={"secrets": "read"})
+    path = f"/repos/{SERVICES[0]}/actions/organization-"
+    assert call(server, "GET", path + "secrets", token="reader").status == 200
+    refused = call(server, "GET", path + "variables", token="reader")
+    assert refused.status == 403
+    assert refused.headers["X-Accepted-GitHub-Permissions"] == "actions_variables=read"

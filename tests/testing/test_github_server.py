@@ -442,6 +442,8 @@ def _drive_organization_routes(run: RepresentativeRun) -> None:
         expect=422,
     )
     run.send("GET", f"{scope}/variables", expect=200)
+    for kind in ("secrets", "variables"):  # NEW (selected) and ALL, as the repository sees them
+        run.send("GET", f"{REPOSITORY_PATH}/actions/organization-{kind}", expect=200)
     run.send("PATCH", f"{scope}/variables/NEW", {"value": "2"}, expect=204)
     run.send("PATCH", f"{scope}/variables/NEW", {"name": "ALL"}, expect=409)
     run.send("PATCH", f"{scope}/variables/NEW", {**one, "visibility": "private"}, expect=422)

@@ -75,3 +75,45 @@ def test_a_token_that_may_not_apply_may_not_discard_cancel_or_apply(server: TfcS
         refused = reader.post(f"{API}/runs/{run['id']}/actions/{action}", {"comment": "no"})
         assert refused.status_code == 404, action
     assert Client(server).post(f"{API}/runs/{run['id']}/actions/discard").status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("access", "granted"),
+    [
+        ("read", {"can-read-state-versions", "can-read-state-outputs", "can-read-variable"}),
+        (
+            "plan",
+            {
+                "can-read-state-versions",
+                "can-read-state-outputs",
+                "can-read-variable",
+                "can-queue-run",
+            },
+        ),
+        (
+            "admin",
+            {
+                "can-read-state-versions",
+                "can-read-state-outputs",
+                "can-read-variable",
+                "can-queue-run",
+                "can-queue-apply",
+                "can-lock",
+                "can-unlock",
+                "can-update",
+                "can-destroy",
+            },
+        ),
+    ],
+)
+def test_a_workspace_shows_the_permissions_of_the_calling_token(
+    server: TfcServer, access: str, granted: set[str]
+) -> None:
+    """ "Show workspace": `permissions` are what the caller may do, `can-queue-run` (queue a
+    plan) from the plan set on."""
+    server.add_workspace(ORGANIZATION, "svc-dev")
+    server.add_token("caller", "team", access=access)  # type: ignore[arg-type]
+    answer = Client(server, "caller").get(f"{API}/organizations/{ORGANIZATION}/workspaces/svc-dev")
+    assert answer.status_code == 200
+    permissions = answer.json()["data"]["attributes"]["permissions"]
+    assert {name for name, allowed in permissions.items() if allowed} == granted

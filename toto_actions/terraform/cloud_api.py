@@ -20,8 +20,16 @@ from toto_actions.terraform.cloud_http import (
     require_success,
 )
 from toto_actions.terraform.runs import RunView, run_view
+from toto_actions.workflows.readiness import WorkspaceState
 
-__all__ = ["DEFAULT_ADDRESS", "JSON_PLAN_WAIT", "PlanCounts", "TfcClient", "TfcError", "Workspace"]
+__all__ = [
+    "DEFAULT_ADDRESS",
+    "JSON_PLAN_WAIT",
+    "PlanCounts",
+    "TfcClient",
+    "TfcError",
+    "Workspace",
+]
 
 DEFAULT_ADDRESS = "https://app.terraform.io"
 JSON_PLAN_WAIT = 10.0  # seconds a finished plan's JSON plan is waited for
@@ -50,16 +58,9 @@ class TfcClient(TfcTransport):
 
     def workspace(self, name: str) -> Workspace:
         what = f"workspace {self.organization}/{name}"
-        try:
-            data = self._get(
-                f"/api/v2/organizations/{quote(self.organization)}/workspaces/{quote(name)}", what
-            )["data"]
-        except TfcError as problem:
-            if problem.status == 404:
-                raise UsageError(f"{what} not found, or the token cannot see it") from problem
-            if problem.status == 401:
-                raise UsageError(f"{what}: the HCP Terraform token was refused (401)") from problem
-            raise
+        data = self._workspace_data(name)
+        if data is None:
+            raise UsageError(f"{what} not found, or the token cannot see it")
         attributes = data["attributes"]
         return Workspace(
             id=data["id"],
@@ -68,6 +69,34 @@ class TfcClient(TfcTransport):
             auto_apply=bool(attributes.get("auto-apply")),
             html_url=f"{self.address}/app/{self.organization}/workspaces/{name}",
         )
+
+    def workspace_readiness(self, name: str) -> WorkspaceState | None:
+        """Whether the token may queue runs (plans) on the workspace, and whether a VCS
+        repository drives it (`vcs-repo`); None when the workspace does not exist, or the token
+        cannot see it."""
+        data = self._workspace_data(name)
+        if data is None:
+            return None
+        attributes = data["attributes"]
+        permissions = attributes.get("permissions") or {}
+        return WorkspaceState(
+            bool(permissions.get("can-queue-run")), bool(attributes.get("vcs-repo"))
+        )
+
+    def _workspace_data(self, name: str) -> dict[str, Any] | None:
+        """The workspace's JSON:API resource; None for a 404."""
+        what = f"workspace {self.organization}/{name}"
+        try:
+            data: dict[str, Any] = self._get(
+                f"/api/v2/organizations/{quote(self.organization)}/workspaces/{quote(name)}", what
+            )["data"]
+        except TfcError as problem:
+            if problem.status == 404:
+                return None
+            if problem.status == 401:
+                raise UsageError(f"{what}: the HCP Terraform token was refused (401)") from problem
+            raise
+        return data
 
     def upload_configuration(
         self, workspace: Workspace, archive: bytes, timeout: float, *, speculative: bool

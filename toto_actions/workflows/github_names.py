@@ -45,9 +45,14 @@ def service_repositories(value: object) -> tuple[str | None, tuple[str, ...]]:
 
 
 def actions_repo(value: object) -> str:
+    return repository(value, "actions-repo")
+
+
+def repository(value: object, what: str) -> str:
+    """OWNER/REPO, checked as GitHub names them; UsageError naming `what` otherwise."""
     owner, _, name = value.partition("/") if isinstance(value, str) else ("", "", "")
     if not _GITHUB_OWNER.fullmatch(owner) or not is_github_name(name):
-        raise UsageError(f"actions-repo {value!r} is not OWNER/REPO")
+        raise UsageError(f"{what} {value!r} is not OWNER/REPO")
     return f"{owner}/{name}"
 
 
