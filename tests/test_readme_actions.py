@@ -38,7 +38,7 @@ def input_rows(name: str) -> dict[str, list[str]]:
     """input -> its cells (name, type, default, meaning) in the action's input table."""
     table = action_readme(name).split(INPUT_HEADER, 1)[1].split("\n\n", 1)[0]
     rows = [
-        [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        [cell.strip() for cell in re.split(r"(?<=\s)\|(?=\s)", line.strip().strip("|"))]
         for line in table.splitlines()
         if line.startswith("| `")
     ]
