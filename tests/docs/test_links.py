@@ -50,9 +50,8 @@ def broken_links(document: Path) -> list[str]:
     for target in relative_links(document):
         path, _, fragment = target.partition("#")
         resolved = (document.parent / path).resolve() if path else document
-        if not resolved.exists():
-            broken.append(target)
-        elif fragment and (resolved.is_dir() or fragment not in anchors(resolved)):
+        missing = not resolved.exists()
+        if missing or (fragment and (resolved.is_dir() or fragment not in anchors(resolved))):
             broken.append(target)
     return broken
 
