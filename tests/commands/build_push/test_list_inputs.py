@@ -73,10 +73,9 @@ def test_a_comma_separated_list_of_the_old_form_is_refused_before_anything_is_wr
 
 
 def readme_meanings(name: str) -> dict[str, str]:
-    """input -> the meaning cell of the README's input table of the action."""
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
-    table = section.split("| input | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    """input -> the meaning cell of the input table of the action's README."""
+    readme = (REPO_ROOT / "actions" / name / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| input | type | default | meaning |", 1)[1].split("\n\n", 1)[0]
     rows = [line.strip().strip("|").split(" | ") for line in table.splitlines()]
     return {row[0].strip().strip("`"): row[-1].strip() for row in rows if row[0].startswith(" `")}
 
