@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from toto_actions.images.build_options import BuildSettings
+from toto_actions.images.registry import RepositorySettings
 
 SOURCE = "registry.test/app@sha256:" + "a" * 64
 SETTINGS = BuildSettings(
@@ -22,9 +23,7 @@ SETTINGS = BuildSettings(
     registry_username=None,
     registry_password=None,
     aws_region=None,
-    create_repository=True,
-    tag_mutability="MUTABLE",
-    lifecycle_policy=None,
+    new_repository=RepositorySettings(),
     skip_if_exists=True,
     scan_threshold=None,
     scan_timeout=300.0,

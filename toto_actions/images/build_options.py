@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from toto_actions.images.buildkit import BuildRequest, SecretFile
 from toto_actions.images.names import is_tag, normalize_platform, platform_problem
+from toto_actions.images.registry import RepositorySettings
 from toto_actions.options import Pairs
 
 # The build argument that has BuildKit write the layer cache into the image's configuration.
@@ -33,9 +34,7 @@ class BuildSettings(NamedTuple):
     registry_username: str | None
     registry_password: str | None
     aws_region: str | None
-    create_repository: bool
-    tag_mutability: str
-    lifecycle_policy: str | None  # the text put on a created ECR repository; None: no policy
+    new_repository: RepositorySettings  # how a missing repository is created, if it may be
     skip_if_exists: bool
     scan_threshold: str | None
     scan_timeout: float

@@ -9,9 +9,21 @@ Artifact Registry) is one adapter module and one branch of connect().
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from toto_actions.images.names import ImageManifest, TagMutability, ecr_region
+
+
+@dataclass(frozen=True)
+class RepositorySettings:
+    """How build-push may make a missing repository: whether it may (`create`; False: a missing
+    one is a UsageError), the tag mutability it gets, and the lifecycle policy text put on it
+    (None: none). A registry with no such settings ignores them."""
+
+    tag_mutability: str = "MUTABLE"
+    create: bool = True
+    lifecycle_policy: str | None = None
 
 
 class Registry(Protocol):
@@ -27,22 +39,14 @@ class Registry(Protocol):
         push without any."""
         ...
 
-    def tag_mutability(self, repository: str, *, create: bool, created: str) -> TagMutability:
-        """Which tags the repository refuses to move; for a missing repository, `created` (the
-        mutability it will be created with), or a UsageError when it may not be created."""
+    def tag_mutability(self, repository: str, settings: RepositorySettings) -> TagMutability:
+        """Which tags the repository refuses to move; for a missing repository, the mutability
+        it will be created with, or a UsageError when it may not be created."""
         ...
 
-    def ensure_repository(
-        self,
-        repository: str,
-        tag_mutability: str,
-        create: bool,
-        *,
-        lifecycle_policy: str | None,
-    ) -> bool:
-        """Make sure the repository exists before a push; True when this call created it, and
-        then with the lifecycle policy text (None: none). An existing repository is left as it
-        is. (No default here, unlike the adapters': a call through the protocol says which.)"""
+    def ensure_repository(self, repository: str, settings: RepositorySettings) -> bool:
+        """Make sure the repository exists before a push; True when this call created it, with
+        the settings. An existing repository is left as it is."""
         ...
 
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
