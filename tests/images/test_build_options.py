@@ -12,6 +12,7 @@ from toto_actions.images.registry import RepositorySettings
 SOURCE = "registry.test/app@sha256:" + "a" * 64
 SETTINGS = BuildSettings(
     repository="app",
+    new_repository=RepositorySettings(),
     context=Path("/src"),
     dockerfile=Path("/src/Dockerfile"),
     tags=("t1",),
@@ -23,7 +24,6 @@ SETTINGS = BuildSettings(
     registry_username=None,
     registry_password=None,
     aws_region=None,
-    new_repository=RepositorySettings(),
     skip_if_exists=True,
     scan_threshold=None,
     scan_timeout=300.0,

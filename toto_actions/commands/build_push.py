@@ -267,6 +267,9 @@ def _settings(given: GivenOptions) -> BuildSettings:
         policy = None
     settings = BuildSettings(
         repository=repository,
+        new_repository=RepositorySettings(
+            given.text("tag-mutability") or "MUTABLE", given.switch("create-repository"), policy
+        ),
         context=context,
         dockerfile=dockerfile,
         tags=tags,
@@ -278,9 +281,6 @@ def _settings(given: GivenOptions) -> BuildSettings:
         registry_username=given.text("registry-username"),
         registry_password=given.text("registry-password"),
         aws_region=given.text("aws-region"),
-        new_repository=RepositorySettings(
-            given.text("tag-mutability") or "MUTABLE", given.switch("create-repository"), policy
-        ),
         skip_if_exists=given.switch("skip-if-exists"),
         push=given.switch("push"),
         scan_threshold=given.text("scan-severity-threshold"),

@@ -23,6 +23,7 @@ INLINE_CACHE_ARGUMENT = "BUILDKIT_INLINE_CACHE"
 
 class BuildSettings(NamedTuple):
     repository: str
+    new_repository: RepositorySettings  # how the repository is created if missing, if it may be
     context: Path
     dockerfile: Path
     tags: tuple[str, ...]
@@ -34,7 +35,6 @@ class BuildSettings(NamedTuple):
     registry_username: str | None
     registry_password: str | None
     aws_region: str | None
-    new_repository: RepositorySettings  # how a missing repository is created, if it may be
     skip_if_exists: bool
     scan_threshold: str | None
     scan_timeout: float
