@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from toto_actions.images.build_options import BuildSettings
-from toto_actions.images.registry import RepositorySettings
+from toto_actions.images.registry import RegistryAccess, RepositorySettings
 
 SOURCE = "registry.test/app@sha256:" + "a" * 64
 SETTINGS = BuildSettings(
@@ -20,10 +20,7 @@ SETTINGS = BuildSettings(
     target=None,
     labels={},
     oci_labels={},
-    registry="registry.test",
-    registry_username=None,
-    registry_password=None,
-    aws_region=None,
+    registry=RegistryAccess("registry.test"),
     skip_if_exists=True,
     scan_threshold=None,
     scan_timeout=300.0,

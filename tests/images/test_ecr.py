@@ -29,7 +29,7 @@ from toto_actions.images.aws_errors import NO_CREDENTIALS, NO_REGION
 from toto_actions.images.ecr import EcrRegistry
 from toto_actions.images.lifecycle_policy import DEFAULT_LIFECYCLE_POLICY
 from toto_actions.images.names import ImageManifest, TagMutability
-from toto_actions.images.registry import RepositorySettings, connect
+from toto_actions.images.registry import RegistryAccess, RepositorySettings, connect
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -455,7 +455,7 @@ def other_host(aws_env: MotoServer) -> str:
 @pytest.fixture
 def other_registry(other_host: str) -> EcrRegistry:
     """The adapter build-push connects to for `--registry <other account's host>`."""
-    connected = connect(other_host, None, None, None)
+    connected = connect(RegistryAccess(other_host))
     assert isinstance(connected, EcrRegistry)
     return connected
 
@@ -536,7 +536,7 @@ def test_the_scan_of_an_image_of_another_account_is_read_there(
 def test_a_host_of_the_caller_s_own_account_names_it_harmlessly(
     ecr_client: ECRClient, aws_env: MotoServer, repository: str
 ) -> None:
-    own = connect(f"{aws_env.account_id}.dkr.ecr.{aws_env.region}.amazonaws.com", None, None, None)
+    own = connect(RegistryAccess(f"{aws_env.account_id}.dkr.ecr.{aws_env.region}.amazonaws.com"))
 
     assert own.ensure_repository(repository, RepositorySettings("MUTABLE")) is True
     names = [r.get("repositoryName") for r in ecr_client.describe_repositories()["repositories"]]
@@ -548,7 +548,7 @@ def test_the_region_of_an_ecr_host_wins_over_aws_region(
 ) -> None:
     # The host names where the image goes: the API calls must reach the same region.
     host = f"{OTHER_ACCOUNT}.dkr.ecr.{aws_env.region}.amazonaws.com"
-    connected = connect(host, None, None, "eu-west-3")
+    connected = connect(RegistryAccess(host, aws_region="eu-west-3"))
 
     assert connected.ensure_repository(repository, RepositorySettings("MUTABLE")) is True
     assert other_repositories(ecr_client, repository) != []  # in us-east-1, the host's region
@@ -565,7 +565,7 @@ def test_every_repository_level_call_sends_the_host_s_account_as_registry_id(
     DescribeRepositories, BatchGetImage and PutImage, so its answers cannot tell."""
     with RecordingProxy(aws_env.endpoint_url) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-        registry = connect(other_host, None, None, None)
+        registry = connect(RegistryAccess(other_host))
         registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
         image = put_image(ecr_client, repository, "toto-inputs-1", b"layer", OTHER_ACCOUNT)
         found = registry.find_image(repository, "toto-inputs-1")

@@ -36,7 +36,12 @@ from toto_actions.images.names import (
     TagMutability,
     is_repository_name,
 )
-from toto_actions.images.registry import Registry, RepositorySettings, connect
+from toto_actions.images.registry import (
+    Registry,
+    RegistryAccess,
+    RepositorySettings,
+    connect,
+)
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option
 from toto_actions.service_project import service_version
 
@@ -202,13 +207,8 @@ def _build_or_reuse(given: GivenOptions) -> int:
         if problems:
             raise UsageError("\n".join(problems))
     engine = DockerEngine()
-    registry = connect(
-        settings.registry,
-        settings.registry_username,
-        settings.registry_password,
-        settings.aws_region,
-    )
-    host = settings.registry or registry.host
+    registry = connect(settings.registry)
+    host = settings.registry.host or registry.host
     if client is None:
         return content_tag.plan(settings, registry, host, engine)
     marker = content_tag.content_tag(settings, registry, host, engine)
@@ -277,10 +277,12 @@ def _settings(given: GivenOptions) -> BuildSettings:
         target=given.text("target"),
         labels=labels,
         oci_labels=_oci_labels(given, context, revision, version),
-        registry=given.text("registry"),
-        registry_username=given.text("registry-username"),
-        registry_password=given.text("registry-password"),
-        aws_region=given.text("aws-region"),
+        registry=RegistryAccess(
+            given.text("registry"),
+            given.text("registry-username"),
+            given.text("registry-password"),
+            given.text("aws-region"),
+        ),
         skip_if_exists=given.switch("skip-if-exists"),
         push=given.switch("push"),
         scan_threshold=given.text("scan-severity-threshold"),
