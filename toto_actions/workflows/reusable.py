@@ -53,7 +53,7 @@ class WorkflowInput:
 # The inputs' defaults, render-workflow's: `service` is required, and an input not named here
 # defaults to "" (not given: the jobs read a variable instead, or leave the step out). Its type
 # follows: boolean for a boolean default, else string.
-DEFAULTS: dict[str, str | bool | None] = {
+INPUT_DEFAULTS: dict[str, str | bool | None] = {
     "service": None,
     "image-repository": PER_ENVIRONMENT,
     "terraform-engine": "cloud",
@@ -69,7 +69,7 @@ DEFAULTS: dict[str, str | bool | None] = {
 
 def _described(kinds: tuple[str, ...], descriptions: dict[str, str]) -> list[WorkflowInput]:
     return [
-        WorkflowInput(name, description, DEFAULTS.get(name, ""), kinds)
+        WorkflowInput(name, description, INPUT_DEFAULTS.get(name, ""), kinds)
         for name, description in descriptions.items()
     ]
 
