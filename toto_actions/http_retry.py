@@ -13,13 +13,36 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import NamedTuple
+
+from toto_actions.errors import OperationError
 
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "wait for at least one minute before retrying"
 # RFC 9110 9.2.2: the methods whose repetition has the effect of one request.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
+class RequestFailed(OperationError):
+    """A request that failed for good (after its retries, or at once when retrying cannot help):
+    `<what>: <status, or no answer> <detail>`. Each adapter raises a subclass of its own."""
+
+    def __init__(self, what: str, status: int | None, detail: str) -> None:
+        super().__init__(f"{what}: {status or 'no answer'} {detail}".rstrip())
+        self.status = status
+
+
+def succeeded(request: Callable[[], object], *, unless: int) -> bool:
+    """Make the request: True once it returns, False when it failed with the status `unless`,
+    the answer that means no (404: not there; 409: no longer possible). Other failures raise."""
+    try:
+        request()
+    except RequestFailed as problem:
+        if problem.status != unless:
+            raise
+        return False
+    return True
 
 
 class RetryPolicy(NamedTuple):

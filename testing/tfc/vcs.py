@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from testing.http_stand_in import Incoming, Reply
 from testing.tfc.model import API, VcsRepo, Workspace, iso
@@ -72,6 +72,51 @@ def pull_request_ingress(
         "pull-request-title": None if number is None else title,
         "compare-url": url,
     }
+
+
+class Push(NamedTuple):
+    """A push of commit_sha to ref; changed_files None: GitHub sent no list."""
+
+    commit_sha: str
+    ref: str = "refs/heads/main"
+    changed_files: Sequence[str] | None = ()
+
+    def starts_a_run(self, workspace: Workspace) -> bool:
+        vcs = workspace.vcs
+        if vcs is None or not _accepts_webhooks(workspace, vcs):
+            return False
+        processed = any(
+            (run.configuration_version.ingress or {}).get("commit-sha") == self.commit_sha
+            for run in workspace.runs
+        )
+        if processed:
+            return False
+        if self.ref.startswith("refs/tags/"):
+            tag = self.ref.removeprefix("refs/tags/")
+            return bool(vcs.tags_regex) and re.search(vcs.tags_regex or "", tag) is not None
+        if vcs.tags_regex:
+            return False
+        if self.ref.removeprefix("refs/heads/") != (vcs.branch or vcs.default_branch):
+            return False
+        return _relevant(vcs, self.changed_files)
+
+
+class PullRequest(NamedTuple):
+    """Pull request `number`, opened or updated with head commit_sha, into base."""
+
+    commit_sha: str
+    number: int
+    base: str = "main"
+    changed_files: Sequence[str] | None = ()
+    from_fork: bool = False
+
+    def starts_a_run(self, workspace: Workspace) -> bool:
+        vcs = workspace.vcs
+        if vcs is None or not vcs.speculative_enabled or self.from_fork:
+            return False
+        if not _accepts_webhooks(workspace, vcs) or self.base != (vcs.branch or vcs.default_branch):
+            return False
+        return _relevant(vcs, self.changed_files)
 
 
 class VcsConnections:
@@ -140,70 +185,23 @@ class VcsConnections:
         with self._state.cond:
             self._state.workspace(organization, name).vcs = VcsRepo(identifier, **settings)
 
-    def vcs_push(
-        self,
-        organization: str,
-        name: str,
-        archive: bytes,
-        *,
-        commit_sha: str,
-        ref: str = "refs/heads/main",
-        changed_files: Sequence[str] | None = (),
+    def vcs_webhook(
+        self, organization: str, name: str, archive: bytes, event: Push | PullRequest
     ) -> str | None:
-        """The push webhook, for this workspace: the run it queued, or None when HCP Terraform
-        starts none. changed_files None: GitHub sent no list."""
+        """A push or pull request webhook for this workspace, `archive` the commit's
+        configuration: the run it queued, or None when HCP Terraform starts none."""
         with self._state.cond:  # not reentrant: queue_vcs_run takes it again
             workspace = self._state.workspace(organization, name)
-            if not self._push_starts_a_run(workspace, commit_sha, ref, changed_files):
+            if not event.starts_a_run(workspace):
                 return None
-        branch = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
-        return self.queue_vcs_run(organization, name, archive, commit_sha=commit_sha, branch=branch)
-
-    def vcs_pull_request(
-        self,
-        organization: str,
-        name: str,
-        archive: bytes,
-        *,
-        commit_sha: str,
-        number: int,
-        base: str = "main",
-        changed_files: Sequence[str] | None = (),
-        from_fork: bool = False,
-    ) -> str | None:
-        """A pull request opened or updated: its speculative run, or None."""
-        with self._state.cond:
-            workspace = self._state.workspace(organization, name)
-            vcs = workspace.vcs
-            if vcs is None or not vcs.speculative_enabled or from_fork:
-                return None
-            if not _accepts_webhooks(workspace, vcs) or base != (vcs.branch or vcs.default_branch):
-                return None
-            if not _relevant(vcs, changed_files):
-                return None
+        if isinstance(event, PullRequest):
+            return self.queue_vcs_run(
+                organization, name, archive, commit_sha=event.commit_sha, pull_request=event.number
+            )
+        branch = event.ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
         return self.queue_vcs_run(
-            organization, name, archive, commit_sha=commit_sha, pull_request=number
+            organization, name, archive, commit_sha=event.commit_sha, branch=branch
         )
-
-    def _push_starts_a_run(
-        self, workspace: Workspace, sha: str, ref: str, files: Sequence[str] | None
-    ) -> bool:
-        vcs = workspace.vcs
-        if vcs is None or not _accepts_webhooks(workspace, vcs):
-            return False
-        processed = any(
-            (run.configuration_version.ingress or {}).get("commit-sha") == sha
-            for run in workspace.runs
-        )
-        if processed:
-            return False
-        if ref.startswith("refs/tags/"):
-            return bool(vcs.tags_regex) and re.search(vcs.tags_regex or "", ref[10:]) is not None
-        if vcs.tags_regex:
-            return False
-        if ref.removeprefix("refs/heads/") != (vcs.branch or vcs.default_branch):
-            return False
-        return _relevant(vcs, files)
 
     def _runs_list_refusal(self, incoming: Incoming[Endpoint]) -> Reply | None:
         """429 past the runs lists' 30 requests a minute (run.mdx)."""

@@ -18,37 +18,33 @@ REFUSED = (
 )
 CLOUD = {"TF_API_TOKEN": "t0ken", "TF_CLOUD_ORGANIZATION": "acme"}
 
+
+def case(command: str, address: str, variable: str = "", named: str = "") -> object:
+    """The command with the address as its last argument, or in the environment `variable`; the
+    refusal names where the address came from (`named`: by default that option or variable)."""
+    arguments = command.split()
+    # tf-apply needs its HCP Terraform token and organization to get as far as the address.
+    env = dict(CLOUD) if arguments[0] == "tf-apply" else {}
+    if variable:
+        env[variable] = address
+    else:
+        arguments.append(address)
+    source = variable or arguments[-2]
+    named = named or source
+    shown = f"{named} {address!r}" if named.startswith("--") else f"{named}={address!r}"
+    return pytest.param(
+        arguments, env, f"{shown}: {REFUSED}", id=f"{arguments[0]}-{source.lstrip('-')}"
+    )
+
+
+SYNC = "sync-secrets --outputs outputs.json --github-token t0ken"
+DEPLOYED_COMMIT = "deployed-commit --environment prod --github-token t0ken"
 CASES = [
-    pytest.param(
-        ["tf-apply", "--workspace", "w", "--tfc-address", "http://tfe.example.com"],
-        CLOUD,
-        f"--tfc-address 'http://tfe.example.com': {REFUSED}",
-        id="tf-apply-tfc-address",
-    ),
-    pytest.param(
-        ["tf-apply", "--workspace", "w"],
-        {**CLOUD, "TF_CLOUD_ADDRESS": "http://10.1.2.3:8080"},
-        f"--tfc-address 'http://10.1.2.3:8080': {REFUSED}",
-        id="tf-apply-TF_CLOUD_ADDRESS",
-    ),
-    pytest.param(
-        ["tf-apply", "--workspace", "w", "--github-api-url", "http://ghe.example.com/api/v3"],
-        CLOUD,
-        f"--github-api-url 'http://ghe.example.com/api/v3': {REFUSED}",
-        id="tf-apply-github-api-url",
-    ),
-    pytest.param(
-        ["sync-secrets", "--outputs", "outputs.json", "--github-token", "t0ken"],
-        {"GITHUB_API_URL": "http://api.github.com"},
-        f"GITHUB_API_URL='http://api.github.com': {REFUSED}",
-        id="sync-secrets",
-    ),
-    pytest.param(
-        ["deployed-commit", "--environment", "prod", "--github-token", "t0ken"],
-        {"INPUT_GITHUB-API-URL": "http://[::2]:8080"},
-        f"INPUT_GITHUB-API-URL='http://[::2]:8080': {REFUSED}",
-        id="deployed-commit",
-    ),
+    case("tf-apply --workspace w --tfc-address", "http://tfe.example.com"),
+    case("tf-apply --workspace w", "http://10.1.2.3:8080", "TF_CLOUD_ADDRESS", "--tfc-address"),
+    case("tf-apply --workspace w --github-api-url", "http://ghe.example.com/api/v3"),
+    case(SYNC, "http://api.github.com", "GITHUB_API_URL"),
+    case(DEPLOYED_COMMIT, "http://[::2]:8080", "INPUT_GITHUB-API-URL"),
 ]
 
 

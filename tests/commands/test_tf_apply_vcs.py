@@ -25,6 +25,7 @@ import pytest
 from testing.terraform_configurations import CLOUD_CONFIG
 from testing.tf_apply_step import outputs_of
 from testing.tfc.server import TfcServer
+from testing.tfc.vcs import PullRequest, Push
 from tests.commands.test_tf_apply_cloud import ORG, Service
 from tests.conftest import CliRunner
 from toto_actions.terraform.archive import config_archive
@@ -105,12 +106,9 @@ def test_a_push_the_trigger_patterns_exclude_ends_with_no_run_and_the_current_ou
     checkout = Checkout(service.root)
     tfc.connect_vcs(ORG, WORKSPACE, trigger_patterns=("/infra/**/*",))
     _apply_the_first_commit(service, tfc, checkout)
-    pushed = tfc.vcs_push(
-        ORG,
-        WORKSPACE,
-        config_archive(service.root),
-        commit_sha=checkout.pushed,
-        changed_files=["docs/README.md"],
+    archive = config_archive(service.root)
+    pushed = tfc.vcs_webhook(
+        ORG, WORKSPACE, archive, Push(checkout.pushed, changed_files=["docs/README.md"])
     )
     assert pushed is None  # the stand-in starts no run, as HCP Terraform would not
 
@@ -181,10 +179,7 @@ def test_a_pull_request_without_speculative_plans_ends_with_no_run_and_no_output
     tfc.connect_vcs(ORG, WORKSPACE, speculative_enabled=False)
     tfc.queue_vcs_run(ORG, WORKSPACE, config_archive(service.root), commit_sha="first")
     head = "head123"
-    assert (
-        tfc.vcs_pull_request(ORG, WORKSPACE, b"", commit_sha=head, number=5, changed_files=["x"])
-        is None
-    )
+    assert tfc.vcs_webhook(ORG, WORKSPACE, b"", PullRequest(head, 5, changed_files=["x"])) is None
     payload = {
         "pull_request": {
             "number": 5,

@@ -29,6 +29,7 @@ import requests
 
 from testing.github.server import GitHubServer
 from testing.tfc.server import TfcServer
+from testing.tfc.vcs import Push
 from tests.e2e import flows
 from tests.e2e.act import Act, ActRun, assert_nothing_leaked
 from tests.e2e.repositories import commit, git, head
@@ -149,13 +150,8 @@ def test_a_push_the_trigger_patterns_exclude_ends_with_no_run_and_the_sync_still
         apply_by_hand(tfc, initial)
 
         after = commit(repository, {"docs/README.md": "How the core is run.\n"}, "Document it")
-        started = tfc.vcs_push(
-            flows.ORG,
-            flows.CORE_WORKSPACE,
-            archive,
-            commit_sha=after,
-            changed_files=["docs/README.md"],
-        )
+        pushed = Push(after, changed_files=["docs/README.md"])
+        started = tfc.vcs_webhook(flows.ORG, flows.CORE_WORKSPACE, archive, pushed)
         assert started is None  # the stand-in starts no run, as HCP Terraform would not
 
         run, sensitive = push_core(act, repository, tfc, github, before=before, after=after)

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from toto_actions.images.build_options import BuildSettings
+from toto_actions.images.registry import RegistryAccess, RepositorySettings
 
 SOURCE = "registry.test/app@sha256:" + "a" * 64
 SETTINGS = BuildSettings(
     repository="app",
+    new_repository=RepositorySettings(),
     context=Path("/src"),
     dockerfile=Path("/src/Dockerfile"),
     tags=("t1",),
@@ -18,13 +20,7 @@ SETTINGS = BuildSettings(
     target=None,
     labels={},
     oci_labels={},
-    registry="registry.test",
-    registry_username=None,
-    registry_password=None,
-    aws_region=None,
-    create_repository=True,
-    tag_mutability="MUTABLE",
-    lifecycle_policy=None,
+    registry=RegistryAccess("registry.test"),
     skip_if_exists=True,
     scan_threshold=None,
     scan_timeout=300.0,

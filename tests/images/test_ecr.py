@@ -29,7 +29,7 @@ from toto_actions.images.aws_errors import NO_CREDENTIALS, NO_REGION
 from toto_actions.images.ecr import EcrRegistry
 from toto_actions.images.lifecycle_policy import DEFAULT_LIFECYCLE_POLICY
 from toto_actions.images.names import ImageManifest, TagMutability
-from toto_actions.images.registry import connect
+from toto_actions.images.registry import RegistryAccess, RepositorySettings, connect
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -207,7 +207,7 @@ def test_an_unreachable_endpoint_is_one_line_naming_the_call(
 def test_ensure_repository_creates_it_with_scan_on_push_and_mutability(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str, given: str, expected: str
 ) -> None:
-    assert registry.ensure_repository(repository, given, create=True) is True
+    assert registry.ensure_repository(repository, RepositorySettings(given)) is True
 
     described = ecr_client.describe_repositories(repositoryNames=[repository])["repositories"]
     assert described[0].get("imageScanningConfiguration") == {"scanOnPush": True}
@@ -219,8 +219,11 @@ def test_ensure_repository_leaves_an_existing_one_untouched(
 ) -> None:
     ecr_client.create_repository(repositoryName=repository, imageTagMutability="MUTABLE")
 
-    assert registry.ensure_repository(repository, "IMMUTABLE", create=True) is False
-    assert registry.ensure_repository(repository, "IMMUTABLE", create=False) is False
+    assert registry.ensure_repository(repository, RepositorySettings("IMMUTABLE")) is False
+    assert (
+        registry.ensure_repository(repository, RepositorySettings("IMMUTABLE", create=False))
+        is False
+    )
 
     described = ecr_client.describe_repositories(repositoryNames=[repository])["repositories"]
     assert described[0].get("imageScanningConfiguration") == {"scanOnPush": False}
@@ -231,7 +234,7 @@ def test_a_missing_repository_without_create_is_a_usage_error(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
     with pytest.raises(UsageError) as raised:
-        registry.ensure_repository(repository, "MUTABLE", create=False)
+        registry.ensure_repository(repository, RepositorySettings("MUTABLE", create=False))
 
     assert str(raised.value) == (
         f"ECR repository {repository} does not exist: create it, or pass --create-repository true"
@@ -243,27 +246,27 @@ def test_a_missing_repository_without_create_is_a_usage_error(
 def test_tag_mutability_of_a_missing_repository_is_the_one_it_will_be_created_with(
     registry: EcrRegistry, repository: str
 ) -> None:
-    assert registry.tag_mutability(repository, create=True, created="immutable") == TagMutability(
+    assert registry.tag_mutability(repository, RepositorySettings("immutable")) == TagMutability(
         "IMMUTABLE"
     )
     with pytest.raises(UsageError, match="does not exist: create it, or pass --create-repository"):
-        registry.tag_mutability(repository, create=False, created="MUTABLE")
-    registry.ensure_repository(repository, "MUTABLE", create=True)
-    assert registry.tag_mutability(repository, create=False, created="IMMUTABLE") == TagMutability(
-        "MUTABLE"
-    )
+        registry.tag_mutability(repository, RepositorySettings("MUTABLE", create=False))
+    registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
+    assert registry.tag_mutability(
+        repository, RepositorySettings("IMMUTABLE", create=False)
+    ) == TagMutability("MUTABLE")
 
 
 def test_an_unknown_tag_mutability_is_a_usage_error(registry: EcrRegistry, repository: str) -> None:
     with pytest.raises(
         UsageError, match=r"^--tag-mutability must be MUTABLE or IMMUTABLE, not 'x'$"
     ):
-        registry.ensure_repository(repository, "x", create=True)
+        registry.ensure_repository(repository, RepositorySettings("x"))
 
 
 def test_a_refused_creation_names_the_call_and_ecr_s_error(registry: EcrRegistry) -> None:
     with pytest.raises(OperationError) as raised:
-        registry.ensure_repository("Not_A_Name!", "MUTABLE", create=True)
+        registry.ensure_repository("Not_A_Name!", RepositorySettings("MUTABLE"))
 
     assert str(raised.value).startswith(
         "ECR CreateRepository Not_A_Name! failed: InvalidParameterException: Invalid parameter"
@@ -277,7 +280,7 @@ def test_a_refused_creation_names_the_call_and_ecr_s_error(registry: EcrRegistry
 def test_find_image_then_put_tags_retags_the_same_manifest(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    registry.ensure_repository(repository, "MUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
     pushed = put_image(ecr_client, repository, "inputs-0123abcd", b"layer")
 
     found = registry.find_image(repository, "inputs-0123abcd")
@@ -301,7 +304,7 @@ def test_lookups_in_a_missing_repository_find_nothing(
 def test_find_image_of_a_missing_tag_is_none(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    registry.ensure_repository(repository, "MUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
     put_image(ecr_client, repository, "v1", b"layer")
 
     assert registry.find_image(repository, "v2") is None
@@ -310,7 +313,7 @@ def test_find_image_of_a_missing_tag_is_none(
 def test_put_tags_twice_on_an_immutable_repository_succeeds(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    registry.ensure_repository(repository, "IMMUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("IMMUTABLE"))
     image = put_image(ecr_client, repository, "inputs-1", b"layer")
 
     registry.put_tags(repository, image, ["v1", "abc1234"])
@@ -322,7 +325,7 @@ def test_put_tags_twice_on_an_immutable_repository_succeeds(
 def test_a_tag_on_another_image_of_an_immutable_repository_is_an_operation_error(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    registry.ensure_repository(repository, "IMMUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("IMMUTABLE"))
     old = put_image(ecr_client, repository, "v1", b"old layer")
     new = put_image(ecr_client, repository, "inputs-2", b"new layer")
 
@@ -336,7 +339,7 @@ def test_a_tag_on_another_image_of_an_immutable_repository_is_an_operation_error
 def test_put_tags_moves_a_tag_of_a_mutable_repository(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    registry.ensure_repository(repository, "MUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
     put_image(ecr_client, repository, "latest", b"old layer")
     new = put_image(ecr_client, repository, "inputs-3", b"new layer")
 
@@ -348,7 +351,7 @@ def test_put_tags_moves_a_tag_of_a_mutable_repository(
 def test_digest_of_and_image_size(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    registry.ensure_repository(repository, "MUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
     image = put_image(ecr_client, repository, "v1", b"layer")
 
     assert registry.digest_of(repository, "v1") == image.digest
@@ -395,7 +398,7 @@ def test_an_image_index_has_no_one_size(
 def test_the_mutability_of_a_repository_is_read(aws_env: MotoServer) -> None:
     registry = EcrRegistry(None)
     assert registry.repository_mutability("toto/absent") is None
-    registry.ensure_repository("toto/locked", "IMMUTABLE", create=True)
+    registry.ensure_repository("toto/locked", RepositorySettings("IMMUTABLE"))
     assert registry.repository_mutability("toto/locked") == TagMutability("IMMUTABLE")
 
 
@@ -452,7 +455,7 @@ def other_host(aws_env: MotoServer) -> str:
 @pytest.fixture
 def other_registry(other_host: str) -> EcrRegistry:
     """The adapter build-push connects to for `--registry <other account's host>`."""
-    connected = connect(other_host, None, None, None)
+    connected = connect(RegistryAccess(other_host))
     assert isinstance(connected, EcrRegistry)
     return connected
 
@@ -485,10 +488,13 @@ def test_a_repository_of_another_account_is_read_and_retagged_there(
     )
     pushed = put_image(ecr_client, repository, "toto-inputs-1", b"layer", OTHER_ACCOUNT)
 
-    assert other_registry.tag_mutability(repository, create=False, created="MUTABLE") == (
-        TagMutability("IMMUTABLE")
+    assert other_registry.tag_mutability(
+        repository, RepositorySettings("MUTABLE", create=False)
+    ) == TagMutability("IMMUTABLE")
+    assert (
+        other_registry.ensure_repository(repository, RepositorySettings("MUTABLE", create=False))
+        is False
     )
-    assert other_registry.ensure_repository(repository, "MUTABLE", create=False) is False
     found = other_registry.find_image(repository, "toto-inputs-1")
     assert found == pushed
     other_registry.put_tags(repository, pushed, ["1a2b3c4"])
@@ -504,7 +510,7 @@ def test_a_repository_of_another_account_is_read_and_retagged_there(
 def test_a_repository_is_created_in_the_registry_of_the_host_s_account(
     other_registry: EcrRegistry, ecr_client: ECRClient, aws_env: MotoServer, repository: str
 ) -> None:
-    assert other_registry.ensure_repository(repository, "MUTABLE", create=True) is True
+    assert other_registry.ensure_repository(repository, RepositorySettings("MUTABLE")) is True
 
     (created,) = other_repositories(ecr_client, repository)
     assert created["registryId"] == OTHER_ACCOUNT
@@ -530,9 +536,9 @@ def test_the_scan_of_an_image_of_another_account_is_read_there(
 def test_a_host_of_the_caller_s_own_account_names_it_harmlessly(
     ecr_client: ECRClient, aws_env: MotoServer, repository: str
 ) -> None:
-    own = connect(f"{aws_env.account_id}.dkr.ecr.{aws_env.region}.amazonaws.com", None, None, None)
+    own = connect(RegistryAccess(f"{aws_env.account_id}.dkr.ecr.{aws_env.region}.amazonaws.com"))
 
-    assert own.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None) is True
+    assert own.ensure_repository(repository, RepositorySettings("MUTABLE")) is True
     names = [r.get("repositoryName") for r in ecr_client.describe_repositories()["repositories"]]
     assert repository in names
 
@@ -542,12 +548,9 @@ def test_the_region_of_an_ecr_host_wins_over_aws_region(
 ) -> None:
     # The host names where the image goes: the API calls must reach the same region.
     host = f"{OTHER_ACCOUNT}.dkr.ecr.{aws_env.region}.amazonaws.com"
-    connected = connect(host, None, None, "eu-west-3")
+    connected = connect(RegistryAccess(host, aws_region="eu-west-3"))
 
-    assert (
-        connected.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None)
-        is True
-    )
+    assert connected.ensure_repository(repository, RepositorySettings("MUTABLE")) is True
     assert other_repositories(ecr_client, repository) != []  # in us-east-1, the host's region
 
 
@@ -562,8 +565,8 @@ def test_every_repository_level_call_sends_the_host_s_account_as_registry_id(
     DescribeRepositories, BatchGetImage and PutImage, so its answers cannot tell."""
     with RecordingProxy(aws_env.endpoint_url) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-        registry = connect(other_host, None, None, None)
-        registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None)
+        registry = connect(RegistryAccess(other_host))
+        registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
         image = put_image(ecr_client, repository, "toto-inputs-1", b"layer", OTHER_ACCOUNT)
         found = registry.find_image(repository, "toto-inputs-1")
         assert found == image
@@ -613,7 +616,7 @@ def test_a_created_repository_gets_the_default_policy(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
     assert registry.ensure_repository(
-        repository, "MUTABLE", create=True, lifecycle_policy=DEFAULT_LIFECYCLE_POLICY
+        repository, RepositorySettings("MUTABLE", lifecycle_policy=DEFAULT_LIFECYCLE_POLICY)
     )
 
     policy = lifecycle_policy_of(ecr_client, repository)
@@ -631,13 +634,13 @@ def test_a_created_repository_gets_the_default_policy(
 def test_a_created_repository_gets_exactly_the_user_s_policy(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=KEEP_TEN)
+    registry.ensure_repository(repository, RepositorySettings("MUTABLE", lifecycle_policy=KEEP_TEN))
 
     assert lifecycle_policy_of(ecr_client, repository) == KEEP_TEN
 
 
 def test_no_policy_puts_none(registry: EcrRegistry, ecr_client: ECRClient, repository: str) -> None:
-    assert registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=None)
+    assert registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
 
     assert lifecycle_policy_of(ecr_client, repository) is None
 
@@ -651,7 +654,7 @@ def test_an_existing_repository_s_policy_is_never_touched(
         ecr_client.put_lifecycle_policy(repositoryName=repository, lifecyclePolicyText=its_own)
 
     created = registry.ensure_repository(
-        repository, "MUTABLE", create=True, lifecycle_policy=DEFAULT_LIFECYCLE_POLICY
+        repository, RepositorySettings("MUTABLE", lifecycle_policy=DEFAULT_LIFECYCLE_POLICY)
     )
 
     assert created is False
@@ -662,7 +665,7 @@ def test_a_repository_of_another_account_gets_its_policy_there(
     other_registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
     other_registry.ensure_repository(
-        repository, "MUTABLE", create=True, lifecycle_policy=DEFAULT_LIFECYCLE_POLICY
+        repository, RepositorySettings("MUTABLE", lifecycle_policy=DEFAULT_LIFECYCLE_POLICY)
     )
 
     assert lifecycle_policy_of(ecr_client, repository, OTHER_ACCOUNT) == DEFAULT_LIFECYCLE_POLICY
@@ -676,7 +679,9 @@ def test_a_policy_ecr_refuses_fails_and_the_repository_is_deleted_again(
     refused = KEEP_TEN.replace('"any"', '"everything"')  # not a tagStatus
 
     with pytest.raises(OperationError) as raised:
-        registry.ensure_repository(repository, "MUTABLE", create=True, lifecycle_policy=refused)
+        registry.ensure_repository(
+            repository, RepositorySettings("MUTABLE", lifecycle_policy=refused)
+        )
 
     message = str(raised.value)
     assert message.startswith(
@@ -701,7 +706,7 @@ def pushed_one_after_another(client: ECRClient, repository: str, count: int) -> 
 def test_the_cache_source_is_the_newest_image_by_push_time(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    registry.ensure_repository(repository, "IMMUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("IMMUTABLE"))
     _, newest = pushed_one_after_another(ecr_client, repository, 2)
 
     assert (
@@ -715,7 +720,7 @@ def test_the_cache_source_is_the_newest_image_by_push_time(
 def test_the_cache_source_of_a_branch_is_its_newest_image_without_moving_a_tag(
     registry: EcrRegistry, ecr_client: ECRClient, repository: str
 ) -> None:
-    registry.ensure_repository(repository, "IMMUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("IMMUTABLE"))
     older_main, newer_main, fix = pushed_one_after_another(ecr_client, repository, 3)
     registry.mark_cache(repository, older_main, "main")
     registry.mark_cache(repository, newer_main, "main")
@@ -755,7 +760,7 @@ def test_a_missing_or_empty_repository_has_no_cache_source(
     registry: EcrRegistry, repository: str
 ) -> None:
     assert registry.cache_source(repository, "main") is None
-    registry.ensure_repository(repository, "MUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
     assert registry.cache_source(repository, "main") is None
 
 

@@ -18,6 +18,7 @@ from testing.local_stack import MotoServer
 from toto_actions.errors import OperationError
 from toto_actions.images.ecr import EcrRegistry
 from toto_actions.images.ecr_scanning import SCAN_DONE, SCAN_FAILED, SCAN_WAITING
+from toto_actions.images.registry import RepositorySettings
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -75,7 +76,7 @@ class ScannedImage:
 def scanned(
     registry: EcrRegistry, ecr_client: ECRClient, aws_env: MotoServer, repository: str
 ) -> Iterator[ScannedImage]:
-    registry.ensure_repository(repository, "MUTABLE", create=True)
+    registry.ensure_repository(repository, RepositorySettings("MUTABLE"))
     image = ScannedImage(aws_env, ecr_client, repository)
     yield image
     image.join()

@@ -28,6 +28,7 @@ from toto_actions.errors import OperationError
 from toto_actions.http_retry import RetryPolicy
 from toto_actions.images.engine import DockerEngine
 from toto_actions.images.names import MANIFEST_MEDIA_TYPES, TagMutability, parse_reference
+from toto_actions.images.registry import RepositorySettings
 from toto_actions.images.registry_v2 import RegistryClient, reference_digest
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_wait=1.0)
@@ -166,10 +167,15 @@ def test_size_is_the_layers_and_configuration(
 def test_what_a_v2_registry_does_not_have_is_answered_as_not_applicable(
     client: RegistryClient, pushed: Pushed
 ) -> None:
-    assert client.tag_mutability(pushed.repository, create=False, created="IMMUTABLE") == (
-        TagMutability("MUTABLE")
+    assert client.tag_mutability(
+        pushed.repository, RepositorySettings("IMMUTABLE", create=False)
+    ) == (TagMutability("MUTABLE"))
+    assert (
+        client.ensure_repository(
+            "toto-test/not-there", RepositorySettings("IMMUTABLE", create=False)
+        )
+        is False
     )
-    assert client.ensure_repository("toto-test/not-there", "IMMUTABLE", create=False) is False
     assert client.scan_findings(pushed.repository, pushed.digest, 1.0, 0.1) is None
     assert client.auth_config() is None
     assert RegistryClient(client.host, USERNAME, PASSWORD).auth_config() == {

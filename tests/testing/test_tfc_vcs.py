@@ -18,6 +18,7 @@ import requests
 
 from testing.tfc.server import API, TfcServer
 from testing.tfc.team import serving_team
+from testing.tfc.vcs import PullRequest, Push
 from tests.testing.test_tfc_server import tar_gz
 
 ORG = "acme"
@@ -106,9 +107,7 @@ def test_a_push_starts_a_run_by_the_documented_rules(
     server: TfcServer, settings: dict[str, Any], ref: str, files: list[str] | None, runs: bool
 ) -> None:
     _connected(server, **settings)
-    started = server.vcs_push(
-        ORG, "core-dev", ARCHIVE, commit_sha="c2", ref=ref, changed_files=files
-    )
+    started = server.vcs_webhook(ORG, "core-dev", ARCHIVE, Push("c2", ref, files))
     assert (started is not None) is runs
     assert len(server.runs(ORG, "core-dev")) == (2 if runs else 1)
 
@@ -121,28 +120,27 @@ def test_a_workspace_without_runs_and_a_commit_already_processed_start_none(
     the same commit SHA and created a run"."""
     server.add_workspace(ORG, "new")
     server.connect_vcs(ORG, "new")
-    assert server.vcs_push(ORG, "new", ARCHIVE, commit_sha="c1") is None
+    assert server.vcs_webhook(ORG, "new", ARCHIVE, Push("c1")) is None
     server.add_workspace(ORG, "eager")
     server.connect_vcs(ORG, "eager", queue_all_runs=True)
-    assert server.vcs_push(ORG, "eager", ARCHIVE, commit_sha="c1") is not None
-    assert server.vcs_push(ORG, "eager", ARCHIVE, commit_sha="c1") is None
+    assert server.vcs_webhook(ORG, "eager", ARCHIVE, Push("c1")) is not None
+    assert server.vcs_webhook(ORG, "eager", ARCHIVE, Push("c1")) is None
 
 
 def test_a_pull_request_gets_a_speculative_run_by_the_documented_rules(server: TfcServer) -> None:
     _connected(server, working_directory="infra")
-    common: dict[str, Any] = {"commit_sha": "h1", "number": 3}
-    assert (
-        server.vcs_pull_request(ORG, "core-dev", ARCHIVE, **common, changed_files=["docs/a"])
-        is None
-    )
-    assert server.vcs_pull_request(ORG, "core-dev", ARCHIVE, **common, base="release") is None
-    forked = server.vcs_pull_request(ORG, "core-dev", ARCHIVE, **common, from_fork=True)
-    assert forked is None
-    run = server.vcs_pull_request(ORG, "core-dev", ARCHIVE, **common, changed_files=["infra/a"])
-    assert run is not None
+    opened = PullRequest("h1", 3)
+
+    def started(name: str, **event: Any) -> str | None:
+        return server.vcs_webhook(ORG, name, ARCHIVE, opened._replace(**event))
+
+    assert started("core-dev", changed_files=["docs/a"]) is None
+    assert started("core-dev", base="release") is None
+    assert started("core-dev", from_fork=True) is None
+    assert started("core-dev", changed_files=["infra/a"]) is not None
     assert [r.plan_only for r in server.runs(ORG, "core-dev")] == [False, True]
     _connected(server, "quiet", speculative_enabled=False)
-    assert server.vcs_pull_request(ORG, "quiet", ARCHIVE, **common, changed_files=["x"]) is None
+    assert started("quiet", changed_files=["x"]) is None
 
 
 def test_the_runs_list_filters_by_source(server: TfcServer) -> None:

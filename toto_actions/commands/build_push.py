@@ -36,7 +36,12 @@ from toto_actions.images.names import (
     TagMutability,
     is_repository_name,
 )
-from toto_actions.images.registry import Registry, connect
+from toto_actions.images.registry import (
+    Registry,
+    RegistryAccess,
+    RepositorySettings,
+    connect,
+)
 from toto_actions.options import CHOICE, LINES, SECONDS, SWITCH, GivenOptions, Option
 from toto_actions.service_project import service_version
 
@@ -202,19 +207,12 @@ def _build_or_reuse(given: GivenOptions) -> int:
         if problems:
             raise UsageError("\n".join(problems))
     engine = DockerEngine()
-    registry = connect(
-        settings.registry,
-        settings.registry_username,
-        settings.registry_password,
-        settings.aws_region,
-    )
-    host = settings.registry or registry.host
+    registry = connect(settings.registry)
+    host = settings.registry.host or registry.host
     if client is None:
         return content_tag.plan(settings, registry, host, engine)
     marker = content_tag.content_tag(settings, registry, host, engine)
-    mutability = registry.tag_mutability(
-        settings.repository, create=settings.create_repository, created=settings.tag_mutability
-    )
+    mutability = registry.tag_mutability(settings.repository, settings.new_repository)
     if settings.scan_threshold and registry.scans_on_push(settings.repository) is False:
         raise UsageError(
             f"--scan-severity-threshold: ECR does not scan images pushed to {settings.repository}"
@@ -269,6 +267,9 @@ def _settings(given: GivenOptions) -> BuildSettings:
         policy = None
     settings = BuildSettings(
         repository=repository,
+        new_repository=RepositorySettings(
+            given.text("tag-mutability") or "MUTABLE", given.switch("create-repository"), policy
+        ),
         context=context,
         dockerfile=dockerfile,
         tags=tags,
@@ -276,13 +277,12 @@ def _settings(given: GivenOptions) -> BuildSettings:
         target=given.text("target"),
         labels=labels,
         oci_labels=_oci_labels(given, context, revision, version),
-        registry=given.text("registry"),
-        registry_username=given.text("registry-username"),
-        registry_password=given.text("registry-password"),
-        aws_region=given.text("aws-region"),
-        create_repository=given.switch("create-repository"),
-        tag_mutability=given.text("tag-mutability") or "MUTABLE",
-        lifecycle_policy=policy,
+        registry=RegistryAccess(
+            given.text("registry"),
+            given.text("registry-username"),
+            given.text("registry-password"),
+            given.text("aws-region"),
+        ),
         skip_if_exists=given.switch("skip-if-exists"),
         push=given.switch("push"),
         scan_threshold=given.text("scan-severity-threshold"),
@@ -389,7 +389,7 @@ def _build_and_push(
     reference = f"{host}/{settings.repository}"
     pushed_tag = marker or settings.tags[0]
     if client.buildx:
-        _ensure_repository(registry, settings)
+        registry.ensure_repository(settings.repository, settings.new_repository)
     else:
         engine.ping()
     with (
@@ -417,7 +417,7 @@ def _build_and_push(
         built = buildkit.build(client, request, directory, actions_runtime.info)
     digest = built.pushed_digest
     if digest is None:
-        _ensure_repository(registry, settings)
+        registry.ensure_repository(settings.repository, settings.new_repository)
         with actions_runtime.group(f"Push {reference}:{pushed_tag}"):
             # Credentials per push, handed to the engine and never written to disk.
             auth = registry.auth_config()
@@ -429,12 +429,3 @@ def _build_and_push(
             f"({image.digest if image else 'not found'})"
         )
     return image
-
-
-def _ensure_repository(registry: Registry, settings: BuildSettings) -> None:
-    registry.ensure_repository(
-        settings.repository,
-        settings.tag_mutability,
-        create=True,
-        lifecycle_policy=settings.lifecycle_policy,
-    )

@@ -27,14 +27,15 @@ from github import Auth, Github, GithubException
 from urllib3.exceptions import NewConnectionError
 
 from toto_actions import actions_runtime
-from toto_actions.errors import OperationError
 from toto_actions.github.sync_plan import Target, TargetContents
 from toto_actions.http_retry import (
+    RequestFailed,
     RequestPacer,
     RetryPolicy,
     is_transient,
     may_repeat,
     retry_delay,
+    succeeded,
 )
 
 if TYPE_CHECKING:
@@ -58,12 +59,8 @@ class GitHubSettings(NamedTuple):
     retry: RetryPolicy
 
 
-class GitHubError(OperationError):
-    """A request that failed for good (after retries, or at once when retrying cannot help)."""
-
-    def __init__(self, what: str, status: int | None, message: str) -> None:
-        super().__init__(f"{what}: {status or 'no answer'} {message}".rstrip())
-        self.status = status
+class GitHubError(RequestFailed):
+    """A GitHub API request that failed for good."""
 
 
 class GitHubClient:
@@ -192,11 +189,9 @@ class GitHubClient:
 
     def _delete(self, target: Target, kind: str, name: str) -> None:
         """Delete the target's secret or variable; one already gone is fine."""
-        self._write(
-            f"delete {kind} {name} of {target}",
-            "DELETE",
-            f"{self._base_url(target)}/{kind}s/{quote(name, safe='')}",
-            missing_ok=True,
+        url = f"{self._base_url(target)}/{kind}s/{quote(name, safe='')}"
+        succeeded(
+            lambda: self._write(f"delete {kind} {name} of {target}", "DELETE", url), unless=404
         )
 
     def dispatch(self, repository: str, event_type: str, payload: dict[str, Any]) -> None:
@@ -229,16 +224,10 @@ class GitHubClient:
         return self._github().requester
 
     def _environment_exists(self, target: Target) -> bool:
-        try:
-            self._read(
-                f"get environment {target}",
-                lambda: self._requester().requestJsonAndCheck("GET", self._environment_url(target)),
-            )
-        except GitHubError as problem:
-            if problem.status == 404:
-                return False
-            raise
-        return True
+        def get() -> object:
+            return self._requester().requestJsonAndCheck("GET", self._environment_url(target))
+
+        return succeeded(lambda: self._read(f"get environment {target}", get), unless=404)
 
     def _scope(self, target: Target) -> Any:
         """The PyGithub object whose secrets are the target's: an Organization, a Repository or
@@ -270,17 +259,12 @@ class GitHubClient:
         url: str,
         body: dict[str, Any] | None = None,
         *,
-        missing_ok: bool = False,
         replay_safe: bool = False,
     ) -> None:
         def request() -> None:
             self._requester().requestJsonAndCheck(method, url, input=body)
 
-        try:
-            self._with_retries(what, request, method=method, replay_safe=replay_safe)
-        except GitHubError as problem:
-            if not (missing_ok and problem.status == 404):
-                raise
+        self._with_retries(what, request, method=method, replay_safe=replay_safe)
 
     def _with_retries(
         self, what: str, operation: Callable[[], T], method: str, replay_safe: bool = False

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from toto_actions.images.buildkit import BuildRequest, SecretFile
 from toto_actions.images.names import is_tag, normalize_platform, platform_problem
+from toto_actions.images.registry import RegistryAccess, RepositorySettings
 from toto_actions.options import Pairs
 
 # The build argument that has BuildKit write the layer cache into the image's configuration.
@@ -22,6 +23,7 @@ INLINE_CACHE_ARGUMENT = "BUILDKIT_INLINE_CACHE"
 
 class BuildSettings(NamedTuple):
     repository: str
+    new_repository: RepositorySettings  # how the repository is created if missing, if it may be
     context: Path
     dockerfile: Path
     tags: tuple[str, ...]
@@ -29,13 +31,7 @@ class BuildSettings(NamedTuple):
     target: str | None
     labels: dict[str, str]  # the user's, which are build inputs
     oci_labels: dict[str, str]  # created, revision, source, version: not inputs
-    registry: str | None
-    registry_username: str | None
-    registry_password: str | None
-    aws_region: str | None
-    create_repository: bool
-    tag_mutability: str
-    lifecycle_policy: str | None  # the text put on a created ECR repository; None: no policy
+    registry: RegistryAccess
     skip_if_exists: bool
     scan_threshold: str | None
     scan_timeout: float

@@ -47,6 +47,7 @@ from toto_actions.images.names import (
     is_branch_tag,
     is_index,
 )
+from toto_actions.images.registry import RepositorySettings
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -155,13 +156,13 @@ class EcrRegistry:
             "serveraddress": self._host or credentials.registry,
         }
 
-    def tag_mutability(self, repository: str, *, create: bool, created: str) -> TagMutability:
-        """The repository's tag mutability, exclusion filters applied; for a missing one,
-        `created`, or a UsageError without `create`."""
+    def tag_mutability(self, repository: str, settings: RepositorySettings) -> TagMutability:
+        """The repository's tag mutability, exclusion filters applied; for a missing one, the
+        settings' (a UsageError when they do not let it be created)."""
         mutability = self.repository_mutability(repository)
-        if mutability is None and not create:
+        if mutability is None and not settings.create:
             _missing_repository(repository)
-        return mutability or TagMutability(_tag_mutability(created))
+        return mutability or TagMutability(_tag_mutability(settings.tag_mutability))
 
     def repository_mutability(self, repository: str) -> TagMutability | None:
         """The repository's tag mutability with its WILDCARD exclusion filters
@@ -182,23 +183,16 @@ class EcrRegistry:
             tuple(str(f["filter"]) for f in filters if f.get("filterType") == "WILDCARD"),
         )
 
-    def ensure_repository(
-        self,
-        repository: str,
-        tag_mutability: str,
-        create: bool,
-        *,
-        lifecycle_policy: str | None = None,
-    ) -> bool:
+    def ensure_repository(self, repository: str, settings: RepositorySettings) -> bool:
         """Make sure the repository exists; True when this call created it (with scan-on-push,
-        tag_mutability and, unless None, the lifecycle policy text). An existing repository is
-        left as it is, its policy included. A missing repository without `create` is a
-        UsageError; a policy ECR refuses is an OperationError, and the repository created for it
-        is deleted again, so that the next run creates it with its policy."""
-        mutability = _tag_mutability(tag_mutability)
+        the settings' tag mutability and, unless None, lifecycle policy). An existing repository
+        is left as it is, its policy included. A missing repository the settings may not create
+        is a UsageError; a policy ECR refuses is an OperationError, and the repository created
+        for it is deleted again, so that the next run creates it with its policy."""
+        mutability = _tag_mutability(settings.tag_mutability)
         if self.repository_mutability(repository) is not None:
             return False
-        if not create:
+        if not settings.create:
             _missing_repository(repository)
         with aws_errors(f"ECR CreateRepository {repository}"):
             try:
@@ -213,8 +207,8 @@ class EcrRegistry:
                 if error_code(failure) != "RepositoryAlreadyExistsException":
                     raise
                 return False
-        if lifecycle_policy is not None:
-            self._put_lifecycle_policy(repository, lifecycle_policy)
+        if settings.lifecycle_policy is not None:
+            self._put_lifecycle_policy(repository, settings.lifecycle_policy)
         return True
 
     def _put_lifecycle_policy(self, repository: str, policy: str) -> None:

@@ -9,9 +9,32 @@ Artifact Registry) is one adapter module and one branch of connect().
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from toto_actions.images.names import ImageManifest, TagMutability, ecr_region
+
+
+@dataclass(frozen=True)
+class RegistryAccess:
+    """Which registry, and how to log in: a host (None: the caller's account's ECR registry in
+    aws_region) with the user name and password for a v2 registry; ECR logs in with AWS's."""
+
+    host: str | None = None
+    username: str | None = None
+    password: str | None = None
+    aws_region: str | None = None
+
+
+@dataclass(frozen=True)
+class RepositorySettings:
+    """How build-push may make a missing repository: whether it may (`create`; False: a missing
+    one is a UsageError), the tag mutability it gets, and the lifecycle policy text put on it
+    (None: none). A registry with no such settings ignores them."""
+
+    tag_mutability: str = "MUTABLE"
+    create: bool = True
+    lifecycle_policy: str | None = None
 
 
 class Registry(Protocol):
@@ -27,22 +50,14 @@ class Registry(Protocol):
         push without any."""
         ...
 
-    def tag_mutability(self, repository: str, *, create: bool, created: str) -> TagMutability:
-        """Which tags the repository refuses to move; for a missing repository, `created` (the
-        mutability it will be created with), or a UsageError when it may not be created."""
+    def tag_mutability(self, repository: str, settings: RepositorySettings) -> TagMutability:
+        """Which tags the repository refuses to move; for a missing repository, the mutability
+        it will be created with, or a UsageError when it may not be created."""
         ...
 
-    def ensure_repository(
-        self,
-        repository: str,
-        tag_mutability: str,
-        create: bool,
-        *,
-        lifecycle_policy: str | None,
-    ) -> bool:
-        """Make sure the repository exists before a push; True when this call created it, and
-        then with the lifecycle policy text (None: none). An existing repository is left as it
-        is. (No default here, unlike the adapters': a call through the protocol says which.)"""
+    def ensure_repository(self, repository: str, settings: RepositorySettings) -> bool:
+        """Make sure the repository exists before a push; True when this call created it, with
+        the settings. An existing repository is left as it is."""
         ...
 
     def find_image(self, repository: str, tag: str) -> ImageManifest | None:
@@ -85,17 +100,16 @@ class Registry(Protocol):
         ...
 
 
-def connect(
-    host: str | None, username: str | None, password: str | None, aws_region: str | None
-) -> Registry:
-    """The adapter for host: ECR for an ECR host (the registry of the account it names, in its
-    region: the API calls go where the image goes) or for none (the caller's account's registry
-    in aws_region), else the host's v2 API with these credentials."""
+def connect(access: RegistryAccess) -> Registry:
+    """The adapter for the host: ECR for an ECR host (the registry of the account it names, in
+    its region: the API calls go where the image goes) or for none (the caller's account's
+    registry in aws_region), else the host's v2 API with the access's credentials."""
+    host = access.host
     region = ecr_region(host) if host else None
     if host and region is None:
         from toto_actions.images.registry_v2 import RegistryClient
 
-        return RegistryClient(host, username, password)
+        return RegistryClient(host, access.username, access.password)
     from toto_actions.images.ecr import EcrRegistry  # boto3: imported only for ECR
 
-    return EcrRegistry(region or aws_region, host=host)
+    return EcrRegistry(region or access.aws_region, host=host)

@@ -30,6 +30,7 @@ from toto_actions.images.names import (
     cache_tag,
     is_index,
 )
+from toto_actions.images.registry import RepositorySettings
 
 # Registries on this machine speak plain http, as the Docker engine assumes for them.
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
@@ -69,18 +70,11 @@ class RegistryClient:
             return {"username": self._username, "password": self._password}
         return None
 
-    def tag_mutability(self, repository: str, *, create: bool, created: str) -> TagMutability:
+    def tag_mutability(self, repository: str, settings: RepositorySettings) -> TagMutability:
         """Not applicable: a v2 registry lets every tag move."""
         return TagMutability("MUTABLE")
 
-    def ensure_repository(
-        self,
-        repository: str,
-        tag_mutability: str,
-        create: bool,
-        *,
-        lifecycle_policy: str | None = None,
-    ) -> bool:
+    def ensure_repository(self, repository: str, settings: RepositorySettings) -> bool:
         """Not applicable: the push creates the repository, and a v2 registry keeps no
         lifecycle policy. Always False."""
         return False

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import requests
 
 from toto_actions.errors import OperationError, UsageError
+from toto_actions.http_retry import succeeded
 from toto_actions.terraform.cloud_http import (
     JSON_API,
     TfcError,
@@ -273,18 +274,9 @@ class TfcClient(TfcTransport):
     def act(self, run: RunView, action: str, comment: str) -> bool:
         """apply, discard or cancel; False when the run moved on (409) and the action no longer
         applies to it."""
-        try:
-            self._send(
-                "POST",
-                f"/api/v2/runs/{run.id}/actions/{action}",
-                f"{action} {run.id}",
-                {"comment": comment},
-            )
-        except TfcError as problem:
-            if problem.status == 409:
-                return False
-            raise
-        return True
+        path = f"/api/v2/runs/{run.id}/actions/{action}"
+        body = {"comment": comment}
+        return succeeded(lambda: self._send("POST", path, f"{action} {run.id}", body), unless=409)
 
     def plan(self, plan_id: str) -> PlanCounts:
         attributes = self._get(f"/api/v2/plans/{plan_id}", f"plan {plan_id}")["data"]["attributes"]

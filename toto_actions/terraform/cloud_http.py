@@ -12,17 +12,15 @@ from typing import Any
 
 import requests
 
-from toto_actions.errors import OperationError, UsageError
-from toto_actions.http_retry import RequestPacer, RetryPolicy, retry_delay
+from toto_actions.errors import UsageError
+from toto_actions.http_retry import RequestFailed, RequestPacer, RetryPolicy, retry_delay
 
 JSON_API = "application/vnd.api+json"
 REQUESTS_PER_SECOND = 30  # HashiCorp's documented limit per token
 
 
-class TfcError(OperationError):
-    def __init__(self, what: str, status: int | None, detail: str) -> None:
-        super().__init__(f"{what}: {status or 'no answer'} {detail}".rstrip())
-        self.status = status
+class TfcError(RequestFailed):
+    """An HCP Terraform API request that failed for good."""
 
     @property
     def unanswered(self) -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from toto_actions.workflows.build_settings import BuildSettings
 from toto_actions.workflows.environments import CORE_DEFAULT, MICROSERVICE_DEFAULT
+from toto_actions.workflows.image_repositories import PER_ENVIRONMENT
 
 # Where every job of a reusable workflow checks the toolkit out, and the repository and tag it
 # falls back to where the runner names no workflow commit (GitHub Enterprise Server, act).
@@ -34,10 +36,13 @@ class WorkflowInput:
     """One `on.workflow_call.inputs` entry: named as the render option (and the action input)."""
 
     name: str
-    type: str
     description: str
     default: str | bool | None  # None: required
     kinds: tuple[str, ...] = BOTH
+
+    @property
+    def type(self) -> str:
+        return BOOLEAN if isinstance(self.default, bool) else STRING
 
     def default_for(self, kind: str) -> str | bool | None:
         if self.name == "environments":
@@ -45,109 +50,88 @@ class WorkflowInput:
         return self.default
 
 
+# The inputs' defaults, render-workflow's: `service` is required, and an input not named here
+# defaults to "" (not given: the jobs read a variable instead, or leave the step out). Its type
+# follows: boolean for a boolean default, else string.
+INPUT_DEFAULTS: dict[str, str | bool | None] = {
+    "service": None,
+    "image-repository": PER_ENVIRONMENT,
+    "terraform-engine": "cloud",
+    "terraform-dir": "terraform",
+    "terraform-version": DEFAULT_TERRAFORM_VERSION,
+    "runs-on": DEFAULT_RUNS_ON,
+    "context": BuildSettings().context,
+    "run-source": "upload",
+    "sync-auth": "app",
+    "create-environments": False,
+}
+
+
+def _described(kinds: tuple[str, ...], descriptions: dict[str, str]) -> list[WorkflowInput]:
+    return [
+        WorkflowInput(name, description, INPUT_DEFAULTS.get(name, ""), kinds)
+        for name, description in descriptions.items()
+    ]
+
+
+# In the order the workflows declare them and a caller passes them.
 INPUTS = (
-    WorkflowInput("service", STRING, "the repository's name: workspaces <service>-<env>", None),
-    WorkflowInput(
-        "environments",
-        STRING,
-        "the environments and their branch patterns, ENV=BRANCH,...;ENV=... (render-workflow's "
-        "--environments)",
-        "",
+    *_described(
+        BOTH,
+        {
+            "service": "the repository's name: workspaces <service>-<env>",
+            "environments": "the environments and their branch patterns, ENV=BRANCH,...;ENV=... "
+            "(render-workflow's --environments)",
+        },
     ),
-    WorkflowInput(
-        "image-repository",
-        STRING,
-        "environment: each environment pushes to <service>/<env>; shared: all to <service>",
-        "environment",
+    *_described(
         (MICROSERVICE,),
+        {
+            "image-repository": "environment: each environment pushes to <service>/<env>; "
+            "shared: all to <service>",
+        },
     ),
-    WorkflowInput("terraform-engine", STRING, "cloud (HCP Terraform) or cli", "cloud"),
-    WorkflowInput("terraform-dir", STRING, "the Terraform configuration's directory", "terraform"),
-    WorkflowInput(
-        "terraform-version",
-        STRING,
-        "cli engine: the terraform hashicorp/setup-terraform installs",
-        DEFAULT_TERRAFORM_VERSION,
+    *_described(
+        BOTH,
+        {
+            "terraform-engine": "cloud (HCP Terraform) or cli",
+            "terraform-dir": "the Terraform configuration's directory",
+            "terraform-version": "cli engine: the terraform hashicorp/setup-terraform installs",
+            "tfc-organization": "default: the TF_CLOUD_ORGANIZATION variable",
+            "aws-region": "default: the AWS_REGION variable",
+            "aws-role-arn": "the deploy role (default: the AWS_ROLE_ARN variable of each "
+            "environment)",
+            "aws-plan-role-arn": "the read-only role of the plan and drift jobs (default: "
+            "AWS_ROLE_ARN of <env>-plan)",
+            "require-reviewed-plan": "environments (comma-separated) whose apply takes only the "
+            "reviewed plan",
+            "runs-on": "the runner: one label, or a JSON list of labels (read with fromJSON)",
+        },
     ),
-    WorkflowInput("tfc-organization", STRING, "default: the TF_CLOUD_ORGANIZATION variable", ""),
-    WorkflowInput("aws-region", STRING, "default: the AWS_REGION variable", ""),
-    WorkflowInput(
-        "aws-role-arn",
-        STRING,
-        "the deploy role (default: the AWS_ROLE_ARN variable of each environment)",
-        "",
-    ),
-    WorkflowInput(
-        "aws-plan-role-arn",
-        STRING,
-        "the read-only role of the plan and drift jobs (default: AWS_ROLE_ARN of <env>-plan)",
-        "",
-    ),
-    WorkflowInput(
-        "require-reviewed-plan",
-        STRING,
-        "environments (comma-separated) whose apply takes only the reviewed plan",
-        "",
-    ),
-    WorkflowInput(
-        "runs-on",
-        STRING,
-        "the runner: one label, or a JSON list of labels (read with fromJSON)",
-        DEFAULT_RUNS_ON,
-    ),
-    WorkflowInput(
-        "platforms", STRING, "build for these platforms, comma-separated", "", (MICROSERVICE,)
-    ),
-    WorkflowInput("context", STRING, "the build context", ".", (MICROSERVICE,)),
-    WorkflowInput(
-        "dockerfile", STRING, "the Dockerfile (default CONTEXT/Dockerfile)", "", (MICROSERVICE,)
-    ),
-    WorkflowInput(
-        "build-args", STRING, "build arguments, one NAME=VALUE a line", "", (MICROSERVICE,)
-    ),
-    WorkflowInput("target", STRING, "the stage to build", "", (MICROSERVICE,)),
-    WorkflowInput(
-        "test-command",
-        STRING,
-        "run before a deploy, in a job with contents: read only (none: no test job)",
-        "",
+    *_described(
         (MICROSERVICE,),
+        {
+            "platforms": "build for these platforms, comma-separated",
+            "context": "the build context",
+            "dockerfile": "the Dockerfile (default CONTEXT/Dockerfile)",
+            "build-args": "build arguments, one NAME=VALUE a line",
+            "target": "the stage to build",
+            "test-command": "run before a deploy, in a job with contents: read only (none: no "
+            "test job)",
+        },
     ),
-    WorkflowInput(
-        "run-source",
-        STRING,
-        "cloud engine: upload, or follow the VCS-driven runs",
-        "upload",
+    *_described(
         (CORE,),
-    ),
-    WorkflowInput("sync-auth", STRING, "app (GitHub App) or token", "app", (CORE,)),
-    WorkflowInput(
-        "service-repositories",
-        STRING,
-        "the service repositories the sync writes to, comma-separated names",
-        "",
-        (CORE,),
-    ),
-    WorkflowInput(
-        "service-owner",
-        STRING,
-        "their owner (default: this repository's)",
-        "",
-        (CORE,),
-    ),
-    WorkflowInput(
-        "create-environments",
-        BOOLEAN,
-        "let the sync create a missing environment (Administration: write)",
-        False,
-        (CORE,),
-    ),
-    WorkflowInput(
-        "sync-dispatch",
-        STRING,
-        "after a sync, send this repository_dispatch event type (none: empty)",
-        "",
-        (CORE,),
+        {
+            "run-source": "cloud engine: upload, or follow the VCS-driven runs",
+            "sync-auth": "app (GitHub App) or token",
+            "service-repositories": "the service repositories the sync writes to, "
+            "comma-separated names",
+            "service-owner": "their owner (default: this repository's)",
+            "create-environments": "let the sync create a missing environment (Administration: "
+            "write)",
+            "sync-dispatch": "after a sync, send this repository_dispatch event type (none: empty)",
+        },
     ),
 )
 
