@@ -148,17 +148,9 @@ def test_settings_text(text: str, changes: dict[str, object], expected: str) -> 
 
 
 def test_environments_one_at_a_time(cli: CliRunner, tmp_path: Path) -> None:
-    result = cli(
-        "render-workflow",
-        "--kind=microservice",
-        "--service=toto-ms-x",
-        "--environment",
-        "dev=develop,feature/**",
-        "--environment",
-        "qa=main",
-        "--environment",
-        "prod=release/**",
-    )
+    each = ["dev=develop,feature/**", "qa=main", "prod=release/**"]
+    flags = [f"--environment={environment}" for environment in each]
+    result = cli("render-workflow", "--kind=microservice", "--service=toto-ms-x", *flags)
     assert result.exit_code == 0, result.stderr
     workflow = load(tmp_path / MICROSERVICE)
     assert workflow[True]["push"]["branches"] == ["develop", "feature/**", "main", "release/**"]
