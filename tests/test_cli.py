@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import CliRunner
 from toto_actions import __version__
@@ -80,8 +83,37 @@ def test_the_version(cli: CliRunner) -> None:
         ),
         (["--bogus", "render-workflow"], "toto-actions: unrecognized arguments: --bogus"),
         (
+            # The value is never shown (it may be a secret), a close option is suggested.
             ["render-workflow", "--kind", "core", "--bogus", "x"],
-            "toto-actions: unrecognized arguments: --bogus x",
+            "toto-actions render-workflow: unrecognized arguments: --bogus",
+        ),
+        (
+            ["render-workflow", "--knd=core", "--servce", "x"],
+            "toto-actions render-workflow: unrecognized arguments: --knd --servce; "
+            "did you mean --kind?",
+        ),
+        (
+            ["tf-apply", "--workspce", "toto-dev"],
+            "toto-actions tf-apply: unrecognized arguments: --workspce; did you mean --workspace?",
+        ),
+        (
+            ["sync-secrets", "--dry-rnu"],
+            "toto-actions sync-secrets: unrecognized arguments: --dry-rnu; did you mean --dry-run?",
+        ),
+        (
+            ["render-workflow", "--test-command", "npm", "test"],
+            "toto-actions render-workflow: 1 argument(s) no option takes: quote a value that "
+            "holds spaces",
+        ),
+        (
+            ["--verison"],
+            "toto-actions: unrecognized arguments: --verison; did you mean --version?",
+        ),
+        (
+            ["render-workflw"],
+            "toto-actions: argument COMMAND: invalid choice: 'render-workflw' (choose from "
+            "'build-push', 'render-workflow', 'tf-apply', 'sync-secrets', 'deployed-commit'); "
+            "did you mean render-workflow?",
         ),
         (
             ["render-workflow", "--kind", "service"],
@@ -99,9 +131,34 @@ def test_bad_usage_is_one_line_and_exit_2(cli: CliRunner, arguments: list[str], 
 
 @pytest.mark.parametrize("before", [[], ["--debug"]])
 def test_a_command_has_its_own_help(cli: CliRunner, before: list[str]) -> None:
-    result = cli(*before, "render-workflow", "--help", env={"COLUMNS": "1000"})
+    result = cli(*before, "render-workflow", "--help", env={"COLUMNS": "2000"})
     assert result.exit_code == 0
     usage, _, description, *_ = result.stdout.splitlines()
-    assert usage.startswith("usage: toto-actions render-workflow [-h] [--debug] [--kind CHOICE]")
+    assert usage.startswith(
+        "usage: toto-actions render-workflow [-h] [--debug] [--kind {microservice,core}]"
+    )
     assert description == COMMANDS["render-workflow"]
     assert re.search(rf"^  --debug +{re.escape(DEBUG_HELP)}$", result.stdout, flags=re.MULTILINE)
+
+
+def test_a_commands_help_shows_each_choice_and_an_example_that_works(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    from toto_actions.commands import render_workflow
+
+    result = cli("render-workflow", "--help", env={"COLUMNS": "1000"})
+    assert result.exit_code == 0
+    choices = [option for option in render_workflow.OPTIONS if option.choices]
+    assert len(choices) >= 7
+    for option in choices:
+        listed = re.escape(f"  {option.flag} {{{','.join(option.choices)}}}")
+        assert re.search(rf"^{listed}(\n| )", result.stdout, re.MULTILINE), option.flag
+    assert result.stdout.endswith(f"\nexample:\n  {render_workflow.EXAMPLE}\n")
+    program, *arguments = shlex.split(render_workflow.EXAMPLE)
+    assert program == "toto-actions"
+    example = cli(*arguments, "--output-dir", str(tmp_path))
+    assert (example.exit_code, example.stderr) == (0, "")
+    workflow = yaml.safe_load(
+        (tmp_path / ".github/workflows/toto-microservice.yml").read_text(encoding="utf-8")
+    )
+    assert workflow[True]["push"]["branches"] == ["main", "release/**"]  # `on:` read as True

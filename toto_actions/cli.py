@@ -145,6 +145,11 @@ def command_parser(name: str, command: ModuleType) -> argparse.ArgumentParser:
         def error(self, message: str) -> NoReturn:
             raise UsageError(f"{self.prog}: {message} (see --help)")
 
+        def format_help(self) -> str:
+            example = getattr(command, "EXAMPLE", None)
+            text = super().format_help()
+            return text if example is None else f"{text}\nexample:\n  {example}\n"
+
     width = _help_width()
     parser = Parser(
         prog=f"{PROG} {name}",
@@ -163,8 +168,29 @@ def command_module(name: str) -> ModuleType:
     return import_module(f"toto_actions.commands.{name.replace('-', '_')}")
 
 
-def _unrecognized(arguments: Sequence[str]) -> UsageError:
-    return UsageError(f"{PROG}: unrecognized arguments: {' '.join(arguments)} (see --help)")
+TOP_FLAGS = ("--help", "--version", "--debug")
+
+
+def _unrecognized(prog: str, arguments: Sequence[str], known: Sequence[str]) -> UsageError:
+    """One line naming the unknown options, never a value (one may be a secret), and the known
+    option closest to the first one (`--knd` -> `--kind`)."""
+    flags = [argument.partition("=")[0] for argument in arguments if argument.startswith("-")]
+    if not flags:
+        return UsageError(
+            f"{prog}: {len(arguments)} argument(s) no option takes: quote a value that holds "
+            "spaces (see --help)"
+        )
+    return UsageError(
+        f"{prog}: unrecognized arguments: {' '.join(flags)}{_closest(flags[0], known)} (see --help)"
+    )
+
+
+def _closest(word: str, known: Sequence[str]) -> str:
+    """`; did you mean X?` for the known word closest to word, or nothing."""
+    import difflib  # only on the way out: start-up does not pay for it
+
+    matches = difflib.get_close_matches(word, known, n=1)
+    return f"; did you mean {matches[0]}?" if matches else ""
 
 
 def run(arguments: Sequence[str]) -> int:
@@ -179,19 +205,19 @@ def run(arguments: Sequence[str]) -> int:
         if argument == "--debug":  # read again by _debug(), on the way out
             continue
         if argument.startswith("-"):
-            raise _unrecognized([argument])
+            raise _unrecognized(PROG, [argument], TOP_FLAGS)
         if argument not in COMMANDS:
             choices = ", ".join(repr(name) for name in COMMANDS)
             raise UsageError(
-                f"{PROG}: argument COMMAND: invalid choice: {argument!r} (choose from {choices}) "
-                "(see --help)"
+                f"{PROG}: argument COMMAND: invalid choice: {argument!r} (choose from {choices})"
+                f"{_closest(argument, list(COMMANDS))} (see --help)"
             )
         command = command_module(argument)
-        parsed, unknown = command_parser(argument, command).parse_known_args(
-            arguments[position + 1 :]
-        )
+        parser = command_parser(argument, command)
+        parsed, unknown = parser.parse_known_args(arguments[position + 1 :])
         if unknown:
-            raise _unrecognized(unknown)
+            flags = ["--help", "--debug", *(option.flag for option in command.OPTIONS)]
+            raise _unrecognized(parser.prog, unknown, flags)
         from toto_actions.options import resolve
 
         exit_code: int = command.run(resolve(command.OPTIONS, parsed, os.environ))

@@ -124,10 +124,14 @@ class Option(NamedTuple):
             dest=self.key,
             default=None,
             action="append" if self.kind == LINES else "store",
-            metavar=self.metavar or (self.kind.upper() if self.kind != TEXT else None),
+            metavar=self.metavar or self._metavar(),
             choices=self.choices or None,
             help=f"{self.help} [env: {variables}]",
         )
+
+    def _metavar(self) -> str | None:
+        # None for text and choices: argparse then shows the choices, `{microservice,core}`.
+        return None if self.kind in (TEXT, CHOICE) else self.kind.upper()
 
     def _variables(self) -> list[str]:
         return [self.input_variable, *filter(None, [self.fallback_variable])]

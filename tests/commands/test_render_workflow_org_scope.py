@@ -183,19 +183,19 @@ def test_a_token_secret_is_told_the_organization_permissions(
     ("arguments", "files", "message"),
     [
         (
-            [*CORE_ARGUMENTS, "x", "--secrets-scope", "organization"],
+            [*CORE_ARGUMENTS, "toto-ms-games", "--secrets-scope", "organization"],
             {"toto-secrets.yml": ORGANIZATION_CONFIG.replace("organization", "environment")},
             "secrets-scope organization does not match scope environment of toto-secrets.yml: "
             "make them the same",
         ),
         (
-            [*CORE_ARGUMENTS, "x"],
+            [*CORE_ARGUMENTS, "toto-ms-games"],
             {"toto-secrets.yml": ORGANIZATION_CONFIG, "toto.yml": "secrets-scope: environment\n"},
             "secrets-scope environment does not match scope organization of toto-secrets.yml: "
             "make them the same",
         ),
         (
-            [*CORE_ARGUMENTS, "x", "--create-environments"],
+            [*CORE_ARGUMENTS, "toto-ms-games", "--create-environments"],
             {"toto-secrets.yml": ORGANIZATION_CONFIG},
             "create-environments has no use in scope organization (organization secrets belong "
             "to no environment): leave it out",
@@ -214,7 +214,7 @@ def test_a_token_secret_is_told_the_organization_permissions(
             "starts with GITHUB_, which GitHub reserves",
         ),
         (
-            [*CORE_ARGUMENTS, "x", "--environments", "dev-eu=main"],
+            [*CORE_ARGUMENTS, "toto-ms-games", "--environments", "dev-eu=main"],
             {"toto-secrets.yml": ORGANIZATION_CONFIG},
             "environment 'dev-eu' cannot prefix organization secret names: 'DEV-EU_X' is not a "
             "valid secret or variable name: letters, digits and '_', not starting with a digit",

@@ -351,11 +351,9 @@ def test_check_follows_the_new_settings(inline_cli: CliRunner, tmp_path: Path) -
     arguments = (*CORE_APP, "--drift-schedule=5 4 * * *", "--run-source=vcs")
     assert inline_cli("render-workflow", *arguments).exit_code == 0
     assert inline_cli("render-workflow", *arguments, "--check").exit_code == 0
-    assert inline_cli("render-workflow", *CORE_APP, "--run-source=vcs", "--check").exit_code == 1
-    assert (
-        inline_cli("render-workflow", *CORE_APP, "--drift-schedule=5 4 * * *", "--check").exit_code
-        == 1
-    )
+    assert inline_cli("render-workflow", "--check").exit_code == 0  # toto.yml keeps them
+    assert inline_cli("render-workflow", "--run-source=upload", "--check").exit_code == 1
+    assert inline_cli("render-workflow", "--drift-schedule=none", "--check").exit_code == 1
 
 
 def test_require_reviewed_plan_names_the_environments_whose_apply_needs_it(

@@ -232,7 +232,10 @@ INLINE_ONLY = frozenset(
     }
 )
 STYLES = ("inline", "reusable")
-ORGANIZATION_CONFIG = "version: 1\nscope: organization\nrepositories: [acme/a]\nsecrets: {A: a}\n"
+ORGANIZATION_CONFIG = (
+    "version: 1\nscope: organization\nrepositories: [acme/toto-ms-expenses, acme/toto-ms-games]\n"
+    "secrets: {A: a}\n"
+)
 # Written into the repository before the render, by render name: file name -> content.
 FILES = {
     "odd-environment-names-no-core-secrets": {"toto.yml": "core-secrets: []\n"},

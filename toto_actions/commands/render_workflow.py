@@ -8,14 +8,22 @@ from pathlib import Path
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
-from toto_actions.options import CHOICE, SWITCH, GivenOptions, Option
+from toto_actions.options import CHOICE, LINES, SWITCH, GivenOptions, Option
 from toto_actions.workflows.caller import inline_only
+from toto_actions.workflows.core_sync import SYNC_CONFIG_FILE, starting_sync_config
 from toto_actions.workflows.cron import DEFAULT_SCHEDULE
 from toto_actions.workflows.image_repositories import IMAGE_REPOSITORY_CHOICES
+from toto_actions.workflows.kind_settings import ENVIRONMENT, ENVIRONMENTS
 from toto_actions.workflows.render import render, render_caller, workflow_path
 from toto_actions.workflows.repository_files import refuse_links
 from toto_actions.workflows.reusable import DEFAULT_TERRAFORM_VERSION
 from toto_actions.workflows.settings import STYLES, WorkflowSettings, load_settings
+from toto_actions.workflows.settings_file import (
+    SETTINGS_FILE,
+    read_settings_file,
+    settings_changes,
+    settings_text,
+)
 
 REUSABLE, INLINE = STYLES
 # The first line of every render's header; an inline render's names no style.
@@ -40,6 +48,13 @@ SETTING_OPTIONS = (
         "(default dev=feature/**,main;prod=release/** for a microservice, dev=main;prod=prod "
         "for core)",
         metavar="ENV=BRANCH,...;ENV=...",
+    ),
+    Option(
+        "--environment",
+        "one environment and its branches; give it once per environment, instead of "
+        "--environments (no `;` for the shell to take)",
+        kind=LINES,
+        metavar="ENV=BRANCH,...",
     ),
     Option("--aws-region", "AWS region (default: the AWS_REGION variable)"),
     Option(
@@ -85,7 +100,8 @@ SETTING_OPTIONS = (
     Option(
         "--service-repositories",
         "core: the service repositories the sync writes to, as "
-        "NAME or OWNER/NAME, comma-separated (scopes the GitHub App token)",
+        "NAME or OWNER/NAME, comma-separated (scopes the GitHub App token; default: those "
+        "toto-secrets.yml lists)",
     ),
     Option(
         "--sync-auth",
@@ -180,6 +196,7 @@ SETTING_OPTIONS = (
         kind=SWITCH,
     ),
 )
+SETTING_KEYS = tuple(option.key for option in SETTING_OPTIONS)
 OPTIONS = (
     *SETTING_OPTIONS,
     Option("--output-dir", "the target repository's root (default .)", metavar="DIR"),
@@ -189,6 +206,15 @@ OPTIONS = (
         kind=SWITCH,
     ),
 )
+# Shown under --help: a first render, each environment given on its own.
+EXAMPLE = (
+    "toto-actions render-workflow --kind microservice --aws-region eu-west-1 "
+    "--environment dev=main --environment 'prod=release/**'"
+)
+_NEW_SETTINGS_FILE = (
+    "# The settings of `toto-actions render-workflow` (each option a render was given is kept\n"
+    "# here, so that a render or a --check with no option writes the same workflow).\n"
+)
 
 
 def run(given: GivenOptions) -> int:
@@ -197,7 +223,7 @@ def run(given: GivenOptions) -> int:
     if not repo_dir.is_dir():
         problem = "is not a directory" if repo_dir.exists() else "does not exist"
         raise UsageError(f"output directory {str(repo_dir)!r} {problem}")
-    settings = load_settings(given, repo_dir, [option.key for option in SETTING_OPTIONS])
+    settings = load_settings(given, repo_dir, SETTING_KEYS)
     refuse_links(repo_dir, workflow_path(settings.kind))
     style = choose_style(settings, repo_dir / workflow_path(settings.kind))
     rendered = render_caller(settings) if style == REUSABLE else render(settings)
@@ -205,12 +231,47 @@ def run(given: GivenOptions) -> int:
     if given.switch("check"):
         return _check(target, rendered.content, rendered.path.as_posix())
     _write(target, rendered.content)
+    _keep_settings(repo_dir, given)
+    if settings.kind == "core" and not (repo_dir / SYNC_CONFIG_FILE).is_file():
+        _offer_sync_config(settings)
     actions_runtime.set_output("workflow-file", str(target))
     actions_runtime.add_summary(
         f"Rendered `{rendered.path}` ({settings.kind}, {style}, environments "
         f"{', '.join(e.name for e in settings.environments)})."
     )
     return 0
+
+
+def _keep_settings(repo_dir: Path, given: GivenOptions) -> None:
+    """Write the settings given (flags and inputs) into toto.yml, so that the next render, or a
+    --check, with no option renders the same workflow: toto.yml is the file render already reads
+    (and doctor after it), committed and reviewed beside the workflow."""
+    current = read_settings_file(repo_dir, SETTING_KEYS)
+    kept = {key: value for key, value in given.items() if key in SETTING_KEYS}
+    alternatives = {ENVIRONMENTS: ENVIRONMENT, ENVIRONMENT: ENVIRONMENTS}
+    changes = settings_changes(current, kept, alternatives)
+    if not changes:
+        return
+    path = repo_dir / SETTINGS_FILE
+    text = path.read_text(encoding="utf-8") if path.is_file() else _NEW_SETTINGS_FILE
+    _write(path, settings_text(text, changes))
+
+
+def _offer_sync_config(settings: WorkflowSettings) -> None:
+    """Warn that the core's sync step has no mapping to read, and print one to start from."""
+    actions_runtime.warning(
+        f"{SYNC_CONFIG_FILE} is missing: the first push's sync step will fail without it; "
+        f"start from the one below, saved as {SYNC_CONFIG_FILE} beside toto.yml",
+        title=f"No {SYNC_CONFIG_FILE}",
+    )
+    actions_runtime.info(
+        starting_sync_config(
+            settings.service_owner,
+            settings.service_repositories,
+            settings.secrets_scope,
+            settings.core_secrets,
+        ).rstrip("\n")
+    )
 
 
 def _check(target: Path, content: str, shown_path: str) -> int:

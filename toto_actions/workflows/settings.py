@@ -31,6 +31,7 @@ from toto_actions.workflows.build_settings import (
 from toto_actions.workflows.build_settings import (
     microservice_only as _microservice_only,
 )
+from toto_actions.workflows.core_sync import SYNC_CONFIG_FILE, core_repositories
 from toto_actions.workflows.cron import drift_schedule
 from toto_actions.workflows.environments import (
     CORE_DEFAULT,
@@ -52,6 +53,7 @@ from toto_actions.workflows.image_repositories import (
     PER_ENVIRONMENT,
     with_image_repositories,
 )
+from toto_actions.workflows.kind_settings import one_environments_form, refuse_other_kind
 from toto_actions.workflows.reusable import DEFAULT_RUNS_ON, DEFAULT_TERRAFORM_VERSION
 from toto_actions.workflows.secrets_scope import (
     SECRETS_SCOPES,
@@ -60,7 +62,6 @@ from toto_actions.workflows.secrets_scope import (
 )
 from toto_actions.workflows.settings_file import SETTINGS_FILE, read_settings_file
 
-SYNC_CONFIG_FILE = "toto-secrets.yml"  # the mapping the core workflow passes to sync-secrets
 # The event type a service workflow listens to unless told otherwise: what the README tells the
 # core workflow to send, so that turning the dispatch on in the core is the only step.
 DEFAULT_DISPATCH_EVENT = "toto-core-changed"
@@ -140,36 +141,38 @@ def load_settings(
 
     known_keys are the settings toto.yml may hold: the render options' names.
     """
-    file_settings = read_settings_file(repo_dir, known_keys)
-    merged: dict[str, Any] = {**file_settings, **given}
+    file_settings = one_environments_form(read_settings_file(repo_dir, known_keys), SETTINGS_FILE)
+    given_settings = one_environments_form(given, "options")
+    if "environments" in given_settings:  # given either way, it replaces toto.yml's either way
+        file_settings.pop("environments", None)
+    merged: dict[str, Any] = {**file_settings, **given_settings}
 
     kind = _choice(merged, "kind", KINDS, default=None)
+    refuse_other_kind(kind, merged, given)
     engine = _choice(merged, "terraform-engine", ENGINES, default="cloud")
     sync_auth = _choice(merged, "sync-auth", SYNC_AUTHS, default="app")
     service_source = "--service" if "service" in given else SETTINGS_FILE
     service = _service_name(merged.get("service"), service_source, repo_dir, kind, engine)
-    owner, repositories = service_repositories(merged.get("service-repositories"))
+    listed = merged.get("service-repositories")
+    if kind == "core":
+        listed = core_repositories(listed, repo_dir / SYNC_CONFIG_FILE)
+    owner, repositories = service_repositories(listed)
     if kind == "core" and sync_auth == "app" and not repositories:
         raise UsageError(
             "the core workflow needs the service repositories its GitHub App token "
-            "is scoped to: --service-repositories a,b,c (or service-repositories in "
-            "toto.yml)"
+            f"is scoped to: list them in {SYNC_CONFIG_FILE} (or --service-repositories a,b,c)"
         )
     default_environments = MICROSERVICE_DEFAULT if kind == "microservice" else CORE_DEFAULT
     environments = _environments(merged.get("environments", default_environments))
     if kind == "microservice":
         choice = _choice(merged, "image-repository", IMAGE_REPOSITORY_CHOICES, PER_ENVIRONMENT)
         environments = with_image_repositories(environments, service, choice)
-    elif merged.get("image-repository") is not None:
-        raise UsageError("image-repository is a setting of the microservice workflow")
     roles = role_arns(
         _text(merged, "aws-role-arn") or None, _text(merged, "aws-plan-role-arn") or None
     )
     default_dispatch = DEFAULT_DISPATCH_EVENT if kind == "microservice" else None
     sync_dispatch = _event_type(merged.get("sync-dispatch", default_dispatch))
     create_environments = _switch(merged, "create-environments")
-    if kind != "core" and create_environments:
-        raise UsageError("create-environments is a setting of the core workflow")
     scope = _secrets_scope(merged, kind, repo_dir, create_environments)
     core_secrets = _secret_names(merged.get("core-secrets", DEFAULT_CORE_SECRETS))
     if scope == ORGANIZATION_SCOPE:
@@ -207,7 +210,7 @@ def load_settings(
             "an HCP Terraform organization name",
         ),
         core_secrets=core_secrets,
-        platforms=_platforms(merged.get("platforms"), kind),
+        platforms=_platforms(merged.get("platforms")),
         service_owner=owner,
         service_repositories=repositories,
         sync_auth=sync_auth,
@@ -376,11 +379,9 @@ def _reviewed_environments(value: object, environments: tuple[Environment, ...])
     return tuple(dict.fromkeys(reviewed))
 
 
-def _platforms(value: object, kind: str) -> tuple[str, ...]:
+def _platforms(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
-    if kind != "microservice":
-        raise UsageError("platforms is a setting of the microservice workflow")
     platforms = listed(value, "platforms")
     for platform in platforms:
         problem = platform_problem(platform)
