@@ -112,8 +112,8 @@ def test_the_version(cli: CliRunner) -> None:
         (
             ["render-workflw"],
             "toto-actions: argument COMMAND: invalid choice: 'render-workflw' (choose from "
-            "'build-push', 'render-workflow', 'tf-apply', 'sync-secrets', 'deployed-commit'); "
-            "did you mean render-workflow?",
+            "'build-push', 'render-workflow', 'tf-apply', 'sync-secrets', 'deployed-commit', "
+            "'doctor'); did you mean render-workflow?",
         ),
         (
             ["render-workflow", "--kind", "service"],
