@@ -49,7 +49,7 @@ OPTIONS = (
     Option(
         "--github-token",
         "a token that reads the repository's environments and the names of its secrets and "
-        "variables (Environments, Secrets and Variables: read; see docs/doctor.md)",
+        "variables (Actions, Environments, Secrets and Variables: read; see docs/doctor.md)",
         fallback_variable="GITHUB_TOKEN",
         required=True,
         sensitive=True,
