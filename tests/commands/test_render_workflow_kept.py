@@ -216,6 +216,25 @@ def test_a_starting_one_for_a_token_sync_names_a_placeholder(
     assert document["secrets"] == {"A": "a"}
 
 
+def test_a_first_core_render_without_repositories_is_refused_with_a_file_to_start_from(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    result = cli("render-workflow", "--kind=core", "--service=core")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: the core workflow needs the service repositories its GitHub App token is scoped "
+        "to: list them in toto-secrets.yml (or --service-repositories a,b,c); the one above is "
+        "one to start from\n"
+    )
+    document = yaml.safe_load(result.stdout)
+    assert schema_problems(document) == []
+    assert document["repositories"] == ["toto-ms-example"]
+    assert sorted(tmp_path.iterdir()) == []  # nothing written
+    (tmp_path / "toto-secrets.yml").write_text("version: 1\nsecrets: {}\n", encoding="utf-8")
+    listed_none = cli("render-workflow", "--kind=core", "--service=core")
+    assert (listed_none.exit_code, listed_none.stdout) == (2, "")
+
+
 OTHER_KIND = [(key, "microservice") for key in CORE_ONLY] + [
     (key, "core") for key in MICROSERVICE_ONLY
 ]

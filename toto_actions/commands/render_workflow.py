@@ -8,6 +8,7 @@ from pathlib import Path
 
 from toto_actions import actions_runtime
 from toto_actions.errors import OperationError, UsageError
+from toto_actions.github.sync_permissions import ENVIRONMENT_SCOPE
 from toto_actions.options import CHOICE, LINES, SWITCH, GivenOptions, Option
 from toto_actions.workflows.caller import inline_only
 from toto_actions.workflows.core_sync import SYNC_CONFIG_FILE, starting_sync_config
@@ -17,7 +18,13 @@ from toto_actions.workflows.kind_settings import ENVIRONMENT, ENVIRONMENTS
 from toto_actions.workflows.render import render, render_caller, workflow_path
 from toto_actions.workflows.repository_files import refuse_links
 from toto_actions.workflows.reusable import DEFAULT_TERRAFORM_VERSION
-from toto_actions.workflows.settings import STYLES, WorkflowSettings, load_settings
+from toto_actions.workflows.settings import (
+    DEFAULT_CORE_SECRETS,
+    STYLES,
+    NoServiceRepositories,
+    WorkflowSettings,
+    load_settings,
+)
 from toto_actions.workflows.settings_file import (
     SETTINGS_FILE,
     read_settings_file,
@@ -223,7 +230,15 @@ def run(given: GivenOptions) -> int:
     if not repo_dir.is_dir():
         problem = "is not a directory" if repo_dir.exists() else "does not exist"
         raise UsageError(f"output directory {str(repo_dir)!r} {problem}")
-    settings = load_settings(given, repo_dir, SETTING_KEYS)
+    try:
+        settings = load_settings(given, repo_dir, SETTING_KEYS)
+    except NoServiceRepositories as missing:
+        if (repo_dir / SYNC_CONFIG_FILE).is_file():
+            raise
+        # A first core render: a file to start from, on stdout, and the one error line.
+        starting = starting_sync_config(None, (), ENVIRONMENT_SCOPE, DEFAULT_CORE_SECRETS)
+        actions_runtime.info(starting.rstrip("\n"))
+        raise UsageError(f"{missing}; the one above is one to start from") from None
     refuse_links(repo_dir, workflow_path(settings.kind))
     style = choose_style(settings, repo_dir / workflow_path(settings.kind))
     rendered = render_caller(settings) if style == REUSABLE else render(settings)

@@ -92,6 +92,10 @@ _TERRAFORM_VERSION = re.compile(r"latest|\d+\.\d+\.\d+(?:-[a-z0-9]+)?")
 STYLES = ("reusable", "inline")
 
 
+class NoServiceRepositories(UsageError):
+    """A core render with the app token and no service repositories to scope it to."""
+
+
 @dataclass(frozen=True)
 class WorkflowSettings:
     """Everything a workflow template needs, validated. None means: read a repository variable."""
@@ -158,7 +162,7 @@ def load_settings(
         listed = core_repositories(listed, repo_dir / SYNC_CONFIG_FILE)
     owner, repositories = service_repositories(listed)
     if kind == "core" and sync_auth == "app" and not repositories:
-        raise UsageError(
+        raise NoServiceRepositories(
             "the core workflow needs the service repositories its GitHub App token "
             f"is scoped to: list them in {SYNC_CONFIG_FILE} (or --service-repositories a,b,c)"
         )
