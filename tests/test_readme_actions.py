@@ -13,6 +13,9 @@ from toto_actions import options
 from toto_actions.cli import command_module
 
 INPUT_HEADER = "| input | type | default | meaning |"
+OUTPUT_HEADER = "| output | type | meaning |"
+# What an output holds; outputs are strings on the runner, these say how to read them.
+OUTPUT_TYPES = {"string", "boolean", "integer", "choice", "comma list", "URL", "path", "JSON"}
 
 
 def action_readme(name: str) -> str:
@@ -97,6 +100,14 @@ def test_the_type_column_is_the_options_kind(name: str) -> None:
     for option in declared:  # a choice names every value it takes
         missing = [value for value in option.choices if f"`{value}`" not in rows[option.key][3]]
         assert missing == [], option.key
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_every_output_has_a_type(name: str) -> None:
+    table = action_readme(name).split(OUTPUT_HEADER, 1)[1].split("\n\n", 1)[0]
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| `")]
+    assert [row[0].strip("| `") for row in rows] == list(metadata(name)["outputs"])
+    assert {row[0].strip("| `"): row[1] for row in rows if row[1] not in OUTPUT_TYPES} == {}
 
 
 def test_the_type_of_a_list_follows_how_the_option_splits_it() -> None:
