@@ -52,6 +52,8 @@ def test_every_policy_file_is_there() -> None:
         "permissions-service-deploy.json",
         "permissions-plan.json",
         "permissions-hcp-workspace.json",
+        "permissions-hcp-core-workspace.json",
+        "permissions-hcp-workspace-plan.json",
     }
     assert {path.name for path in IAM.glob("*.json")} == expected
 
@@ -124,11 +126,24 @@ def _actions(name: str) -> set[str]:
     return actions
 
 
-def test_plan_roles_only_read() -> None:
-    """The plan role (GitHub's <env>-plan) writes nothing: no state lock, no push, no change.
-    The HCP plan-phase role takes these permissions too (examples/README.md)."""
+@pytest.mark.parametrize("name", ["permissions-plan.json", "permissions-hcp-workspace-plan.json"])
+def test_plan_roles_only_read(name: str) -> None:
+    """The plan roles (GitHub's <env>-plan, HCP's plan phase) write nothing: no state lock, no
+    push, no change."""
     readers = re.compile(r"\w+:(Describe|Get|List|BatchGet|BatchCheckLayerAvailability)\w*")
-    assert all(readers.fullmatch(action) for action in _actions("permissions-plan.json"))
+    assert [action for action in _actions(name) if not readers.fullmatch(action)] == []
+
+
+def test_the_hcp_roles_are_the_github_roles_without_the_s3_state() -> None:
+    """On HCP Terraform the state lives in the workspace: the workspace roles are the cli
+    engine's statements for the resources, without those for the S3 state and its lock."""
+    for hcp, github in (
+        ("permissions-hcp-core-workspace.json", "permissions-core-apply.json"),
+        ("permissions-hcp-workspace-plan.json", "permissions-plan.json"),
+    ):
+        kept = load(IAM / hcp)["Statement"]
+        assert kept and all(s in load(IAM / github)["Statement"] for s in kept), hcp
+        assert not any(action.startswith("s3:") for action in _actions(hcp)), hcp
 
 
 def test_the_task_roles_are_passed_to_ecs_tasks_only() -> None:
