@@ -19,7 +19,7 @@ variable "certificate_arn" {
 }
 
 variable "container_port" {
-  description = "The port the services' containers listen on: the load balancer reaches the services' security group on it."
+  description = "The port the services' containers listen on: the load balancer reaches the services' security group on it (the services' local.container_port must match)."
   type        = number
   default     = 8080
 }

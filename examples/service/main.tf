@@ -1,7 +1,7 @@
 locals {
   # Edit these for your service. The listener rule's priority must be unique on the listener.
   service        = "toto-ms-orders"
-  container_port = 8080
+  container_port = 8080 # the core's var.container_port: the one port its security group opens
   path_patterns  = ["/orders", "/orders/*"]
   health_path    = "/orders/health"
   priority       = 100
