@@ -464,11 +464,6 @@ BAD_INPUTS = [
         "terraform-dir '../elsewhere' must be a path inside the repository",
     ),
     BadInput(
-        ["--kind", "core", "--service", "core"],
-        "the core workflow needs the service repositories its GitHub App token is scoped to: "
-        "list them in toto-secrets.yml (or --service-repositories a,b,c)",
-    ),
-    BadInput(
         ["--kind", "core", "--service", "core", "--service-repositories", "acme/a,other/b"],
         "service repositories belong to several owners (acme, other): one GitHub App token "
         "serves one owner",

@@ -230,9 +230,14 @@ def test_a_first_core_render_without_repositories_is_refused_with_a_file_to_star
     assert schema_problems(document) == []
     assert document["repositories"] == ["toto-ms-example"]
     assert sorted(tmp_path.iterdir()) == []  # nothing written
+    # (The row of the bad-input table: with the file, its own problem is the one line.)
     (tmp_path / "toto-secrets.yml").write_text("version: 1\nsecrets: {}\n", encoding="utf-8")
     listed_none = cli("render-workflow", "--kind=core", "--service=core")
-    assert (listed_none.exit_code, listed_none.stdout) == (2, "")
+    assert (listed_none.exit_code, listed_none.stdout, listed_none.stderr) == (
+        2,
+        "",
+        "error: toto-secrets.yml: (top level): 'repositories' is a required property\n",
+    )
 
 
 OTHER_KIND = [(key, "microservice") for key in CORE_ONLY] + [
