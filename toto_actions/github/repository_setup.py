@@ -10,7 +10,7 @@ PyGithub call, so they go through its requester and paginated list.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from urllib.parse import quote
 
 from github.Environment import Environment
 from github.PaginatedList import PaginatedList
@@ -51,15 +51,18 @@ class SetupClient(GitHubClient):
         )
 
     def _names(self, repository: str, environment: str | None, kind: str) -> frozenset[str]:
-        def listed() -> list[str]:
-            scope: Any = self._github().get_repo(repository)
-            if environment is not None:
-                scope = scope.get_environment(environment)
-            entries = scope.get_secrets() if kind == "secrets" else scope.get_variables()
-            return [entry.name for entry in entries]
-
-        where = f"environment {environment} of {repository}" if environment else repository
-        return frozenset(name.upper() for name in self._read(f"list the {kind} of {where}", listed))
+        """The secret (or variable) names of the repository, or of one of its environments: one
+        list request, where PyGithub's get_repo() and get_environment() would each ask first."""
+        content: type[Secret] | type[Variable] = Secret if kind == "secrets" else Variable
+        if environment is None:
+            url, where = f"/repos/{repository}/actions/{kind}", repository
+        else:
+            url = f"/repos/{repository}/environments/{quote(environment, safe='')}/{kind}"
+            where = f"environment {environment} of {repository}"
+        entries = self._read(
+            f"list the {kind} of {where}", lambda: self._listed(content, url, kind)
+        )
+        return frozenset(name.upper() for name in entries)
 
     def _shared(self, repository: str, kind: str) -> frozenset[str]:
         """The organization's secrets (or variables) shared with the repository; none for a
