@@ -72,6 +72,19 @@ class SyncConfig(NamedTuple):
 
 def load_config(path: Path, default_owner: str | None) -> SyncConfig:
     """Read and check the config; default_owner serves names without one when `owner` is unset."""
+    return _build(checked_document(path), default_owner, str(path))
+
+
+def read_scope(path: Path) -> str:
+    """The scope the config syncs into: environment when the file is absent (render-workflow
+    reads it to ask for exactly the permissions the sync needs)."""
+    if not path.is_file():
+        return "environment"
+    return str(checked_document(path).get("scope", "environment"))
+
+
+def checked_document(path: Path) -> dict[str, Any]:
+    """The config's YAML, checked against its schema; UsageError naming each problem."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as problem:
@@ -81,23 +94,8 @@ def load_config(path: Path, default_owner: str | None) -> SyncConfig:
     problems = schema_problems(document)
     if problems:
         raise UsageError("\n".join(f"{path}: {problem}" for problem in problems))
-    config = _build(document, default_owner, str(path))
-    return config
-
-
-def read_scope(path: Path) -> str:
-    """The scope the config syncs into: environment when the file is absent (render-workflow
-    reads it to ask for exactly the permissions the sync needs)."""
-    if not path.is_file():
-        return "environment"
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as problem:
-        raise UsageError(f"{path}: not valid YAML ({problem})".replace("\n", " ")) from problem
-    problems = schema_problems(document)
-    if problems:
-        raise UsageError("\n".join(f"{path}: {problem}" for problem in problems))
-    return str(document.get("scope", "environment"))
+    checked: dict[str, Any] = document
+    return checked
 
 
 def schema_problems(document: object) -> list[str]:

@@ -7,10 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
-
 from toto_actions.errors import UsageError
-from toto_actions.github.sync_config import read_scope
+from toto_actions.github.sync_config import checked_document
 from toto_actions.workflows.github_names import service_repositories
 
 SYNC_CONFIG_FILE = "toto-secrets.yml"  # the mapping the core workflow passes to sync-secrets
@@ -21,8 +19,7 @@ def listed_repositories(sync_config: Path) -> tuple[str, ...]:
     name); none without the file. A file that breaks its schema: UsageError."""
     if not sync_config.is_file():
         return ()
-    read_scope(sync_config)  # checks the file against its schema first
-    document = yaml.safe_load(sync_config.read_text(encoding="utf-8"))
+    document = checked_document(sync_config)
     owner = document.get("owner")
     entries = document["repositories"]
     names = (entry if isinstance(entry, str) else entry["name"] for entry in entries)
